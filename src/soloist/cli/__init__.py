@@ -1,0 +1,1 @@
+"""The ``soloist`` command line: one Typer sub-app per noun."""

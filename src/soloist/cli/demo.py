@@ -1,0 +1,114 @@
+"""``soloist demo``: build the demo workspace, with progress bars."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from soloist.cli.common import (
+    DbOption,
+    JsonOption,
+    WorkspaceOption,
+    cli_errors,
+    err,
+    out,
+    print_json,
+    settings_for,
+)
+from soloist.domain.demo import build_demo
+from soloist.domain.workspace import init_workspace, open_workspace
+
+
+def demo(
+    customers: Annotated[int, typer.Option(help="How many customers to make.")] = 2000,
+    seed: Annotated[int, typer.Option(help="Random seed; same seed and end date, same data.")] = 42,
+    end_date: Annotated[
+        str | None, typer.Option(help="Last day of the two years (YYYY-MM-DD; default today).")
+    ] = None,
+    owner_email: Annotated[
+        str, typer.Option(help="Login of the owner account.")
+    ] = "owner@example.com",
+    owner_password: Annotated[
+        str | None,
+        typer.Option(
+            help="Password for the owner (default: a new random one, printed).",
+            envvar="SOLOIST_DEMO_PASSWORD",
+        ),
+    ] = None,
+    workspace: WorkspaceOption = None,
+    db: DbOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Create a workspace holding two years of a small coffee business: customers, orders,
+    subscriptions, surveys, reviews, tickets and conversations, in English and Chinese."""
+    with cli_errors():
+        end = dt.date.fromisoformat(end_date) if end_date else None
+        settings = settings_for(workspace, db)
+        init_workspace(settings)
+        database = open_workspace(settings)
+        try:
+            with (
+                Progress(
+                    TextColumn("{task.description:<20}"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    TimeElapsedColumn(),
+                    console=err,
+                    transient=json,
+                    disable=json,
+                ) as bar,
+                database.session() as session,
+            ):
+                tasks: dict[str, TaskID] = {}
+
+                def progress(stage: str, done: int, total: int) -> None:
+                    if stage not in tasks:
+                        tasks[stage] = bar.add_task(stage, total=max(total, 1))
+                    bar.update(tasks[stage], completed=done, total=max(total, 1))
+
+                summary = build_demo(
+                    session,
+                    customers=customers,
+                    seed=seed,
+                    end_date=end,
+                    currency=settings.currency,
+                    owner_email=owner_email,
+                    owner_password=owner_password,
+                    progress=progress,
+                )
+        finally:
+            database.dispose()
+    if json:
+        print_json(summary.to_dict())
+        return
+    table = Table(title=f"Demo workspace {settings.workspace}", show_header=False)
+    table.add_column("what")
+    table.add_column("how many", justify="right")
+    table.add_row("period", f"{summary.start} – {summary.end}")
+    for label, value in [
+        ("customers", summary.customers),
+        ("products", summary.products),
+        ("orders", summary.orders),
+        ("order lines", summary.order_lines),
+        ("paid revenue", f"{summary.revenue} {summary.currency}"),
+        ("subscriptions", f"{summary.subscriptions} ({summary.cancelled_subscriptions} cancelled)"),
+        ("survey answers", summary.survey_responses),
+        ("reviews", summary.reviews),
+        ("support tickets", summary.tickets),
+        ("interactions", summary.interactions),
+    ]:
+        table.add_row(label, str(value))
+    out.print(table)
+    if summary.owner_password:
+        out.print(f"Owner login: {summary.owner_email} / {summary.owner_password}")

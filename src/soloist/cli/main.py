@@ -1,0 +1,51 @@
+"""The ``soloist`` command."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from soloist import __version__
+from soloist.cli.demo import demo
+from soloist.cli.users import token_app, user_app
+from soloist.cli.workspace import init, status
+
+app = typer.Typer(
+    name="soloist",
+    help="Soloist — customer success for one-person companies.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command()(init)
+app.command()(status)
+app.command()(demo)
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"soloist {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show tracebacks.", envvar="SOLOIST_DEBUG")
+    ] = False,
+) -> None:
+    """Soloist — customer success for one-person companies."""
+    if debug:
+        import os
+
+        os.environ["SOLOIST_DEBUG"] = "1"
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,68 @@
+"""``soloist init`` and ``soloist status``."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from soloist.cli.common import (
+    DbOption,
+    JsonOption,
+    WorkspaceOption,
+    cli_errors,
+    open_database,
+    out,
+    print_json,
+    settings_for,
+)
+from soloist.domain.status import workspace_status
+from soloist.domain.workspace import init_workspace
+
+
+def init(workspace: WorkspaceOption = None, db: DbOption = None, json: JsonOption = False) -> None:
+    """Create a workspace (folder, master key, settings, database) or upgrade its schema."""
+    with cli_errors():
+        result = init_workspace(settings_for(workspace, db))
+    if json:
+        print_json(
+            {
+                "workspace": str(result.workspace),
+                "database": result.database_url,
+                "backend": result.backend,
+                "created_key": result.created_key,
+                "previous_revision": result.previous_revision,
+                "revision": result.revision,
+            }
+        )
+        return
+    action = "Created" if result.previous_revision is None else "Upgraded"
+    if result.previous_revision == result.revision:
+        action = "Checked"
+    out.print(f"{action} workspace [bold]{result.workspace}[/] ({result.backend}).")
+    out.print(f"Database: {result.database_url} at schema revision {result.revision}.")
+    if result.created_key:
+        out.print(
+            f"A new master key was written to {result.workspace}/master.key — back it up: "
+            "without it the encrypted personal data cannot be read."
+        )
+
+
+def status(
+    workspace: WorkspaceOption = None, db: DbOption = None, json: JsonOption = False
+) -> None:
+    """Counts of customers, orders and the rest, and the paid revenue."""
+    with cli_errors(), open_database(workspace, db) as database, database.session() as session:
+        data = workspace_status(session, database.settings.currency)
+    if json:
+        print_json(data)
+        return
+    table = Table(title="Soloist workspace", show_header=False)
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    for key, value in data.items():
+        if key in ("revenue_by_currency", "latest_model_run", "currency"):
+            continue
+        label = key.replace("_", " ")
+        if key == "revenue":
+            value = f"{value} {data['currency']}"
+        table.add_row(label, "—" if value is None else str(value))
+    out.print(table)

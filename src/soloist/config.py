@@ -1,0 +1,137 @@
+"""Settings: one typed object, from ``SOLOIST_*`` variables and the workspace's ``soloist.toml``.
+
+A *workspace* is a folder that holds the configuration, the master key and (by default) the
+SQLite database. The settings object is passed in to what needs it; nothing imports a global.
+Secrets also accept a ``_FILE`` variant (``SOLOIST_MASTER_KEY_FILE``) that names a file holding
+the value, as container secrets do.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from soloist.errors import ConfigurationError
+
+CONFIG_FILE_NAME = "soloist.toml"
+KEY_FILE_NAME = "master.key"
+DATABASE_FILE_NAME = "soloist.db"
+DEFAULT_WORKSPACE = Path("soloist-workspace")
+
+
+class Settings(BaseSettings):
+    """Every setting Soloist reads, with its default and what it is for."""
+
+    model_config = SettingsConfigDict(env_prefix="SOLOIST_", extra="ignore")
+
+    workspace: Path = Field(
+        default=DEFAULT_WORKSPACE,
+        description="Folder holding soloist.toml, the master key and the default SQLite database.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description=(
+            "SQLAlchemy URL of the database; default: a SQLite file soloist.db in the workspace. "
+            "Examples: postgresql+psycopg://user@host/db, mysql+pymysql://root@host/db."
+        ),
+    )
+    master_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Base64 master key (32 bytes) from which the encryption, lookup-hash and session keys "
+            "are derived; default: the workspace's master.key file, made by `soloist init`. "
+            "Never stored in the database."
+        ),
+    )
+    currency: str = Field(
+        default="USD", description="ISO 4217 code of the business's own currency."
+    )
+    timezone: str = Field(default="UTC", description="Time zone in which dates are shown.")
+    locale: str = Field(default="en", description="Default language: en or zh_Hans.")
+    sqlite_busy_timeout_ms: int = Field(
+        default=30_000, description="How long a SQLite writer waits for the lock, in ms."
+    )
+
+    @field_validator("currency")
+    @classmethod
+    def _currency_is_iso(cls, value: str) -> str:
+        code = value.strip().upper()
+        if len(code) != 3 or not code.isalpha():
+            raise ValueError(f"currency must be a 3-letter ISO 4217 code, got {value!r}")
+        return code
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.workspace / DATABASE_FILE_NAME).resolve()}"
+
+    @property
+    def key_file(self) -> Path:
+        return self.workspace / KEY_FILE_NAME
+
+    def read_master_key(self) -> str:
+        """The master key: from the setting, else from the workspace's key file."""
+        if self.master_key is not None:
+            return self.master_key.get_secret_value().strip()
+        if self.key_file.exists():
+            return self.key_file.read_text(encoding="ascii").strip()
+        raise ConfigurationError(
+            f"No master key: {self.key_file} does not exist and SOLOIST_MASTER_KEY is not set. "
+            "Run `soloist init` to create the workspace.",
+            key_file=str(self.key_file),
+        )
+
+
+def _read_file_variants(environ: dict[str, str]) -> dict[str, Any]:
+    """``SOLOIST_X_FILE=/path`` supplies ``x`` from that file's contents."""
+    values: dict[str, Any] = {}
+    for name, path in environ.items():
+        if name.startswith("SOLOIST_") and name.endswith("_FILE"):
+            field = name.removeprefix("SOLOIST_").removesuffix("_FILE").lower()
+            if field in Settings.model_fields and f"SOLOIST_{field.upper()}" not in environ:
+                try:
+                    values[field] = Path(path).read_text(encoding="utf-8").strip()
+                except OSError as exc:
+                    raise ConfigurationError(
+                        f"{name} names {path}, which cannot be read: {exc}"
+                    ) from exc
+    return values
+
+
+def load_settings(
+    workspace: Path | str | None = None,
+    database_url: str | None = None,
+    environ: dict[str, str] | None = None,
+) -> Settings:
+    """Settings from, in order of precedence: arguments, environment, ``soloist.toml``, defaults."""
+    env = dict(os.environ if environ is None else environ)
+    ws = (
+        Path(workspace)
+        if workspace is not None
+        else Path(env.get("SOLOIST_WORKSPACE", DEFAULT_WORKSPACE))
+    )
+    values: dict[str, Any] = {}
+    config_file = ws / CONFIG_FILE_NAME
+    if config_file.exists():
+        try:
+            values.update(tomllib.loads(config_file.read_text(encoding="utf-8")).get("soloist", {}))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigurationError(f"{config_file} is not valid TOML: {exc}") from exc
+    for name in Settings.model_fields:
+        env_name = f"SOLOIST_{name.upper()}"
+        if env_name in env:
+            values[name] = env[env_name]
+    values.update(_read_file_variants(env))
+    values["workspace"] = ws
+    if database_url:
+        values["database_url"] = database_url
+    try:
+        return Settings.model_validate(values)
+    except ValueError as exc:
+        raise ConfigurationError(f"Invalid setting: {exc}") from exc

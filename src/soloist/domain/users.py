@@ -1,0 +1,127 @@
+"""Users, roles and scoped API tokens. Passwords are hashed with Argon2id; tokens by SHA-256."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from soloist.domain.audit import record_audit
+from soloist.domain.normalise import normalise_email
+from soloist.errors import AuthenticationError, ConflictError, NotFoundError, ValidationError
+from soloist.storage.models import ROLES, TOKEN_SCOPES, ApiToken, User
+
+TOKEN_PREFIX = "sol_"
+MIN_PASSWORD_LENGTH = 10
+_hasher = PasswordHasher()
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def add_user(
+    session: Session, email: str, role: str, password: str, actor: str, name: str | None = None
+) -> User:
+    normalised = normalise_email(email)
+    if normalised is None:
+        raise ValidationError("A user needs an e-mail address.", field="email")
+    if role not in ROLES:
+        raise ValidationError(
+            f"Unknown role {role!r}; use one of {', '.join(ROLES)}.", field="role"
+        )
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationError(
+            f"The password must have at least {MIN_PASSWORD_LENGTH} characters.", field="password"
+        )
+    if session.scalar(select(User.id).where(User.email == normalised)) is not None:
+        raise ConflictError(f"A user {normalised} exists already.", email=normalised)
+    user = User(email=normalised, role=role, name=name, password_hash=_hasher.hash(password))
+    session.add(user)
+    session.flush()
+    record_audit(session, actor, "user.added", "user", user.id, {"role": role})
+    return user
+
+
+def get_user_by_email(session: Session, email: str) -> User:
+    normalised = normalise_email(email)
+    user = session.scalar(select(User).where(User.email == normalised))
+    if user is None:
+        raise NotFoundError(f"No user {email}.", email=email)
+    return user
+
+
+def authenticate_user(session: Session, email: str, password: str) -> User:
+    """The active user with these credentials, else AuthenticationError (not saying which)."""
+    try:
+        user = get_user_by_email(session, email)
+    except (NotFoundError, ValidationError):
+        _hasher.hash(password)  # same work either way, so timing does not reveal the account
+        raise AuthenticationError("Wrong e-mail or password.") from None
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        raise AuthenticationError("Wrong e-mail or password.") from None
+    if not user.active:
+        raise AuthenticationError("This account is disabled.")
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    user.last_login_at = dt.datetime.now(dt.UTC)
+    return user
+
+
+def create_token(
+    session: Session,
+    email: str,
+    scope: str,
+    actor: str,
+    name: str | None = None,
+    expires_at: dt.datetime | None = None,
+) -> tuple[ApiToken, str]:
+    """A new API token for the user; returns the row and the token, which is shown only once."""
+    if scope not in TOKEN_SCOPES:
+        raise ValidationError(
+            f"Unknown scope {scope!r}; use one of {', '.join(TOKEN_SCOPES)}.", field="scope"
+        )
+    user = get_user_by_email(session, email)
+    if scope == "write" and user.role == "readonly":
+        raise ValidationError("A read-only user cannot have a write token.", field="scope")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(
+        user_id=user.id,
+        name=name,
+        token_hash=_hash_token(token),
+        prefix=token[:12],
+        scope=scope,
+        expires_at=expires_at,
+    )
+    session.add(row)
+    session.flush()
+    record_audit(session, actor, "token.created", "api_token", row.id, {"scope": scope})
+    return row, token
+
+
+def verify_token(session: Session, token: str) -> tuple[User, ApiToken]:
+    """The user and token row for a presented token, or AuthenticationError."""
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(token)))
+    now = dt.datetime.now(dt.UTC)
+    if row is None or row.revoked_at is not None or (row.expires_at and row.expires_at <= now):
+        raise AuthenticationError("Invalid, expired or revoked API token.")
+    user = session.get(User, row.user_id)
+    if user is None or not user.active:
+        raise AuthenticationError("The token's user is disabled.")
+    row.last_used_at = now
+    return user, row
+
+
+def revoke_token(session: Session, token_id: int, actor: str) -> None:
+    row = session.get(ApiToken, token_id)
+    if row is None:
+        raise NotFoundError(f"No API token with id {token_id}.")
+    row.revoked_at = dt.datetime.now(dt.UTC)
+    record_audit(session, actor, "token.revoked", "api_token", token_id, {})

@@ -1,0 +1,81 @@
+"""One error tree for the whole product.
+
+Every error has a stable machine-readable ``code`` and the HTTP status the API answers with,
+so the CLI, the API and the web app can report it the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class SoloistError(Exception):
+    """Base of every error Soloist raises on purpose."""
+
+    code: str = "soloist_error"
+    http_status: int = 500
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
+
+
+class ConfigurationError(SoloistError):
+    code = "configuration_error"
+    http_status = 500
+
+
+class ValidationError(SoloistError):
+    """Input that breaks a rule; ``details`` name the field."""
+
+    code = "validation_error"
+    http_status = 422
+
+
+class NotFoundError(SoloistError):
+    code = "not_found"
+    http_status = 404
+
+
+class ConflictError(SoloistError):
+    code = "conflict"
+    http_status = 409
+
+
+class InsufficientPointsError(ConflictError):
+    code = "insufficient_points"
+
+
+class AuthenticationError(SoloistError):
+    code = "authentication_failed"
+    http_status = 401
+
+
+class PermissionDeniedError(SoloistError):
+    code = "permission_denied"
+    http_status = 403
+
+
+class EncryptionError(SoloistError):
+    """A value could not be encrypted or decrypted (wrong key, tampered data)."""
+
+    code = "encryption_error"
+    http_status = 500
+
+
+class ImportRefusedError(SoloistError):
+    """A file was refused; nothing was written. ``details['errors']`` lists row/column/message."""
+
+    code = "import_refused"
+    http_status = 422
+
+
+class AnalyticsInputError(SoloistError, ValueError):
+    """Data that a metric or model cannot use (empty, out of range, unidentifiable)."""
+
+    code = "analytics_input_error"
+    http_status = 422

@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy tables, engines, the encrypted column type and Alembic migrations."""

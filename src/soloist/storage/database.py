@@ -1,0 +1,94 @@
+"""Engines and sessions for SQLite, PostgreSQL and MariaDB/MySQL.
+
+SQLite runs in WAL mode with foreign keys on and a busy timeout, so the web app and the CLI can
+use one workspace at the same time. Write transactions on SQLite begin with ``BEGIN IMMEDIATE``
+so that a read-then-write (a points redemption) cannot interleave with another writer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from soloist.config import Settings
+from soloist.errors import ConfigurationError
+from soloist.storage.crypto import Keyring
+from soloist.storage.types import KEYRING_ATTRIBUTE
+
+SUPPORTED_BACKENDS = ("sqlite", "postgresql", "mysql", "mariadb")
+
+
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, decide when transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def create_database_engine(
+    url: str, keyring: Keyring, *, busy_timeout_ms: int = 30_000, echo: bool = False
+) -> Engine:
+    """An engine for ``url`` whose encrypted columns use ``keyring``."""
+    try:
+        parsed = make_url(url)
+    except Exception as exc:  # sqlalchemy raises ArgumentError with a terse message
+        raise ConfigurationError(f"Not a database URL: {url!r} ({exc})") from exc
+    backend = parsed.get_backend_name()
+    if backend not in SUPPORTED_BACKENDS:
+        raise ConfigurationError(
+            f"Unsupported database {backend!r}; use sqlite, postgresql or mysql/mariadb."
+        )
+    kwargs: dict[str, Any] = {"echo": echo, "future": True}
+    if backend == "sqlite":
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": busy_timeout_ms / 1000}
+    else:
+        kwargs["pool_pre_ping"] = True
+        if backend in ("mysql", "mariadb"):
+            kwargs["pool_recycle"] = 3600
+            parsed = parsed.update_query_dict({"charset": "utf8mb4"})
+    engine = create_engine(parsed, **kwargs)
+    setattr(engine.dialect, KEYRING_ATTRIBUTE, keyring)
+    if backend == "sqlite":
+        _configure_sqlite(engine, busy_timeout_ms)
+    return engine
+
+
+class Database:
+    """One workspace's database: the engine, its keyring and a session factory."""
+
+    def __init__(self, settings: Settings, keyring: Keyring | None = None) -> None:
+        self.settings = settings
+        self.keyring = keyring or Keyring.from_master_key(settings.read_master_key())
+        self.url = settings.resolved_database_url
+        self.engine = create_database_engine(
+            self.url, self.keyring, busy_timeout_ms=settings.sqlite_busy_timeout_ms
+        )
+        self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def backend(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session whose transaction commits on success and rolls back on any error."""
+        with self.session_factory() as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()

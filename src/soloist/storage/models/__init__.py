@@ -1,0 +1,107 @@
+"""Every table of Soloist. Importing this package registers them all on ``Base.metadata``."""
+
+from soloist.storage.models.accounts import ROLES, TOKEN_SCOPES, ApiToken, AuditEntry, User
+from soloist.storage.models.analytics import (
+    CustomerScore,
+    ImportBatch,
+    ModelRun,
+    WorkspaceSetting,
+)
+from soloist.storage.models.base import Base, decimal_to_minor, minor_to_decimal
+from soloist.storage.models.commerce import (
+    BILLING_INTERVALS,
+    ORDER_STATUSES,
+    SUBSCRIPTION_STATUSES,
+    Order,
+    OrderLine,
+    Product,
+    Subscription,
+)
+from soloist.storage.models.customers import (
+    CONSENT_CHANNELS,
+    ConsentRecord,
+    Customer,
+    CustomerTag,
+)
+from soloist.storage.models.engagement import (
+    INTERACTION_CHANNELS,
+    INTERACTION_DIRECTIONS,
+    SURVEY_KINDS,
+    TICKET_PRIORITIES,
+    TICKET_STATUSES,
+    Interaction,
+    Review,
+    SurveyResponse,
+    Ticket,
+    TicketMessage,
+)
+from soloist.storage.models.loyalty import (
+    LEDGER_KINDS,
+    REWARD_KINDS,
+    Coupon,
+    LedgerEntry,
+    LoyaltyAccount,
+    LoyaltyTier,
+    Referral,
+    Reward,
+)
+from soloist.storage.models.outreach import (
+    Campaign,
+    CampaignVariant,
+    Message,
+    Segment,
+    SegmentMember,
+)
+from soloist.storage.models.sales import DEAL_STAGES, Deal, Task
+
+__all__ = [
+    "BILLING_INTERVALS",
+    "CONSENT_CHANNELS",
+    "DEAL_STAGES",
+    "INTERACTION_CHANNELS",
+    "INTERACTION_DIRECTIONS",
+    "LEDGER_KINDS",
+    "ORDER_STATUSES",
+    "REWARD_KINDS",
+    "ROLES",
+    "SUBSCRIPTION_STATUSES",
+    "SURVEY_KINDS",
+    "TICKET_PRIORITIES",
+    "TICKET_STATUSES",
+    "TOKEN_SCOPES",
+    "ApiToken",
+    "AuditEntry",
+    "Base",
+    "Campaign",
+    "CampaignVariant",
+    "ConsentRecord",
+    "Coupon",
+    "Customer",
+    "CustomerScore",
+    "CustomerTag",
+    "Deal",
+    "ImportBatch",
+    "Interaction",
+    "LedgerEntry",
+    "LoyaltyAccount",
+    "LoyaltyTier",
+    "Message",
+    "ModelRun",
+    "Order",
+    "OrderLine",
+    "Product",
+    "Referral",
+    "Review",
+    "Reward",
+    "Segment",
+    "SegmentMember",
+    "Subscription",
+    "SurveyResponse",
+    "Task",
+    "Ticket",
+    "TicketMessage",
+    "User",
+    "WorkspaceSetting",
+    "decimal_to_minor",
+    "minor_to_decimal",
+]

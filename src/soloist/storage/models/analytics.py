@@ -1,0 +1,73 @@
+"""Model runs, the per-customer scores they produce, import batches and workspace settings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from soloist.storage.models.base import Base, IdMixin, Money
+from soloist.storage.types import utcnow
+
+
+class ModelRun(IdMixin, Base):
+    """One run of an analysis: its data window, parameters, fit and holdout quality."""
+
+    __tablename__ = "model_runs"
+
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column()
+    data_start: Mapped[dt.datetime | None] = mapped_column()
+    data_end: Mapped[dt.datetime | None] = mapped_column()
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    message: Mapped[str | None] = mapped_column(Text)
+
+
+class CustomerScore(IdMixin, Base):
+    """Scores of one customer from one model run, with the reasons behind them."""
+
+    __tablename__ = "customer_scores"
+
+    model_run_id: Mapped[int] = mapped_column(ForeignKey("model_runs.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    p_alive: Mapped[float | None] = mapped_column(Float)
+    expected_purchases_90d: Mapped[float | None] = mapped_column(Float)
+    clv_12m_minor: Mapped[int | None] = mapped_column(Money)
+    spend_estimate_minor: Mapped[int | None] = mapped_column(Money)
+    churn_risk: Mapped[float | None] = mapped_column(Float)
+    next_purchase_days: Mapped[float | None] = mapped_column(Float)
+    segment: Mapped[str | None] = mapped_column(String(32), index=True)
+    cluster: Mapped[int | None] = mapped_column(Integer)
+    reasons: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    __table_args__ = (UniqueConstraint("model_run_id", "customer_id"),)
+
+
+class ImportBatch(IdMixin, Base):
+    """One import of one file, with its data-quality report."""
+
+    __tablename__ = "import_batches"
+
+    kind: Mapped[str] = mapped_column(String(32))
+    filename: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    file_format: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    report: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class WorkspaceSetting(Base):
+    """Settings the owner changes from the app (loyalty rules, SLA hours …), as JSON values."""
+
+    __tablename__ = "workspace_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)

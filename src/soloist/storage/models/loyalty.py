@@ -1,0 +1,101 @@
+"""The loyalty programme: an append-only points ledger, tiers, rewards, coupons, referrals."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from soloist.storage.models.base import Base, IdMixin, Money
+from soloist.storage.types import utcnow
+
+LEDGER_KINDS = ("earn", "bonus", "redeem", "expire", "reverse", "adjust")
+REWARD_KINDS = ("discount", "free_product", "gift")
+
+
+class LoyaltyTier(IdMixin, Base):
+    __tablename__ = "loyalty_tiers"
+
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    rank: Mapped[int] = mapped_column(Integer)
+    qualify_by: Mapped[str] = mapped_column(String(16), default="spend")  # spend | points
+    threshold: Mapped[int] = mapped_column(Money, default=0)  # minor units or points
+    multiplier_percent: Mapped[int] = mapped_column(Integer, default=100)
+
+
+class LoyaltyAccount(Base):
+    """A customer's membership. The row is locked when points are redeemed; the balance itself is
+    always the sum of the ledger, never stored here."""
+
+    __tablename__ = "loyalty_accounts"
+
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), primary_key=True)
+    group: Mapped[str] = mapped_column(String(16), default="member")  # member | holdout
+    tier_id: Mapped[int | None] = mapped_column(ForeignKey("loyalty_tiers.id"))
+    tier_review_at: Mapped[dt.datetime | None] = mapped_column()
+    referral_code: Mapped[str | None] = mapped_column(String(32), unique=True)
+    referred_by_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    enrolled_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class LedgerEntry(IdMixin, Base):
+    """One movement of points. Never updated or deleted; corrections are new entries."""
+
+    __tablename__ = "loyalty_ledger"
+
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    points: Mapped[int] = mapped_column(Integer)
+    source_type: Mapped[str | None] = mapped_column(String(32))
+    source_id: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(String(255))
+    rule: Mapped[str | None] = mapped_column(String(64))
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    expires_at: Mapped[dt.datetime | None] = mapped_column()
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_loyalty_ledger_customer_created", "customer_id", "created_at"),)
+
+
+class Reward(IdMixin, Base):
+    __tablename__ = "rewards"
+
+    name: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(16))
+    points_cost: Mapped[int] = mapped_column(Integer)
+    value_minor: Mapped[int | None] = mapped_column(Money)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Coupon(IdMixin, Base):
+    __tablename__ = "coupons"
+
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    reward_id: Mapped[int | None] = mapped_column(ForeignKey("rewards.id"))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    segment_id: Mapped[int | None] = mapped_column(ForeignKey("segments.id"))
+    discount_percent: Mapped[int | None] = mapped_column(Integer)
+    discount_minor: Mapped[int | None] = mapped_column(Money)
+    members_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    max_uses: Mapped[int | None] = mapped_column(Integer)
+    used_count: Mapped[int] = mapped_column(Integer, default=0)
+    expires_at: Mapped[dt.datetime | None] = mapped_column()
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Referral(IdMixin, Base):
+    __tablename__ = "referrals"
+
+    referrer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    referred_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), unique=True)
+    code: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+    rejected_reason: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

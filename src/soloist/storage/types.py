@@ -1,0 +1,98 @@
+"""Column types shared by every table: encrypted text, UTC timestamps.
+
+The encrypted types find their key on the engine's dialect (``dialect.soloist_keyring``, set by
+:func:`soloist.storage.database.create_database_engine`), so two workspaces with different keys
+can be open in one process and no key ever passes through module globals.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import DateTime, LargeBinary
+from sqlalchemy.dialects import mysql
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+from soloist.errors import EncryptionError
+from soloist.storage.crypto import Keyring
+
+KEYRING_ATTRIBUTE = "soloist_keyring"
+
+
+def keyring_of(dialect: Dialect) -> Keyring:
+    keyring = getattr(dialect, KEYRING_ATTRIBUTE, None)
+    if keyring is None:
+        raise EncryptionError(
+            "This database engine has no encryption key; open it with "
+            "soloist.storage.database.create_database_engine(url, keyring)."
+        )
+    return keyring
+
+
+class EncryptedString(TypeDecorator[str]):
+    """Text stored as AES-256-GCM ciphertext, bound to its column by ``purpose`` (table.column)."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def __init__(self, purpose: str) -> None:
+        super().__init__()
+        self.purpose = purpose
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> bytes | None:
+        if value is None:
+            return None
+        return keyring_of(dialect).encrypt(str(value), self.purpose)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return keyring_of(dialect).decrypt(bytes(value), self.purpose)
+
+
+class EncryptedDate(TypeDecorator[dt.date]):
+    """A date (a birthday) stored encrypted as its ISO text."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def __init__(self, purpose: str) -> None:
+        super().__init__()
+        self.purpose = purpose
+
+    def process_bind_param(self, value: dt.date | None, dialect: Dialect) -> bytes | None:
+        if value is None:
+            return None
+        return keyring_of(dialect).encrypt(value.isoformat(), self.purpose)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.date | None:
+        if value is None:
+            return None
+        return dt.date.fromisoformat(keyring_of(dialect).decrypt(bytes(value), self.purpose))
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware UTC in Python, naive UTC in the database (the same on every engine)."""
+
+    impl = DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: Soloist stores timezone-aware times only")
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):  # SQLite without type affinity on raw SQL results
+            value = dt.datetime.fromisoformat(value)
+        return value.replace(tzinfo=dt.UTC)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
