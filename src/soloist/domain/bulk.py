@@ -31,7 +31,7 @@ def insert_rows(
             ids = list(session.scalars(statement, list(rows)))
         else:
             session.execute(insert(model), list(rows))
-    table = model.__tablename__  # type: ignore[attr-defined]
+    table = str(model.__tablename__)
     record_audit(
         session, actor, f"{table}.bulk_added", table, None, {"count": len(rows), "note": note}
     )

@@ -160,7 +160,7 @@ def create_customer(session: Session, data: CustomerCreate, actor: str) -> Custo
     fields = data.model_dump(exclude_unset=True)
     customer = Customer(name=fields.pop("name", None) or "", custom_fields={}, status="active")
     tags = fields.pop("tags", None) or []
-    contact = {key: fields.pop(key) for key in ("email", "phone") if key in fields}
+    contact: dict[str, Any] = {k: fields.pop(k) for k in ("email", "phone") if k in fields}
     for key, value in fields.items():
         setattr(customer, key, value if key != "custom_fields" else dict(value or {}))
     _apply_contact(session, customer, {**contact, "country": customer.country})
@@ -187,7 +187,7 @@ def update_customer(
     before = _snapshot(customer)
     fields = data.model_dump(exclude_unset=True)
     tags = fields.pop("tags", None)
-    contact = {key: fields.pop(key) for key in ("email", "phone") if key in fields}
+    contact: dict[str, Any] = {k: fields.pop(k) for k in ("email", "phone") if k in fields}
     for key, value in fields.items():
         if key == "name" and value is None:
             raise ValidationError("A customer's name cannot be cleared.", field="name")

@@ -64,19 +64,19 @@ def write_feedback(
 
     reviews: list[dict[str, Any]] = []
     for k in np.flatnonzero(rng.random(order_day.size) < 0.08):
-        i = int(order_customer[k])
+        buyer = int(order_customer[k])
         day = order_day[k] + rng.uniform(3, 20)
         if day >= horizon_days:
             continue
-        rating = int(np.clip(np.round(4.2 + 0.9 * satisfaction[i] + rng.normal(0, 0.6)), 1, 5))
-        texts = vocab.REVIEWS_ZH if chinese[i] else vocab.REVIEWS_EN
+        rating = int(np.clip(np.round(4.2 + 0.9 * satisfaction[buyer] + rng.normal(0, 0.6)), 1, 5))
+        texts = vocab.REVIEWS_ZH if chinese[buyer] else vocab.REVIEWS_EN
         reviews.append(
             {
-                "customer_id": customer_ids[i],
+                "customer_id": customer_ids[buyer],
                 "order_id": int(order_ids[k]),
                 "rating": rating,
                 "body": _pick(rng, texts[rating]),
-                "language": "zh" if chinese[i] else "en",
+                "language": "zh" if chinese[buyer] else "en",
                 "source": "shop",
                 "published_at": _at(start, day),
             }

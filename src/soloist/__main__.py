@@ -1,0 +1,3 @@
+from soloist.cli.main import main
+
+main()

@@ -1,0 +1,140 @@
+"""The command line as a user runs it: through the installed ``soloist`` entry point."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from soloist.storage.crypto import generate_master_key
+
+
+def run(
+    *args: str, stdin: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    import os
+
+    environment = {**os.environ, **(env or {})}
+    environment.pop("SOLOIST_DATABASE_URL", None)
+    return subprocess.run(
+        [sys.executable, "-m", "soloist", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=environment,
+        check=False,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    folder = tmp_path / "ws"
+    result = run("init", "--workspace", str(folder))
+    assert result.returncode == 0, result.stderr
+    return folder
+
+
+def test_init_creates_key_config_and_database(workspace: Path) -> None:
+    key = workspace / "master.key"
+    assert key.exists()
+    assert (key.stat().st_mode & 0o777) == 0o600
+    assert (workspace / "soloist.toml").exists()
+    again = run("init", "--workspace", str(workspace), "--json")
+    assert again.returncode == 0
+    report = json.loads(again.stdout)
+    assert report["created_key"] is False
+    assert report["previous_revision"] == report["revision"]
+
+
+def test_status_json_has_the_contract_keys(workspace: Path) -> None:
+    result = run("status", "--workspace", str(workspace), "--json")
+    assert result.returncode == 0, result.stderr
+    status = json.loads(result.stdout)
+    assert (status["customers"], status["orders"], status["order_lines"]) == (0, 0, 0)
+    assert status["revenue"] == "0.00"
+
+
+def test_user_add_and_token_create(workspace: Path) -> None:
+    added = run(
+        "user",
+        "add",
+        "me@example.com",
+        "--role",
+        "owner",
+        "--password-stdin",
+        "--workspace",
+        str(workspace),
+        stdin="a long enough password\n",
+    )
+    assert added.returncode == 0, added.stderr
+    token = run(
+        "token", "create", "me@example.com", "--scope", "write", "--workspace", str(workspace)
+    )
+    assert token.returncode == 0, token.stderr
+    assert token.stdout.count("\n") == 1
+    assert token.stdout.strip().startswith("sol_")
+    unknown = run("token", "create", "who@example.com", "--workspace", str(workspace))
+    assert unknown.returncode == 1
+    assert unknown.stderr.startswith("Error: No user who@example.com")
+
+
+def test_a_short_password_is_refused_with_exit_1(workspace: Path) -> None:
+    result = run(
+        "user",
+        "add",
+        "me@example.com",
+        "--password-stdin",
+        "--workspace",
+        str(workspace),
+        stdin="short\n",
+    )
+    assert result.returncode == 1
+    assert "at least 10 characters" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_demo_prints_a_summary_and_fills_the_workspace(tmp_path: Path) -> None:
+    folder = tmp_path / "demo"
+    result = run(
+        "demo",
+        "--customers",
+        "60",
+        "--end-date",
+        "2026-01-31",
+        "--workspace",
+        str(folder),
+        "--json",
+        env={"SOLOIST_DEMO_PASSWORD": "demo password 1"},
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["customers"] == 60
+    assert summary["orders"] >= 60
+    status = json.loads(run("status", "--workspace", str(folder), "--json").stdout)
+    assert status["orders"] == summary["orders"]
+    assert status["revenue"] == summary["revenue"]
+
+
+def test_db_option_points_at_another_database(tmp_path: Path) -> None:
+    folder, other = tmp_path / "ws", tmp_path / "elsewhere.db"
+    key = {"SOLOIST_MASTER_KEY": generate_master_key()}
+    assert (
+        run("init", "--workspace", str(folder), "--db", f"sqlite:///{other}", env=key).returncode
+        == 0
+    )
+    assert other.exists()
+    assert not (folder / "soloist.db").exists()
+    status = run(
+        "status", "--workspace", str(folder), "--db", f"sqlite:///{other}", "--json", env=key
+    )
+    assert status.returncode == 0, status.stderr
+
+
+def test_a_workspace_that_was_never_initialised_gets_a_clear_error(tmp_path: Path) -> None:
+    result = run("status", "--workspace", str(tmp_path / "nothing"))
+    assert result.returncode == 1
+    assert "soloist init" in result.stderr

@@ -1,0 +1,185 @@
+"""Shared fixtures: a fresh workspace per test on SQLite, PostgreSQL and MariaDB.
+
+Server databases come from ``SOLOIST_TEST_POSTGRES_URL`` and ``SOLOIST_TEST_MARIADB_URL``. When a
+URL is not set, tests on that engine are skipped with a message; with
+``SOLOIST_TEST_REQUIRE_SERVERS=1``
+(as in CI) a missing or unreachable server fails instead.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from soloist.config import Settings, load_settings
+from soloist.storage.crypto import generate_master_key
+from soloist.storage.database import Database
+from soloist.storage.migrate import upgrade_database
+from soloist.storage.models import Base
+
+ENGINES = ("sqlite", "postgresql", "mariadb")
+SERVER_URL_VARIABLES = {
+    "postgresql": "SOLOIST_TEST_POSTGRES_URL",
+    "mariadb": "SOLOIST_TEST_MARIADB_URL",
+}
+DATA_DIR = Path(__file__).parent / "data"
+
+
+def servers_required() -> bool:
+    return os.environ.get("SOLOIST_TEST_REQUIRE_SERVERS", "") not in ("", "0")
+
+
+def _server_url(engine_name: str) -> str:
+    variable = SERVER_URL_VARIABLES[engine_name]
+    url = os.environ.get(variable)
+    if not url:
+        message = f"{variable} is not set: tests on {engine_name} are skipped"
+        if servers_required():
+            pytest.fail(message.replace("are skipped", "cannot run"))
+        pytest.skip(message)
+    return url
+
+
+def _create_scratch_database(admin_url: str, worker: str) -> str:
+    """A new, empty database on the server for this test run; returns its URL."""
+    name = f"soloist_test_{worker}_{uuid.uuid4().hex[:8]}"
+    url = make_url(admin_url)
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f"CREATE DATABASE {name}"))
+    except Exception as exc:
+        admin.dispose()
+        message = f"cannot reach {url.render_as_string(hide_password=True)}: {exc}"
+        if servers_required():
+            pytest.fail(message)
+        pytest.skip(message)
+    admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_scratch_database(admin_url: str, scratch_url: str) -> None:
+    name = make_url(scratch_url).database
+    admin = create_engine(make_url(admin_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        if admin.dialect.name == "postgresql":
+            connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        else:
+            connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def master_key() -> str:
+    return generate_master_key()
+
+
+class ServerDatabases:
+    """Scratch databases on the servers, created on first use and migrated once."""
+
+    def __init__(self, worker: str, master_key: str, tmp: pytest.TempPathFactory) -> None:
+        self.worker, self.master_key, self.tmp = worker, master_key, tmp
+        self.created: dict[str, tuple[str, str]] = {}  # engine -> (admin url, scratch url)
+
+    def url_for(self, engine_name: str) -> str:
+        if engine_name not in self.created:
+            admin_url = _server_url(engine_name)
+            scratch = _create_scratch_database(admin_url, self.worker)
+            self.created[engine_name] = (admin_url, scratch)
+            database = Database(_settings(self.tmp.mktemp(engine_name), scratch, self.master_key))
+            upgrade_database(database.engine)
+            database.dispose()
+        return self.created[engine_name][1]
+
+    def drop_all(self) -> None:
+        for admin_url, scratch in self.created.values():
+            _drop_scratch_database(admin_url, scratch)
+
+
+@pytest.fixture(scope="session")
+def server_databases(
+    request: pytest.FixtureRequest, master_key: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerDatabases]:
+    worker = getattr(request.config, "workerinput", {}).get("workerid", "main")
+    servers = ServerDatabases(worker, master_key, tmp_path_factory)
+    yield servers
+    servers.drop_all()
+
+
+def _settings(workspace: Path, url: str | None, master_key: str) -> Settings:
+    environ = {"SOLOIST_MASTER_KEY": master_key}
+    if url:
+        environ["SOLOIST_DATABASE_URL"] = url
+    return load_settings(workspace=workspace, environ=environ)
+
+
+def _empty_all_tables(database: Database) -> None:
+    with database.engine.begin() as connection:
+        if database.backend == "mysql":
+            connection.execute(text("SET FOREIGN_KEY_CHECKS=0"))
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(table.delete())
+        if database.backend == "mysql":
+            connection.execute(text("SET FOREIGN_KEY_CHECKS=1"))
+
+
+@pytest.fixture(params=ENGINES)
+def database(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    master_key: str,
+    server_databases: ServerDatabases,
+) -> Iterator[Database]:
+    """A migrated, empty workspace database on each engine in turn."""
+    engine_name: str = request.param
+    if engine_name == "sqlite":
+        settings = _settings(tmp_path, None, master_key)
+        db = Database(settings)
+        upgrade_database(db.engine)
+        yield db
+        db.dispose()
+        return
+    url = server_databases.url_for(engine_name)
+    db = Database(_settings(tmp_path, url, master_key))
+    _empty_all_tables(db)
+    yield db
+    _empty_all_tables(db)
+    db.dispose()
+
+
+@pytest.fixture
+def sqlite_database(tmp_path: Path, master_key: str) -> Iterator[Database]:
+    """A migrated SQLite workspace database (for tests that need only one engine)."""
+    folder = tmp_path / "sqlite-only"
+    folder.mkdir()
+    db = Database(_settings(folder, None, master_key))
+    upgrade_database(db.engine)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture(params=ENGINES)
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of a brand-new, empty database (no schema) on each engine in turn."""
+    engine_name: str = request.param
+    if engine_name == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    admin_url = _server_url(engine_name)
+    scratch = _create_scratch_database(admin_url, "migration")
+    yield scratch
+    _drop_scratch_database(admin_url, scratch)
+
+
+@pytest.fixture
+def settings_for_url(master_key: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+    def make(url: str | None) -> Settings:
+        return _settings(tmp_path, url, master_key)
+
+    return make
