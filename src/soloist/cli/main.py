@@ -8,6 +8,7 @@ import typer
 
 from soloist import __version__
 from soloist.cli.demo import demo
+from soloist.cli.serve import serve
 from soloist.cli.users import token_app, user_app
 from soloist.cli.workspace import init, status
 
@@ -21,6 +22,7 @@ app = typer.Typer(
 app.command()(init)
 app.command()(status)
 app.command()(demo)
+app.command()(serve)
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 

@@ -21,6 +21,7 @@ from soloist.storage.crypto import Keyring
 from soloist.storage.types import KEYRING_ATTRIBUTE
 
 SUPPORTED_BACKENDS = ("sqlite", "postgresql", "mysql", "mariadb")
+READ_ONLY_OPTION = "soloist_read_only"
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
@@ -37,7 +38,12 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Readers take no lock (WAL lets them run beside the writer); writers take the write lock
+        # at BEGIN, so a check-then-write (a redemption) sees the state it writes on.
+        if connection.get_execution_options().get(READ_ONLY_OPTION):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_database_engine(
@@ -79,6 +85,9 @@ class Database:
             self.url, self.keyring, busy_timeout_ms=settings.sqlite_busy_timeout_ms
         )
         self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
+        self.read_session_factory = sessionmaker(
+            self.engine.execution_options(**{READ_ONLY_OPTION: True}), expire_on_commit=False
+        )
 
     @property
     def backend(self) -> str:
@@ -88,6 +97,12 @@ class Database:
     def session(self) -> Iterator[Session]:
         """A session whose transaction commits on success and rolls back on any error."""
         with self.session_factory() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A session for reading only; on SQLite it does not take the write lock."""
+        with self.read_session_factory() as session, session.begin():
             yield session
 
     def dispose(self) -> None:

@@ -1,0 +1,102 @@
+"""What every route depends on: the database session and who is asking.
+
+The interface owns the transaction: a route's session commits when the route returns and rolls
+back when it raises, so a failed request leaves no half-done change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from soloist.domain.users import verify_token
+from soloist.errors import AuthenticationError, PermissionDeniedError
+from soloist.storage.database import Database
+
+bearer = HTTPBearer(auto_error=False, description="An API token from `soloist token create`.")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a user, their role and what the credential allows."""
+
+    user_id: int
+    email: str
+    role: str
+    can_write: bool
+
+    @property
+    def actor(self) -> str:
+        return f"user:{self.user_id}"
+
+
+def get_database(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
+
+
+def write_session(database: Annotated[Database, Depends(get_database)]) -> Iterator[Session]:
+    with database.session() as session:
+        yield session
+
+
+def read_session(database: Annotated[Database, Depends(get_database)]) -> Iterator[Session]:
+    with database.read_session() as session:
+        yield session
+
+
+def _principal_from_session_cookie(request: Request) -> Principal | None:
+    """The signed-in web user, if the web app put one in the session (see soloist.web)."""
+    if "session" not in request.scope:
+        return None
+    user = request.session.get("user")
+    if not user:
+        return None
+    return Principal(
+        user_id=int(user["id"]),
+        email=str(user["email"]),
+        role=str(user["role"]),
+        can_write=user["role"] in ("owner", "staff"),
+    )
+
+
+def current_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    database: Annotated[Database, Depends(get_database)],
+) -> Principal:
+    """The caller, from a Bearer API token or a signed-in web session; 401 otherwise."""
+    if credentials is not None:
+        with database.session() as session:
+            user, token = verify_token(session, credentials.credentials)
+            return Principal(
+                user_id=user.id,
+                email=user.email,
+                role=user.role,
+                can_write=token.scope == "write" and user.role != "readonly",
+            )
+    principal = _principal_from_session_cookie(request)
+    if principal is None:
+        raise AuthenticationError("Sign in or send an API token: Authorization: Bearer <token>.")
+    return principal
+
+
+def reader(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    return principal
+
+
+def writer(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    if not principal.can_write:
+        raise PermissionDeniedError("This needs a write token (or a staff or owner account).")
+    return principal
+
+
+ReadSession = Annotated[Session, Depends(read_session)]
+WriteSession = Annotated[Session, Depends(write_session)]
+Reader = Annotated[Principal, Depends(reader)]
+Writer = Annotated[Principal, Depends(writer)]

@@ -1,0 +1,1 @@
+"""The server-rendered web app: pages per noun, templates/, static/ (vendored libraries)."""
