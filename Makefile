@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	rm -rf $(DEMO_WORKSPACE)
 	$(BIN)/soloist demo --workspace $(DEMO_WORKSPACE)
-	$(BIN)/soloist status --workspace $(DEMO_WORKSPACE)
+	$(BIN)/soloist analyze --workspace $(DEMO_WORKSPACE)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -138,3 +138,27 @@ def test_a_workspace_that_was_never_initialised_gets_a_clear_error(tmp_path: Pat
     result = run("status", "--workspace", str(tmp_path / "nothing"))
     assert result.returncode == 1
     assert "soloist init" in result.stderr
+
+
+def test_analyze_json_prints_the_run(tmp_path: Path) -> None:
+    folder = tmp_path / "demo"
+    built = run(
+        "demo",
+        "--customers",
+        "150",
+        "--end-date",
+        "2026-03-31",
+        "--workspace",
+        str(folder),
+        "--json",
+    )
+    assert built.returncode == 0, built.stderr
+    result = run("analyze", "--workspace", str(folder), "--json")
+    assert result.returncode == 0, result.stderr
+    model_run = json.loads(result.stdout)
+    assert model_run["status"] == "succeeded"
+    assert 140 <= model_run["metrics"]["customers"] <= 150  # buyers with a paid order
+    assert {"r", "alpha", "a", "b"} == set(model_run["params"]["purchase"])
+    refused = run("analyze", "--workspace", str(folder), "--model", "nonsense")
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("Error: Unknown model")

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from soloist import __version__
+from soloist.cli.analyze import analyze
 from soloist.cli.demo import demo
 from soloist.cli.serve import serve
 from soloist.cli.users import token_app, user_app
@@ -23,6 +24,7 @@ app.command()(init)
 app.command()(status)
 app.command()(demo)
 app.command()(serve)
+app.command()(analyze)
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 

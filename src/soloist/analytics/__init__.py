@@ -1,0 +1,62 @@
+"""Customer analytics: RFM summaries, CS metrics and "buy till you die" models.
+
+A pure library (NumPy, SciPy, Polars, pandas; matplotlib only for plots) that imports nothing
+else from soloist. See ``docs/models/`` for the formulas and the published numbers each model
+reproduces.
+"""
+
+from __future__ import annotations
+
+from .bg_nbd import BetaGeoModel, ModifiedBetaGeoModel
+from .errors import AnalyticsError, NotFittedError
+from .gamma_gamma import GammaGammaModel
+from .metrics import (
+    DEFAULT_LOYALTY_WEIGHTS,
+    average_order_value,
+    ces,
+    churn_rate,
+    cohort_retention,
+    conversion_rate,
+    csat,
+    customer_loyalty_index,
+    discounted_clv,
+    discounted_clv_by_customer,
+    nps,
+    purchase_frequency,
+    repeat_purchase_rate,
+    retention_rate,
+)
+from .pareto_nbd import ParetoNBDModel
+from .plotting import plot_calibration_holdout, plot_cumulative_repeat_purchases
+from .rfm import rfm_summary
+from .sbg import ShiftedBetaGeometricModel
+from .validation import calibration_holdout_table, cumulative_repeat_purchases
+
+__all__ = [
+    "DEFAULT_LOYALTY_WEIGHTS",
+    "AnalyticsError",
+    "BetaGeoModel",
+    "GammaGammaModel",
+    "ModifiedBetaGeoModel",
+    "NotFittedError",
+    "ParetoNBDModel",
+    "ShiftedBetaGeometricModel",
+    "average_order_value",
+    "calibration_holdout_table",
+    "ces",
+    "churn_rate",
+    "cohort_retention",
+    "conversion_rate",
+    "csat",
+    "cumulative_repeat_purchases",
+    "customer_loyalty_index",
+    "discounted_clv",
+    "discounted_clv_by_customer",
+    "nps",
+    "plot_calibration_holdout",
+    "plot_cumulative_repeat_purchases",
+    "purchase_frequency",
+    "repeat_purchase_rate",
+    "retention_rate",
+    "rfm_summary",
+]

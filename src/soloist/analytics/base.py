@@ -1,0 +1,365 @@
+"""Shared machinery of the analytics estimators.
+
+Every estimator follows scikit-learn conventions: ``__init__`` only stores keyword
+hyper-parameters, ``fit`` validates its input and returns ``self``, and everything learned from
+data ends in an underscore (``params_``, ``log_likelihood_``, ``standard_errors_``...).
+
+Fitting is maximum likelihood on the logarithm of the (positive) parameters with L-BFGS-B and
+analytic gradients where the model provides them. Standard errors come from the inverse of the
+observed information (the Hessian of the negative log-likelihood at the optimum), obtained by
+central differences of the gradient and mapped to the natural scale with the delta method.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from scipy import optimize
+
+from ._math import FloatArray, as_float_array
+from .errors import AnalyticsError, NotFittedError
+
+__all__ = ["BaseEstimator", "PurchaseModel", "compress_rows"]
+
+#: Log-parameters are confined to ``[-LOG_BOUND, LOG_BOUND]``; an optimum on that boundary means
+#: a parameter ran off to 0 or infinity, i.e. the data do not identify the model.
+LOG_BOUND = 18.0
+
+Objective = Callable[[FloatArray], tuple[float, FloatArray]]
+
+
+def compress_rows(
+    columns: Sequence[FloatArray], weights: FloatArray
+) -> tuple[list[FloatArray], FloatArray]:
+    """Collapse identical rows of ``columns`` into unique rows with summed ``weights``."""
+    stacked = np.column_stack(columns)
+    unique, inverse = np.unique(stacked, axis=0, return_inverse=True)
+    summed = np.bincount(inverse.ravel(), weights=weights, minlength=unique.shape[0]).astype(
+        np.float64
+    )
+    return [np.ascontiguousarray(unique[:, j]) for j in range(unique.shape[1])], summed
+
+
+def finite_difference_gradient(
+    fun: Callable[[FloatArray], float], x: FloatArray, step: float = 1e-6
+) -> FloatArray:
+    """Central-difference gradient of a scalar function."""
+    grad = np.empty_like(x)
+    for i in range(x.size):
+        e = np.zeros_like(x)
+        e[i] = step
+        grad[i] = (fun(x + e) - fun(x - e)) / (2.0 * step)
+    return grad
+
+
+class BaseEstimator:
+    """Common estimator behaviour: parameters, optimisation, standard errors, repr."""
+
+    #: literature names of the parameters, in optimisation order
+    _param_names: tuple[str, ...] = ()
+
+    def __init__(self, *, penalizer_coef: float = 0.0) -> None:
+        self.penalizer_coef = penalizer_coef
+
+    # ------------------------------------------------------------------ conveniences
+    def __repr__(self) -> str:
+        name = type(self).__name__
+        if not hasattr(self, "params_"):
+            return f"{name}(penalizer_coef={self.penalizer_coef!r})"
+        fitted = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
+        return f"{name}({fitted})"
+
+    def _check_fitted(self) -> FloatArray:
+        if not hasattr(self, "params_"):
+            raise NotFittedError(
+                f"this {type(self).__name__} is not fitted yet: call fit() before predicting"
+            )
+        return np.array([self.params_[k] for k in self._param_names], dtype=np.float64)
+
+    def _check_penalizer(self) -> float:
+        pen = float(self.penalizer_coef)
+        if not np.isfinite(pen) or pen < 0:
+            raise AnalyticsError(f"penalizer_coef must be a finite number >= 0, got {pen!r}")
+        return pen
+
+    # ------------------------------------------------------------------ optimisation
+    def _maximise(
+        self,
+        objective: Objective,
+        starts: Sequence[Sequence[float]],
+        total_weight: float,
+        penalizer: float,
+    ) -> None:
+        """Minimise the mean negative log-likelihood ``objective`` over log-parameters.
+
+        ``objective(log_theta)`` returns the weighted *mean* negative log-likelihood (without
+        penalty) and its gradient with respect to ``log_theta``. Sets ``params_``,
+        ``log_likelihood_``, ``standard_errors_`` and ``n_iterations_``.
+        """
+        k = len(self._param_names)
+
+        def penalised(z: FloatArray) -> tuple[float, FloatArray]:
+            f, g = objective(z)
+            theta2 = np.exp(2.0 * z)
+            return f + penalizer * float(theta2.sum()), g + 2.0 * penalizer * theta2
+
+        best: optimize.OptimizeResult | None = None
+        bounds = [(-LOG_BOUND, LOG_BOUND)] * k
+        for start in starts:
+            x0 = np.log(np.asarray(start, dtype=np.float64))
+            with np.errstate(all="ignore"):
+                res = optimize.minimize(
+                    penalised,
+                    x0,
+                    jac=True,
+                    method="L-BFGS-B",
+                    bounds=bounds,
+                    options={"maxiter": 2000, "ftol": 1e-14, "gtol": 1e-9},
+                )
+            finite = np.isfinite(res.fun) and np.all(np.isfinite(res.x))
+            if finite and (best is None or res.fun < best.fun):
+                best = res
+        if best is None:
+            raise AnalyticsError(
+                f"{type(self).__name__}: the likelihood is not finite anywhere the optimiser "
+                "looked; check the data (all values finite, recency <= T, enough customers)"
+            )
+        at_bound = np.abs(best.x) >= LOG_BOUND - 1e-6
+        if np.any(at_bound):
+            names = [self._param_names[i] for i in np.flatnonzero(at_bound)]
+            raise AnalyticsError(
+                f"{type(self).__name__}: the data do not identify the model — parameter(s) "
+                f"{', '.join(names)} ran off to 0 or infinity. Typical causes: too few customers, "
+                "no repeat purchases, or no sign of churn; consider penalizer_coef > 0"
+            )
+        z = best.x
+        theta = np.exp(z)
+        self.params_: dict[str, float] = {
+            n: float(v) for n, v in zip(self._param_names, theta, strict=True)
+        }
+        mean_nll, _ = objective(z)
+        self.log_likelihood_: float = -mean_nll * total_weight
+        self.n_iterations_: int = int(best.nit)
+        self.standard_errors_: dict[str, float] = self._standard_errors(
+            lambda zz: penalised(zz)[1] * total_weight, z
+        )
+        if not all(np.isfinite(v) for v in self.standard_errors_.values()):
+            fitted = ", ".join(f"{k}={v:.3g}" for k, v in self.params_.items())
+            del self.params_
+            raise AnalyticsError(
+                f"{type(self).__name__}: the data do not identify the model — the likelihood is "
+                f"flat at the optimum ({fitted}; the information matrix is singular). Typical "
+                "causes: too few customers, no repeat purchases, or no sign of churn; consider "
+                "penalizer_coef > 0"
+            )
+
+    def _standard_errors(
+        self, grad: Callable[[FloatArray], FloatArray], z: FloatArray
+    ) -> dict[str, float]:
+        """Delta-method SEs from the numerical Hessian of the total NLL in log space."""
+        k = z.size
+        step = 1e-4
+        hess = np.empty((k, k))
+        for i in range(k):
+            e = np.zeros(k)
+            e[i] = step
+            hess[:, i] = (grad(z + e) - grad(z - e)) / (2.0 * step)
+        hess = 0.5 * (hess + hess.T)
+        theta = np.exp(z)
+        ses = np.full(k, np.nan)
+        if np.all(np.isfinite(hess)):
+            try:
+                cov = np.linalg.inv(hess)
+            except np.linalg.LinAlgError:
+                cov = None
+            if cov is not None and np.all(np.diag(cov) > 0):
+                ses = theta * np.sqrt(np.diag(cov))
+        self.covariance_log_: FloatArray = np.asarray(
+            np.linalg.pinv(hess) if np.all(np.isfinite(hess)) else np.full((k, k), np.nan),
+            dtype=np.float64,
+        )
+        return {n: float(s) for n, s in zip(self._param_names, ses, strict=True)}
+
+
+def _to_output(values: FloatArray, like: Any) -> Any:
+    """Return ``values`` as a pandas Series if ``like`` is one (keeping its index)."""
+    if type(like).__name__ == "Series" and hasattr(like, "index"):
+        import pandas as pd
+
+        if len(like) == len(values):
+            return pd.Series(values, index=like.index)
+    return values
+
+
+class PurchaseModel(BaseEstimator):
+    """Base of the BTYD purchase models fitted on ``(frequency, recency, T)``."""
+
+    #: natural-scale starting points tried by the optimiser
+    _starts: tuple[tuple[float, ...], ...] = ()
+    #: minimum number of customers (total weight) required to fit
+    _min_customers: int = 10
+
+    def _loglik(
+        self, theta: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray
+    ) -> tuple[FloatArray, FloatArray | None]:
+        """Per-row log-likelihood and its gradient w.r.t. ``theta`` (shape ``(n, k)``)."""
+        raise NotImplementedError
+
+    @staticmethod
+    def _validate(
+        frequency: Any, recency: Any, T: Any, *, require_fit_checks: bool = False
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        x = as_float_array(frequency, "frequency")
+        tx = as_float_array(recency, "recency")
+        big_t = as_float_array(T, "T")
+        try:
+            x, tx, big_t = np.broadcast_arrays(x, tx, big_t)
+        except ValueError as exc:
+            raise AnalyticsError(
+                "frequency, recency and T must have the same length, got "
+                f"{x.size}, {tx.size}, {big_t.size}"
+            ) from exc
+        if x.size == 0:
+            raise AnalyticsError("frequency, recency and T are empty: need at least one customer")
+        for name, arr in (("frequency", x), ("recency", tx), ("T", big_t)):
+            if not np.all(np.isfinite(arr)):
+                raise AnalyticsError(f"{name} contains NaN or infinite values")
+            if np.any(arr < 0):
+                raise AnalyticsError(f"{name} contains negative values")
+        if np.any(x != np.round(x)):
+            raise AnalyticsError("frequency must hold whole numbers of repeat purchases")
+        if np.any(tx > big_t):
+            raise AnalyticsError("recency is larger than T for some customers")
+        if np.any((x == 0) & (tx != 0)):
+            raise AnalyticsError("recency must be 0 for customers with frequency 0")
+        if require_fit_checks and np.any(big_t <= 0):
+            raise AnalyticsError("T must be > 0 for every customer used to fit")
+        return (
+            np.ascontiguousarray(x, dtype=np.float64),
+            np.ascontiguousarray(tx, dtype=np.float64),
+            np.ascontiguousarray(big_t, dtype=np.float64),
+        )
+
+    def fit(
+        self,
+        frequency: Any,
+        recency: Any,
+        T: Any,
+        weights: Any = None,
+    ) -> PurchaseModel:
+        """Fit by maximum likelihood.
+
+        Parameters
+        ----------
+        frequency, recency, T : array-like
+            Repeat purchases, time of the last purchase and age of each customer, all measured
+            from the customer's first purchase (see :func:`soloist.analytics.rfm_summary`).
+        weights : array-like, optional
+            Number of customers represented by each row. Identical rows are compressed into
+            weights internally anyway, so this is only needed for pre-aggregated data.
+
+        Returns
+        -------
+        self
+        """
+        penalizer = self._check_penalizer()
+        x, tx, big_t = self._validate(frequency, recency, T, require_fit_checks=True)
+        if weights is None:
+            w = np.ones_like(x)
+        else:
+            w = as_float_array(weights, "weights")
+            if w.size != x.size:
+                raise AnalyticsError(f"weights has {w.size} values, expected {x.size}")
+            if not np.all(np.isfinite(w)) or np.any(w < 0):
+                raise AnalyticsError("weights must be finite and >= 0")
+        (x, tx, big_t), w = compress_rows([x, tx, big_t], w)
+        keep = w > 0
+        x, tx, big_t, w = x[keep], tx[keep], big_t[keep], w[keep]
+        total = float(w.sum())
+        if total < self._min_customers:
+            raise AnalyticsError(
+                f"{type(self).__name__} needs at least {self._min_customers} customers to be "
+                f"identified, got {total:g}"
+            )
+        if not np.any(x > 0):
+            raise AnalyticsError(
+                f"{type(self).__name__} cannot be fitted: no customer made a repeat purchase "
+                "(every frequency is 0), so purchase rates are not identified"
+            )
+
+        def objective(z: FloatArray) -> tuple[float, FloatArray]:
+            theta = np.exp(z)
+            with np.errstate(all="ignore"):
+                ll, grad = self._loglik(theta, x, tx, big_t)
+            f = -float(np.dot(w, ll)) / total
+            if not np.isfinite(f):
+                return np.inf, np.zeros_like(z)
+            if grad is None:
+                return f, finite_difference_gradient(lambda zz: value(zz), z, 1e-5)
+            g = -(w @ grad) / total * theta
+            return f, np.asarray(g, dtype=np.float64)
+
+        def value(z: FloatArray) -> float:
+            with np.errstate(all="ignore"):
+                ll, _ = self._loglik(np.exp(z), x, tx, big_t)
+            f = -float(np.dot(w, ll)) / total
+            return f if np.isfinite(f) else np.inf
+
+        scale = float(np.mean(big_t))
+        starts = [tuple(s if s > 0 else scale for s in start) for start in self._starts]
+        self._maximise(objective, starts, total, penalizer)
+        self.n_customers_: int = round(total)
+        self.n_unique_rows_: int = int(x.size)
+        return self
+
+    # ------------------------------------------------------------------ predictions
+    def _expected_unconditional(self, theta: FloatArray, t: FloatArray) -> FloatArray:
+        raise NotImplementedError
+
+    def _expected_conditional(
+        self, theta: FloatArray, t: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray
+    ) -> FloatArray:
+        raise NotImplementedError
+
+    def _log_odds_dead(
+        self, theta: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray
+    ) -> FloatArray:
+        raise NotImplementedError
+
+    def expected_purchases_unconditional(self, t: Any) -> Any:
+        """Expected repeat purchases of a new customer within ``t`` periods of the first one."""
+        theta = self._check_fitted()
+        tt = as_float_array(t, "t")
+        if np.any(tt < 0) or not np.all(np.isfinite(tt)):
+            raise AnalyticsError("t must be finite and >= 0")
+        with np.errstate(all="ignore"):
+            out = self._expected_unconditional(theta, tt)
+        return out if np.ndim(t) else float(out[0])
+
+    def expected_repeat_purchases(self, t: Any) -> Any:
+        """Alias of :meth:`expected_purchases_unconditional` (the population curve)."""
+        return self.expected_purchases_unconditional(t)
+
+    def expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> Any:
+        """Conditional expected number of purchases in the next ``t`` periods, per customer."""
+        theta = self._check_fitted()
+        x, tx, big_t = self._validate(frequency, recency, T)
+        tt = as_float_array(t, "t")
+        if np.any(tt < 0) or not np.all(np.isfinite(tt)):
+            raise AnalyticsError("t must be finite and >= 0")
+        tt = np.broadcast_to(tt, x.shape) if tt.size == 1 else tt
+        with np.errstate(all="ignore"):
+            out = self._expected_conditional(theta, tt, x, tx, big_t)
+        return _to_output(np.where(tt == 0, 0.0, out), frequency)
+
+    def probability_alive(self, frequency: Any, recency: Any, T: Any) -> Any:
+        """Probability that each customer is still active at the end of their observation."""
+        theta = self._check_fitted()
+        x, tx, big_t = self._validate(frequency, recency, T)
+        with np.errstate(all="ignore"):
+            log_odds = self._log_odds_dead(theta, x, tx, big_t)
+        from scipy.special import expit
+
+        return _to_output(np.asarray(expit(-log_odds), dtype=np.float64), frequency)

@@ -1,0 +1,185 @@
+"""Gamma-Gamma model of spend per transaction.
+
+Reference: Fader, P. S., Hardie, B. G. S. and Lee, K. L. (2005). RFM and CLV: Using Iso-Value
+Curves for Customer Base Analysis. *Journal of Marketing Research* 42(4), 415-430.
+
+The value of each transaction is ``Gamma(p, ν)``; ``ν`` varies across customers as
+``Gamma(q, γ)`` (we call ``γ`` ``v`` as ``lifetimes`` does). For a customer with ``x``
+transactions of mean value ``m`` the likelihood is (eq. 3 with the ``z̄`` sufficient statistic)::
+
+    L(p, q, v | x, m) = Γ(px+q) / (Γ(px) Γ(q)) · v^q m^{px-1} x^{px} / (v + x m)^{px+q}
+
+and the conditional expected spend (eq. 5) is
+``E[M | x, m] = (q-1)/(px+q-1) · pv/(q-1) + px/(px+q-1) · m``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy import special
+
+from ._math import FloatArray, as_float_array
+from .base import BaseEstimator, PurchaseModel, _to_output, compress_rows
+from .errors import AnalyticsError
+
+__all__ = ["GammaGammaModel"]
+
+#: months -> model periods, as in lifetimes' ``customer_lifetime_value``
+_PERIODS_PER_MONTH = {"W": 4.345, "M": 1.0, "D": 30.0, "H": 30.0 * 24.0}
+
+
+class GammaGammaModel(BaseEstimator):
+    """Gamma-Gamma spend model (Fader, Hardie & Lee 2005, *JMR* 42(4)).
+
+    Parameters
+    ----------
+    penalizer_coef : float, default 0
+        L2 penalty ``penalizer_coef * (p² + q² + v²)`` on the mean negative log-likelihood.
+
+    Attributes
+    ----------
+    params_ : dict
+        ``p``, ``q``, ``v``.
+    log_likelihood_ : float
+    standard_errors_ : dict
+
+    Notes
+    -----
+    Fit only on customers with at least one repeat purchase: rows with ``frequency == 0`` are
+    ignored (they carry no spend information). The model assumes spend is independent of the
+    purchase process; check ``corr(frequency, monetary_value)`` is small.
+
+    References
+    ----------
+    Fader, Hardie & Lee (2005), "RFM and CLV: Using Iso-Value Curves for Customer Base Analysis",
+    *JMR* 42(4): likelihood eq. 3, conditional expectation eq. 5. On the CDNOW sample's repeat
+    buyers they report p = 6.25, q = 3.74, γ = 15.44.
+    """
+
+    _param_names = ("p", "q", "v")
+
+    def fit(self, frequency: Any, monetary_value: Any, weights: Any = None) -> GammaGammaModel:
+        """Fit on repeat customers' ``frequency`` and mean spend ``monetary_value``.
+
+        Returns
+        -------
+        self
+        """
+        penalizer = self._check_penalizer()
+        x = as_float_array(frequency, "frequency")
+        m = as_float_array(monetary_value, "monetary_value")
+        if x.size != m.size:
+            raise AnalyticsError(
+                f"frequency and monetary_value differ in length ({x.size} vs {m.size})"
+            )
+        w = np.ones_like(x) if weights is None else as_float_array(weights, "weights")
+        if w.size != x.size or not np.all(np.isfinite(w)) or np.any(w < 0):
+            raise AnalyticsError("weights must be finite, >= 0 and one per customer")
+        if not (np.all(np.isfinite(x)) and np.all(np.isfinite(m))):
+            raise AnalyticsError("frequency and monetary_value must be finite")
+        if np.any(x < 0) or np.any(x != np.round(x)):
+            raise AnalyticsError("frequency must hold whole numbers >= 0")
+        use = x > 0
+        if np.any(m[use] <= 0):
+            raise AnalyticsError("monetary_value must be > 0 for customers with frequency > 0")
+        (x, m), w = compress_rows([x[use], m[use]], w[use])
+        total = float(w.sum())
+        if total < 10:
+            raise AnalyticsError(
+                f"GammaGammaModel needs at least 10 repeat customers, got {total:g}"
+            )
+        log_m, log_x = np.log(m), np.log(x)
+
+        def objective(z: FloatArray) -> tuple[float, FloatArray]:
+            p, q, v = np.exp(z)
+            px = p * x
+            log_vxm = np.log(v + x * m)
+            dig_pxq = special.digamma(px + q)
+            ll = (
+                special.gammaln(px + q)
+                - special.gammaln(px)
+                - special.gammaln(q)
+                + q * np.log(v)
+                + (px - 1.0) * log_m
+                + px * log_x
+                - (px + q) * log_vxm
+            )
+            grad = np.column_stack(
+                [
+                    x * (dig_pxq - special.digamma(px) + log_m + log_x - log_vxm),
+                    dig_pxq - special.digamma(q) + np.log(v) - log_vxm,
+                    q / v - (px + q) / (v + x * m),
+                ]
+            )
+            f = -float(w @ ll) / total
+            if not np.isfinite(f):
+                return np.inf, np.zeros(3)
+            return f, -(w @ grad) / total * np.exp(z)
+
+        mean_m = float(np.average(m, weights=w))
+        self._maximise(objective, [(1.0, 1.0, 1.0), (1.0, 2.0, mean_m)], total, penalizer)
+        self.n_customers_: int = round(total)
+        return self
+
+    def expected_average_spend(self) -> float:
+        """Population mean spend per transaction ``pv/(q-1)`` (infinite if ``q <= 1``)."""
+        p, q, v = self._check_fitted()
+        return float(p * v / (q - 1.0)) if q > 1 else float("inf")
+
+    def conditional_expected_average_profit(self, frequency: Any, monetary_value: Any) -> Any:
+        """Expected mean spend per transaction of each customer (eq. 5).
+
+        Customers with ``frequency == 0`` get the population mean ``pv/(q-1)``.
+        """
+        p, q, v = self._check_fitted()
+        x = as_float_array(frequency, "frequency")
+        m = as_float_array(monetary_value, "monetary_value")
+        if x.size != m.size:
+            raise AnalyticsError("frequency and monetary_value differ in length")
+        out = (p * (v + x * m)) / (p * x + q - 1.0)
+        return _to_output(np.asarray(out, dtype=np.float64), frequency)
+
+    def customer_lifetime_value(
+        self,
+        purchase_model: PurchaseModel,
+        frequency: Any,
+        recency: Any,
+        T: Any,
+        monetary_value: Any,
+        time: int = 12,
+        discount_rate: float = 0.01,
+        margin: float = 1.0,
+        freq: str = "D",
+    ) -> Any:
+        """Discounted expected value of each customer over the next ``time`` months.
+
+        ``CLV = Σ_{i=1..time} margin · E[M] · (E[X(iΔ)] - E[X((i-1)Δ)]) / (1+d)^i``, where
+        ``E[X(t)]`` is ``purchase_model.expected_purchases`` (conditional on the customer's
+        history), ``E[M]`` the conditional expected average profit and ``Δ`` the number of
+        model periods per month (``freq``: "D" 30, "W" 4.345, "M" 1, "H" 720 — the
+        ``lifetimes`` convention). ``discount_rate`` is per month.
+        """
+        if freq not in _PERIODS_PER_MONTH:
+            raise AnalyticsError(f"freq must be one of {sorted(_PERIODS_PER_MONTH)}, got {freq!r}")
+        if int(time) != time or time < 1:
+            raise AnalyticsError(f"time must be a whole number of months >= 1, got {time!r}")
+        if not np.isfinite(discount_rate) or discount_rate <= -1:
+            raise AnalyticsError(f"discount_rate must be > -1, got {discount_rate!r}")
+        if not np.isfinite(margin):
+            raise AnalyticsError("margin must be finite")
+        spend = np.asarray(
+            self.conditional_expected_average_profit(frequency, monetary_value), dtype=np.float64
+        )
+        step = _PERIODS_PER_MONTH[freq]
+        clv = np.zeros_like(spend)
+        previous = np.zeros_like(spend)
+        for i in range(1, int(time) + 1):
+            cumulative = np.asarray(
+                purchase_model.expected_purchases(i * step, frequency, recency, T),
+                dtype=np.float64,
+            )
+            clv += margin * spend * (cumulative - previous) / (1.0 + discount_rate) ** i
+            previous = cumulative
+        return _to_output(clv, frequency)

@@ -1,0 +1,86 @@
+"""``soloist analyze``: fit the CLV models and score every customer."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from soloist.cli.common import (
+    DbOption,
+    JsonOption,
+    WorkspaceOption,
+    cli_actor,
+    cli_errors,
+    err,
+    open_database,
+    out,
+    print_json,
+)
+from soloist.domain.analyze import PURCHASE_MODELS, AnalyzeOptions, analyze_workspace
+
+
+def analyze(
+    model: Annotated[
+        str, typer.Option(help=f"Purchase model: {' or '.join(PURCHASE_MODELS)}.")
+    ] = "bg-nbd",
+    holdout_days: Annotated[int, typer.Option(help="Days held out to check the model.")] = 90,
+    discount_rate: Annotated[float, typer.Option(help="Annual discount rate for CLV.")] = 0.10,
+    end_date: Annotated[
+        str | None, typer.Option(help="Last day of data to use (default: the last order).")
+    ] = None,
+    workspace: WorkspaceOption = None,
+    db: DbOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Fit BG/NBD (or Pareto/NBD) and Gamma-Gamma, check them on a holdout, store scores."""
+    options = AnalyzeOptions(
+        model=model,
+        holdout_days=holdout_days,
+        annual_discount_rate=discount_rate,
+        observation_end=dt.date.fromisoformat(end_date) if end_date else None,
+    )
+    with cli_errors(), open_database(workspace, db) as database, database.session() as session:
+        with err.status("Fitting the CLV models…", spinner="dots") if not json else _Quiet():
+            run = analyze_workspace(session, database.settings.currency, cli_actor(), options)
+        result: dict[str, Any] = {
+            "id": run.id,
+            "kind": run.kind,
+            "status": run.status,
+            "data_start": run.data_start.isoformat() if run.data_start else None,
+            "data_end": run.data_end.isoformat() if run.data_end else None,
+            "params": run.params,
+            "metrics": run.metrics,
+        }
+    if json:
+        print_json(result)
+        return
+    metrics, params = run.metrics, run.params
+    holdout = metrics["holdout"]
+    table = Table(title=f"Model run {run.id}: {params['purchase_model']} + Gamma-Gamma")
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    period = f"{run.data_start:%Y-%m-%d} – {run.data_end:%Y-%m-%d}" if run.data_end else "—"
+    table.add_row("data", period)
+    table.add_row("customers scored", str(metrics["customers"]))
+    for name, value in params["purchase"].items():
+        table.add_row(f"  {name}", f"{value:.4g}")
+    table.add_row("log-likelihood", f"{metrics['log_likelihood']:.1f}")
+    table.add_row(
+        f"holdout {holdout['holdout_days']} days: predicted / actual repeat purchases",
+        f"{holdout['predicted_repeat_purchases']:.0f} / {holdout['actual_repeat_purchases']}",
+    )
+    table.add_row("  aggregate error", f"{holdout['aggregate_error_percent']} %")
+    table.add_row("mean P(alive)", f"{metrics['mean_p_alive']:.2f}")
+    table.add_row(f"total 12-month CLV ({params['currency']})", f"{metrics['total_clv_12m']:,.2f}")
+    out.print(table)
+
+
+class _Quiet:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *_: object) -> None:
+        return None

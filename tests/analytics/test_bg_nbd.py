@@ -1,0 +1,162 @@
+"""BG/NBD and MBG/NBD: published CDNOW estimates, gradients, predictions, errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from soloist.analytics import AnalyticsError, BetaGeoModel, ModifiedBetaGeoModel, NotFittedError
+
+lifetimes = pytest.importorskip("lifetimes")
+
+
+def _fit(model: Any, summary: pd.DataFrame) -> Any:
+    return model.fit(summary["frequency"], summary["recency"], summary["T"])
+
+
+def test_bg_nbd_reproduces_published_cdnow_estimates(cdnow_summary: pd.DataFrame) -> None:
+    model = _fit(BetaGeoModel(), cdnow_summary)
+    p = model.params_
+    # Fader, Hardie & Lee (2005), section 4
+    assert p["r"] == pytest.approx(0.243, abs=5e-4)
+    assert p["alpha"] == pytest.approx(4.414, abs=5e-3)
+    assert p["a"] == pytest.approx(0.793, abs=5e-4)
+    assert p["b"] == pytest.approx(2.426, abs=5e-3)
+    assert model.log_likelihood_ == pytest.approx(-9582.4, abs=0.05)
+    assert model.n_customers_ == 2357
+    assert model.n_unique_rows_ < 2357  # identical rows were compressed
+
+
+def test_bg_nbd_fitted_on_rfm_summary_of_raw_sample_gives_the_same_estimates(
+    sample_holdout_summary: pd.DataFrame,
+) -> None:
+    p = _fit(BetaGeoModel(), sample_holdout_summary).params_
+    assert [round(p[k], 3) for k in ("r", "alpha", "a", "b")] == [0.243, 4.414, 0.793, 2.426]
+
+
+def test_bg_nbd_standard_errors_match_lifetimes_autograd_hessian(
+    cdnow_summary: pd.DataFrame, quiet: Any
+) -> None:
+    ours = _fit(BetaGeoModel(), cdnow_summary)
+    with quiet():
+        theirs = _fit(lifetimes.BetaGeoFitter(), cdnow_summary)
+    for k in ("r", "alpha", "a", "b"):
+        assert ours.standard_errors_[k] == pytest.approx(theirs.standard_errors_[k], rel=1e-3)
+
+
+@pytest.mark.parametrize("model_cls", [BetaGeoModel, ModifiedBetaGeoModel])
+def test_analytic_gradient_agrees_with_finite_differences(model_cls: type[BetaGeoModel]) -> None:
+    x = np.array([0.0, 1, 2, 5, 30])
+    tx = np.array([0.0, 3.5, 10, 30, 38])
+    big_t = np.array([5.0, 20, 38, 39, 39])
+    theta = np.array([0.7, 3.0, 1.3, 2.2])
+    _, grad = model_cls()._loglik(theta, x, tx, big_t)
+    h = 1e-6
+    for j in range(4):
+        e = np.zeros(4)
+        e[j] = h
+        up, _ = model_cls()._loglik(theta + e, x, tx, big_t)
+        down, _ = model_cls()._loglik(theta - e, x, tx, big_t)
+        np.testing.assert_allclose(grad[:, j], (up - down) / (2 * h), rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize(
+    ("ours_cls", "theirs_name"),
+    [(BetaGeoModel, "BetaGeoFitter"), (ModifiedBetaGeoModel, "ModifiedBetaGeoFitter")],
+)
+def test_predictions_match_lifetimes_on_cdnow(
+    cdnow_summary: pd.DataFrame, quiet: Any, ours_cls: type[BetaGeoModel], theirs_name: str
+) -> None:
+    f, r, t = cdnow_summary["frequency"], cdnow_summary["recency"], cdnow_summary["T"]
+    ours = _fit(ours_cls(), cdnow_summary)
+    with quiet():
+        theirs = _fit(getattr(lifetimes, theirs_name)(), cdnow_summary)
+        their_cond = theirs.conditional_expected_number_of_purchases_up_to_time(39, f, r, t)
+        their_alive = theirs.conditional_probability_alive(f, r, t)
+        their_curve = theirs.expected_number_of_purchases_up_to_time(np.array([1.0, 39, 78]))
+    for k, v in theirs.params_.items():
+        assert ours.params_[k] == pytest.approx(v, rel=1e-4)
+    np.testing.assert_allclose(ours.expected_purchases(39, f, r, t), their_cond, rtol=1e-4)
+    np.testing.assert_allclose(ours.probability_alive(f, r, t), their_alive, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(ours.expected_repeat_purchases([1, 39, 78]), their_curve, rtol=1e-4)
+
+
+def test_predictions_keep_a_pandas_index(cdnow_summary: pd.DataFrame) -> None:
+    model = _fit(BetaGeoModel(), cdnow_summary)
+    out = model.probability_alive(
+        cdnow_summary["frequency"], cdnow_summary["recency"], cdnow_summary["T"]
+    )
+    assert isinstance(out, pd.Series)
+    assert out.index.equals(cdnow_summary.index)
+    assert ((out > 0) & (out <= 1)).all()
+    assert out[cdnow_summary["frequency"] == 0].eq(1.0).all()  # BG/NBD: no repeat => alive
+
+
+def test_conditional_expectation_stays_finite_for_huge_frequencies(
+    cdnow_summary: pd.DataFrame,
+) -> None:
+    model = _fit(BetaGeoModel(), cdnow_summary)
+    out = model.expected_purchases(10, [2000.0, 5000.0, 2000.0], [39.0, 39.0, 38.0], 39.0)
+    assert np.all(np.isfinite(out))
+    # a heavy buyer seen on the last day keeps buying at roughly his observed rate, less the
+    # small per-purchase dropout probability a/(b+x)
+    assert out[0] == pytest.approx((0.243 + 2000) / (4.414 + 39) * 10, rel=0.15)
+    assert out[1] > out[0]
+    # silent for a week after buying 50 times a week: almost surely gone
+    assert out[2] < 1e-6
+
+
+def test_predicting_before_fit_raises_not_fitted() -> None:
+    with pytest.raises(NotFittedError, match="fit"):
+        BetaGeoModel().probability_alive([1], [1], [2])
+
+
+def test_data_without_repeat_purchases_cannot_identify_the_model() -> None:
+    with pytest.raises(AnalyticsError, match="repeat purchase"):
+        BetaGeoModel().fit(np.zeros(50), np.zeros(50), np.full(50, 10.0))
+
+
+def test_too_few_customers_are_rejected() -> None:
+    with pytest.raises(AnalyticsError, match="at least"):
+        BetaGeoModel().fit([1, 2], [1, 2], [3, 3])
+
+
+def test_data_with_no_dropout_signal_raises_instead_of_returning_garbage() -> None:
+    # everybody buys at a steady rate right up to T: churn is not identified (b -> infinity)
+    rng = np.random.default_rng(1)
+    x = rng.integers(5, 15, size=200).astype(float)
+    with pytest.raises(AnalyticsError, match="identify"):
+        BetaGeoModel().fit(x, np.full(200, 40.0), np.full(200, 40.0))
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (([1, 2], [1, 5], [3, 4]), "recency is larger than T"),
+        (([0, 2], [1, 1], [3, 4]), "recency must be 0"),
+        (([-1, 2], [0, 1], [3, 4]), "frequency contains negative"),
+        (([1.5, 2], [1, 1], [3, 4]), "whole numbers"),
+        (([1, np.nan], [1, 1], [3, 4]), "NaN"),
+        (([], [], []), "empty"),
+    ],
+)
+def test_invalid_inputs_raise_named_errors(args: tuple[Any, ...], message: str) -> None:
+    with pytest.raises(AnalyticsError, match=message):
+        BetaGeoModel().fit(*args)
+
+
+def test_mbg_nbd_matches_lifetimes_log_likelihood(cdnow_summary: pd.DataFrame) -> None:
+    model = _fit(ModifiedBetaGeoModel(), cdnow_summary)
+    assert model.log_likelihood_ == pytest.approx(-9582.13, abs=0.05)
+    alive = model.probability_alive([0], [0], [39])
+    assert 0 < alive[0] < 1  # MBG/NBD lets non-repeaters be dead
+
+
+def test_penalizer_shrinks_parameters(cdnow_summary: pd.DataFrame) -> None:
+    free = _fit(BetaGeoModel(), cdnow_summary).params_
+    shrunk = _fit(BetaGeoModel(penalizer_coef=0.1), cdnow_summary).params_
+    assert shrunk["alpha"] < free["alpha"]
+    assert "penalizer_coef=0.1" in repr(BetaGeoModel(penalizer_coef=0.1))

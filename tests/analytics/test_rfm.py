@@ -1,0 +1,212 @@
+"""rfm_summary: BTYD conventions, agreement with lifetimes, input handling."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from soloist.analytics import AnalyticsError, rfm_summary
+
+lifetimes_utils = pytest.importorskip("lifetimes.utils")
+
+
+def test_rfm_summary_matches_lifetimes_on_cdnow_master(
+    cdnow_master: pd.DataFrame, quiet: Any
+) -> None:
+    ours = rfm_summary(cdnow_master, "customer_id", "date", "dollar_value", "1997-09-30")
+    with quiet():
+        theirs = lifetimes_utils.summary_data_from_transaction_data(
+            cdnow_master, "customer_id", "date", "dollar_value", observation_period_end="1997-09-30"
+        ).sort_index()
+    assert list(ours.index) == list(theirs.index)
+    for col in ("frequency", "recency", "T"):
+        np.testing.assert_array_equal(ours[col].to_numpy(), theirs[col].to_numpy())
+    np.testing.assert_allclose(ours["monetary_value"], theirs["monetary_value"], rtol=1e-12)
+
+
+def test_rfm_summary_holdout_matches_lifetimes_calibration_and_holdout(
+    cdnow_master: pd.DataFrame, quiet: Any
+) -> None:
+    ours = rfm_summary(
+        cdnow_master,
+        "customer_id",
+        "date",
+        "dollar_value",
+        "1998-06-30",
+        calibration_end="1997-09-30",
+    )
+    with quiet():
+        theirs = lifetimes_utils.calibration_and_holdout_data(
+            cdnow_master,
+            "customer_id",
+            "date",
+            calibration_period_end="1997-09-30",
+            observation_period_end="1998-06-30",
+            monetary_value_col="dollar_value",  # without it lifetimes fails on pandas 3
+        ).sort_index()
+    np.testing.assert_array_equal(ours["frequency"], theirs["frequency_cal"])
+    np.testing.assert_array_equal(ours["T"], theirs["T_cal"])
+    np.testing.assert_array_equal(ours["frequency_holdout"], theirs["frequency_holdout"])
+    np.testing.assert_array_equal(ours["duration_holdout"], theirs["duration_holdout"])
+
+
+def test_rfm_summary_in_weeks_reproduces_the_published_cdnow_calibration_summary(
+    sample_holdout_summary: pd.DataFrame, cdnow_summary: pd.DataFrame
+) -> None:
+    ours = sample_holdout_summary.loc[cdnow_summary.index]
+    np.testing.assert_array_equal(ours["frequency"], cdnow_summary["frequency"])
+    # the published file rounds to 2 decimals
+    np.testing.assert_allclose(ours["recency"], cdnow_summary["recency"], atol=0.0051)
+    np.testing.assert_allclose(ours["T"], cdnow_summary["T"], atol=0.0051)
+
+
+def test_weeks_are_exactly_seven_days_and_the_last_day_counts() -> None:
+    tx = pd.DataFrame(
+        {
+            "c": ["a", "a", "a", "a", "b"],
+            "d": pd.to_datetime(
+                [
+                    "1997-01-01 00:00",
+                    "1997-01-01 18:00",
+                    "1997-02-05 00:00",
+                    "1997-09-30 23:59",
+                    "1997-10-01 00:00",
+                ]
+            ),
+            "v": [10.0, 5.0, 20.0, 40.0, 7.0],
+        }
+    )
+    out = rfm_summary(tx, "c", "d", "v", "1997-09-30", time_unit="W")
+    assert list(out.index) == ["a"]  # b's only purchase is after the end
+    row = out.loc["a"]
+    assert row["frequency"] == 2  # the two Jan 1 purchases collapse into one
+    assert row["T"] == pytest.approx(272 / 7)
+    assert row["T"] == pytest.approx(38.857, abs=5e-4)
+    assert row["recency"] == pytest.approx(272 / 7)
+    assert row["monetary_value"] == pytest.approx((20 + 40) / 2)
+
+
+def test_calibration_end_splits_holdout_and_drops_late_first_purchases() -> None:
+    tx = pd.DataFrame(
+        {
+            "c": [1, 1, 1, 1, 2, 3],
+            "d": pd.to_datetime(
+                ["2024-01-01", "2024-01-11", "2024-02-02", "2024-02-02", "2024-01-05", "2024-02-01"]
+            ),
+            "v": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+        }
+    )
+    out = rfm_summary(tx, "c", "d", "v", "2024-02-29", calibration_end="2024-01-31")
+    assert list(out.index) == [1, 2]
+    assert out.loc[1, "frequency"] == 1
+    assert out.loc[1, "recency"] == 10
+    assert out.loc[1, "T"] == 30
+    assert out.loc[1, "frequency_holdout"] == 1
+    assert out.loc[1, "monetary_value_holdout"] == 7.0
+    assert out.loc[2, "frequency_holdout"] == 0
+    assert (out["duration_holdout"] == 29).all()
+
+
+def test_polars_and_pandas_inputs_give_identical_summaries(cdnow_sample: pd.DataFrame) -> None:
+    from_pandas = rfm_summary(cdnow_sample, "customer", "date", "amount", "1997-09-30")
+    from_polars = rfm_summary(
+        pl.from_pandas(cdnow_sample), "customer", "date", "amount", "1997-09-30"
+    )
+    pd.testing.assert_frame_equal(from_pandas, from_polars)
+
+
+def test_weekly_periods_collapse_purchases_in_the_same_monday_based_week() -> None:
+    tx = pl.DataFrame(
+        {
+            "c": [1, 1, 1],
+            "d": [dt.date(2024, 1, 1), dt.date(2024, 1, 7), dt.date(2024, 1, 8)],
+            "v": [1.0, 2.0, 3.0],
+        }
+    )
+    out = rfm_summary(tx, "c", "d", "v", dt.date(2024, 1, 20), period="W", time_unit="W")
+    assert out.loc[1, "frequency"] == 1
+    assert out.loc[1, "recency"] == 1
+    assert out.loc[1, "T"] == 2
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"period": "Y"}, "period"),
+        ({"time_unit": "M"}, "time_unit"),
+        ({"amount_col": "nope"}, "nope"),
+        ({"calibration_end": "2030-01-01"}, "calibration_end"),
+    ],
+)
+def test_bad_arguments_raise_a_named_analytics_error(kwargs: dict[str, Any], message: str) -> None:
+    tx = pd.DataFrame({"c": [1], "d": pd.to_datetime(["2024-01-01"]), "v": [1.0]})
+    args: dict[str, Any] = {"amount_col": "v", "observation_end": "2024-02-01"}
+    args.update(kwargs)
+    with pytest.raises(AnalyticsError, match=message):
+        rfm_summary(tx, "c", "d", **args)
+
+
+def test_empty_transactions_are_rejected() -> None:
+    tx = pd.DataFrame({"c": [], "d": pd.to_datetime([]), "v": []})
+    with pytest.raises(AnalyticsError, match="empty"):
+        rfm_summary(tx, "c", "d", "v", "2024-01-01")
+
+
+def _reference(rows: list[tuple[int, int, float]], end: int) -> dict[int, tuple[float, ...]]:
+    """Plain-Python BTYD summary (days as integers), the definition spelled out."""
+    by_customer: dict[int, dict[int, float]] = {}
+    for c, day, v in rows:
+        if day <= end:
+            by_customer.setdefault(c, {}).setdefault(day, 0.0)
+            by_customer[c][day] += v
+    out = {}
+    for c, days in by_customer.items():
+        ordered = sorted(days)
+        repeat = [days[d] for d in ordered[1:]]
+        out[c] = (
+            float(len(ordered) - 1),
+            float(ordered[-1] - ordered[0]),
+            float(end - ordered[0]),
+            float(np.mean(repeat)) if repeat else 0.0,
+        )
+    return out
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 5), st.integers(0, 60), st.floats(0, 1000, allow_nan=False).map(round)
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    st.integers(0, 60),
+)
+def test_rfm_summary_agrees_with_a_plain_python_reference(
+    rows: list[tuple[int, int, float]], end: int
+) -> None:
+    origin = dt.datetime(2020, 3, 1)
+    tx = pl.DataFrame(
+        {
+            "c": [r[0] for r in rows],
+            "d": [origin + dt.timedelta(days=r[1], hours=r[1] % 7) for r in rows],
+            "v": [float(r[2]) for r in rows],
+        }
+    )
+    expected = _reference(rows, end)
+    if not expected:
+        with pytest.raises(AnalyticsError):
+            rfm_summary(tx, "c", "d", "v", origin + dt.timedelta(days=end))
+        return
+    out = rfm_summary(tx, "c", "d", "v", origin + dt.timedelta(days=end))
+    assert sorted(expected) == list(out.index)
+    for c, values in expected.items():
+        np.testing.assert_allclose(out.loc[c].to_numpy(), values, rtol=1e-12)
