@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -99,3 +100,19 @@ def test_analyze_refuses_an_empty_workspace_and_unknown_models(sqlite_database: 
         sqlite_database.session() as session,
     ):
         analyze_workspace(session, "USD", "test", AnalyzeOptions(model="crystal-ball"))
+
+
+def test_analyze_saves_the_holdout_figures_when_asked(
+    sqlite_database: Database, tmp_path: Path
+) -> None:
+    with sqlite_database.session() as session:
+        build_demo(session, customers=200, seed=9, end_date=END)
+        run = analyze_workspace(
+            session, "USD", "test", AnalyzeOptions(plots_dir=tmp_path / "plots")
+        )
+    saved = [Path(p) for p in run.metrics["holdout"]["plots"]]
+    assert [p.name for p in saved] == ["calibration_holdout.png", "cumulative_repeat_purchases.png"]
+    assert all(p.read_bytes().startswith(b"\x89PNG") for p in saved)
+    rows = run.metrics["holdout"]["by_calibration_frequency"]
+    assert rows[0]["frequency"] == "0"
+    assert sum(r["actual_total"] for r in rows) == run.metrics["holdout"]["actual_repeat_purchases"]

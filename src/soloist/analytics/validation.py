@@ -106,7 +106,8 @@ def cumulative_repeat_purchases(
     frame = _to_polars(transactions, [customer_col, date_col])
     if frame.height == 0:
         raise AnalyticsError("transactions is empty")
-    end = pl.lit(_to_datetime(observation_end, "observation_end"), dtype=pl.Datetime("us"))
+    end_at = _to_datetime(observation_end, "observation_end")
+    end = pl.lit(end_at, dtype=pl.Datetime("us"))
     days = (
         frame.lazy()
         .select(
@@ -121,7 +122,7 @@ def cumulative_repeat_purchases(
     if days.height == 0:
         raise AnalyticsError("no transaction on or before observation_end")
     start = days.get_column("_d").min()
-    last_day = int(days.select((end.dt.truncate("1d") - pl.lit(start)).dt.total_days()).item())
+    last_day = (end_at.date() - start.date()).days
     n_periods = last_day // unit + 1
     offsets = days.with_columns(
         (pl.col("_d") - pl.lit(start)).dt.total_days().alias("_o"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -31,6 +32,9 @@ def analyze(
     end_date: Annotated[
         str | None, typer.Option(help="Last day of data to use (default: the last order).")
     ] = None,
+    plots: Annotated[
+        Path | None, typer.Option(help="Folder to save the holdout check figures (PNG) in.")
+    ] = None,
     workspace: WorkspaceOption = None,
     db: DbOption = None,
     json: JsonOption = False,
@@ -41,6 +45,7 @@ def analyze(
         holdout_days=holdout_days,
         annual_discount_rate=discount_rate,
         observation_end=dt.date.fromisoformat(end_date) if end_date else None,
+        plots_dir=plots,
     )
     with cli_errors(), open_database(workspace, db) as database, database.session() as session:
         with err.status("Fitting the CLV models…", spinner="dots") if not json else _Quiet():
@@ -76,6 +81,8 @@ def analyze(
     table.add_row("mean P(alive)", f"{metrics['mean_p_alive']:.2f}")
     table.add_row(f"total 12-month CLV ({params['currency']})", f"{metrics['total_clv_12m']:,.2f}")
     out.print(table)
+    for path in holdout.get("plots", []):
+        out.print(f"Saved {path}")
 
 
 class _Quiet:

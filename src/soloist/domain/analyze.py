@@ -13,6 +13,7 @@ import datetime as dt
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,9 @@ from soloist.analytics import (
     BetaGeoModel,
     GammaGammaModel,
     ParetoNBDModel,
+    calibration_holdout_table,
+    plot_calibration_holdout,
+    plot_cumulative_repeat_purchases,
     rfm_summary,
 )
 from soloist.domain.audit import record_audit
@@ -44,6 +48,7 @@ class AnalyzeOptions:
     annual_discount_rate: float = 0.10
     horizon_months: int = 12
     observation_end: dt.date | None = None
+    plots_dir: Path | None = None
 
 
 def _noop(_stage: str, _done: int, _total: int) -> None:
@@ -82,7 +87,7 @@ def _fit_purchase_model(name: str, summary: pd.DataFrame) -> Any:
 
 def _holdout_check(
     orders: pd.DataFrame, options: AnalyzeOptions, end: pd.Timestamp
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], Any, pd.DataFrame]:
     """Fit on the calibration window, predict the holdout window, compare with what happened."""
     calibration_end = end - pd.Timedelta(days=options.holdout_days)
     summary = rfm_summary(
@@ -102,7 +107,8 @@ def _holdout_check(
     )
     actual = summary["frequency_holdout"].to_numpy(dtype=float)
     total_actual = float(actual.sum())
-    return {
+    by_frequency = calibration_holdout_table(model, summary)
+    metrics = {
         "calibration_end": calibration_end.date().isoformat(),
         "holdout_days": options.holdout_days,
         "customers": len(summary),
@@ -117,7 +123,39 @@ def _holdout_check(
         "correlation": round(float(np.corrcoef(predicted, actual)[0, 1]), 4)
         if actual.std() > 0 and predicted.std() > 0
         else None,
+        "by_calibration_frequency": [
+            {"frequency": str(index), **{k: round(float(v), 4) for k, v in row.items()}}
+            for index, row in by_frequency.iterrows()
+        ],
     }
+    return metrics, model, summary
+
+
+def _save_plots(
+    folder: Path, model: Any, summary: pd.DataFrame, orders: pd.DataFrame, end: pd.Timestamp
+) -> list[str]:
+    """The calibration/holdout and cumulative-purchases figures as PNG files in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    holdout_starts = (end.normalize() - orders["ordered_at"].min().normalize()).days - (
+        int(summary["duration_holdout"].max()) if "duration_holdout" in summary else 0
+    )
+    figures = {
+        "calibration_holdout.png": plot_calibration_holdout(model, summary),
+        "cumulative_repeat_purchases.png": plot_cumulative_repeat_purchases(
+            model,
+            orders,
+            "customer_id",
+            "ordered_at",
+            end,
+            time_unit="D",
+            calibration_end_period=holdout_starts,
+        ),
+    }
+    saved = []
+    for name, figure in figures.items():
+        figure.savefig(folder / name, dpi=120, bbox_inches="tight")
+        saved.append(str(folder / name))
+    return saved
 
 
 def analyze_workspace(
@@ -158,7 +196,9 @@ def analyze_workspace(
     session.add(run)
     session.flush()
     report("validating on holdout", 0, 3)
-    holdout = _holdout_check(orders, opts, end)
+    holdout, holdout_model, holdout_summary = _holdout_check(orders, opts, end)
+    if opts.plots_dir is not None:
+        holdout["plots"] = _save_plots(opts.plots_dir, holdout_model, holdout_summary, orders, end)
     report("fitting models", 1, 3)
     summary = rfm_summary(orders, "customer_id", "ordered_at", "amount", observation_end=end)
     purchase = _fit_purchase_model(opts.model, summary)
