@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from soloist.analytics import (
     BetaGeoModel,
     GammaGammaModel,
+    ModifiedBetaGeoModel,
     ParetoNBDModel,
     calibration_holdout_table,
     plot_calibration_holdout,
@@ -36,7 +37,11 @@ from soloist.errors import ValidationError
 from soloist.storage.models import CustomerScore, ModelRun, Order
 from soloist.storage.models.base import minor_to_decimal
 
-PURCHASE_MODELS = {"bg-nbd": BetaGeoModel, "pareto-nbd": ParetoNBDModel}
+PURCHASE_MODELS = {
+    "bg-nbd": BetaGeoModel,
+    "mbg-nbd": ModifiedBetaGeoModel,
+    "pareto-nbd": ParetoNBDModel,
+}
 SCORE_CHUNK = 20_000
 Progress = Callable[[str, int, int], None]
 
