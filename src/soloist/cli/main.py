@@ -8,7 +8,10 @@ import typer
 
 from soloist import __version__
 from soloist.cli.analyze import analyze
+from soloist.cli.customers import customers_app
 from soloist.cli.demo import demo
+from soloist.cli.exports import export_command
+from soloist.cli.imports import import_command
 from soloist.cli.serve import serve
 from soloist.cli.users import token_app, user_app
 from soloist.cli.workspace import init, status
@@ -27,6 +30,9 @@ app.command()(serve)
 app.command()(analyze)
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
+app.command("import")(import_command)
+app.command("export")(export_command)
+app.add_typer(customers_app, name="customers")
 
 
 def _version(value: bool) -> None:

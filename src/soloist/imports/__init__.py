@@ -1,0 +1,41 @@
+"""Import formats: reading files, recognising their layout, mapping columns to fields.
+
+Nothing here touches the database; :mod:`soloist.domain.imports` uses it to import.
+
+>>> from soloist.imports import FORMATS
+>>> "cdnow" in FORMATS.names()
+True
+"""
+
+from __future__ import annotations
+
+from soloist.imports.base import ImportFormat, Record, Registry, TableFormat
+from soloist.imports.cdnow import CdnowLog
+from soloist.imports.generic import GenericFormat
+from soloist.imports.retail import RetailLineItems
+from soloist.imports.shopify import ShopifyOrders
+from soloist.imports.stripe import StripeCharges, StripeCustomers, StripeSubscriptions
+from soloist.imports.synonyms import KINDS
+from soloist.imports.table import RawTable, read_table
+from soloist.imports.woocommerce import WooCommerceOrders
+
+FORMATS = Registry()
+FORMATS.register(ShopifyOrders(), "shopify-orders")
+FORMATS.register(StripeCharges(), "stripe", "stripe-payments")
+FORMATS.register(StripeCustomers())
+FORMATS.register(StripeSubscriptions())
+FORMATS.register(WooCommerceOrders(), "woo", "woocommerce-orders")
+FORMATS.register(RetailLineItems(), "online-retail", "uci")
+FORMATS.register(CdnowLog())
+FORMATS.register(GenericFormat(), "csv", "tsv", "xlsx", "excel", "table")
+
+__all__ = [
+    "FORMATS",
+    "KINDS",
+    "ImportFormat",
+    "RawTable",
+    "Record",
+    "Registry",
+    "TableFormat",
+    "read_table",
+]

@@ -1,0 +1,703 @@
+"""From records of text to typed, checked rows — the same for every format.
+
+:func:`clean_table` types every value (dates, amounts in integer minor units, counts, countries,
+statuses), names every bad cell by row and column, and measures the data's quality: missing
+values per column, duplicate rows, negative, zero and unusually large amounts, dates in the
+future. It never touches the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any, TypeVar
+
+from babel.numbers import get_currency_precision, list_currencies
+
+from soloist.imports.base import ImportFormat, Record
+from soloist.imports.synonyms import header_key
+from soloist.imports.table import RawTable
+from soloist.imports.values import (
+    INTERVAL_SYNONYMS,
+    SUBSCRIPTION_SYNONYMS,
+    normalise_text,
+    parse_amount,
+    parse_choice,
+    parse_country,
+    parse_date,
+    parse_datetime,
+    parse_int,
+    parse_order_status,
+    round_to,
+)
+
+T = TypeVar("T")
+HUGE_FACTOR = 100  # an amount over 100 × the median is reported as an outlier
+CHANNELS = {
+    "email": ("email", "e-mail", "mail", "邮件", "电子邮件"),
+    "call": ("call", "phone", "phone call", "telephone", "电话", "通话", "来电"),
+    "meeting": ("meeting", "visit", "会议", "面谈", "拜访", "见面"),
+    "chat": ("chat", "wechat", "whatsapp", "im", "live chat", "微信", "聊天", "在线客服"),
+    "social": ("social", "twitter", "facebook", "instagram", "weibo", "微博", "社交"),
+    "note": ("note", "memo", "备注", "笔记"),
+}
+CHANNEL_SYNONYMS = {w.replace(" ", "_"): c for c, words in CHANNELS.items() for w in words}
+DIRECTIONS = {
+    "inbound": ("inbound", "in", "incoming", "received", "收到", "呼入", "来信"),
+    "outbound": ("outbound", "out", "outgoing", "sent", "发出", "呼出", "回访"),
+    "internal": ("internal", "内部"),
+}
+DIRECTION_SYNONYMS = {w: d for d, words in DIRECTIONS.items() for w in words}
+SURVEY_SCALES = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)}
+
+
+@dataclass
+class CleanOptions:
+    dayfirst: bool = False
+    timezone: str = "UTC"
+    currency: str = "USD"  # when neither the file nor its format names one
+    currency_given: bool = False  # --currency was passed: it beats the format's default
+
+
+@dataclass
+class Issue:
+    row: int | None
+    column: str | None
+    message: str
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"row": self.row, "column": self.column, "message": self.message}
+
+
+@dataclass
+class CustomerRef:
+    key: str
+    row: int
+    external_id: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    name: str | None = None
+    company: str | None = None
+    country: str | None = None
+    address: str | None = None
+    birthday: dt.date | None = None
+    notes: str | None = None
+    tags: list[str] | None = None
+    language: str | None = None
+    first_seen: dt.datetime | None = None
+
+    def details(self) -> dict[str, Any]:
+        """The fields the file gives, beyond the keys."""
+        names = ("name", "company", "country", "address", "birthday", "notes", "language")
+        return {n: getattr(self, n) for n in names if getattr(self, n) not in (None, "")}
+
+
+@dataclass
+class LineDraft:
+    sku: str | None
+    description: str | None
+    quantity: int
+    unit_price_minor: int
+    amount_minor: int
+
+
+@dataclass
+class OrderDraft:
+    external_id: str
+    row: int
+    customer: str  # CustomerRef.key
+    ordered_at: dt.datetime
+    status: str
+    currency: str
+    total_minor: int | None
+    discount_minor: int
+    channel: str | None
+    lines: list[LineDraft] = field(default_factory=list)
+
+
+@dataclass
+class SubscriptionDraft:
+    external_id: str
+    row: int
+    customer: str
+    plan: str
+    price_minor: int
+    currency: str
+    interval: str
+    status: str
+    started_at: dt.datetime
+    cancelled_at: dt.datetime | None
+    cancel_reason: str | None
+
+
+@dataclass
+class InteractionDraft:
+    row: int
+    customer: str
+    channel: str
+    direction: str
+    subject: str | None
+    body: str | None
+    occurred_at: dt.datetime
+
+
+@dataclass
+class FeedbackDraft:
+    row: int
+    customer: str
+    kind: str  # csat | nps | ces | review
+    score: int
+    title: str | None
+    comment: str | None
+    language: str | None
+    at: dt.datetime
+    source: str | None
+
+
+@dataclass
+class Cleaned:
+    """The typed rows of one file, the problems found and the quality measures."""
+
+    kind: str
+    rows_read: int = 0
+    customers: dict[str, CustomerRef] = field(default_factory=dict)
+    orders: list[OrderDraft] = field(default_factory=list)
+    subscriptions: list[SubscriptionDraft] = field(default_factory=list)
+    interactions: list[InteractionDraft] = field(default_factory=list)
+    feedback: list[FeedbackDraft] = field(default_factory=list)
+    errors: list[Issue] = field(default_factory=list)
+    invalid_rows: set[int] = field(default_factory=set)
+    bad_customers: set[str] = field(default_factory=set)
+    skipped: Counter[str] = field(default_factory=Counter)
+    missing_values: dict[str, int] = field(default_factory=dict)
+    duplicate_rows: int = 0
+    outliers: dict[str, Any] = field(default_factory=dict)
+    rounded_amounts: int = 0
+    unknown_countries: Counter[str] = field(default_factory=Counter)
+    notes: list[str] = field(default_factory=list)
+
+    def add_error(self, row: int, column: str | None, message: str, reason: str) -> None:
+        self.errors.append(Issue(row, column, message, reason))
+        self.invalid_rows.add(row)
+
+    @property
+    def invalid_by_reason(self) -> dict[str, int]:
+        return dict(Counter(issue.reason for issue in self.errors))
+
+
+class _Row:
+    """Typed access to one record's cells; every failure becomes an Issue naming the column."""
+
+    def __init__(self, record: Record, columns: Mapping[str, str], out: Cleaned) -> None:
+        self.record, self.columns, self.out = record, columns, out
+        self.ok = True
+
+    def text(self, name: str) -> str | None:
+        value = self.record.values.get(name)
+        if not value:
+            return None
+        if value.isascii():
+            return " ".join(value.split()) or None
+        return normalise_text(value) or None
+
+    def typed(self, name: str, parse: Callable[[str], T], reason: str) -> T | None:
+        raw = self.record.values.get(name, "").strip()
+        if not raw:
+            return None
+        try:
+            return parse(raw)
+        except (ValueError, ArithmeticError) as exc:
+            self.fail(name, str(exc), reason)
+            return None
+
+    def need(self, name: str, value: T | None, what: str) -> T | None:
+        if value is None and self.record.values.get(name, "").strip() == "":
+            self.fail(name, f"{what} is missing", f"missing {what}")
+        return value
+
+    def fail(self, name: str | None, message: str, reason: str) -> None:
+        column = self.columns.get(name) if name else None
+        self.out.add_error(self.record.row, column or name, message, reason)
+        self.ok = False
+
+
+def _missing_and_duplicates(table: RawTable, out: Cleaned) -> None:
+    blanks = [0] * len(table.header)
+    seen: set[tuple[str, ...]] = set()
+    for row in table.rows:
+        key = tuple(row)
+        if key in seen:
+            out.duplicate_rows += 1
+        else:
+            seen.add(key)
+        for index, cell in enumerate(row[: len(blanks)]):
+            if not cell.strip():
+                blanks[index] += 1
+    out.missing_values = {
+        name or f"column{i + 1}": n
+        for i, (name, n) in enumerate(zip(table.header, blanks, strict=True))
+        if n
+    }
+
+
+def _currency(row: _Row, options: CleanOptions, fmt: ImportFormat) -> str | None:
+    code = row.text("currency")
+    if code is None:
+        if options.currency_given or fmt.default_currency is None:
+            return options.currency
+        return fmt.default_currency
+    code = code.upper()
+    if code not in _CURRENCIES:
+        row.fail(
+            "currency",
+            f"unknown currency {code!r} (use an ISO 4217 code such as USD)",
+            "unknown currency",
+        )
+        return None
+    return code
+
+
+_CURRENCIES = frozenset(list_currencies())
+
+
+@lru_cache(maxsize=256)
+def _precision(currency: str) -> int:
+    return int(get_currency_precision(currency))
+
+
+def _minor(
+    row: _Row, out: Cleaned, name: str, amount: Decimal | None, currency: str, derived: bool = False
+) -> int | None:
+    if amount is None:
+        return None
+    minor, rounded = round_to(amount, _precision(currency))
+    if rounded and not derived:
+        out.rounded_amounts += 1
+    if abs(minor) >= 10**15:
+        row.fail(name, f"amount {amount} is too large", "amount too large")
+        return None
+    return minor
+
+
+def _when(row: _Row, name: str, options: CleanOptions) -> dt.datetime | None:
+    tz = row.record.values.get("timezone") or options.timezone
+    return row.typed(
+        name, lambda t: parse_datetime(t, dayfirst=options.dayfirst, tz=tz), "bad date"
+    )
+
+
+def _customer(row: _Row, fmt: ImportFormat, options: CleanOptions, out: Cleaned) -> str | None:
+    """The key of this row's customer (collected in ``out.customers``); None when unknown."""
+    external = row.text("customer_id")
+    email = row.text("email")
+    phone = row.text("phone")
+    name = row.text("name")
+    first, last = row.text("first_name"), row.text("last_name")
+    if not name and (first or last):
+        name = " ".join(part for part in (first, last) if part)
+    if external and len(external) > 100:
+        row.fail("customer_id", "customer id longer than 100 characters", "bad customer id")
+        return None
+    external_id = f"{fmt.source}:{external}" if external else None
+    if external_id:
+        key = external_id
+    elif email:
+        key = "email:" + email.lower()
+    elif phone:
+        key = "phone:" + "".join(ch for ch in phone if ch.isdigit() or ch == "+")
+    elif name:
+        key = f"{fmt.source}:name:{name.lower()}"[:128]
+        external_id = key
+    else:
+        return None
+    country = None
+    country_text = row.text("country")
+    if country_text:
+        try:
+            country = parse_country(country_text)
+        except ValueError:
+            out.unknown_countries[country_text] += 1
+    ref = out.customers.get(key)
+    if ref is None:
+        ref = out.customers[key] = CustomerRef(key=key, row=row.record.row, external_id=external_id)
+    ref.email = ref.email or email
+    ref.phone = ref.phone or phone
+    ref.name = ref.name or (name[:200] if name else None)
+    ref.company = ref.company or (row.text("company") or "")[:200] or None
+    ref.country = ref.country or country
+    return key
+
+
+def _order_rows(
+    table: RawTable,
+    fmt: ImportFormat,
+    records: Iterable[Record],
+    columns: Mapping[str, str],
+    options: CleanOptions,
+    out: Cleaned,
+) -> None:
+    orders: dict[str, OrderDraft] = {}
+    occurrences: Counter[tuple[str, str]] = Counter()
+    amounts: list[tuple[int, int]] = []  # (row, minor)
+    synthetic = "order_id" not in columns
+    for record in records:
+        row = _Row(record, columns, out)
+        customer = _customer(row, fmt, options, out)
+        if customer is None and record.skip is None and row.ok:
+            record.skip = "no customer (needs an id, e-mail, phone or name)"
+        if record.skip:
+            out.skipped[record.skip] += 1
+            continue
+        ordered_at = row.need("ordered_at", _when(row, "ordered_at", options), "order date")
+        status_text = row.text("status")
+        status = (
+            row.typed("status", parse_order_status, "unknown status") if status_text else "paid"
+        )
+        if status == "failed":
+            out.skipped["failed payment"] += 1
+            continue
+        currency = _currency(row, options, fmt)
+        quantity = row.typed("quantity", parse_int, "bad quantity")
+        unit = row.typed("unit_price", parse_amount, "bad amount")
+        line_amount = row.typed("line_amount", parse_amount, "bad amount")
+        total = row.typed("total", parse_amount, "bad amount")
+        discount = row.typed("discount", parse_amount, "bad amount")
+        refunded = row.typed("refunded", parse_amount, "bad amount")
+        if not row.ok or customer is None or ordered_at is None or currency is None:
+            continue
+        if synthetic:
+            stamp = ordered_at.strftime("%Y%m%dT%H%M%S")
+            occurrences[(customer, stamp)] += 1
+            order_id = f"{customer}:{stamp}:{occurrences[(customer, stamp)]}"
+        else:
+            order_id = row.text("order_id") or ""
+            if not order_id:
+                row.fail("order_id", "order number is missing", "missing order number")
+                continue
+            order_id = (
+                f"{fmt.source}:{order_id}"
+                if not order_id.startswith(fmt.source + ":")
+                else order_id
+            )
+        if len(order_id) > 128:
+            row.fail("order_id", "order number longer than 128 characters", "bad order number")
+            continue
+        has_line = any(
+            k in record.values and record.values[k].strip()
+            for k in ("sku", "description", "quantity", "unit_price", "line_amount")
+        )
+        order = orders.get(order_id)
+        if order is None:
+            order = orders[order_id] = OrderDraft(
+                external_id=order_id,
+                row=record.row,
+                customer=customer,
+                ordered_at=ordered_at,
+                status=status or "paid",
+                currency=currency,
+                total_minor=None,
+                discount_minor=0,
+                channel=(row.text("channel") or "")[:32] or None,
+            )
+            first_seen = out.customers[customer].first_seen
+            if first_seen is None or ordered_at < first_seen:
+                out.customers[customer].first_seen = ordered_at
+        elif order.currency != currency:
+            row.fail(
+                "currency",
+                f"order {order_id} mixes {order.currency} and {currency}",
+                "mixed currencies",
+            )
+            continue
+        if total is not None and order.total_minor is None:
+            order.total_minor = _minor(row, out, "total", total, currency)
+            if refunded is not None and total > 0 and refunded >= total and order.status == "paid":
+                order.status = "refunded"
+        if discount is not None and not order.discount_minor:
+            order.discount_minor = _minor(row, out, "discount", discount, currency) or 0
+        if has_line:
+            qty = 1 if quantity is None else quantity
+            if line_amount is None and unit is not None:
+                line_amount = unit * qty
+            if unit is None and line_amount is not None:
+                unit = line_amount / qty if qty else line_amount
+            derived = "unit_price" not in record.values
+            unit_minor = _minor(row, out, "unit_price", unit or Decimal(0), currency, derived) or 0
+            amount_minor = _minor(row, out, "line_amount", line_amount or Decimal(0), currency) or 0
+            if abs(qty) > 2**31 - 1:
+                row.fail("quantity", f"quantity {qty} is too large", "bad quantity")
+                continue
+            sku = row.text("sku")
+            description = row.text("description")
+            order.lines.append(
+                LineDraft(
+                    sku=sku[:64] if sku else None,
+                    description=description[:255] if description else None,
+                    quantity=qty,
+                    unit_price_minor=unit_minor,
+                    amount_minor=amount_minor,
+                )
+            )
+            amounts.append((record.row, amount_minor))
+        elif total is not None:
+            amounts.append((record.row, order.total_minor or 0))
+    for order in orders.values():
+        if order.total_minor is None:
+            order.total_minor = sum(line.amount_minor for line in order.lines)
+    out.orders = [o for o in orders.values() if o.row not in out.invalid_rows]
+    _amount_outliers(amounts, out)
+
+
+def _amount_outliers(amounts: list[tuple[int, int]], out: Cleaned) -> None:
+    negative = [row for row, minor in amounts if minor < 0]
+    zero = [row for row, minor in amounts if minor == 0]
+    positive = [minor for _, minor in amounts if minor > 0]
+    median = statistics.median(positive) if positive else 0
+    huge = [row for row, minor in amounts if median and minor > HUGE_FACTOR * median]
+    out.outliers = {
+        "negative_amounts": len(negative),
+        "zero_amounts": len(zero),
+        "huge_amounts": len(huge),
+        "huge_threshold_minor": HUGE_FACTOR * median if median else None,
+        "examples": {"negative": negative[:5], "zero": zero[:5], "huge": huge[:5]},
+    }
+
+
+def _customer_rows(
+    fmt: ImportFormat,
+    records: Iterable[Record],
+    columns: Mapping[str, str],
+    options: CleanOptions,
+    out: Cleaned,
+) -> None:
+    for record in records:
+        row = _Row(record, columns, out)
+        if record.skip:
+            out.skipped[record.skip] += 1
+            continue
+        key = _customer(row, fmt, options, out)
+        birthday = row.typed(
+            "birthday", lambda t: parse_date(t, dayfirst=options.dayfirst), "bad date"
+        )
+        created = _when(row, "created_at", options)
+        if key is None:
+            if row.ok:
+                row.fail(None, "no name, e-mail, phone or customer id", "no customer")
+            continue
+        ref = out.customers[key]
+        ref.address = ref.address or row.text("address")
+        ref.birthday = ref.birthday or birthday
+        ref.notes = ref.notes or row.text("notes")
+        ref.language = ref.language or (row.text("language") or "")[:16] or None
+        tags = row.text("tags")
+        if tags:
+            parts = [
+                t.strip().lower() for t in tags.replace("，", ",").replace(";", ",").split(",")
+            ]
+            ref.tags = sorted({*(ref.tags or []), *(t[:64] for t in parts if t)})
+        if created is not None and (ref.first_seen is None or created < ref.first_seen):
+            ref.first_seen = created
+
+
+def _subscription_rows(
+    fmt: ImportFormat,
+    records: Iterable[Record],
+    columns: Mapping[str, str],
+    options: CleanOptions,
+    out: Cleaned,
+) -> None:
+    seen: Counter[str] = Counter()
+    for record in records:
+        row = _Row(record, columns, out)
+        if record.skip:
+            out.skipped[record.skip] += 1
+            continue
+        customer = _customer(row, fmt, options, out)
+        if customer is None and row.ok:
+            row.fail("customer_id", "no customer id, e-mail, phone or name", "no customer")
+        plan = row.need("plan", row.text("plan"), "plan")
+        price = row.need("price", row.typed("price", parse_amount, "bad amount"), "price")
+        quantity = row.typed("quantity", parse_int, "bad quantity")
+        currency = _currency(row, options, fmt)
+        interval = row.typed(
+            "interval", lambda t: parse_choice(t, INTERVAL_SYNONYMS, "interval"), "unknown interval"
+        )
+        status = row.typed(
+            "status", lambda t: parse_choice(t, SUBSCRIPTION_SYNONYMS, "status"), "unknown status"
+        )
+        started = row.need("started_at", _when(row, "started_at", options), "start date")
+        cancelled = _when(row, "cancelled_at", options)
+        if not row.ok or None in (customer, plan, price, currency, started):
+            continue
+        assert customer is not None
+        assert plan is not None
+        assert price is not None
+        assert currency is not None
+        assert started is not None
+        price_minor = _minor(row, out, "price", price * (quantity or 1), currency)
+        if price_minor is None:
+            continue
+        source_id = row.text("subscription_id")
+        if source_id:
+            external = f"{fmt.source}:{source_id}"
+        else:
+            base = f"{customer}:{plan}:{started:%Y%m%d}"
+            seen[base] += 1
+            external = f"{base}:{seen[base]}"
+        if status is None:
+            status = "cancelled" if cancelled else "active"
+        out.subscriptions.append(
+            SubscriptionDraft(
+                external_id=external[:128],
+                row=record.row,
+                customer=customer,
+                plan=plan[:100],
+                price_minor=price_minor,
+                currency=currency,
+                interval=interval or "month",
+                status=status,
+                started_at=started,
+                cancelled_at=cancelled if status == "cancelled" or cancelled else None,
+                cancel_reason=(row.text("cancel_reason") or "")[:255] or None,
+            )
+        )
+
+
+def _interaction_rows(
+    fmt: ImportFormat,
+    records: Iterable[Record],
+    columns: Mapping[str, str],
+    options: CleanOptions,
+    out: Cleaned,
+) -> None:
+    for record in records:
+        row = _Row(record, columns, out)
+        if record.skip:
+            out.skipped[record.skip] += 1
+            continue
+        customer = _customer(row, fmt, options, out)
+        if customer is None and row.ok:
+            row.fail("customer_id", "no customer id, e-mail, phone or name", "no customer")
+        channel = row.need(
+            "channel",
+            row.typed(
+                "channel", lambda t: parse_choice(t, CHANNEL_SYNONYMS, "channel"), "unknown channel"
+            ),
+            "channel",
+        )
+        direction = row.typed(
+            "direction",
+            lambda t: parse_choice(t, DIRECTION_SYNONYMS, "direction"),
+            "unknown direction",
+        )
+        occurred = row.need("occurred_at", _when(row, "occurred_at", options), "date")
+        if not row.ok or customer is None or channel is None or occurred is None:
+            continue
+        out.interactions.append(
+            InteractionDraft(
+                row=record.row,
+                customer=customer,
+                channel=channel,
+                direction=direction or ("internal" if channel == "note" else "outbound"),
+                subject=(row.text("subject") or "")[:255] or None,
+                body=record.values.get("body", "").strip() or None,
+                occurred_at=occurred,
+            )
+        )
+
+
+def _feedback_rows(
+    fmt: ImportFormat,
+    records: Iterable[Record],
+    columns: Mapping[str, str],
+    options: CleanOptions,
+    out: Cleaned,
+) -> None:
+    score_column = header_key(columns.get("score", ""))
+    for record in records:
+        row = _Row(record, columns, out)
+        if record.skip:
+            out.skipped[record.skip] += 1
+            continue
+        customer = _customer(row, fmt, options, out)
+        if customer is None and row.ok:
+            row.fail("customer_id", "no customer id, e-mail, phone or name", "no customer")
+        rating = row.typed("rating", parse_int, "bad score")
+        score = row.typed("score", parse_int, "bad score")
+        at = row.need("responded_at", _when(row, "responded_at", options), "date")
+        kind = (row.text("survey") or "").lower() or (
+            score_column if score_column in SURVEY_SCALES else ""
+        )
+        if rating is not None:
+            kind, score = "review", rating
+            low, high = 1, 5
+        elif kind in SURVEY_SCALES:
+            low, high = SURVEY_SCALES[kind]
+            if score is None and row.ok:
+                row.fail("score", "score is missing", "missing score")
+        else:
+            if row.ok:
+                row.fail(
+                    "survey",
+                    f"unknown survey {kind or '(none)'!r}: use csat, nps or ces, "
+                    "or give a rating column for reviews",
+                    "unknown survey",
+                )
+            continue
+        if score is not None and not low <= score <= high:
+            name = "rating" if kind == "review" else "score"
+            row.fail(
+                name,
+                f"a {kind.upper()} score must be {low} to {high}, got {score}",
+                "score out of range",
+            )
+        if not row.ok or customer is None or score is None or at is None:
+            continue
+        out.feedback.append(
+            FeedbackDraft(
+                row=record.row,
+                customer=customer,
+                kind=kind,
+                score=score,
+                title=(row.text("title") or "")[:255] or None,
+                comment=record.values.get("comment", "").strip() or None,
+                language=(row.text("language") or "")[:16] or None,
+                at=at,
+                source=(row.text("source") or "")[:32] or None,
+            )
+        )
+
+
+_CLEANERS = {
+    "customers": _customer_rows,
+    "subscriptions": _subscription_rows,
+    "interactions": _interaction_rows,
+    "feedback": _feedback_rows,
+}
+
+
+def clean_table(
+    table: RawTable, fmt: ImportFormat, kind: str, mapping: Mapping[str, int], options: CleanOptions
+) -> Cleaned:
+    """Typed rows, issues and quality measures of ``table`` read as ``kind`` through ``fmt``."""
+    out = Cleaned(kind=kind, rows_read=len(table.rows))
+    _missing_and_duplicates(table, out)
+    columns = {name: table.header[index] for name, index in mapping.items()}
+    records = fmt.records(table, kind, mapping)
+    if kind == "orders":
+        _order_rows(table, fmt, records, columns, options, out)
+    else:
+        _CLEANERS[kind](fmt, records, columns, options, out)
+    now = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+    dates = [o.ordered_at for o in out.orders] + [s.started_at for s in out.subscriptions]
+    dates += [i.occurred_at for i in out.interactions] + [f.at for f in out.feedback]
+    future = sum(1 for moment in dates if moment > now)
+    if future:
+        out.outliers["future_dates"] = future
+    return out

@@ -1,0 +1,382 @@
+"""The fields each kind of import understands, and the column names that mean them.
+
+Column names are compared after :func:`header_key` (case, spaces, underscores, punctuation and
+full-width forms ignored), so ``Customer ID``, ``customer_id`` and ``CUSTOMERID`` are one name.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+KINDS = ("customers", "orders", "subscriptions", "interactions", "feedback")
+
+_CONTACT: dict[str, tuple[str, ...]] = {
+    "customer_id": (
+        "customer id",
+        "customerid",
+        "customer no",
+        "customer number",
+        "client id",
+        "member id",
+        "客户id",
+        "客户编号",
+        "客户号",
+        "会员id",
+        "会员编号",
+        "会员号",
+        "用户id",
+    ),
+    "name": (
+        "name",
+        "customer",
+        "customer name",
+        "full name",
+        "client",
+        "client name",
+        "contact",
+        "contact name",
+        "buyer",
+        "billing name",
+        "客户",
+        "客户名称",
+        "客户姓名",
+        "姓名",
+        "名称",
+        "名字",
+        "联系人",
+        "收货人",
+        "买家",
+        "买家昵称",
+        "会员名称",
+    ),
+    "first_name": ("first name", "firstname", "given name", "名"),
+    "last_name": ("last name", "lastname", "surname", "family name", "姓"),
+    "email": (
+        "email",
+        "e-mail",
+        "email address",
+        "e-mail address",
+        "mail",
+        "邮箱",
+        "电子邮件",
+        "电子邮箱",
+        "邮件",
+        "邮箱地址",
+    ),
+    "phone": (
+        "phone",
+        "telephone",
+        "tel",
+        "mobile",
+        "cell",
+        "phone number",
+        "mobile phone",
+        "mobile number",
+        "手机",
+        "手机号",
+        "手机号码",
+        "电话",
+        "联系电话",
+        "电话号码",
+    ),
+    "company": (
+        "company",
+        "organisation",
+        "organization",
+        "business",
+        "公司",
+        "公司名称",
+        "单位",
+        "企业",
+    ),
+    "country": ("country", "country code", "国家", "国家/地区", "国家地区"),
+}
+
+FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
+    "customers": {
+        **_CONTACT,
+        "address": (
+            "address",
+            "street",
+            "address1",
+            "address line 1",
+            "地址",
+            "收货地址",
+            "详细地址",
+            "通讯地址",
+        ),
+        "birthday": ("birthday", "birth date", "date of birth", "dob", "生日", "出生日期"),
+        "notes": ("notes", "note", "remark", "remarks", "备注", "说明"),
+        "tags": ("tags", "tag", "labels", "标签"),
+        "language": ("language", "lang", "locale", "语言"),
+        "created_at": (
+            "created",
+            "created at",
+            "created date",
+            "signup date",
+            "signed up",
+            "registered",
+            "first seen",
+            "customer since",
+            "注册时间",
+            "注册日期",
+            "创建时间",
+            "加入时间",
+        ),
+    },
+    "orders": {
+        **_CONTACT,
+        "order_id": (
+            "order id",
+            "order",
+            "order no",
+            "order number",
+            "invoice",
+            "invoice no",
+            "invoice number",
+            "transaction id",
+            "订单号",
+            "订单编号",
+            "订单id",
+            "单号",
+            "订单",
+        ),
+        "ordered_at": (
+            "date",
+            "order date",
+            "ordered at",
+            "created at",
+            "purchase date",
+            "invoice date",
+            "transaction date",
+            "paid at",
+            "下单时间",
+            "订单时间",
+            "日期",
+            "创建时间",
+            "付款时间",
+            "支付时间",
+            "购买日期",
+            "购买时间",
+            "交易时间",
+            "成交时间",
+        ),
+        "status": (
+            "status",
+            "order status",
+            "financial status",
+            "payment status",
+            "状态",
+            "订单状态",
+            "交易状态",
+            "支付状态",
+        ),
+        "currency": ("currency", "currency code", "币种", "货币"),
+        "total": (
+            "total",
+            "amount",
+            "order total",
+            "total amount",
+            "grand total",
+            "sum",
+            "value",
+            "revenue",
+            "金额",
+            "总金额",
+            "订单金额",
+            "实付金额",
+            "实收金额",
+            "合计",
+            "总价",
+            "付款金额",
+            "支付金额",
+            "消费金额",
+            "销售额",
+        ),
+        "discount": ("discount", "discount amount", "优惠", "优惠金额", "折扣", "折扣金额"),
+        "refunded": ("refunded", "refunded amount", "refund amount", "退款金额"),
+        "sku": (
+            "sku",
+            "stock code",
+            "product code",
+            "item code",
+            "product id",
+            "item id",
+            "商品编码",
+            "商品编号",
+            "货号",
+            "sku编码",
+            "商品id",
+        ),
+        "description": (
+            "product",
+            "product name",
+            "item",
+            "item name",
+            "description",
+            "商品",
+            "商品名称",
+            "产品",
+            "产品名称",
+            "宝贝标题",
+            "品名",
+            "商品标题",
+        ),
+        "quantity": ("quantity", "qty", "units", "number of items", "数量", "购买数量", "件数"),
+        "unit_price": ("unit price", "price", "item price", "单价", "价格", "商品单价"),
+        "line_amount": ("line total", "line amount", "item total", "小计", "商品金额"),
+        "channel": ("channel", "sales channel", "渠道", "销售渠道"),
+        "cancelled_at": ("cancelled at", "canceled at", "取消时间"),
+    },
+    "subscriptions": {
+        **_CONTACT,
+        "subscription_id": ("subscription id", "subscription", "订阅编号", "订阅id", "订阅号"),
+        "plan": ("plan", "plan name", "product", "package", "套餐", "方案", "订阅计划", "计划"),
+        "price": ("price", "amount", "fee", "价格", "金额", "费用", "月费"),
+        "quantity": ("quantity", "qty", "seats", "数量"),
+        "currency": ("currency", "币种", "货币"),
+        "interval": (
+            "interval",
+            "billing interval",
+            "billing period",
+            "period",
+            "周期",
+            "计费周期",
+            "付费周期",
+        ),
+        "status": ("status", "状态", "订阅状态"),
+        "started_at": (
+            "start",
+            "start date",
+            "started",
+            "started at",
+            "created",
+            "created at",
+            "subscribed at",
+            "开始时间",
+            "开始日期",
+            "订阅时间",
+            "订阅日期",
+        ),
+        "cancelled_at": (
+            "canceled at",
+            "cancelled at",
+            "cancel date",
+            "cancellation date",
+            "ended at",
+            "end date",
+            "取消时间",
+            "取消日期",
+            "结束时间",
+            "退订时间",
+        ),
+        "cancel_reason": (
+            "cancel reason",
+            "cancellation reason",
+            "churn reason",
+            "reason",
+            "取消原因",
+            "退订原因",
+        ),
+    },
+    "interactions": {
+        **_CONTACT,
+        "channel": ("channel", "type", "medium", "渠道", "方式", "类型", "沟通方式"),
+        "direction": ("direction", "方向"),
+        "subject": ("subject", "title", "topic", "主题", "标题"),
+        "body": (
+            "body",
+            "content",
+            "message",
+            "text",
+            "notes",
+            "note",
+            "summary",
+            "内容",
+            "正文",
+            "记录",
+            "沟通内容",
+            "备注",
+        ),
+        "occurred_at": (
+            "date",
+            "time",
+            "occurred at",
+            "timestamp",
+            "when",
+            "date time",
+            "时间",
+            "日期",
+            "沟通时间",
+        ),
+    },
+    "feedback": {
+        **_CONTACT,
+        "survey": ("survey", "survey type", "kind", "type", "问卷", "问卷类型", "类型"),
+        "score": ("score", "nps", "csat", "ces", "评分", "分数", "得分"),
+        "rating": ("rating", "stars", "star rating", "review rating", "星级", "星数"),
+        "title": ("title", "review title", "标题"),
+        "comment": (
+            "comment",
+            "comments",
+            "feedback",
+            "review",
+            "review text",
+            "text",
+            "body",
+            "评论",
+            "评价",
+            "评价内容",
+            "内容",
+            "意见",
+            "留言",
+        ),
+        "language": ("language", "lang", "语言"),
+        "responded_at": (
+            "date",
+            "responded at",
+            "submitted at",
+            "created at",
+            "time",
+            "review date",
+            "时间",
+            "日期",
+            "提交时间",
+            "评价时间",
+        ),
+        "source": ("source", "platform", "来源", "平台"),
+    },
+}
+
+_PUNCTUATION = re.compile(r"[\s_\-.#()（）:：/]+")
+
+
+def header_key(name: str) -> str:
+    """``Customer ID`` → ``customerid``; ``客户 名称`` → ``客户名称``."""
+    text = unicodedata.normalize("NFKC", name).strip().lower().lstrip("\ufeff")
+    return _PUNCTUATION.sub("", text)
+
+
+_INDEX: dict[str, dict[str, str]] = {
+    kind: {header_key(synonym): field for field, names in fields.items() for synonym in names}
+    for kind, fields in FIELDS.items()
+}
+# The field names themselves are synonyms too (order_id, unit_price …).
+for _kind, _fields in FIELDS.items():
+    for _field in _fields:
+        _INDEX[_kind].setdefault(header_key(_field), _field)
+
+
+def field_for(kind: str, column: str) -> str | None:
+    return _INDEX[kind].get(header_key(column))
+
+
+def map_by_synonyms(kind: str, header: list[str]) -> dict[str, int]:
+    """``{field: column index}``; when two columns mean one field, the first one wins."""
+    mapping: dict[str, int] = {}
+    for index, column in enumerate(header):
+        field = field_for(kind, column)
+        if field is not None and field not in mapping:
+            mapping[field] = index
+    return mapping

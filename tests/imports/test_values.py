@@ -1,0 +1,78 @@
+"""Reading dates, amounts and statuses as people type them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from soloist.imports.values import parse_amount, parse_country, parse_datetime, parse_order_status
+
+
+@pytest.mark.parametrize(
+    ("text", "dayfirst", "expected"),
+    [
+        ("2024-01-05", False, dt.datetime(2024, 1, 5, tzinfo=dt.UTC)),
+        ("2024-01-05 10:14:12 +0100", False, dt.datetime(2024, 1, 5, 9, 14, 12, tzinfo=dt.UTC)),
+        ("2024/1/5", False, dt.datetime(2024, 1, 5, tzinfo=dt.UTC)),
+        ("05.01.2024", False, dt.datetime(2024, 1, 5, tzinfo=dt.UTC)),
+        ("20240105", False, dt.datetime(2024, 1, 5, tzinfo=dt.UTC)),
+        ("45296", False, dt.datetime(2024, 1, 5, tzinfo=dt.UTC)),
+        ("1/5/2024", False, dt.datetime(2024, 1, 5, tzinfo=dt.UTC)),
+        ("5/1/2024", True, dt.datetime(2024, 1, 5, tzinfo=dt.UTC)),
+        ("2024年1月5日", False, dt.datetime(2024, 1, 5, tzinfo=dt.UTC)),
+        ("12/1/2010 8:26", False, dt.datetime(2010, 12, 1, 8, 26, tzinfo=dt.UTC)),
+    ],
+)
+def test_dates_in_every_common_form_are_read(
+    text: str, dayfirst: bool, expected: dt.datetime
+) -> None:
+    assert parse_datetime(text, dayfirst=dayfirst) == expected
+
+
+@pytest.mark.parametrize("text", ["2024-13-01", "yesterday", "31.02.2024", "12"])
+def test_impossible_dates_are_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="date"):
+        parse_datetime(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1,234.50", Decimal("1234.50")),
+        ("$12", Decimal("12")),
+        ("￥1,280.00", Decimal("1280.00")),
+        ("12,50 €", Decimal("12.50")),
+        ("1.234,56", Decimal("1234.56")),
+        ("(3.00)", Decimal("-3.00")),
+        ("-5", Decimal("-5")),
+        ("EUR 7.10", Decimal("7.10")),
+        ("0.1", Decimal("0.1")),
+    ],
+)
+def test_amounts_become_exact_decimals(text: str, expected: Decimal) -> None:
+    value = parse_amount(text)
+    assert isinstance(value, Decimal)
+    assert value == expected
+
+
+@pytest.mark.parametrize("text", ["abc", "1.2.3", "$", "12..5"])
+def test_non_amounts_are_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="amount"):
+        parse_amount(text)
+
+
+def test_statuses_in_english_chinese_and_woocommerce_form_are_understood() -> None:
+    assert parse_order_status("wc-completed") == "paid"
+    assert parse_order_status("已退款") == "refunded"
+    assert parse_order_status("Voided") == "cancelled"
+    with pytest.raises(ValueError, match="unknown order status"):
+        parse_order_status("teleported")
+
+
+def test_country_names_become_iso_codes() -> None:
+    assert parse_country("United Kingdom") == "GB"
+    assert parse_country("EIRE") == "IE"
+    assert parse_country("德国") == "DE"
+    assert parse_country("pt") == "PT"
