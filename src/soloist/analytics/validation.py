@@ -7,6 +7,7 @@ repeat transactions, actual vs predicted (their Figure 2).
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import numpy as np
@@ -122,6 +123,8 @@ def cumulative_repeat_purchases(
     if days.height == 0:
         raise AnalyticsError("no transaction on or before observation_end")
     start = days.get_column("_d").min()
+    if not isinstance(start, dt.datetime):
+        raise AnalyticsError("transaction dates could not be read as dates")
     last_day = (end_at.date() - start.date()).days
     n_periods = last_day // unit + 1
     offsets = days.with_columns(
