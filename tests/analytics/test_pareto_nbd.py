@@ -142,3 +142,47 @@ def test_pareto_nbd_predictions_match_lifetimes(cdnow_summary: pd.DataFrame, qui
 def test_pareto_nbd_requires_repeat_purchases() -> None:
     with pytest.raises(AnalyticsError, match="repeat purchase"):
         ParetoNBDModel().fit(np.zeros(20), np.zeros(20), np.ones(20))
+
+
+@pytest.mark.parametrize(
+    "theta",
+    [
+        [0.55, 10.6, 0.61, 11.7],  # alpha < beta, small z: series
+        [0.7, 3.0, 1.3, 2.2],  # alpha >= beta
+        [2.0, 10.0, 1.0, 400.0],  # alpha << beta: z up to 0.97, SciPy fall-back
+        [0.3, 50.0, 0.8, 0.5],  # alpha >> beta: z up to 0.99, SciPy fall-back
+    ],
+)
+def test_analytic_gradient_agrees_with_finite_differences(theta: list[float]) -> None:
+    x = np.array([0.0, 1, 2, 5, 30, 3, 1, 7, 4])
+    tx = np.array([0.0, 3.5, 10, 30, 38, 39, 0.2, 5, 12.0])
+    big_t = np.array([5.0, 20, 38, 39, 39, 39, 40, 6, 12.0])  # last row: tx == T
+    th = np.array(theta)
+    ll, grad = ParetoNBDModel()._loglik(th, x, tx, big_t)
+    assert np.all(np.isfinite(ll))
+    assert np.all(np.isfinite(grad))
+    for j in range(4):
+        h = 1e-6 * th[j]
+        e = np.zeros(4)
+        e[j] = h
+        up, _ = ParetoNBDModel()._loglik(th + e, x, tx, big_t)
+        down, _ = ParetoNBDModel()._loglik(th - e, x, tx, big_t)
+        np.testing.assert_allclose(grad[:, j], (up - down) / (2 * h), rtol=2e-6, atol=1e-7)
+
+
+def test_hypergeometric_series_and_its_derivatives_match_scipy() -> None:
+    from soloist.analytics._math import hyp2f1_1_with_derivatives
+
+    rng = np.random.default_rng(3)
+    d = rng.uniform(0.05, 60, 300)
+    c = d + rng.uniform(0.01, 5, 300)
+    z = np.r_[rng.uniform(0, 0.99, 296), 0.0, 0.75, 0.7500001, 0.3]
+    h, h_d, h_c, h_z = hyp2f1_1_with_derivatives(d, c, z)
+    np.testing.assert_allclose(h, special.hyp2f1(1, d, c, z), rtol=1e-14)
+    eps = 1e-6
+    for got, fun in (
+        (h_d, lambda e: special.hyp2f1(1, d + e, c, z)),
+        (h_c, lambda e: special.hyp2f1(1, d, c + e, z)),
+        (h_z, lambda e: special.hyp2f1(1, d, c, z + e)),
+    ):
+        np.testing.assert_allclose(got, (fun(eps) - fun(-eps)) / (2 * eps), rtol=1e-6, atol=1e-8)

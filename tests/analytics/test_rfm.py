@@ -210,3 +210,36 @@ def test_rfm_summary_agrees_with_a_plain_python_reference(
     assert sorted(expected) == list(out.index)
     for c, values in expected.items():
         np.testing.assert_allclose(out.loc[c].to_numpy(), values, rtol=1e-12)
+
+
+@pytest.mark.parametrize(("period", "time_unit"), [("D", "D"), ("W", "W"), ("M", "D"), ("h", "h")])
+@pytest.mark.parametrize("calibration", [False, True])
+def test_numpy_fast_path_equals_the_polars_path(
+    monkeypatch: pytest.MonkeyPatch, period: str, time_unit: str, calibration: bool
+) -> None:
+    from soloist.analytics import rfm as rfm_module
+
+    rng = np.random.default_rng(5)
+    n = 3000
+    base = np.datetime64("1969-11-20T00:00:00")  # crosses the epoch: flooring must hold
+    seconds = 86_400 * (5 if period == "h" else 300)
+    tx = pd.DataFrame(
+        {
+            "c": rng.integers(-5, 200, n),
+            "d": base + rng.integers(0, seconds, n).astype("timedelta64[s]"),
+            "v": rng.gamma(2.0, 20.0, n).round(2),
+        }
+    )
+    end = base + np.timedelta64(int(seconds * 0.9), "s")
+    cal = base + np.timedelta64(int(seconds * 0.6), "s") if calibration else None
+    args = ("c", "d", "v", pd.Timestamp(end))
+    kwargs: dict[str, Any] = {"period": period, "time_unit": time_unit}
+    if cal is not None:
+        kwargs["calibration_end"] = pd.Timestamp(cal)
+    assert rfm_module._numpy_inputs(tx, ["c", "d", "v"]) is not None
+    fast = rfm_summary(tx, *args, **kwargs)
+    monkeypatch.setattr(rfm_module, "_numpy_inputs", lambda *_: None)
+    slow = rfm_summary(tx, *args, **kwargs)
+    for col in ("frequency", "recency", "T"):
+        np.testing.assert_array_equal(fast[col].to_numpy(), slow[col].to_numpy())
+    pd.testing.assert_frame_equal(fast, slow, check_exact=False, rtol=1e-13)

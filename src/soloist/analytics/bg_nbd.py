@@ -20,15 +20,28 @@ space (log-sum-exp); the gradient is analytic.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 from scipy import special
 
-from ._math import FloatArray, betaln
-from .base import PurchaseModel
+from ._math import FloatArray
+from .base import PurchaseModel, unique_inverse
 
 __all__ = ["BetaGeoModel", "ModifiedBetaGeoModel"]
+
+
+class _BGData(NamedTuple):
+    """Rows of one fit with their distinct ``x``, ``T`` and ``t_x`` values."""
+
+    x: FloatArray
+    ux: FloatArray
+    ix: npt.NDArray[np.intp]
+    u_t: FloatArray
+    i_t: npt.NDArray[np.intp]
+    utx: FloatArray
+    itx: npt.NDArray[np.intp]
 
 
 class BetaGeoModel(PurchaseModel):
@@ -73,42 +86,53 @@ class BetaGeoModel(PurchaseModel):
     def _delta(self, x: FloatArray) -> FloatArray:
         return (x > 0).astype(np.float64)
 
-    def _loglik(
-        self, theta: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray
-    ) -> tuple[FloatArray, FloatArray]:
-        r, alpha, a, b = theta
+    def _prepare(self, x: FloatArray, tx: FloatArray, T: FloatArray) -> _BGData:
+        ux, ix = unique_inverse(x)
+        u_t, i_t = unique_inverse(T)
+        utx, itx = unique_inverse(tx)
+        return _BGData(x, ux, ix, u_t, i_t, utx, itx)
+
+    def _loglik_prepared(self, theta: FloatArray, prepared: Any) -> tuple[FloatArray, FloatArray]:
+        """Per-row log-likelihood and analytic gradient.
+
+        Every special function depends on ``x`` only and every logarithm on ``T`` or ``t_x``
+        only, so they are evaluated once per distinct value and gathered per row.
+        """
+        d: _BGData = prepared
+        r, alpha, a, b = (float(v) for v in theta)
         k = self._shift
-        has2 = self._delta(x) > 0
-        xe = np.where(has2, x, 1.0 - k)  # keeps b + xe + k - 1 > 0 where term 2 is unused
-        base = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
-        lbab = betaln(a, b)
-        log_at = np.log(alpha + T)
-        log_atx = np.log(alpha + tx)
-        t1 = betaln(a, b + x + k) - lbab - (r + x) * log_at
-        t2 = np.where(has2, betaln(a + 1.0, b + xe + k - 1.0) - lbab - (r + x) * log_atx, -np.inf)
+        ux, x, ix = d.ux, d.x, d.ix
+        has2_u = self._delta(ux) > 0
+        uxe = np.where(has2_u, ux, 1.0 - k)  # keeps b + xe + k - 1 > 0 where term 2 is unused
+        lbab = float(special.betaln(a, b))
+        dig_ab = float(special.digamma(a + b))
+        log_alpha = np.log(alpha)
+        # per distinct x
+        base_u = special.gammaln(r + ux) - special.gammaln(r) + r * log_alpha
+        b1_u = special.betaln(a, b + ux + k) - lbab
+        b2_u = np.where(has2_u, special.betaln(a + 1.0, b + uxe + k - 1.0) - lbab, -np.inf)
+        dr_u = special.digamma(r + ux) - special.digamma(r) + log_alpha
+        dig_abxk_u = special.digamma(a + b + ux + k)
+        db1_u = special.digamma(b + ux + k)
+        db2_u = special.digamma(b + uxe + k - 1.0)
+        # per distinct T and t_x
+        log_at_u = np.log(alpha + d.u_t)
+        log_atx_u = np.log(alpha + d.utx)
+        log_at = log_at_u[d.i_t]
+        log_atx = log_atx_u[d.itx]
+        rx = r + x
+        t1 = b1_u[ix] - rx * log_at
+        t2 = b2_u[ix] - rx * log_atx
         lse = np.logaddexp(t1, t2)
-        ll = base + lse
+        ll = base_u[ix] + lse
         p2 = np.exp(t2 - lse)
         p1 = 1.0 - p2
-        dig_abxk = special.digamma(a + b + x + k)
-        dig_ab = special.digamma(a + b)
         grad = np.empty((x.size, 4))
-        grad[:, 0] = (
-            special.digamma(r + x)
-            - special.digamma(r)
-            + np.log(alpha)
-            - p1 * log_at
-            - p2 * np.where(has2, log_atx, 0.0)
-        )
-        grad[:, 1] = r / alpha - (r + x) * (p1 / (alpha + T) + p2 / (alpha + tx))
+        grad[:, 0] = dr_u[ix] - p1 * log_at - p2 * log_atx
+        grad[:, 1] = r / alpha - rx * (p1 / (alpha + d.u_t)[d.i_t] + p2 / (alpha + d.utx)[d.itx])
+        dig_abxk = dig_abxk_u[ix]
         grad[:, 2] = dig_ab - dig_abxk + p2 / a
-        grad[:, 3] = (
-            dig_ab
-            - special.digamma(b)
-            - dig_abxk
-            + p1 * special.digamma(b + x + k)
-            + p2 * special.digamma(b + xe + k - 1.0)
-        )
+        grad[:, 3] = dig_ab - float(special.digamma(b)) - dig_abxk + p1 * db1_u[ix] + p2 * db2_u[ix]
         return ll, grad
 
     def _log_odds_dead(

@@ -21,7 +21,14 @@ import numpy as np
 from scipy import special
 
 from ._math import FloatArray, as_float_array
-from .base import BaseEstimator, PurchaseModel, _to_output, compress_rows
+from .base import (
+    BaseEstimator,
+    PurchaseModel,
+    _to_output,
+    compress_rows,
+    unique_inverse,
+    weighted_sum,
+)
 from .errors import AnalyticsError
 
 __all__ = ["GammaGammaModel"]
@@ -90,33 +97,47 @@ class GammaGammaModel(BaseEstimator):
             raise AnalyticsError(
                 f"GammaGammaModel needs at least 10 repeat customers, got {total:g}"
             )
-        log_m, log_x = np.log(m), np.log(x)
+        log_m = np.log(m)
+        xm = x * m
+        # the special functions depend on x only: evaluate them per distinct x
+        ux, ix = unique_inverse(x)
+        # Σ w (px - 1) log m + px log x = p Σ w x (log m + log x) - Σ w log m
+        s_xlog = weighted_sum(w, x * (log_m + np.log(x)))
+        s_logm = weighted_sum(w, log_m)
+        wx = np.bincount(ix, weights=w, minlength=ux.size)
+        wx_rows = w * x
 
         def objective(z: FloatArray) -> tuple[float, FloatArray]:
-            p, q, v = np.exp(z)
-            px = p * x
-            log_vxm = np.log(v + x * m)
-            dig_pxq = special.digamma(px + q)
+            p, q, v = (float(t) for t in np.exp(z))
+            pux = p * ux
+            gl_u = special.gammaln(pux + q) - special.gammaln(pux)
+            dig_pxq_u = special.digamma(pux + q)
+            dig_px_u = special.digamma(pux)
+            # per-row work: one log and one reciprocal; Σ w (px+q) g = p Σ wx g + q Σ w g
+            log_vxm = np.log(v + xm)
+            inv_vxm = 1.0 / (v + xm)
+            s_wx_log, s_w_log = weighted_sum(wx_rows, log_vxm), weighted_sum(w, log_vxm)
+            s_wx_inv, s_w_inv = weighted_sum(wx_rows, inv_vxm), weighted_sum(w, inv_vxm)
             ll = (
-                special.gammaln(px + q)
-                - special.gammaln(px)
-                - special.gammaln(q)
-                + q * np.log(v)
-                + (px - 1.0) * log_m
-                + px * log_x
-                - (px + q) * log_vxm
+                float(wx @ gl_u)
+                - total * float(special.gammaln(q))
+                + total * q * np.log(v)
+                + p * s_xlog
+                - s_logm
+                - (p * s_wx_log + q * s_w_log)
             )
-            grad = np.column_stack(
-                [
-                    x * (dig_pxq - special.digamma(px) + log_m + log_x - log_vxm),
-                    dig_pxq - special.digamma(q) + np.log(v) - log_vxm,
-                    q / v - (px + q) / (v + x * m),
-                ]
+            g_p = float(wx @ (ux * (dig_pxq_u - dig_px_u))) + s_xlog - s_wx_log
+            g_q = (
+                float(wx @ dig_pxq_u)
+                - total * float(special.digamma(q))
+                + total * np.log(v)
+                - s_w_log
             )
-            f = -float(w @ ll) / total
+            g_v = total * q / v - (p * s_wx_inv + q * s_w_inv)
+            f = -ll / total
             if not np.isfinite(f):
                 return np.inf, np.zeros(3)
-            return f, -(w @ grad) / total * np.exp(z)
+            return f, -np.array([g_p * p, g_q * q, g_v * v]) / total
 
         mean_m = float(np.average(m, weights=w))
         self._maximise(objective, [(1.0, 1.0, 1.0), (1.0, 2.0, mean_m)], total, penalizer)

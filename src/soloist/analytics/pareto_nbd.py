@@ -24,11 +24,29 @@ log-difference-exp and the two terms of ``L`` are combined with log-sum-exp.
 
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
 import numpy as np
+import numpy.typing as npt
 from scipy import special
 
-from ._math import FloatArray, log_diff_exp, log_hyp2f1_pfaff
-from .base import PurchaseModel
+from ._math import FloatArray, hyp2f1_1_with_derivatives, log_diff_exp, log_hyp2f1_pfaff
+from .base import PurchaseModel, unique_inverse
+
+
+class _PNBDData(NamedTuple):
+    """Rows of one fit with their distinct ``x``, ``T`` and ``(x, t)`` pairs."""
+
+    x: FloatArray
+    ux: FloatArray
+    ix: npt.NDArray[np.intp]
+    u_t: FloatArray
+    i_t: npt.NDArray[np.intp]
+    pair_x: FloatArray
+    pair_t: FloatArray
+    i_tx: npt.NDArray[np.intp]
+    i_pt: npt.NDArray[np.intp]
+
 
 __all__ = ["ParetoNBDModel"]
 
@@ -43,6 +61,41 @@ def _log_f(
         return log_hyp2f1_pfaff(a, np.full_like(x, s + 1.0), z) - a * np.log(alpha + t)
     z = (beta - alpha) / (beta + t)
     return log_hyp2f1_pfaff(a, r + x, z) - a * np.log(beta + t)
+
+
+def _log_f_grad(
+    r: float, alpha: float, s: float, beta: float, x: FloatArray, t: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """``log F(t)`` (as :func:`_log_f`) and its gradient w.r.t. ``(r, α, s, β)``, shape (n, 4).
+
+    With ``H(d, c, z) = 2F1(1, d; c; z)`` and ``c = r+s+x+1``:
+
+    * ``α >= β``: ``F = H(r+x, c, z) / ((α+t)^{r+x} (β+t)^s)``, ``z = (α-β)/(α+t)``;
+    * ``α < β``: ``F = H(s+1, c, z) (α+t)^{1-r-x} / (β+t)^{s+1}``, ``z = (β-α)/(β+t)``.
+    """
+    a = r + s + x
+    grad = np.empty((x.size, 4))
+    log_at = np.log(alpha + t)
+    log_bt = np.log(beta + t)
+    if alpha >= beta:
+        z = (alpha - beta) / (alpha + t)
+        h, h_d, h_c, h_z = hyp2f1_1_with_derivatives(r + x, a + 1.0, z)
+        log_f = -s * np.log1p(-z) + np.log(h) - a * log_at
+        grad[:, 0] = (h_d + h_c) / h - log_at
+        grad[:, 2] = h_c / h - log_bt
+        dz = h_z / h
+        grad[:, 1] = dz * (beta + t) / (alpha + t) ** 2 - (r + x) / (alpha + t)
+        grad[:, 3] = -dz / (alpha + t) - s / (beta + t)
+        return log_f, grad
+    z = (beta - alpha) / (beta + t)
+    h, h_d, h_c, h_z = hyp2f1_1_with_derivatives(s + 1.0, a + 1.0, z)
+    log_f = (1.0 - r - x) * np.log1p(-z) + np.log(h) - a * log_bt
+    grad[:, 0] = h_c / h - log_at
+    grad[:, 2] = (h_d + h_c) / h - log_bt
+    dz = h_z / h
+    grad[:, 1] = -dz / (beta + t) + (1.0 - r - x) / (alpha + t)
+    grad[:, 3] = dz * (alpha + t) / (beta + t) ** 2 - (s + 1.0) / (beta + t)
+    return log_f, grad
 
 
 def _log_a0(
@@ -71,9 +124,10 @@ class ParetoNBDModel(PurchaseModel):
 
     Notes
     -----
-    The gradient of the likelihood involves derivatives of the hypergeometric function with
-    respect to its parameters, which have no convenient closed form; the optimiser therefore
-    uses central finite differences of the (vectorised, compressed) log-likelihood.
+    The gradient is analytic: the hypergeometric factor ``2F1(1, d; c; z)`` of the stable
+    likelihood is summed as a positive series together with its derivatives in ``d``, ``c``
+    and ``z`` (:func:`soloist.analytics._math.hyp2f1_1_with_derivatives`), once per distinct
+    ``(x, t)`` pair.
 
     References
     ----------
@@ -86,14 +140,62 @@ class ParetoNBDModel(PurchaseModel):
     _param_names = ("r", "alpha", "s", "beta")
     _starts = ((1.0, 1.0, 1.0, 1.0), (0.5, 0.0, 0.5, 0.0))
 
-    def _loglik(
-        self, theta: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray
-    ) -> tuple[FloatArray, None]:
+    def _prepare(self, x: FloatArray, tx: FloatArray, T: FloatArray) -> _PNBDData:
+        ux, ix = unique_inverse(x)
+        u_t, i_t = unique_inverse(T)
+        # log F is needed at (x, t_x) and (x, T): one evaluation per distinct pair
+        n = x.size
+        key_x, inv_x = unique_inverse(np.concatenate([x, x]))
+        key_t, inv_t = unique_inverse(np.concatenate([tx, T]))
+        pair, pair_inv = unique_inverse(inv_x.astype(np.int64) * key_t.size + inv_t)
+        px = key_x[pair // key_t.size]
+        pt = key_t[pair % key_t.size]
+        return _PNBDData(x, ux, ix, u_t, i_t, px, pt, pair_inv[:n], pair_inv[n:])
+
+    def _loglik_prepared(self, theta: FloatArray, prepared: Any) -> tuple[FloatArray, FloatArray]:
+        """Per-row log-likelihood and its analytic gradient.
+
+        ``log F(t)`` and its derivatives come from :func:`hyp2f1_1_with_derivatives` once per
+        distinct ``(x, t)`` pair; ``∂ log A0 = (∂ log F(t_x) - ρ ∂ log F(T)) / (1 - ρ)`` with
+        ``ρ = F(T)/F(t_x)``.
+        """
+        d: _PNBDData = prepared
         r, alpha, s, beta = (float(v) for v in theta)
-        base = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha) + s * np.log(beta)
-        alive_term = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
-        dead_term = np.log(s) - np.log(r + s + x) + _log_a0(r, alpha, s, beta, x, tx, T)
-        return base + np.logaddexp(alive_term, dead_term), None
+        x, ix = d.x, d.ix
+        lf, glf = _log_f_grad(r, alpha, s, beta, d.pair_x, d.pair_t)
+        lf_tx, lf_t = lf[d.i_tx], lf[d.i_pt]
+        diff = lf_t - lf_tx
+        log_a0 = log_diff_exp(lf_tx, lf_t)
+        rho = np.exp(np.minimum(diff, 0.0))
+        one_minus = -np.expm1(np.minimum(diff, 0.0))
+        ux = d.ux
+        log_alpha, log_beta = np.log(alpha), np.log(beta)
+        base_u = special.gammaln(r + ux) - float(special.gammaln(r)) + r * log_alpha
+        base_u += s * log_beta
+        log_rsx_u = np.log(r + s + ux)
+        log_at_u = np.log(alpha + d.u_t)
+        log_bt_u = np.log(beta + d.u_t)
+        log_at, log_bt = log_at_u[d.i_t], log_bt_u[d.i_t]
+        rx = r + x
+        alive = -rx * log_at - s * log_bt
+        dead = np.log(s) - log_rsx_u[ix] + log_a0
+        lse = np.logaddexp(alive, dead)
+        ll = base_u[ix] + lse
+        p_dead = np.exp(dead - lse)
+        p_alive = 1.0 - p_dead
+        usable = p_dead > 0
+        scale_dead = np.where(usable, p_dead / np.where(usable, one_minus, 1.0), 0.0)
+        inv_rsx = (1.0 / (r + s + ux))[ix]
+        grad = np.empty((x.size, 4))
+        g_tx, g_t = glf[d.i_tx], glf[d.i_pt]
+        # ∂ log A0 weighted by P(dead term)
+        dead_a0 = scale_dead[:, None] * (g_tx - rho[:, None] * g_t)
+        dr_u = special.digamma(r + ux) - float(special.digamma(r)) + log_alpha
+        grad[:, 0] = dr_u[ix] - p_alive * log_at - p_dead * inv_rsx + dead_a0[:, 0]
+        grad[:, 1] = r / alpha - p_alive * rx / (alpha + d.u_t)[d.i_t] + dead_a0[:, 1]
+        grad[:, 2] = log_beta - p_alive * log_bt + p_dead * (1.0 / s - inv_rsx) + dead_a0[:, 2]
+        grad[:, 3] = s / beta - p_alive * s / (beta + d.u_t)[d.i_t] + dead_a0[:, 3]
+        return ll, grad
 
     def _log_odds_dead(
         self, theta: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray

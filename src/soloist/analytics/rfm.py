@@ -1,7 +1,14 @@
 """RFM summary of a transaction log in the "buy till you die" (BTYD) conventions.
 
-Implemented with Polars group-bys (multi-threaded, no Python loop per customer), and verified to
-give the same numbers as ``lifetimes.utils.summary_data_from_transaction_data`` on CDNOW.
+Two implementations give the same numbers (checked against each other in the tests, and against
+``lifetimes.utils.summary_data_from_transaction_data`` on CDNOW):
+
+* a NumPy path for the common case — integer customer ids and naive datetime/date columns — that
+  turns each transaction into one integer key ``customer · n_periods + period``, sorts the keys
+  (packed with the row number into one ``uint64`` so that NumPy's vectorised ``sort`` replaces
+  the much slower ``argsort``) and reduces runs with ``np.add.reduceat``: no hashing, no Python
+  loop, and no conversion to another frame library;
+* a Polars group-by path for everything else (string ids, time zones, ISO strings, nulls).
 """
 
 from __future__ import annotations
@@ -82,6 +89,191 @@ def _date_expr(frame: pl.DataFrame, col: str) -> pl.Expr:
     return expr
 
 
+_US_PER_DAY = 86_400_000_000
+_US_PER_HOUR = 3_600_000_000
+#: 1970-01-01 is a Thursday: Monday-based week ``w`` starts on day ``7 w + 4``
+_MONDAY_OFFSET_DAYS = 4
+
+
+def _numpy_inputs(
+    transactions: Any, columns: list[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None] | None:
+    """Customer ids (integers), datetimes (``datetime64``) and amounts as NumPy arrays.
+
+    Returns ``None`` when the fast path does not apply (other dtypes, missing values, time
+    zones, lazy frames...); the Polars path then handles (or rejects) the input.
+    """
+    if isinstance(transactions, pd.DataFrame):
+        if any(c not in transactions.columns for c in columns):
+            return None
+        series = [transactions[c] for c in columns]
+        if not all(isinstance(s.dtype, np.dtype) for s in series):
+            return None  # extension dtypes (nullable ints, tz-aware datetimes, arrow...)
+        arrays = [s.to_numpy() for s in series]
+    elif isinstance(transactions, pl.DataFrame):
+        if any(c not in transactions.columns for c in columns):
+            return None
+        schema = transactions.schema
+        date_dtype = schema[columns[1]]
+        if not (
+            schema[columns[0]].is_integer()
+            and (
+                date_dtype == pl.Date
+                or (isinstance(date_dtype, pl.Datetime) and date_dtype.time_zone is None)
+            )
+        ):
+            return None
+        if any(transactions.get_column(c).null_count() for c in columns):
+            return None
+        arrays = [transactions.get_column(c).to_numpy() for c in columns]
+    else:
+        return None
+    customers, dates = arrays[0], arrays[1]
+    if customers.dtype.kind not in "iu" or dates.dtype.kind != "M" or customers.size == 0:
+        return None
+    if customers.dtype.kind == "u" and customers.max() > np.iinfo(np.int64).max:
+        return None
+    amounts = None
+    if len(arrays) > 2:
+        if arrays[2].dtype.kind not in "biuf":
+            return None
+        amounts = arrays[2].astype(np.float64, copy=False)
+    if np.isnat(dates).any():
+        return None
+    return customers, dates, amounts
+
+
+def _ordinals(dates: np.ndarray, period: str) -> np.ndarray:
+    """Calendar period number of each datetime: days, hours, months or Monday-based weeks
+    since the epoch (NumPy's datetime casts round down, also before 1970)."""
+    if period in ("h", "H"):
+        return dates.astype("datetime64[h]").view(np.int64)
+    if period == "M":
+        return dates.astype("datetime64[M]").view(np.int64)
+    days = dates.astype("datetime64[D]").view(np.int64)
+    if period == "W":
+        return (days - _MONDAY_OFFSET_DAYS) // 7
+    return days
+
+
+def _ordinal_start_us(ordinal: np.ndarray, period: str) -> np.ndarray:
+    """Start of period number ``ordinal`` in microseconds since the epoch (int64)."""
+    if period in ("h", "H"):
+        return ordinal * _US_PER_HOUR
+    if period == "M":
+        return ordinal.astype("datetime64[M]").astype("datetime64[us]").view(np.int64)
+    if period == "W":
+        return (ordinal * 7 + _MONDAY_OFFSET_DAYS) * _US_PER_DAY
+    return ordinal * _US_PER_DAY
+
+
+def _scalar_ordinal(when: dt.datetime, period: str) -> int:
+    return int(_ordinals(np.array([np.datetime64(when, "us")]), period)[0])
+
+
+def _sort_keys(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted copy of the non-negative int64 ``key`` and the permutation that sorts it.
+
+    When key and row number fit together in 64 bits, sort ``key << bits | row`` (a plain
+    vectorised sort, several times faster than ``argsort``) and split the bits again.
+    """
+    n = key.size
+    bits = max(int(n - 1).bit_length(), 1)
+    if int(key.max()).bit_length() + bits <= 64:
+        packed = key.astype(np.uint64) << np.uint64(bits)
+        packed |= np.arange(n, dtype=np.uint64)
+        packed.sort()
+        order = (packed & np.uint64((1 << bits) - 1)).view(np.int64)
+        return (packed >> np.uint64(bits)).view(np.int64), order
+    order = np.argsort(key, kind="stable")
+    return key[order], order
+
+
+def _starts(sorted_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Flags and positions of the first element of each run of equal values."""
+    first = np.empty(sorted_values.size, dtype=bool)
+    first[0] = True
+    np.not_equal(sorted_values[1:], sorted_values[:-1], out=first[1:])
+    return first, np.flatnonzero(first)
+
+
+def _rfm_numpy(
+    customers: np.ndarray,
+    dates: np.ndarray,
+    amounts: np.ndarray | None,
+    end: dt.datetime,
+    cal: dt.datetime | None,
+    period: str,
+    unit: float,
+) -> dict[str, np.ndarray] | None:
+    """The summary columns (plus ``_c``, the customer ids) computed by sorting in NumPy."""
+    ordinal = _ordinals(dates, period)
+    end_o = _scalar_ordinal(end, period)
+    cut_o = end_o if cal is None else _scalar_ordinal(cal, period)
+    keep = ordinal <= end_o
+    if not keep.all():
+        customers, ordinal = customers[keep], ordinal[keep]
+        amounts = None if amounts is None else amounts[keep]
+        if ordinal.size == 0:
+            return None
+    c64 = customers.astype(np.int64, copy=False)
+    c_min, o_min = int(c64.min()), int(ordinal.min())
+    o_span = end_o - o_min + 1
+    if (int(c64.max()) - c_min + 1) * o_span >= 2**62:
+        return None
+    key = c64 - c_min
+    key *= o_span
+    key += ordinal
+    key -= o_min
+    key, order = _sort_keys(key)
+    # one row per (customer, period), sorted by customer then period
+    new_run, run_starts = _starts(key)
+    ukey = key[run_starts]
+    if amounts is None:
+        value = np.zeros(ukey.size)
+    elif run_starts.size == key.size:
+        value = amounts[order]
+    else:
+        value = np.bincount(np.cumsum(new_run) - 1, weights=amounts[order])
+    cust = ukey // o_span
+    o_rel = ukey - cust * o_span  # period number - o_min
+    is_cal = o_rel <= cut_o - o_min
+    first_of_c, c_starts = _starts(cust)
+    c_id = np.cumsum(first_of_c) - 1
+    n_c = c_starts.size
+    first_o = o_rel[c_starts]
+    has_cal = first_o <= cut_o - o_min  # periods are sorted: the first one decides
+    n_cal = np.bincount(c_id, weights=is_cal, minlength=n_c).astype(np.int64)
+    last_o = o_rel[c_starts + np.maximum(n_cal, 1) - 1]
+    repeat_sum = np.bincount(
+        c_id, weights=np.where(is_cal & ~first_of_c, value, 0.0), minlength=n_c
+    )
+    n_repeat = n_cal - 1
+    monetary = np.where(n_repeat > 0, repeat_sum / np.maximum(n_repeat, 1), 0.0)
+    first_us = _ordinal_start_us(first_o + o_min, period)
+    last_us = _ordinal_start_us(last_o + o_min, period)
+    cut_us = int(_ordinal_start_us(np.array([cut_o]), period)[0])
+    out = {
+        "_c": cust[c_starts] + c_min,
+        "frequency": n_repeat.astype(np.float64),
+        "recency": (last_us - first_us).astype(np.float64) / unit,
+        "T": (cut_us - first_us).astype(np.float64) / unit,
+        "monetary_value": monetary,
+    }
+    if cal is not None:
+        end_us = int(_ordinal_start_us(np.array([end_o]), period)[0])
+        n_hold = np.bincount(c_id, weights=~is_cal, minlength=n_c)
+        hold_sum = np.bincount(c_id, weights=np.where(is_cal, 0.0, value), minlength=n_c)
+        out["frequency_holdout"] = n_hold
+        out["monetary_value_holdout"] = np.where(n_hold > 0, hold_sum / np.maximum(n_hold, 1), 0.0)
+        out["duration_holdout"] = np.full(n_c, float(end_us - cut_us) / unit)
+    if not has_cal.all():
+        out = {k: v[has_cal] for k, v in out.items()}
+    if out["_c"].size == 0:
+        return None
+    return out
+
+
 def rfm_summary(
     transactions: Any,
     customer_col: str,
@@ -139,6 +331,27 @@ def rfm_summary(
     columns = [customer_col, date_col] + ([amount_col] if amount_col else [])
     if len(set(columns)) != len(columns):
         raise AnalyticsError(f"customer, date and amount columns must differ, got {columns}")
+    fast = _numpy_inputs(transactions, columns)
+    if fast is not None:
+        customers, dates, amounts = fast
+        if observation_end is None:
+            last_o = _ordinals(dates.max(keepdims=True), period)
+            last_us = _ordinal_start_us(last_o, period)
+            end_dt = last_us.astype("datetime64[us]")[0].astype(dt.datetime)
+        else:
+            end_dt = _to_datetime(observation_end, "observation_end")
+        cal_dt = None
+        if calibration_end is not None:
+            cal_dt = _to_datetime(calibration_end, "calibration_end")
+            if cal_dt > end_dt:
+                raise AnalyticsError("calibration_end is after observation_end")
+        cols = _rfm_numpy(customers, dates, amounts, end_dt, cal_dt, period, _UNITS_US[time_unit])
+        if cols is None:
+            raise AnalyticsError(
+                "no transaction falls on or before the observation/calibration end"
+            )
+        index = pd.Index(cols.pop("_c").astype(customers.dtype, copy=False), name=customer_col)
+        return pd.DataFrame(cols, index=index).astype(np.float64)
     frame = _to_polars(transactions, columns)
     if frame.height == 0:
         raise AnalyticsError("transactions is empty")
