@@ -42,4 +42,5 @@ def test_analyze_on_imported_cdnow_reproduces_the_published_bg_nbd(
     assert fitted["a"] == pytest.approx(0.7929, abs=0.002)
     assert fitted["b"] == pytest.approx(2.4259, abs=0.01)
     assert scored == 2357
-    assert run.data_end is not None and run.data_end.date() == dt.date(1997, 9, 30)
+    assert run.data_end is not None
+    assert run.data_end.date() == dt.date(1997, 9, 30)
