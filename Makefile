@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_WORKSPACE ?= demo-workspace
+DEMO_PORT ?= 8000
+# The demo's owner login (a local demo only; override with make demo DEMO_PASSWORD=…).
+DEMO_PASSWORD ?= soloist-demo-password
 ARTIFACTS := test-artifacts
 
 .PHONY: demo test lint types pytest clean
@@ -17,8 +20,10 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	rm -rf $(DEMO_WORKSPACE)
-	$(BIN)/soloist demo --workspace $(DEMO_WORKSPACE)
+	SOLOIST_DEMO_PASSWORD='$(DEMO_PASSWORD)' $(BIN)/soloist demo --workspace $(DEMO_WORKSPACE)
 	$(BIN)/soloist analyze --workspace $(DEMO_WORKSPACE)
+	@echo "Open http://127.0.0.1:$(DEMO_PORT)/ and sign in as owner@example.com / $(DEMO_PASSWORD)"
+	$(BIN)/soloist serve --workspace $(DEMO_WORKSPACE) --host 127.0.0.1 --port $(DEMO_PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -120,12 +120,15 @@ def _settings(workspace: Path, url: str | None, master_key: str) -> Settings:
 
 
 def _empty_all_tables(database: Database) -> None:
+    """Empty every table and restart the id counters, so each test sees a fresh database."""
+    names = [table.name for table in reversed(Base.metadata.sorted_tables)]
     with database.engine.begin() as connection:
-        if database.backend == "mysql":
+        if database.backend == "postgresql":
+            connection.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
+        else:
             connection.execute(text("SET FOREIGN_KEY_CHECKS=0"))
-        for table in reversed(Base.metadata.sorted_tables):
-            connection.execute(table.delete())
-        if database.backend == "mysql":
+            for name in names:
+                connection.execute(text(f"TRUNCATE TABLE {name}"))
             connection.execute(text("SET FOREIGN_KEY_CHECKS=1"))
 
 

@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
 
 from soloist import __version__
-from soloist.api import customers, status
+from soloist.api import customers, feedback, imports, loyalty, orders, scores, segments, status
+from soloist.api import tickets as ticket_api
 from soloist.api.errors import install_error_handlers
 from soloist.config import Settings
 from soloist.storage.database import Database
+from soloist.web import auth, dashboard
+from soloist.web import customers as web_customers
+from soloist.web import imports as web_imports
+from soloist.web import loyalty as web_loyalty
+from soloist.web import segments as web_segments
+from soloist.web import settings as settings_pages
+from soloist.web.errors import web_error_response
+from soloist.web.headers import SecurityHeadersMiddleware
+from soloist.web.rendering import STATIC_DIR
+
+SESSION_COOKIE = "soloist_session"
+SESSION_MAX_AGE = 14 * 24 * 3600
 
 
 def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
@@ -24,7 +39,39 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.database = db
-    install_error_handlers(app)
+    install_error_handlers(app, pages=web_error_response)
+    # Signed with the keyring's session key; HttpOnly and SameSite=Lax. Not marked Secure: the
+    # app serves plain HTTP on 127.0.0.1 (put a TLS proxy in front to serve it further).
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=db.keyring.session_key.hex(),
+        session_cookie=SESSION_COOKIE,
+        max_age=SESSION_MAX_AGE,
+        same_site="lax",
+        https_only=False,
+    )
+    app.add_middleware(SecurityHeadersMiddleware)
     app.include_router(status.router)
     app.include_router(customers.router)
+    app.include_router(loyalty.router)
+    for router in (
+        scores.router,
+        orders.router,
+        feedback.router,
+        ticket_api.router,
+        segments.router,
+        imports.router,
+    ):
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for page in (
+        auth.router,
+        dashboard.router,
+        web_customers.router,
+        web_segments.router,
+        web_loyalty.router,
+        web_imports.router,
+        settings_pages.router,
+    ):
+        app.include_router(page)
     return app

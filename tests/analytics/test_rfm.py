@@ -1,4 +1,5 @@
-"""rfm_summary: BTYD conventions, agreement with lifetimes, input handling."""
+"""rfm_summary: BTYD conventions, a plain-Python reference, input handling (the comparison
+with lifetimes is in test_against_lifetimes.py)."""
 
 from __future__ import annotations
 
@@ -13,48 +14,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from soloist.analytics import AnalyticsError, rfm_summary
-
-lifetimes_utils = pytest.importorskip("lifetimes.utils")
-
-
-def test_rfm_summary_matches_lifetimes_on_cdnow_master(
-    cdnow_master: pd.DataFrame, quiet: Any
-) -> None:
-    ours = rfm_summary(cdnow_master, "customer_id", "date", "dollar_value", "1997-09-30")
-    with quiet():
-        theirs = lifetimes_utils.summary_data_from_transaction_data(
-            cdnow_master, "customer_id", "date", "dollar_value", observation_period_end="1997-09-30"
-        ).sort_index()
-    assert list(ours.index) == list(theirs.index)
-    for col in ("frequency", "recency", "T"):
-        np.testing.assert_array_equal(ours[col].to_numpy(), theirs[col].to_numpy())
-    np.testing.assert_allclose(ours["monetary_value"], theirs["monetary_value"], rtol=1e-12)
-
-
-def test_rfm_summary_holdout_matches_lifetimes_calibration_and_holdout(
-    cdnow_master: pd.DataFrame, quiet: Any
-) -> None:
-    ours = rfm_summary(
-        cdnow_master,
-        "customer_id",
-        "date",
-        "dollar_value",
-        "1998-06-30",
-        calibration_end="1997-09-30",
-    )
-    with quiet():
-        theirs = lifetimes_utils.calibration_and_holdout_data(
-            cdnow_master,
-            "customer_id",
-            "date",
-            calibration_period_end="1997-09-30",
-            observation_period_end="1998-06-30",
-            monetary_value_col="dollar_value",  # without it lifetimes fails on pandas 3
-        ).sort_index()
-    np.testing.assert_array_equal(ours["frequency"], theirs["frequency_cal"])
-    np.testing.assert_array_equal(ours["T"], theirs["T_cal"])
-    np.testing.assert_array_equal(ours["frequency_holdout"], theirs["frequency_holdout"])
-    np.testing.assert_array_equal(ours["duration_holdout"], theirs["duration_holdout"])
 
 
 def test_rfm_summary_in_weeks_reproduces_the_published_cdnow_calibration_summary(
@@ -243,3 +202,46 @@ def test_numpy_fast_path_equals_the_polars_path(
     for col in ("frequency", "recency", "T"):
         np.testing.assert_array_equal(fast[col].to_numpy(), slow[col].to_numpy())
     pd.testing.assert_frame_equal(fast, slow, check_exact=False, rtol=1e-13)
+
+
+@pytest.mark.parametrize("calibration", [False, True])
+def test_sparse_and_dense_customer_ids_give_the_same_summary(
+    monkeypatch: pytest.MonkeyPatch, calibration: bool
+) -> None:
+    """Compact ids take the dense path (per-customer arrays indexed by id), sparse ids the
+    sorted path; both give the same summary."""
+    from soloist.analytics import rfm as rfm_module
+
+    rng = np.random.default_rng(11)
+    n = 5000
+    ids = rng.integers(0, 400, n)
+    tx = pd.DataFrame(
+        {
+            "c": ids,
+            "d": np.datetime64("2021-01-01") + rng.integers(0, 200, n).astype("timedelta64[D]"),
+            "v": rng.gamma(2.0, 20.0, n).round(2),
+        }
+    )
+    sparse = tx.assign(c=ids * 10**12 + 3)  # id range far above the number of rows
+    kwargs: dict[str, Any] = {"calibration_end": "2021-05-01"} if calibration else {}
+    calls: list[str] = []
+    for name in ("_per_customer_dense", "_per_customer_sorted"):
+        real = getattr(rfm_module, name)
+
+        def spy(*args: Any, _real: Any = real, _name: str = name) -> Any:
+            calls.append(_name)
+            return _real(*args)
+
+        monkeypatch.setattr(rfm_module, name, spy)
+    dense_out = rfm_summary(tx, "c", "d", "v", "2021-07-01", **kwargs)
+    sparse_out = rfm_summary(sparse, "c", "d", "v", "2021-07-01", **kwargs)
+    assert calls == ["_per_customer_dense", "_per_customer_sorted"]
+    np.testing.assert_array_equal(
+        sparse_out.index.to_numpy(), dense_out.index.to_numpy() * 10**12 + 3
+    )
+    pd.testing.assert_frame_equal(
+        sparse_out.reset_index(drop=True),
+        dense_out.reset_index(drop=True),
+        check_exact=False,
+        rtol=1e-13,
+    )

@@ -153,7 +153,7 @@ def test_analyze_json_prints_the_run(tmp_path: Path) -> None:
         "--json",
     )
     assert built.returncode == 0, built.stderr
-    result = run("analyze", "--workspace", str(folder), "--json")
+    result = run("analyze", "--workspace", str(folder), "--json", "--clv-only")
     assert result.returncode == 0, result.stderr
     model_run = json.loads(result.stdout)
     assert model_run["status"] == "succeeded"
@@ -162,3 +162,18 @@ def test_analyze_json_prints_the_run(tmp_path: Path) -> None:
     refused = run("analyze", "--workspace", str(folder), "--model", "nonsense")
     assert refused.returncode == 1
     assert refused.stderr.startswith("Error: Unknown model")
+
+
+def test_analyze_also_segments_and_scores_churn(tmp_path: Path) -> None:
+    folder = tmp_path / "demo"
+    built = run(
+        "demo", "--customers", "400", "--end-date", "2026-03-31", "--workspace", str(folder)
+    )
+    assert built.returncode == 0, built.stderr
+    result = run("analyze", "--workspace", str(folder), "--json")
+    assert result.returncode == 0, result.stderr
+    followers = json.loads(result.stdout)["followed_by"]
+    assert [(f["kind"], f["status"]) for f in followers] == [
+        ("segments", "succeeded"),
+        ("churn", "succeeded"),
+    ]

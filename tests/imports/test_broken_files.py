@@ -28,7 +28,7 @@ def _mangle(data: bytes, cuts: list[int], junk: bytes) -> bytes:
 
 
 @settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
     seed=st.sampled_from([p.name for p in SEEDS]),

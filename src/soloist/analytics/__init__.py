@@ -60,3 +60,43 @@ __all__ = [
     "retention_rate",
     "rfm_summary",
 ]
+
+# --- segmentation and prediction (issue 5) ---------------------------------------------------
+from .churn import ChurnResult, score_churn
+from .churn_models import classification_quality, cross_validate_classifiers
+from .clustering import ClusteringResult, cluster_customers
+from .customer_features import transaction_features
+from .drivers import satisfaction_drivers
+from .next_purchase import compare_clv_models, days_to_next_purchase
+from .segmentation import (
+    RFM_SEGMENTS,
+    rfm_scores,
+    rfm_segment,
+    rfm_table,
+    segment_summary,
+    segment_transitions,
+)
+from .subscription_churn import score_subscription_churn
+from .survival import fit_sbg_censored, kaplan_meier
+
+__all__ += [
+    "RFM_SEGMENTS",
+    "ChurnResult",
+    "ClusteringResult",
+    "classification_quality",
+    "cluster_customers",
+    "compare_clv_models",
+    "cross_validate_classifiers",
+    "days_to_next_purchase",
+    "fit_sbg_censored",
+    "kaplan_meier",
+    "rfm_scores",
+    "rfm_segment",
+    "rfm_table",
+    "satisfaction_drivers",
+    "score_churn",
+    "score_subscription_churn",
+    "segment_summary",
+    "segment_transitions",
+    "transaction_features",
+]

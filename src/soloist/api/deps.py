@@ -6,6 +6,7 @@ back when it raises, so a failed request leaves no half-done change.
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
@@ -14,10 +15,12 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from soloist.domain.users import verify_token
+from soloist.domain.users import token_needs_touch, touch_token, verify_token
 from soloist.errors import AuthenticationError, PermissionDeniedError
 from soloist.storage.database import Database
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSRF_HEADER = "X-CSRF-Token"
 bearer = HTTPBearer(auto_error=False, description="An API token from `soloist token create`.")
 
 
@@ -57,6 +60,15 @@ def _principal_from_session_cookie(request: Request) -> Principal | None:
     user = request.session.get("user")
     if not user:
         return None
+    if request.method not in SAFE_METHODS:
+        # A cookie rides along on cross-site requests: state changes must prove they come from
+        # our own pages with the session's CSRF token (the web app sends it as X-CSRF-Token).
+        expected = request.session.get("csrf")
+        sent = request.headers.get(CSRF_HEADER)
+        if not expected or not sent or not hmac.compare_digest(str(expected), sent):
+            raise PermissionDeniedError(
+                "A signed-in browser must send the X-CSRF-Token header to change data."
+            )
     return Principal(
         user_id=int(user["id"]),
         email=str(user["email"]),
@@ -72,18 +84,23 @@ def current_principal(
 ) -> Principal:
     """The caller, from a Bearer API token or a signed-in web session; 401 otherwise."""
     if credentials is not None:
-        with database.session() as session:
-            user, token = verify_token(session, credentials.credentials)
-            return Principal(
+        with database.read_session() as session:
+            user, token = verify_token(session, credentials.credentials, touch=False)
+            principal = Principal(
                 user_id=user.id,
                 email=user.email,
                 role=user.role,
                 can_write=token.scope == "write" and user.role != "readonly",
             )
-    principal = _principal_from_session_cookie(request)
-    if principal is None:
+            stale = token_needs_touch(token)
+        if stale:  # a short write of its own, so reads never hold the write lock
+            with database.session() as session:
+                touch_token(session, token.id)
+        return principal
+    signed_in = _principal_from_session_cookie(request)
+    if signed_in is None:
         raise AuthenticationError("Sign in or send an API token: Authorization: Bearer <token>.")
-    return principal
+    return signed_in
 
 
 def reader(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
@@ -96,7 +113,10 @@ def writer(principal: Annotated[Principal, Depends(current_principal)]) -> Princ
     return principal
 
 
-ReadSession = Annotated[Session, Depends(read_session)]
-WriteSession = Annotated[Session, Depends(write_session)]
+# scope="function": the transaction ends (commits or rolls back) when the route returns, before
+# the response is sent — so a 201 is only ever sent for a committed change, and no lock is held
+# while the response is serialised.
+ReadSession = Annotated[Session, Depends(read_session, scope="function")]
+WriteSession = Annotated[Session, Depends(write_session, scope="function")]
 Reader = Annotated[Principal, Depends(reader)]
 Writer = Annotated[Principal, Depends(writer)]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 
 from soloist.errors import SoloistError
 
@@ -16,14 +18,24 @@ def error_body(code: str, message: str, details: dict[str, Any] | None = None) -
     return {"error": {"code": code, "message": message, "details": details or {}}}
 
 
-def install_error_handlers(app: FastAPI) -> None:
+# Given the request and the error, an HTML answer for a web page, or None for the JSON shape.
+PageErrorHook = Callable[[Request, Exception], Response | None]
+
+
+def install_error_handlers(app: FastAPI, pages: PageErrorHook | None = None) -> None:
+    """JSON errors for the API; ``pages`` may answer first for web-page requests."""
+
     @app.exception_handler(SoloistError)
-    async def soloist_error(_request: Request, exc: SoloistError) -> JSONResponse:
+    async def soloist_error(request: Request, exc: SoloistError) -> Response:
+        if pages is not None and (page := pages(request, exc)) is not None:
+            return page
         headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
         return JSONResponse(exc.to_dict(), status_code=exc.http_status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        if pages is not None and (page := pages(request, exc)) is not None:
+            return page
         problems = [
             {
                 "field": ".".join(str(part) for part in error["loc"] if part != "body"),
@@ -37,6 +49,8 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if pages is not None and (page := pages(request, exc)) is not None:
+            return page
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)

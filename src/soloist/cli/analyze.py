@@ -21,6 +21,8 @@ from soloist.cli.common import (
     print_json,
 )
 from soloist.domain.analyze import PURCHASE_MODELS, AnalyzeOptions, analyze_workspace
+from soloist.domain.churn import score_churn_risk
+from soloist.domain.segments import segment_customers
 
 
 def analyze(
@@ -32,6 +34,9 @@ def analyze(
     end_date: Annotated[
         str | None, typer.Option(help="Last day of data to use (default: the last order).")
     ] = None,
+    clv_only: Annotated[
+        bool, typer.Option("--clv-only", help="Only the CLV models: no segments, no churn.")
+    ] = False,
     plots: Annotated[
         Path | None, typer.Option(help="Folder to save the holdout check figures (PNG) in.")
     ] = None,
@@ -39,7 +44,8 @@ def analyze(
     db: DbOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Fit BG/NBD (or Pareto/NBD) and Gamma-Gamma, check them on a holdout, store scores."""
+    """Fit BG/NBD (or Pareto/NBD) and Gamma-Gamma, check them on a holdout, store scores;
+    then segment the customers (RFM and K-Means clusters) and score churn risk with reasons."""
     options = AnalyzeOptions(
         model=model,
         holdout_days=holdout_days,
@@ -49,7 +55,16 @@ def analyze(
     )
     with cli_errors(), open_database(workspace, db) as database, database.session() as session:
         with err.status("Fitting the CLV models…", spinner="dots") if not json else _Quiet():
-            run = analyze_workspace(session, database.settings.currency, cli_actor(), options)
+            currency, actor = database.settings.currency, cli_actor()
+            run = analyze_workspace(session, currency, actor, options)
+            followers = (
+                []
+                if clv_only
+                else [
+                    segment_customers(session, currency, actor, "kmeans"),
+                    score_churn_risk(session, currency, actor, horizon_days=90),
+                ]
+            )
         result: dict[str, Any] = {
             "id": run.id,
             "kind": run.kind,
@@ -58,6 +73,7 @@ def analyze(
             "data_end": run.data_end.isoformat() if run.data_end else None,
             "params": run.params,
             "metrics": run.metrics,
+            "followed_by": [{"id": r.id, "kind": r.kind, "status": r.status} for r in followers],
         }
     if json:
         print_json(result)
@@ -83,6 +99,11 @@ def analyze(
     out.print(table)
     for path in holdout.get("plots", []):
         out.print(f"Saved {path}")
+    for follower in followers:
+        out.print(
+            f"Model run {follower.id} ({follower.kind}) stored; "
+            f"see `soloist {'segments' if follower.kind == 'segments' else 'churn'}`."
+        )
 
 
 class _Quiet:

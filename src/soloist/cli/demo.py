@@ -46,6 +46,12 @@ def demo(
             envvar="SOLOIST_DEMO_PASSWORD",
         ),
     ] = None,
+    purchase_rate: Annotated[
+        float,
+        typer.Option(
+            min=0.1, max=20.0, help="Multiply every customer's purchase rate (bigger workspaces)."
+        ),
+    ] = 1.0,
     workspace: WorkspaceOption = None,
     db: DbOption = None,
     json: JsonOption = False,
@@ -86,6 +92,7 @@ def demo(
                     owner_email=owner_email,
                     owner_password=owner_password,
                     progress=progress,
+                    purchase_rate_scale=purchase_rate,
                 )
         finally:
             database.dispose()

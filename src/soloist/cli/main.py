@@ -12,6 +12,8 @@ from soloist.cli.customers import customers_app
 from soloist.cli.demo import demo
 from soloist.cli.exports import export_command
 from soloist.cli.imports import import_command
+from soloist.cli.loyalty import loyalty_app
+from soloist.cli.segments import churn, segments_app
 from soloist.cli.serve import serve
 from soloist.cli.users import token_app, user_app
 from soloist.cli.workspace import init, status
@@ -30,9 +32,12 @@ app.command()(serve)
 app.command()(analyze)
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
+app.add_typer(loyalty_app, name="loyalty")
 app.command("import")(import_command)
 app.command("export")(export_command)
 app.add_typer(customers_app, name="customers")
+app.add_typer(segments_app, name="segments")
+app.command()(churn)
 
 
 def _version(value: bool) -> None:

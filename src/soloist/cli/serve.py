@@ -7,6 +7,8 @@ from typing import Annotated
 import typer
 
 from soloist.cli.common import DbOption, WorkspaceOption, cli_errors, err, settings_for
+from soloist.domain.dashboard import warm_dashboard
+from soloist.domain.users import count_owners
 
 
 def serve(
@@ -22,5 +24,14 @@ def serve(
 
     with cli_errors():
         app = create_app(settings_for(workspace, db))
+        with app.state.database.read_session() as session:
+            owners = count_owners(session)
+        # The dashboard's aggregates take seconds on millions of orders: start them now.
+        warm_dashboard(app.state.database, app.state.settings.currency)
     err.print(f"Soloist is serving on http://{host}:{port}/ (API docs at /docs). Ctrl-C stops it.")
+    if owners == 0:
+        err.print(
+            "No owner can sign in yet: create one with "
+            "`soloist user add EMAIL --role owner` (or `soloist init --owner-email EMAIL`)."
+        )
     uvicorn.run(app, host=host, port=port, log_level="warning")

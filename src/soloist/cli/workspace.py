@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
 from rich.table import Table
 
 from soloist.cli.common import (
     DbOption,
     JsonOption,
     WorkspaceOption,
+    cli_actor,
     cli_errors,
     open_database,
     out,
@@ -15,13 +21,30 @@ from soloist.cli.common import (
     settings_for,
 )
 from soloist.domain.status import workspace_status
+from soloist.domain.users import add_user
 from soloist.domain.workspace import init_workspace
+from soloist.errors import ValidationError
 
 
-def init(workspace: WorkspaceOption = None, db: DbOption = None, json: JsonOption = False) -> None:
+def init(
+    workspace: WorkspaceOption = None,
+    db: DbOption = None,
+    json: JsonOption = False,
+    owner_email: Annotated[
+        str | None,
+        typer.Option(help="Also create the owner account (the web app's first login)."),
+    ] = None,
+    owner_password_stdin: Annotated[
+        bool,
+        typer.Option("--owner-password-stdin", help="Read the owner's password from stdin."),
+    ] = False,
+) -> None:
     """Create a workspace (folder, master key, settings, database) or upgrade its schema."""
+    owner: str | None = None
     with cli_errors():
         result = init_workspace(settings_for(workspace, db))
+        if owner_email:
+            owner = _create_owner(workspace, db, owner_email, owner_password_stdin)
     if json:
         print_json(
             {
@@ -31,6 +54,7 @@ def init(workspace: WorkspaceOption = None, db: DbOption = None, json: JsonOptio
                 "created_key": result.created_key,
                 "previous_revision": result.previous_revision,
                 "revision": result.revision,
+                "owner": owner,
             }
         )
         return
@@ -44,6 +68,19 @@ def init(workspace: WorkspaceOption = None, db: DbOption = None, json: JsonOptio
             f"A new master key was written to {result.workspace}/master.key — back it up: "
             "without it the encrypted personal data cannot be read."
         )
+    if owner:
+        out.print(f"Owner {owner} can now sign in to `soloist serve`.")
+
+
+def _create_owner(workspace: Path | None, db: str | None, email: str, password_stdin: bool) -> str:
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif sys.stdin.isatty():
+        password = typer.prompt("Owner password", hide_input=True, confirmation_prompt=True)
+    else:
+        raise ValidationError("Give the owner's password with --owner-password-stdin.")
+    with open_database(workspace, db) as database, database.session() as session:
+        return add_user(session, email, "owner", password, cli_actor(), name=None).email
 
 
 def status(

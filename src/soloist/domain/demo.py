@@ -26,6 +26,7 @@ from soloist.domain.demo_process import (
     days_to_datetimes,
     draw_purchases,
 )
+from soloist.domain.loyalty_demo import build_loyalty_demo
 from soloist.domain.orders import ProductCreate, create_product
 from soloist.domain.users import add_user
 from soloist.errors import ConflictError, ValidationError
@@ -66,6 +67,8 @@ class DemoSummary:
     interactions: int
     owner_email: str
     owner_password: str | None
+    loyalty_members: int = 0
+    loyalty_holdout: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -316,6 +319,7 @@ def build_demo(
     owner_email: str = "owner@example.com",
     owner_password: str | None = None,
     progress: Progress | None = None,
+    purchase_rate_scale: float = 1.0,
 ) -> DemoSummary:
     """Fill an empty workspace with two years of a small coffee business's customers."""
     report = progress or _noop
@@ -343,7 +347,7 @@ def build_demo(
             ACTOR,
         )
         products.append((made.id, category, made.price_minor, made.cost_minor or 0, sku))
-    plan = draw_purchases(rng, customers, HORIZON_DAYS)
+    plan = draw_purchases(rng, customers, HORIZON_DAYS, purchase_rate_scale)
     customer_ids, chinese = _make_customers(
         session, rng, customers, start, plan.acquired_day, report
     )
@@ -365,6 +369,9 @@ def build_demo(
         HORIZON_DAYS,
         report,
     )
+    loyalty = build_loyalty_demo(
+        session, seed=seed, start=start, horizon_days=HORIZON_DAYS, currency=currency
+    )
     password = owner_password
     if session.scalar(select(User.id).where(User.email == owner_email)) is None:
         password = password or secrets.token_urlsafe(12)
@@ -376,9 +383,9 @@ def build_demo(
         currency=currency,
         customers=len(customer_ids),
         products=len(products),
-        orders=int(order_ids.size),
-        order_lines=n_lines,
-        revenue=str(minor_to_decimal(revenue, currency)),
+        orders=int(order_ids.size) + loyalty.extra_orders,
+        order_lines=n_lines + loyalty.extra_order_lines,
+        revenue=str(minor_to_decimal(revenue + loyalty.extra_revenue_minor, currency)),
         subscriptions=subs,
         cancelled_subscriptions=cancelled,
         survey_responses=counts["survey_responses"],
@@ -387,4 +394,6 @@ def build_demo(
         interactions=counts["interactions"],
         owner_email=owner_email,
         owner_password=password,
+        loyalty_members=loyalty.members,
+        loyalty_holdout=loyalty.holdout,
     )

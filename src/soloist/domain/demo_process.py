@@ -28,10 +28,14 @@ class PurchasePlan:
     day: np.ndarray
 
 
-def draw_purchases(rng: np.random.Generator, n_customers: int, horizon_days: int) -> PurchasePlan:
+def draw_purchases(
+    rng: np.random.Generator, n_customers: int, horizon_days: int, rate_scale: float = 1.0
+) -> PurchasePlan:
+    """``rate_scale`` multiplies every purchase rate (alpha becomes TRUE_ALPHA / rate_scale), to
+    make bigger workspaces for benchmarks; 1.0 keeps the documented parameters."""
     # Acquisition grows over time (a young business): density rising across the window.
     acquired = rng.beta(1.4, 1.0, n_customers) * (horizon_days - 1)
-    rate = rng.gamma(TRUE_R, 1.0 / TRUE_ALPHA, n_customers)
+    rate = rng.gamma(TRUE_R, rate_scale / TRUE_ALPHA, n_customers)
     dropout = rng.gamma(TRUE_S, 1.0 / TRUE_BETA, n_customers)
     death = acquired + rng.exponential(1.0, n_customers) / dropout
     active_until = np.minimum(death, horizon_days)

@@ -103,7 +103,9 @@ def _orders(session: Session) -> Iterator[dict[str, Any]]:
     counts = select(OrderLine.order_id, func.count().label("n")).group_by(OrderLine.order_id)
     sub = counts.subquery()
     query = select(Order, sub.c.n).outerjoin(sub, sub.c.order_id == Order.id).order_by(Order.id)
-    for order, lines in session.execute(query).yield_per(5000):
+    for row in session.execute(query).yield_per(5000):
+        order: Order = row[0]
+        lines: int | None = row[1]
         yield {
             "id": order.id,
             "external_id": order.external_id,

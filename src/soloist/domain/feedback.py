@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -91,3 +92,67 @@ def add_review(
         {"rating": rating, "customer_id": customer_id},
     )
     return review
+
+
+FEEDBACK_KINDS = (*SURVEY_KINDS, "review")
+
+
+def list_feedback(
+    session: Session,
+    *,
+    kind: str | None = None,
+    customer_id: int | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[SurveyResponse | Review], int]:
+    """Survey answers and reviews together, newest first; one page and the total count."""
+    from sqlalchemy import func, literal, select, union_all
+
+    if kind is not None and kind not in FEEDBACK_KINDS:
+        raise ValidationError(
+            f"Unknown feedback kind {kind!r}; use one of {', '.join(FEEDBACK_KINDS)}.",
+            field="kind",
+        )
+    surveys = select(
+        literal("survey").label("type"),
+        SurveyResponse.id.label("id"),
+        SurveyResponse.responded_at.label("at"),
+    )
+    reviews = select(
+        literal("review").label("type"), Review.id.label("id"), Review.published_at.label("at")
+    )
+    if customer_id is not None:
+        surveys = surveys.where(SurveyResponse.customer_id == customer_id)
+        reviews = reviews.where(Review.customer_id == customer_id)
+    if kind is None:
+        parts = [surveys, reviews]
+    elif kind == "review":
+        parts = [reviews]
+    else:
+        parts = [surveys.where(SurveyResponse.kind == kind)]
+    both = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
+    total = int(session.scalar(select(func.count()).select_from(both)) or 0)
+    page: Any = session.execute(
+        select(both.c.type, both.c.id)
+        .order_by(both.c.at.desc(), both.c.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    survey_rows = {
+        s.id: s
+        for s in session.scalars(
+            select(SurveyResponse).where(
+                SurveyResponse.id.in_([i for t, i in page if t == "survey"])
+            )
+        )
+    }
+    review_rows = {
+        r.id: r
+        for r in session.scalars(
+            select(Review).where(Review.id.in_([i for t, i in page if t == "review"]))
+        )
+    }
+    items: list[SurveyResponse | Review] = [
+        survey_rows[i] if t == "survey" else review_rows[i] for t, i in page
+    ]
+    return items, total

@@ -7,6 +7,7 @@ natural keys and returns counts: ``imported`` (new), ``updated`` (changed) and `
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -39,9 +40,10 @@ from soloist.storage.models import (
     Subscription,
     SurveyResponse,
 )
+from soloist.storage.types import EncryptedDate, EncryptedString
 
 T = TypeVar("T")
-CHUNK = 500
+CHUNK = 5000  # keys per IN (...) lookup: few round trips, well under every engine's limits
 
 
 def chunks(values: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
@@ -194,10 +196,93 @@ def resolve_customers(
     return out
 
 
+def bulk_insert(
+    session: Session, model: Any, names: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """Insert ``rows`` (tuples of the columns ``names``) through the database's bulk path, in
+    the session's transaction: ``executemany`` on SQLite, ``COPY`` on PostgreSQL, multi-row
+    ``VALUES`` (PyMySQL's executemany) on MariaDB/MySQL.
+
+    Values go through each column type's own bind processing (so encrypted columns are
+    encrypted with the workspace keyring, times stored as UTC), and the columns' Python-side
+    defaults (``created_at`` …) are filled in as SQLAlchemy would."""
+    if not rows:
+        return
+    connection = session.connection()
+    dialect = connection.dialect
+    table = model.__table__
+    columns = [table.c[name] for name in names]
+    constants: list[Any] = []
+    for column in table.columns:
+        default = column.default
+        if column.name in names or column.primary_key or default is None:
+            continue
+        if getattr(default, "is_scalar", False):
+            columns.append(column)
+            constants.append(default.arg)
+        elif getattr(default, "is_callable", False):
+            columns.append(column)
+            constants.append(default.arg(None))
+    processors = [column.type._cached_bind_processor(dialect) for column in columns]
+    secret = [isinstance(column.type, EncryptedString | EncryptedDate) for column in columns]
+    tail = tuple(constants)
+    if tail:
+        rows = [row + tail for row in rows]
+    if any(processors):
+        rows = _processed(rows, processors, secret)
+    quote = dialect.identifier_preparer.quote
+    target = f"{quote(table.name)} ({', '.join(quote(c.name) for c in columns)})"
+    raw = connection.connection.driver_connection
+    assert raw is not None
+    if dialect.name == "sqlite":
+        raw.executemany(f"INSERT INTO {target} VALUES ({', '.join('?' * len(columns))})", rows)
+    elif dialect.name == "postgresql" and dialect.driver == "psycopg":
+        with raw.cursor() as cursor, cursor.copy(f"COPY {target} FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+    elif dialect.name in ("mysql", "mariadb") and dialect.driver == "pymysql":
+        with raw.cursor() as cursor:
+            for part in chunks(rows, 20_000):
+                cursor.executemany(
+                    f"INSERT INTO {target} VALUES ({', '.join(['%s'] * len(columns))})", part
+                )
+    else:
+        keys = [column.key for column in columns]
+        for part in chunks(rows, 5000):
+            connection.execute(insert(table), [dict(zip(keys, row, strict=True)) for row in part])
+
+
+def _processed(
+    rows: Sequence[tuple[Any, ...]], processors: list[Any], secret: list[bool]
+) -> list[tuple[Any, ...]]:
+    """Rows with each value through its column's bind processor (each distinct value once,
+    except encrypted columns: every value gets its own nonce)."""
+    columns = list(zip(*rows, strict=True))
+    for index, processor in enumerate(processors):
+        if processor is None:
+            continue
+        if secret[index]:
+            columns[index] = tuple(processor(value) for value in columns[index])
+            continue
+        done: dict[Any, Any] = {}
+        converted = []
+        for value in columns[index]:
+            try:
+                converted.append(done[value])
+            except (KeyError, TypeError):
+                result = processor(value)
+                with contextlib.suppress(TypeError):
+                    done[value] = result
+                converted.append(result)
+        columns[index] = tuple(converted)
+    return list(zip(*columns, strict=True))
+
+
 def core_insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
-    """One executemany through the table (the ORM's per-row bookkeeping is skipped)."""
-    for part in chunks(rows, 5000):
-        session.connection().execute(insert(model.__table__), list(part))
+    """:func:`bulk_insert` of rows given as dicts (all with the same keys)."""
+    if rows:
+        names = list(rows[0])
+        bulk_insert(session, model, names, [tuple(row[n] for n in names) for row in rows])
 
 
 def _create(
@@ -399,6 +484,28 @@ def _line_rows(order: OrderDraft, products: dict[str, int]) -> list[dict[str, An
 
 
 _LINE_FIELDS = ("line_no", "sku", "description", "quantity", "unit_price_minor", "amount_minor")
+_LINE_INSERT = (
+    "order_id",
+    "line_no",
+    "product_id",
+    "sku",
+    "description",
+    "quantity",
+    "unit_price_minor",
+    "amount_minor",
+)
+_ORDER_FIELDS = (
+    "external_id",
+    "customer_id",
+    "status",
+    "currency",
+    "total_minor",
+    "discount_minor",
+    "ordered_at",
+    "channel",
+    "source",
+    "import_batch_id",
+)
 
 
 def write_orders(
@@ -479,38 +586,37 @@ def write_orders(
     if not apply:
         return counts
     if new:
-        rows = [
-            {
-                "external_id": order.external_id,
-                "customer_id": customers.id_of(order.customer),
-                "status": order.status,
-                "currency": order.currency,
-                "total_minor": order.total_minor,
-                "discount_minor": order.discount_minor,
-                "ordered_at": order.ordered_at,
-                "channel": order.channel,
-                "source": source[:32],
-                "import_batch_id": batch_id,
-            }
-            for order in new
-        ]
-        core_insert(session, Order, rows)
-        ids = []
-        order_ids: dict[str, int] = {}
-        for part in chunks([order.external_id for order in new], 2000):
-            order_ids.update(
-                session.execute(
-                    select(Order.external_id, Order.id).where(Order.external_id.in_(part))
-                ).all()
-            )
-        ids = [order_ids[order.external_id] for order in new]
+        before = session.scalar(select(func.max(Order.id))) or 0
+        bulk_insert(
+            session,
+            Order,
+            _ORDER_FIELDS,
+            [
+                (
+                    order.external_id,
+                    customers.id_of(order.customer),
+                    order.status,
+                    order.currency,
+                    order.total_minor,
+                    order.discount_minor,
+                    order.ordered_at,
+                    order.channel,
+                    source[:32],
+                    batch_id,
+                )
+                for order in new
+            ],
+        )
+        order_ids: dict[str, int] = dict(
+            session.execute(select(Order.external_id, Order.id).where(Order.id > before)).all()
+        )
         line_rows = [
-            {**line, "order_id": order_id}
-            for order_id, order in zip(ids, new, strict=True)
-            for line in _line_rows(order, products)
+            (order_id, number, products.get(line.sku) if line.sku else None, *line)
+            for order in new
+            for order_id in (order_ids[order.external_id],)
+            for number, line in enumerate(order.lines, start=1)
         ]
-        if line_rows:
-            core_insert(session, OrderLine, line_rows)
+        bulk_insert(session, OrderLine, _LINE_INSERT, line_rows)
         record_audit(
             session,
             actor,

@@ -197,3 +197,48 @@ def set_order_status(session: Session, order_id: int, status: str, actor: str) -
         )
         order.status = status
     return order
+
+
+def list_orders(
+    session: Session,
+    *,
+    customer_id: int | None = None,
+    status: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[Order], int]:
+    """Orders, newest first, with optional filters; returns one page and the total count."""
+    from sqlalchemy import func
+
+    if status is not None and status not in ORDER_STATUSES:
+        raise ValidationError(
+            f"Unknown order status {status!r}; use one of {', '.join(ORDER_STATUSES)}.",
+            field="status",
+        )
+    where = []
+    if customer_id is not None:
+        where.append(Order.customer_id == customer_id)
+    if status is not None:
+        where.append(Order.status == status)
+    if since is not None:
+        where.append(Order.ordered_at >= since)
+    if until is not None:
+        where.append(Order.ordered_at < until)
+    total = int(session.scalar(select(func.count(Order.id)).where(*where)) or 0)
+    items = session.scalars(
+        select(Order)
+        .where(*where)
+        .order_by(Order.ordered_at.desc(), Order.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(items), total
+
+
+def get_order(session: Session, order_id: int) -> Order:
+    order = session.get(Order, order_id)
+    if order is None:
+        raise NotFoundError(f"No order with id {order_id}.", order_id=order_id)
+    return order

@@ -103,3 +103,38 @@ def set_ticket_status(
         if status in ("solved", "closed") and ticket.resolved_at is None:
             ticket.resolved_at = at or dt.datetime.now(dt.UTC)
     return ticket
+
+
+def list_tickets(
+    session: Session,
+    *,
+    customer_id: int | None = None,
+    status: str | None = None,
+    priority: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[Ticket], int]:
+    """Tickets, newest first, with optional filters; one page and the total count."""
+    from sqlalchemy import func, select
+
+    if status is not None and status not in TICKET_STATUSES:
+        raise ValidationError(
+            f"Unknown ticket status {status!r}; use one of {', '.join(TICKET_STATUSES)}.",
+            field="status",
+        )
+    where = []
+    if customer_id is not None:
+        where.append(Ticket.customer_id == customer_id)
+    if status is not None:
+        where.append(Ticket.status == status)
+    if priority is not None:
+        where.append(Ticket.priority == priority)
+    total = int(session.scalar(select(func.count(Ticket.id)).where(*where)) or 0)
+    items = session.scalars(
+        select(Ticket)
+        .where(*where)
+        .order_by(Ticket.opened_at.desc(), Ticket.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(items), total

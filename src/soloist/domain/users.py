@@ -106,8 +106,15 @@ def create_token(
     return row, token
 
 
-def verify_token(session: Session, token: str) -> tuple[User, ApiToken]:
-    """The user and token row for a presented token, or AuthenticationError."""
+TOKEN_TOUCH_INTERVAL = dt.timedelta(minutes=1)
+
+
+def verify_token(session: Session, token: str, *, touch: bool = True) -> tuple[User, ApiToken]:
+    """The user and token row for a presented token, or AuthenticationError.
+
+    With ``touch`` the token's ``last_used_at`` is set (at most once a minute, so that reads
+    through the API do not each need a write).
+    """
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(token)))
     now = dt.datetime.now(dt.UTC)
     if row is None or row.revoked_at is not None or (row.expires_at and row.expires_at <= now):
@@ -115,8 +122,20 @@ def verify_token(session: Session, token: str) -> tuple[User, ApiToken]:
     user = session.get(User, row.user_id)
     if user is None or not user.active:
         raise AuthenticationError("The token's user is disabled.")
-    row.last_used_at = now
+    if touch and token_needs_touch(row, now):
+        row.last_used_at = now
     return user, row
+
+
+def token_needs_touch(row: ApiToken, now: dt.datetime | None = None) -> bool:
+    moment = now or dt.datetime.now(dt.UTC)
+    return row.last_used_at is None or moment - row.last_used_at >= TOKEN_TOUCH_INTERVAL
+
+
+def touch_token(session: Session, token_id: int) -> None:
+    row = session.get(ApiToken, token_id)
+    if row is not None:
+        row.last_used_at = dt.datetime.now(dt.UTC)
 
 
 def revoke_token(session: Session, token_id: int, actor: str) -> None:
@@ -125,3 +144,53 @@ def revoke_token(session: Session, token_id: int, actor: str) -> None:
         raise NotFoundError(f"No API token with id {token_id}.")
     row.revoked_at = dt.datetime.now(dt.UTC)
     record_audit(session, actor, "token.revoked", "api_token", token_id, {})
+
+
+def get_user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFoundError(f"No user with id {user_id}.", user_id=user_id)
+    return user
+
+
+def change_password(
+    session: Session, user_id: int, current_password: str, new_password: str, actor: str
+) -> User:
+    """Replace a user's password after checking the current one."""
+    user = get_user(session, user_id)
+    try:
+        _hasher.verify(user.password_hash, current_password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        raise ValidationError("The current password is wrong.", field="current_password") from None
+    if len(new_password) < MIN_PASSWORD_LENGTH:
+        raise ValidationError(
+            f"The password must have at least {MIN_PASSWORD_LENGTH} characters.",
+            field="new_password",
+        )
+    user.password_hash = _hasher.hash(new_password)
+    record_audit(session, actor, "user.password_changed", "user", user.id, {})
+    return user
+
+
+def set_user_locale(session: Session, user_id: int, locale: str | None) -> User:
+    """The language the user picked for the web app (None: follow the browser)."""
+    user = get_user(session, user_id)
+    user.locale = locale
+    return user
+
+
+def list_tokens(session: Session, user_id: int) -> list[ApiToken]:
+    """The user's API tokens, newest first (only prefixes; tokens themselves are not kept)."""
+    return list(
+        session.scalars(
+            select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id.desc())
+        )
+    )
+
+
+def count_owners(session: Session) -> int:
+    from sqlalchemy import func
+
+    return int(
+        session.scalar(select(func.count(User.id)).where(User.role == "owner", User.active)) or 0
+    )

@@ -8,7 +8,7 @@ to :mod:`soloist.imports.clean`, the same for every format.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, Protocol
 
@@ -23,6 +23,28 @@ class Record:
     row: int
     values: dict[str, str]
     skip: str | None = None
+
+
+@dataclass
+class RecordColumns:
+    """The records of a table column by column: ``values[field][i]`` is the text of record
+    ``i`` (None where that record has no such field), ``skip[i]`` its reason to be left out."""
+
+    rows: Sequence[int]
+    values: dict[str, Sequence[str | None]]
+    skip: list[str | None]
+
+    @classmethod
+    def from_records(cls, records: Iterable[Record]) -> RecordColumns:
+        records = list(records)
+        names: dict[str, None] = {}
+        for record in records:
+            names.update(dict.fromkeys(record.values))
+        return cls(
+            rows=[record.row for record in records],
+            values={name: [record.values.get(name) for record in records] for name in names},
+            skip=[record.skip for record in records],
+        )
 
 
 class ImportFormat(Protocol):
@@ -50,6 +72,10 @@ class ImportFormat(Protocol):
     def records(
         self, table: RawTable, kind: str, mapping: Mapping[str, int]
     ) -> Iterator[Record]: ...
+
+    def record_columns(
+        self, table: RawTable, kind: str, mapping: Mapping[str, int]
+    ) -> RecordColumns: ...
 
 
 class TableFormat:
@@ -89,6 +115,24 @@ class TableFormat:
 
     def adjust(self, record: Record) -> None:
         """Hook for a format's own rules on one record (statuses, ids)."""
+
+    def record_columns(
+        self, table: RawTable, kind: str, mapping: Mapping[str, int]
+    ) -> RecordColumns:
+        """The same records as :meth:`records`, column by column. Formats whose rules are per
+        row (``adjust``, order-level fields) go through :meth:`records`; plain tables and the
+        formats that override this are read whole columns at a time."""
+        cls = type(self)
+        if cls.records is not TableFormat.records or cls.adjust is not TableFormat.adjust:
+            return RecordColumns.from_records(self.records(table, kind, mapping))
+        return self.plain_columns(table, mapping)
+
+    @staticmethod
+    def plain_columns(table: RawTable, mapping: Mapping[str, int]) -> RecordColumns:
+        values: dict[str, Sequence[str | None]] = {
+            target: table.stripped(index) for target, index in mapping.items()
+        }
+        return RecordColumns(rows=table.row_numbers, values=values, skip=[None] * len(table.rows))
 
 
 @dataclass

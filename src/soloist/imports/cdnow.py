@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import ClassVar
 
-from soloist.imports.base import Record, TableFormat
+from soloist.imports.base import Record, RecordColumns, TableFormat
 from soloist.imports.synonyms import header_key
 from soloist.imports.table import RawTable
 
@@ -56,3 +56,23 @@ class CdnowLog(TableFormat):
             record.values["order_id"] = f"{key[0]}:{key[1]}:{seen[key]}"
             record.values["status"] = "paid"
             yield record
+
+    def record_columns(
+        self, table: RawTable, kind: str, mapping: Mapping[str, int]
+    ) -> RecordColumns:
+        """:meth:`records` on whole columns."""
+        columns = self.plain_columns(table, mapping)
+        values = columns.values
+        count = len(columns.skip)
+        blank = [""] * count
+        seen: dict[tuple[str, str], int] = {}
+        order_ids: list[str | None] = []
+        for customer, date in zip(
+            values.get("customer_id") or blank, values.get("ordered_at") or blank, strict=True
+        ):
+            key = (customer or "", date or "")
+            seen[key] = number = seen.get(key, 0) + 1
+            order_ids.append(f"{key[0]}:{key[1]}:{number}")
+        values["order_id"] = order_ids
+        values["status"] = ["paid"] * count
+        return columns

@@ -11,15 +11,15 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from babel.numbers import get_currency_precision, list_currencies
 
-from soloist.imports.base import ImportFormat, Record
+from soloist.imports.base import ImportFormat, Record, RecordColumns
 from soloist.imports.synonyms import header_key
 from soloist.imports.table import RawTable
 from soloist.imports.values import (
@@ -98,8 +98,7 @@ class CustomerRef:
         return {n: getattr(self, n) for n in names if getattr(self, n) not in (None, "")}
 
 
-@dataclass
-class LineDraft:
+class LineDraft(NamedTuple):
     sku: str | None
     description: str | None
     quantity: int
@@ -107,7 +106,7 @@ class LineDraft:
     amount_minor: int
 
 
-@dataclass
+@dataclass(slots=True)
 class OrderDraft:
     external_id: str
     row: int
@@ -228,6 +227,16 @@ class _Row:
 
 
 def _missing_and_duplicates(table: RawTable, out: Cleaned) -> None:
+    if table.frame is not None:
+        frame = table.frame
+        out.duplicate_rows = frame.height - frame.n_unique() if frame.height else 0
+        counts = [table.stripped(i).count("") for i in range(frame.width)]
+        out.missing_values = {
+            name or f"column{i + 1}": n
+            for i, (name, n) in enumerate(zip(table.header, counts, strict=True))
+            if n
+        }
+        return
     blanks = [0] * len(table.header)
     seen: set[tuple[str, ...]] = set()
     for row in table.rows:
@@ -292,17 +301,19 @@ def _when(row: _Row, name: str, options: CleanOptions) -> dt.datetime | None:
     )
 
 
-def _customer(row: _Row, fmt: ImportFormat, options: CleanOptions, out: Cleaned) -> str | None:
-    """The key of this row's customer (collected in ``out.customers``); None when unknown."""
-    external = row.text("customer_id")
-    email = row.text("email")
-    phone = row.text("phone")
-    name = row.text("name")
-    first, last = row.text("first_name"), row.text("last_name")
+def _identity(
+    fmt: ImportFormat, text: Callable[[str], str | None]
+) -> tuple[str | None, str | None, str | None] | None:
+    """(key, external id, name) of a row's customer — key None when the row names nobody;
+    None when the customer id is too long."""
+    external = text("customer_id")
+    email = text("email")
+    phone = text("phone")
+    name = text("name")
+    first, last = text("first_name"), text("last_name")
     if not name and (first or last):
         name = " ".join(part for part in (first, last) if part)
     if external and len(external) > 100:
-        row.fail("customer_id", "customer id longer than 100 characters", "bad customer id")
         return None
     external_id = f"{fmt.source}:{external}" if external else None
     if external_id:
@@ -315,138 +326,400 @@ def _customer(row: _Row, fmt: ImportFormat, options: CleanOptions, out: Cleaned)
         key = f"{fmt.source}:name:{name.lower()}"[:128]
         external_id = key
     else:
-        return None
+        return None, None, None
+    return key, external_id, name
+
+
+def _register(
+    out: Cleaned,
+    key: str,
+    row: int,
+    external_id: str | None,
+    text: Callable[[str], str | None],
+    name: str | None,
+    unknown_weight: int = 1,
+) -> None:
+    """Collect the row's customer in ``out.customers``: the first value given for each field."""
     country = None
-    country_text = row.text("country")
+    country_text = text("country")
     if country_text:
         try:
             country = parse_country(country_text)
         except ValueError:
-            out.unknown_countries[country_text] += 1
+            out.unknown_countries[country_text] += unknown_weight
     ref = out.customers.get(key)
     if ref is None:
-        ref = out.customers[key] = CustomerRef(key=key, row=row.record.row, external_id=external_id)
-    ref.email = ref.email or email
-    ref.phone = ref.phone or phone
+        ref = out.customers[key] = CustomerRef(key=key, row=row, external_id=external_id)
+    ref.email = ref.email or text("email")
+    ref.phone = ref.phone or text("phone")
     ref.name = ref.name or (name[:200] if name else None)
-    ref.company = ref.company or (row.text("company") or "")[:200] or None
+    ref.company = ref.company or (text("company") or "")[:200] or None
     ref.country = ref.country or country
+
+
+def _customer(row: _Row, fmt: ImportFormat, options: CleanOptions, out: Cleaned) -> str | None:
+    """The key of this row's customer (collected in ``out.customers``); None when unknown."""
+    identity = _identity(fmt, row.text)
+    if identity is None:
+        row.fail("customer_id", "customer id longer than 100 characters", "bad customer id")
+        return None
+    key, external_id, name = identity
+    if key is None:
+        return None
+    _register(out, key, row.record.row, external_id, row.text, name)
     return key
 
 
+_IDENTITY_FIELDS = (
+    "customer_id",
+    "email",
+    "phone",
+    "name",
+    "first_name",
+    "last_name",
+    "company",
+    "country",
+)
+_BAD: Any = object()  # a cell that did not parse
+
+
+def _text(value: str | None) -> str | None:
+    """``_Row.text`` of one cell."""
+    if not value:
+        return None
+    if value.isascii():
+        return " ".join(value.split()) or None
+    return normalise_text(value) or None
+
+
+def _text_column(values: Sequence[str | None] | None, count: int) -> list[str | None]:
+    """``_Row.text`` of a whole column, each distinct cell worked out once."""
+    if values is None:
+        return [None] * count
+    done = {value: _text(value) for value in set(values)}
+    return [done[value] for value in values]
+
+
+def _typed_column(
+    values: Sequence[str | None] | None,
+    count: int,
+    parse: Callable[[Any], Any],
+    zones: Sequence[str | None] | None = None,
+    zone: str = "UTC",
+) -> tuple[list[Any], dict[Any, str]]:
+    """``_Row.typed`` of a whole column: each distinct cell parsed once by the same function.
+
+    Returns the values (None for blank cells, ``_BAD`` for cells that do not parse) and the
+    error message of each bad cell (keyed by its text, or text and timezone with ``zones``).
+    """
+    if values is None:
+        return [None] * count, {}
+    keys: Sequence[Any] = (
+        values if zones is None else list(zip(values, (z or zone for z in zones), strict=True))
+    )
+    done: dict[Any, Any] = {}
+    errors: dict[Any, str] = {}
+    for key in set(keys):
+        text, tz = (key, zone) if zones is None else key
+        raw = (text or "").strip()
+        if not raw:
+            done[key] = None
+            continue
+        try:
+            done[key] = parse(raw) if zones is None else parse((raw, tz))
+        except (ValueError, ArithmeticError) as exc:
+            done[key] = _BAD
+            errors[key] = str(exc)
+    return [done[key] for key in keys], errors
+
+
+def _customer_column(
+    fmt: ImportFormat, columns: RecordColumns, names: Mapping[str, str], out: Cleaned
+) -> tuple[list[str | None], list[bool]]:
+    """:func:`_customer` for every record: the customer keys, and which records failed.
+
+    Records with the same identifying cells get the same answer, and a record identical to an
+    earlier one cannot change the collected customer, so each distinct combination is worked
+    out once, in the order of its first record (the same result as record by record)."""
+    count = len(columns.skip)
+    present = [name for name in _IDENTITY_FIELDS if name in columns.values]
+    texts = [_text_column(columns.values[name], count) for name in present]
+    combos: list[tuple[str | None, ...]] = list(zip(*texts, strict=True)) if texts else []
+    if not combos:
+        return [None] * count, [False] * count
+    first: dict[tuple[str | None, ...], int] = {}
+    for index, combo in enumerate(combos):
+        if combo not in first:
+            first[combo] = index
+    weights = Counter(combos) if "country" in present else None
+    answer: dict[tuple[str | None, ...], str | None] = {}
+    failed_combos: set[tuple[str | None, ...]] = set()
+    for combo, index in first.items():
+        cells = dict(zip(present, combo, strict=True))
+        identity = _identity(fmt, cells.get)
+        if identity is None:
+            failed_combos.add(combo)
+            answer[combo] = None
+            continue
+        key, external_id, name = identity
+        answer[combo] = key
+        if key is not None:
+            weight = weights[combo] if weights is not None else 1
+            _register(out, key, columns.rows[index], external_id, cells.get, name, weight)
+    keys = [answer[combo] for combo in combos]
+    failed = [False] * count
+    if failed_combos:
+        column = names.get("customer_id") or "customer_id"
+        for index, combo in enumerate(combos):
+            if combo in failed_combos:
+                failed[index] = True
+                out.add_error(
+                    columns.rows[index],
+                    column,
+                    "customer id longer than 100 characters",
+                    "bad customer id",
+                )
+    return keys, failed
+
+
+_LINE_FIELDS = ("sku", "description", "quantity", "unit_price", "line_amount")
+
+
 def _order_rows(
-    table: RawTable,
     fmt: ImportFormat,
-    records: Iterable[Record],
-    columns: Mapping[str, str],
+    columns: RecordColumns,
+    names: Mapping[str, str],
     options: CleanOptions,
     out: Cleaned,
 ) -> None:
+    """Orders and their lines from the records, read column by column.
+
+    Every cell is typed by the same functions as before, once per distinct value of its column
+    (:func:`_typed_column`); the loop below then only combines typed values, record by record in
+    file order, and names each problem by row and column exactly as the per-row reading did."""
+    count = len(columns.skip)
+    values = columns.values
+    rows = columns.rows
+    keys, customer_failed = _customer_column(fmt, columns, names, out)
+    dayfirst = options.dayfirst
+
+    zones = values.get("timezone")
+    date_cells = values.get("ordered_at")
+    date_keys: Sequence[Any] = date_cells or []
+    if zones is None:
+
+        def when(text: str) -> dt.datetime:
+            return parse_datetime(text, dayfirst=dayfirst, tz=options.timezone)
+
+        dates, date_errors = _typed_column(date_cells, count, when)
+    else:
+
+        def zoned(item: tuple[str, str]) -> dt.datetime:
+            return parse_datetime(item[0], dayfirst=dayfirst, tz=item[1])
+
+        dates, date_errors = _typed_column(date_cells, count, zoned, zones, options.timezone)
+        if date_cells is not None:
+            date_keys = [(c, z or options.timezone) for c, z in zip(date_cells, zones, strict=True)]
+    status_texts = _text_column(values.get("status"), count)
+    statuses, status_errors = _typed_column(values.get("status"), count, parse_order_status)
+    currency_texts = _text_column(values.get("currency"), count)
+    quantities, quantity_errors = _typed_column(values.get("quantity"), count, parse_int)
+    typed_amounts = {
+        name: _typed_column(values.get(name), count, parse_amount)
+        for name in ("unit_price", "line_amount", "total", "discount", "refunded")
+    }
+    units, unit_errors = typed_amounts["unit_price"]
+    line_amounts, line_errors = typed_amounts["line_amount"]
+    totals, total_errors = typed_amounts["total"]
+    discounts, discount_errors = typed_amounts["discount"]
+    refunds, refund_errors = typed_amounts["refunded"]
+    synthetic = "order_id" not in names
+    order_texts = _text_column(values.get("order_id"), count) if not synthetic else []
+    skus = _text_column(values.get("sku"), count)
+    descriptions = _text_column(values.get("description"), count)
+    channels = _text_column(values.get("channel"), count)
+    unit_cells = values.get("unit_price")
+    has_line = [False] * count
+    for name in _LINE_FIELDS:
+        cells = values.get(name)
+        if cells is not None:
+            flags = {cell: bool(cell and cell.strip()) for cell in set(cells)}
+            has_line = [a or flags[b] for a, b in zip(has_line, cells, strict=True)]
+    if options.currency_given or fmt.default_currency is None:
+        default_currency: str = options.currency
+    else:
+        default_currency = fmt.default_currency
+    prefix = fmt.source + ":"
+    full_ids: dict[str, str] = {}
+    stamps: dict[dt.datetime, str] = {}
+    minors: dict[tuple[Decimal, str], tuple[int, bool]] = {}
     orders: dict[str, OrderDraft] = {}
     occurrences: Counter[tuple[str, str]] = Counter()
     amounts: list[tuple[int, int]] = []  # (row, minor)
-    synthetic = "order_id" not in columns
-    for record in records:
-        row = _Row(record, columns, out)
-        customer = _customer(row, fmt, options, out)
-        if customer is None and record.skip is None and row.ok:
-            record.skip = "no customer (needs an id, e-mail, phone or name)"
-        if record.skip:
-            out.skipped[record.skip] += 1
+    skipped = out.skipped
+    customers = out.customers
+    fail = out.add_error
+
+    def column(name: str) -> str:
+        return names.get(name) or name
+
+    def minor(
+        row: int, name: str, amount: Decimal, currency: str, derived: bool = False
+    ) -> int | None:
+        known = minors.get((amount, currency))
+        if known is None:
+            known = minors[(amount, currency)] = round_to(amount, _precision(currency))
+        value, rounded = known
+        if rounded and not derived:
+            out.rounded_amounts += 1
+        if abs(value) >= 10**15:
+            fail(row, column(name), f"amount {amount} is too large", "amount too large")
+            return None
+        return value
+
+    def cell(name: str, index: int) -> str | None:
+        cells = values.get(name)
+        return cells[index] if cells is not None else None
+
+    for index in range(count):
+        customer = keys[index]
+        skip = columns.skip[index]
+        ok = not customer_failed[index]
+        if customer is None and skip is None and ok:
+            skip = "no customer (needs an id, e-mail, phone or name)"
+        if skip:
+            skipped[skip] += 1
             continue
-        ordered_at = row.need("ordered_at", _when(row, "ordered_at", options), "order date")
-        status_text = row.text("status")
-        status = (
-            row.typed("status", parse_order_status, "unknown status") if status_text else "paid"
-        )
+        row = rows[index]
+        ordered_at = dates[index]
+        if ordered_at is _BAD:
+            fail(row, column("ordered_at"), date_errors[date_keys[index]], "bad date")
+            ordered_at, ok = None, False
+        elif ordered_at is None:
+            fail(row, column("ordered_at"), "order date is missing", "missing order date")
+            ok = False
+        if status_texts[index]:
+            status = statuses[index]
+            if status is _BAD:
+                message = status_errors[cell("status", index)]
+                fail(row, column("status"), message, "unknown status")
+                status, ok = None, False
+        else:
+            status = "paid"
         if status == "failed":
-            out.skipped["failed payment"] += 1
+            skipped["failed payment"] += 1
             continue
-        currency = _currency(row, options, fmt)
-        quantity = row.typed("quantity", parse_int, "bad quantity")
-        unit = row.typed("unit_price", parse_amount, "bad amount")
-        line_amount = row.typed("line_amount", parse_amount, "bad amount")
-        total = row.typed("total", parse_amount, "bad amount")
-        discount = row.typed("discount", parse_amount, "bad amount")
-        refunded = row.typed("refunded", parse_amount, "bad amount")
-        if not row.ok or customer is None or ordered_at is None or currency is None:
+        code = currency_texts[index]
+        if code is None:
+            currency: str | None = default_currency
+        else:
+            currency = code.upper()
+            if currency not in _CURRENCIES:
+                fail(
+                    row,
+                    column("currency"),
+                    f"unknown currency {currency!r} (use an ISO 4217 code such as USD)",
+                    "unknown currency",
+                )
+                currency, ok = None, False
+        quantity = quantities[index]
+        unit = units[index]
+        line_amount = line_amounts[index]
+        total = totals[index]
+        discount = discounts[index]
+        refunded = refunds[index]
+        if _BAD in (quantity, unit, line_amount, total, discount, refunded):
+            for name, value, errors, reason in (
+                ("quantity", quantity, quantity_errors, "bad quantity"),
+                ("unit_price", unit, unit_errors, "bad amount"),
+                ("line_amount", line_amount, line_errors, "bad amount"),
+                ("total", total, total_errors, "bad amount"),
+                ("discount", discount, discount_errors, "bad amount"),
+                ("refunded", refunded, refund_errors, "bad amount"),
+            ):
+                if value is _BAD:
+                    fail(row, column(name), errors[cell(name, index)], reason)
+                    ok = False
+        if not ok or customer is None or ordered_at is None or currency is None:
             continue
         if synthetic:
-            stamp = ordered_at.strftime("%Y%m%dT%H%M%S")
+            stamp = stamps.get(ordered_at)
+            if stamp is None:
+                stamp = stamps[ordered_at] = ordered_at.strftime("%Y%m%dT%H%M%S")
             occurrences[(customer, stamp)] += 1
             order_id = f"{customer}:{stamp}:{occurrences[(customer, stamp)]}"
         else:
-            order_id = row.text("order_id") or ""
-            if not order_id:
-                row.fail("order_id", "order number is missing", "missing order number")
+            given = order_texts[index] or ""
+            if not given:
+                fail(row, column("order_id"), "order number is missing", "missing order number")
                 continue
-            order_id = (
-                f"{fmt.source}:{order_id}"
-                if not order_id.startswith(fmt.source + ":")
-                else order_id
+            order_id = full_ids.get(given) or full_ids.setdefault(
+                given, given if given.startswith(prefix) else prefix + given
             )
         if len(order_id) > 128:
-            row.fail("order_id", "order number longer than 128 characters", "bad order number")
+            fail(
+                row,
+                column("order_id"),
+                "order number longer than 128 characters",
+                "bad order number",
+            )
             continue
-        has_line = any(
-            k in record.values and record.values[k].strip()
-            for k in ("sku", "description", "quantity", "unit_price", "line_amount")
-        )
         order = orders.get(order_id)
         if order is None:
             order = orders[order_id] = OrderDraft(
                 external_id=order_id,
-                row=record.row,
+                row=row,
                 customer=customer,
                 ordered_at=ordered_at,
                 status=status or "paid",
                 currency=currency,
                 total_minor=None,
                 discount_minor=0,
-                channel=(row.text("channel") or "")[:32] or None,
+                channel=(channels[index] or "")[:32] or None,
             )
-            first_seen = out.customers[customer].first_seen
-            if first_seen is None or ordered_at < first_seen:
-                out.customers[customer].first_seen = ordered_at
+            ref = customers[customer]
+            if ref.first_seen is None or ordered_at < ref.first_seen:
+                ref.first_seen = ordered_at
         elif order.currency != currency:
-            row.fail(
-                "currency",
+            fail(
+                row,
+                column("currency"),
                 f"order {order_id} mixes {order.currency} and {currency}",
                 "mixed currencies",
             )
             continue
         if total is not None and order.total_minor is None:
-            order.total_minor = _minor(row, out, "total", total, currency)
+            order.total_minor = minor(row, "total", total, currency)
             if refunded is not None and total > 0 and refunded >= total and order.status == "paid":
                 order.status = "refunded"
         if discount is not None and not order.discount_minor:
-            order.discount_minor = _minor(row, out, "discount", discount, currency) or 0
-        if has_line:
+            order.discount_minor = minor(row, "discount", discount, currency) or 0
+        if has_line[index]:
             qty = 1 if quantity is None else quantity
             if line_amount is None and unit is not None:
                 line_amount = unit * qty
             if unit is None and line_amount is not None:
                 unit = line_amount / qty if qty else line_amount
-            derived = "unit_price" not in record.values
-            unit_minor = _minor(row, out, "unit_price", unit or Decimal(0), currency, derived) or 0
-            amount_minor = _minor(row, out, "line_amount", line_amount or Decimal(0), currency) or 0
+            derived = unit_cells is None or unit_cells[index] is None
+            unit_minor = minor(row, "unit_price", unit or Decimal(0), currency, derived) or 0
+            amount_minor = minor(row, "line_amount", line_amount or Decimal(0), currency) or 0
             if abs(qty) > 2**31 - 1:
-                row.fail("quantity", f"quantity {qty} is too large", "bad quantity")
+                fail(row, column("quantity"), f"quantity {qty} is too large", "bad quantity")
                 continue
-            sku = row.text("sku")
-            description = row.text("description")
+            sku = skus[index]
+            description = descriptions[index]
             order.lines.append(
                 LineDraft(
-                    sku=sku[:64] if sku else None,
-                    description=description[:255] if description else None,
-                    quantity=qty,
-                    unit_price_minor=unit_minor,
-                    amount_minor=amount_minor,
+                    sku[:64] if sku else None,
+                    description[:255] if description else None,
+                    qty,
+                    unit_minor,
+                    amount_minor,
                 )
             )
-            amounts.append((record.row, amount_minor))
+            amounts.append((row, amount_minor))
         elif total is not None:
-            amounts.append((record.row, order.total_minor or 0))
+            amounts.append((row, order.total_minor or 0))
     for order in orders.values():
         if order.total_minor is None:
             order.total_minor = sum(line.amount_minor for line in order.lines)
@@ -689,11 +962,10 @@ def clean_table(
     out = Cleaned(kind=kind, rows_read=len(table.rows))
     _missing_and_duplicates(table, out)
     columns = {name: table.header[index] for name, index in mapping.items()}
-    records = fmt.records(table, kind, mapping)
     if kind == "orders":
-        _order_rows(table, fmt, records, columns, options, out)
+        _order_rows(fmt, fmt.record_columns(table, kind, mapping), columns, options, out)
     else:
-        _CLEANERS[kind](fmt, records, columns, options, out)
+        _CLEANERS[kind](fmt, fmt.records(table, kind, mapping), columns, options, out)
     now = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
     dates = [o.ordered_at for o in out.orders] + [s.started_at for s in out.subscriptions]
     dates += [i.occurred_at for i in out.interactions] + [f.at for f in out.feedback]

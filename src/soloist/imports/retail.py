@@ -8,9 +8,10 @@ quantity is a return. Lines without a customer cannot be attributed and are skip
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
-from soloist.imports.base import Record, TableFormat
+from soloist.imports.base import Record, RecordColumns, TableFormat
 from soloist.imports.synonyms import header_key
 from soloist.imports.table import RawTable
 
@@ -52,3 +53,29 @@ class RetailLineItems(TableFormat):
             return
         invoice = values.get("order_id", "")
         values["status"] = "cancelled" if invoice.upper().startswith("C") else "paid"
+
+    def record_columns(
+        self, table: RawTable, kind: str, mapping: Mapping[str, int]
+    ) -> RecordColumns:
+        """:meth:`adjust` on whole columns."""
+        columns = self.plain_columns(table, mapping)
+        values = columns.values
+        count = len(columns.skip)
+        if "customer_id" in values:
+            customers = [c[:-2] if c and c.endswith(".0") else c for c in values["customer_id"]]
+            values["customer_id"] = customers
+        else:
+            customers = [None] * count
+        invoices: Sequence[str | None] = values.get("order_id") or [""] * count
+        given = values.get("status")
+        status: list[str | None] = []
+        skip = columns.skip
+        for index, (customer, invoice) in enumerate(zip(customers, invoices, strict=True)):
+            if not customer:
+                skip[index] = "no customer id"
+                status.append(given[index] if given is not None else None)
+            else:
+                cancelled = bool(invoice) and invoice.upper().startswith("C")  # type: ignore[union-attr]
+                status.append("cancelled" if cancelled else "paid")
+        values["status"] = status
+        return columns

@@ -12,8 +12,11 @@ import gzip
 import hashlib
 import io
 import re
+import sys
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, overload
 
 from soloist.errors import ImportRefusedError
 
@@ -23,6 +26,42 @@ _DELIMITERS = (",", ";", "\t", "|")
 _XLSX_MAGIC = b"PK\x03\x04"
 _GZIP_MAGIC = b"\x1f\x8b"
 _NUMERIC = re.compile(r"^-?\d+(?:\.\d+)?$")
+# Files with at least this many lines are parsed column-wise by Polars (checked against the
+# csv module's reading, see _parse_columnar); smaller ones row by row.
+COLUMNAR_MIN_LINES = 1000
+# What str.strip() strips: every character Python calls whitespace.
+PY_WHITESPACE = "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
+
+
+class FrameRows(Sequence[list[str]]):
+    """The rows of a column-wise read table, made into lists only when someone asks."""
+
+    def __init__(self, frame: Any) -> None:
+        self.frame = frame
+
+    def __len__(self) -> int:
+        return int(self.frame.height)
+
+    @overload
+    def __getitem__(self, index: int) -> list[str]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[list[str]]: ...
+
+    def __getitem__(self, index: int | slice) -> list[str] | list[list[str]]:
+        if isinstance(index, slice):
+            start, stop, step = index.indices(len(self))
+            part = self.frame.slice(start, max(stop - start, 0)).rows()
+            return [list(row) for row in part][::step]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return list(self.frame.row(index))
+
+    def __iter__(self) -> Iterator[list[str]]:
+        for row in self.frame.iter_rows():
+            yield list(row)
 
 
 @dataclass
@@ -32,20 +71,36 @@ class RawTable:
 
     path: Path
     header: list[str]
-    rows: list[list[str]]
-    row_numbers: list[int]
+    rows: Sequence[list[str]]
+    row_numbers: Sequence[int]
     container: str  # csv | xlsx | whitespace
     encoding: str | None = None
     delimiter: str | None = None
     has_header: bool = True
     sha256: str = ""
     notes: list[str] = field(default_factory=list)
+    frame: Any = None  # a Polars DataFrame of the cells (text) when read column-wise
 
     def column(self, name: str) -> int | None:
         try:
             return self.header.index(name)
         except ValueError:
             return None
+
+    def cells(self, index: int) -> list[str]:
+        """Column ``index`` as text, one cell per row ("" where a row is short)."""
+        if self.frame is not None:
+            values: list[str] = self.frame.to_series(index).to_list()
+            return values
+        return [row[index] if index < len(row) else "" for row in self.rows]
+
+    def stripped(self, index: int) -> list[str]:
+        """Column ``index`` with each cell's surrounding whitespace removed (``str.strip``)."""
+        if self.frame is not None:
+            series = self.frame.to_series(index).str.strip_chars(PY_WHITESPACE)
+            values: list[str] = series.to_list()
+            return values
+        return [row[index].strip() if index < len(row) else "" for row in self.rows]
 
 
 def refuse(path: Path | str, message: str, **details: object) -> ImportRefusedError:
@@ -130,6 +185,9 @@ def parse_text(text: str, path: Path, delimiter: str | None = None) -> RawTable:
         return _parse_whitespace(text, path)
     if delimiter is None:
         delimiter = ","
+    columnar = _parse_columnar(text, path, delimiter)
+    if columnar is not None:
+        return columnar
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
     rows: list[list[str]] = []
     numbers: list[int] = []
@@ -162,8 +220,61 @@ def parse_text(text: str, path: Path, delimiter: str | None = None) -> RawTable:
     return table
 
 
+def _parse_columnar(text: str, path: Path, delimiter: str) -> RawTable | None:
+    """The table read column-wise by Polars — or None when this file is not one where that
+    reading is certain to equal the csv module's: every physical line must be exactly one row
+    (no blank lines, no line breaks inside quotes, no lone carriage returns), the first line the
+    header, and every line with a quote character is re-read by the csv module and compared."""
+    lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+    if lines < COLUMNAR_MIN_LINES or text.count("\r") != text.count("\r\n") or len(delimiter) != 1:
+        return None
+    import polars as pl
+
+    try:
+        frame = pl.read_csv(
+            io.BytesIO(text.encode("utf-8")),
+            has_header=False,
+            infer_schema=False,
+            separator=delimiter,
+            quote_char='"',
+            empty_string_is_null=False,
+            raise_if_empty=True,
+        )
+    except Exception:  # anything Polars does not read plainly goes through the csv module
+        return None
+    if frame.height != lines or frame.width < 2 or frame.null_count().sum_horizontal().item():
+        return None
+    stripped = [frame.to_series(i).str.strip_chars(PY_WHITESPACE) for i in range(frame.width)]
+    blank = pl.Series([True] * frame.height)
+    for series in stripped:
+        blank = blank & (series == "")
+    if blank.any():
+        return None  # the csv path leaves out blank rows and renumbers; keep it simple
+    if '"' in text:
+        for index, line in enumerate(text.split("\n")):
+            if '"' in line:
+                cells = next(csv.reader([line.removesuffix("\r")], delimiter=delimiter))
+                if cells != list(frame.row(index)):
+                    return None
+    header = [cell.strip() for cell in frame.row(0)]
+    if _looks_numeric(header):
+        return None
+    data = frame.slice(1)
+    return RawTable(
+        path=path,
+        header=header,
+        rows=FrameRows(data),
+        row_numbers=range(2, frame.height + 1),
+        container="csv",
+        delimiter=delimiter,
+        frame=data,
+    )
+
+
 def _promote_header_to_row(table: RawTable, header_number: int) -> None:
     """A first line of numbers is data, not names: the columns become column1, column2 …"""
+    assert isinstance(table.rows, list)
+    assert isinstance(table.row_numbers, list)
     table.rows.insert(0, table.header)
     table.row_numbers.insert(0, header_number)
     table.header = [f"column{i + 1}" for i in range(len(table.header))]
@@ -210,6 +321,8 @@ def read_table(path: Path | str) -> RawTable:
     width = len(table.header)
     if width == 0 or not any(table.header):
         raise refuse(path, "the first row has no column names")
+    if table.frame is not None:
+        return table  # every row has exactly the header's width
     for index, row in enumerate(table.rows):
         if len(row) < width:
             row.extend([""] * (width - len(row)))

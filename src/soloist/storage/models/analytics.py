@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from soloist.storage.models.base import Base, IdMixin, Money
@@ -45,7 +45,12 @@ class CustomerScore(IdMixin, Base):
     cluster: Mapped[int | None] = mapped_column(Integer)
     reasons: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
-    __table_args__ = (UniqueConstraint("model_run_id", "customer_id"),)
+    __table_args__ = (
+        UniqueConstraint("model_run_id", "customer_id"),
+        # The customer list sorts a run's scores by CLV or churn risk.
+        Index("ix_customer_scores_run_clv", "model_run_id", "clv_12m_minor"),
+        Index("ix_customer_scores_run_risk", "model_run_id", "churn_risk"),
+    )
 
 
 class ImportBatch(IdMixin, Base):

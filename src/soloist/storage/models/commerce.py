@@ -58,6 +58,9 @@ class Order(IdMixin, Base):
         Index("ix_orders_customer_ordered", "customer_id", "ordered_at"),
         Index("ix_orders_ordered_at", "ordered_at"),
         Index("ix_orders_status", "status"),
+        # The dashboard's per-customer and per-month aggregates read these indexes only.
+        Index("ix_orders_status_customer_ordered", "status", "customer_id", "ordered_at"),
+        Index("ix_orders_revenue", "status", "currency", "ordered_at", "total_minor"),
     )
 
     @property

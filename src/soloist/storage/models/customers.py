@@ -46,6 +46,9 @@ class Customer(IdMixin, TimestampMixin, Base):
         back_populates="customer", cascade="all, delete-orphan", lazy="selectin"
     )
 
+    # The customer list: active customers in name order, one page at a time.
+    __table_args__ = (Index("ix_customers_status_name", "status", "name"),)
+
     @property
     def tag_names(self) -> list[str]:
         return sorted(t.tag for t in self.tags)

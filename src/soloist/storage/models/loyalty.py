@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from soloist.storage.models.base import Base, IdMixin, Money
@@ -99,3 +99,37 @@ class Referral(IdMixin, Base):
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
     rejected_reason: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class LoyaltyRedemption(IdMixin, Base):
+    """The first answer to one redemption request, keyed by the caller's idempotency key.
+
+    A retry with the same key gets this row back — redeemed or refused — and never a second debit.
+    """
+
+    __tablename__ = "loyalty_redemptions"
+
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    idempotency_key: Mapped[str] = mapped_column(String(160), unique=True)
+    points: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))  # redeemed | refused
+    balance_after: Mapped[int] = mapped_column(Integer)
+    ledger_entry_id: Mapped[int | None] = mapped_column(ForeignKey("loyalty_ledger.id"))
+    reward_id: Mapped[int | None] = mapped_column(ForeignKey("rewards.id"))
+    coupon_id: Mapped[int | None] = mapped_column(ForeignKey("coupons.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class CouponRedemption(IdMixin, Base):
+    """One use of a coupon by one customer; a customer uses a coupon at most once."""
+
+    __tablename__ = "coupon_redemptions"
+
+    coupon_id: Mapped[int] = mapped_column(ForeignKey("coupons.id"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+    actor: Mapped[str] = mapped_column(String(64))
+    redeemed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("coupon_id", "customer_id"),)

@@ -1,0 +1,192 @@
+"""``soloist segments`` (RFM segments, clusters, saved rules) and ``soloist churn``."""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from soloist.cli.common import (
+    DbOption,
+    JsonOption,
+    WorkspaceOption,
+    cli_actor,
+    cli_errors,
+    err,
+    open_database,
+    out,
+    print_json,
+)
+from soloist.domain.churn import score_churn_risk
+from soloist.domain.segment_rules import FIELDS, list_segments, save_rule_segment
+from soloist.domain.segments import SEGMENT_METHODS, segment_customers
+from soloist.storage.models import ModelRun
+
+segments_app = typer.Typer(
+    help="RFM segments, behaviour clusters and saved rule segments.",
+    invoke_without_command=True,
+)
+
+
+def _run_dict(run: ModelRun) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "kind": run.kind,
+        "status": run.status,
+        "data_end": run.data_end.isoformat() if run.data_end else None,
+        "params": run.params,
+        "metrics": run.metrics,
+    }
+
+
+@segments_app.callback()
+def segments(
+    ctx: typer.Context,
+    method: Annotated[
+        str,
+        typer.Option(help=f"rfm, or RFM plus clusters by {', '.join(SEGMENT_METHODS[1:])}."),
+    ] = "rfm",
+    workspace: WorkspaceOption = None,
+    db: DbOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Score RFM segments (and clusters) of every customer and store them as a model run."""
+    if ctx.invoked_subcommand is not None:
+        return
+    with cli_errors(), open_database(workspace, db) as database, database.session() as session:
+        status = err.status("Segmenting customers…", spinner="dots") if not json else nullcontext()
+        with status:
+            run = segment_customers(session, database.settings.currency, cli_actor(), method)
+        result = _run_dict(run)
+    if json:
+        print_json(result)
+        return
+    metrics = result["metrics"]
+    table = Table(title=f"RFM segments (run {result['id']}, {metrics['customers']} customers)")
+    for col, justify in (("segment", "left"), ("customers", "right"), ("share", "right"),
+                         ("revenue share", "right"), ("average CLV", "right")):  # fmt: skip
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for row in metrics["rfm"]:
+        clv = row.get("average_clv")
+        table.add_row(
+            row["segment"],
+            str(row["customers"]),
+            f"{row['customer_share']:.0%}",
+            f"{row['revenue_share']:.0%}",
+            "—" if clv is None else f"{clv:,.2f}",
+        )
+    out.print(table)
+    movement = metrics.get("movement")
+    if movement:
+        out.print(f"{movement['changed']} customers changed segment since run "
+                  f"{movement['previous_run_id']}.")  # fmt: skip
+    clusters = metrics.get("clusters")
+    if clusters:
+        quality = f"silhouette {clusters['silhouette']:.2f}" if clusters["silhouette"] else ""
+        if clusters.get("stability_ari") is not None:
+            quality += f", stability (ARI across seeds) {clusters['stability_ari']:.2f}"
+        out.print(
+            f"\n[bold]{clusters['n_clusters']} clusters[/] by {clusters['method']} ({quality})"
+        )
+        for c in clusters["clusters"]:
+            out.print(f"  {c['cluster']:>2}  {c['customers']:>6}  {c['description']}")
+
+
+@segments_app.command("save", help="Save a rule segment. Fields: " + ", ".join(FIELDS) + ".")
+def segments_save(
+    name: Annotated[str, typer.Argument(help="Segment name.")],
+    rule: Annotated[
+        str, typer.Argument(help="Filter, e.g. 'churn_risk >= 0.6 and tag = \"vip\"'.")
+    ],
+    description: Annotated[str | None, typer.Option(help="What the segment is for.")] = None,
+    workspace: WorkspaceOption = None,
+    db: DbOption = None,
+    json: JsonOption = False,
+) -> None:
+    with cli_errors(), open_database(workspace, db) as database, database.session() as session:
+        segment, count = save_rule_segment(
+            session, name, rule, cli_actor(), database.settings.currency, description
+        )
+        result = {"id": segment.id, "name": segment.name, "rule": segment.rule, "customers": count}
+    if json:
+        print_json(result)
+    else:
+        out.print(f"Saved segment [bold]{result['name']}[/]: {count} customers match now.")
+
+
+@segments_app.command("list")
+def segments_list(
+    workspace: WorkspaceOption = None, db: DbOption = None, json: JsonOption = False
+) -> None:
+    """Every segment with its size (rule segments counted live)."""
+    with cli_errors(), open_database(workspace, db) as database, database.session() as session:
+        rows = list_segments(session, database.settings.currency)
+    if json:
+        print_json(rows)
+        return
+    table = Table(title="Segments")
+    for col in ("name", "kind", "customers", "rule / description"):
+        table.add_column(col)
+    for row in rows:
+        size = "error" if row["customers"] is None else str(row["customers"])
+        table.add_row(row["name"], row["kind"], size, row["rule"] or row["description"] or "")
+    out.print(table)
+
+
+def churn(
+    horizon_days: Annotated[
+        int, typer.Option(help="Churned = no purchase within this many days.")
+    ] = 90,
+    workspace: WorkspaceOption = None,
+    db: DbOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Compare churn models on a time-split holdout, score every customer, store the run."""
+    with cli_errors(), open_database(workspace, db) as database, database.session() as session:
+        status = err.status("Scoring churn risk…", spinner="dots") if not json else nullcontext()
+        with status:
+            run = score_churn_risk(
+                session, database.settings.currency, cli_actor(), horizon_days=horizon_days
+            )
+        result = _run_dict(run)
+    if json:
+        print_json(result)
+        return
+    m = result["metrics"]
+    table = Table(
+        title=f"Churn models on the holdout from {m['cutoffs']['holdout']} "
+        f"({m['horizon_days']} days); chosen: {m['chosen']}"
+    )
+    for col in ("model", "ROC AUC", "PR AUC", "Brier", "top-decile lift"):
+        table.add_column(col, justify="left" if col == "model" else "right")
+    for name, q in m["comparison"].items():
+        lift = q["top_decile_lift"]
+        table.add_row(
+            name + (" ✓" if name == m["chosen"] else ""),
+            f"{q['roc_auc']:.3f}",
+            f"{q['pr_auc']:.3f}",
+            f"{q['brier']:.3f}",
+            "—" if lift is None else f"{lift:.2f}",
+        )
+    out.print(table)
+    out.print(
+        f"{m['customers_scored']} customers scored; mean risk {m['mean_churn_risk']:.0%}, "
+        f"{m['high_risk_customers']} at 70 % or more."
+    )
+    clv = m["clv_comparison"]
+    out.print(
+        f"CLV over {clv['horizon_days']} days on the holdout: best {clv['chosen']} (RMSE "
+        + ", ".join(f"{k} {v['rmse']:.2f}" for k, v in clv["comparison"].items())
+        + ")."
+    )
+    for kind, block in (m.get("satisfaction_drivers") or {}).items():
+        drivers = [d for d in block.get("drivers", []) if d["significant"]][:3]
+        if drivers:
+            parts = [
+                f"{d['description']}: {d['effect']:+.2f} "
+                f"[{d['ci_lower']:+.2f}, {d['ci_upper']:+.2f}]"
+                for d in drivers
+            ]
+            out.print(f"{kind.upper()} drivers: " + "; ".join(parts))

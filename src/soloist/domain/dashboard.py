@@ -1,0 +1,423 @@
+"""The dashboard's figures, computed with SQL aggregates and the analytics metric functions.
+
+Every figure is "as of" the last order when that lies in the past (a demo, an old export),
+otherwise now, so the windows (last 90 days, last 12 months) always hold data.
+The whole result is cached per database and data version (the newest audit entry and model run):
+any audited change or a new analysis makes the next view recompute.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy.orm import Session
+
+from soloist.analytics import metrics
+from soloist.domain.scores import current_runs
+from soloist.errors import AnalyticsInputError
+from soloist.storage.database import Database
+from soloist.storage.models import (
+    AuditEntry,
+    Customer,
+    CustomerScore,
+    ModelRun,
+    Order,
+    Segment,
+    SegmentMember,
+    SurveyResponse,
+)
+
+TREND_MONTHS = 24
+COHORT_MONTHS = 12
+AT_RISK_THRESHOLD = 0.5
+TOP_AT_RISK = 10
+ACTIVE_DAYS = 90
+
+
+@dataclass
+class SegmentFigure:
+    name: str
+    kind: str
+    customers: int
+    clv_minor: int | None = None
+
+
+@dataclass
+class AtRiskCustomer:
+    id: int
+    name: str
+    clv_minor: int
+    churn_risk: float
+
+
+@dataclass
+class Dashboard:
+    as_of: dt.datetime
+    currency: str
+    revenue_trend: list[tuple[str, int]] = field(default_factory=list)  # (YYYY-MM, minor)
+    revenue_12m_minor: int = 0
+    customers: int = 0
+    active_customers: int = 0
+    orders_12m: int = 0
+    nps: float | None = None
+    nps_responses: int = 0
+    csat: float | None = None
+    csat_percent: float | None = None
+    csat_responses: int = 0
+    retention_rate: float | None = None
+    repeat_purchase_rate: float | None = None
+    cohorts: list[str] = field(default_factory=list)
+    cohort_matrix: list[list[float | None]] = field(default_factory=list)
+    scored: bool = False
+    clv_total_minor: int | None = None
+    clv_average_minor: int | None = None
+    segments: list[SegmentFigure] = field(default_factory=list)
+    at_risk: list[AtRiskCustomer] = field(default_factory=list)
+    stale: bool = False  # figures from before the latest change; new ones are being computed
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["as_of"] = self.as_of.isoformat()
+        return data
+
+
+def month_of(session: Session, column: Any) -> ColumnElement[str]:
+    """``YYYY-MM`` of a timestamp column, in each engine's own dialect."""
+    name = session.get_bind().dialect.name
+    if name == "sqlite":
+        return func.strftime("%Y-%m", column)
+    if name == "postgresql":
+        return func.to_char(column, "YYYY-MM")
+    return func.date_format(column, "%Y-%m")
+
+
+def _as_of(session: Session) -> dt.datetime:
+    last = session.scalar(select(func.max(Order.ordered_at)))
+    now = dt.datetime.now(dt.UTC)
+    if last is None:
+        return now
+    return min(last.replace(tzinfo=dt.UTC) if last.tzinfo is None else last, now)
+
+
+def _revenue(session: Session, board: Dashboard) -> None:
+    start = (board.as_of - dt.timedelta(days=31 * TREND_MONTHS)).replace(day=1)
+    month = month_of(session, Order.ordered_at)
+    rows = session.execute(
+        select(month, func.sum(Order.total_minor), func.count(Order.id))
+        .where(
+            Order.status == "paid",
+            Order.currency == board.currency,
+            Order.ordered_at >= start,
+        )
+        .group_by(month)
+        .order_by(month)
+    ).all()
+    board.revenue_trend = [(str(m), int(total or 0)) for m, total, _ in rows][-TREND_MONTHS:]
+    year_ago = board.as_of - dt.timedelta(days=365)
+    total, count = session.execute(
+        select(func.sum(Order.total_minor), func.count(Order.id)).where(
+            Order.status == "paid", Order.currency == board.currency, Order.ordered_at > year_ago
+        )
+    ).one()
+    board.revenue_12m_minor, board.orders_12m = int(total or 0), int(count or 0)
+
+
+def _customers(session: Session, board: Dashboard) -> None:
+    """Active customers, retention and repeat purchases from one pass over paid orders."""
+    board.customers = int(
+        session.scalar(select(func.count(Customer.id)).where(Customer.status == "active")) or 0
+    )
+    recent = board.as_of - dt.timedelta(days=ACTIVE_DAYS)
+    year_ago = board.as_of - dt.timedelta(days=365)
+    two_years_ago = year_ago - dt.timedelta(days=365)
+
+    def bought(since: dt.datetime, until: dt.datetime) -> Any:
+        window = and_(Order.ordered_at > since, Order.ordered_at <= until)
+        return func.max(case((window, 1), else_=0))
+
+    per_customer = (
+        select(
+            Order.customer_id,
+            func.min(Order.ordered_at).label("first_at"),
+            func.count(Order.id).label("n"),
+            bought(recent, board.as_of).label("active"),
+            bought(two_years_ago, year_ago).label("before"),
+            bought(year_ago, board.as_of).label("during"),
+        )
+        .where(Order.status == "paid")
+        .group_by(Order.customer_id)
+        .subquery()
+    )
+    c = per_customer.c
+    totals: Any = session.execute(
+        select(
+            func.count(),
+            func.sum(case((c.n >= 2, 1), else_=0)),
+            func.sum(c.active),
+            func.sum(c.before),
+            func.sum(c.before * c.during),
+            func.sum(case((c.first_at > year_ago, 1), else_=0)),
+        )
+    ).one()
+    buyers, repeaters, active, start, retained, new = totals
+    board.active_customers = int(active or 0)
+    # Retention over the last 12 months: of the customers who bought in the 12 months before,
+    # how many bought again; new customers are those whose first purchase is in the period.
+    try:
+        board.retention_rate = metrics.retention_rate(
+            int(start or 0), int(retained or 0) + int(new or 0), int(new or 0)
+        )
+    except AnalyticsInputError:
+        board.retention_rate = None
+    try:
+        board.repeat_purchase_rate = metrics.repeat_purchase_rate(int(repeaters or 0), buyers)
+    except AnalyticsInputError:
+        board.repeat_purchase_rate = None
+
+
+def _surveys(session: Session, board: Dashboard) -> None:
+    year_ago = board.as_of - dt.timedelta(days=365)
+    rows = session.execute(
+        select(SurveyResponse.kind, SurveyResponse.score, func.count(SurveyResponse.id))
+        .where(SurveyResponse.responded_at > year_ago, SurveyResponse.kind.in_(("nps", "csat")))
+        .group_by(SurveyResponse.kind, SurveyResponse.score)
+    ).all()
+    scores: dict[str, np.ndarray] = {}
+    for kind in ("nps", "csat"):
+        pairs = [(score, count) for k, score, count in rows if k == kind]
+        scores[kind] = np.repeat([s for s, _ in pairs], [c for _, c in pairs]).astype(float)
+    if scores["nps"].size:
+        board.nps, board.nps_responses = metrics.nps(scores["nps"]), int(scores["nps"].size)
+    if scores["csat"].size:
+        board.csat = metrics.csat(scores["csat"], scale=5, mode="mean")
+        board.csat_percent = metrics.csat(scores["csat"], scale=5, mode="percent")
+        board.csat_responses = int(scores["csat"].size)
+
+
+def _cohorts(session: Session, board: Dashboard) -> None:
+    start = (board.as_of - dt.timedelta(days=31 * (COHORT_MONTHS - 1))).replace(day=1)
+    newcomers = (
+        select(Order.customer_id)
+        .where(Order.status == "paid")
+        .group_by(Order.customer_id)
+        .having(func.min(Order.ordered_at) >= start)
+    )
+    month = month_of(session, Order.ordered_at)
+    rows = session.execute(
+        select(Order.customer_id, month)
+        .where(
+            Order.status == "paid",
+            Order.ordered_at >= start,
+            Order.customer_id.in_(newcomers),
+        )
+        .group_by(Order.customer_id, month)
+    ).all()
+    if not rows:
+        return
+    frame = pd.DataFrame(
+        {
+            "customer": [r[0] for r in rows],
+            "date": pd.to_datetime([f"{r[1]}-01" for r in rows]),
+        }
+    )
+    table = metrics.cohort_retention(frame, "customer", "date", period="M")
+    board.cohorts = [pd.Timestamp(c).strftime("%Y-%m") for c in table.index]
+    board.cohort_matrix = [
+        [None if pd.isna(v) else round(float(v), 4) for v in row] for row in table.to_numpy()
+    ]
+
+
+def scored_segments(session: Session, runs: dict[str, int]) -> list[SegmentFigure]:
+    """Sizes (and total predicted CLV) of the segments of the current segmentation run."""
+    if "segment" not in runs:
+        return []
+    value: dict[str, int] = {}
+    if "clv_12m_minor" in runs:
+        clv = (
+            select(CustomerScore.customer_id, CustomerScore.clv_12m_minor)
+            .where(CustomerScore.model_run_id == runs["clv_12m_minor"])
+            .subquery()
+        )
+        sums: Any = session.execute(
+            select(CustomerScore.segment, func.sum(clv.c.clv_12m_minor))
+            .join(clv, clv.c.customer_id == CustomerScore.customer_id)
+            .where(CustomerScore.model_run_id == runs["segment"])
+            .group_by(CustomerScore.segment)
+        )
+        value = {str(name): int(total or 0) for name, total in sums}
+    counts = session.execute(
+        select(CustomerScore.segment, func.count(CustomerScore.id))
+        .where(CustomerScore.model_run_id == runs["segment"])
+        .group_by(CustomerScore.segment)
+        .order_by(func.count(CustomerScore.id).desc())
+    )
+    return [
+        SegmentFigure(str(name), "scored", int(count), value.get(str(name)))
+        for name, count in counts
+        if name
+    ]
+
+
+def saved_segments(session: Session) -> list[SegmentFigure]:
+    """Saved segments (rule, RFM, cluster) with their sizes."""
+    rows = session.execute(
+        select(Segment.name, Segment.kind, func.count(SegmentMember.customer_id))
+        .outerjoin(SegmentMember, SegmentMember.segment_id == Segment.id)
+        .group_by(Segment.id, Segment.name, Segment.kind)
+        .order_by(Segment.name)
+    ).all()
+    return [SegmentFigure(str(n), str(k), int(c)) for n, k, c in rows]
+
+
+def segment_figures(session: Session, runs: dict[str, int] | None = None) -> list[SegmentFigure]:
+    """Scored segments first, then saved segments not already shown."""
+    scored = scored_segments(session, current_runs(session) if runs is None else runs)
+    names = {s.name for s in scored}
+    return scored + [s for s in saved_segments(session) if s.name not in names]
+
+
+def _at_risk(session: Session, runs: dict[str, int]) -> list[AtRiskCustomer]:
+    """The most valuable customers at risk: churn risk when scored, else 1 − P(alive)."""
+    if "clv_12m_minor" not in runs or not {"churn_risk", "p_alive"} & set(runs):
+        return []
+    clv_s = CustomerScore.__table__.alias("clv_s")
+    risk_s = CustomerScore.__table__.alias("risk_s")
+    if "churn_risk" in runs:
+        risk: Any = risk_s.c.churn_risk
+        risk_run = runs["churn_risk"]
+    else:
+        risk = 1.0 - risk_s.c.p_alive
+        risk_run = runs["p_alive"]
+    rows = session.execute(
+        select(Customer.id, Customer.name, clv_s.c.clv_12m_minor, risk)
+        .join(
+            clv_s,
+            and_(clv_s.c.customer_id == Customer.id, clv_s.c.model_run_id == runs["clv_12m_minor"]),
+        )
+        .join(risk_s, and_(risk_s.c.customer_id == Customer.id, risk_s.c.model_run_id == risk_run))
+        .where(
+            risk >= AT_RISK_THRESHOLD,
+            clv_s.c.clv_12m_minor.is_not(None),
+            Customer.status == "active",
+        )
+        .order_by(clv_s.c.clv_12m_minor.desc())
+        .limit(TOP_AT_RISK)
+    ).all()
+    return [AtRiskCustomer(r[0], r[1], int(r[2]), float(r[3])) for r in rows]
+
+
+def _scores(session: Session, board: Dashboard) -> None:
+    runs = current_runs(session)
+    board.scored = bool(runs)
+    if "clv_12m_minor" in runs:
+        total, count = session.execute(
+            select(func.sum(CustomerScore.clv_12m_minor), func.count(CustomerScore.id)).where(
+                CustomerScore.model_run_id == runs["clv_12m_minor"],
+                CustomerScore.clv_12m_minor.is_not(None),
+            )
+        ).one()
+        board.clv_total_minor = int(total or 0)
+        board.clv_average_minor = round((total or 0) / count) if count else None
+    board.segments = segment_figures(session, runs)
+    board.at_risk = _at_risk(session, runs)
+
+
+def build_dashboard(session: Session, currency: str) -> Dashboard:
+    """Compute every dashboard figure now (no cache)."""
+    board = Dashboard(as_of=_as_of(session), currency=currency)
+    _revenue(session, board)
+    _customers(session, board)
+    _surveys(session, board)
+    _cohorts(session, board)
+    _scores(session, board)
+    return board
+
+
+_cache: dict[tuple[Any, ...], Dashboard] = {}
+_latest: dict[tuple[str, str], Dashboard] = {}
+_refreshing: dict[tuple[str, str], threading.Event] = {}
+_cache_lock = threading.Lock()
+
+
+def data_version(session: Session) -> tuple[Any, ...]:
+    """Changes whenever data changes: the newest audit entry, order and finished run."""
+    audit = session.scalar(select(func.max(AuditEntry.id)))
+    runs = session.execute(select(func.max(ModelRun.id), func.count(ModelRun.finished_at))).one()
+    orders = session.scalar(select(func.max(Order.id)))
+    return (audit, runs[0], runs[1], orders)
+
+
+def _store(url: str, currency: str, version: tuple[Any, ...], board: Dashboard) -> None:
+    with _cache_lock:
+        if len(_cache) > 8:
+            _cache.clear()
+        _cache[(url, currency, *version)] = board
+        _latest[(url, currency)] = board
+
+
+def refresh_dashboard(database: Database, currency: str) -> Dashboard:
+    """Compute the dashboard now in a session of its own and cache it."""
+    with database.read_session() as session:
+        version = data_version(session)
+        board = build_dashboard(session, currency)
+    _store(str(database.engine.url), currency, version, board)
+    return board
+
+
+def _refresh_in_background(database: Database, currency: str) -> None:
+    slot = (str(database.engine.url), currency)
+    with _cache_lock:
+        if slot in _refreshing:
+            return
+        done = _refreshing[slot] = threading.Event()
+
+    def work() -> None:
+        try:
+            refresh_dashboard(database, currency)
+        finally:
+            with _cache_lock:
+                _refreshing.pop(slot, None)
+            done.set()
+
+    threading.Thread(target=work, name="soloist-dashboard", daemon=True).start()
+
+
+def warm_dashboard(database: Database, currency: str) -> None:
+    """Start computing the dashboard in the background (``soloist serve`` does at start)."""
+    _refresh_in_background(database, currency)
+
+
+def dashboard(session: Session, currency: str, database: Database | None = None) -> Dashboard:
+    """The dashboard, recomputed only when the data changed since it was computed.
+
+    With ``database``, a change is handled stale-while-revalidate: the previous figures are
+    returned at once (``stale`` is set) while a background thread computes the new ones, so the
+    page never waits for aggregates over millions of orders once it has been computed.
+    """
+    url = str(session.get_bind().engine.url)
+    version = data_version(session)
+    with _cache_lock:
+        cached = _cache.get((url, currency, *version))
+        previous = _latest.get((url, currency))
+        running = _refreshing.get((url, currency))
+    if cached is not None:
+        return cached
+    if previous is None and running is not None and running.wait(timeout=120):
+        # The first computation (started by `soloist serve`) was under way: use its result.
+        with _cache_lock:
+            cached = _cache.get((url, currency, *version))
+            previous = _latest.get((url, currency))
+        if cached is not None:
+            return cached
+    if previous is not None and database is not None:
+        _refresh_in_background(database, currency)
+        return replace(previous, stale=True)
+    board = build_dashboard(session, currency)
+    _store(url, currency, version, board)
+    return board

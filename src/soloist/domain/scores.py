@@ -1,0 +1,152 @@
+"""Reading the analytics' per-customer scores: the current model run and one customer's scores.
+
+``soloist analyze`` writes one ``model_runs`` row per analysis and one ``customer_scores`` row per
+customer and run. Different analyses fill different columns (a CLV run fills ``clv_12m_minor``,
+a churn run ``churn_risk`` …), so the *current* value of each column comes from the newest
+finished run that filled it. A run counts as finished when it has ``finished_at`` and its status
+is not a failure.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session
+
+from soloist.storage.models import CustomerScore, ModelRun, minor_to_decimal
+
+SCORE_FIELDS = (
+    "p_alive",
+    "expected_purchases_90d",
+    "clv_12m_minor",
+    "spend_estimate_minor",
+    "churn_risk",
+    "next_purchase_days",
+    "segment",
+    "cluster",
+)
+FAILED_STATUSES = ("failed", "error", "running")
+
+
+def finished_runs(session: Session) -> list[ModelRun]:
+    """Finished, successful model runs, newest first."""
+    return list(
+        session.scalars(
+            select(ModelRun)
+            .where(ModelRun.finished_at.is_not(None), ModelRun.status.not_in(FAILED_STATUSES))
+            .order_by(ModelRun.id.desc())
+        )
+    )
+
+
+_runs_cache: dict[tuple[Any, ...], dict[str, int]] = {}
+_runs_lock = threading.Lock()
+
+
+def current_runs(session: Session) -> dict[str, int]:
+    """For each score column, the id of the newest finished run that filled it (absent: none).
+
+    Cached until a model run is added or finishes (one cheap query decides).
+    """
+    newest, finished, total = session.execute(
+        select(func.max(ModelRun.id), func.count(ModelRun.finished_at), func.count(ModelRun.id))
+    ).one()
+    key = (str(session.get_bind().engine.url), newest, finished, total)
+    with _runs_lock:
+        cached = _runs_cache.get(key)
+    if cached is not None:
+        return dict(cached)
+    found = _find_current_runs(session)
+    with _runs_lock:
+        if len(_runs_cache) > 16:
+            _runs_cache.clear()
+        _runs_cache[key] = found
+    return dict(found)
+
+
+def _find_current_runs(session: Session) -> dict[str, int]:
+    runs = finished_runs(session)
+    found: dict[str, int] = {}
+    for name in SCORE_FIELDS:
+        column = getattr(CustomerScore, name)
+        for run in runs:
+            filled = session.scalar(
+                select(exists().where(CustomerScore.model_run_id == run.id, column.is_not(None)))
+            )
+            if filled:
+                found[name] = run.id
+                break
+    return found
+
+
+@dataclass
+class CustomerScores:
+    """The current scores of one customer, each with the run it came from and its reasons."""
+
+    customer_id: int
+    values: dict[str, Any] = field(default_factory=dict)
+    runs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    reasons: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        return not self.values
+
+    def to_dict(self, currency: str) -> dict[str, Any]:
+        values = dict(self.values)
+        for minor in ("clv_12m_minor", "spend_estimate_minor"):
+            if values.get(minor) is not None:
+                values[minor.removesuffix("_minor")] = str(
+                    minor_to_decimal(int(values[minor]), currency)
+                )
+        return {
+            "customer_id": self.customer_id,
+            "scores": values,
+            "currency": currency,
+            "reasons": self.reasons,
+            "runs": self.runs,
+        }
+
+
+def _run_info(run: ModelRun) -> dict[str, Any]:
+    finished: dt.datetime | None = run.finished_at
+    return {
+        "id": run.id,
+        "kind": run.kind,
+        "finished_at": finished.isoformat() if finished else None,
+        "metrics": run.metrics or {},
+    }
+
+
+def scores_of_customer(session: Session, customer_id: int) -> CustomerScores:
+    """The current value of every score column for one customer, with the reasons behind them."""
+    result = CustomerScores(customer_id=customer_id)
+    runs = current_runs(session)
+    if not runs:
+        return result
+    rows = {
+        row.model_run_id: row
+        for row in session.scalars(
+            select(CustomerScore).where(
+                CustomerScore.customer_id == customer_id,
+                CustomerScore.model_run_id.in_(set(runs.values())),
+            )
+        )
+    }
+    run_rows = {
+        run.id: run
+        for run in session.scalars(select(ModelRun).where(ModelRun.id.in_(set(runs.values()))))
+    }
+    for name, run_id in runs.items():
+        row = rows.get(run_id)
+        if row is None or getattr(row, name) is None:
+            continue
+        result.values[name] = getattr(row, name)
+        result.runs[name] = _run_info(run_rows[run_id])
+        for key, value in (row.reasons or {}).items():
+            result.reasons.setdefault(key, value)
+    return result

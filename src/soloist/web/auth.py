@@ -1,0 +1,72 @@
+"""Sign in, sign out, and picking a language (before or after signing in)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from starlette.responses import RedirectResponse, Response
+
+from soloist.domain.users import authenticate_user, set_user_locale
+from soloist.errors import AuthenticationError
+from soloist.web.i18n import LOCALES
+from soloist.web.rendering import render
+from soloist.web.security import CsrfChecked, optional_user, sign_in, sign_out
+
+router = APIRouter(include_in_schema=False)
+
+
+def safe_next(target: str | None) -> str:
+    """Only same-site paths: ``/customers`` yes, ``//evil.example`` or ``https://…`` no."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+@router.get("/login")
+def login_page(request: Request, next: str | None = None) -> Response:
+    if optional_user(request) is not None:
+        return RedirectResponse(safe_next(next), status_code=303)
+    return render(request, "login.html", {"next": safe_next(next), "error": None, "email": ""})
+
+
+@router.post("/login", dependencies=[CsrfChecked])
+def login(
+    request: Request,
+    email: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    database = request.app.state.database
+    try:
+        with database.session() as session:
+            user = authenticate_user(session, email, password)
+            user_id, user_email, role = user.id, user.email, user.role
+    except AuthenticationError:
+        context = {"next": safe_next(next), "error": True, "email": email}
+        return render(request, "login.html", context, status_code=401)
+    sign_in(request, user_id, user_email, role)
+    return RedirectResponse(safe_next(next), status_code=303)
+
+
+@router.post("/logout", dependencies=[CsrfChecked])
+def logout(request: Request) -> Response:
+    sign_out(request)
+    return RedirectResponse("/login", status_code=303)
+
+
+@router.post("/language", dependencies=[CsrfChecked])
+def choose_language(
+    request: Request, locale: Annotated[str, Form()], next: Annotated[str, Form()] = "/"
+) -> Response:
+    """Switch the language: remembered in the session, and on the account when signed in."""
+    chosen = locale if locale in LOCALES else None
+    if chosen:
+        request.session["locale"] = chosen
+    else:
+        request.session.pop("locale", None)
+    user = optional_user(request)
+    if user is not None:
+        with request.app.state.database.session() as session:
+            set_user_locale(session, user.id, chosen)
+    return RedirectResponse(safe_next(next), status_code=303)

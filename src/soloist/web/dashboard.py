@@ -1,0 +1,52 @@
+"""The dashboard: revenue, customers, CLV, NPS/CSAT, retention, cohorts, segments, at-risk."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from soloist.domain.dashboard import Dashboard, dashboard
+from soloist.storage.models import minor_to_decimal
+from soloist.web.rendering import render
+from soloist.web.security import CurrentUser
+
+router = APIRouter(include_in_schema=False)
+
+
+def chart_data(board: Dashboard) -> dict[str, Any]:
+    """What the charts draw, as plain numbers in major units (the page embeds it as JSON)."""
+    currency = board.currency
+    return {
+        "revenue": {
+            "labels": [month for month, _ in board.revenue_trend],
+            "values": [float(minor_to_decimal(v, currency)) for _, v in board.revenue_trend],
+        },
+        "segments": {
+            "labels": [s.name for s in board.segments],
+            "customers": [s.customers for s in board.segments],
+            "value": [float(minor_to_decimal(s.clv_minor or 0, currency)) for s in board.segments],
+        },
+    }
+
+
+def heat(value: float | None) -> str:
+    """A background colour for a cohort cell: deeper blue for higher retention."""
+    if value is None:
+        return "transparent"
+    return f"rgba(37, 99, 235, {0.08 + 0.85 * max(0.0, min(1.0, value)):.2f})"
+
+
+@router.get("/")
+def show_dashboard(request: Request, user: CurrentUser) -> Response:
+    database = request.app.state.database
+    currency = request.app.state.settings.currency
+    with database.read_session() as session:
+        board = dashboard(session, currency, database)
+    return render(
+        request,
+        "dashboard.html",
+        {"board": board, "charts": chart_data(board), "heat": heat, "to_major": minor_to_decimal},
+        user=user,
+    )

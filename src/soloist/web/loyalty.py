@@ -1,0 +1,86 @@
+"""Loyalty pages: the programme overview (KPIs, liability, measured effect) and a member's page."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from soloist.domain.customers import get_customer
+from soloist.domain.loyalty import ledger_history, loyalty_summary
+from soloist.domain.loyalty_report import loyalty_report
+from soloist.domain.loyalty_rewards import describe_coupon, list_rewards, offers_for_customer
+from soloist.domain.loyalty_settings import get_programme_settings
+from soloist.domain.loyalty_tiers import list_tiers
+from soloist.domain.referrals import list_referrals
+from soloist.storage.models import minor_to_decimal
+from soloist.web.rendering import render
+from soloist.web.security import CurrentUser
+
+router = APIRouter(include_in_schema=False)
+
+EFFECT_ROWS = (
+    ("repeat_purchase_rate", "Repeat-purchase rate since joining", "percent"),
+    ("revenue_per_customer", "Revenue per customer since joining", "money"),
+    ("revenue_per_customer_adjusted", "Revenue per customer, adjusted for prior spend", "money"),
+)
+BEFORE_AFTER_ROWS = (
+    ("members_orders", "Members: orders per customer, after − before", "number"),
+    ("holdout_orders", "Holdout: orders per customer, after − before", "number"),
+    ("difference_in_differences_orders", "Difference in differences: orders", "number"),
+    ("difference_in_differences_revenue", "Difference in differences: revenue", "money"),
+)
+
+
+@router.get("/loyalty")
+def loyalty_page(request: Request, user: CurrentUser) -> Response:
+    with request.app.state.database.read_session() as session:
+        report = loyalty_report(session)
+        tiers = list_tiers(session)
+        rewards = list_rewards(session)
+        rules = get_programme_settings(session)
+    return render(
+        request,
+        "loyalty/overview.html",
+        {
+            "report": report,
+            "k": report["kpis"],
+            "tiers": tiers,
+            "rewards": rewards,
+            "rules": rules,
+            "liability": Decimal(report["kpis"]["liability"]),
+            "to_major": minor_to_decimal,
+            "effect_rows": EFFECT_ROWS,
+            "before_after_rows": BEFORE_AFTER_ROWS,
+        },
+        user=user,
+    )
+
+
+@router.get("/customers/{customer_id}/loyalty")
+def customer_loyalty_page(request: Request, customer_id: int, user: CurrentUser) -> Response:
+    with request.app.state.database.read_session() as session:
+        customer = get_customer(session, customer_id)
+        summary = loyalty_summary(session, customer_id)
+        entries = ledger_history(session, customer_id, limit=100)
+        rules = get_programme_settings(session)
+        offers = [
+            (coupon, describe_coupon(coupon, rules.currency))
+            for coupon in offers_for_customer(session, customer_id)
+        ]
+        referrals = list_referrals(session, customer_id)
+        name = customer.name or f"#{customer.id}"
+    return render(
+        request,
+        "loyalty/customer.html",
+        {
+            "customer_id": customer_id,
+            "name": name,
+            "s": summary,
+            "entries": entries,
+            "offers": offers,
+            "referrals": referrals,
+        },
+        user=user,
+    )

@@ -1,0 +1,73 @@
+"""The column-wise reading (Polars) gives exactly what the row-by-row csv reading gives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from soloist.imports import FORMATS, table
+from soloist.imports.clean import CleanOptions, clean_table
+
+DATA = Path(__file__).parents[1] / "data"
+
+
+def _both(path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[table.RawTable, table.RawTable]:
+    columnar = table.read_table(path)
+    monkeypatch.setattr(table, "COLUMNAR_MIN_LINES", 10**9)
+    rows = table.read_table(path)
+    monkeypatch.undo()
+    return columnar, rows
+
+
+def test_quoted_cells_and_whitespace_read_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "orders.csv"
+    lines = ["order id,email,amount,date,note"]
+    for n in range(1500):
+        note = f'"say ""hi"", {n}"' if n % 7 == 0 else f" padded {n}\u3000"
+        lines.append(f"{n}, a{n % 50}@example.com ,{n % 90}.50,2024-01-{n % 28 + 1:02d},{note}")
+    path.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
+    columnar, rows = _both(path, monkeypatch)
+    assert columnar.frame is not None
+    assert rows.frame is None
+    assert columnar.header == rows.header
+    assert list(columnar.row_numbers) == list(rows.row_numbers)
+    assert list(columnar.rows) == list(rows.rows)
+    assert columnar.rows[3:5] == rows.rows[3:5]
+    for index in range(len(rows.header)):
+        assert columnar.stripped(index) == rows.stripped(index)
+
+
+def test_a_file_with_a_line_break_inside_quotes_is_read_row_by_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "orders.csv"
+    body = "".join(f"{n},a@example.com,1.00,2024-01-05\n" for n in range(1200))
+    path.write_text('order id,email,amount,date\n1,"two\nlines",1.00,2024-01-05\n' + body)
+    columnar, rows = _both(path, monkeypatch)
+    assert columnar.frame is None
+    assert list(columnar.row_numbers) == list(rows.row_numbers)
+
+
+def test_cleaning_the_retail_log_is_the_same_either_way(monkeypatch: pytest.MonkeyPatch) -> None:
+    columnar, rows = _both(DATA / "online_retail_2010-12_head2000.csv", monkeypatch)
+    assert columnar.frame is not None
+    fmt = FORMATS.detect(columnar)
+    results = []
+    for raw in (columnar, rows):
+        mapping = fmt.map_columns(raw, "orders")
+        cleaned = clean_table(raw, fmt, "orders", mapping, CleanOptions(currency="GBP"))
+        results.append(
+            (
+                cleaned.orders,
+                cleaned.customers,
+                cleaned.skipped,
+                cleaned.missing_values,
+                cleaned.duplicate_rows,
+                cleaned.outliers,
+                cleaned.errors,
+            )
+        )
+    assert results[0] == results[1]

@@ -1,0 +1,234 @@
+"""End to end in a real headless Chromium against a real `soloist serve` on 127.0.0.1.
+
+One demo workspace, one server and one browser per test session (per xdist worker). Debian's
+chromium (/usr/bin/chromium) is driven by Playwright; Playwright's own browser download is not
+used. Without chromium the tests are skipped, unless SOLOIST_TEST_REQUIRE_BROWSER=1 (CI), where a
+missing browser is a failure. Screenshots go to test-artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = Path(os.environ.get("SOLOIST_TEST_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PASSWORD = "browser-test-password"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+SOLOIST = [sys.executable, "-m", "soloist"]
+pytestmark = pytest.mark.slow
+
+
+def _browser_required() -> bool:
+    return os.environ.get("SOLOIST_TEST_REQUIRE_BROWSER", "") not in ("", "0")
+
+
+def _unavailable(reason: str) -> None:
+    if _browser_required():
+        pytest.fail(f"{reason} (SOLOIST_TEST_REQUIRE_BROWSER=1: browser tests must run)")
+    pytest.skip(f"{reason}: browser tests skipped (apt-get install chromium to run them)")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _run(*args: str, env: dict[str, str], stdin: str | None = None) -> str:
+    result = subprocess.run(
+        [*SOLOIST, *args], env=env, input=stdin, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, f"soloist {' '.join(args)} failed:\n{result.stderr}"
+    return result.stdout
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A small demo workspace (analysed when `soloist analyze` succeeds), served by uvicorn."""
+    if not CHROMIUM.exists():
+        _unavailable(f"{CHROMIUM} is missing")
+    workspace = tmp_path_factory.mktemp("browser") / "workspace"
+    env = {**os.environ, "SOLOIST_WORKSPACE": str(workspace), "SOLOIST_DEMO_PASSWORD": PASSWORD}
+    env.pop("SOLOIST_DATABASE_URL", None)
+    _run("demo", "--customers", "300", "--end-date", "2026-06-30", "--json", env=env)
+    # Scores make the segment chart and the score panels appear; the pages work without them.
+    subprocess.run([*SOLOIST, "analyze"], env=env, capture_output=True, check=False)
+    port = _free_port()
+    process = subprocess.Popen(
+        [*SOLOIST, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=1) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"soloist serve did not start:\n{process.communicate()[1]}")
+            time.sleep(0.2)
+    yield url
+    process.terminate()
+    process.communicate(timeout=10)  # waits and closes the stderr pipe
+
+
+@pytest.fixture(scope="session")
+def browser(server: str) -> Iterator[Any]:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("the playwright package is not installed")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any, server: str) -> Iterator[Any]:
+    """A fresh browser context (no cookies), English first, signed in as the demo owner."""
+    context = browser.new_context(
+        base_url=server, locale="en-US", viewport={"width": 1280, "height": 900}
+    )
+    page = context.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto("/")
+    assert "/login" in page.url
+    page.fill("input[name=email]", "owner@example.com")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form[action='/login'] button[type=submit]")
+    page.wait_for_url(f"{server}/")
+    yield page
+    assert dialogs == [], f"a script ran in the page: {dialogs}"
+    context.close()
+
+
+def _shot(page: Any, name: str) -> None:
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def test_dashboard_draws_its_charts(page: Any) -> None:
+    page.wait_for_selector("#revenue-chart")
+    drawn = page.evaluate(
+        """() => {
+            const canvas = document.getElementById('revenue-chart');
+            const chart = Chart.getChart(canvas);
+            const pixels = canvas.getContext('2d')
+                .getImageData(0, 0, canvas.width, canvas.height).data;
+            let painted = 0;
+            for (let i = 3; i < pixels.length; i += 4) { if (pixels[i] > 0) painted++; }
+            return {chart: !!chart, points: chart ? chart.data.labels.length : 0, painted};
+        }"""
+    )
+    assert drawn["chart"]
+    assert drawn["points"] >= 12
+    assert drawn["painted"] > 1000, drawn
+    assert page.locator("#cohort-heatmap tbody tr").count() >= 6
+    assert page.locator("#kpi-revenue").inner_text().startswith("$")
+    _shot(page, "dashboard")
+
+
+def test_search_and_open_a_customer(page: Any) -> None:
+    page.goto("/customers")
+    first = page.locator("#customers a.customer-link").first
+    name = first.inner_text()
+    fragment = name.split()[-1][:4]
+    page.fill("#customer-search", fragment)
+    page.wait_for_function(
+        "f => !!location.search.includes('q=' + encodeURIComponent(f))", arg=fragment
+    )
+    page.wait_for_selector("#customers")
+    count = page.locator("#customer-count").inner_text()
+    assert "customer" in count
+    names = page.locator("#customers a.customer-link").all_inner_texts()
+    assert names
+    assert all(fragment.lower() in n.lower() for n in names)
+    _shot(page, "customer-search")
+    page.locator("#customers a.customer-link").first.click()
+    page.wait_for_selector("#customer-name")
+    assert page.locator("#timeline li").count() >= 1
+    _shot(page, "customer-360")
+
+
+def test_a_script_in_a_customer_name_shows_as_text(page: Any) -> None:
+    token = page.locator("body").get_attribute("data-csrf-token")
+    created = page.request.post(
+        "/api/v1/customers",
+        data={"name": "<script>alert(1)</script>", "notes": "<img src=x onerror=alert(2)>"},
+        headers={"X-CSRF-Token": token},
+    )
+    assert created.status == 201, created.text()
+    page.goto(f"/customers/{created.json()['id']}")
+    assert page.locator("#customer-name").inner_text() == "<script>alert(1)</script>"
+    assert page.locator(".notes").inner_text() == "<img src=x onerror=alert(2)>"
+    page.goto("/customers?q=script")
+    assert page.locator("#customers a.customer-link").first.inner_text() == (
+        "<script>alert(1)</script>"
+    )
+    _shot(page, "escaped-name")
+
+
+def test_switching_to_chinese(page: Any) -> None:
+    page.select_option("#locale-select", "zh_Hans")
+    page.wait_for_selector("text=仪表盘")
+    assert "客户" in page.locator("header nav").inner_text()
+    assert page.locator("html").get_attribute("lang") == "zh-Hans"
+    page.wait_for_selector("#revenue-chart")
+    _shot(page, "dashboard-zh")
+    page.goto("/customers")
+    assert "位客户" in page.locator("#customer-count").inner_text()
+    _shot(page, "customers-zh")
+    page.select_option("#locale-select", "en")
+    page.wait_for_selector("text=Dashboard")
+
+
+def test_import_through_the_wizard(page: Any, tmp_path: Path) -> None:
+    upload = tmp_path / "new-orders.csv"
+    upload.write_text(
+        "order_id,email,name,date,total,currency\n"
+        "W-1001,wizard.one@example.com,Wizard One,2026-06-01,19.90,USD\n"
+        "W-1002,wizard.two@example.com,Wizard Two,2026-06-02,25.00,USD\n",
+        encoding="utf-8",
+    )
+    page.goto("/import")
+    page.select_option("select[name=kind]", "orders")
+    page.set_input_files("input[name=file]", str(upload))
+    page.click("#import-upload button[type=submit]")
+    page.wait_for_selector("#detected-format")
+    assert "generic" in page.locator("#detected-format").inner_text()
+    assert page.locator("#mapping tbody tr").count() >= 4
+    assert page.locator("#rows-read").inner_text() == "2"
+    _shot(page, "import-preview")
+    page.click("#import-confirm button[type=submit]")
+    page.wait_for_selector("#import-result")
+    assert "Imported." in page.locator("#import-result").inner_text()
+    assert page.locator("#rows-imported").inner_text() == "2"
+    _shot(page, "import-done")
+    page.goto("/customers?q=Wizard")
+    assert page.locator("#customers a.customer-link").count() == 2
