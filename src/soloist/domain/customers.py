@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from soloist.domain.audit import describe_changes, record_audit
@@ -254,28 +254,9 @@ def search_customers(
             Customer.id.in_(select(CustomerTag.customer_id).where(CustomerTag.tag == tag.lower()))
         )
     if q and q.strip():
-        term = q.strip()
-        keyring = keyring_for(session)
-        conditions = [
-            Customer.name.ilike(f"%{term}%"),
-            Customer.company.ilike(f"%{term}%"),
-            Customer.external_id == term,
-        ]
-        if "@" in term:
-            try:
-                email = normalise_email(term)
-                if email:
-                    conditions.append(Customer.email_hash == keyring.lookup_hash(email, "email"))
-            except ValidationError:
-                pass
-        if sum(ch.isdigit() for ch in term) >= 6:
-            try:
-                phone = normalise_phone(term if term.startswith("+") else "+" + term.lstrip("0"))
-                if phone:
-                    conditions.append(Customer.phone_hash == keyring.lookup_hash(phone, "phone"))
-            except ValidationError:
-                pass
-        query = query.where(or_(*conditions))
+        from soloist.domain.customer_list import search_conditions
+
+        query = query.where(search_conditions(session, q.strip()))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     items = session.scalars(query.order_by(Customer.id).limit(limit).offset(offset)).all()
     return list(items), int(total)
