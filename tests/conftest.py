@@ -18,6 +18,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from soloist.config import Settings, load_settings
+from soloist.domain.caches import clear_derived_caches
 from soloist.storage.crypto import generate_master_key
 from soloist.storage.database import Database
 from soloist.storage.migrate import upgrade_database
@@ -130,6 +131,7 @@ def _empty_all_tables(database: Database) -> None:
             for name in names:
                 connection.execute(text(f"TRUNCATE TABLE {name}"))
             connection.execute(text("SET FOREIGN_KEY_CHECKS=1"))
+    clear_derived_caches()  # ids restart, so caches keyed on them would be stale
 
 
 @pytest.fixture(params=ENGINES)
