@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
@@ -742,6 +742,18 @@ def _amount_outliers(amounts: list[tuple[int, int]], out: Cleaned) -> None:
     }
 
 
+def _kept_rows(
+    records: Iterable[Record], columns: Mapping[str, str], out: Cleaned
+) -> Iterator[_Row]:
+    """The rows to clean; rows a format marked to skip are only counted, by reason."""
+    for record in records:
+        row = _Row(record, columns, out)
+        if record.skip:
+            out.skipped[record.skip] += 1
+            continue
+        yield row
+
+
 def _customer_rows(
     fmt: ImportFormat,
     records: Iterable[Record],
@@ -749,11 +761,7 @@ def _customer_rows(
     options: CleanOptions,
     out: Cleaned,
 ) -> None:
-    for record in records:
-        row = _Row(record, columns, out)
-        if record.skip:
-            out.skipped[record.skip] += 1
-            continue
+    for row in _kept_rows(records, columns, out):
         key = _customer(row, fmt, options, out)
         birthday = row.typed(
             "birthday", lambda t: parse_date(t, dayfirst=options.dayfirst), "bad date"
@@ -786,11 +794,7 @@ def _subscription_rows(
     out: Cleaned,
 ) -> None:
     seen: Counter[str] = Counter()
-    for record in records:
-        row = _Row(record, columns, out)
-        if record.skip:
-            out.skipped[record.skip] += 1
-            continue
+    for row in _kept_rows(records, columns, out):
         customer = _customer(row, fmt, options, out)
         if customer is None and row.ok:
             row.fail("customer_id", "no customer id, e-mail, phone or name", "no customer")
@@ -828,7 +832,7 @@ def _subscription_rows(
         out.subscriptions.append(
             SubscriptionDraft(
                 external_id=external[:128],
-                row=record.row,
+                row=row.record.row,
                 customer=customer,
                 plan=plan[:100],
                 price_minor=price_minor,
@@ -849,11 +853,7 @@ def _interaction_rows(
     options: CleanOptions,
     out: Cleaned,
 ) -> None:
-    for record in records:
-        row = _Row(record, columns, out)
-        if record.skip:
-            out.skipped[record.skip] += 1
-            continue
+    for row in _kept_rows(records, columns, out):
         customer = _customer(row, fmt, options, out)
         if customer is None and row.ok:
             row.fail("customer_id", "no customer id, e-mail, phone or name", "no customer")
@@ -874,12 +874,12 @@ def _interaction_rows(
             continue
         out.interactions.append(
             InteractionDraft(
-                row=record.row,
+                row=row.record.row,
                 customer=customer,
                 channel=channel,
                 direction=direction or ("internal" if channel == "note" else "outbound"),
                 subject=(row.text("subject") or "")[:255] or None,
-                body=record.values.get("body", "").strip() or None,
+                body=row.record.values.get("body", "").strip() or None,
                 occurred_at=occurred,
             )
         )
@@ -893,11 +893,7 @@ def _feedback_rows(
     out: Cleaned,
 ) -> None:
     score_column = header_key(columns.get("score", ""))
-    for record in records:
-        row = _Row(record, columns, out)
-        if record.skip:
-            out.skipped[record.skip] += 1
-            continue
+    for row in _kept_rows(records, columns, out):
         customer = _customer(row, fmt, options, out)
         if customer is None and row.ok:
             row.fail("customer_id", "no customer id, e-mail, phone or name", "no customer")
@@ -934,12 +930,12 @@ def _feedback_rows(
             continue
         out.feedback.append(
             FeedbackDraft(
-                row=record.row,
+                row=row.record.row,
                 customer=customer,
                 kind=kind,
                 score=score,
                 title=(row.text("title") or "")[:255] or None,
-                comment=record.values.get("comment", "").strip() or None,
+                comment=row.record.values.get("comment", "").strip() or None,
                 language=(row.text("language") or "")[:16] or None,
                 at=at,
                 source=(row.text("source") or "")[:32] or None,
