@@ -70,6 +70,10 @@ class Resolved:
     created: int = 0
     updated: int = 0
 
+    def existing_id(self, key: str) -> int | None:
+        """The id of the customer behind ``key`` if they are in the database already."""
+        return self.ids.get(self.alias.get(key, key))
+
     def id_of(self, key: str) -> int:
         customer_id = self.ids[self.alias.get(key, key)]
         assert customer_id is not None
@@ -550,7 +554,7 @@ def write_orders(
     changed: list[tuple[int, OrderDraft]] = []
     for order in old:
         row = existing[order.external_id]
-        customer_id = customers.ids.get(customers.alias.get(order.customer, order.customer))
+        customer_id = customers.existing_id(order.customer)
         header = (
             customer_id,
             order.status,
@@ -697,9 +701,7 @@ def write_subscriptions(
                 )
             continue
         sub = found
-        values["customer_id"] = customers.ids.get(
-            customers.alias.get(draft.customer, draft.customer)
-        )
+        values["customer_id"] = customers.existing_id(draft.customer)
         before = {name: getattr(sub, name) for name in values}
         if before == values:
             counts.unchanged += 1
@@ -745,11 +747,7 @@ def write_interactions(
     """Interactions have no id of their own: one is the same when customer, channel, time and
     subject are."""
     counts = Counts()
-    known_ids = [
-        cid
-        for d in drafts
-        if (cid := customers.ids.get(customers.alias.get(d.customer, d.customer)))
-    ]
+    known_ids = [cid for d in drafts if (cid := customers.existing_id(d.customer))]
     seen = _existing_keys(
         session,
         (
@@ -762,7 +760,7 @@ def write_interactions(
     )
     rows: list[dict[str, Any]] = []
     for draft in drafts:
-        customer_id = customers.ids.get(customers.alias.get(draft.customer, draft.customer))
+        customer_id = customers.existing_id(draft.customer)
         key = (customer_id, draft.channel, draft.occurred_at, draft.subject)
         if customer_id is not None and key in seen:
             counts.unchanged += 1
@@ -797,11 +795,7 @@ def write_feedback(
     """Survey answers are the same when customer, survey, score and time are; reviews when
     customer, rating, time and title are."""
     counts = Counts()
-    known_ids = [
-        cid
-        for d in drafts
-        if (cid := customers.ids.get(customers.alias.get(d.customer, d.customer)))
-    ]
+    known_ids = [cid for d in drafts if (cid := customers.existing_id(d.customer))]
     surveys = _existing_keys(
         session,
         (
@@ -818,7 +812,7 @@ def write_feedback(
     survey_rows: list[dict[str, Any]] = []
     review_rows: list[dict[str, Any]] = []
     for draft in drafts:
-        customer_id = customers.ids.get(customers.alias.get(draft.customer, draft.customer))
+        customer_id = customers.existing_id(draft.customer)
         if draft.kind == "review":
             key: tuple[Any, ...] = (customer_id, draft.score, draft.at, draft.title)
             seen = reviews
