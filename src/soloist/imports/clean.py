@@ -381,6 +381,8 @@ _IDENTITY_FIELDS = (
     "country",
 )
 _BAD: Any = object()  # a cell that did not parse
+# quantity, unit price and amount in minor units, amounts rounded, problems (field, message, reason)
+_LineValues = tuple[int, int, int, int, tuple[tuple[str, str, str], ...]]
 
 
 def _text(value: str | None) -> str | None:
@@ -556,6 +558,7 @@ def _order_rows(
     orders: dict[str, OrderDraft] = {}
     occurrences: Counter[tuple[str, str]] = Counter()
     amounts: list[tuple[int, int]] = []  # (row, minor)
+    line_memo: dict[tuple[Any, ...], _LineValues] = {}  # the same cells give the same line
     skipped = out.skipped
     customers = out.customers
     fail = out.add_error
@@ -628,7 +631,15 @@ def _order_rows(
         total = totals[index]
         discount = discounts[index]
         refunded = refunds[index]
-        if _BAD in (quantity, unit, line_amount, total, discount, refunded):
+        # identity, not ``in``: comparing a Decimal with the sentinel is an ABC check
+        if (
+            quantity is _BAD
+            or unit is _BAD
+            or line_amount is _BAD
+            or total is _BAD
+            or discount is _BAD
+            or refunded is _BAD
+        ):
             for name, value, errors, reason in (
                 ("quantity", quantity, quantity_errors, "bad quantity"),
                 ("unit_price", unit, unit_errors, "bad amount"),
@@ -695,17 +706,20 @@ def _order_rows(
         if discount is not None and not order.discount_minor:
             order.discount_minor = minor(row, "discount", discount, currency) or 0
         if has_line[index]:
-            qty = 1 if quantity is None else quantity
-            if line_amount is None and unit is not None:
-                line_amount = unit * qty
-            if unit is None and line_amount is not None:
-                unit = line_amount / qty if qty else line_amount
             derived = unit_cells is None or unit_cells[index] is None
-            unit_minor = minor(row, "unit_price", unit or Decimal(0), currency, derived) or 0
-            amount_minor = minor(row, "line_amount", line_amount or Decimal(0), currency) or 0
-            if abs(qty) > 2**31 - 1:
-                fail(row, column("quantity"), f"quantity {qty} is too large", "bad quantity")
-                continue
+            memo_key = (quantity, unit, line_amount, currency, derived)
+            made = line_memo.get(memo_key)
+            if made is None:
+                made = line_memo[memo_key] = _line_values(
+                    quantity, unit, line_amount, _precision(currency), derived
+                )
+            qty, unit_minor, amount_minor, rounded, problems = made
+            out.rounded_amounts += rounded
+            if problems:
+                for name, message, reason in problems:
+                    fail(row, column(name), message, reason)
+                if problems[-1][0] == "quantity":
+                    continue
             sku = skus[index]
             description = descriptions[index]
             order.lines.append(
@@ -725,6 +739,40 @@ def _order_rows(
             order.total_minor = sum(line.amount_minor for line in order.lines)
     out.orders = [o for o in orders.values() if o.row not in out.invalid_rows]
     _amount_outliers(amounts, out)
+
+
+def _line_values(
+    quantity: int | None,
+    unit: Decimal | None,
+    line_amount: Decimal | None,
+    digits: int,
+    derived: bool,
+) -> _LineValues:
+    """One order line's quantity, unit price and amount in minor units, how many given amounts
+    were rounded, and its problems as (field, message, reason); a problem with the quantity
+    means the line is left out. A unit price worked out from the amount (``derived``) is not
+    counted as rounded."""
+    qty = 1 if quantity is None else quantity
+    if line_amount is None and unit is not None:
+        line_amount = unit * qty
+    if unit is None and line_amount is not None:
+        unit = line_amount / qty if qty else line_amount
+    problems: list[tuple[str, str, str]] = []
+    rounded = 0
+    minors: list[int] = []
+    for name, amount, counted in (
+        ("unit_price", unit or Decimal(0), not derived),
+        ("line_amount", line_amount or Decimal(0), True),
+    ):
+        value, changed = round_to(amount, digits)
+        rounded += changed and counted
+        if abs(value) >= 10**15:
+            problems.append((name, f"amount {amount} is too large", "amount too large"))
+            value = 0
+        minors.append(value)
+    if abs(qty) > 2**31 - 1:
+        problems.append(("quantity", f"quantity {qty} is too large", "bad quantity"))
+    return qty, minors[0], minors[1], rounded, tuple(problems)
 
 
 def _amount_outliers(amounts: list[tuple[int, int]], out: Cleaned) -> None:
