@@ -61,7 +61,8 @@ def test_cleaning_the_retail_log_is_the_same_either_way(monkeypatch: pytest.Monk
         cleaned = clean_table(raw, fmt, "orders", mapping, CleanOptions(currency="GBP"))
         results.append(
             (
-                cleaned.orders,
+                cleaned.orders.rows(),
+                cleaned.order_lines.rows(),
                 cleaned.customers,
                 cleaned.skipped,
                 cleaned.missing_values,

@@ -7,17 +7,16 @@ natural keys and returns counts: ``imported`` (new), ``updated`` (changed) and `
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from soloist.domain.audit import describe_changes, record_audit
-from soloist.domain.bulk import insert_rows
+from soloist.domain.bulk import chunks, core_insert, insert_rows
 from soloist.domain.keys import keyring_for
 from soloist.domain.normalise import normalise_email, normalise_phone
 from soloist.errors import ValidationError
@@ -26,29 +25,16 @@ from soloist.imports.clean import (
     CustomerRef,
     FeedbackDraft,
     InteractionDraft,
-    OrderDraft,
     SubscriptionDraft,
 )
 from soloist.storage.models import (
     Customer,
     CustomerTag,
     Interaction,
-    Order,
-    OrderLine,
-    Product,
     Review,
     Subscription,
     SurveyResponse,
 )
-from soloist.storage.types import EncryptedDate, EncryptedString
-
-T = TypeVar("T")
-CHUNK = 5000  # keys per IN (...) lookup: few round trips, well under every engine's limits
-
-
-def chunks(values: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
 
 
 @dataclass
@@ -200,95 +186,6 @@ def resolve_customers(
     return out
 
 
-def bulk_insert(
-    session: Session, model: Any, names: Sequence[str], rows: Sequence[tuple[Any, ...]]
-) -> None:
-    """Insert ``rows`` (tuples of the columns ``names``) through the database's bulk path, in
-    the session's transaction: ``executemany`` on SQLite, ``COPY`` on PostgreSQL, multi-row
-    ``VALUES`` (PyMySQL's executemany) on MariaDB/MySQL.
-
-    Values go through each column type's own bind processing (so encrypted columns are
-    encrypted with the workspace keyring, times stored as UTC), and the columns' Python-side
-    defaults (``created_at`` …) are filled in as SQLAlchemy would."""
-    if not rows:
-        return
-    connection = session.connection()
-    dialect = connection.dialect
-    table = model.__table__
-    columns = [table.c[name] for name in names]
-    constants: list[Any] = []
-    for column in table.columns:
-        default = column.default
-        if column.name in names or column.primary_key or default is None:
-            continue
-        if getattr(default, "is_scalar", False):
-            columns.append(column)
-            constants.append(default.arg)
-        elif getattr(default, "is_callable", False):
-            columns.append(column)
-            constants.append(default.arg(None))
-    processors = [column.type._cached_bind_processor(dialect) for column in columns]
-    secret = [isinstance(column.type, EncryptedString | EncryptedDate) for column in columns]
-    tail = tuple(constants)
-    if tail:
-        rows = [row + tail for row in rows]
-    if any(processors):
-        rows = _processed(rows, processors, secret)
-    quote = dialect.identifier_preparer.quote
-    target = f"{quote(table.name)} ({', '.join(quote(c.name) for c in columns)})"
-    raw = connection.connection.driver_connection
-    assert raw is not None
-    if dialect.name == "sqlite":
-        raw.executemany(f"INSERT INTO {target} VALUES ({', '.join('?' * len(columns))})", rows)
-    elif dialect.name == "postgresql" and dialect.driver == "psycopg":
-        with raw.cursor() as cursor, cursor.copy(f"COPY {target} FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-    elif dialect.name in ("mysql", "mariadb") and dialect.driver == "pymysql":
-        with raw.cursor() as cursor:
-            for part in chunks(rows, 20_000):
-                cursor.executemany(
-                    f"INSERT INTO {target} VALUES ({', '.join(['%s'] * len(columns))})", part
-                )
-    else:
-        keys = [column.key for column in columns]
-        for part in chunks(rows, 5000):
-            connection.execute(insert(table), [dict(zip(keys, row, strict=True)) for row in part])
-
-
-def _processed(
-    rows: Sequence[tuple[Any, ...]], processors: list[Any], secret: list[bool]
-) -> list[tuple[Any, ...]]:
-    """Rows with each value through its column's bind processor (each distinct value once,
-    except encrypted columns: every value gets its own nonce)."""
-    columns = list(zip(*rows, strict=True))
-    for index, processor in enumerate(processors):
-        if processor is None:
-            continue
-        if secret[index]:
-            columns[index] = tuple(processor(value) for value in columns[index])
-            continue
-        done: dict[Any, Any] = {}
-        converted = []
-        for value in columns[index]:
-            try:
-                converted.append(done[value])
-            except (KeyError, TypeError):
-                result = processor(value)
-                with contextlib.suppress(TypeError):
-                    done[value] = result
-                converted.append(result)
-        columns[index] = tuple(converted)
-    return list(zip(*columns, strict=True))
-
-
-def core_insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
-    """:func:`bulk_insert` of rows given as dicts (all with the same keys)."""
-    if rows:
-        names = list(rows[0])
-        bulk_insert(session, model, names, [tuple(row[n] for n in names) for row in rows])
-
-
 def _create(
     session: Session, refs: list[CustomerRef], out: Resolved, *, actor: str, source: str
 ) -> None:
@@ -433,233 +330,6 @@ def _update_matched(
             record_audit(
                 session, actor, "customer.updated_by_import", "customer", customer.id, changes
             )
-
-
-def _products(
-    session: Session, orders: list[OrderDraft], actor: str, apply: bool
-) -> tuple[dict[str, int], int]:
-    """Product ids by SKU; SKUs not yet known become products (named by their description)."""
-    first: dict[str, tuple[str, int, str]] = {}
-    for order in orders:
-        for line in order.lines:
-            if line.sku and (
-                line.sku not in first or first[line.sku][1] < 0 <= line.unit_price_minor
-            ):
-                first[line.sku] = (
-                    line.description or line.sku,
-                    line.unit_price_minor,
-                    order.currency,
-                )
-    known: dict[str, int] = {}
-    for part in chunks(sorted(first)):
-        known.update(
-            session.execute(select(Product.sku, Product.id).where(Product.sku.in_(part))).all()
-        )
-    missing = [sku for sku in first if sku not in known]
-    if apply and missing:
-        rows = [
-            {
-                "sku": sku,
-                "name": first[sku][0][:255],
-                "price_minor": max(first[sku][1], 0),
-                "currency": first[sku][2],
-                "active": True,
-            }
-            for sku in missing
-        ]
-        ids = insert_rows(session, Product, rows, actor, "import", returning_ids=True)
-        known.update(zip(missing, ids, strict=True))
-    return known, len(missing)
-
-
-def _line_rows(order: OrderDraft, products: dict[str, int]) -> list[dict[str, Any]]:
-    return [
-        {
-            "line_no": number,
-            "product_id": products.get(line.sku) if line.sku else None,
-            "sku": line.sku,
-            "description": line.description,
-            "quantity": line.quantity,
-            "unit_price_minor": line.unit_price_minor,
-            "amount_minor": line.amount_minor,
-        }
-        for number, line in enumerate(order.lines, start=1)
-    ]
-
-
-_LINE_FIELDS = ("line_no", "sku", "description", "quantity", "unit_price_minor", "amount_minor")
-_LINE_INSERT = (
-    "order_id",
-    "line_no",
-    "product_id",
-    "sku",
-    "description",
-    "quantity",
-    "unit_price_minor",
-    "amount_minor",
-)
-_ORDER_FIELDS = (
-    "external_id",
-    "customer_id",
-    "status",
-    "currency",
-    "total_minor",
-    "discount_minor",
-    "ordered_at",
-    "channel",
-    "source",
-    "import_batch_id",
-)
-
-
-def write_orders(
-    session: Session,
-    orders: list[OrderDraft],
-    customers: Resolved,
-    *,
-    batch_id: int | None,
-    source: str,
-    actor: str,
-    apply: bool,
-) -> Counts:
-    counts = Counts()
-    keys = [order.external_id for order in orders]
-    existing: dict[str, Any] = {}
-    for part in chunks(keys):
-        for row in session.execute(
-            select(
-                Order.id,
-                Order.external_id,
-                Order.customer_id,
-                Order.status,
-                Order.currency,
-                Order.total_minor,
-                Order.discount_minor,
-                Order.ordered_at,
-                Order.channel,
-            ).where(Order.external_id.in_(part))
-        ):
-            existing[row.external_id] = row
-    new = [o for o in orders if o.external_id not in existing]
-    old = [o for o in orders if o.external_id in existing]
-    lines_now: dict[int, list[tuple[Any, ...]]] = {}
-    old_ids = [existing[o.external_id].id for o in old]
-    for part in chunks(old_ids):
-        for line in session.execute(
-            select(OrderLine.order_id, *(getattr(OrderLine, f) for f in _LINE_FIELDS))
-            .where(OrderLine.order_id.in_(part))
-            .order_by(OrderLine.order_id, OrderLine.line_no)
-        ):
-            lines_now.setdefault(line[0], []).append(tuple(line[1:]))
-    changed: list[tuple[int, OrderDraft]] = []
-    for order in old:
-        row = existing[order.external_id]
-        customer_id = customers.existing_id(order.customer)
-        header = (
-            customer_id,
-            order.status,
-            order.currency,
-            order.total_minor,
-            order.discount_minor,
-            order.ordered_at,
-            order.channel,
-        )
-        current = (
-            row.customer_id,
-            row.status,
-            row.currency,
-            row.total_minor,
-            row.discount_minor,
-            row.ordered_at,
-            row.channel,
-        )
-        wanted_lines = [
-            (n, line.sku, line.description, line.quantity, line.unit_price_minor, line.amount_minor)
-            for n, line in enumerate(order.lines, start=1)
-        ]
-        if header != current or wanted_lines != lines_now.get(row.id, []):
-            changed.append((row.id, order))
-    counts.imported, counts.updated = len(new), len(changed)
-    counts.unchanged = len(old) - len(changed)
-    products, counts.extra["products_created"] = _products(
-        session, new + [o for _, o in changed], actor, apply
-    )
-    counts.extra["order_lines"] = sum(len(o.lines) for o in new) + sum(
-        len(o.lines) for _, o in changed
-    )
-    if not apply:
-        return counts
-    if new:
-        before = session.scalar(select(func.max(Order.id))) or 0
-        bulk_insert(
-            session,
-            Order,
-            _ORDER_FIELDS,
-            [
-                (
-                    order.external_id,
-                    customers.id_of(order.customer),
-                    order.status,
-                    order.currency,
-                    order.total_minor,
-                    order.discount_minor,
-                    order.ordered_at,
-                    order.channel,
-                    source[:32],
-                    batch_id,
-                )
-                for order in new
-            ],
-        )
-        order_ids: dict[str, int] = dict(
-            session.execute(select(Order.external_id, Order.id).where(Order.id > before)).all()
-        )
-        line_rows = [
-            (order_id, number, products.get(line.sku) if line.sku else None, *line)
-            for order in new
-            for order_id in (order_ids[order.external_id],)
-            for number, line in enumerate(order.lines, start=1)
-        ]
-        bulk_insert(session, OrderLine, _LINE_INSERT, line_rows)
-        record_audit(
-            session,
-            actor,
-            "orders.bulk_added",
-            "orders",
-            None,
-            {"count": len(new), "lines": len(line_rows), "note": f"import from {source}"},
-        )
-    for order_id, order in changed:
-        session.execute(
-            update(Order)
-            .where(Order.id == order_id)
-            .values(
-                customer_id=customers.id_of(order.customer),
-                status=order.status,
-                currency=order.currency,
-                total_minor=order.total_minor,
-                discount_minor=order.discount_minor,
-                ordered_at=order.ordered_at,
-                channel=order.channel,
-            )
-        )
-        session.execute(delete(OrderLine).where(OrderLine.order_id == order_id))
-        rows = [{**line, "order_id": order_id} for line in _line_rows(order, products)]
-        if rows:
-            session.execute(insert(OrderLine), rows)
-        record_audit(
-            session,
-            actor,
-            "order.updated_by_import",
-            "order",
-            order_id,
-            {
-                "external_id": order.external_id,
-                "status": order.status,
-                "total_minor": order.total_minor,
-            },
-        )
-    return counts
 
 
 def write_subscriptions(

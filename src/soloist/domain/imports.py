@@ -20,16 +20,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 from sqlalchemy.orm import Session
 
 from soloist.domain.audit import record_audit
+from soloist.domain.import_orders import write_orders
 from soloist.domain.import_writers import (
     Counts,
     normalise_contacts,
     resolve_customers,
     write_feedback,
     write_interactions,
-    write_orders,
     write_subscriptions,
 )
 from soloist.errors import ImportRefusedError, ValidationError
@@ -271,7 +272,12 @@ def _drop_invalid(cleaned: Cleaned) -> None:
     """With --skip-invalid: leave out the invalid rows and everything of an invalid customer."""
     bad = cleaned.bad_customers
     rows = cleaned.invalid_rows
-    cleaned.orders = [o for o in cleaned.orders if o.customer not in bad and o.row not in rows]
+    cleaned.orders = cleaned.orders.filter(
+        ~pl.col("customer").is_in(sorted(bad)) & ~pl.col("row").is_in(sorted(rows))
+    )
+    cleaned.order_lines = cleaned.order_lines.join(
+        cleaned.orders.select("external_id"), on="external_id", how="semi", maintain_order="left"
+    )
     cleaned.subscriptions = [s for s in cleaned.subscriptions if s.customer not in bad]
     cleaned.interactions = [i for i in cleaned.interactions if i.customer not in bad]
     cleaned.feedback = [f for f in cleaned.feedback if f.customer not in bad]
@@ -380,12 +386,11 @@ def _used_customers(cleaned: Cleaned) -> set[str]:
     if cleaned.kind == "customers":
         return set(cleaned.customers)
     drafts: list[Any] = [
-        *cleaned.orders,
         *cleaned.subscriptions,
         *cleaned.interactions,
         *cleaned.feedback,
     ]
-    return {draft.customer for draft in drafts}
+    return {draft.customer for draft in drafts} | set(cleaned.orders["customer"].to_list())
 
 
 def _write(
@@ -408,6 +413,7 @@ def _write(
         return write_orders(
             session,
             cleaned.orders,
+            cleaned.order_lines,
             resolved,
             batch_id=batch.id if batch else None,
             source=fmt.source,

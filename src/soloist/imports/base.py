@@ -8,9 +8,11 @@ to :mod:`soloist.imports.clean`, the same for every format.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
+
+import polars as pl
 
 from soloist.imports.synonyms import header_key, map_by_synonyms
 from soloist.imports.table import RawTable
@@ -27,12 +29,11 @@ class Record:
 
 @dataclass
 class RecordColumns:
-    """The records of a table column by column: ``values[field][i]`` is the text of record
-    ``i`` (None where that record has no such field), ``skip[i]`` its reason to be left out."""
+    """The records of a table column by column, as a Polars frame: ``row`` (the spreadsheet
+    row), ``skip`` (a reason to leave the record out, or null) and one text column per field
+    (null where a record has no such field)."""
 
-    rows: Sequence[int]
-    values: dict[str, Sequence[str | None]]
-    skip: list[str | None]
+    frame: pl.DataFrame
 
     @classmethod
     def from_records(cls, records: Iterable[Record]) -> RecordColumns:
@@ -40,11 +41,27 @@ class RecordColumns:
         names: dict[str, None] = {}
         for record in records:
             names.update(dict.fromkeys(record.values))
-        return cls(
-            rows=[record.row for record in records],
-            values={name: [record.values.get(name) for record in records] for name in names},
-            skip=[record.skip for record in records],
-        )
+        data: dict[str, Any] = {
+            "row": pl.Series("row", [record.row for record in records], dtype=pl.Int64),
+            "skip": pl.Series("skip", [record.skip for record in records], dtype=pl.String),
+        }
+        for name in names:
+            data[name] = pl.Series(
+                name, [record.values.get(name) for record in records], dtype=pl.String
+            )
+        return cls(pl.DataFrame(data))
+
+    @classmethod
+    def from_table(cls, table: RawTable, mapping: Mapping[str, int]) -> RecordColumns:
+        """Every record of ``table`` with its mapped cells stripped of surrounding whitespace."""
+        count = len(table.rows)
+        columns = [
+            pl.Series("row", table.row_numbers, dtype=pl.Int64),
+            pl.repeat(None, count, dtype=pl.String, eager=True).alias("skip"),
+        ]
+        for target, index in mapping.items():
+            columns.append(table.stripped_series(index).alias(target))
+        return cls(pl.DataFrame(columns))
 
 
 class ImportFormat(Protocol):
@@ -125,14 +142,7 @@ class TableFormat:
         cls = type(self)
         if cls.records is not TableFormat.records or cls.adjust is not TableFormat.adjust:
             return RecordColumns.from_records(self.records(table, kind, mapping))
-        return self.plain_columns(table, mapping)
-
-    @staticmethod
-    def plain_columns(table: RawTable, mapping: Mapping[str, int]) -> RecordColumns:
-        values: dict[str, Sequence[str | None]] = {
-            target: table.stripped(index) for target, index in mapping.items()
-        }
-        return RecordColumns(rows=table.row_numbers, values=values, skip=[None] * len(table.rows))
+        return RecordColumns.from_table(table, mapping)
 
 
 @dataclass

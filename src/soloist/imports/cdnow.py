@@ -12,6 +12,8 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import ClassVar
 
+import polars as pl
+
 from soloist.imports.base import Record, RecordColumns, TableFormat
 from soloist.imports.synonyms import header_key
 from soloist.imports.table import RawTable
@@ -61,18 +63,14 @@ class CdnowLog(TableFormat):
         self, table: RawTable, kind: str, mapping: Mapping[str, int]
     ) -> RecordColumns:
         """:meth:`records` on whole columns."""
-        columns = self.plain_columns(table, mapping)
-        values = columns.values
-        count = len(columns.skip)
-        blank = [""] * count
-        seen: dict[tuple[str, str], int] = {}
-        order_ids: list[str | None] = []
-        for customer, date in zip(
-            values.get("customer_id") or blank, values.get("ordered_at") or blank, strict=True
-        ):
-            key = (customer or "", date or "")
-            seen[key] = number = seen.get(key, 0) + 1
-            order_ids.append(f"{key[0]}:{key[1]}:{number}")
-        values["order_id"] = order_ids
-        values["status"] = ["paid"] * count
-        return columns
+        frame = RecordColumns.from_table(table, mapping).frame
+        blank = pl.lit("")
+        customer = pl.col("customer_id").fill_null("") if "customer_id" in frame.columns else blank
+        date = pl.col("ordered_at").fill_null("") if "ordered_at" in frame.columns else blank
+        number = pl.int_range(1, pl.len() + 1).over(customer, date).cast(pl.String)
+        return RecordColumns(
+            frame.with_columns(
+                pl.concat_str(customer, blank + ":", date, blank + ":", number).alias("order_id"),
+                pl.lit("paid").alias("status"),
+            )
+        )

@@ -9,17 +9,25 @@ future. It never touches the database.
 from __future__ import annotations
 
 import datetime as dt
-import statistics
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, TypeVar
 
+import polars as pl
 from babel.numbers import get_currency_precision, list_currencies
 
 from soloist.imports.base import ImportFormat, Record, RecordColumns
+from soloist.imports.clean_orders import (
+    LINE_SCHEMA,
+    ORDER_SCHEMA,
+    OrderRules,
+    amount_outliers,
+    clean_orders,
+    distinct_map,
+)
 from soloist.imports.synonyms import header_key
 from soloist.imports.table import RawTable
 from soloist.imports.values import (
@@ -32,12 +40,10 @@ from soloist.imports.values import (
     parse_date,
     parse_datetime,
     parse_int,
-    parse_order_status,
     round_to,
 )
 
 T = TypeVar("T")
-HUGE_FACTOR = 100  # an amount over 100 × the median is reported as an outlier
 CHANNELS = {
     "email": ("email", "e-mail", "mail", "邮件", "电子邮件"),
     "call": ("call", "phone", "phone call", "telephone", "电话", "通话", "来电"),
@@ -98,28 +104,6 @@ class CustomerRef:
         return {n: getattr(self, n) for n in names if getattr(self, n) not in (None, "")}
 
 
-class LineDraft(NamedTuple):
-    sku: str | None
-    description: str | None
-    quantity: int
-    unit_price_minor: int
-    amount_minor: int
-
-
-@dataclass(slots=True)
-class OrderDraft:
-    external_id: str
-    row: int
-    customer: str  # CustomerRef.key
-    ordered_at: dt.datetime
-    status: str
-    currency: str
-    total_minor: int | None
-    discount_minor: int
-    channel: str | None
-    lines: list[LineDraft] = field(default_factory=list)
-
-
 @dataclass
 class SubscriptionDraft:
     external_id: str
@@ -166,7 +150,8 @@ class Cleaned:
     kind: str
     rows_read: int = 0
     customers: dict[str, CustomerRef] = field(default_factory=dict)
-    orders: list[OrderDraft] = field(default_factory=list)
+    orders: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=ORDER_SCHEMA))
+    order_lines: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=LINE_SCHEMA))
     subscriptions: list[SubscriptionDraft] = field(default_factory=list)
     interactions: list[InteractionDraft] = field(default_factory=list)
     feedback: list[FeedbackDraft] = field(default_factory=list)
@@ -230,7 +215,7 @@ def _missing_and_duplicates(table: RawTable, out: Cleaned) -> None:
     if table.frame is not None:
         frame = table.frame
         out.duplicate_rows = frame.height - frame.n_unique() if frame.height else 0
-        counts = [table.stripped(i).count("") for i in range(frame.width)]
+        counts = [int((table.stripped_series(i) == "").sum()) for i in range(frame.width)]
         out.missing_values = {
             name or f"column{i + 1}": n
             for i, (name, n) in enumerate(zip(table.header, counts, strict=True))
@@ -380,9 +365,6 @@ _IDENTITY_FIELDS = (
     "company",
     "country",
 )
-_BAD: Any = object()  # a cell that did not parse
-# quantity, unit price and amount in minor units, amounts rounded, problems (field, message, reason)
-_LineValues = tuple[int, int, int, int, tuple[tuple[str, str, str], ...]]
 
 
 def _text(value: str | None) -> str | None:
@@ -394,97 +376,58 @@ def _text(value: str | None) -> str | None:
     return normalise_text(value) or None
 
 
-def _text_column(values: Sequence[str | None] | None, count: int) -> list[str | None]:
-    """``_Row.text`` of a whole column, each distinct cell worked out once."""
-    if values is None:
-        return [None] * count
-    done = {value: _text(value) for value in set(values)}
-    return [done[value] for value in values]
-
-
-def _typed_column(
-    values: Sequence[str | None] | None,
-    count: int,
-    parse: Callable[[Any], Any],
-    zones: Sequence[str | None] | None = None,
-    zone: str = "UTC",
-) -> tuple[list[Any], dict[Any, str]]:
-    """``_Row.typed`` of a whole column: each distinct cell parsed once by the same function.
-
-    Returns the values (None for blank cells, ``_BAD`` for cells that do not parse) and the
-    error message of each bad cell (keyed by its text, or text and timezone with ``zones``).
-    """
-    if values is None:
-        return [None] * count, {}
-    keys: Sequence[Any] = (
-        values if zones is None else list(zip(values, (z or zone for z in zones), strict=True))
-    )
-    done: dict[Any, Any] = {}
-    errors: dict[Any, str] = {}
-    for key in set(keys):
-        text, tz = (key, zone) if zones is None else key
-        raw = (text or "").strip()
-        if not raw:
-            done[key] = None
-            continue
-        try:
-            done[key] = parse(raw) if zones is None else parse((raw, tz))
-        except (ValueError, ArithmeticError) as exc:
-            done[key] = _BAD
-            errors[key] = str(exc)
-    return [done[key] for key in keys], errors
-
-
-def _customer_column(
+def _customer_keys(
     fmt: ImportFormat, columns: RecordColumns, names: Mapping[str, str], out: Cleaned
-) -> tuple[list[str | None], list[bool]]:
-    """:func:`_customer` for every record: the customer keys, and which records failed.
+) -> pl.DataFrame:
+    """:func:`_customer` for every record: ``key`` (null: names nobody) and
+    ``customer_failed``, collecting the customers in ``out.customers``.
 
     Records with the same identifying cells get the same answer, and a record identical to an
     earlier one cannot change the collected customer, so each distinct combination is worked
     out once, in the order of its first record (the same result as record by record)."""
-    count = len(columns.skip)
-    present = [name for name in _IDENTITY_FIELDS if name in columns.values]
-    texts = [_text_column(columns.values[name], count) for name in present]
-    combos: list[tuple[str | None, ...]] = list(zip(*texts, strict=True)) if texts else []
-    if not combos:
-        return [None] * count, [False] * count
-    first: dict[tuple[str | None, ...], int] = {}
-    for index, combo in enumerate(combos):
-        if combo not in first:
-            first[combo] = index
-    weights = Counter(combos) if "country" in present else None
-    answer: dict[tuple[str | None, ...], str | None] = {}
-    failed_combos: set[tuple[str | None, ...]] = set()
-    for combo, index in first.items():
-        cells = dict(zip(present, combo, strict=True))
+    frame = columns.frame
+    present = [name for name in _IDENTITY_FIELDS if name in frame.columns]
+    if not present:
+        return pl.DataFrame(
+            {
+                "key": pl.repeat(None, frame.height, dtype=pl.String, eager=True),
+                "customer_failed": pl.repeat(False, frame.height, eager=True),
+            }
+        )
+    texts = frame.select(
+        distinct_map(frame, [name], lambda v: (_text(v),), {name: pl.String}).to_series()
+        for name in present
+    )
+    combos = (
+        texts.with_row_index("_first")
+        .group_by(present, maintain_order=True)
+        .agg(pl.col("_first").first(), pl.len().alias("_weight"))
+    )
+    rows = frame["row"]
+    weighted = "country" in present
+    answers: list[tuple[str | None, bool]] = []
+    for values in combos.iter_rows():
+        cells = dict(zip(present, values, strict=False))
         identity = _identity(fmt, cells.get)
         if identity is None:
-            failed_combos.add(combo)
-            answer[combo] = None
+            answers.append((None, True))
             continue
         key, external_id, name = identity
-        answer[combo] = key
+        answers.append((key, False))
         if key is not None:
-            weight = weights[combo] if weights is not None else 1
-            _register(out, key, columns.rows[index], external_id, cells.get, name, weight)
-    keys = [answer[combo] for combo in combos]
-    failed = [False] * count
-    if failed_combos:
-        column = names.get("customer_id") or "customer_id"
-        for index, combo in enumerate(combos):
-            if combo in failed_combos:
-                failed[index] = True
-                out.add_error(
-                    columns.rows[index],
-                    column,
-                    "customer id longer than 100 characters",
-                    "bad customer id",
-                )
-    return keys, failed
-
-
-_LINE_FIELDS = ("sku", "description", "quantity", "unit_price", "line_amount")
+            weight = values[-1] if weighted else 1
+            _register(out, key, rows[values[-2]], external_id, cells.get, name, weight)
+    mapping = combos.select(present).hstack(
+        pl.DataFrame(
+            answers, schema={"key": pl.String, "customer_failed": pl.Boolean}, orient="row"
+        )
+    )
+    keys = texts.join(mapping, on=present, how="left", nulls_equal=True, maintain_order="left")
+    failed = frame.filter(keys["customer_failed"])
+    column = names.get("customer_id") or "customer_id"
+    for row in failed["row"]:
+        out.add_error(row, column, "customer id longer than 100 characters", "bad customer id")
+    return keys.select("key", "customer_failed")
 
 
 def _order_rows(
@@ -494,300 +437,34 @@ def _order_rows(
     options: CleanOptions,
     out: Cleaned,
 ) -> None:
-    """Orders and their lines from the records, read column by column.
-
-    Every cell is typed by the same functions as before, once per distinct value of its column
-    (:func:`_typed_column`); the loop below then only combines typed values, record by record in
-    file order, and names each problem by row and column exactly as the per-row reading did."""
-    count = len(columns.skip)
-    values = columns.values
-    rows = columns.rows
-    keys, customer_failed = _customer_column(fmt, columns, names, out)
-    dayfirst = options.dayfirst
-
-    zones = values.get("timezone")
-    date_cells = values.get("ordered_at")
-    date_keys: Sequence[Any] = date_cells or []
-    if zones is None:
-
-        def when(text: str) -> dt.datetime:
-            return parse_datetime(text, dayfirst=dayfirst, tz=options.timezone)
-
-        dates, date_errors = _typed_column(date_cells, count, when)
-    else:
-
-        def zoned(item: tuple[str, str]) -> dt.datetime:
-            return parse_datetime(item[0], dayfirst=dayfirst, tz=item[1])
-
-        dates, date_errors = _typed_column(date_cells, count, zoned, zones, options.timezone)
-        if date_cells is not None:
-            date_keys = [(c, z or options.timezone) for c, z in zip(date_cells, zones, strict=True)]
-    status_texts = _text_column(values.get("status"), count)
-    statuses, status_errors = _typed_column(values.get("status"), count, parse_order_status)
-    currency_texts = _text_column(values.get("currency"), count)
-    quantities, quantity_errors = _typed_column(values.get("quantity"), count, parse_int)
-    typed_amounts = {
-        name: _typed_column(values.get(name), count, parse_amount)
-        for name in ("unit_price", "line_amount", "total", "discount", "refunded")
-    }
-    units, unit_errors = typed_amounts["unit_price"]
-    line_amounts, line_errors = typed_amounts["line_amount"]
-    totals, total_errors = typed_amounts["total"]
-    discounts, discount_errors = typed_amounts["discount"]
-    refunds, refund_errors = typed_amounts["refunded"]
-    synthetic = "order_id" not in names
-    order_texts = _text_column(values.get("order_id"), count) if not synthetic else []
-    skus = _text_column(values.get("sku"), count)
-    descriptions = _text_column(values.get("description"), count)
-    channels = _text_column(values.get("channel"), count)
-    unit_cells = values.get("unit_price")
-    has_line = [False] * count
-    for name in _LINE_FIELDS:
-        cells = values.get(name)
-        if cells is not None:
-            flags = {cell: bool(cell and cell.strip()) for cell in set(cells)}
-            has_line = [a or flags[b] for a, b in zip(has_line, cells, strict=True)]
+    """Orders and their lines (:mod:`soloist.imports.clean_orders`), with the problems and
+    quality measures added to ``out``."""
+    customers = _customer_keys(fmt, columns, names, out)
     if options.currency_given or fmt.default_currency is None:
-        default_currency: str = options.currency
+        default_currency = options.currency
     else:
         default_currency = fmt.default_currency
-    prefix = fmt.source + ":"
-    full_ids: dict[str, str] = {}
-    stamps: dict[dt.datetime, str] = {}
-    minors: dict[tuple[Decimal, str], tuple[int, bool]] = {}
-    orders: dict[str, OrderDraft] = {}
-    occurrences: Counter[tuple[str, str]] = Counter()
-    amounts: list[tuple[int, int]] = []  # (row, minor)
-    line_memo: dict[tuple[Any, ...], _LineValues] = {}  # the same cells give the same line
-    skipped = out.skipped
-    customers = out.customers
-    fail = out.add_error
-
-    def column(name: str) -> str:
-        return names.get(name) or name
-
-    def minor(
-        row: int, name: str, amount: Decimal, currency: str, derived: bool = False
-    ) -> int | None:
-        known = minors.get((amount, currency))
-        if known is None:
-            known = minors[(amount, currency)] = round_to(amount, _precision(currency))
-        value, rounded = known
-        if rounded and not derived:
-            out.rounded_amounts += 1
-        if abs(value) >= 10**15:
-            fail(row, column(name), f"amount {amount} is too large", "amount too large")
-            return None
-        return value
-
-    def cell(name: str, index: int) -> str | None:
-        cells = values.get(name)
-        return cells[index] if cells is not None else None
-
-    for index in range(count):
-        customer = keys[index]
-        skip = columns.skip[index]
-        ok = not customer_failed[index]
-        if customer is None and skip is None and ok:
-            skip = "no customer (needs an id, e-mail, phone or name)"
-        if skip:
-            skipped[skip] += 1
-            continue
-        row = rows[index]
-        ordered_at = dates[index]
-        if ordered_at is _BAD:
-            fail(row, column("ordered_at"), date_errors[date_keys[index]], "bad date")
-            ordered_at, ok = None, False
-        elif ordered_at is None:
-            fail(row, column("ordered_at"), "order date is missing", "missing order date")
-            ok = False
-        if status_texts[index]:
-            status = statuses[index]
-            if status is _BAD:
-                message = status_errors[cell("status", index)]
-                fail(row, column("status"), message, "unknown status")
-                status, ok = None, False
-        else:
-            status = "paid"
-        if status == "failed":
-            skipped["failed payment"] += 1
-            continue
-        code = currency_texts[index]
-        if code is None:
-            currency: str | None = default_currency
-        else:
-            currency = code.upper()
-            if currency not in _CURRENCIES:
-                fail(
-                    row,
-                    column("currency"),
-                    f"unknown currency {currency!r} (use an ISO 4217 code such as USD)",
-                    "unknown currency",
-                )
-                currency, ok = None, False
-        quantity = quantities[index]
-        unit = units[index]
-        line_amount = line_amounts[index]
-        total = totals[index]
-        discount = discounts[index]
-        refunded = refunds[index]
-        # identity, not ``in``: comparing a Decimal with the sentinel is an ABC check
-        if (
-            quantity is _BAD
-            or unit is _BAD
-            or line_amount is _BAD
-            or total is _BAD
-            or discount is _BAD
-            or refunded is _BAD
-        ):
-            for name, value, errors, reason in (
-                ("quantity", quantity, quantity_errors, "bad quantity"),
-                ("unit_price", unit, unit_errors, "bad amount"),
-                ("line_amount", line_amount, line_errors, "bad amount"),
-                ("total", total, total_errors, "bad amount"),
-                ("discount", discount, discount_errors, "bad amount"),
-                ("refunded", refunded, refund_errors, "bad amount"),
-            ):
-                if value is _BAD:
-                    fail(row, column(name), errors[cell(name, index)], reason)
-                    ok = False
-        if not ok or customer is None or ordered_at is None or currency is None:
-            continue
-        if synthetic:
-            stamp = stamps.get(ordered_at)
-            if stamp is None:
-                stamp = stamps[ordered_at] = ordered_at.strftime("%Y%m%dT%H%M%S")
-            occurrences[(customer, stamp)] += 1
-            order_id = f"{customer}:{stamp}:{occurrences[(customer, stamp)]}"
-        else:
-            given = order_texts[index] or ""
-            if not given:
-                fail(row, column("order_id"), "order number is missing", "missing order number")
-                continue
-            order_id = full_ids.get(given) or full_ids.setdefault(
-                given, given if given.startswith(prefix) else prefix + given
-            )
-        if len(order_id) > 128:
-            fail(
-                row,
-                column("order_id"),
-                "order number longer than 128 characters",
-                "bad order number",
-            )
-            continue
-        order = orders.get(order_id)
-        if order is None:
-            order = orders[order_id] = OrderDraft(
-                external_id=order_id,
-                row=row,
-                customer=customer,
-                ordered_at=ordered_at,
-                status=status or "paid",
-                currency=currency,
-                total_minor=None,
-                discount_minor=0,
-                channel=(channels[index] or "")[:32] or None,
-            )
-            ref = customers[customer]
-            if ref.first_seen is None or ordered_at < ref.first_seen:
-                ref.first_seen = ordered_at
-        elif order.currency != currency:
-            fail(
-                row,
-                column("currency"),
-                f"order {order_id} mixes {order.currency} and {currency}",
-                "mixed currencies",
-            )
-            continue
-        if total is not None and order.total_minor is None:
-            order.total_minor = minor(row, "total", total, currency)
-            if refunded is not None and total > 0 and refunded >= total and order.status == "paid":
-                order.status = "refunded"
-        if discount is not None and not order.discount_minor:
-            order.discount_minor = minor(row, "discount", discount, currency) or 0
-        if has_line[index]:
-            derived = unit_cells is None or unit_cells[index] is None
-            memo_key = (quantity, unit, line_amount, currency, derived)
-            made = line_memo.get(memo_key)
-            if made is None:
-                made = line_memo[memo_key] = _line_values(
-                    quantity, unit, line_amount, _precision(currency), derived
-                )
-            qty, unit_minor, amount_minor, rounded, problems = made
-            out.rounded_amounts += rounded
-            if problems:
-                for name, message, reason in problems:
-                    fail(row, column(name), message, reason)
-                if problems[-1][0] == "quantity":
-                    continue
-            sku = skus[index]
-            description = descriptions[index]
-            order.lines.append(
-                LineDraft(
-                    sku[:64] if sku else None,
-                    description[:255] if description else None,
-                    qty,
-                    unit_minor,
-                    amount_minor,
-                )
-            )
-            amounts.append((row, amount_minor))
-        elif total is not None:
-            amounts.append((row, order.total_minor or 0))
-    for order in orders.values():
-        if order.total_minor is None:
-            order.total_minor = sum(line.amount_minor for line in order.lines)
-    out.orders = [o for o in orders.values() if o.row not in out.invalid_rows]
-    _amount_outliers(amounts, out)
-
-
-def _line_values(
-    quantity: int | None,
-    unit: Decimal | None,
-    line_amount: Decimal | None,
-    digits: int,
-    derived: bool,
-) -> _LineValues:
-    """One order line's quantity, unit price and amount in minor units, how many given amounts
-    were rounded, and its problems as (field, message, reason); a problem with the quantity
-    means the line is left out. A unit price worked out from the amount (``derived``) is not
-    counted as rounded."""
-    qty = 1 if quantity is None else quantity
-    if line_amount is None and unit is not None:
-        line_amount = unit * qty
-    if unit is None and line_amount is not None:
-        unit = line_amount / qty if qty else line_amount
-    problems: list[tuple[str, str, str]] = []
-    rounded = 0
-    minors: list[int] = []
-    for name, amount, counted in (
-        ("unit_price", unit or Decimal(0), not derived),
-        ("line_amount", line_amount or Decimal(0), True),
-    ):
-        value, changed = round_to(amount, digits)
-        rounded += changed and counted
-        if abs(value) >= 10**15:
-            problems.append((name, f"amount {amount} is too large", "amount too large"))
-            value = 0
-        minors.append(value)
-    if abs(qty) > 2**31 - 1:
-        problems.append(("quantity", f"quantity {qty} is too large", "bad quantity"))
-    return qty, minors[0], minors[1], rounded, tuple(problems)
-
-
-def _amount_outliers(amounts: list[tuple[int, int]], out: Cleaned) -> None:
-    negative = [row for row, minor in amounts if minor < 0]
-    zero = [row for row, minor in amounts if minor == 0]
-    positive = [minor for _, minor in amounts if minor > 0]
-    median = statistics.median(positive) if positive else 0
-    huge = [row for row, minor in amounts if median and minor > HUGE_FACTOR * median]
-    out.outliers = {
-        "negative_amounts": len(negative),
-        "zero_amounts": len(zero),
-        "huge_amounts": len(huge),
-        "huge_threshold_minor": HUGE_FACTOR * median if median else None,
-        "examples": {"negative": negative[:5], "zero": zero[:5], "huge": huge[:5]},
-    }
+    rules = OrderRules(
+        fmt=fmt,
+        names=names,
+        dayfirst=options.dayfirst,
+        timezone=options.timezone,
+        default_currency=default_currency,
+        currencies=_CURRENCIES,
+        precision=_precision,
+        text=_text,
+    )
+    done = clean_orders(columns, customers, rules)
+    for row, column, message, reason in done.errors.iter_rows():
+        out.add_error(row, column, message, reason)
+    out.skipped.update(done.skipped)
+    out.rounded_amounts += done.rounded_amounts
+    for key, first in done.first_seen.items():
+        ref = out.customers[key]
+        if ref.first_seen is None or first < ref.first_seen:
+            ref.first_seen = first
+    out.orders, out.order_lines = done.orders, done.lines
+    out.outliers = amount_outliers(done.amounts)
 
 
 def _kept_rows(
@@ -1011,9 +688,10 @@ def clean_table(
     else:
         _CLEANERS[kind](fmt, fmt.records(table, kind, mapping), columns, options, out)
     now = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
-    dates = [o.ordered_at for o in out.orders] + [s.started_at for s in out.subscriptions]
+    dates = [s.started_at for s in out.subscriptions]
     dates += [i.occurred_at for i in out.interactions] + [f.at for f in out.feedback]
     future = sum(1 for moment in dates if moment > now)
+    future += out.orders.filter(pl.col("ordered_at") > now).height
     if future:
         out.outliers["future_dates"] = future
     return out

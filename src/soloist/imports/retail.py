@@ -8,8 +8,10 @@ quantity is a return. Lines without a customer cannot be attributed and are skip
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import ClassVar
+
+import polars as pl
 
 from soloist.imports.base import Record, RecordColumns, TableFormat
 from soloist.imports.synonyms import header_key
@@ -58,24 +60,30 @@ class RetailLineItems(TableFormat):
         self, table: RawTable, kind: str, mapping: Mapping[str, int]
     ) -> RecordColumns:
         """:meth:`adjust` on whole columns."""
-        columns = self.plain_columns(table, mapping)
-        values = columns.values
-        count = len(columns.skip)
-        if "customer_id" in values:
-            customers = [c[:-2] if c and c.endswith(".0") else c for c in values["customer_id"]]
-            values["customer_id"] = customers
+        frame = RecordColumns.from_table(table, mapping).frame
+        if "customer_id" in frame.columns:
+            given = pl.col("customer_id")
+            frame = frame.with_columns(
+                pl.when(given.str.ends_with(".0"))
+                .then(given.str.head(-2))
+                .otherwise(given)
+                .alias("customer_id")
+            )
+            known = pl.col("customer_id").fill_null("") != ""
         else:
-            customers = [None] * count
-        invoices: Sequence[str | None] = values.get("order_id") or [""] * count
-        given = values.get("status")
-        status: list[str | None] = []
-        skip = columns.skip
-        for index, (customer, invoice) in enumerate(zip(customers, invoices, strict=True)):
-            if not customer:
-                skip[index] = "no customer id"
-                status.append(given[index] if given is not None else None)
-            else:
-                cancelled = bool(invoice) and invoice.upper().startswith("C")  # type: ignore[union-attr]
-                status.append("cancelled" if cancelled else "paid")
-        values["status"] = status
-        return columns
+            known = pl.lit(False)
+        invoice = pl.col("order_id").fill_null("") if "order_id" in frame.columns else pl.lit("")
+        cancelled = invoice.str.to_uppercase().str.starts_with("C")
+        status = pl.col("status") if "status" in frame.columns else pl.lit(None, pl.String)
+        return RecordColumns(
+            frame.with_columns(
+                pl.when(known)
+                .then(pl.when(cancelled).then(pl.lit("cancelled")).otherwise(pl.lit("paid")))
+                .otherwise(status)
+                .alias("status"),
+                pl.when(known)
+                .then(pl.col("skip"))
+                .otherwise(pl.lit("no customer id"))
+                .alias("skip"),
+            )
+        )

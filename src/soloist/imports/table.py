@@ -80,6 +80,7 @@ class RawTable:
     sha256: str = ""
     notes: list[str] = field(default_factory=list)
     frame: Any = None  # a Polars DataFrame of the cells (text) when read column-wise
+    stripped_frame: Any = None  # the same cells without surrounding whitespace
 
     def column(self, name: str) -> int | None:
         try:
@@ -97,10 +98,22 @@ class RawTable:
     def stripped(self, index: int) -> list[str]:
         """Column ``index`` with each cell's surrounding whitespace removed (``str.strip``)."""
         if self.frame is not None:
-            series = self.frame.to_series(index).str.strip_chars(PY_WHITESPACE)
-            values: list[str] = series.to_list()
+            values: list[str] = self.stripped_series(index).to_list()
             return values
         return [row[index].strip() if index < len(row) else "" for row in self.rows]
+
+    def stripped_series(self, index: int) -> Any:
+        """:meth:`stripped` as a Polars Series of text."""
+        if self.frame is None:
+            import polars as pl
+
+            return pl.Series(self.stripped(index), dtype=pl.String)
+        if self.stripped_frame is None:
+            self.stripped_frame = self.frame.select(
+                self.frame.get_columns()[i].str.strip_chars(PY_WHITESPACE)
+                for i in range(self.frame.width)
+            )
+        return self.stripped_frame.to_series(index)
 
 
 def refuse(path: Path | str, message: str, **details: object) -> ImportRefusedError:
@@ -176,7 +189,7 @@ def _looks_numeric(cells: list[str]) -> bool:
 
 
 def parse_text(text: str, path: Path, delimiter: str | None = None) -> RawTable:
-    lines = [line for line in text.splitlines()[:20] if line.strip()]
+    lines = [line for line in _head(text, 20).splitlines()[:20] if line.strip()]
     if not lines:
         raise refuse(path, "the file is empty")
     if delimiter is None:
@@ -220,6 +233,16 @@ def parse_text(text: str, path: Path, delimiter: str | None = None) -> RawTable:
     return table
 
 
+def _head(text: str, lines: int) -> str:
+    """The start of ``text`` up to its ``lines``-th line break (the whole text if shorter)."""
+    end = -1
+    for _ in range(lines):
+        end = text.find("\n", end + 1)
+        if end < 0:
+            return text
+    return text[: end + 1]
+
+
 def _parse_columnar(text: str, path: Path, delimiter: str) -> RawTable | None:
     """The table read column-wise by Polars — or None when this file is not one where that
     reading is certain to equal the csv module's: every physical line must be exactly one row
@@ -244,11 +267,8 @@ def _parse_columnar(text: str, path: Path, delimiter: str) -> RawTable | None:
         return None
     if frame.height != lines or frame.width < 2 or frame.null_count().sum_horizontal().item():
         return None
-    stripped = [frame.to_series(i).str.strip_chars(PY_WHITESPACE) for i in range(frame.width)]
-    blank = pl.Series([True] * frame.height)
-    for series in stripped:
-        blank = blank & (series == "")
-    if blank.any():
+    stripped = frame.select(pl.all().str.strip_chars(PY_WHITESPACE))
+    if stripped.select(pl.all_horizontal(pl.all() == "").any()).item():
         return None  # the csv path leaves out blank rows and renumbers; keep it simple
     if '"' in text:
         for index, line in enumerate(text.split("\n")):
@@ -268,6 +288,7 @@ def _parse_columnar(text: str, path: Path, delimiter: str) -> RawTable | None:
         container="csv",
         delimiter=delimiter,
         frame=data,
+        stripped_frame=stripped.slice(1),
     )
 
 

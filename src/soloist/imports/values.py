@@ -11,7 +11,7 @@ import re
 import unicodedata
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from functools import lru_cache
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 # Excel serials from 1954 to 2119: a bare number in that range in a date column is a serial.
@@ -93,13 +93,25 @@ def _parse_naive(text: str, dayfirst: bool) -> tuple[dt.datetime, str | None]:
     )
 
 
+@lru_cache(maxsize=64)
+def _zone(name: str) -> dt.tzinfo:
+    if name == "UTC":
+        return dt.UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown timezone {name!r} (use e.g. UTC or Asia/Shanghai)") from None
+
+
 def parse_datetime(text: str, *, dayfirst: bool = False, tz: str = "UTC") -> dt.datetime:
     """A timezone-aware UTC datetime; times without an offset are read in ``tz``."""
-    value = unicodedata.normalize("NFKC", text).strip()
+    value = (text if text.isascii() else unicodedata.normalize("NFKC", text)).strip()
     if not value:
         raise ValueError("the date is empty")
     naive, offset = _parse_naive(value, dayfirst)
-    zone = _offset(offset) or ZoneInfo(tz)
+    zone = _offset(offset) or _zone(tz)
+    if zone is dt.UTC:
+        return naive.replace(tzinfo=dt.UTC)
     return naive.replace(tzinfo=zone).astimezone(dt.UTC)
 
 
