@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import polars as pl
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import DeclarativeBase, Session
 
 from soloist.domain.audit import record_audit
@@ -22,7 +22,8 @@ T = TypeVar("T")
 CHUNK = 5000  # keys per IN (...) lookup: few round trips, well under every engine's limits
 # SQLite's page cache while a bulk insert runs (KiB): the indexes of a million new rows stay
 # in memory instead of being spilled to the write-ahead log page by page (2× faster).
-SQLITE_BULK_CACHE_KIB = 1048576
+SQLITE_BULK_CACHE_KIB = 262_144
+BULK_REINDEX_ROWS = 100_000  # see _indexes_rebuilt
 
 
 def chunks(values: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
@@ -91,14 +92,16 @@ def bulk_insert(
             constants.append(default.arg(None))
     processors = [column.type._cached_bind_processor(dialect) for column in columns]
     secret = [isinstance(column.type, EncryptedString | EncryptedDate) for column in columns]
-    tail = tuple(constants)
     values: Iterable[tuple[Any, ...]]
-    if isinstance(rows, pl.DataFrame) and not tail and not any(processors):
-        values = rows.select(names).iter_rows(buffer_size=20_000)
+    if isinstance(rows, pl.DataFrame):
+        frame = rows.select(names).with_columns(
+            pl.lit(value).alias(column.name)
+            for column, value in zip(columns[len(names) :], constants, strict=True)
+        )
+        values = _processed_frame(frame, processors, secret).iter_rows(buffer_size=20_000)
     else:
-        listed = rows.select(names).rows() if isinstance(rows, pl.DataFrame) else rows
-        if tail:
-            listed = [row + tail for row in listed]
+        tail = tuple(constants)
+        listed = [row + tail for row in rows] if tail else rows
         values = _processed(listed, processors, secret) if any(processors) else listed
     quote = dialect.identifier_preparer.quote
     target = f"{quote(table.name)} ({', '.join(quote(c.name) for c in columns)})"
@@ -106,7 +109,7 @@ def bulk_insert(
     assert raw is not None
     if dialect.name == "sqlite":
         sql = f"INSERT INTO {target} VALUES ({', '.join('?' * len(columns))})"
-        with _sqlite_cache(raw, count):
+        with _sqlite_cache(raw, count), _indexes_rebuilt(connection, table, count):
             raw.executemany(sql, values)
     elif dialect.name == "postgresql" and dialect.driver == "psycopg":
         with raw.cursor() as cursor, cursor.copy(f"COPY {target} FROM STDIN") as copy:
@@ -126,7 +129,7 @@ def bulk_insert(
 @contextlib.contextmanager
 def _sqlite_cache(raw: Any, rows: int) -> Iterator[None]:
     """A large page cache on this connection for a large insert, then the one it had."""
-    if rows < 50_000:
+    if rows < 10_000:
         yield
         return
     (before,) = raw.execute("PRAGMA cache_size").fetchone()
@@ -135,6 +138,26 @@ def _sqlite_cache(raw: Any, rows: int) -> Iterator[None]:
         yield
     finally:
         raw.execute(f"PRAGMA cache_size={int(before)}")
+
+
+@contextlib.contextmanager
+def _indexes_rebuilt(connection: Any, table: Any, rows: int) -> Iterator[None]:
+    """Load-then-index: when an insert at least doubles a large table, its plain (non-unique)
+    indexes are dropped first and built again after it, in the same transaction — building an
+    index over sorted keys is cheaper than a million random insertions into it."""
+    indexes = [index for index in table.indexes if not index.unique]
+    if rows < BULK_REINDEX_ROWS or not indexes:
+        yield
+        return
+    held = connection.execute(select(func.count()).select_from(table)).scalar_one()
+    if held > rows:
+        yield
+        return
+    for index in indexes:
+        index.drop(connection)
+    yield
+    for index in indexes:
+        index.create(connection)
 
 
 def _batches(values: Iterable[T], size: int) -> Iterator[list[T]]:
@@ -146,6 +169,25 @@ def _batches(values: Iterable[T], size: int) -> Iterator[list[T]]:
             batch = []
     if batch:
         yield batch
+
+
+def _processed_frame(
+    frame: pl.DataFrame, processors: list[Any], secret: list[bool]
+) -> pl.DataFrame:
+    """:func:`_processed` of a frame, column by column."""
+    columns = frame.get_columns()
+    for index, processor in enumerate(processors):
+        if processor is None:
+            continue
+        cells = columns[index]
+        if secret[index]:
+            done = [processor(value) for value in cells.to_list()]
+        else:
+            distinct = cells.unique().drop_nulls().to_list()
+            by_value = {value: processor(value) for value in distinct}
+            done = [None if value is None else by_value[value] for value in cells.to_list()]
+        columns[index] = pl.Series(cells.name, done)
+    return pl.DataFrame(columns)
 
 
 def _processed(
