@@ -23,7 +23,7 @@ CHUNK = 5000  # keys per IN (...) lookup: few round trips, well under every engi
 # SQLite's page cache while a bulk insert runs (KiB): the indexes of a million new rows stay
 # in memory instead of being spilled to the write-ahead log page by page (2× faster).
 SQLITE_BULK_CACHE_KIB = 262_144
-BULK_REINDEX_ROWS = 100_000  # see _indexes_rebuilt
+BULK_REINDEX_ROWS = 20_000  # see _indexes_rebuilt
 
 
 def chunks(values: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
