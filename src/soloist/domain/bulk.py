@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import polars as pl
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.schema import AddConstraint, DropConstraint
 
 from soloist.domain.audit import record_audit
 from soloist.storage.types import EncryptedDate, EncryptedString
@@ -112,7 +113,11 @@ def bulk_insert(
         with _sqlite_cache(raw, count), _indexes_rebuilt(connection, table, count):
             raw.executemany(sql, values)
     elif dialect.name == "postgresql" and dialect.driver == "psycopg":
-        with raw.cursor() as cursor, cursor.copy(f"COPY {target} FROM STDIN") as copy:
+        with (
+            _indexes_rebuilt(connection, table, count),
+            raw.cursor() as cursor,
+            cursor.copy(f"COPY {target} FROM STDIN") as copy,
+        ):
             for row in values:
                 copy.write_row(row)
     elif dialect.name in ("mysql", "mariadb") and dialect.driver == "pymysql":
@@ -142,22 +147,32 @@ def _sqlite_cache(raw: Any, rows: int) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _indexes_rebuilt(connection: Any, table: Any, rows: int) -> Iterator[None]:
-    """Load-then-index: when an insert at least doubles a large table, its plain (non-unique)
-    indexes are dropped first and built again after it, in the same transaction — building an
-    index over sorted keys is cheaper than a million random insertions into it."""
+    """Load, then index: when an insert at least doubles a table (of ``BULK_REINDEX_ROWS`` rows
+    or more), the table's plain (non-unique) indexes — and on PostgreSQL its foreign keys — are
+    dropped first and made again after it, in the same transaction. Building an index over all
+    the keys at once is cheaper than a million random insertions into it, and PostgreSQL checks
+    a re-added foreign key with one join instead of a trigger per row (the bulk-loading advice
+    of both engines' manuals). SQLite and PostgreSQL roll such DDL back with the transaction;
+    MariaDB would commit it, so there nothing is dropped."""
+    engine = connection.dialect.name
     indexes = [index for index in table.indexes if not index.unique]
-    if rows < BULK_REINDEX_ROWS or not indexes:
+    keys = list(table.foreign_key_constraints) if engine == "postgresql" else []
+    if engine not in ("sqlite", "postgresql") or rows < BULK_REINDEX_ROWS:
         yield
         return
     held = connection.execute(select(func.count()).select_from(table)).scalar_one()
     if held > rows:
         yield
         return
+    for key in keys:
+        connection.execute(DropConstraint(key))
     for index in indexes:
         index.drop(connection)
     yield
     for index in indexes:
         index.create(connection)
+    for key in keys:
+        connection.execute(AddConstraint(key))
 
 
 def _batches(values: Iterable[T], size: int) -> Iterator[list[T]]:

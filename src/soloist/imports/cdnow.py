@@ -2,19 +2,17 @@
 date (YYYYMMDD), number of CDs and dollar value — with or without the header line, and the
 five-column 1/10 sample (master id, sample id, date, CDs, dollars).
 
-A customer may buy more than once a day, so a purchase's id is the customer, the date and its
-position among that day's purchases in the file: ``cdnow:00001:19970101:1``.
+The log has no order numbers: each line is one purchase, its id the customer, the time and its
+position among that customer's purchases at that time in the file
+(``cdnow:00001:19970101T000000:1``), as for every file without order numbers.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
 from typing import ClassVar
 
-import polars as pl
-
-from soloist.imports.base import Record, RecordColumns, TableFormat
+from soloist.imports.base import TableFormat
 from soloist.imports.synonyms import header_key
 from soloist.imports.table import RawTable
 
@@ -49,28 +47,3 @@ class CdnowLog(TableFormat):
         if len(table.header) >= 5:
             return {"customer_id": 0, "ordered_at": 2, "quantity": 3, "line_amount": 4}
         return {"customer_id": 0, "ordered_at": 1, "quantity": 2, "line_amount": 3}
-
-    def records(self, table: RawTable, kind: str, mapping: Mapping[str, int]) -> Iterator[Record]:
-        seen: dict[tuple[str, str], int] = {}
-        for record in super().records(table, kind, mapping):
-            key = (record.values.get("customer_id", ""), record.values.get("ordered_at", ""))
-            seen[key] = seen.get(key, 0) + 1
-            record.values["order_id"] = f"{key[0]}:{key[1]}:{seen[key]}"
-            record.values["status"] = "paid"
-            yield record
-
-    def record_columns(
-        self, table: RawTable, kind: str, mapping: Mapping[str, int]
-    ) -> RecordColumns:
-        """:meth:`records` on whole columns."""
-        frame = RecordColumns.from_table(table, mapping).frame
-        blank = pl.lit("")
-        customer = pl.col("customer_id").fill_null("") if "customer_id" in frame.columns else blank
-        date = pl.col("ordered_at").fill_null("") if "ordered_at" in frame.columns else blank
-        number = pl.int_range(1, pl.len() + 1).over(customer, date).cast(pl.String)
-        return RecordColumns(
-            frame.with_columns(
-                pl.concat_str(customer, blank + ":", date, blank + ":", number).alias("order_id"),
-                pl.lit("paid").alias("status"),
-            )
-        )
