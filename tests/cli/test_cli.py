@@ -177,3 +177,27 @@ def test_analyze_also_segments_and_scores_churn(tmp_path: Path) -> None:
         ("segments", "succeeded"),
         ("churn", "succeeded"),
     ]
+
+
+def test_the_command_line_starts_without_the_model_libraries() -> None:
+    """Every command pays for what it imports at start: scikit-learn, SciPy's statistics and
+    matplotlib load only in the commands that fit models."""
+    code = (
+        "import sys, soloist.cli.main; "
+        "print(sorted(m for m in ('sklearn', 'scipy.stats', 'matplotlib') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_the_help_names_every_model_and_segment_method() -> None:
+    from soloist.cli.analyze import MODEL_NAMES
+    from soloist.cli.segments import METHOD_NAMES
+    from soloist.domain.analyze import PURCHASE_MODELS
+    from soloist.domain.segments import SEGMENT_METHODS
+
+    assert tuple(PURCHASE_MODELS) == MODEL_NAMES
+    assert METHOD_NAMES == SEGMENT_METHODS

@@ -3,39 +3,112 @@
 A pure library (NumPy, SciPy, Polars, pandas; matplotlib only for plots) that imports nothing
 else from soloist. See ``docs/models/`` for the formulas and the published numbers each model
 reproduces.
+
+The names below load their module on first use (PEP 562), so importing one model does not
+import scikit-learn, matplotlib and the rest: the command line starts in a fraction of a second.
 """
 
 from __future__ import annotations
 
-from .bg_nbd import BetaGeoModel, ModifiedBetaGeoModel
-from .errors import AnalyticsError, NotFittedError
-from .gamma_gamma import GammaGammaModel
-from .metrics import (
-    DEFAULT_LOYALTY_WEIGHTS,
-    average_order_value,
-    ces,
-    churn_rate,
-    cohort_retention,
-    conversion_rate,
-    csat,
-    customer_loyalty_index,
-    discounted_clv,
-    discounted_clv_by_customer,
-    nps,
-    purchase_frequency,
-    repeat_purchase_rate,
-    retention_rate,
-)
-from .pareto_nbd import ParetoNBDModel
-from .plotting import plot_calibration_holdout, plot_cumulative_repeat_purchases
-from .rfm import rfm_summary
-from .sbg import ShiftedBetaGeometricModel
-from .validation import calibration_holdout_table, cumulative_repeat_purchases
+import importlib
+from typing import TYPE_CHECKING, Any
 
+if TYPE_CHECKING:
+    from .bg_nbd import BetaGeoModel, ModifiedBetaGeoModel
+    from .churn import ChurnResult, score_churn
+    from .churn_models import classification_quality, cross_validate_classifiers
+    from .clustering import ClusteringResult, cluster_customers
+    from .customer_features import transaction_features
+    from .drivers import satisfaction_drivers
+    from .errors import AnalyticsError, NotFittedError
+    from .gamma_gamma import GammaGammaModel
+    from .metrics import (
+        DEFAULT_LOYALTY_WEIGHTS,
+        average_order_value,
+        ces,
+        churn_rate,
+        cohort_retention,
+        conversion_rate,
+        csat,
+        customer_loyalty_index,
+        discounted_clv,
+        discounted_clv_by_customer,
+        nps,
+        purchase_frequency,
+        repeat_purchase_rate,
+        retention_rate,
+    )
+    from .next_purchase import compare_clv_models, days_to_next_purchase
+    from .pareto_nbd import ParetoNBDModel
+    from .plotting import plot_calibration_holdout, plot_cumulative_repeat_purchases
+    from .rfm import rfm_summary
+    from .sbg import ShiftedBetaGeometricModel
+    from .segmentation import (
+        RFM_SEGMENTS,
+        rfm_scores,
+        rfm_segment,
+        rfm_table,
+        segment_summary,
+        segment_transitions,
+    )
+    from .subscription_churn import score_subscription_churn
+    from .survival import fit_sbg_censored, kaplan_meier
+    from .validation import calibration_holdout_table, cumulative_repeat_purchases
+
+_MODULE_OF = {
+    "AnalyticsError": "errors",
+    "BetaGeoModel": "bg_nbd",
+    "ChurnResult": "churn",
+    "ClusteringResult": "clustering",
+    "DEFAULT_LOYALTY_WEIGHTS": "metrics",
+    "GammaGammaModel": "gamma_gamma",
+    "ModifiedBetaGeoModel": "bg_nbd",
+    "NotFittedError": "errors",
+    "ParetoNBDModel": "pareto_nbd",
+    "RFM_SEGMENTS": "segmentation",
+    "ShiftedBetaGeometricModel": "sbg",
+    "average_order_value": "metrics",
+    "calibration_holdout_table": "validation",
+    "ces": "metrics",
+    "churn_rate": "metrics",
+    "classification_quality": "churn_models",
+    "cluster_customers": "clustering",
+    "cohort_retention": "metrics",
+    "compare_clv_models": "next_purchase",
+    "conversion_rate": "metrics",
+    "cross_validate_classifiers": "churn_models",
+    "csat": "metrics",
+    "cumulative_repeat_purchases": "validation",
+    "customer_loyalty_index": "metrics",
+    "days_to_next_purchase": "next_purchase",
+    "discounted_clv": "metrics",
+    "discounted_clv_by_customer": "metrics",
+    "fit_sbg_censored": "survival",
+    "kaplan_meier": "survival",
+    "nps": "metrics",
+    "plot_calibration_holdout": "plotting",
+    "plot_cumulative_repeat_purchases": "plotting",
+    "purchase_frequency": "metrics",
+    "repeat_purchase_rate": "metrics",
+    "retention_rate": "metrics",
+    "rfm_scores": "segmentation",
+    "rfm_segment": "segmentation",
+    "rfm_summary": "rfm",
+    "rfm_table": "segmentation",
+    "satisfaction_drivers": "drivers",
+    "score_churn": "churn",
+    "score_subscription_churn": "subscription_churn",
+    "segment_summary": "segmentation",
+    "segment_transitions": "segmentation",
+    "transaction_features": "customer_features",
+}
 __all__ = [
     "DEFAULT_LOYALTY_WEIGHTS",
+    "RFM_SEGMENTS",
     "AnalyticsError",
     "BetaGeoModel",
+    "ChurnResult",
+    "ClusteringResult",
     "GammaGammaModel",
     "ModifiedBetaGeoModel",
     "NotFittedError",
@@ -45,53 +118,29 @@ __all__ = [
     "calibration_holdout_table",
     "ces",
     "churn_rate",
+    "classification_quality",
+    "cluster_customers",
     "cohort_retention",
+    "compare_clv_models",
     "conversion_rate",
+    "cross_validate_classifiers",
     "csat",
     "cumulative_repeat_purchases",
     "customer_loyalty_index",
+    "days_to_next_purchase",
     "discounted_clv",
     "discounted_clv_by_customer",
+    "fit_sbg_censored",
+    "kaplan_meier",
     "nps",
     "plot_calibration_holdout",
     "plot_cumulative_repeat_purchases",
     "purchase_frequency",
     "repeat_purchase_rate",
     "retention_rate",
-    "rfm_summary",
-]
-
-# --- segmentation and prediction (issue 5) ---------------------------------------------------
-from .churn import ChurnResult, score_churn
-from .churn_models import classification_quality, cross_validate_classifiers
-from .clustering import ClusteringResult, cluster_customers
-from .customer_features import transaction_features
-from .drivers import satisfaction_drivers
-from .next_purchase import compare_clv_models, days_to_next_purchase
-from .segmentation import (
-    RFM_SEGMENTS,
-    rfm_scores,
-    rfm_segment,
-    rfm_table,
-    segment_summary,
-    segment_transitions,
-)
-from .subscription_churn import score_subscription_churn
-from .survival import fit_sbg_censored, kaplan_meier
-
-__all__ += [
-    "RFM_SEGMENTS",
-    "ChurnResult",
-    "ClusteringResult",
-    "classification_quality",
-    "cluster_customers",
-    "compare_clv_models",
-    "cross_validate_classifiers",
-    "days_to_next_purchase",
-    "fit_sbg_censored",
-    "kaplan_meier",
     "rfm_scores",
     "rfm_segment",
+    "rfm_summary",
     "rfm_table",
     "satisfaction_drivers",
     "score_churn",
@@ -100,3 +149,16 @@ __all__ += [
     "segment_transitions",
     "transaction_features",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

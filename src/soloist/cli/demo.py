@@ -26,7 +26,6 @@ from soloist.cli.common import (
     print_json,
     settings_for,
 )
-from soloist.domain.demo import build_demo
 from soloist.domain.workspace import init_workspace, open_workspace
 
 
@@ -82,6 +81,8 @@ def demo(
                     if stage not in tasks:
                         tasks[stage] = bar.add_task(stage, total=max(total, 1))
                     bar.update(tasks[stage], completed=done, total=max(total, 1))
+
+                from soloist.domain.demo import build_demo
 
                 summary = build_demo(
                     session,

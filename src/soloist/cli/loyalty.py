@@ -29,7 +29,6 @@ from soloist.domain.loyalty import (
     redeem_points,
     sync_order_points,
 )
-from soloist.domain.loyalty_report import loyalty_report
 from soloist.domain.loyalty_settings import get_programme_settings, update_programme_settings
 from soloist.domain.loyalty_tiers import list_tiers, review_tiers
 from soloist.errors import InsufficientPointsError, ValidationError
@@ -221,6 +220,8 @@ def tiers(
     """The tiers and their members; with --review, move members between tiers."""
     with cli_errors(), open_database(workspace, db) as database, database.session() as session:
         changes = review_tiers(session, _now(now)) if review else []
+        from soloist.domain.loyalty_report import loyalty_report  # SciPy: only here
+
         counts = loyalty_report(session, _now(now))["kpis"]["tiers"]
         rows = [
             {
@@ -263,6 +264,8 @@ def report(
         with cli_errors():
             raise ValidationError("--method must be welch or bootstrap.")
     with cli_errors(), open_database(workspace, db) as database, database.read_session() as s:
+        from soloist.domain.loyalty_report import loyalty_report  # SciPy: only here
+
         data = _plain(loyalty_report(s, _now(now), method=method))
     if json:
         print_json(data)

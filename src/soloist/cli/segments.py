@@ -19,10 +19,12 @@ from soloist.cli.common import (
     out,
     print_json,
 )
-from soloist.domain.churn import score_churn_risk
 from soloist.domain.segment_rules import FIELDS, list_segments, save_rule_segment
-from soloist.domain.segments import SEGMENT_METHODS, segment_customers
 from soloist.storage.models import ModelRun
+
+# For the help; the clustering (scikit-learn) loads only when a command needs it. A test keeps
+# this equal to SEGMENT_METHODS.
+METHOD_NAMES = ("rfm", "kmeans", "hierarchical", "hdbscan")
 
 segments_app = typer.Typer(
     help="RFM segments, behaviour clusters and saved rule segments.",
@@ -46,7 +48,7 @@ def segments(
     ctx: typer.Context,
     method: Annotated[
         str,
-        typer.Option(help=f"rfm, or RFM plus clusters by {', '.join(SEGMENT_METHODS[1:])}."),
+        typer.Option(help=f"rfm, or RFM plus clusters by {', '.join(METHOD_NAMES[1:])}."),
     ] = "rfm",
     workspace: WorkspaceOption = None,
     db: DbOption = None,
@@ -58,6 +60,8 @@ def segments(
     with cli_errors(), open_database(workspace, db) as database, database.session() as session:
         status = err.status("Segmenting customers…", spinner="dots") if not json else nullcontext()
         with status:
+            from soloist.domain.segments import segment_customers
+
             run = segment_customers(session, database.settings.currency, cli_actor(), method)
         result = _run_dict(run)
     if json:
@@ -147,6 +151,8 @@ def churn(
     with cli_errors(), open_database(workspace, db) as database, database.session() as session:
         status = err.status("Scoring churn risk…", spinner="dots") if not json else nullcontext()
         with status:
+            from soloist.domain.churn import score_churn_risk
+
             run = score_churn_risk(
                 session, database.settings.currency, cli_actor(), horizon_days=horizon_days
             )

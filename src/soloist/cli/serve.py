@@ -7,7 +7,6 @@ from typing import Annotated
 import typer
 
 from soloist.cli.common import DbOption, WorkspaceOption, cli_errors, err, settings_for
-from soloist.domain.dashboard import warm_dashboard
 from soloist.domain.users import count_owners
 
 
@@ -21,6 +20,7 @@ def serve(
     import uvicorn
 
     from soloist.app import create_app
+    from soloist.domain.dashboard import warm_dashboard
 
     with cli_errors():
         app = create_app(settings_for(workspace, db))

@@ -8,8 +8,9 @@ A file imports entirely or not at all: every row is read and checked before anyt
 and a file with an invalid row is refused with :class:`~soloist.errors.ImportRefusedError`
 (naming file, row, column and reason) unless ``skip_invalid`` is set. Everything happens in the
 caller's transaction. Importing the same file again changes no data: orders are keyed by their
-source's own number (``shopify:#1001``, ``retail:536365``, ``cdnow:00001:19970101T000000:1``), order lines
-by (order, line number), customers by external id, then the keyed e-mail hash, then the phone hash.
+source's own number (``shopify:#1001``, ``retail:536365``; in a file without order numbers the
+customer, time and count, ``cdnow:00001:19970101T000000:1``), order lines by (order, line
+number), customers by external id, then the keyed e-mail hash, then the phone hash.
 """
 
 from __future__ import annotations
