@@ -76,3 +76,10 @@ def test_country_names_become_iso_codes() -> None:
     assert parse_country("EIRE") == "IE"
     assert parse_country("德国") == "DE"
     assert parse_country("pt") == "PT"
+
+
+def test_times_are_read_in_the_given_zone_and_an_unknown_zone_is_named() -> None:
+    shanghai = parse_datetime("2024-01-05 08:00", tz="Asia/Shanghai")
+    assert shanghai == dt.datetime(2024, 1, 5, 0, 0, tzinfo=dt.UTC)
+    with pytest.raises(ValueError, match="unknown timezone 'Mars/Olympus'"):
+        parse_datetime("2024-01-05", tz="Mars/Olympus")

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from soloist.domain.audit import record_audit
 from soloist.domain.bulk import bulk_insert, chunks, insert_rows
 from soloist.domain.import_writers import Counts, Resolved
-from soloist.imports.clean_orders import UTC_TIME
+from soloist.imports.clean_orders import LINE_SCHEMA, UTC_TIME
 from soloist.storage.models import Order, OrderLine, Product
 
 _HEADER = (
@@ -73,15 +73,7 @@ def _existing_lines(session: Session, order_ids: list[int]) -> pl.DataFrame:
     """The lines of the given orders, read through the driver's cursor: a second import of a
     million lines reads them all, and rows made by SQLAlchemy would cost more than the read."""
     schema = pl.Schema(
-        {
-            "order_id": pl.Int64(),
-            "line_no": pl.Int64(),
-            "sku": pl.String(),
-            "description": pl.String(),
-            "quantity": pl.Int64(),
-            "unit_price_minor": pl.Int64(),
-            "amount_minor": pl.Int64(),
-        }
+        {"order_id": pl.Int64(), **{n: t for n, t in LINE_SCHEMA.items() if n != "external_id"}}
     )
     connection = session.connection()
     marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"

@@ -568,27 +568,42 @@ def _until_first(frame: pl.DataFrame, found: pl.Expr) -> pl.DataFrame:
     return frame.filter((found.cum_sum().over("external_id") - found.cast(pl.UInt32)) == 0)
 
 
-def _totals(frame: pl.DataFrame, rules: OrderRules, errors: _Errors) -> tuple[pl.DataFrame, int]:
-    """Each order's first usable total in minor units and whether a refund of all of it came
-    with it; and how many of the totals read were rounded."""
-    given = frame.filter(_given("total"))
+def _read_amounts(
+    frame: pl.DataFrame,
+    name: str,
+    usable: Callable[[pl.Expr], pl.Expr],
+    check: int,
+    rules: OrderRules,
+    errors: _Errors,
+) -> tuple[pl.DataFrame, int]:
+    """The records of each order whose ``name`` amount is read — those that give one, up to the
+    first whose minor units (``{name}_minor``) are ``usable`` — with the amount's problems
+    reported; and how many of the amounts read were rounded."""
+    given = frame.filter(_given(name))
     minor = distinct_map(
         given,
-        ["total_cell", "currency"],
+        [f"{name}_cell", "currency"],
         _minor_of(rules),
-        {"total_minor": pl.Int64, "_rounded": pl.Boolean, "_error": pl.String},
+        {f"{name}_minor": pl.Int64, "_rounded": pl.Boolean, "_error": pl.String},
     )
     read = _until_first(
-        pl.concat([given, minor], how="horizontal"), pl.col("total_minor").is_not_null()
+        pl.concat([given, minor], how="horizontal"), usable(pl.col(f"{name}_minor"))
     )
     errors.add(
         read,
         pl.col("_error").is_not_null(),
-        13,
-        rules.column("total"),
+        check,
+        rules.column(name),
         pl.col("_error"),
         "amount too large",
     )
+    return read, int(read["_rounded"].sum())
+
+
+def _totals(frame: pl.DataFrame, rules: OrderRules, errors: _Errors) -> tuple[pl.DataFrame, int]:
+    """Each order's first usable total in minor units and whether a refund of all of it came
+    with it; and how many of the totals read were rounded."""
+    read, rounded = _read_amounts(frame, "total", pl.Expr.is_not_null, 13, rules, errors)
 
     def refund(total_cell: str, refunded_cell: str | None) -> tuple[bool]:
         refunded_text = (refunded_cell or "").strip()
@@ -600,31 +615,19 @@ def _totals(frame: pl.DataFrame, rules: OrderRules, errors: _Errors) -> tuple[pl
     first = read.filter(pl.col("total_minor").is_not_null())
     refunds = distinct_map(first, ["total_cell", "refunded_cell"], refund, {"refund": pl.Boolean})
     first = first.hstack(refunds)
-    return first.select("external_id", "total_minor", "refund"), int(read["_rounded"].sum())
+    return first.select("external_id", "total_minor", "refund"), rounded
 
 
 def _discounts(frame: pl.DataFrame, rules: OrderRules, errors: _Errors) -> tuple[pl.DataFrame, int]:
     """Each order's first non-zero discount in minor units; and how many of the discounts read
     up to it were rounded."""
-    given = frame.filter(_given("discount"))
-    minor = distinct_map(
-        given,
-        ["discount_cell", "currency"],
-        _minor_of(rules),
-        {"discount_minor": pl.Int64, "_rounded": pl.Boolean, "_error": pl.String},
-    )
-    nonzero = pl.col("discount_minor").fill_null(0) != 0
-    read = _until_first(pl.concat([given, minor], how="horizontal"), nonzero)
-    errors.add(
-        read,
-        pl.col("_error").is_not_null(),
-        14,
-        rules.column("discount"),
-        pl.col("_error"),
-        "amount too large",
-    )
-    found = read.filter(nonzero).select("external_id", "discount_minor")
-    return found, int(read["_rounded"].sum())
+
+    def nonzero(minor: pl.Expr) -> pl.Expr:
+        return minor.fill_null(0) != 0
+
+    read, rounded = _read_amounts(frame, "discount", nonzero, 14, rules, errors)
+    found = read.filter(nonzero(pl.col("discount_minor"))).select("external_id", "discount_minor")
+    return found, rounded
 
 
 def _lines(
