@@ -5,8 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from soloist.imports.clean_orders import iso_utc_times
 from soloist.imports.values import parse_amount, parse_country, parse_datetime, parse_order_status
 
 
@@ -83,3 +87,45 @@ def test_times_are_read_in_the_given_zone_and_an_unknown_zone_is_named() -> None
     assert shanghai == dt.datetime(2024, 1, 5, 0, 0, tzinfo=dt.UTC)
     with pytest.raises(ValueError, match="unknown timezone 'Mars/Olympus'"):
         parse_datetime("2024-01-05", tz="Mars/Olympus")
+
+
+def _padded(low: int, high: int, width: int) -> st.SearchStrategy[str]:
+    """Numbers around a field's range, mostly zero-padded to its width, sometimes not."""
+    number = st.integers(min_value=low, max_value=high)
+    return st.one_of(number.map(lambda n: str(n).zfill(width)), number.map(str))
+
+
+_DATEISH = st.one_of(
+    st.builds(
+        lambda y, mo, d, sep, h, mi, sec: f"{y}-{mo}-{d}{sep}{h}:{mi}{sec}",
+        _padded(0, 9999, 4),
+        _padded(0, 13, 2),
+        _padded(0, 32, 2),
+        st.sampled_from([" ", "T", "t", "  "]),
+        _padded(0, 25, 2),
+        _padded(0, 61, 2),
+        st.one_of(st.just(""), _padded(0, 61, 2).map(lambda s: ":" + s)),
+    ),
+    st.builds(
+        lambda y, mo, d: f"{y}-{mo}-{d}", _padded(0, 9999, 4), _padded(0, 13, 2), _padded(0, 32, 2)
+    ),
+    st.text(alphabet="0123456789-: T.Z+", max_size=22),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts=st.lists(_DATEISH, min_size=1, max_size=30))
+def test_the_vectorised_iso_reading_agrees_with_the_date_parser(texts: list[str]) -> None:
+    frame = pl.DataFrame({"text": texts}, schema={"text": pl.String})
+    quick = frame.select(iso_utc_times(pl.col("text"))).to_series().to_list()
+    for text, value in zip(texts, quick, strict=True):
+        if value is not None:  # the others are left to parse_datetime
+            assert parse_datetime(text) == value, text
+
+
+def test_the_vectorised_iso_reading_reads_the_common_shapes_and_leaves_the_rest() -> None:
+    texts = ["2024-01-05", "2024-01-05 10:14", "2024-01-05T10:14:12", "2024-02-30", "5.1.2024"]
+    frame = pl.DataFrame({"text": texts})
+    quick = frame.select(iso_utc_times(pl.col("text"))).to_series().to_list()
+    assert quick[:3] == [parse_datetime(text) for text in texts[:3]]
+    assert quick[3:] == [None, None]

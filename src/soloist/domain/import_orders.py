@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from soloist.domain.audit import record_audit
-from soloist.domain.bulk import bulk_insert, chunks, insert_rows
+from soloist.domain.bulk import bulk_insert, chunks
 from soloist.domain.import_writers import Counts, Resolved
 from soloist.imports.clean_orders import LINE_SCHEMA, UTC_TIME
 from soloist.storage.models import Order, OrderLine, Product
@@ -116,6 +116,14 @@ def _changed(
     return old.filter(pl.col("id").is_in(sorted(different)))
 
 
+def _product_ids(session: Session, skus: list[str]) -> dict[str, int]:
+    known: dict[str, int] = {}
+    for part in chunks(skus):
+        found = session.execute(select(Product.sku, Product.id).where(Product.sku.in_(part)))
+        known.update(found.all())
+    return known
+
+
 def _products(
     session: Session, orders: pl.DataFrame, lines: pl.DataFrame, actor: str, apply: bool
 ) -> tuple[pl.DataFrame, int]:
@@ -133,27 +141,25 @@ def _products(
         )
     )
     first = candidates.join(chosen, on=["sku", "_n"], how="semi", maintain_order="left")
-    skus = first["sku"].to_list()
-    known: dict[str, int] = {}
-    for part in chunks(skus):
-        found = session.execute(select(Product.sku, Product.id).where(Product.sku.in_(part)))
-        known.update(found.all())
+    known = _product_ids(session, first["sku"].to_list())
     missing = first.filter(~pl.col("sku").is_in(list(known)))
     if apply and missing.height:
-        rows = [
-            {
-                "sku": sku,
-                "name": (description or sku)[:255],
-                "price_minor": max(price, 0),
-                "currency": currency,
-                "active": True,
-            }
-            for sku, description, price, currency in missing.select(
-                "sku", "description", "unit_price_minor", "currency"
-            ).iter_rows()
-        ]
-        ids = insert_rows(session, Product, rows, actor, "import", returning_ids=True)
-        known.update(zip(missing["sku"].to_list(), ids, strict=True))
+        rows = missing.select(
+            "sku",
+            pl.coalesce("description", "sku").str.head(255).alias("name"),
+            pl.max_horizontal("unit_price_minor", pl.lit(0)).alias("price_minor"),
+            "currency",
+        )
+        bulk_insert(session, Product, rows.columns, rows)
+        known.update(_product_ids(session, missing["sku"].to_list()))
+        record_audit(
+            session,
+            actor,
+            "products.bulk_added",
+            "products",
+            None,
+            {"count": missing.height, "note": "import"},
+        )
     ids_by_sku = pl.DataFrame(
         {"sku": list(known), "product_id": list(known.values())},
         schema={"sku": pl.String, "product_id": pl.Int64},

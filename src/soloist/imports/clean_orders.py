@@ -111,10 +111,13 @@ def distinct_map(
     keys: list[str],
     compute: Callable[..., tuple[Any, ...]],
     schema: Mapping[str, Any],
+    where: pl.Expr | None = None,
 ) -> pl.DataFrame:
     """``compute(*values)`` once per distinct combination of the ``keys`` columns, as the
-    columns of ``schema``, one row per row of ``frame`` in its order."""
-    distinct = frame.select(keys).unique()
+    columns of ``schema``, one row per row of ``frame`` in its order; with ``where``, only for
+    the combinations of the rows where it holds (the others get nulls)."""
+    chosen = frame if where is None else frame.filter(where)
+    distinct = chosen.select(keys).unique()
     results = [compute(*values) for values in distinct.iter_rows()]
     hidden = {f"__{index}": dtype for index, dtype in enumerate(schema.values())}
     made = pl.DataFrame(results, schema=hidden, orient="row")
@@ -185,7 +188,31 @@ def _dates(frame: pl.DataFrame, rules: OrderRules) -> pl.DataFrame:
             return None, str(exc)
 
     schema = {"ordered_at": UTC_TIME, "ordered_at_error": pl.String}
-    return distinct_map(keyed, ["ordered_at", "_tz"], typed, schema)
+    quick = pl.when(pl.col("_tz") == "UTC").then(iso_utc_times(pl.col("ordered_at")))
+    keyed = keyed.with_columns(quick.alias("_quick"))
+    slow = distinct_map(
+        keyed, ["ordered_at", "_tz"], typed, schema, where=pl.col("_quick").is_null()
+    )
+    return slow.with_columns(pl.coalesce(keyed["_quick"], "ordered_at").alias("ordered_at"))
+
+
+_ISO_SHAPE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[ T](?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9])?)?$"
+_ISO_FORMATS = {10: "%Y-%m-%d", 16: "%Y-%m-%d %H:%M", 19: "%Y-%m-%d %H:%M:%S"}
+
+
+def iso_utc_times(texts: pl.Expr) -> pl.Expr:
+    """The times of cells in the commonest shapes — ``2024-01-05``, ``2024-01-05 10:14`` and
+    ``2024-01-05 10:14:12`` (or with a ``T``) — read as UTC in one vectorised pass; null for every
+    other cell (and for impossible dates), which :func:`parse_datetime` then reads. For the cells
+    it reads it gives what :func:`parse_datetime` gives (checked by a property test)."""
+    fits = texts.str.contains(_ISO_SHAPE) & ~texts.str.starts_with("0000")  # Python has no year 0
+    shaped = pl.when(fits).then(texts.str.replace("T", " ", literal=True))
+    length = shaped.str.len_bytes()
+    parsed = pl.coalesce(
+        pl.when(length == size).then(shaped.str.strptime(pl.Datetime("us"), form, strict=False))
+        for size, form in _ISO_FORMATS.items()
+    )
+    return parsed.dt.replace_time_zone("UTC")
 
 
 def _currencies(frame: pl.DataFrame, rules: OrderRules) -> pl.DataFrame:
