@@ -6,8 +6,13 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from soloist.imports import FORMATS, read_table
-from soloist.imports.clean import Cleaned, CleanOptions, clean_table
+from soloist.imports.clean import Cleaned, CleanOptions, _text, clean_table
+from soloist.imports.clean_orders import text_column
 
 
 def clean(tmp_path: Path, text: str, **options: Any) -> Cleaned:
@@ -128,3 +133,15 @@ def test_a_file_without_order_numbers_makes_one_order_per_record(tmp_path: Path)
         "file:8:20240105T100000:1",
     ]
     assert cleaned.outliers["negative_amounts"] == 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    cells=st.lists(
+        st.one_of(st.none(), st.text(max_size=12), st.text(alphabet="ab \t\u3000", max_size=8)),
+        max_size=40,
+    )
+)
+def test_text_cells_read_by_column_are_read_as_one_by_one(cells: list[str | None]) -> None:
+    frame = pl.DataFrame({"cell": cells}, schema={"cell": pl.String})
+    assert text_column(frame, "cell", _text).to_list() == [_text(cell) for cell in cells]

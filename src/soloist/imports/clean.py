@@ -26,7 +26,7 @@ from soloist.imports.clean_orders import (
     OrderRules,
     amount_outliers,
     clean_orders,
-    distinct_map,
+    text_column,
 )
 from soloist.imports.synonyms import header_key
 from soloist.imports.table import RawTable
@@ -394,10 +394,7 @@ def _customer_keys(
                 "customer_failed": pl.repeat(False, frame.height, eager=True),
             }
         )
-    texts = frame.select(
-        distinct_map(frame, [name], lambda v: (_text(v),), {name: pl.String}).to_series()
-        for name in present
-    )
+    texts = pl.DataFrame([text_column(frame, name, _text) for name in present])
     combos = (
         texts.with_row_index("_first")
         .group_by(present, maintain_order=True)

@@ -130,11 +130,27 @@ def distinct_map(
     )
 
 
-def _text_column(frame: pl.DataFrame, name: str, rules: OrderRules) -> pl.Series:
+# Printable ASCII words with single spaces between them: text the cleaning leaves as it is.
+_PLAIN_TEXT = r"^[!-~]+(?: [!-~]+)*$"
+
+
+def text_column(
+    frame: pl.DataFrame, name: str, text: Callable[[str | None], str | None]
+) -> pl.Series:
+    """``text`` (the cleaning's reading of a text cell) of every cell of column ``name``: cells
+    of plain ASCII words are already what it would make of them (and blank ones null); the
+    others go through it once per distinct cell."""
     if name not in frame.columns:
         return pl.repeat(None, frame.height, dtype=pl.String, eager=True).alias(name)
-    done = distinct_map(frame, [name], lambda v: (rules.text(v),), {"_text": pl.String})
-    return done.to_series().alias(name)
+    cells = pl.col(name)
+    plain = cells.str.contains(_PLAIN_TEXT)
+    done = distinct_map(frame, [name], lambda v: (text(v),), {name: pl.String}, where=~plain)
+    ready = frame.select(pl.when(plain).then(cells)).to_series()
+    return done.to_series().fill_null(ready).alias(name)
+
+
+def _text_column(frame: pl.DataFrame, name: str, rules: OrderRules) -> pl.Series:
+    return text_column(frame, name, rules.text)
 
 
 def _typed(frame: pl.DataFrame, name: str, parse: Callable[[str], Any], dtype: Any) -> pl.DataFrame:
