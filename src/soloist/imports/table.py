@@ -322,6 +322,14 @@ def _parse_whitespace(text: str, path: Path) -> RawTable:
     )
     if _looks_numeric(header):
         _promote_header_to_row(table, header_number)
+    width = len(table.header)
+    if len(rows) >= COLUMNAR_MIN_LINES and all(len(row) == width for row in rows):
+        import polars as pl
+
+        # Split cells hold no whitespace: the frame is its own stripped version.
+        names = [f"column_{i + 1}" for i in range(width)]
+        frame = pl.DataFrame(rows, schema=dict.fromkeys(names, pl.String), orient="row")
+        table.frame = table.stripped_frame = frame
     return table
 
 
