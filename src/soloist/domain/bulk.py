@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import polars as pl
-from sqlalchemy import func, insert, select
+from sqlalchemy import ARRAY, ColumnElement, any_, bindparam, func, insert, select
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.schema import AddConstraint, DropConstraint
 
@@ -30,6 +30,16 @@ BULK_REINDEX_ROWS = 20_000  # see _indexes_rebuilt
 def chunks(values: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
+
+
+def among(session: Session, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
+    """``column IN (values)`` for a lookup of thousands of keys. On PostgreSQL it is
+    ``column = ANY(array)``: one parameter instead of thousands, which the driver would otherwise
+    parse out of the statement one by one."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    result: ColumnElement[bool] = column.in_(values)
+    return result
 
 
 def insert_rows(

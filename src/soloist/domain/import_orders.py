@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from soloist.domain.audit import record_audit
-from soloist.domain.bulk import bulk_insert, chunks
+from soloist.domain.bulk import among, bulk_insert, chunks
 from soloist.domain.import_writers import Counts, Resolved
 from soloist.imports.clean_orders import LINE_SCHEMA, UTC_TIME
 from soloist.storage.models import Order, OrderLine, Product
@@ -51,7 +51,7 @@ def _existing_orders(session: Session, external_ids: list[str]) -> pl.DataFrame:
     rows: list[tuple[Any, ...]] = []
     fields = [getattr(Order, name) for name in ("id", "external_id", *_HEADER)]
     for part in chunks(external_ids):
-        found = session.execute(select(*fields).where(Order.external_id.in_(part)))
+        found = session.execute(select(*fields).where(among(session, Order.external_id, part)))
         rows.extend(found.all())
     schema = pl.Schema(
         {
@@ -76,16 +76,16 @@ def _existing_lines(session: Session, order_ids: list[int]) -> pl.DataFrame:
         {"order_id": pl.Int64(), **{n: t for n, t in LINE_SCHEMA.items() if n != "external_id"}}
     )
     connection = session.connection()
-    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    select_lines = f"SELECT {', '.join(schema)} FROM order_lines WHERE order_id"
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     parts: list[pl.DataFrame] = []
     try:
         for part in chunks(sorted(order_ids)):
-            cursor.execute(
-                f"SELECT {', '.join(schema)} FROM order_lines "
-                f"WHERE order_id IN ({', '.join([marker] * len(part))})",
-                tuple(part),
-            )
+            if connection.dialect.name == "postgresql":  # one array, not thousands of markers
+                cursor.execute(f"{select_lines} = ANY(%s)", (list(part),))
+            else:
+                marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+                cursor.execute(f"{select_lines} IN ({', '.join([marker] * len(part))})", part)
             parts.append(pl.DataFrame(cursor.fetchall(), schema=schema, orient="row"))
     finally:
         cursor.close()
@@ -119,7 +119,9 @@ def _changed(
 def _product_ids(session: Session, skus: list[str]) -> dict[str, int]:
     known: dict[str, int] = {}
     for part in chunks(skus):
-        found = session.execute(select(Product.sku, Product.id).where(Product.sku.in_(part)))
+        found = session.execute(
+            select(Product.sku, Product.id).where(among(session, Product.sku, part))
+        )
         known.update(found.all())
     return known
 

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from soloist.domain.audit import describe_changes, record_audit
-from soloist.domain.bulk import chunks, core_insert, insert_rows
+from soloist.domain.bulk import among, chunks, core_insert, insert_rows
 from soloist.domain.keys import keyring_for
 from soloist.domain.normalise import normalise_email, normalise_phone
 from soloist.errors import ValidationError
@@ -94,7 +94,7 @@ def _lookup(session: Session, column: Any, values: list[str]) -> list[Any]:
         Customer.merged_into_id,
     )
     for part in chunks(sorted(set(values))):
-        rows.extend(session.execute(select(*fields).where(column.in_(part))).all())
+        rows.extend(session.execute(select(*fields).where(among(session, column, part))).all())
     return rows
 
 
@@ -270,7 +270,7 @@ def _update_matched(
     )
     current_rows: dict[int, Any] = {}
     for part in chunks(sorted(c for c in matched if c is not None)):
-        for row in session.execute(select(*plain).where(Customer.id.in_(part))):
+        for row in session.execute(select(*plain).where(among(session, Customer.id, part))):
             current_rows[row.id] = row
     for customer_id, ref in matched.items():
         assert customer_id is not None
@@ -344,7 +344,9 @@ def write_subscriptions(
     counts = Counts()
     existing: dict[str, Subscription] = {}
     for part in chunks([d.external_id for d in drafts]):
-        for sub in session.scalars(select(Subscription).where(Subscription.external_id.in_(part))):
+        for sub in session.scalars(
+            select(Subscription).where(among(session, Subscription.external_id, part))
+        ):
             existing[str(sub.external_id)] = sub
     new_rows: list[dict[str, Any]] = []
     for draft in drafts:
@@ -400,7 +402,8 @@ def _existing_keys(
     keys: set[tuple[Any, ...]] = set()
     for part in chunks(sorted(set(customer_ids))):
         keys.update(
-            tuple(row) for row in session.execute(select(*columns).where(columns[0].in_(part)))
+            tuple(row)
+            for row in session.execute(select(*columns).where(among(session, columns[0], part)))
         )
     return keys
 
