@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from soloist.imports import FORMATS, read_table
 from soloist.imports.clean import Cleaned, CleanOptions, _text, clean_table
-from soloist.imports.clean_orders import text_column
+from soloist.imports.columns import text_column
 
 
 def clean(tmp_path: Path, text: str, **options: Any) -> Cleaned:

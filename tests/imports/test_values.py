@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from soloist.imports.clean_orders import iso_utc_times
+from soloist.imports.columns import iso_utc_times
 from soloist.imports.values import parse_amount, parse_country, parse_datetime, parse_order_status
 
 

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from soloist.domain.audit import record_audit
 from soloist.domain.bulk import among, bulk_insert, chunks
 from soloist.domain.import_writers import Counts, Resolved
-from soloist.imports.clean_orders import LINE_SCHEMA, UTC_TIME
+from soloist.imports.clean_orders import LINE_SCHEMA
+from soloist.imports.columns import UTC_TIME
 from soloist.storage.models import Order, OrderLine, Product
 
 _HEADER = (

@@ -26,8 +26,8 @@ from soloist.imports.clean_orders import (
     OrderRules,
     amount_outliers,
     clean_orders,
-    text_column,
 )
+from soloist.imports.columns import text_column
 from soloist.imports.synonyms import header_key
 from soloist.imports.table import RawTable
 from soloist.imports.values import (

@@ -37,6 +37,15 @@ from typing import Any
 import polars as pl
 
 from soloist.imports.base import ImportFormat, RecordColumns
+from soloist.imports.columns import (
+    UTC_TIME,
+    Problems,
+    cell_errors,
+    distinct_map,
+    iso_utc_times,
+    text_column,
+    typed_column,
+)
 from soloist.imports.values import (
     parse_amount,
     parse_datetime,
@@ -51,7 +60,6 @@ MAX_QUANTITY = 2**31 - 1
 HUGE_FACTOR = 100  # an amount over 100 × the median is reported as an outlier
 _AMOUNTS = ("unit_price", "line_amount", "total", "discount", "refunded")
 _LINE_FIELDS = ("sku", "description", "quantity", "unit_price", "line_amount")
-UTC_TIME = pl.Datetime("us", "UTC")
 ORDER_SCHEMA = pl.Schema(
     {
         "external_id": pl.String(),
@@ -106,88 +114,14 @@ class CleanedOrders:
     first_seen: dict[str, dt.datetime]  # customer key -> first order time
 
 
-def distinct_map(
-    frame: pl.DataFrame,
-    keys: list[str],
-    compute: Callable[..., tuple[Any, ...]],
-    schema: Mapping[str, Any],
-    where: pl.Expr | None = None,
-) -> pl.DataFrame:
-    """``compute(*values)`` once per distinct combination of the ``keys`` columns, as the
-    columns of ``schema``, one row per row of ``frame`` in its order; with ``where``, only for
-    the combinations of the rows where it holds (the others get nulls)."""
-    chosen = frame if where is None else frame.filter(where)
-    distinct = chosen.select(keys).unique()
-    results = [compute(*values) for values in distinct.iter_rows()]
-    hidden = {f"__{index}": dtype for index, dtype in enumerate(schema.values())}
-    made = pl.DataFrame(results, schema=hidden, orient="row")
-    mapping = pl.concat([distinct, made], how="horizontal")
-    joined = frame.select(keys).join(
-        mapping, on=keys, how="left", nulls_equal=True, maintain_order="left"
-    )
-    return joined.select(
-        pl.col(name).alias(target) for name, target in zip(hidden, schema, strict=True)
-    )
-
-
-# Printable ASCII words with single spaces between them: text the cleaning leaves as it is.
-_PLAIN_TEXT = r"^[!-~]+(?: [!-~]+)*$"
-
-
-def text_column(
-    frame: pl.DataFrame, name: str, text: Callable[[str | None], str | None]
-) -> pl.Series:
-    """``text`` (the cleaning's reading of a text cell) of every cell of column ``name``: cells
-    of plain ASCII words are already what it would make of them (and blank ones null); the
-    others go through it once per distinct cell."""
-    if name not in frame.columns:
-        return pl.repeat(None, frame.height, dtype=pl.String, eager=True).alias(name)
-    cells = pl.col(name)
-    plain = cells.str.contains(_PLAIN_TEXT)
-    done = distinct_map(frame, [name], lambda v: (text(v),), {name: pl.String}, where=~plain)
-    ready = frame.select(pl.when(plain).then(cells)).to_series()
-    return done.to_series().fill_null(ready).alias(name)
-
-
 def _text_column(frame: pl.DataFrame, name: str, rules: OrderRules) -> pl.Series:
     return text_column(frame, name, rules.text)
-
-
-def _typed(frame: pl.DataFrame, name: str, parse: Callable[[str], Any], dtype: Any) -> pl.DataFrame:
-    """Columns ``{name}`` (the typed value, null when blank or bad) and ``{name}_error``."""
-    if name not in frame.columns:
-        return pl.DataFrame(
-            {
-                name: pl.repeat(None, frame.height, dtype=dtype, eager=True),
-                f"{name}_error": pl.repeat(None, frame.height, dtype=pl.String, eager=True),
-            }
-        )
-
-    def typed(cell: str | None) -> tuple[Any, str | None]:
-        raw = (cell or "").strip()
-        if not raw:
-            return None, None
-        try:
-            return parse(raw), None
-        except (ValueError, ArithmeticError) as exc:
-            return None, str(exc)
-
-    return distinct_map(frame, [name], typed, {name: dtype, f"{name}_error": pl.String})
-
-
-def _cell_errors(frame: pl.DataFrame, name: str, parse: Callable[[str], Any]) -> pl.Series:
-    """``{name}_error``: why each cell of ``name`` does not parse (null when it does)."""
-
-    def checked(text: str) -> None:
-        parse(text)
-
-    return _typed(frame, name, checked, pl.Null)[f"{name}_error"]
 
 
 def _dates(frame: pl.DataFrame, rules: OrderRules) -> pl.DataFrame:
     """``ordered_at`` and ``ordered_at_error``, each time read in its record's timezone."""
     if "ordered_at" not in frame.columns:
-        return _typed(frame, "ordered_at", str, UTC_TIME)
+        return typed_column(frame, "ordered_at", str, UTC_TIME)
     zone = pl.col("timezone") if "timezone" in frame.columns else pl.lit(None, pl.String)
     keyed = frame.select(
         pl.col("ordered_at"),
@@ -210,25 +144,6 @@ def _dates(frame: pl.DataFrame, rules: OrderRules) -> pl.DataFrame:
         keyed, ["ordered_at", "_tz"], typed, schema, where=pl.col("_quick").is_null()
     )
     return slow.with_columns(pl.coalesce(keyed["_quick"], "ordered_at").alias("ordered_at"))
-
-
-_ISO_SHAPE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[ T](?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9])?)?$"
-_ISO_FORMATS = {10: "%Y-%m-%d", 16: "%Y-%m-%d %H:%M", 19: "%Y-%m-%d %H:%M:%S"}
-
-
-def iso_utc_times(texts: pl.Expr) -> pl.Expr:
-    """The times of cells in the commonest shapes — ``2024-01-05``, ``2024-01-05 10:14`` and
-    ``2024-01-05 10:14:12`` (or with a ``T``) — read as UTC in one vectorised pass; null for every
-    other cell (and for impossible dates), which :func:`parse_datetime` then reads. For the cells
-    it reads it gives what :func:`parse_datetime` gives (checked by a property test)."""
-    fits = texts.str.contains(_ISO_SHAPE) & ~texts.str.starts_with("0000")  # Python has no year 0
-    shaped = pl.when(fits).then(texts.str.replace("T", " ", literal=True))
-    length = shaped.str.len_bytes()
-    parsed = pl.coalesce(
-        pl.when(length == size).then(shaped.str.strptime(pl.Datetime("us"), form, strict=False))
-        for size, form in _ISO_FORMATS.items()
-    )
-    return parsed.dt.replace_time_zone("UTC")
 
 
 def _currencies(frame: pl.DataFrame, rules: OrderRules) -> pl.DataFrame:
@@ -327,54 +242,6 @@ def _line_problems_schema() -> dict[str, Any]:
     }
 
 
-class _Errors:
-    """Problems found, each at a record (``idx``) and a check number that orders a record's
-    problems as the checks run."""
-
-    def __init__(self) -> None:
-        self.parts: list[pl.DataFrame] = []
-
-    def add(
-        self,
-        frame: pl.DataFrame,
-        where: pl.Expr,
-        check: int,
-        column: str,
-        message: pl.Expr,
-        reason: str,
-    ) -> None:
-        found = frame.filter(where).select(
-            pl.col("idx"),
-            pl.col("row"),
-            pl.lit(check).alias("check"),
-            pl.lit(column).alias("column"),
-            message.cast(pl.String).alias("message"),
-            pl.lit(reason).alias("reason"),
-        )
-        if found.height:
-            self.parts.append(found)
-
-    def frame(self) -> pl.DataFrame:
-        if not self.parts:
-            return pl.DataFrame(
-                schema={
-                    "row": pl.Int64,
-                    "column": pl.String,
-                    "message": pl.String,
-                    "reason": pl.String,
-                }
-            )
-        every = pl.concat(self.parts, how="vertical_relaxed")
-        return every.sort("idx", "check", maintain_order=True).drop("idx", "check")
-
-    def rows(self) -> pl.Series:
-        return (
-            pl.concat([p["row"] for p in self.parts])
-            if self.parts
-            else pl.Series([], dtype=pl.Int64)
-        )
-
-
 def clean_orders(
     columns: RecordColumns,
     customers: pl.DataFrame,
@@ -383,7 +250,7 @@ def clean_orders(
     """Orders, lines, problems and counts of the records. ``customers`` holds, row for row,
     each record's customer ``key`` (null: names nobody) and whether its customer cells were
     refused (``customer_failed``, already reported)."""
-    errors = _Errors()
+    errors = Problems()
     skipped: Counter[str] = Counter()
     # Records only counted: marked by the format, or naming no customer.
     every = columns.frame.with_row_index("idx").hstack(customers.select("key", "customer_failed"))
@@ -400,7 +267,7 @@ def clean_orders(
     frame = source.select("idx", "row", "key", "customer_failed")
     frame = frame.hstack(_dates(source, rules))
     status_text = _text_column(source, "status", rules)
-    status = _typed(source, "status", parse_order_status, pl.String)
+    status = typed_column(source, "status", parse_order_status, pl.String)
     frame = frame.with_columns(
         pl.when(status_text.is_null())
         .then(pl.lit("paid"))
@@ -412,9 +279,9 @@ def clean_orders(
         .alias("status_error"),
     )
     frame = frame.hstack(_currencies(source, rules))
-    frame = frame.hstack(_typed(source, "quantity", parse_int, pl.Int64))
+    frame = frame.hstack(typed_column(source, "quantity", parse_int, pl.Int64))
     for name in _AMOUNTS:
-        frame = frame.hstack([_cell_errors(source, name, parse_amount)])
+        frame = frame.hstack([cell_errors(source, name, parse_amount)])
     cells = source.select(
         *(_raw(source, name).alias(f"{name}_cell") for name in (*_AMOUNTS, "quantity")),
         pl.any_horizontal(
@@ -563,7 +430,7 @@ def clean_orders(
     )
 
 
-def _order_ids(frame: pl.DataFrame, rules: OrderRules, errors: _Errors) -> pl.Series:
+def _order_ids(frame: pl.DataFrame, rules: OrderRules, errors: Problems) -> pl.Series:
     """Each record's order id (null where it has none, reported): the file's order number with
     the format's prefix, or, in a file without them, customer, time and a running count."""
     column = rules.column
@@ -617,7 +484,7 @@ def _read_amounts(
     usable: Callable[[pl.Expr], pl.Expr],
     check: int,
     rules: OrderRules,
-    errors: _Errors,
+    errors: Problems,
 ) -> tuple[pl.DataFrame, int]:
     """The records of each order whose ``name`` amount is read — those that give one, up to the
     first whose minor units (``{name}_minor``) are ``usable`` — with the amount's problems
@@ -643,7 +510,7 @@ def _read_amounts(
     return read, int(read["_rounded"].sum())
 
 
-def _totals(frame: pl.DataFrame, rules: OrderRules, errors: _Errors) -> tuple[pl.DataFrame, int]:
+def _totals(frame: pl.DataFrame, rules: OrderRules, errors: Problems) -> tuple[pl.DataFrame, int]:
     """Each order's first usable total in minor units and whether a refund of all of it came
     with it; and how many of the totals read were rounded."""
     read, rounded = _read_amounts(frame, "total", pl.Expr.is_not_null, 13, rules, errors)
@@ -661,7 +528,9 @@ def _totals(frame: pl.DataFrame, rules: OrderRules, errors: _Errors) -> tuple[pl
     return first.select("external_id", "total_minor", "refund"), rounded
 
 
-def _discounts(frame: pl.DataFrame, rules: OrderRules, errors: _Errors) -> tuple[pl.DataFrame, int]:
+def _discounts(
+    frame: pl.DataFrame, rules: OrderRules, errors: Problems
+) -> tuple[pl.DataFrame, int]:
     """Each order's first non-zero discount in minor units; and how many of the discounts read
     up to it were rounded."""
 
@@ -674,7 +543,7 @@ def _discounts(frame: pl.DataFrame, rules: OrderRules, errors: _Errors) -> tuple
 
 
 def _lines(
-    frame: pl.DataFrame, rules: OrderRules, errors: _Errors
+    frame: pl.DataFrame, rules: OrderRules, errors: Problems
 ) -> tuple[pl.DataFrame, pl.DataFrame, int]:
     """The order lines (numbered within each order), each line's (idx, row, minor) amount,
     and how many given amounts were rounded."""
