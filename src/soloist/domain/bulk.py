@@ -196,48 +196,46 @@ def _batches(values: Iterable[T], size: int) -> Iterator[list[T]]:
         yield batch
 
 
+def _processed_column(values: Sequence[Any], processor: Any, secret: bool) -> list[Any]:
+    """``values`` through their column's bind processor: each distinct value once, except in
+    encrypted columns, where every value gets its own nonce (and unhashable values, such as a
+    JSON column's dicts, are processed one by one)."""
+    if secret:
+        return [processor(value) for value in values]
+    done: dict[Any, Any] = {}
+    converted = []
+    for value in values:
+        try:
+            converted.append(done[value])
+        except (KeyError, TypeError):
+            result = processor(value)
+            with contextlib.suppress(TypeError):
+                done[value] = result
+            converted.append(result)
+    return converted
+
+
 def _processed_frame(
     frame: pl.DataFrame, processors: list[Any], secret: list[bool]
 ) -> pl.DataFrame:
     """:func:`_processed` of a frame, column by column."""
     columns = frame.get_columns()
     for index, processor in enumerate(processors):
-        if processor is None:
-            continue
-        cells = columns[index]
-        if secret[index]:
-            done = [processor(value) for value in cells.to_list()]
-        else:
-            distinct = cells.unique().drop_nulls().to_list()
-            by_value = {value: processor(value) for value in distinct}
-            done = [None if value is None else by_value[value] for value in cells.to_list()]
-        columns[index] = pl.Series(cells.name, done)
+        if processor is not None:
+            values = columns[index].to_list()
+            done = _processed_column(values, processor, secret[index])
+            columns[index] = pl.Series(columns[index].name, done)
     return pl.DataFrame(columns)
 
 
 def _processed(
     rows: Sequence[tuple[Any, ...]], processors: list[Any], secret: list[bool]
 ) -> list[tuple[Any, ...]]:
-    """Rows with each value through its column's bind processor (each distinct value once,
-    except encrypted columns: every value gets its own nonce)."""
-    columns = list(zip(*rows, strict=True))
+    """Rows with each value through its column's bind processor."""
+    columns: list[Sequence[Any]] = list(zip(*rows, strict=True))
     for index, processor in enumerate(processors):
-        if processor is None:
-            continue
-        if secret[index]:
-            columns[index] = tuple(processor(value) for value in columns[index])
-            continue
-        done: dict[Any, Any] = {}
-        converted = []
-        for value in columns[index]:
-            try:
-                converted.append(done[value])
-            except (KeyError, TypeError):
-                result = processor(value)
-                with contextlib.suppress(TypeError):
-                    done[value] = result
-                converted.append(result)
-        columns[index] = tuple(converted)
+        if processor is not None:
+            columns[index] = _processed_column(columns[index], processor, secret[index])
     return list(zip(*columns, strict=True))
 
 

@@ -19,8 +19,7 @@ from sqlalchemy.orm import Session
 from soloist.domain.audit import record_audit
 from soloist.domain.bulk import among, bulk_insert, chunks
 from soloist.domain.import_writers import Counts, Resolved
-from soloist.imports.clean_orders import LINE_SCHEMA
-from soloist.imports.columns import UTC_TIME
+from soloist.imports.clean_orders import LINE_SCHEMA, ORDER_SCHEMA
 from soloist.storage.models import Order, OrderLine, Product
 
 _HEADER = (
@@ -59,12 +58,7 @@ def _existing_orders(session: Session, external_ids: list[str]) -> pl.DataFrame:
             "id": pl.Int64(),
             "external_id": pl.String(),
             "customer_id": pl.Int64(),
-            "status": pl.String(),
-            "currency": pl.String(),
-            "total_minor": pl.Int64(),
-            "discount_minor": pl.Int64(),
-            "ordered_at": UTC_TIME,
-            "channel": pl.String(),
+            **{name: ORDER_SCHEMA[name] for name in _HEADER if name != "customer_id"},
         }
     )
     return pl.DataFrame(rows, schema=schema, orient="row")

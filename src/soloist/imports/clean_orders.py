@@ -128,22 +128,33 @@ def _dates(frame: pl.DataFrame, rules: OrderRules) -> pl.DataFrame:
         pl.when(zone.fill_null("") == "").then(pl.lit(rules.timezone)).otherwise(zone).alias("_tz"),
     )
 
-    def typed(cell: str | None, tz: str) -> tuple[dt.datetime | None, str | None]:
-        raw = (cell or "").strip()
-        if not raw:
-            return None, None
+    def when(text: str, tz: str) -> dt.datetime:
+        return parse_datetime(text, dayfirst=rules.dayfirst, tz=tz)
+
+    quick = pl.when(pl.col("_tz") == "UTC").then(iso_utc_times(pl.col("ordered_at")))
+    return typed_column(keyed, "ordered_at", when, UTC_TIME, more=("_tz",), quick=quick)
+
+
+def _statuses(frame: pl.DataFrame, rules: OrderRules) -> pl.DataFrame:
+    """``status`` and ``status_error``: a record without a status is paid."""
+
+    def typed(cell: str | None) -> tuple[str | None, str | None]:
+        if rules.text(cell) is None:
+            return "paid", None
         try:
-            return parse_datetime(raw, dayfirst=rules.dayfirst, tz=tz), None
-        except (ValueError, ArithmeticError) as exc:
+            return parse_order_status((cell or "").strip()), None
+        except ValueError as exc:
             return None, str(exc)
 
-    schema = {"ordered_at": UTC_TIME, "ordered_at_error": pl.String}
-    quick = pl.when(pl.col("_tz") == "UTC").then(iso_utc_times(pl.col("ordered_at")))
-    keyed = keyed.with_columns(quick.alias("_quick"))
-    slow = distinct_map(
-        keyed, ["ordered_at", "_tz"], typed, schema, where=pl.col("_quick").is_null()
-    )
-    return slow.with_columns(pl.coalesce(keyed["_quick"], "ordered_at").alias("ordered_at"))
+    if "status" not in frame.columns:
+        return pl.DataFrame(
+            {
+                "status": pl.repeat("paid", frame.height, eager=True),
+                "status_error": pl.repeat(None, frame.height, dtype=pl.String, eager=True),
+            }
+        )
+    schema = {"status": pl.String, "status_error": pl.String}
+    return distinct_map(frame, ["status"], typed, schema)
 
 
 def _currencies(frame: pl.DataFrame, rules: OrderRules) -> pl.DataFrame:
@@ -266,18 +277,7 @@ def clean_orders(
 
     frame = source.select("idx", "row", "key", "customer_failed")
     frame = frame.hstack(_dates(source, rules))
-    status_text = _text_column(source, "status", rules)
-    status = typed_column(source, "status", parse_order_status, pl.String)
-    frame = frame.with_columns(
-        pl.when(status_text.is_null())
-        .then(pl.lit("paid"))
-        .otherwise(status["status"])
-        .alias("status"),
-        pl.when(status_text.is_null())
-        .then(pl.lit(None, pl.String))
-        .otherwise(status["status_error"])
-        .alias("status_error"),
-    )
+    frame = frame.hstack(_statuses(source, rules))
     frame = frame.hstack(_currencies(source, rules))
     frame = frame.hstack(typed_column(source, "quantity", parse_int, pl.Int64))
     for name in _AMOUNTS:

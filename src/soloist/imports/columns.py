@@ -18,17 +18,29 @@ def distinct_map(
     keys: list[str],
     compute: Callable[..., tuple[Any, ...]],
     schema: Mapping[str, Any],
-    where: pl.Expr | None = None,
+    quick: pl.Expr | None = None,
 ) -> pl.DataFrame:
     """``compute(*values)`` once per distinct combination of the ``keys`` columns, as the
-    columns of ``schema``, one row per row of ``frame`` in its order; with ``where``, only for
-    the combinations of the rows where it holds (the others get nulls)."""
-    chosen = frame if where is None else frame.filter(where)
-    distinct = chosen.select(keys).unique()
-    results = [compute(*values) for values in distinct.iter_rows()]
+    columns of ``schema``, one row per row of ``frame`` in its order.
+
+    ``quick``, an expression over the key columns, is a vectorised reading tried first on the
+    distinct combinations: where it gives a value, that value is the first output (the others
+    null) and ``compute`` is not called."""
     hidden = {f"__{index}": dtype for index, dtype in enumerate(schema.values())}
+    distinct = frame.select(keys).unique()
+    answered: pl.DataFrame | None = None
+    if quick is not None:
+        first, *others = hidden
+        tried = distinct.with_columns(quick.cast(hidden[first]).alias(first))
+        answered = tried.filter(pl.col(first).is_not_null()).with_columns(
+            pl.lit(None, hidden[name]).alias(name) for name in others
+        )
+        distinct = tried.filter(pl.col(first).is_null()).select(keys)
+    results = [compute(*values) for values in distinct.iter_rows()]
     made = pl.DataFrame(results, schema=hidden, orient="row")
     mapping = pl.concat([distinct, made], how="horizontal")
+    if answered is not None:
+        mapping = pl.concat([mapping, answered.select(mapping.columns)])
     joined = frame.select(keys).join(
         mapping, on=keys, how="left", nulls_equal=True, maintain_order="left"
     )
@@ -45,21 +57,28 @@ def text_column(
     frame: pl.DataFrame, name: str, text: Callable[[str | None], str | None]
 ) -> pl.Series:
     """``text`` (the cleaning's reading of a text cell) of every cell of column ``name``: cells
-    of plain ASCII words are already what it would make of them (and blank ones null); the
-    others go through it once per distinct cell."""
+    of plain ASCII words are already what it would make of them; the others (blank ones too) go
+    through it once per distinct cell."""
     if name not in frame.columns:
         return pl.repeat(None, frame.height, dtype=pl.String, eager=True).alias(name)
     cells = pl.col(name)
-    plain = cells.str.contains(_PLAIN_TEXT)
-    done = distinct_map(frame, [name], lambda v: (text(v),), {name: pl.String}, where=~plain)
-    ready = frame.select(pl.when(plain).then(cells)).to_series()
-    return done.to_series().fill_null(ready).alias(name)
+    plain = pl.when(cells.str.contains(_PLAIN_TEXT)).then(cells)
+    done = distinct_map(frame, [name], lambda v: (text(v),), {name: pl.String}, quick=plain)
+    return done.to_series()
 
 
 def typed_column(
-    frame: pl.DataFrame, name: str, parse: Callable[[str], Any], dtype: Any
+    frame: pl.DataFrame,
+    name: str,
+    parse: Callable[..., Any],
+    dtype: Any,
+    *,
+    more: tuple[str, ...] = (),
+    quick: pl.Expr | None = None,
 ) -> pl.DataFrame:
-    """Columns ``{name}`` (the typed value, null when blank or bad) and ``{name}_error``."""
+    """Columns ``{name}`` (the typed value, null when blank or bad) and ``{name}_error``:
+    ``parse(text, *more)`` of each distinct stripped cell, where ``more`` names further columns
+    the reading depends on (a time zone); ``quick`` as for :func:`distinct_map`."""
     if name not in frame.columns:
         return pl.DataFrame(
             {
@@ -68,16 +87,17 @@ def typed_column(
             }
         )
 
-    def typed(cell: str | None) -> tuple[Any, str | None]:
+    def typed(cell: str | None, *context: Any) -> tuple[Any, str | None]:
         raw = (cell or "").strip()
         if not raw:
             return None, None
         try:
-            return parse(raw), None
+            return parse(raw, *context), None
         except (ValueError, ArithmeticError) as exc:
             return None, str(exc)
 
-    return distinct_map(frame, [name], typed, {name: dtype, f"{name}_error": pl.String})
+    schema = {name: dtype, f"{name}_error": pl.String}
+    return distinct_map(frame, [name, *more], typed, schema, quick=quick)
 
 
 def cell_errors(frame: pl.DataFrame, name: str, parse: Callable[[str], Any]) -> pl.Series:
