@@ -29,7 +29,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from soloist.config import load_settings
-from soloist.domain.imports import ImportOptions, import_file
+from soloist.domain.imports.pipeline import ImportOptions, import_file
 from soloist.storage.crypto import generate_master_key
 from soloist.storage.database import Database
 from soloist.storage.migrate import upgrade_database

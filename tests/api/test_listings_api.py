@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from fastapi.testclient import TestClient
 
-from soloist.domain.customers import CustomerCreate, create_customer
+from soloist.domain.customers.records import CustomerCreate, create_customer
 from soloist.domain.feedback import add_review, record_survey_response
 from soloist.domain.orders import OrderCreate, OrderLineCreate, record_order
 from soloist.domain.tickets import open_ticket

@@ -25,7 +25,7 @@ def _enrolled_customer(client: TestClient, write: dict[str, str]) -> int:
 def test_balance_adjustments_and_redemptions_follow_the_contract(
     client: TestClient, tokens: dict[str, str], database: Database
 ) -> None:
-    from soloist.domain.loyalty_settings import update_programme_settings
+    from soloist.domain.loyalty.rules import update_programme_settings
 
     with database.session() as session:
         update_programme_settings(session, {"holdout_share": 0.0}, "test")

@@ -22,10 +22,10 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from soloist.app import create_app
-from soloist.domain.customers import CustomerCreate, create_customer
-from soloist.domain.loyalty import adjust_points, enrol_customers
-from soloist.domain.loyalty_ledger import points_balance
-from soloist.domain.loyalty_settings import update_programme_settings
+from soloist.domain.customers.records import CustomerCreate, create_customer
+from soloist.domain.loyalty.ledger import points_balance
+from soloist.domain.loyalty.programme import adjust_points, enrol_customers
+from soloist.domain.loyalty.rules import update_programme_settings
 from soloist.storage.database import Database
 from soloist.storage.models import LedgerEntry, LoyaltyRedemption
 from tests.api.conftest import bearer

@@ -196,8 +196,8 @@ def test_the_command_line_starts_without_the_model_libraries() -> None:
 def test_the_help_names_every_model_and_segment_method() -> None:
     from soloist.cli.analyze import MODEL_NAMES
     from soloist.cli.segments import METHOD_NAMES
-    from soloist.domain.analyze import PURCHASE_MODELS
-    from soloist.domain.segments import SEGMENT_METHODS
+    from soloist.domain.scoring.clv import PURCHASE_MODELS
+    from soloist.domain.scoring.segments import SEGMENT_METHODS
 
     assert tuple(PURCHASE_MODELS) == MODEL_NAMES
     assert METHOD_NAMES == SEGMENT_METHODS

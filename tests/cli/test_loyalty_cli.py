@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from soloist.cli.main import app
 from soloist.config import load_settings
-from soloist.domain.customers import CustomerCreate, create_customer
+from soloist.domain.customers.records import CustomerCreate, create_customer
 from soloist.domain.workspace import open_workspace
 from soloist.storage.crypto import generate_master_key
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from soloist.domain.audit import audit_trail
-from soloist.domain.customers import CustomerCreate, create_customer
+from soloist.domain.customers.records import CustomerCreate, create_customer
 from soloist.domain.orders import (
     OrderCreate,
     OrderLineCreate,

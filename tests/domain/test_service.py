@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from soloist.domain.audit import audit_trail
-from soloist.domain.customers import CustomerCreate, create_customer
+from soloist.domain.customers.records import CustomerCreate, create_customer
 from soloist.domain.feedback import add_review, record_survey_response
 from soloist.domain.interactions import log_interaction
 from soloist.domain.subscriptions import cancel_subscription, start_subscription

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.imports.import_helpers import snapshot
 
-from soloist.domain.imports import ImportOptions, import_file
+from soloist.domain.imports.pipeline import ImportOptions, import_file
 from soloist.errors import ImportRefusedError
 from soloist.imports import FORMATS, KINDS
 from soloist.storage.database import Database

@@ -8,7 +8,12 @@ import pytest
 from sqlalchemy import func, select
 from tests.imports.import_helpers import snapshot
 
-from soloist.domain.imports import ImportOptions, detect_format, import_file, preview_import
+from soloist.domain.imports.pipeline import (
+    ImportOptions,
+    detect_format,
+    import_file,
+    preview_import,
+)
 from soloist.errors import ImportRefusedError
 from soloist.storage.database import Database
 from soloist.storage.models import Customer, ImportBatch, Order, OrderLine

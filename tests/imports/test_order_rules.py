@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from soloist.imports import FORMATS, read_table
-from soloist.imports.clean import Cleaned, CleanOptions, _text, clean_table
+from soloist.imports.clean.tables import Cleaned, CleanOptions, _text, clean_table
 from soloist.imports.columns import text_column
 
 

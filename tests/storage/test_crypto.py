@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from soloist.domain.customers import CustomerCreate, create_customer
+from soloist.domain.customers.records import CustomerCreate, create_customer
 from soloist.errors import ConfigurationError, EncryptionError
 from soloist.storage.crypto import Keyring, generate_master_key
 from soloist.storage.database import Database

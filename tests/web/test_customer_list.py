@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from soloist.domain.customer_list import CustomerFilters, list_customers
-from soloist.domain.customers import CustomerCreate, create_customer
+from soloist.domain.customers.listing import CustomerFilters, list_customers
+from soloist.domain.customers.records import CustomerCreate, create_customer
 from soloist.domain.dashboard import build_dashboard
 from soloist.domain.feedback import record_survey_response
 from soloist.domain.orders import OrderCreate, record_order

@@ -6,9 +6,9 @@ import datetime as dt
 
 from fastapi.testclient import TestClient
 
-from soloist.domain.customers import CustomerCreate, create_customer
-from soloist.domain.loyalty import adjust_points, enrol_customers
-from soloist.domain.loyalty_settings import update_programme_settings
+from soloist.domain.customers.records import CustomerCreate, create_customer
+from soloist.domain.loyalty.programme import adjust_points, enrol_customers
+from soloist.domain.loyalty.rules import update_programme_settings
 from soloist.storage.database import Database
 from soloist.storage.models import LoyaltyAccount
 from tests.web.conftest import sign_in

@@ -18,15 +18,16 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from soloist.api.deps import Reader, ReadSession, Writer, get_database
-from soloist.domain.loyalty import (
+from soloist.domain.loyalty.programme import (
     adjust_points,
     enrol_customers,
     ledger_history,
     loyalty_summary,
     redeem_points,
 )
-from soloist.domain.loyalty_report import loyalty_report
-from soloist.domain.loyalty_rewards import (
+from soloist.domain.loyalty.referrals import record_referral
+from soloist.domain.loyalty.report import loyalty_report
+from soloist.domain.loyalty.rewards import (
     CouponCreate,
     RewardCreate,
     create_coupon,
@@ -35,9 +36,8 @@ from soloist.domain.loyalty_rewards import (
     offers_for_customer,
     use_coupon,
 )
-from soloist.domain.loyalty_settings import get_programme_settings
-from soloist.domain.loyalty_tiers import list_tiers
-from soloist.domain.referrals import record_referral
+from soloist.domain.loyalty.rules import get_programme_settings
+from soloist.domain.loyalty.tiers import list_tiers
 from soloist.errors import InsufficientPointsError
 from soloist.storage.database import Database
 from soloist.storage.models import Coupon, minor_to_decimal

@@ -19,7 +19,7 @@ from soloist.cli.common import (
     out,
     print_json,
 )
-from soloist.domain.loyalty import (
+from soloist.domain.loyalty.programme import (
     adjust_points,
     award_birthday_bonuses,
     enrol_customers,
@@ -29,8 +29,8 @@ from soloist.domain.loyalty import (
     redeem_points,
     sync_order_points,
 )
-from soloist.domain.loyalty_settings import get_programme_settings, update_programme_settings
-from soloist.domain.loyalty_tiers import list_tiers, review_tiers
+from soloist.domain.loyalty.rules import get_programme_settings, update_programme_settings
+from soloist.domain.loyalty.tiers import list_tiers, review_tiers
 from soloist.errors import InsufficientPointsError, ValidationError
 from soloist.storage.types import utcnow
 
@@ -220,7 +220,7 @@ def tiers(
     """The tiers and their members; with --review, move members between tiers."""
     with cli_errors(), open_database(workspace, db) as database, database.session() as session:
         changes = review_tiers(session, _now(now)) if review else []
-        from soloist.domain.loyalty_report import loyalty_report  # SciPy: only here
+        from soloist.domain.loyalty.report import loyalty_report  # SciPy: only here
 
         counts = loyalty_report(session, _now(now))["kpis"]["tiers"]
         rows = [
@@ -264,7 +264,7 @@ def report(
         with cli_errors():
             raise ValidationError("--method must be welch or bootstrap.")
     with cli_errors(), open_database(workspace, db) as database, database.read_session() as s:
-        from soloist.domain.loyalty_report import loyalty_report  # SciPy: only here
+        from soloist.domain.loyalty.report import loyalty_report  # SciPy: only here
 
         data = _plain(loyalty_report(s, _now(now), method=method))
     if json:

@@ -60,7 +60,7 @@ def segments(
     with cli_errors(), open_database(workspace, db) as database, database.session() as session:
         status = err.status("Segmenting customers…", spinner="dots") if not json else nullcontext()
         with status:
-            from soloist.domain.segments import segment_customers
+            from soloist.domain.scoring.segments import segment_customers
 
             run = segment_customers(session, database.settings.currency, cli_actor(), method)
         result = _run_dict(run)
@@ -151,7 +151,7 @@ def churn(
     with cli_errors(), open_database(workspace, db) as database, database.session() as session:
         status = err.status("Scoring churn risk…", spinner="dots") if not json else nullcontext()
         with status:
-            from soloist.domain.churn import score_churn_risk
+            from soloist.domain.scoring.churn import score_churn_risk
 
             run = score_churn_risk(
                 session, database.settings.currency, cli_actor(), horizon_days=horizon_days

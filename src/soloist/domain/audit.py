@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import insert, select
+from sqlalchemy.orm import DeclarativeBase, Session
 
 from soloist.storage.models import AuditEntry
 
@@ -70,3 +70,31 @@ def audit_trail(
 
 def mask_all(fields: Iterable[str], values: Mapping[str, Any]) -> dict[str, Any]:
     return {field: _printable(field, values.get(field)) for field in fields}
+
+
+def insert_rows(
+    session: Session,
+    model: type[DeclarativeBase],
+    rows: Sequence[dict[str, Any]],
+    actor: str,
+    note: str,
+    *,
+    returning_ids: bool = False,
+) -> list[int]:
+    """Insert ``rows`` into ``model``'s table with one audit entry for the batch; with
+    ``returning_ids`` the new ids, in row order."""
+    ids: list[int] = []
+    if rows:
+        if returning_ids:
+            statement = insert(model).returning(
+                model.id,  # type: ignore[attr-defined]
+                sort_by_parameter_order=True,
+            )
+            ids = list(session.scalars(statement, list(rows)))
+        else:
+            session.execute(insert(model), list(rows))
+    table = str(model.__tablename__)
+    record_audit(
+        session, actor, f"{table}.bulk_added", table, None, {"count": len(rows), "note": note}
+    )
+    return ids

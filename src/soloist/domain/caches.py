@@ -9,7 +9,9 @@ from __future__ import annotations
 
 
 def clear_derived_caches() -> None:
-    from soloist.domain import customer_list, dashboard, scores
+    from soloist.domain import dashboard
+    from soloist.domain.customers import listing as customer_list
+    from soloist.domain.scoring import scores
 
     with scores._runs_lock:
         scores._runs_cache.clear()

@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from soloist.analytics import metrics
-from soloist.domain.scores import current_runs
+from soloist.domain.scoring.scores import current_runs
 from soloist.errors import AnalyticsInputError
 from soloist.storage.database import Database
 from soloist.storage.models import (

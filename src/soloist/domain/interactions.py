@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy.orm import Session
 
 from soloist.domain.audit import record_audit
-from soloist.domain.customers import get_customer
+from soloist.domain.customers.records import get_customer
 from soloist.errors import ValidationError
 from soloist.storage.models import INTERACTION_CHANNELS, INTERACTION_DIRECTIONS, Interaction
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from soloist.domain.audit import record_audit
-from soloist.domain.customers import get_customer
+from soloist.domain.customers.records import get_customer
 from soloist.errors import ConflictError, NotFoundError, ValidationError
 from soloist.storage.models import (
     ORDER_STATUSES,

@@ -32,7 +32,7 @@ from sqlalchemy import ColumnElement, and_, exists, func, not_, or_, select
 from sqlalchemy.orm import Session
 
 from soloist.domain.audit import record_audit
-from soloist.domain.scores import current_runs
+from soloist.domain.scoring.scores import current_runs
 from soloist.errors import ConflictError, ValidationError
 from soloist.storage.models import (
     Customer,
@@ -297,7 +297,8 @@ _OPS = {
 def compile_rule(session: Session, rule: str, currency: str = "USD") -> ColumnElement[bool]:
     """The SQL condition on ``customers`` for ``rule`` (values bound as parameters).
 
-    Scores come from the current model runs (see :func:`soloist.domain.scores.current_runs`);
+    Scores come from the current model runs (see
+    :func:`soloist.domain.scoring.scores.current_runs`);
     money fields are in ``currency`` units.
     """
     tree = parse_rule(rule)

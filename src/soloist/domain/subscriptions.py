@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from soloist.domain.audit import record_audit
-from soloist.domain.customers import get_customer
+from soloist.domain.customers.records import get_customer
 from soloist.errors import ConflictError, NotFoundError, ValidationError
 from soloist.storage.models import BILLING_INTERVALS, Subscription, decimal_to_minor
 

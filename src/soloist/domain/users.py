@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from soloist.domain.audit import record_audit
-from soloist.domain.normalise import normalise_email
+from soloist.domain.customers.contacts import normalise_email
 from soloist.errors import AuthenticationError, ConflictError, NotFoundError, ValidationError
 from soloist.storage.models import ROLES, TOKEN_SCOPES, ApiToken, User
 

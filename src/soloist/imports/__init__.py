@@ -1,6 +1,6 @@
 """Import formats: reading files, recognising their layout, mapping columns to fields.
 
-Nothing here touches the database; :mod:`soloist.domain.imports` uses it to import.
+Nothing here touches the database; :mod:`soloist.domain.imports.pipeline` uses it to import.
 
 >>> from soloist.imports import FORMATS
 >>> "cdnow" in FORMATS.names()
@@ -10,14 +10,14 @@ True
 from __future__ import annotations
 
 from soloist.imports.base import ImportFormat, Record, Registry, TableFormat
-from soloist.imports.cdnow import CdnowLog
-from soloist.imports.generic import GenericFormat
-from soloist.imports.retail import RetailLineItems
-from soloist.imports.shopify import ShopifyOrders
-from soloist.imports.stripe import StripeCharges, StripeCustomers, StripeSubscriptions
+from soloist.imports.formats.cdnow import CdnowLog
+from soloist.imports.formats.generic import GenericFormat
+from soloist.imports.formats.retail import RetailLineItems
+from soloist.imports.formats.shopify import ShopifyOrders
+from soloist.imports.formats.stripe import StripeCharges, StripeCustomers, StripeSubscriptions
+from soloist.imports.formats.woocommerce import WooCommerceOrders
 from soloist.imports.synonyms import KINDS
 from soloist.imports.table import RawTable, read_table
-from soloist.imports.woocommerce import WooCommerceOrders
 
 FORMATS = Registry()
 FORMATS.register(ShopifyOrders(), "shopify-orders")

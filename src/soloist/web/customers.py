@@ -9,8 +9,8 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from soloist.domain.customer_list import SORTS, CustomerFilters, list_customers, segment_names
-from soloist.domain.customer_overview import customer_overview
+from soloist.domain.customers.listing import SORTS, CustomerFilters, list_customers, segment_names
+from soloist.domain.customers.overview import customer_overview
 from soloist.storage.models import decimal_to_minor, minor_to_decimal
 from soloist.web.rendering import is_htmx, render
 from soloist.web.security import CurrentUser

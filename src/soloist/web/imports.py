@@ -1,5 +1,6 @@
 """The import wizard: upload → detected format, column mapping and preview with a dry-run
-report → confirm. Uses the same domain use case as ``soloist import`` (soloist.domain.imports).
+report → confirm. Uses the same domain use case as ``soloist import``
+(:mod:`soloist.domain.imports`).
 
 The uploaded file waits in the workspace's private ``uploads/`` folder between the steps, under a
 random name remembered in the signed session; confirming (or a new upload) removes it.
@@ -15,7 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from starlette.responses import RedirectResponse, Response
 
-from soloist.domain.imports import ImportOptions, import_file, preview_import
+from soloist.domain.imports.pipeline import ImportOptions, import_file, preview_import
 from soloist.errors import ImportRefusedError, SoloistError, ValidationError
 from soloist.imports import KINDS
 from soloist.web.rendering import render

@@ -7,13 +7,13 @@ from decimal import Decimal
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from soloist.domain.customers import get_customer
-from soloist.domain.loyalty import ledger_history, loyalty_summary
-from soloist.domain.loyalty_report import loyalty_report
-from soloist.domain.loyalty_rewards import describe_coupon, list_rewards, offers_for_customer
-from soloist.domain.loyalty_settings import get_programme_settings
-from soloist.domain.loyalty_tiers import list_tiers
-from soloist.domain.referrals import list_referrals
+from soloist.domain.customers.records import get_customer
+from soloist.domain.loyalty.programme import ledger_history, loyalty_summary
+from soloist.domain.loyalty.referrals import list_referrals
+from soloist.domain.loyalty.report import loyalty_report
+from soloist.domain.loyalty.rewards import describe_coupon, list_rewards, offers_for_customer
+from soloist.domain.loyalty.rules import get_programme_settings
+from soloist.domain.loyalty.tiers import list_tiers
 from soloist.storage.models import minor_to_decimal
 from soloist.web.rendering import render
 from soloist.web.security import CurrentUser

@@ -1,0 +1,1 @@
+"""The demo business: a client of the domain, like an interface."""

@@ -1,0 +1,1 @@
+"""Importing files into the workspace: resolve customers, write orders and activity."""

@@ -1,0 +1,434 @@
+"""Importing files: customers, orders, subscriptions, interactions and feedback.
+
+The one place the CLI, the API and the web import wizard call::
+
+    report = import_file(session, "orders", "CDNOW_master.txt", ImportOptions(), actor="cli:me")
+
+A file imports entirely or not at all: every row is read and checked before anything is written,
+and a file with an invalid row is refused with :class:`~soloist.errors.ImportRefusedError`
+(naming file, row, column and reason) unless ``skip_invalid`` is set. Everything happens in the
+caller's transaction. Importing the same file again changes no data: orders are keyed by their
+source's own number (``shopify:#1001``, ``retail:536365``; in a file without order numbers the
+customer, time and count, ``cdnow:00001:19970101T000000:1``), order lines by (order, line
+number), customers by external id, then the keyed e-mail hash, then the phone hash.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from sqlalchemy.orm import Session
+
+from soloist.domain.audit import record_audit
+from soloist.domain.imports.orders import write_orders
+from soloist.domain.imports.writers import (
+    Counts,
+    normalise_contacts,
+    resolve_customers,
+    write_feedback,
+    write_interactions,
+    write_subscriptions,
+)
+from soloist.errors import ImportRefusedError, ValidationError
+from soloist.imports import FORMATS, KINDS, ImportFormat, RawTable, read_table
+from soloist.imports.clean.tables import Cleaned, CleanOptions, clean_table
+from soloist.imports.synonyms import FIELDS
+from soloist.storage.models import ImportBatch
+
+MAX_LISTED_ERRORS = 20  # in the message; the report keeps up to MAX_KEPT_ERRORS
+MAX_KEPT_ERRORS = 1000
+IGNORE = ("", "-", "ignore", "skip")
+_IDENTITY = ("customer_id", "email", "phone", "name", "first_name", "last_name")
+REQUIRED: dict[str, list[tuple[str, ...]]] = {
+    "customers": [_IDENTITY],
+    "orders": [_IDENTITY, ("ordered_at",), ("total", "line_amount", "unit_price")],
+    "subscriptions": [_IDENTITY, ("plan",), ("price",), ("started_at",)],
+    "interactions": [_IDENTITY, ("channel",), ("occurred_at",)],
+    "feedback": [_IDENTITY, ("score", "rating"), ("responded_at",)],
+}
+
+
+@dataclass
+class ImportOptions:
+    """How to read a file. ``mapping`` maps a column name to a field (or "" to ignore it)."""
+
+    format: str = "auto"
+    mapping: dict[str, str] = field(default_factory=dict)
+    dry_run: bool = False
+    dayfirst: bool = False
+    skip_invalid: bool = False
+    currency: str | None = None
+    timezone: str = "UTC"
+    region: str | None = None  # country for phone numbers without a +country code
+
+
+@dataclass
+class ImportPreview:
+    """What an import would read: the detected format and which column feeds which field."""
+
+    file: str
+    kind: str
+    format: str
+    format_label: str
+    container: str
+    encoding: str | None
+    delimiter: str | None
+    rows: int
+    columns: list[str]
+    mapping: dict[str, str]  # field -> column
+    unmapped: list[str]
+    sample: list[dict[str, str]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class ImportReport:
+    """The outcome and data-quality report of one import (kept in ``import_batches``)."""
+
+    kind: str
+    file: str
+    format: str
+    encoding: str | None
+    sha256: str
+    status: str  # imported | unchanged | dry_run | refused
+    rows_read: int = 0
+    imported: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    invalid: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    errors_total: int = 0
+    invalid_by_reason: dict[str, int] = field(default_factory=dict)
+    skipped_by_reason: dict[str, int] = field(default_factory=dict)
+    duplicates: dict[str, int] = field(default_factory=dict)
+    missing_values: dict[str, int] = field(default_factory=dict)
+    outliers: dict[str, Any] = field(default_factory=dict)
+    customers: dict[str, int] = field(default_factory=dict)
+    details: dict[str, int] = field(default_factory=dict)
+    mapping: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    batch_id: int | None = None
+    dry_run: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def error_message(self) -> str:
+        lines = [
+            f"{self.file}: {self.invalid} invalid row(s); nothing was imported. "
+            "Fix the file, or pass --skip-invalid to import the other rows."
+        ]
+        for error in self.errors[:MAX_LISTED_ERRORS]:
+            where = f"row {error['row']}" if error["row"] is not None else "file"
+            column = f", column {error['column']!r}" if error["column"] else ""
+            lines.append(f"  {where}{column}: {error['message']}")
+        if self.errors_total > MAX_LISTED_ERRORS:
+            lines.append(f"  … and {self.errors_total - MAX_LISTED_ERRORS} more error(s).")
+        return "\n".join(lines)
+
+
+def _refuse(path: Path, message: str) -> ImportRefusedError:
+    return ImportRefusedError(
+        f"{path.name}: {message}",
+        file=path.name,
+        errors=[{"row": None, "column": None, "message": message}],
+    )
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in KINDS:
+        raise ValidationError(f"Unknown import kind {kind!r}; use one of {', '.join(KINDS)}.")
+
+
+def _choose_format(table: RawTable, kind: str, options: ImportOptions) -> ImportFormat:
+    if options.format and options.format != "auto":
+        fmt = FORMATS.get(options.format)
+        if fmt is None:
+            raise ValidationError(
+                f"Unknown format {options.format!r}; use auto or one of "
+                f"{', '.join(FORMATS.names())}."
+            )
+    else:
+        fmt = FORMATS.detect(table)
+    if kind not in fmt.kinds:
+        raise _refuse(
+            table.path,
+            f"this file looks like a {fmt.label}, which holds {', '.join(fmt.kinds)}, not "
+            f"{kind}; import it as `{fmt.kinds[0]}` or force a layout with --format",
+        )
+    return fmt
+
+
+def _mapping(
+    table: RawTable, fmt: ImportFormat, kind: str, options: ImportOptions
+) -> dict[str, int]:
+    mapping = fmt.map_columns(table, kind)
+    fields = FIELDS[kind]
+    for column, target in options.mapping.items():
+        index = table.column(column)
+        if index is None:
+            raise _refuse(
+                table.path,
+                f"--map names column {column!r}, which the file does not have "
+                f"(it has: {', '.join(table.header)})",
+            )
+        mapping = {f: i for f, i in mapping.items() if i != index}
+        if target.strip().lower() in IGNORE:
+            continue
+        if target not in fields:
+            raise ValidationError(
+                f"--map {column}={target}: {target!r} is not a field of {kind}; use one of "
+                f"{', '.join(fields)} (or leave it empty to ignore the column)."
+            )
+        mapping[target] = index
+    for alternatives in REQUIRED[kind]:
+        if not any(name in mapping for name in alternatives):
+            examples = ", ".join(repr(s) for s in fields[alternatives[0]][:4])
+            raise _refuse(
+                table.path,
+                f"no column for {' or '.join(alternatives)} (a column named e.g. {examples}); "
+                f"name it with --map COLUMN={alternatives[0]}",
+            )
+    return mapping
+
+
+def detect_format(path: Path | str) -> str:
+    """The name of the layout the file is in (``shopify``, ``cdnow``, ``generic`` …)."""
+    return FORMATS.detect(read_table(path)).name
+
+
+def preview_import(
+    path: Path | str, kind: str, options: ImportOptions | None = None
+) -> ImportPreview:
+    """The detected format and column mapping, and the first rows — nothing is written."""
+    options = options or ImportOptions()
+    _check_kind(kind)
+    table = read_table(path)
+    fmt = _choose_format(table, kind, options)
+    mapping = _mapping(table, fmt, kind, options)
+    used = set(mapping.values())
+    return ImportPreview(
+        file=table.path.name,
+        kind=kind,
+        format=fmt.name,
+        format_label=fmt.label,
+        container=table.container,
+        encoding=table.encoding,
+        delimiter=table.delimiter,
+        rows=len(table.rows),
+        columns=list(table.header),
+        mapping={name: table.header[index] for name, index in mapping.items()},
+        unmapped=[c for i, c in enumerate(table.header) if i not in used],
+        sample=[dict(zip(table.header, row, strict=False)) for row in table.rows[:5]],
+    )
+
+
+def _report(
+    table: RawTable,
+    fmt: ImportFormat,
+    kind: str,
+    cleaned: Cleaned,
+    mapping: Mapping[str, int],
+    dry_run: bool,
+) -> ImportReport:
+    errors = sorted(cleaned.errors, key=lambda e: e.row or 0)
+    notes = list(table.notes[:20]) + cleaned.notes[:20]
+    if cleaned.unknown_countries:
+        names = ", ".join(f"{k!r} ({v})" for k, v in cleaned.unknown_countries.most_common(10))
+        notes.append(f"unknown countries left blank: {names}")
+    if cleaned.rounded_amounts:
+        notes.append(f"{cleaned.rounded_amounts} amount(s) rounded to the currency's precision")
+    return ImportReport(
+        kind=kind,
+        file=table.path.name,
+        format=fmt.name,
+        encoding=table.encoding,
+        sha256=table.sha256,
+        status="dry_run" if dry_run else "imported",
+        rows_read=cleaned.rows_read,
+        skipped=sum(cleaned.skipped.values()),
+        invalid=len(cleaned.invalid_rows),
+        errors=[e.as_dict() for e in errors[:MAX_KEPT_ERRORS]],
+        errors_total=len(errors),
+        invalid_by_reason=cleaned.invalid_by_reason,
+        skipped_by_reason=dict(cleaned.skipped),
+        duplicates={"rows_repeated_in_file": cleaned.duplicate_rows},
+        missing_values=cleaned.missing_values,
+        outliers=cleaned.outliers,
+        mapping={name: table.header[index] for name, index in mapping.items()},
+        notes=notes,
+        dry_run=dry_run,
+    )
+
+
+def _drop_invalid(cleaned: Cleaned) -> None:
+    """With --skip-invalid: leave out the invalid rows and everything of an invalid customer."""
+    bad = cleaned.bad_customers
+    rows = cleaned.invalid_rows
+    cleaned.orders = cleaned.orders.filter(
+        ~pl.col("customer").is_in(sorted(bad)) & ~pl.col("row").is_in(sorted(rows))
+    )
+    cleaned.order_lines = cleaned.order_lines.join(
+        cleaned.orders.select("external_id"), on="external_id", how="semi", maintain_order="left"
+    )
+    cleaned.subscriptions = [s for s in cleaned.subscriptions if s.customer not in bad]
+    cleaned.interactions = [i for i in cleaned.interactions if i.customer not in bad]
+    cleaned.feedback = [f for f in cleaned.feedback if f.customer not in bad]
+    for key in bad:
+        cleaned.customers.pop(key, None)
+
+
+def import_file(
+    session: Session,
+    kind: str,
+    path: Path | str,
+    options: ImportOptions | None = None,
+    actor: str = "system",
+    *,
+    default_currency: str = "USD",
+) -> ImportReport:
+    """Import ``path`` as ``kind`` in the caller's transaction and return the report.
+
+    Raises :class:`ImportRefusedError` (``details`` hold the report) when the file cannot be
+    read or has invalid rows and ``skip_invalid`` is not set; then nothing was written.
+    """
+    options = options or ImportOptions()
+    _check_kind(kind)
+    path = Path(path)
+    table = read_table(path)
+    fmt = _choose_format(table, kind, options)
+    mapping = _mapping(table, fmt, kind, options)
+    clean_options = CleanOptions(
+        dayfirst=options.dayfirst,
+        timezone=options.timezone,
+        currency=(options.currency or default_currency).upper(),
+        currency_given=options.currency is not None,
+    )
+    cleaned = clean_table(table, fmt, kind, mapping, clean_options)
+    columns = {name: table.header[index] for name, index in mapping.items()}
+    normalise_contacts(cleaned, columns, options.region)
+    report = _report(table, fmt, kind, cleaned, mapping, options.dry_run)
+    if report.invalid and not options.skip_invalid:
+        report.status = "refused"
+        raise ImportRefusedError(report.error_message(), **report.to_dict())
+    _drop_invalid(cleaned)
+    apply = not options.dry_run
+    batch: ImportBatch | None = None
+    if apply:
+        batch = ImportBatch(
+            kind=kind,
+            filename=path.name[:255],
+            sha256=table.sha256,
+            file_format=fmt.name,
+            status="running",
+            report={},
+        )
+        session.add(batch)
+        session.flush()
+        report.batch_id = batch.id
+    used = _used_customers(cleaned)
+    resolved = resolve_customers(
+        session,
+        [ref for key, ref in cleaned.customers.items() if key in used],
+        overwrite=kind == "customers",
+        apply=apply,
+        actor=actor,
+        source=fmt.source,
+    )
+    report.customers = {
+        "created": resolved.created,
+        "matched_existing": resolved.matched,
+        "updated": resolved.updated,
+        "merged_in_file": len(resolved.alias),
+    }
+    report.duplicates["customers_matched_existing"] = resolved.matched
+    report.duplicates["customers_repeated_in_file"] = len(resolved.alias)
+    counts = _write(session, kind, cleaned, resolved, batch, fmt, actor, apply)
+    report.imported, report.updated, report.unchanged = (
+        counts.imported,
+        counts.updated,
+        counts.unchanged,
+    )
+    report.details = counts.extra
+    if apply and batch is not None:
+        if not (report.imported or report.updated or resolved.created or resolved.updated):
+            report.status = "unchanged"
+        batch.status = report.status
+        batch.report = report.to_dict()
+        batch.finished_at = dt.datetime.now(dt.UTC)
+        record_audit(
+            session,
+            actor,
+            "import.completed",
+            "import_batch",
+            batch.id,
+            {
+                "kind": kind,
+                "file": path.name,
+                "format": fmt.name,
+                "imported": report.imported,
+                "updated": report.updated,
+                "skipped": report.skipped,
+                "invalid": report.invalid,
+            },
+        )
+    return report
+
+
+def _used_customers(cleaned: Cleaned) -> set[str]:
+    if cleaned.kind == "customers":
+        return set(cleaned.customers)
+    drafts: list[Any] = [
+        *cleaned.subscriptions,
+        *cleaned.interactions,
+        *cleaned.feedback,
+    ]
+    return {draft.customer for draft in drafts} | set(cleaned.orders["customer"].to_list())
+
+
+def _write(
+    session: Session,
+    kind: str,
+    cleaned: Cleaned,
+    resolved: Any,
+    batch: ImportBatch | None,
+    fmt: ImportFormat,
+    actor: str,
+    apply: bool,
+) -> Counts:
+    if kind == "customers":
+        return Counts(
+            imported=resolved.created,
+            updated=resolved.updated,
+            unchanged=resolved.matched - resolved.updated,
+        )
+    if kind == "orders":
+        return write_orders(
+            session,
+            cleaned.orders,
+            cleaned.order_lines,
+            resolved,
+            batch_id=batch.id if batch else None,
+            source=fmt.source,
+            actor=actor,
+            apply=apply,
+        )
+    if kind == "subscriptions":
+        return write_subscriptions(
+            session, cleaned.subscriptions, resolved, actor=actor, source=fmt.source, apply=apply
+        )
+    if kind == "interactions":
+        return write_interactions(
+            session, cleaned.interactions, resolved, actor=actor, source=fmt.source, apply=apply
+        )
+    return write_feedback(
+        session, cleaned.feedback, resolved, actor=actor, source=fmt.source, apply=apply
+    )

@@ -1,0 +1,1 @@
+"""The loyalty programme: points, tiers, rewards and coupons, referrals, and its measured effect."""

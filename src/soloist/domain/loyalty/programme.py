@@ -1,0 +1,560 @@
+"""The loyalty programme's use cases: enrol, earn, bonus, redeem, expire, reverse, adjust.
+
+Every function takes an open session and never commits. Balances are sums of the append-only
+ledger (:mod:`soloist.domain.loyalty.ledger`); debits lock the member's account row first, so a
+balance can never be overspent, however many requests arrive at once.
+
+>>> # with database.session() as session:
+>>> #     enrol_customers(session, actor="cli:me", now=now)
+>>> #     outcome = redeem_points(session, 7, 500, "checkout-123", "user:1")
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from soloist.domain.audit import record_audit
+from soloist.domain.customers.records import get_customer
+from soloist.domain.loyalty.ledger import (
+    CREDIT_KINDS,
+    HOLDOUT,
+    MEMBER,
+    NotEnrolledError,
+    add_entry,
+    find_entry,
+    get_account,
+    ledger_entries,
+    lock_member_account,
+    open_lots,
+    points_balance,
+)
+from soloist.domain.loyalty.redemptions import (
+    IdempotencyKeyReusedError,
+    RedemptionOutcome,
+    redeem_points,
+)
+from soloist.domain.loyalty.referrals import convert_referral, referral_code_for
+from soloist.domain.loyalty.rules import (
+    ProgrammeSettings,
+    get_programme_settings,
+    update_programme_settings,
+)
+from soloist.domain.loyalty.tiers import (
+    ensure_default_tiers,
+    list_tiers,
+    review_tier,
+    tier_multiplier,
+    window_metrics_for,
+)
+from soloist.errors import InsufficientPointsError, NotFoundError, ValidationError
+from soloist.storage.models import (
+    Customer,
+    LedgerEntry,
+    LoyaltyAccount,
+    LoyaltyTier,
+    Order,
+)
+from soloist.storage.types import utcnow
+
+__all__ = [
+    "IdempotencyKeyReusedError",
+    "NotEnrolledError",
+    "RedemptionOutcome",
+    "adjust_points",
+    "award_bonus",
+    "earn_for_order",
+    "enrol_customers",
+    "expire_points",
+    "loyalty_summary",
+    "redeem_points",
+    "reverse_order_points",
+    "sync_order_points",
+]
+
+
+@dataclass(frozen=True)
+class EnrolmentResult:
+    members: int
+    holdout: int
+    already: int
+
+
+def in_holdout(customer_id: int, share: float, seed: int) -> bool:
+    """The customer's random assignment: stable per customer and seed, independent of batches."""
+    return random.Random(f"{seed}:{customer_id}").random() < share
+
+
+def _open_account(
+    session: Session,
+    customer_id: int,
+    group: str,
+    now: dt.datetime,
+    actor: str,
+    settings: ProgrammeSettings,
+) -> LoyaltyAccount:
+    account = LoyaltyAccount(
+        customer_id=customer_id,
+        group=group,
+        referral_code=referral_code_for(session, customer_id) if group == MEMBER else None,
+        enrolled_at=now,
+    )
+    session.add(account)
+    if group == MEMBER:
+        award_bonus(session, customer_id, "signup", actor, at=now, settings=settings, fresh=True)
+    return account
+
+
+def enrol_customers(
+    session: Session,
+    actor: str,
+    *,
+    customer_ids: list[int] | None = None,
+    now: dt.datetime | None = None,
+    holdout_share: float | None = None,
+    seed: int | None = None,
+    currency: str | None = None,
+) -> EnrolmentResult:
+    """Enrol eligible customers (active, no account yet), keeping a random share as holdout.
+
+    Holdout customers get an account with ``group="holdout"``: they never collect points and are
+    never enrolled later, so the report can compare members against them. The first enrolment
+    launches the programme (in ``currency`` when given).
+    """
+    at = now or utcnow()
+    rules = get_programme_settings(session)
+    changes: dict[str, Any] = {}
+    if holdout_share is not None and holdout_share != rules.holdout_share:
+        changes["holdout_share"] = holdout_share
+    if seed is not None and seed != rules.holdout_seed:
+        changes["holdout_seed"] = seed
+    if rules.launched_at is None:
+        changes["launched_at"] = at.isoformat()
+        if currency is not None:  # the programme starts in the workspace's currency
+            changes["currency"] = currency
+    if changes:
+        rules = update_programme_settings(session, changes, actor)
+    ensure_default_tiers(session)
+    query = select(Customer.id).where(Customer.status == "active").order_by(Customer.id)
+    if customer_ids is not None:
+        query = query.where(Customer.id.in_(customer_ids))
+    candidates = list(session.scalars(query))
+    if customer_ids is not None:
+        for customer_id in sorted(set(customer_ids) - set(candidates)):
+            get_customer(session, customer_id)  # 404 for an unknown id
+
+    existing = set(
+        session.scalars(
+            select(LoyaltyAccount.customer_id).where(LoyaltyAccount.customer_id.in_(candidates))
+        )
+    )
+    joined: list[int] = []
+    holdout = 0
+    for customer_id in candidates:
+        if customer_id in existing:
+            continue
+        group = (
+            HOLDOUT if in_holdout(customer_id, rules.holdout_share, rules.holdout_seed) else MEMBER
+        )
+        _open_account(session, customer_id, group, at, actor, rules)
+        if group == MEMBER:
+            joined.append(customer_id)
+        else:
+            holdout += 1
+    session.flush()
+    tiers = list_tiers(session)
+    metrics = window_metrics_for(session, joined, at, rules)
+    for customer_id in joined:
+        review_tier(
+            session,
+            customer_id,
+            at,
+            settings=rules,
+            tiers=tiers,
+            actor=actor,
+            notify=False,
+            metrics=metrics[customer_id],
+        )
+    members = len(joined)
+    record_audit(
+        session,
+        actor,
+        "loyalty.enrolled",
+        "loyalty_account",
+        None,
+        {"members": members, "holdout": holdout, "share": rules.holdout_share},
+    )
+    return EnrolmentResult(members=members, holdout=holdout, already=len(existing))
+
+
+def award_bonus(
+    session: Session,
+    customer_id: int,
+    kind: str,
+    actor: str,
+    *,
+    points: int | None = None,
+    reason: str | None = None,
+    source_type: str | None = None,
+    source_id: str | int | None = None,
+    key: str | None = None,
+    at: dt.datetime | None = None,
+    settings: ProgrammeSettings | None = None,
+    fresh: bool = False,
+) -> LedgerEntry | None:
+    """A bonus (signup, birthday, review, manual …); idempotent by key, ``None`` for non-members.
+
+    ``fresh`` says the account was opened in this transaction (enrolment), so no earlier entry
+    with the key can exist and none is looked for.
+    """
+    rules = settings or get_programme_settings(session)
+    when = at or utcnow()
+    if kind == "manual" and not (reason and reason.strip()):
+        raise ValidationError("A manual bonus needs a reason.", field="reason")
+    amount = rules.bonus_points.get(kind, 0) if points is None else points
+    if amount <= 0:
+        if points is not None:
+            raise ValidationError("A bonus must be a positive number of points.", field="points")
+        return None
+    account = None if fresh else get_account(session, customer_id)
+    if not fresh and (account is None or account.group != MEMBER):
+        if kind == "manual":
+            raise NotEnrolledError(
+                f"Customer {customer_id} is not a member.", customer_id=customer_id
+            )
+        return None
+    idempotency_key = key or (f"bonus:signup:{customer_id}" if kind == "signup" else None)
+    if idempotency_key is not None and not fresh:
+        existing = find_entry(session, idempotency_key)
+        if existing is not None:
+            return existing
+    return add_entry(
+        session,
+        customer_id,
+        "bonus",
+        amount,
+        actor,
+        source_type=source_type or kind,
+        source_id=source_id,
+        reason=reason or f"{kind} bonus",
+        idempotency_key=idempotency_key,
+        at=when,
+        expires_at=rules.expiry_for(when),
+        flush=not fresh,
+    )
+
+
+def award_birthday_bonuses(
+    session: Session, today: dt.date, actor: str = "rule:birthday"
+) -> list[LedgerEntry]:
+    """The daily job: a birthday bonus for every member born on this day (once a year)."""
+    rules = get_programme_settings(session)
+    rows = session.execute(
+        select(Customer.id, Customer.birthday)
+        .join(LoyaltyAccount, LoyaltyAccount.customer_id == Customer.id)
+        .where(LoyaltyAccount.group == MEMBER, Customer.birthday.is_not(None))
+    ).all()
+    at = dt.datetime.combine(today, dt.time(), dt.UTC)
+    awarded = []
+    for customer_id, birthday in rows:
+        if birthday is None or (birthday.month, birthday.day) != (today.month, today.day):
+            continue
+        entry = award_bonus(
+            session,
+            customer_id,
+            "birthday",
+            actor,
+            key=f"bonus:birthday:{customer_id}:{today.year}",
+            at=at,
+            settings=rules,
+        )
+        if entry is not None:
+            awarded.append(entry)
+    return awarded
+
+
+def earn_for_order(
+    session: Session,
+    order_id: int,
+    actor: str = "rule:earn",
+    *,
+    at: dt.datetime | None = None,
+    settings: ProgrammeSettings | None = None,
+) -> LedgerEntry | None:
+    """Credit a member's order once (key ``earn:order:<id>``), at their tier's multiplier.
+
+    Then the member's tier is reviewed (upgrades are immediate) and a pending referral converts.
+    ``None`` when the order earns nothing: non-member, status or currency that does not earn.
+    """
+    rules = settings or get_programme_settings(session)
+    order = session.get(Order, order_id)
+    if order is None:
+        raise NotFoundError(f"No order with id {order_id}.", order_id=order_id)
+    key = f"earn:order:{order.id}"
+    existing = find_entry(session, key)
+    if existing is not None:
+        return existing
+    account = get_account(session, order.customer_id)
+    if account is None or account.group != MEMBER or order.status not in rules.earning_statuses:
+        return None
+    when = at or utcnow()
+    points = rules.points_for(order.total_minor, order.currency, tier_multiplier(session, account))
+    if points <= 0:
+        return None
+    entry = add_entry(
+        session,
+        order.customer_id,
+        "earn",
+        points,
+        actor,
+        source_type="order",
+        source_id=order.id,
+        reason=f"order {order.external_id}",
+        idempotency_key=key,
+        at=when,
+        expires_at=rules.expiry_for(when),
+    )
+    convert_referral(session, order.customer_id, order, actor, settings=rules, at=when)
+    review_tier(session, order.customer_id, when, settings=rules)
+    return entry
+
+
+def reverse_order_points(
+    session: Session, order_id: int, actor: str, *, at: dt.datetime | None = None
+) -> LedgerEntry | None:
+    """Take back the points an order earned, once (key ``reverse:order:<id>``).
+
+    Points already spent cannot be taken back without driving the balance below zero, so the
+    reversal takes at most the current balance and says in its reason what it could not take.
+    """
+    order = session.get(Order, order_id)
+    if order is None:
+        raise NotFoundError(f"No order with id {order_id}.", order_id=order_id)
+    earned = find_entry(session, f"earn:order:{order.id}")
+    if earned is None:
+        return None
+    lock_member_account(session, order.customer_id)
+    key = f"reverse:order:{order.id}"
+    existing = find_entry(session, key)
+    if existing is not None:
+        return existing
+    balance = points_balance(session, order.customer_id, locking=True)
+    taken = min(earned.points, max(balance, 0))
+    reason = f"order {order.external_id} {order.status}"
+    if taken < earned.points:
+        reason += f"; {earned.points - taken} points were spent already"
+    return add_entry(
+        session,
+        order.customer_id,
+        "reverse",
+        -taken,
+        actor,
+        source_type="order",
+        source_id=order.id,
+        reason=reason,
+        idempotency_key=key,
+        at=at,
+    )
+
+
+def sync_order_points(
+    session: Session, actor: str = "rule:earn", *, now: dt.datetime | None = None
+) -> dict[str, int]:
+    """Reconcile the ledger with the orders: earn what earns, reverse refunds and cancellations.
+
+    Idempotent — run it after an import or on a schedule.
+    """
+    rules = get_programme_settings(session)
+    members = select(LoyaltyAccount.customer_id).where(LoyaltyAccount.group == MEMBER)
+    credited = {
+        int(source)
+        for source in session.scalars(
+            select(LedgerEntry.source_id).where(
+                LedgerEntry.kind == "earn", LedgerEntry.source_type == "order"
+            )
+        )
+        if source is not None
+    }
+    reversed_ = {
+        int(source)
+        for source in session.scalars(
+            select(LedgerEntry.source_id).where(
+                LedgerEntry.kind == "reverse", LedgerEntry.source_type == "order"
+            )
+        )
+        if source is not None
+    }
+    earned = reversed_count = 0
+    orders = session.execute(
+        select(Order.id, Order.status, Order.ordered_at, LoyaltyAccount.enrolled_at)
+        .join(LoyaltyAccount, LoyaltyAccount.customer_id == Order.customer_id)
+        .where(Order.customer_id.in_(members))
+        .order_by(Order.ordered_at, Order.id)
+    ).all()
+    for order_id, status, ordered_at, enrolled_at in orders:
+        earns = status in rules.earning_statuses
+        if earns and order_id not in credited and ordered_at >= enrolled_at:
+            if earn_for_order(session, order_id, actor, at=now, settings=rules) is not None:
+                earned += 1
+        elif status in ("refunded", "cancelled") and order_id in credited - reversed_:
+            reverse_order_points(session, order_id, actor, at=now)
+            reversed_count += 1
+    return {"earned": earned, "reversed": reversed_count}
+
+
+def adjust_points(
+    session: Session,
+    customer_id: int,
+    points: int,
+    reason: str,
+    actor: str,
+    *,
+    at: dt.datetime | None = None,
+) -> LedgerEntry:
+    """A manual correction with a reason; a deduction may not take the balance below zero."""
+    if points == 0:
+        raise ValidationError(
+            "An adjustment must add or remove at least one point.", field="points"
+        )
+    if not reason.strip():
+        raise ValidationError("An adjustment needs a reason.", field="reason")
+    lock_member_account(session, customer_id)
+    when = at or utcnow()
+    if points < 0:
+        balance = points_balance(session, customer_id, locking=True)
+        if balance + points < 0:
+            raise InsufficientPointsError(
+                f"The balance is {balance} points; cannot remove {-points}.",
+                balance=balance,
+                points=points,
+            )
+    rules = get_programme_settings(session)
+    entry = add_entry(
+        session,
+        customer_id,
+        "adjust",
+        points,
+        actor,
+        source_type="manual",
+        reason=reason.strip(),
+        at=when,
+        expires_at=rules.expiry_for(when) if points > 0 else None,
+    )
+    record_audit(
+        session,
+        actor,
+        "loyalty.adjusted",
+        "customer",
+        customer_id,
+        {"points": points, "reason": reason},
+    )
+    return entry
+
+
+@dataclass(frozen=True)
+class ExpiryResult:
+    accounts: int
+    entries: int
+    points: int
+
+
+def expire_points(session: Session, now: dt.datetime, actor: str = "rule:expiry") -> ExpiryResult:
+    """The expiry job: whatever is left of every lot past its expiry date expires, oldest first.
+
+    Each lot expires once (key ``expire:lot:<entry id>``), so running the job twice is harmless.
+    """
+    due = session.scalars(
+        select(LedgerEntry.customer_id)
+        .join(LoyaltyAccount, LoyaltyAccount.customer_id == LedgerEntry.customer_id)
+        .where(
+            LoyaltyAccount.group == MEMBER,
+            LedgerEntry.points > 0,
+            LedgerEntry.kind.in_(CREDIT_KINDS),
+            LedgerEntry.expires_at.is_not(None),
+            LedgerEntry.expires_at <= now,
+        )
+        .distinct()
+    ).all()
+    accounts = entries = total = 0
+    for customer_id in sorted(due):
+        lock_member_account(session, customer_id)
+        lots = open_lots(ledger_entries(session, customer_id))
+        touched = False
+        for lot in lots:
+            if lot.expires_at is None or lot.expires_at > now or lot.remaining <= 0:
+                continue
+            key = f"expire:lot:{lot.entry_id}"
+            if find_entry(session, key) is not None:
+                continue
+            add_entry(
+                session,
+                customer_id,
+                "expire",
+                -lot.remaining,
+                actor,
+                source_type="lot",
+                source_id=lot.entry_id,
+                reason=f"points from {lot.created_at.date().isoformat()} expired",
+                idempotency_key=key,
+                at=now,
+            )
+            entries += 1
+            total += lot.remaining
+            touched = True
+        accounts += int(touched)
+    return ExpiryResult(accounts=accounts, entries=entries, points=total)
+
+
+def loyalty_summary(
+    session: Session, customer_id: int, now: dt.datetime | None = None
+) -> dict[str, Any]:
+    """What the customer 360 and ``GET …/loyalty`` show: balance, tier, code, what expires next."""
+    get_customer(session, customer_id)
+    at = now or utcnow()
+    rules = get_programme_settings(session)
+    account = get_account(session, customer_id)
+    entries = ledger_entries(session, customer_id)
+    balance = sum(entry.points for entry in entries)
+    tier = session.get(LoyaltyTier, account.tier_id) if account and account.tier_id else None
+    soon = at + dt.timedelta(days=30)
+    lots = [lot for lot in open_lots(entries) if lot.remaining > 0 and lot.expires_at is not None]
+    return {
+        "customer_id": customer_id,
+        "enrolled": account is not None and account.group == MEMBER,
+        "group": None if account is None else account.group,
+        "balance": balance,
+        "balance_value": str(rules.value_of(balance)),
+        "currency": rules.currency,
+        "tier": None if tier is None else tier.name,
+        "tier_multiplier_percent": None if tier is None else tier.multiplier_percent,
+        "tier_review_at": None if account is None else account.tier_review_at,
+        "referral_code": None if account is None else account.referral_code,
+        "enrolled_at": None if account is None else account.enrolled_at,
+        "lifetime_earned": sum(e.points for e in entries if e.points > 0),
+        "lifetime_redeemed": -sum(e.points for e in entries if e.kind == "redeem"),
+        "expiring_within_30_days": sum(
+            lot.remaining for lot in lots if lot.expires_at is not None and lot.expires_at <= soon
+        ),
+        "next_expiry_at": min((lot.expires_at for lot in lots if lot.expires_at), default=None),
+    }
+
+
+def ledger_history(
+    session: Session, customer_id: int, *, limit: int = 50, offset: int = 0
+) -> list[LedgerEntry]:
+    """The customer's ledger, newest first."""
+    get_customer(session, customer_id)
+    return list(
+        session.scalars(
+            select(LedgerEntry)
+            .where(LedgerEntry.customer_id == customer_id)
+            .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+    )

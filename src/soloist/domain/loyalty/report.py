@@ -1,0 +1,237 @@
+"""Programme measurement: participation, redemption, liability and the measured effect.
+
+The effect compares members with the randomised holdout after enrolment (repeat-purchase rate
+and revenue per customer, with confidence intervals from :mod:`soloist.analytics.loyalty_effect`)
+and each group's own before/after change over windows of equal length. Customers who joined
+through a referral are left out of the comparison: they were not randomised.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from soloist.analytics.loyalty_effect import (
+    EffectEstimate,
+    bootstrap_difference,
+    cuped_adjust,
+    paired_difference,
+    welch_difference,
+)
+from soloist.domain.loyalty.ledger import HOLDOUT, MEMBER
+from soloist.domain.loyalty.rules import get_programme_settings
+from soloist.storage.models import (
+    Customer,
+    LedgerEntry,
+    LoyaltyAccount,
+    LoyaltyTier,
+    Order,
+    Referral,
+    minor_to_decimal,
+)
+from soloist.storage.types import utcnow
+
+MAX_WINDOW_DAYS = 365
+
+
+def _kpis(session: Session, now: dt.datetime) -> dict[str, Any]:
+    rules = get_programme_settings(session)
+    groups = dict(
+        session.execute(
+            select(LoyaltyAccount.group, func.count()).group_by(LoyaltyAccount.group)
+        ).all()
+    )
+    members, holdout = int(groups.get(MEMBER, 0)), int(groups.get(HOLDOUT, 0))
+    active_customers = int(
+        session.scalar(select(func.count(Customer.id)).where(Customer.status == "active")) or 0
+    )
+    by_kind = {
+        kind: int(total or 0)
+        for kind, total in session.execute(
+            select(LedgerEntry.kind, func.sum(LedgerEntry.points)).group_by(LedgerEntry.kind)
+        ).all()
+    }
+    issued = int(
+        session.scalar(
+            select(func.coalesce(func.sum(LedgerEntry.points), 0)).where(LedgerEntry.points > 0)
+        )
+        or 0
+    )
+    redeemed = -by_kind.get("redeem", 0)
+    outstanding = sum(by_kind.values())
+    year_ago = now - dt.timedelta(days=365)
+    active_members = int(
+        session.scalar(
+            select(func.count(func.distinct(LedgerEntry.customer_id))).where(
+                LedgerEntry.kind.in_(("earn", "redeem")), LedgerEntry.created_at > year_ago
+            )
+        )
+        or 0
+    )
+    redeemers = int(
+        session.scalar(
+            select(func.count(func.distinct(LedgerEntry.customer_id))).where(
+                LedgerEntry.kind == "redeem"
+            )
+        )
+        or 0
+    )
+    tiers = {
+        name: int(count)
+        for name, count in session.execute(
+            select(LoyaltyTier.name, func.count(LoyaltyAccount.customer_id))
+            .join(LoyaltyAccount, LoyaltyAccount.tier_id == LoyaltyTier.id)
+            .where(LoyaltyAccount.group == MEMBER)
+            .group_by(LoyaltyTier.name, LoyaltyTier.rank)
+            .order_by(LoyaltyTier.rank)
+        ).all()
+    }
+    referrals = {
+        status: int(count)
+        for status, count in session.execute(
+            select(Referral.status, func.count()).group_by(Referral.status)
+        ).all()
+    }
+    return {
+        "currency": rules.currency,
+        "launched_at": rules.launched_at,
+        "active_customers": active_customers,
+        "members": members,
+        "holdout": holdout,
+        "participation_rate": members / active_customers if active_customers else None,
+        "active_members_12m": active_members,
+        "active_member_rate": active_members / members if members else None,
+        "points_issued": issued,
+        "points_redeemed": redeemed,
+        "points_expired": -by_kind.get("expire", 0),
+        "points_reversed": -by_kind.get("reverse", 0),
+        "redemption_rate": redeemed / issued if issued else None,
+        "redeemer_share": redeemers / members if members else None,
+        "outstanding_points": outstanding,
+        "point_value": str(rules.point_value),
+        "liability": str(rules.value_of(outstanding)),
+        "tiers": tiers,
+        "referrals": referrals,
+    }
+
+
+def _outcomes(session: Session, now: dt.datetime) -> dict[str, dict[str, list[float]]]:
+    """Per group and per customer: post-enrolment buying and the before/after windows."""
+    rules = get_programme_settings(session)
+    referred = select(Referral.referred_id)
+    accounts = session.execute(
+        select(LoyaltyAccount.customer_id, LoyaltyAccount.group, LoyaltyAccount.enrolled_at).where(
+            LoyaltyAccount.customer_id.not_in(referred), LoyaltyAccount.enrolled_at < now
+        )
+    ).all()
+    enrolled = {cid: (group, at) for cid, group, at in accounts}
+    orders: dict[int, list[tuple[dt.datetime, int]]] = defaultdict(list)
+    for customer_id, ordered_at, total in session.execute(
+        select(Order.customer_id, Order.ordered_at, Order.total_minor).where(
+            Order.status.in_(rules.earning_statuses),
+            Order.currency == rules.currency,
+            Order.customer_id.in_(select(LoyaltyAccount.customer_id)),
+        )
+    ):
+        orders[customer_id].append((ordered_at, total))
+    unit = float(minor_to_decimal(1, rules.currency))
+    out: dict[str, dict[str, list[float]]] = {
+        group: defaultdict(list) for group in (MEMBER, HOLDOUT)
+    }
+    for customer_id, (group, at) in enrolled.items():
+        bought = sorted(orders.get(customer_id, []))
+        window = min(now - at, dt.timedelta(days=MAX_WINDOW_DAYS))
+        post = [(t, v) for t, v in bought if at <= t <= now]
+        before = [(t, v) for t, v in bought if at - window <= t < at]
+        after = [(t, v) for t, v in post if t < at + window]
+        row = out[group]
+        # A repeat purchase is any purchase after enrolment but the customer's very first one.
+        repeat = [(t, v) for t, v in post if (t, v) != bought[0]] if bought else []
+        row["repeat"].append(1.0 if repeat else 0.0)
+        row["revenue"].append(sum(v for _, v in post) * unit)
+        row["orders_before"].append(float(len(before)))
+        row["orders_after"].append(float(len(after)))
+        row["revenue_before"].append(sum(v for _, v in before) * unit)
+        row["revenue_after"].append(sum(v for _, v in after) * unit)
+    return out
+
+
+def _estimate(function: Any, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
+    try:
+        estimate: EffectEstimate = function(*args, **kwargs)
+    except ValueError:  # too few customers in a group to say anything
+        return None
+    return estimate.to_dict()
+
+
+def loyalty_report(
+    session: Session,
+    now: dt.datetime | None = None,
+    *,
+    method: str = "welch",
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """KPIs, liability and the member-vs-holdout and before/after effects, as plain data.
+
+    ``method`` is ``"welch"`` or ``"bootstrap"`` for the revenue interval (the repeat rate always
+    uses Welch, which for 0/1 outcomes is the unpooled two-proportion interval). The
+    ``revenue_per_customer_adjusted`` estimate removes what the revenue before enrolment predicts
+    (CUPED) and is usually the narrowest.
+    """
+    at = now or utcnow()
+    data = _outcomes(session, at)
+    members, holdout = data[MEMBER], data[HOLDOUT]
+    revenue_method = bootstrap_difference if method == "bootstrap" else welch_difference
+    extra = {"seed": seed} if method == "bootstrap" else {}
+    member_change = np.subtract(members["orders_after"], members["orders_before"])
+    holdout_change = np.subtract(holdout["orders_after"], holdout["orders_before"])
+    member_rev_change = np.subtract(members["revenue_after"], members["revenue_before"])
+    adjusted: dict[str, Any] | None = None
+    try:  # revenue adjusted for the revenue of the window before enrolment (CUPED)
+        both = cuped_adjust(
+            members["revenue"] + holdout["revenue"],
+            members["revenue_before"] + holdout["revenue_before"],
+        )
+        split = len(members["revenue"])
+        adjusted = _estimate(welch_difference, both[:split], both[split:], confidence)
+    except ValueError:
+        adjusted = None
+    holdout_rev_change = np.subtract(holdout["revenue_after"], holdout["revenue_before"])
+    return {
+        "as_of": at,
+        "kpis": _kpis(session, at),
+        "sample": {"members": len(members["repeat"]), "holdout": len(holdout["repeat"])},
+        "effect": {
+            "repeat_purchase_rate": _estimate(
+                welch_difference, members["repeat"], holdout["repeat"], confidence
+            ),
+            "revenue_per_customer": _estimate(
+                revenue_method, members["revenue"], holdout["revenue"], confidence, **extra
+            ),
+            "revenue_per_customer_adjusted": adjusted,
+        },
+        "before_after": {
+            "members_orders": _estimate(
+                paired_difference, members["orders_before"], members["orders_after"], confidence
+            ),
+            "members_revenue": _estimate(
+                paired_difference, members["revenue_before"], members["revenue_after"], confidence
+            ),
+            "holdout_orders": _estimate(
+                paired_difference, holdout["orders_before"], holdout["orders_after"], confidence
+            ),
+            "difference_in_differences_orders": _estimate(
+                welch_difference, member_change, holdout_change, confidence
+            ),
+            "difference_in_differences_revenue": _estimate(
+                welch_difference, member_rev_change, holdout_rev_change, confidence
+            ),
+        },
+        "method": {"revenue_interval": method, "confidence": confidence},
+    }

@@ -1,0 +1,281 @@
+"""Tiers: qualification by spend or points in a rolling window, multipliers, reviews.
+
+A member moves up as soon as they qualify for a higher tier (``review_tier`` runs after every
+earn) and keeps a tier until its review date; only at the review date can they move down. Every
+change queues an e-mail ``Message`` for the engagement channel.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from soloist.domain.audit import record_audit
+from soloist.domain.customers.records import current_consents
+from soloist.domain.loyalty.ledger import MEMBER
+from soloist.domain.loyalty.rules import ProgrammeSettings, get_programme_settings
+from soloist.errors import ConflictError
+from soloist.storage.models import (
+    Customer,
+    LedgerEntry,
+    LoyaltyAccount,
+    LoyaltyTier,
+    Message,
+    Order,
+)
+
+# name, rank, qualify_by, threshold (minor units for spend, points for points), multiplier %
+DEFAULT_TIERS = (
+    ("Bronze", 1, "spend", 0, 100),
+    ("Silver", 2, "spend", 20_000, 125),
+    ("Gold", 3, "spend", 50_000, 150),
+)
+TIER_ACTOR = "rule:tiers"
+
+
+class TierCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=64)
+    rank: int = Field(ge=1)
+    qualify_by: str = Field(default="spend", pattern="^(spend|points)$")
+    threshold: int = Field(ge=0, description="Minor units of spend, or points, in the window.")
+    multiplier_percent: int = Field(default=100, ge=0, le=1000)
+
+
+@dataclass(frozen=True)
+class TierChange:
+    customer_id: int
+    old_tier: str | None
+    new_tier: str | None
+    direction: str  # up | down | initial
+    review_at: dt.datetime | None
+
+
+def list_tiers(session: Session) -> list[LoyaltyTier]:
+    return list(session.scalars(select(LoyaltyTier).order_by(LoyaltyTier.rank)))
+
+
+def create_tier(session: Session, data: TierCreate, actor: str) -> LoyaltyTier:
+    if session.scalar(select(LoyaltyTier.id).where(LoyaltyTier.name == data.name)) is not None:
+        raise ConflictError(f"A tier named {data.name!r} exists already.", name=data.name)
+    tier = LoyaltyTier(**data.model_dump())
+    session.add(tier)
+    session.flush()
+    record_audit(session, actor, "loyalty.tier_created", "loyalty_tier", tier.id, data.model_dump())
+    return tier
+
+
+def ensure_default_tiers(session: Session, actor: str = TIER_ACTOR) -> list[LoyaltyTier]:
+    """Bronze, Silver and Gold by yearly spend, unless the workspace has tiers already."""
+    tiers = list_tiers(session)
+    if tiers:
+        return tiers
+    for name, rank, by, threshold, multiplier in DEFAULT_TIERS:
+        create_tier(
+            session,
+            TierCreate(
+                name=name,
+                rank=rank,
+                qualify_by=by,
+                threshold=threshold,
+                multiplier_percent=multiplier,
+            ),
+            actor,
+        )
+    return list_tiers(session)
+
+
+def window_metrics(
+    session: Session, customer_id: int, now: dt.datetime, settings: ProgrammeSettings
+) -> dict[str, int]:
+    """Spend (minor units) and points earned in the rolling window ending at ``now``."""
+    start = now - dt.timedelta(days=settings.tier_window_days)
+    spend = session.scalar(
+        select(func.coalesce(func.sum(Order.total_minor), 0)).where(
+            Order.customer_id == customer_id,
+            Order.status.in_(settings.earning_statuses),
+            Order.currency == settings.currency,
+            Order.ordered_at > start,
+            Order.ordered_at <= now,
+        )
+    )
+    points = session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.points), 0)).where(
+            LedgerEntry.customer_id == customer_id,
+            LedgerEntry.kind.in_(("earn", "bonus")),
+            LedgerEntry.points > 0,
+            LedgerEntry.created_at > start,
+            LedgerEntry.created_at <= now,
+        )
+    )
+    return {"spend": int(spend or 0), "points": int(points or 0)}
+
+
+def window_metrics_for(
+    session: Session, customer_ids: list[int], now: dt.datetime, settings: ProgrammeSettings
+) -> dict[int, dict[str, int]]:
+    """``window_metrics`` for many customers in two grouped queries."""
+    start = now - dt.timedelta(days=settings.tier_window_days)
+    metrics = {cid: {"spend": 0, "points": 0} for cid in customer_ids}
+    wanted = set(customer_ids)
+    spend = session.execute(
+        select(Order.customer_id, func.sum(Order.total_minor))
+        .where(
+            Order.status.in_(settings.earning_statuses),
+            Order.currency == settings.currency,
+            Order.ordered_at > start,
+            Order.ordered_at <= now,
+        )
+        .group_by(Order.customer_id)
+    ).all()
+    points = session.execute(
+        select(LedgerEntry.customer_id, func.sum(LedgerEntry.points))
+        .where(
+            LedgerEntry.kind.in_(("earn", "bonus")),
+            LedgerEntry.points > 0,
+            LedgerEntry.created_at > start,
+            LedgerEntry.created_at <= now,
+        )
+        .group_by(LedgerEntry.customer_id)
+    ).all()
+    for name, rows in (("spend", spend), ("points", points)):
+        for customer_id, total in rows:
+            if customer_id in wanted:
+                metrics[customer_id][name] = int(total or 0)
+    return metrics
+
+
+def qualifying_tier(tiers: list[LoyaltyTier], metrics: dict[str, int]) -> LoyaltyTier | None:
+    """The highest tier whose threshold the metrics reach."""
+    best = None
+    for tier in tiers:
+        if metrics[tier.qualify_by] >= tier.threshold and (best is None or tier.rank > best.rank):
+            best = tier
+    return best
+
+
+def _queue_notification(
+    session: Session, account: LoyaltyAccount, change: TierChange, at: dt.datetime
+) -> None:
+    customer = session.get(Customer, account.customer_id)
+    if customer is None or not customer.email:
+        return
+    consented = current_consents(session, customer.id).get("email", False)
+    verb = "Welcome to" if change.direction != "down" else "You are now in"
+    session.add(
+        Message(
+            customer_id=customer.id,
+            channel="email",
+            status="queued" if consented else "suppressed",
+            error=None if consented else "no e-mail consent",
+            idempotency_key=f"loyalty:tier:{customer.id}:{account.version}",
+            recipient=customer.email,
+            subject=f"{verb} {change.new_tier}"[:255],
+            created_at=at,
+        )
+    )
+
+
+def review_tier(
+    session: Session,
+    customer_id: int,
+    now: dt.datetime,
+    *,
+    settings: ProgrammeSettings | None = None,
+    tiers: list[LoyaltyTier] | None = None,
+    actor: str = TIER_ACTOR,
+    notify: bool = True,
+    metrics: dict[str, int] | None = None,
+) -> TierChange | None:
+    """Move a member up at once, or down when their review date has come; ``None`` if unchanged."""
+    account = session.get(LoyaltyAccount, customer_id)
+    if account is None or account.group != MEMBER:
+        return None
+    rules = settings or get_programme_settings(session)
+    tiers = tiers if tiers is not None else list_tiers(session)
+    if not tiers:
+        return None
+    if metrics is None:
+        metrics = window_metrics(session, customer_id, now, rules)
+    target = qualifying_tier(tiers, metrics)
+    current = next((t for t in tiers if t.id == account.tier_id), None)
+    next_review = now + dt.timedelta(days=rules.tier_review_days)
+    review_due = account.tier_review_at is None or now >= account.tier_review_at
+    target_rank = target.rank if target is not None else 0
+    if current is None:
+        direction = "initial"
+    elif target_rank > current.rank:
+        direction = "up"
+    elif target_rank < current.rank and review_due:
+        direction = "down"
+    else:
+        if review_due:  # still qualifies at the review date: the tier is renewed
+            account.tier_review_at = next_review
+        return None
+    if target is None and current is None:
+        return None
+    account.tier_id = None if target is None else target.id
+    account.tier_review_at = next_review
+    account.version += 1
+    change = TierChange(
+        customer_id,
+        None if current is None else current.name,
+        None if target is None else target.name,
+        direction,
+        next_review,
+    )
+    record_audit(
+        session,
+        actor,
+        "loyalty.tier_changed",
+        "customer",
+        customer_id,
+        {"tier": [change.old_tier, change.new_tier], "direction": direction},
+    )
+    lowest = min(t.rank for t in tiers)
+    if notify and not (direction == "initial" and target is not None and target.rank == lowest):
+        _queue_notification(session, account, change, now)
+    return change
+
+
+def review_tiers(
+    session: Session, now: dt.datetime, *, actor: str = TIER_ACTOR, notify: bool = True
+) -> list[TierChange]:
+    """The periodic job: review every member (downgrades happen only here, at review dates)."""
+    rules = get_programme_settings(session)
+    tiers = list_tiers(session)
+    members = session.scalars(
+        select(LoyaltyAccount.customer_id)
+        .where(LoyaltyAccount.group == MEMBER)
+        .order_by(LoyaltyAccount.customer_id)
+    ).all()
+    changes: list[TierChange] = []
+    if not tiers:
+        return changes
+    metrics = window_metrics_for(session, list(members), now, rules)
+    for customer_id in members:
+        change = review_tier(
+            session,
+            customer_id,
+            now,
+            settings=rules,
+            tiers=tiers,
+            actor=actor,
+            notify=notify,
+            metrics=metrics[customer_id],
+        )
+        if change is not None:
+            changes.append(change)
+    return changes
+
+
+def tier_multiplier(session: Session, account: LoyaltyAccount) -> int:
+    if account.tier_id is None:
+        return 100
+    tier = session.get(LoyaltyTier, account.tier_id)
+    return 100 if tier is None else tier.multiplier_percent

@@ -1,0 +1,1 @@
+"""Model runs: fit the analytics to the workspace, store per-customer scores, read them back."""

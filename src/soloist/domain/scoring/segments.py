@@ -1,0 +1,301 @@
+"""RFM segments and behaviour clusters of the workspace's customers, stored as a model run.
+
+``segment_customers`` reads paid orders, order lines with product categories, survey answers
+and tickets; scores RFM and (optionally) clusters customers; and stores one ``model_runs`` row
+(kind ``segments``) with the summaries, one ``customer_scores`` row per customer (``segment``,
+``cluster`` and the reasons), and the members of the ``rfm`` and ``cluster`` segments.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from soloist.analytics.clustering import METHODS, cluster_customers
+from soloist.analytics.customer_features import transaction_features
+from soloist.analytics.errors import AnalyticsError
+from soloist.analytics.segmentation import (
+    RFM_SEGMENTS,
+    rfm_scores,
+    segment_summary,
+    segment_transitions,
+)
+from soloist.domain.audit import insert_rows, record_audit
+from soloist.domain.scoring.clv import load_paid_orders
+from soloist.domain.scoring.scores import current_runs
+from soloist.errors import AnalyticsInputError, ValidationError
+from soloist.storage.models import (
+    CustomerScore,
+    ModelRun,
+    Order,
+    OrderLine,
+    Product,
+    Segment,
+    SegmentMember,
+    SurveyResponse,
+    Ticket,
+    minor_to_decimal,
+)
+
+SEGMENT_METHODS = ("rfm", *(m for m in METHODS if m != "dbscan"))
+CLUSTER_FEATURES = (
+    "recency_days",
+    "orders",
+    "total_spent",
+    "average_order_value",
+    "tenure_days",
+    "interpurchase_days",
+)
+CHUNK = 20_000
+Progress = Callable[[str, int, int], None]
+
+
+def _noop(_stage: str, _done: int, _total: int) -> None:
+    return None
+
+
+def load_transactions(session: Session, currency: str) -> tuple[pd.DataFrame, pd.Timestamp]:
+    """Paid orders as ``customer_id``, ``date``, ``amount`` and the last order's time."""
+    orders = load_paid_orders(session, currency)
+    if orders.empty:
+        raise ValidationError(f"There are no paid orders in {currency} to analyse; import some.")
+    orders = orders.rename(columns={"ordered_at": "date"})
+    return orders[["customer_id", "date", "amount"]], orders["date"].max()
+
+
+def load_behaviour(
+    session: Session, currency: str, orders: pd.DataFrame, end: pd.Timestamp
+) -> pd.DataFrame:
+    """Per-customer behaviour: purchase features, category shares, CSAT, NPS, tickets."""
+    now = end.floor("D") + pd.Timedelta(days=1)
+    features = transaction_features(orders, now).loc[:, list(CLUSTER_FEATURES)]
+    scale = float(minor_to_decimal(1, currency))
+    lines = pd.DataFrame(
+        session.execute(
+            select(Order.customer_id, Product.category, OrderLine.amount_minor)
+            .join(OrderLine, OrderLine.order_id == Order.id)
+            .join(Product, Product.id == OrderLine.product_id)
+            .where(Order.status == "paid", Order.currency == currency)
+        ).all(),
+        columns=["customer_id", "category", "amount"],
+    )
+    if not lines.empty:
+        lines["amount"] = lines["amount"].astype(np.float64).clip(lower=0.0) * scale
+        spend = lines.pivot_table(
+            index="customer_id", columns="category", values="amount", aggfunc="sum", fill_value=0
+        )
+        shares = spend.div(spend.sum(axis=1).replace(0.0, np.nan), axis=0).fillna(0.0)
+        shares.columns = [f"share_{c}" for c in shares.columns]
+        features = features.join(shares, how="left")
+        features[list(shares.columns)] = features[list(shares.columns)].fillna(0.0)
+    surveys = pd.DataFrame(
+        session.execute(
+            select(SurveyResponse.customer_id, SurveyResponse.kind, SurveyResponse.score).where(
+                SurveyResponse.customer_id.is_not(None), SurveyResponse.kind.in_(("csat", "nps"))
+            )
+        ).all(),
+        columns=["customer_id", "kind", "score"],
+    )
+    for kind in ("csat", "nps"):
+        means = surveys[surveys["kind"] == kind].groupby("customer_id")["score"].mean()
+        features[kind] = means.reindex(features.index).astype(np.float64)
+    tickets = pd.Series(
+        [row[0] for row in session.execute(select(Ticket.customer_id)).all()], dtype="Int64"
+    ).value_counts()
+    features["tickets"] = tickets.reindex(features.index).fillna(0).astype(np.float64)
+    return features.loc[:, features.notna().any()]
+
+
+def _previous_segments(session: Session) -> tuple[int | None, pd.Series]:
+    run = session.scalar(
+        select(ModelRun)
+        .where(ModelRun.kind == "segments", ModelRun.status == "succeeded")
+        .order_by(ModelRun.id.desc())
+        .limit(1)
+    )
+    if run is None:
+        return None, pd.Series(dtype=object)
+    rows = session.execute(
+        select(CustomerScore.customer_id, CustomerScore.segment).where(
+            CustomerScore.model_run_id == run.id
+        )
+    ).all()
+    return run.id, pd.Series({cid: seg for cid, seg in rows if seg is not None}, dtype=object)
+
+
+def _clv_by_customer(session: Session, currency: str) -> pd.Series | None:
+    run_id = current_runs(session).get("clv_12m_minor")
+    if run_id is None:
+        return None
+    rows = session.execute(
+        select(CustomerScore.customer_id, CustomerScore.clv_12m_minor).where(
+            CustomerScore.model_run_id == run_id
+        )
+    ).all()
+    scale = float(minor_to_decimal(1, currency))
+    return pd.Series({cid: float(v) * scale for cid, v in rows if v is not None})
+
+
+def _store_members(
+    session: Session, kind: str, groups: dict[str, tuple[str, list[int]]], run_id: int, actor: str
+) -> None:
+    """Replace the members of every segment of ``kind`` (creating segments as needed)."""
+    existing = {s.name: s for s in session.scalars(select(Segment).where(Segment.kind == kind))}
+    if existing:
+        ids = [s.id for s in existing.values()]
+        session.execute(delete(SegmentMember).where(SegmentMember.segment_id.in_(ids)))
+    for segment in existing.values():
+        if segment.name not in groups:
+            segment.description = "(no customers in the latest run)"
+    taken = set(session.scalars(select(Segment.name).where(Segment.kind != kind)))
+    for name, (description, customers) in groups.items():
+        if name in taken:
+            continue  # a rule segment already uses the name; leave it alone
+        found = existing.get(name)
+        if found is None:
+            segment = Segment(name=name, kind=kind, description=description)
+            session.add(segment)
+            session.flush()
+        else:
+            segment = found
+        segment.description = description
+        rows = [
+            {"segment_id": segment.id, "customer_id": c, "model_run_id": run_id} for c in customers
+        ]
+        for start in range(0, len(rows), CHUNK):
+            insert_rows(
+                session, SegmentMember, rows[start : start + CHUNK], actor, f"{kind} {name}"
+            )
+
+
+def segment_customers(
+    session: Session,
+    currency: str,
+    actor: str,
+    method: str = "rfm",
+    *,
+    random_state: int = 0,
+    progress: Progress | None = None,
+) -> ModelRun:
+    """Score RFM segments (and clusters unless ``method`` is ``rfm``) and store them."""
+    report = progress or _noop
+    if method not in SEGMENT_METHODS:
+        raise ValidationError(
+            f"Unknown method {method!r}; use one of {', '.join(SEGMENT_METHODS)}.", field="method"
+        )
+    orders, end = load_transactions(session, currency)
+    report("reading behaviour", 0, 4)
+    try:
+        behaviour = load_behaviour(session, currency, orders, end)
+        table = pd.DataFrame(
+            {
+                "recency_days": behaviour["recency_days"],
+                "frequency": behaviour["orders"],
+                "monetary": behaviour["total_spent"],
+            }
+        )
+        clv = _clv_by_customer(session, currency)
+        if clv is not None:
+            table["clv"] = clv.reindex(table.index)
+        rfm = rfm_scores(table)
+        report("clustering", 1, 4)
+        clusters = None
+        if method != "rfm":
+            clusters = cluster_customers(behaviour, method, random_state=random_state)
+    except AnalyticsError as exc:
+        raise AnalyticsInputError(str(exc)) from exc
+    previous_id, previous = _previous_segments(session)
+    run = ModelRun(
+        kind="segments",
+        status="running",
+        data_start=orders["date"].min().to_pydatetime().replace(tzinfo=dt.UTC),
+        data_end=end.to_pydatetime().replace(tzinfo=dt.UTC),
+        params={"method": method, "random_state": random_state, "currency": currency},
+        metrics={},
+    )
+    session.add(run)
+    session.flush()
+    report("storing scores", 2, 4)
+    labels = clusters.labels if clusters is not None else None
+    rows = []
+    for cid, rec in rfm.iterrows():
+        reasons: dict[str, Any] = {
+            "segment": f"RFM {rec['rfm_code']}: last order {rec['recency_days']:.0f} days ago, "
+            f"{rec['frequency']:.0f} orders, spent {rec['monetary']:,.2f}"
+        }
+        cluster = None
+        if labels is not None and clusters is not None:
+            cluster = int(labels.loc[cid])
+            reasons["cluster"] = clusters.descriptions.get(cluster, "")
+        rows.append(
+            {
+                "model_run_id": run.id,
+                "customer_id": int(cid),
+                "segment": str(rec["segment"]),
+                "cluster": cluster,
+                "reasons": reasons,
+            }
+        )
+    for start in range(0, len(rows), CHUNK):
+        insert_rows(
+            session, CustomerScore, rows[start : start + CHUNK], actor, f"segments {run.id}"
+        )
+    report("storing segments", 3, 4)
+    by_segment = rfm.groupby("segment").groups
+    _store_members(
+        session,
+        "rfm",
+        {name: (f"RFM segment: {name}", [int(c) for c in by_segment.get(name, [])])
+         for name in RFM_SEGMENTS if name in by_segment},
+        run.id,
+        actor,
+    )  # fmt: skip
+    summary = segment_summary(rfm, clv_col="clv" if "clv" in rfm.columns else None)
+    metrics: dict[str, Any] = {
+        "customers": len(rfm),
+        "rfm": _records(summary),
+        "movement": None,
+    }
+    if previous_id is not None:
+        moved = segment_transitions(previous, rfm["segment"])
+        metrics["movement"] = {
+            "previous_run_id": previous_id,
+            "changed": int(moved.to_numpy().sum() - np.trace(moved.to_numpy())),
+            "table": {
+                str(k): {str(c): int(v) for c, v in row.items() if v} for k, row in moved.iterrows()
+            },
+        }
+    if clusters is not None:
+        metrics["clusters"] = clusters.to_dict()
+        groups = clusters.labels.groupby(clusters.labels).groups
+        _store_members(
+            session,
+            "cluster",
+            {f"cluster {c}": (clusters.descriptions.get(int(c), ""), [int(x) for x in ids])
+             for c, ids in groups.items()},
+            run.id,
+            actor,
+        )  # fmt: skip
+    run.metrics = metrics
+    run.status = "succeeded"
+    run.finished_at = dt.datetime.now(dt.UTC)
+    record_audit(session, actor, "model_run.finished", "model_run", run.id, {"kind": "segments"})
+    report("done", 4, 4)
+    return run
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    out = []
+    for name, row in frame.iterrows():
+        item: dict[str, Any] = {"segment": str(name)}
+        for col, value in row.items():
+            item[str(col)] = None if pd.isna(value) else round(float(value), 4)
+        item["customers"] = int(row["customers"])
+        out.append(item)
+    return out

@@ -1,0 +1,1 @@
+"""Turning raw table rows into typed, validated drafts."""

@@ -1,0 +1,217 @@
+"""Batch inserts for large volumes (the demo, imports).
+
+:func:`bulk_insert` goes straight to the driver's fastest path for hundreds of thousands of
+rows (an import's order lines).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, TypeVar
+
+import polars as pl
+from sqlalchemy import ARRAY, ColumnElement, any_, bindparam, func, insert, select
+from sqlalchemy.orm import Session
+from sqlalchemy.schema import AddConstraint, DropConstraint
+
+from soloist.storage.types import EncryptedDate, EncryptedString
+
+T = TypeVar("T")
+CHUNK = 5000  # keys per IN (...) lookup: few round trips, well under every engine's limits
+# SQLite's page cache while a bulk insert runs (KiB): the indexes of a million new rows stay
+# in memory instead of being spilled to the write-ahead log page by page (2× faster).
+SQLITE_BULK_CACHE_KIB = 262_144
+BULK_REINDEX_ROWS = 20_000  # see _indexes_rebuilt
+
+
+def chunks(values: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def among(session: Session, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
+    """``column IN (values)`` for a lookup of thousands of keys. On PostgreSQL it is
+    ``column = ANY(array)``: one parameter instead of thousands, which the driver would otherwise
+    parse out of the statement one by one."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    result: ColumnElement[bool] = column.in_(values)
+    return result
+
+
+def bulk_insert(
+    session: Session,
+    model: Any,
+    names: Sequence[str],
+    rows: Sequence[tuple[Any, ...]] | pl.DataFrame,
+) -> None:
+    """Insert ``rows`` (tuples of the columns ``names``, or a frame of those columns) through
+    the database's bulk path, in the session's transaction: ``executemany`` on SQLite, ``COPY``
+    on PostgreSQL, multi-row ``VALUES`` (PyMySQL's executemany) on MariaDB/MySQL.
+
+    Values go through each column type's own bind processing (so encrypted columns are
+    encrypted with the workspace keyring, times stored as UTC), and the columns' Python-side
+    defaults (``created_at`` …) are filled in as SQLAlchemy would. A frame whose columns need
+    neither is streamed to the driver without becoming a list of tuples first."""
+    count = rows.height if isinstance(rows, pl.DataFrame) else len(rows)
+    if not count:
+        return
+    connection = session.connection()
+    dialect = connection.dialect
+    table = model.__table__
+    columns = [table.c[name] for name in names]
+    constants: list[Any] = []
+    for column in table.columns:
+        default = column.default
+        if column.name in names or column.primary_key or default is None:
+            continue
+        if getattr(default, "is_scalar", False):
+            columns.append(column)
+            constants.append(default.arg)
+        elif getattr(default, "is_callable", False):
+            columns.append(column)
+            constants.append(default.arg(None))
+    processors = [column.type._cached_bind_processor(dialect) for column in columns]
+    secret = [isinstance(column.type, EncryptedString | EncryptedDate) for column in columns]
+    values: Iterable[tuple[Any, ...]]
+    if isinstance(rows, pl.DataFrame):
+        frame = rows.select(names).with_columns(
+            pl.lit(value).alias(column.name)
+            for column, value in zip(columns[len(names) :], constants, strict=True)
+        )
+        values = _processed_frame(frame, processors, secret).iter_rows(buffer_size=20_000)
+    else:
+        tail = tuple(constants)
+        listed = [row + tail for row in rows] if tail else rows
+        values = _processed(listed, processors, secret) if any(processors) else listed
+    quote = dialect.identifier_preparer.quote
+    target = f"{quote(table.name)} ({', '.join(quote(c.name) for c in columns)})"
+    raw = connection.connection.driver_connection
+    assert raw is not None
+    if dialect.name == "sqlite":
+        sql = f"INSERT INTO {target} VALUES ({', '.join('?' * len(columns))})"
+        with _sqlite_cache(raw, count), _indexes_rebuilt(connection, table, count):
+            raw.executemany(sql, values)
+    elif dialect.name == "postgresql" and dialect.driver == "psycopg":
+        with (
+            _indexes_rebuilt(connection, table, count),
+            raw.cursor() as cursor,
+            cursor.copy(f"COPY {target} FROM STDIN") as copy,
+        ):
+            for row in values:
+                copy.write_row(row)
+    elif dialect.name in ("mysql", "mariadb") and dialect.driver == "pymysql":
+        sql = f"INSERT INTO {target} VALUES ({', '.join(['%s'] * len(columns))})"
+        with raw.cursor() as cursor:
+            for part in _batches(values, 20_000):
+                cursor.executemany(sql, part)
+    else:
+        keys = [column.key for column in columns]
+        for part in _batches(values, 5000):
+            connection.execute(insert(table), [dict(zip(keys, row, strict=True)) for row in part])
+
+
+@contextlib.contextmanager
+def _sqlite_cache(raw: Any, rows: int) -> Iterator[None]:
+    """A large page cache on this connection for a large insert, then the one it had."""
+    if rows < 10_000:
+        yield
+        return
+    (before,) = raw.execute("PRAGMA cache_size").fetchone()
+    raw.execute(f"PRAGMA cache_size=-{SQLITE_BULK_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        raw.execute(f"PRAGMA cache_size={int(before)}")
+
+
+@contextlib.contextmanager
+def _indexes_rebuilt(connection: Any, table: Any, rows: int) -> Iterator[None]:
+    """Load, then index: when an insert at least doubles a table (of ``BULK_REINDEX_ROWS`` rows
+    or more), the table's plain (non-unique) indexes — and on PostgreSQL its foreign keys — are
+    dropped first and made again after it, in the same transaction. Building an index over all
+    the keys at once is cheaper than a million random insertions into it, and PostgreSQL checks
+    a re-added foreign key with one join instead of a trigger per row (the bulk-loading advice
+    of both engines' manuals). SQLite and PostgreSQL roll such DDL back with the transaction;
+    MariaDB would commit it, so there nothing is dropped."""
+    engine = connection.dialect.name
+    indexes = [index for index in table.indexes if not index.unique]
+    keys = list(table.foreign_key_constraints) if engine == "postgresql" else []
+    if engine not in ("sqlite", "postgresql") or rows < BULK_REINDEX_ROWS:
+        yield
+        return
+    held = connection.execute(select(func.count()).select_from(table)).scalar_one()
+    if held > rows:
+        yield
+        return
+    for key in keys:
+        connection.execute(DropConstraint(key))
+    for index in indexes:
+        index.drop(connection)
+    yield
+    for index in indexes:
+        index.create(connection)
+    for key in keys:
+        connection.execute(AddConstraint(key))
+
+
+def _batches(values: Iterable[T], size: int) -> Iterator[list[T]]:
+    batch: list[T] = []
+    for value in values:
+        batch.append(value)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _processed_column(values: Sequence[Any], processor: Any, secret: bool) -> list[Any]:
+    """``values`` through their column's bind processor: each distinct value once, except in
+    encrypted columns, where every value gets its own nonce (and unhashable values, such as a
+    JSON column's dicts, are processed one by one)."""
+    if secret:
+        return [processor(value) for value in values]
+    done: dict[Any, Any] = {}
+    converted = []
+    for value in values:
+        try:
+            converted.append(done[value])
+        except (KeyError, TypeError):
+            result = processor(value)
+            with contextlib.suppress(TypeError):
+                done[value] = result
+            converted.append(result)
+    return converted
+
+
+def _processed_frame(
+    frame: pl.DataFrame, processors: list[Any], secret: list[bool]
+) -> pl.DataFrame:
+    """:func:`_processed` of a frame, column by column."""
+    columns = frame.get_columns()
+    for index, processor in enumerate(processors):
+        if processor is not None:
+            values = columns[index].to_list()
+            done = _processed_column(values, processor, secret[index])
+            columns[index] = pl.Series(columns[index].name, done)
+    return pl.DataFrame(columns)
+
+
+def _processed(
+    rows: Sequence[tuple[Any, ...]], processors: list[Any], secret: list[bool]
+) -> list[tuple[Any, ...]]:
+    """Rows with each value through its column's bind processor."""
+    columns: list[Sequence[Any]] = list(zip(*rows, strict=True))
+    for index, processor in enumerate(processors):
+        if processor is not None:
+            columns[index] = _processed_column(columns[index], processor, secret[index])
+    return list(zip(*columns, strict=True))
+
+
+def core_insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
+    """:func:`bulk_insert` of rows given as dicts (all with the same keys)."""
+    if rows:
+        names = list(rows[0])
+        bulk_insert(session, model, names, [tuple(row[n] for n in names) for row in rows])

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import numpy as np
+import pytest
+from sqlalchemy import func, select
+
+from soloist.demo.business import build_demo
+from soloist.domain.status import workspace_status
+from soloist.errors import ConflictError
+from soloist.storage.database import Database
+from soloist.storage.models import Customer, Order, Subscription, SurveyResponse
+
+END = dt.date(2026, 6, 30)
+
+
+def _summary_and_orders(
+    database: Database, seed: int
+) -> tuple[dict[str, object], list[tuple[str, int]]]:
+    with database.session() as session:
+        summary = build_demo(
+            session, customers=300, seed=seed, end_date=END, owner_password="demo-password-1"
+        )
+    with database.session() as session:
+        orders = session.execute(
+            select(Order.external_id, Order.total_minor).order_by(Order.external_id)
+        ).all()
+    return summary.to_dict(), [tuple(row) for row in orders]
+
+
+def test_demo_is_reproducible_from_its_seed(database: Database, sqlite_database: Database) -> None:
+    first = _summary_and_orders(database, seed=7)
+    second = _summary_and_orders(sqlite_database, seed=7)
+    assert first == second
+
+
+def test_demo_business_has_repeat_buyers_dropouts_and_feedback(sqlite_database: Database) -> None:
+    with sqlite_database.session() as session:
+        summary = build_demo(session, customers=800, seed=3, end_date=END)
+    with sqlite_database.session() as session:
+        per_customer = np.array(
+            session.scalars(select(func.count(Order.id)).group_by(Order.customer_id)).all()
+        )
+        assert summary.customers == 800 == session.scalar(select(func.count(Customer.id)))
+        assert per_customer.min() >= 1
+        assert 0.3 < (per_customer > 1).mean() < 0.9  # repeat buying, but not by everyone
+        assert per_customer.max() >= 10
+        last_orders = (
+            session.execute(select(func.max(Order.ordered_at)).group_by(Order.customer_id))
+            .scalars()
+            .all()
+        )
+        quiet = sum(1 for t in last_orders if t < dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+        assert quiet > 0.2 * 800  # customers drop out
+        kinds = set(session.scalars(select(SurveyResponse.kind)))
+        assert kinds == {"nps", "csat", "ces"}
+        assert session.scalar(
+            select(func.count(Subscription.id)).where(Subscription.status == "cancelled")
+        )
+        status = workspace_status(session, "USD")
+        assert Decimal(status["revenue"]) == Decimal(summary.revenue) > 0
+        assert status["reviews"] == summary.reviews > 0
+
+
+def test_demo_refuses_a_workspace_with_customers(sqlite_database: Database) -> None:
+    with sqlite_database.session() as session:
+        build_demo(session, customers=20, seed=1, end_date=END)
+    with pytest.raises(ConflictError), sqlite_database.session() as session:
+        build_demo(session, customers=20, seed=1, end_date=END)

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from tests.domain.loyalty.helpers import T0, days, member, order, programme
+
+from soloist.domain.customers.records import record_consent
+from soloist.domain.loyalty.programme import earn_for_order, loyalty_summary
+from soloist.domain.loyalty.tiers import review_tier, review_tiers
+from soloist.storage.database import Database
+from soloist.storage.models import LoyaltyAccount, Message
+
+
+def _tier(session: Session, customer_id: int) -> str | None:
+    tier: str | None = loyalty_summary(session, customer_id)["tier"]
+    return tier
+
+
+def test_upgrade_is_immediate_and_downgrade_waits_for_the_review(database: Database) -> None:
+    with database.session() as session:
+        programme(session, tier_window_days=365, tier_review_days=365)
+        ada = member(session, email="ada@example.com")
+        assert _tier(session, ada) == "Bronze"
+        first = order(session, ada, "150", T0 + days(10))
+        earn_for_order(session, first.id, at=T0 + days(10))
+        assert _tier(session, ada) == "Bronze"  # 150 < 200 in the window
+        second = order(session, ada, "60", T0 + days(20))
+        earn_for_order(session, second.id, at=T0 + days(20))
+        assert _tier(session, ada) == "Silver"  # 210 ≥ 200: at once
+        review_at = session.get(LoyaltyAccount, ada).tier_review_at
+        assert review_at == T0 + days(20 + 365)
+        # The first order leaves the window on day 375; Ada keeps Silver until her review.
+        assert review_tier(session, ada, T0 + days(376)) is None
+        assert _tier(session, ada) == "Silver"
+        assert review_tier(session, ada, T0 + days(384)) is None  # one day before the review
+        change = review_tier(session, ada, T0 + days(385))
+        assert change is not None
+        assert (change.old_tier, change.new_tier, change.direction) == ("Silver", "Bronze", "down")
+        assert _tier(session, ada) == "Bronze"
+
+
+def test_the_window_boundary_is_exact(database: Database) -> None:
+    with database.session() as session:
+        programme(session, tier_window_days=30, tier_review_days=30)
+        ada = member(session)
+        big = order(session, ada, "500", T0)
+        earn_for_order(session, big.id, at=T0)
+        assert _tier(session, ada) == "Gold"
+        # At the review date the order is exactly 30 days old: out of the (now-30d, now] window.
+        change = review_tier(session, ada, T0 + days(30))
+        assert change is not None
+        assert change.new_tier == "Bronze"
+
+
+def test_a_member_who_still_qualifies_keeps_the_tier_for_another_period(
+    database: Database,
+) -> None:
+    with database.session() as session:
+        programme(session, tier_window_days=365, tier_review_days=100)
+        ada = member(session)
+        earn_for_order(session, order(session, ada, "250", T0).id, at=T0)
+        assert review_tiers(session, T0 + days(100)) == []
+        assert session.get(LoyaltyAccount, ada).tier_review_at == T0 + days(200)
+        assert _tier(session, ada) == "Silver"
+
+
+def test_tier_changes_queue_a_message_for_the_engagement_channel(database: Database) -> None:
+    with database.session() as session:
+        programme(session)
+        ada = member(session, email="ada@example.com")
+        bo = member(session, "Bo", email="bo@example.com")
+        record_consent(session, ada, "email", True, "test")
+        earn_for_order(session, order(session, ada, "600", T0).id, at=T0)
+        earn_for_order(session, order(session, bo, "300", T0).id, at=T0)
+        messages = session.scalars(select(Message).order_by(Message.customer_id)).all()
+        assert [(m.customer_id, m.channel, m.status) for m in messages] == [
+            (ada, "email", "queued"),
+            (bo, "email", "suppressed"),  # no consent: kept for the record, never sent
+        ]
+        assert messages[0].subject == "Welcome to Gold"
+        assert messages[0].recipient == "ada@example.com"
+        assert messages[0].idempotency_key == f"loyalty:tier:{ada}:2"

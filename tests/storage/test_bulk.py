@@ -1,0 +1,134 @@
+"""``bulk_insert``: the driver's fast path, the column types' own processing, indexes kept."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import polars as pl
+import pytest
+from sqlalchemy import event, func, inspect, select
+
+from soloist.domain.customers.records import CustomerCreate, create_customer
+from soloist.storage.bulk import BULK_REINDEX_ROWS, bulk_insert
+from soloist.storage.database import Database
+from soloist.storage.models import Customer, Order, OrderLine
+
+WHEN = dt.datetime(2025, 3, 1, 10, 30, tzinfo=dt.UTC)
+LINE_COLUMNS = ("order_id", "line_no", "sku", "quantity", "unit_price_minor", "amount_minor")
+
+
+@contextmanager
+def statements(database: Database) -> Iterator[list[str]]:
+    """The SQL statements SQLAlchemy runs meanwhile."""
+    seen: list[str] = []
+
+    def record(*args: Any) -> None:
+        seen.append(args[2])
+
+    event.listen(database.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(database.engine, "before_cursor_execute", record)
+
+
+def _order(database: Database) -> int:
+    with database.session() as session:
+        customer = create_customer(session, CustomerCreate(name="Ana"), actor="test")
+        bulk_insert(
+            session,
+            Order,
+            ("external_id", "customer_id", "currency", "total_minor", "ordered_at"),
+            pl.DataFrame(
+                {
+                    "external_id": ["A-1"],
+                    "customer_id": [customer.id],
+                    "currency": ["EUR"],
+                    "total_minor": [0],
+                    "ordered_at": [WHEN],
+                }
+            ),
+        )
+        return int(session.scalar(select(Order.id)) or 0)
+
+
+def _lines(order_id: int, count: int, start: int = 1) -> pl.DataFrame:
+    numbers = pl.int_range(start, start + count, eager=True)
+    return pl.DataFrame(
+        {
+            "order_id": pl.repeat(order_id, count, eager=True),
+            "line_no": numbers,
+            "sku": numbers.cast(pl.String),
+            "quantity": pl.repeat(2, count, eager=True),
+            "unit_price_minor": pl.repeat(150, count, eager=True),
+            "amount_minor": pl.repeat(300, count, eager=True),
+        }
+    )
+
+
+def test_a_frame_is_inserted_with_its_column_types_processing(database: Database) -> None:
+    order_id = _order(database)
+    with database.session() as session:
+        order = session.get(Order, order_id)
+        assert order is not None
+        assert order.ordered_at == WHEN  # stored as UTC, read back timezone-aware
+        assert order.created_at is not None  # the column's Python-side default was filled in
+        bulk_insert(session, OrderLine, LINE_COLUMNS, _lines(order_id, 3))
+    with database.session() as session:
+        lines = session.scalars(select(OrderLine).order_by(OrderLine.line_no)).all()
+        assert [(line.line_no, line.sku, line.amount_minor) for line in lines] == [
+            (1, "1", 300),
+            (2, "2", 300),
+            (3, "3", 300),
+        ]
+
+
+def _indexes_and_keys(database: Database) -> tuple[set[str], set[str]]:
+    with database.session() as session:
+        found = inspect(session.connection())
+        indexes = {str(index["name"]) for index in found.get_indexes("order_lines")}
+        keys = {str(key["name"]) for key in found.get_foreign_keys("order_lines")}
+    return indexes, keys
+
+
+def test_a_large_load_into_a_small_table_rebuilds_its_indexes_and_keys(
+    database: Database,
+) -> None:
+    order_id = _order(database)
+    before = _indexes_and_keys(database)
+    with statements(database) as seen, database.session() as session:
+        bulk_insert(session, OrderLine, LINE_COLUMNS, _lines(order_id, BULK_REINDEX_ROWS))
+    dropped = [s for s in seen if "DROP INDEX" in s or "DROP CONSTRAINT" in s]
+    engine = database.engine.dialect.name
+    if engine == "sqlite":
+        assert any("DROP INDEX ix_order_lines_product_id" in s for s in dropped)
+    elif engine == "postgresql":
+        assert any("DROP CONSTRAINT fk_order_lines_order_id_orders" in s for s in dropped)
+    else:  # MariaDB commits DDL at once, so nothing may be dropped inside an import
+        assert dropped == []
+    assert _indexes_and_keys(database) == before
+    with database.session() as session:
+        count = session.scalar(select(func.count()).select_from(OrderLine))
+        assert count == BULK_REINDEX_ROWS
+    # A load smaller than what the table holds keeps the indexes as they are.
+    with statements(database) as seen, database.session() as session:
+        more = _lines(order_id, BULK_REINDEX_ROWS // 2, start=BULK_REINDEX_ROWS + 1)
+        bulk_insert(session, OrderLine, LINE_COLUMNS, more)
+    assert not any("DROP" in s for s in seen)
+
+
+def test_a_refused_bulk_load_leaves_indexes_keys_and_data_as_they_were(
+    database: Database,
+) -> None:
+    order_id = _order(database)
+    before = _indexes_and_keys(database)
+    duplicated = pl.concat([_lines(order_id, BULK_REINDEX_ROWS), _lines(order_id, 1)])
+    with pytest.raises(Exception, match=r"(?i)unique|duplicate"), database.session() as session:
+        bulk_insert(session, OrderLine, LINE_COLUMNS, duplicated)
+    assert _indexes_and_keys(database) == before
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(OrderLine)) == 0
+        assert session.scalar(select(func.count()).select_from(Customer)) == 1
