@@ -6,16 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from soloist.imports import FORMATS, table
+from soloist.imports import FORMATS, text
 from soloist.imports.clean.tables import CleanOptions, clean_table
+from soloist.imports.raw import RawTable
 
 DATA = Path(__file__).parents[1] / "data"
 
 
-def _both(path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[table.RawTable, table.RawTable]:
-    columnar = table.read_table(path)
-    monkeypatch.setattr(table, "COLUMNAR_MIN_LINES", 10**9)
-    rows = table.read_table(path)
+def _both(path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[RawTable, RawTable]:
+    columnar = text.read_table(path)
+    monkeypatch.setattr(text, "COLUMNAR_MIN_LINES", 10**9)
+    rows = text.read_table(path)
     monkeypatch.undo()
     return columnar, rows
 

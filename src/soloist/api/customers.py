@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, status
 from pydantic import BaseModel
 
 from soloist.api.deps import Reader, ReadSession, Writer, WriteSession
-from soloist.domain.customers.records import (
+from soloist.domain.customers import (
     CustomerCreate,
     CustomerPublic,
     CustomerUpdate,

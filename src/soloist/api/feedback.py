@@ -6,11 +6,10 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from soloist.api.deps import Reader, ReadSession
 from soloist.domain.feedback import list_feedback
-from soloist.storage.models import Review, SurveyResponse
 
 router = APIRouter(prefix="/api/v1/feedback", tags=["feedback"])
 
@@ -26,30 +25,7 @@ class FeedbackPublic(BaseModel):
     language: str | None
     at: dt.datetime
 
-    @classmethod
-    def of(cls, item: SurveyResponse | Review) -> FeedbackPublic:
-        if isinstance(item, Review):
-            return cls(
-                id=item.id,
-                type="review",
-                kind="review",
-                score=item.rating,
-                customer_id=item.customer_id,
-                comment=item.body,
-                title=item.title,
-                language=item.language,
-                at=item.published_at,
-            )
-        return cls(
-            id=item.id,
-            type="survey",
-            kind=item.kind,
-            score=item.score,
-            customer_id=item.customer_id,
-            comment=item.comment,
-            language=item.language,
-            at=item.responded_at,
-        )
+    model_config = ConfigDict(from_attributes=True)
 
 
 class FeedbackPage(BaseModel):
@@ -73,5 +49,8 @@ def read_feedback(
         session, kind=kind, customer_id=customer_id, limit=limit, offset=offset
     )
     return FeedbackPage(
-        items=[FeedbackPublic.of(i) for i in items], total=total, limit=limit, offset=offset
+        items=[FeedbackPublic.model_validate(i) for i in items],
+        total=total,
+        limit=limit,
+        offset=offset,
     )

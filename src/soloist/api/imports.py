@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Request, UploadFile, status
 
 from soloist.api.deps import Reader, Writer, WriteSession
-from soloist.domain.imports.pipeline import ImportOptions, import_file, preview_import
+from soloist.domain.imports import ImportOptions, import_file, preview_import
 from soloist.errors import ValidationError
 
 router = APIRouter(prefix="/api/v1/imports", tags=["imports"])

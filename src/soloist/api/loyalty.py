@@ -11,36 +11,38 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from soloist.api.deps import Reader, ReadSession, Writer, get_database
-from soloist.domain.loyalty.programme import (
-    adjust_points,
-    enrol_customers,
-    ledger_history,
-    loyalty_summary,
-    redeem_points,
-)
-from soloist.domain.loyalty.referrals import record_referral
-from soloist.domain.loyalty.report import loyalty_report
-from soloist.domain.loyalty.rewards import (
+from soloist.domain.loyalty import (
     CouponCreate,
     RewardCreate,
+    adjust_points,
+    coupon_of_use,
     create_coupon,
     create_reward,
+    enrol_customers,
+    get_programme_settings,
+    ledger_history,
     list_rewards,
+    list_tiers,
+    loyalty_report,
+    loyalty_summary,
     offers_for_customer,
+    record_referral,
+    redeem_points,
     use_coupon,
 )
-from soloist.domain.loyalty.rules import get_programme_settings
-from soloist.domain.loyalty.tiers import list_tiers
 from soloist.errors import InsufficientPointsError
+from soloist.money import minor_to_decimal
 from soloist.storage.database import Database
-from soloist.storage.models import Coupon, minor_to_decimal
+
+if TYPE_CHECKING:
+    from soloist.storage.models import Coupon
 
 router = APIRouter(tags=["loyalty"])
 CUSTOMER = "/api/v1/customers/{customer_id}/loyalty"
@@ -352,6 +354,5 @@ def post_coupon_use(code: str, data: CouponUse, database: DatabaseDep, who: Writ
     """Use a coupon for a customer; 409 when expired, used up, or not for this customer."""
     with database.session() as session:
         use = use_coupon(session, code, data.customer_id, who.actor, order_id=data.order_id)
-        coupon = session.get(Coupon, use.coupon_id)
-        assert coupon is not None
+        coupon = coupon_of_use(session, use)
         return CouponPublic.of(coupon, get_programme_settings(session).currency)

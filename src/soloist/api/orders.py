@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from soloist.api.deps import Reader, ReadSession
 from soloist.domain.orders import get_order, list_orders
-from soloist.storage.models import Order, minor_to_decimal
+from soloist.money import minor_to_decimal
+
+if TYPE_CHECKING:
+    from soloist.storage.models import Order
 
 router = APIRouter(prefix="/api/v1/orders", tags=["orders"])
 

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from soloist.api.deps import Reader, ReadSession
-from soloist.domain.customers.records import get_customer
-from soloist.domain.scoring.scores import scores_of_customer
+from soloist.domain.customers import get_customer
+from soloist.domain.scoring import scores_of_customer
 
 router = APIRouter(prefix="/api/v1/customers", tags=["scores"])
 

@@ -7,7 +7,7 @@ from pydantic import BaseModel
 
 from soloist.api.deps import Reader, ReadSession
 from soloist.domain.dashboard import segment_figures
-from soloist.storage.models import minor_to_decimal
+from soloist.money import minor_to_decimal
 
 router = APIRouter(prefix="/api/v1/segments", tags=["segments"])
 

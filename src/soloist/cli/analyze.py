@@ -47,9 +47,12 @@ def analyze(
 ) -> None:
     """Fit BG/NBD (or Pareto/NBD) and Gamma-Gamma, check them on a holdout, store scores;
     then segment the customers (RFM and K-Means clusters) and score churn risk with reasons."""
-    from soloist.domain.scoring.churn import score_churn_risk
-    from soloist.domain.scoring.clv import AnalyzeOptions, analyze_workspace
-    from soloist.domain.scoring.segments import segment_customers
+    from soloist.domain.scoring import (
+        AnalyzeOptions,
+        analyze_workspace,
+        score_churn_risk,
+        segment_customers,
+    )
 
     options = AnalyzeOptions(
         model=model,

@@ -29,7 +29,7 @@ def duplicates(
     json: JsonOption = False,
 ) -> None:
     """List customers who are probably one person (merge them with `customers merge`)."""
-    from soloist.domain.customers.duplicates import find_duplicate_customers
+    from soloist.domain.customers import find_duplicate_customers
 
     with cli_errors(), open_database(workspace, db) as database, database.session() as session:
         pairs = find_duplicate_customers(session, limit=limit)
@@ -63,7 +63,7 @@ def merge(
     json: JsonOption = False,
 ) -> None:
     """Move orders, points, feedback and history of OTHER to KEEP; OTHER becomes "merged"."""
-    from soloist.domain.customers.merge import merge_customers
+    from soloist.domain.customers import merge_customers
 
     with cli_errors(), open_database(workspace, db) as database, database.session() as session:
         result = merge_customers(session, keep, other, cli_actor())

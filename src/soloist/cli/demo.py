@@ -82,7 +82,7 @@ def demo(
                         tasks[stage] = bar.add_task(stage, total=max(total, 1))
                     bar.update(tasks[stage], completed=done, total=max(total, 1))
 
-                from soloist.demo.business import build_demo
+                from soloist.demo import build_demo
 
                 summary = build_demo(
                     session,

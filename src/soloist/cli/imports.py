@@ -98,7 +98,7 @@ def import_command(
     json: JsonOption = False,
 ) -> None:
     """Import a file: all of it or nothing, the same file twice changes nothing."""
-    from soloist.domain.imports.pipeline import ImportOptions, import_file, preview_import
+    from soloist.domain.imports import ImportOptions, import_file, preview_import
 
     options = ImportOptions(
         format=format,

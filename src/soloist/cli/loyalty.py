@@ -19,18 +19,20 @@ from soloist.cli.common import (
     out,
     print_json,
 )
-from soloist.domain.loyalty.programme import (
+from soloist.domain.loyalty import (
     adjust_points,
     award_birthday_bonuses,
     enrol_customers,
     expire_points,
+    get_programme_settings,
     ledger_history,
+    list_tiers,
     loyalty_summary,
     redeem_points,
+    review_tiers,
     sync_order_points,
+    update_programme_settings,
 )
-from soloist.domain.loyalty.rules import get_programme_settings, update_programme_settings
-from soloist.domain.loyalty.tiers import list_tiers, review_tiers
 from soloist.errors import InsufficientPointsError, ValidationError
 from soloist.storage.types import utcnow
 
@@ -220,7 +222,7 @@ def tiers(
     """The tiers and their members; with --review, move members between tiers."""
     with cli_errors(), open_database(workspace, db) as database, database.session() as session:
         changes = review_tiers(session, _now(now)) if review else []
-        from soloist.domain.loyalty.report import loyalty_report  # SciPy: only here
+        from soloist.domain.loyalty import loyalty_report  # SciPy: only here
 
         counts = loyalty_report(session, _now(now))["kpis"]["tiers"]
         rows = [
@@ -264,7 +266,7 @@ def report(
         with cli_errors():
             raise ValidationError("--method must be welch or bootstrap.")
     with cli_errors(), open_database(workspace, db) as database, database.read_session() as s:
-        from soloist.domain.loyalty.report import loyalty_report  # SciPy: only here
+        from soloist.domain.loyalty import loyalty_report  # SciPy: only here
 
         data = _plain(loyalty_report(s, _now(now), method=method))
     if json:

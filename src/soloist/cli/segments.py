@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contextlib import nullcontext
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -20,7 +20,6 @@ from soloist.cli.common import (
     print_json,
 )
 from soloist.domain.segment_rules import FIELDS, list_segments, save_rule_segment
-from soloist.storage.models import ModelRun
 
 # For the help; the clustering (scikit-learn) loads only when a command needs it. A test keeps
 # this equal to SEGMENT_METHODS.
@@ -30,6 +29,9 @@ segments_app = typer.Typer(
     help="RFM segments, behaviour clusters and saved rule segments.",
     invoke_without_command=True,
 )
+
+if TYPE_CHECKING:
+    from soloist.storage.models import ModelRun
 
 
 def _run_dict(run: ModelRun) -> dict[str, Any]:
@@ -60,7 +62,7 @@ def segments(
     with cli_errors(), open_database(workspace, db) as database, database.session() as session:
         status = err.status("Segmenting customers…", spinner="dots") if not json else nullcontext()
         with status:
-            from soloist.domain.scoring.segments import segment_customers
+            from soloist.domain.scoring import segment_customers
 
             run = segment_customers(session, database.settings.currency, cli_actor(), method)
         result = _run_dict(run)
@@ -151,7 +153,7 @@ def churn(
     with cli_errors(), open_database(workspace, db) as database, database.session() as session:
         status = err.status("Scoring churn risk…", spinner="dots") if not json else nullcontext()
         with status:
-            from soloist.domain.scoring.churn import score_churn_risk
+            from soloist.domain.scoring import score_churn_risk
 
             run = score_churn_risk(
                 session, database.settings.currency, cli_actor(), horizon_days=horizon_days

@@ -26,10 +26,11 @@ from soloist.demo.purchases import (
     draw_purchases,
 )
 from soloist.domain.audit import insert_rows
-from soloist.domain.customers.records import CustomerCreate, add_customers_bulk
+from soloist.domain.customers import CustomerCreate, add_customers_bulk
 from soloist.domain.orders import ProductCreate, create_product
 from soloist.domain.users import add_user
 from soloist.errors import ConflictError, ValidationError
+from soloist.money import decimal_to_minor, minor_to_decimal
 from soloist.storage.models import (
     ConsentRecord,
     Customer,
@@ -38,8 +39,6 @@ from soloist.storage.models import (
     OrderLine,
     Subscription,
     User,
-    decimal_to_minor,
-    minor_to_decimal,
 )
 
 ACTOR = "system:demo"

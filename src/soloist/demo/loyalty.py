@@ -24,18 +24,23 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from soloist.domain.audit import insert_rows
-from soloist.domain.loyalty.ledger import MEMBER
-from soloist.domain.loyalty.programme import (
+from soloist.domain.loyalty import (
+    MEMBER,
+    CouponCreate,
+    ReferralRejectedError,
+    RewardCreate,
+    create_coupon,
+    create_reward,
     earn_for_order,
     enrol_customers,
     expire_points,
+    get_programme_settings,
+    loyalty_report,
+    record_referral,
     redeem_points,
+    review_tiers,
+    update_programme_settings,
 )
-from soloist.domain.loyalty.referrals import ReferralRejectedError, record_referral
-from soloist.domain.loyalty.report import loyalty_report
-from soloist.domain.loyalty.rewards import CouponCreate, RewardCreate, create_coupon, create_reward
-from soloist.domain.loyalty.rules import get_programme_settings, update_programme_settings
-from soloist.domain.loyalty.tiers import review_tiers
 from soloist.storage.models import (
     Customer,
     LedgerEntry,

@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 
 from soloist.domain.audit import record_audit
 from soloist.errors import ValidationError
-from soloist.storage.models import Customer, CustomerScore, ModelRun, Order, minor_to_decimal
+from soloist.money import minor_to_decimal
+from soloist.storage.models import Customer, CustomerScore, ModelRun, Order
 
 EXPORT_KINDS = ("customers", "orders", "scores")
 EXPORT_FORMATS = ("csv", "xlsx", "parquet")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -97,6 +98,47 @@ def add_review(
 FEEDBACK_KINDS = (*SURVEY_KINDS, "review")
 
 
+@dataclass(frozen=True)
+class FeedbackItem:
+    """A survey answer (score on its survey's scale) or a review (1-5 stars), in one shape."""
+
+    id: int
+    type: str  # survey | review
+    kind: str  # csat | nps | ces | review
+    score: int
+    customer_id: int | None
+    comment: str | None
+    title: str | None
+    language: str | None
+    at: dt.datetime
+
+    @classmethod
+    def of(cls, item: SurveyResponse | Review) -> FeedbackItem:
+        if isinstance(item, Review):
+            return cls(
+                id=item.id,
+                type="review",
+                kind="review",
+                score=item.rating,
+                customer_id=item.customer_id,
+                comment=item.body,
+                title=item.title,
+                language=item.language,
+                at=item.published_at,
+            )
+        return cls(
+            id=item.id,
+            type="survey",
+            kind=item.kind,
+            score=item.score,
+            customer_id=item.customer_id,
+            comment=item.comment,
+            title=None,
+            language=item.language,
+            at=item.responded_at,
+        )
+
+
 def list_feedback(
     session: Session,
     *,
@@ -104,7 +146,7 @@ def list_feedback(
     customer_id: int | None = None,
     limit: int = 50,
     offset: int = 0,
-) -> tuple[list[SurveyResponse | Review], int]:
+) -> tuple[list[FeedbackItem], int]:
     """Survey answers and reviews together, newest first; one page and the total count."""
     from sqlalchemy import func, literal, select, union_all
 
@@ -152,7 +194,5 @@ def list_feedback(
             select(Review).where(Review.id.in_([i for t, i in page if t == "review"]))
         )
     }
-    items: list[SurveyResponse | Review] = [
-        survey_rows[i] if t == "survey" else review_rows[i] for t, i in page
-    ]
+    items = [FeedbackItem.of(survey_rows[i] if t == "survey" else review_rows[i]) for t, i in page]
     return items, total

@@ -12,12 +12,12 @@ from sqlalchemy.orm import Session
 from soloist.domain.audit import record_audit
 from soloist.domain.customers.records import get_customer
 from soloist.errors import ConflictError, NotFoundError, ValidationError
+from soloist.money import decimal_to_minor
 from soloist.storage.models import (
     ORDER_STATUSES,
     Order,
     OrderLine,
     Product,
-    decimal_to_minor,
 )
 
 

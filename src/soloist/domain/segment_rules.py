@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from soloist.domain.audit import record_audit
 from soloist.domain.scoring.scores import current_runs
 from soloist.errors import ConflictError, ValidationError
+from soloist.money import minor_to_decimal
 from soloist.storage.models import (
     Customer,
     CustomerScore,
@@ -41,7 +42,6 @@ from soloist.storage.models import (
     Order,
     Segment,
     SegmentMember,
-    minor_to_decimal,
 )
 
 __all__ = [

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from soloist.money import minor_to_decimal
 from soloist.storage.models import (
     Customer,
     Interaction,
@@ -18,7 +19,6 @@ from soloist.storage.models import (
     Subscription,
     SurveyResponse,
     Ticket,
-    minor_to_decimal,
 )
 
 

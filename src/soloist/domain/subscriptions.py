@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 from soloist.domain.audit import record_audit
 from soloist.domain.customers.records import get_customer
 from soloist.errors import ConflictError, NotFoundError, ValidationError
-from soloist.storage.models import BILLING_INTERVALS, Subscription, decimal_to_minor
+from soloist.money import decimal_to_minor
+from soloist.storage.models import BILLING_INTERVALS, Subscription
 
 
 def start_subscription(

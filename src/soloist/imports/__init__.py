@@ -16,8 +16,9 @@ from soloist.imports.formats.retail import RetailLineItems
 from soloist.imports.formats.shopify import ShopifyOrders
 from soloist.imports.formats.stripe import StripeCharges, StripeCustomers, StripeSubscriptions
 from soloist.imports.formats.woocommerce import WooCommerceOrders
+from soloist.imports.raw import RawTable
 from soloist.imports.synonyms import KINDS
-from soloist.imports.table import RawTable, read_table
+from soloist.imports.text import read_table
 
 FORMATS = Registry()
 FORMATS.register(ShopifyOrders(), "shopify-orders")

@@ -14,8 +14,8 @@ from typing import Any, ClassVar, Protocol
 
 import polars as pl
 
+from soloist.imports.raw import RawTable
 from soloist.imports.synonyms import header_key, map_by_synonyms
-from soloist.imports.table import RawTable
 
 
 @dataclass

@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from soloist.imports.table import RawTable, refuse
+from soloist.imports.raw import RawTable, refuse
 
 
 def cell_text(value: Any) -> str:

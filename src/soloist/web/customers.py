@@ -9,9 +9,14 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from soloist.domain.customers.listing import SORTS, CustomerFilters, list_customers, segment_names
-from soloist.domain.customers.overview import customer_overview
-from soloist.storage.models import decimal_to_minor, minor_to_decimal
+from soloist.domain.customers import (
+    SORTS,
+    CustomerFilters,
+    customer_overview,
+    list_customers,
+    segment_names,
+)
+from soloist.money import decimal_to_minor, minor_to_decimal
 from soloist.web.rendering import is_htmx, render
 from soloist.web.security import CurrentUser
 

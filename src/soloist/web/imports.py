@@ -16,9 +16,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from starlette.responses import RedirectResponse, Response
 
-from soloist.domain.imports.pipeline import ImportOptions, import_file, preview_import
+from soloist.domain.imports import KINDS, ImportOptions, import_file, preview_import
 from soloist.errors import ImportRefusedError, SoloistError, ValidationError
-from soloist.imports import KINDS
 from soloist.web.rendering import render
 from soloist.web.security import CsrfChecked, WriterUser
 

@@ -7,14 +7,19 @@ from decimal import Decimal
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from soloist.domain.customers.records import get_customer
-from soloist.domain.loyalty.programme import ledger_history, loyalty_summary
-from soloist.domain.loyalty.referrals import list_referrals
-from soloist.domain.loyalty.report import loyalty_report
-from soloist.domain.loyalty.rewards import describe_coupon, list_rewards, offers_for_customer
-from soloist.domain.loyalty.rules import get_programme_settings
-from soloist.domain.loyalty.tiers import list_tiers
-from soloist.storage.models import minor_to_decimal
+from soloist.domain.customers import get_customer
+from soloist.domain.loyalty import (
+    describe_coupon,
+    get_programme_settings,
+    ledger_history,
+    list_referrals,
+    list_rewards,
+    list_tiers,
+    loyalty_report,
+    loyalty_summary,
+    offers_for_customer,
+)
+from soloist.money import minor_to_decimal
 from soloist.web.rendering import render
 from soloist.web.security import CurrentUser
 

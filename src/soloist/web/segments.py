@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from soloist.domain.dashboard import dashboard
-from soloist.storage.models import minor_to_decimal
+from soloist.money import minor_to_decimal
 from soloist.web.rendering import render
 from soloist.web.security import CurrentUser
 

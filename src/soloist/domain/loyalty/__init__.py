@@ -1,1 +1,137 @@
-"""The loyalty programme: points, tiers, rewards and coupons, referrals, and its measured effect."""
+"""The loyalty programme: enrolment, points earned and redeemed on an append-only ledger, tiers,
+rewards and coupons, referrals, the programme's rules and its measured effect.
+
+The interfaces import from here, never from the modules: ``programme`` (enrol, earn, redeem,
+expire, adjust), ``ledger`` (entries, balances, FIFO lots), ``redemptions``, ``rewards``,
+``tiers``, ``referrals``, ``rules`` (the programme settings) and ``report``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from soloist.domain._lazy import lazy_face
+
+if TYPE_CHECKING:
+    from soloist.domain.loyalty.ledger import (
+        MEMBER,
+        NotEnrolledError,
+        ledger_entries,
+        open_lots,
+        points_balance,
+    )
+    from soloist.domain.loyalty.programme import (
+        IdempotencyKeyReusedError,
+        adjust_points,
+        award_birthday_bonuses,
+        earn_for_order,
+        enrol_customers,
+        expire_points,
+        in_holdout,
+        ledger_history,
+        loyalty_summary,
+        redeem_points,
+        reverse_order_points,
+        sync_order_points,
+    )
+    from soloist.domain.loyalty.referrals import (
+        ReferralRejectedError,
+        list_referrals,
+        normalise_address,
+        record_referral,
+    )
+    from soloist.domain.loyalty.report import loyalty_report
+    from soloist.domain.loyalty.rewards import (
+        CouponCreate,
+        CouponRefusedError,
+        RewardCreate,
+        coupon_of_use,
+        create_coupon,
+        create_reward,
+        describe_coupon,
+        list_rewards,
+        offers_for_customer,
+        use_coupon,
+    )
+    from soloist.domain.loyalty.rules import get_programme_settings, update_programme_settings
+    from soloist.domain.loyalty.tiers import list_tiers, review_tier, review_tiers
+
+_MODULE_OF = {
+    "coupon_of_use": "rewards",
+    "CouponCreate": "rewards",
+    "CouponRefusedError": "rewards",
+    "IdempotencyKeyReusedError": "programme",
+    "MEMBER": "ledger",
+    "NotEnrolledError": "ledger",
+    "ReferralRejectedError": "referrals",
+    "RewardCreate": "rewards",
+    "adjust_points": "programme",
+    "award_birthday_bonuses": "programme",
+    "create_coupon": "rewards",
+    "create_reward": "rewards",
+    "describe_coupon": "rewards",
+    "earn_for_order": "programme",
+    "enrol_customers": "programme",
+    "expire_points": "programme",
+    "get_programme_settings": "rules",
+    "in_holdout": "programme",
+    "ledger_entries": "ledger",
+    "ledger_history": "programme",
+    "list_referrals": "referrals",
+    "list_rewards": "rewards",
+    "list_tiers": "tiers",
+    "loyalty_report": "report",
+    "loyalty_summary": "programme",
+    "normalise_address": "referrals",
+    "offers_for_customer": "rewards",
+    "open_lots": "ledger",
+    "points_balance": "ledger",
+    "record_referral": "referrals",
+    "redeem_points": "programme",
+    "reverse_order_points": "programme",
+    "review_tier": "tiers",
+    "review_tiers": "tiers",
+    "sync_order_points": "programme",
+    "update_programme_settings": "rules",
+    "use_coupon": "rewards",
+}
+__all__ = [
+    "MEMBER",
+    "CouponCreate",
+    "CouponRefusedError",
+    "IdempotencyKeyReusedError",
+    "NotEnrolledError",
+    "ReferralRejectedError",
+    "RewardCreate",
+    "adjust_points",
+    "award_birthday_bonuses",
+    "coupon_of_use",
+    "create_coupon",
+    "create_reward",
+    "describe_coupon",
+    "earn_for_order",
+    "enrol_customers",
+    "expire_points",
+    "get_programme_settings",
+    "in_holdout",
+    "ledger_entries",
+    "ledger_history",
+    "list_referrals",
+    "list_rewards",
+    "list_tiers",
+    "loyalty_report",
+    "loyalty_summary",
+    "normalise_address",
+    "offers_for_customer",
+    "open_lots",
+    "points_balance",
+    "record_referral",
+    "redeem_points",
+    "reverse_order_points",
+    "review_tier",
+    "review_tiers",
+    "sync_order_points",
+    "update_programme_settings",
+    "use_coupon",
+]
+__getattr__, __dir__ = lazy_face(__name__, _MODULE_OF, globals())

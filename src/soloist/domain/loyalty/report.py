@@ -25,6 +25,7 @@ from soloist.analytics.loyalty_effect import (
 )
 from soloist.domain.loyalty.ledger import HOLDOUT, MEMBER
 from soloist.domain.loyalty.rules import get_programme_settings
+from soloist.money import minor_to_decimal
 from soloist.storage.models import (
     Customer,
     LedgerEntry,
@@ -32,7 +33,6 @@ from soloist.storage.models import (
     LoyaltyTier,
     Order,
     Referral,
-    minor_to_decimal,
 )
 from soloist.storage.types import utcnow
 

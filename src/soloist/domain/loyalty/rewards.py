@@ -19,6 +19,7 @@ from soloist.domain.audit import record_audit
 from soloist.domain.customers.records import get_customer
 from soloist.domain.loyalty.ledger import MEMBER, get_account
 from soloist.errors import ConflictError, NotFoundError, ValidationError
+from soloist.money import decimal_to_minor, minor_to_decimal
 from soloist.storage.models import (
     REWARD_KINDS,
     Coupon,
@@ -26,8 +27,6 @@ from soloist.storage.models import (
     Order,
     Reward,
     SegmentMember,
-    decimal_to_minor,
-    minor_to_decimal,
 )
 from soloist.storage.types import utcnow
 
@@ -231,6 +230,14 @@ def use_coupon(
     session.flush()
     session.refresh(coupon)
     return use
+
+
+def coupon_of_use(session: Session, use: CouponRedemption) -> Coupon:
+    """The coupon a use was made of."""
+    coupon = session.get(Coupon, use.coupon_id)
+    if coupon is None:  # the foreign key makes this impossible
+        raise NotFoundError(f"Coupon {use.coupon_id} does not exist.")
+    return coupon
 
 
 def offers_for_customer(

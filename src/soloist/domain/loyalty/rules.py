@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from soloist.domain.audit import record_audit
 from soloist.errors import ValidationError
-from soloist.storage.models import ORDER_STATUSES, WorkspaceSetting, minor_to_decimal
+from soloist.money import minor_to_decimal
+from soloist.storage.models import ORDER_STATUSES, WorkspaceSetting
 
 SETTINGS_KEY = "loyalty"
 BONUS_KINDS = ("signup", "birthday", "review", "referrer", "referred", "manual")

@@ -1,1 +1,49 @@
-"""Model runs: fit the analytics to the workspace, store per-customer scores, read them back."""
+"""Model runs: fit the analytics to the workspace's data, store per-customer scores with their
+reasons, and read the current ones back.
+
+``clv`` (``soloist analyze``), ``churn`` (``soloist churn``), ``segments`` (``soloist segments``)
+and ``scores`` (the current runs, one customer's scores). The interfaces import from here.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from soloist.domain._lazy import lazy_face
+
+if TYPE_CHECKING:
+    from soloist.domain.scoring.churn import score_churn_risk
+    from soloist.domain.scoring.clv import (
+        PURCHASE_MODELS,
+        AnalyzeOptions,
+        analyze_workspace,
+        latest_run,
+    )
+    from soloist.domain.scoring.scores import CustomerScores, current_runs, scores_of_customer
+    from soloist.domain.scoring.segments import SEGMENT_METHODS, segment_customers
+
+_MODULE_OF = {
+    "AnalyzeOptions": "clv",
+    "CustomerScores": "scores",
+    "PURCHASE_MODELS": "clv",
+    "SEGMENT_METHODS": "segments",
+    "analyze_workspace": "clv",
+    "current_runs": "scores",
+    "latest_run": "clv",
+    "score_churn_risk": "churn",
+    "scores_of_customer": "scores",
+    "segment_customers": "segments",
+}
+__all__ = [
+    "PURCHASE_MODELS",
+    "SEGMENT_METHODS",
+    "AnalyzeOptions",
+    "CustomerScores",
+    "analyze_workspace",
+    "current_runs",
+    "latest_run",
+    "score_churn_risk",
+    "scores_of_customer",
+    "segment_customers",
+]
+__getattr__, __dir__ = lazy_face(__name__, _MODULE_OF, globals())

@@ -27,13 +27,13 @@ from soloist.analytics.subscription_churn import score_subscription_churn
 from soloist.domain.audit import insert_rows, record_audit
 from soloist.domain.scoring.segments import load_transactions
 from soloist.errors import AnalyticsInputError, ValidationError
+from soloist.money import minor_to_decimal
 from soloist.storage.models import (
     CustomerScore,
     ModelRun,
     Subscription,
     SurveyResponse,
     Ticket,
-    minor_to_decimal,
 )
 
 CHUNK = 20_000

@@ -33,8 +33,8 @@ from soloist.analytics import (
 )
 from soloist.domain.audit import insert_rows, record_audit
 from soloist.errors import ValidationError
+from soloist.money import minor_to_decimal
 from soloist.storage.models import CustomerScore, ModelRun, Order
-from soloist.storage.models.base import minor_to_decimal
 
 PURCHASE_MODELS = {
     "bg-nbd": BetaGeoModel,

@@ -17,7 +17,8 @@ from typing import Any
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
-from soloist.storage.models import CustomerScore, ModelRun, minor_to_decimal
+from soloist.money import minor_to_decimal
+from soloist.storage.models import CustomerScore, ModelRun
 
 SCORE_FIELDS = (
     "p_alive",

@@ -30,6 +30,7 @@ from soloist.domain.audit import insert_rows, record_audit
 from soloist.domain.scoring.clv import load_paid_orders
 from soloist.domain.scoring.scores import current_runs
 from soloist.errors import AnalyticsInputError, ValidationError
+from soloist.money import minor_to_decimal
 from soloist.storage.models import (
     CustomerScore,
     ModelRun,
@@ -40,7 +41,6 @@ from soloist.storage.models import (
     SegmentMember,
     SurveyResponse,
     Ticket,
-    minor_to_decimal,
 )
 
 SEGMENT_METHODS = ("rfm", *(m for m in METHODS if m != "dbscan"))

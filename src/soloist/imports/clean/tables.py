@@ -13,11 +13,10 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any, TypeVar
 
 import polars as pl
-from babel.numbers import get_currency_precision, list_currencies
+from babel.numbers import list_currencies
 
 from soloist.imports.base import ImportFormat, Record, RecordColumns
 from soloist.imports.clean.orders import (
@@ -28,8 +27,8 @@ from soloist.imports.clean.orders import (
     clean_orders,
 )
 from soloist.imports.columns import text_column
+from soloist.imports.raw import RawTable
 from soloist.imports.synonyms import header_key
-from soloist.imports.table import RawTable
 from soloist.imports.values import (
     INTERVAL_SYNONYMS,
     SUBSCRIPTION_SYNONYMS,
@@ -42,6 +41,7 @@ from soloist.imports.values import (
     parse_int,
     round_to,
 )
+from soloist.money import precision
 
 T = TypeVar("T")
 CHANNELS = {
@@ -260,17 +260,12 @@ def _currency(row: _Row, options: CleanOptions, fmt: ImportFormat) -> str | None
 _CURRENCIES = frozenset(list_currencies())
 
 
-@lru_cache(maxsize=256)
-def _precision(currency: str) -> int:
-    return int(get_currency_precision(currency))
-
-
 def _minor(
     row: _Row, out: Cleaned, name: str, amount: Decimal | None, currency: str, derived: bool = False
 ) -> int | None:
     if amount is None:
         return None
-    minor, rounded = round_to(amount, _precision(currency))
+    minor, rounded = round_to(amount, precision(currency))
     if rounded and not derived:
         out.rounded_amounts += 1
     if abs(minor) >= 10**15:
@@ -448,7 +443,7 @@ def _order_rows(
         timezone=options.timezone,
         default_currency=default_currency,
         currencies=_CURRENCIES,
-        precision=_precision,
+        precision=precision,
         text=_text,
     )
     done = clean_orders(columns, customers, rules)

@@ -13,8 +13,8 @@ import re
 from typing import ClassVar
 
 from soloist.imports.base import TableFormat
+from soloist.imports.raw import RawTable
 from soloist.imports.synonyms import header_key
-from soloist.imports.table import RawTable
 
 _DATE = re.compile(r"^(19|20)\d{6}$")
 _NAMES = {"customerid", "date", "numberofcds", "dollarvalue"}

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import ClassVar
 
 from soloist.imports.base import TableFormat
+from soloist.imports.raw import RawTable
 from soloist.imports.synonyms import KINDS
-from soloist.imports.table import RawTable
 
 
 class GenericFormat(TableFormat):

@@ -14,8 +14,8 @@ from typing import ClassVar
 import polars as pl
 
 from soloist.imports.base import Record, RecordColumns, TableFormat
+from soloist.imports.raw import RawTable
 from soloist.imports.synonyms import header_key
-from soloist.imports.table import RawTable
 
 
 class RetailLineItems(TableFormat):

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from typing import ClassVar
 
 from soloist.imports.base import Record, TableFormat
-from soloist.imports.table import RawTable
+from soloist.imports.raw import RawTable
 
 ORDER_LEVEL = (
     "email",

@@ -9,8 +9,8 @@ from typing import ClassVar
 
 from soloist.imports.base import Record, TableFormat
 from soloist.imports.formats.shopify import ORDER_LEVEL
+from soloist.imports.raw import RawTable
 from soloist.imports.synonyms import header_key
-from soloist.imports.table import RawTable
 
 
 class WooCommerceOrders(TableFormat):

@@ -7,7 +7,7 @@ from soloist.storage.models.analytics import (
     ModelRun,
     WorkspaceSetting,
 )
-from soloist.storage.models.base import Base, decimal_to_minor, minor_to_decimal
+from soloist.storage.models.base import Base
 from soloist.storage.models.commerce import (
     BILLING_INTERVALS,
     ORDER_STATUSES,
@@ -106,6 +106,4 @@ __all__ = [
     "TicketMessage",
     "User",
     "WorkspaceSetting",
-    "decimal_to_minor",
-    "minor_to_decimal",
 ]

@@ -8,7 +8,8 @@ from decimal import Decimal
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from soloist.storage.models.base import Base, IdMixin, Money, TimestampMixin, minor_to_decimal
+from soloist.money import minor_to_decimal
+from soloist.storage.models.base import Base, IdMixin, Money, TimestampMixin
 from soloist.storage.types import utcnow
 
 ORDER_STATUSES = ("pending", "paid", "refunded", "cancelled")
