@@ -64,7 +64,7 @@ def shop(database: Database) -> dict[str, int]:
                     p_alive=0.9,
                     clv_12m_minor=12345,
                     segment="champions",
-                    reasons={"p_alive": ["bought 3 times in 3 days"]},
+                    reasons={"segment": [{"feature": "rfm", "text": "RFM 555: 3 orders"}]},
                 ),
                 CustomerScore(
                     model_run_id=run.id,
@@ -154,7 +154,9 @@ def test_scores_come_with_their_reasons_and_run(
     ).json()
     assert body["scores"]["clv_12m_minor"] == 12345
     assert body["scores"]["clv_12m"] == "123.45"
-    assert body["reasons"] == {"p_alive": ["bought 3 times in 3 days"]}
+    assert body["reasons"] == {
+        "segment": [{"feature": "rfm", "text": "RFM 555: 3 orders", "effect": 0.0}]
+    }
     assert body["runs"]["p_alive"]["kind"] == "clv"
     missing = client.get("/api/v1/customers/999999/scores", headers=bearer(tokens["read"]))
     assert missing.status_code == 404

@@ -25,6 +25,7 @@ from soloist.analytics.errors import AnalyticsError
 from soloist.analytics.next_purchase import compare_clv_models
 from soloist.analytics.subscription_churn import score_subscription_churn
 from soloist.domain.audit import insert_rows, record_audit
+from soloist.domain.scoring.reasons import Reason, stored_reasons
 from soloist.domain.scoring.segments import load_transactions
 from soloist.errors import AnalyticsInputError, ValidationError
 from soloist.money import minor_to_decimal
@@ -164,18 +165,14 @@ def score_churn_risk(
         raise AnalyticsInputError(str(exc)) from exc
     report("subscriptions and satisfaction", 2, 4)
     subscription_summary: dict[str, Any] | None = None
-    subscription_reasons: dict[int, dict[str, Any]] = {}
+    subscription_reasons: dict[int, list[Reason]] = {}
     subs = _subscriptions(session)
     if len(subs) >= 20:
         try:
             sub = score_subscription_churn(subs, end, horizon_days=horizon_days)
             subscription_summary = sub.summary()
             for _, row in sub.scores.iterrows():
-                subscription_reasons[int(row["customer_id"])] = {
-                    "risk": round(float(row["churn_risk"]), 4),
-                    "expected_remaining_periods": _finite(row["expected_remaining_periods"]),
-                    "reasons": row["reasons"],
-                }
+                subscription_reasons[int(row["customer_id"])] = _subscription_reasons(row)
         except AnalyticsError as exc:
             subscription_summary = {"message": str(exc)}
     drivers = satisfaction_driver_tables(session, orders)
@@ -196,7 +193,7 @@ def score_churn_risk(
         scores.index, scores["churn_risk"], scores["next_purchase_days"], scores["reasons"],
         strict=True,
     ):  # fmt: skip
-        why: dict[str, Any] = {"churn": reasons}
+        why = {"churn": [Reason.from_stored(r) for r in reasons]}
         if int(cid) in subscription_reasons:
             why["subscription"] = subscription_reasons[int(cid)]
         rows.append(
@@ -205,7 +202,7 @@ def score_churn_risk(
                 "customer_id": int(cid),
                 "churn_risk": round(float(risk), 6),
                 "next_purchase_days": _finite(nxt),
-                "reasons": why,
+                "reasons": stored_reasons(why),
             }
         )
     for start in range(0, len(rows), CHUNK):
@@ -229,3 +226,26 @@ def score_churn_risk(
 def _finite(value: Any) -> float | None:
     v = float(value)
     return round(v, 3) if np.isfinite(v) else None
+
+
+def _subscription_reasons(row: Any) -> list[Reason]:
+    """The subscription model's risk and expected remaining periods, then its own reasons."""
+    risk = float(row["churn_risk"])
+    reasons = [
+        Reason(
+            feature="subscription_risk",
+            text=f"{risk:.0%} risk of cancelling within the horizon",
+            value=round(risk, 4),
+        )
+    ]
+    remaining = _finite(row["expected_remaining_periods"])
+    if remaining is not None:
+        reasons.append(
+            Reason(
+                feature="expected_remaining_periods",
+                text=f"about {remaining:.1f} more billing periods expected",
+                value=remaining,
+            )
+        )
+    reasons.extend(Reason.from_stored(r) for r in row["reasons"])
+    return reasons

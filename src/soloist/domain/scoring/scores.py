@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
+from soloist.domain.scoring.reasons import REASON_SCORES, Reason, read_reasons
 from soloist.money import minor_to_decimal
 from soloist.storage.models import CustomerScore, ModelRun
 
@@ -91,7 +92,7 @@ class CustomerScores:
     customer_id: int
     values: dict[str, Any] = field(default_factory=dict)
     runs: dict[str, dict[str, Any]] = field(default_factory=dict)
-    reasons: dict[str, Any] = field(default_factory=dict)
+    reasons: dict[str, list[Reason]] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
@@ -108,7 +109,7 @@ class CustomerScores:
             "customer_id": self.customer_id,
             "scores": values,
             "currency": currency,
-            "reasons": self.reasons,
+            "reasons": {k: [r.to_stored() for r in v] for k, v in self.reasons.items()},
             "runs": self.runs,
         }
 
@@ -148,6 +149,8 @@ def scores_of_customer(session: Session, customer_id: int) -> CustomerScores:
             continue
         result.values[name] = getattr(row, name)
         result.runs[name] = _run_info(run_rows[run_id])
-        for key, value in (row.reasons or {}).items():
-            result.reasons.setdefault(key, value)
+        for score, reasons in read_reasons(row.reasons).items():
+            result.reasons.setdefault(score, reasons)
+    order = {score: i for i, score in enumerate(REASON_SCORES)}
+    result.reasons = dict(sorted(result.reasons.items(), key=lambda kv: order.get(kv[0], 99)))
     return result

@@ -28,6 +28,7 @@ from soloist.analytics.segmentation import (
 )
 from soloist.domain.audit import insert_rows, record_audit
 from soloist.domain.scoring.clv import load_paid_orders
+from soloist.domain.scoring.reasons import Reason, stored_reasons
 from soloist.domain.scoring.scores import current_runs
 from soloist.errors import AnalyticsInputError, ValidationError
 from soloist.money import minor_to_decimal
@@ -225,21 +226,20 @@ def segment_customers(
     labels = clusters.labels if clusters is not None else None
     rows = []
     for cid, rec in rfm.iterrows():
-        reasons: dict[str, Any] = {
-            "segment": f"RFM {rec['rfm_code']}: last order {rec['recency_days']:.0f} days ago, "
-            f"{rec['frequency']:.0f} orders, spent {rec['monetary']:,.2f}"
-        }
+        why = {"segment": [_segment_reason(rec)]}
         cluster = None
         if labels is not None and clusters is not None:
             cluster = int(labels.loc[cid])
-            reasons["cluster"] = clusters.descriptions.get(cluster, "")
+            description = clusters.descriptions.get(cluster, "")
+            if description:
+                why["cluster"] = [Reason(feature="cluster", text=description, value=cluster)]
         rows.append(
             {
                 "model_run_id": run.id,
                 "customer_id": int(cid),
                 "segment": str(rec["segment"]),
                 "cluster": cluster,
-                "reasons": reasons,
+                "reasons": stored_reasons(why),
             }
         )
     for start in range(0, len(rows), CHUNK):
@@ -299,3 +299,11 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
         item["customers"] = int(row["customers"])
         out.append(item)
     return out
+
+
+def _segment_reason(rec: Any) -> Reason:
+    return Reason(
+        feature="rfm",
+        text=f"RFM {rec['rfm_code']}: last order {rec['recency_days']:.0f} days ago, "
+        f"{rec['frequency']:.0f} orders, spent {rec['monetary']:,.2f}",
+    )
