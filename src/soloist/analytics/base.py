@@ -3,6 +3,9 @@
 Every estimator follows scikit-learn conventions: ``__init__`` only stores keyword
 hyper-parameters, ``fit`` validates its input and returns ``self``, and everything learned from
 data ends in an underscore (``params_``, ``log_likelihood_``, ``standard_errors_``...).
+:class:`BaseEstimator` provides scikit-learn's ``get_params``/``set_params`` (so
+``sklearn.base.clone`` works) without importing scikit-learn, and ``score`` is the mean
+log-likelihood per customer.
 
 Fitting is maximum likelihood on the logarithm of the (positive) parameters with L-BFGS-B and
 analytic gradients. Standard errors come from the inverse of the observed information (the
@@ -19,13 +22,15 @@ starting point only, the others serving as fall-backs when it fails.
 from __future__ import annotations
 
 import contextlib
+import inspect
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 import numpy.typing as npt
 from scipy import optimize
 
+from ._frames import to_output
 from ._math import FloatArray, as_float_array
 from .errors import AnalyticsError, NotFittedError
 
@@ -106,20 +111,19 @@ def weighted_sum(w: FloatArray, values: FloatArray) -> Any:
     return np.einsum("i,ij->j", w, values)
 
 
-def finite_difference_gradient(
-    fun: Callable[[FloatArray], float], x: FloatArray, step: float = 1e-6
-) -> FloatArray:
-    """Central-difference gradient of a scalar function."""
-    grad = np.empty_like(x)
-    for i in range(x.size):
-        e = np.zeros_like(x)
-        e[i] = step
-        grad[i] = (fun(x + e) - fun(x - e)) / (2.0 * step)
-    return grad
-
-
 class BaseEstimator:
-    """Common estimator behaviour: parameters, optimisation, standard errors, repr."""
+    """Common estimator behaviour: scikit-learn's parameter API, optimisation, standard errors.
+
+    Implements scikit-learn's estimator contract — :meth:`get_params`, :meth:`set_params`,
+    ``__sklearn_tags__`` and ``__sklearn_is_fitted__`` — so ``sklearn.base.clone``,
+    ``sklearn.utils.validation.check_is_fitted`` and hand-written model-selection loops work.
+    It does so without inheriting from ``sklearn.base.BaseEstimator``: importing that module
+    loads most of scikit-learn, SciPy's statistics and pandas (about a second, more than the
+    whole model module), which the lazily imported analytics package is meant to avoid.
+
+    Subclasses declare their hyper-parameters as keyword arguments of ``__init__`` and store
+    each one, unchanged, under the same name; everything learned by ``fit`` ends in ``_``.
+    """
 
     #: literature names of the parameters, in optimisation order
     _param_names: tuple[str, ...] = ()
@@ -127,11 +131,72 @@ class BaseEstimator:
     def __init__(self, *, penalizer_coef: float = 0.0) -> None:
         self.penalizer_coef = penalizer_coef
 
+    # ------------------------------------------------------------------ scikit-learn API
+    @classmethod
+    def _get_param_names(cls) -> list[str]:
+        """Names of the hyper-parameters: the arguments of ``__init__``, sorted."""
+        names = []
+        for p in inspect.signature(cls.__init__).parameters.values():
+            if p.name == "self" or p.kind == p.VAR_KEYWORD:
+                continue
+            if p.kind == p.VAR_POSITIONAL:  # pragma: no cover - a programming error
+                raise TypeError(f"{cls.__name__}.__init__ must not take *args")
+            names.append(p.name)
+        return sorted(names)
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Hyper-parameters of this estimator, as scikit-learn's ``get_params``.
+
+        ``deep`` is accepted for compatibility (nested estimators would be expanded as
+        ``name__param``; the analytics estimators have none).
+        """
+        out: dict[str, Any] = {}
+        for key in self._get_param_names():
+            value = getattr(self, key)
+            if deep and hasattr(value, "get_params") and not isinstance(value, type):
+                out.update((f"{key}__{k}", v) for k, v in value.get_params().items())
+            out[key] = value
+        return out
+
+    def set_params(self, **params: Any) -> Self:
+        """Set hyper-parameters by name and return ``self``, as scikit-learn's ``set_params``.
+
+        Raises :class:`~soloist.analytics.errors.AnalyticsError` (a ``ValueError``, as
+        scikit-learn expects) for an unknown name. Fitted attributes are left alone: call
+        ``fit`` again for the new values to take effect.
+        """
+        valid = self._get_param_names()
+        for key, value in params.items():
+            name, nested, sub_key = key.partition("__")
+            if name not in valid:
+                raise AnalyticsError(
+                    f"invalid parameter {name!r} for {type(self).__name__}; valid parameters "
+                    f"are {valid}"
+                )
+            if nested:
+                getattr(self, name).set_params(**{sub_key: value})
+            else:
+                setattr(self, name, value)
+        return self
+
+    def __sklearn_tags__(self) -> Any:
+        """scikit-learn's default estimator tags (scikit-learn >= 1.6 asks for them)."""
+        from sklearn.base import BaseEstimator as SklearnEstimator
+
+        # the default implementation reads nothing from ``self``
+        return SklearnEstimator.__sklearn_tags__(self)
+
+    def __sklearn_is_fitted__(self) -> bool:
+        """Whether ``fit`` has succeeded (used by ``sklearn.utils.validation.check_is_fitted``)."""
+        return hasattr(self, "params_")
+
     # ------------------------------------------------------------------ conveniences
     def __repr__(self) -> str:
+        """The hyper-parameters before ``fit``, the fitted parameters after."""
         name = type(self).__name__
         if not hasattr(self, "params_"):
-            return f"{name}(penalizer_coef={self.penalizer_coef!r})"
+            hyper = ", ".join(f"{k}={v!r}" for k, v in self.get_params(deep=False).items())
+            return f"{name}({hyper})"
         fitted = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
         return f"{name}({fitted})"
 
@@ -251,16 +316,6 @@ class BaseEstimator:
         return {n: float(s) for n, s in zip(self._param_names, ses, strict=True)}
 
 
-def _to_output(values: FloatArray, like: Any) -> Any:
-    """Return ``values`` as a pandas Series if ``like`` is one (keeping its index)."""
-    if type(like).__name__ == "Series" and hasattr(like, "index"):
-        import pandas as pd
-
-        if len(like) == len(values):
-            return pd.Series(values, index=like.index)
-    return values
-
-
 class PurchaseModel(BaseEstimator):
     """Base of the BTYD purchase models fitted on ``(frequency, recency, T)``."""
 
@@ -318,6 +373,23 @@ class PurchaseModel(BaseEstimator):
             np.ascontiguousarray(big_t, dtype=np.float64),
         )
 
+    def _compressed(
+        self, frequency: Any, recency: Any, T: Any, weights: Any
+    ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+        """Validated data of ``fit``/``score`` as distinct rows with positive weights."""
+        x, tx, big_t = self._validate(frequency, recency, T, require_fit_checks=True)
+        if weights is None:
+            w = np.ones_like(x)
+        else:
+            w = as_float_array(weights, "weights")
+            if w.size != x.size:
+                raise AnalyticsError(f"weights has {w.size} values, expected {x.size}")
+            if not np.all(np.isfinite(w)) or np.any(w < 0):
+                raise AnalyticsError("weights must be finite and >= 0")
+        (x, tx, big_t), w = compress_rows([x, tx, big_t], w)
+        keep = w > 0
+        return x[keep], tx[keep], big_t[keep], w[keep]
+
     def fit(
         self,
         frequency: Any,
@@ -341,18 +413,7 @@ class PurchaseModel(BaseEstimator):
         self
         """
         penalizer = self._check_penalizer()
-        x, tx, big_t = self._validate(frequency, recency, T, require_fit_checks=True)
-        if weights is None:
-            w = np.ones_like(x)
-        else:
-            w = as_float_array(weights, "weights")
-            if w.size != x.size:
-                raise AnalyticsError(f"weights has {w.size} values, expected {x.size}")
-            if not np.all(np.isfinite(w)) or np.any(w < 0):
-                raise AnalyticsError("weights must be finite and >= 0")
-        (x, tx, big_t), w = compress_rows([x, tx, big_t], w)
-        keep = w > 0
-        x, tx, big_t, w = x[keep], tx[keep], big_t[keep], w[keep]
+        x, tx, big_t, w = self._compressed(frequency, recency, T, weights)
         total = float(w.sum())
         if total < self._min_customers:
             raise AnalyticsError(
@@ -383,6 +444,37 @@ class PurchaseModel(BaseEstimator):
         self.n_customers_: int = round(total)
         self.n_unique_rows_: int = int(x.size)
         return self
+
+    def score(self, frequency: Any, recency: Any, T: Any, weights: Any = None) -> float:
+        """Mean log-likelihood per customer of ``(frequency, recency, T)`` under the fit.
+
+        Higher is better. On the data the model was fitted on it equals
+        ``log_likelihood_ / n_customers_``; on held-out customers (same time unit, same
+        definition of ``T``) it measures how well the fitted parameters generalise, e.g. to
+        choose ``penalizer_coef`` by cross-validation over customers. The penalty is not
+        included. ``weights`` counts the customers each row stands for, as in :meth:`fit`.
+
+        The scoring data are not ``X``: scikit-learn's ``GridSearchCV``/``cross_val_score``
+        cannot split three arrays, so loop over ``sklearn.base.clone(model).set_params(...)``
+        and a splitter such as ``sklearn.model_selection.KFold`` instead.
+
+        Examples
+        --------
+        >>> from soloist.analytics import BetaGeoModel
+        >>> from soloist.analytics.datasets import load_cdnow_summary
+        >>> cdnow = load_cdnow_summary()
+        >>> data = cdnow["frequency"], cdnow["recency"], cdnow["T"]
+        >>> model = BetaGeoModel().fit(*data)
+        >>> round(model.score(*data), 4), round(model.log_likelihood_ / model.n_customers_, 4)
+        (-4.0655, -4.0655)
+        """
+        theta = self._check_fitted()
+        x, tx, big_t, w = self._compressed(frequency, recency, T, weights)
+        if w.size == 0:
+            raise AnalyticsError("weights are all 0: no customer to score")
+        with np.errstate(all="ignore"):
+            ll, _ = self._loglik(theta, x, tx, big_t)
+        return float(weighted_sum(w, ll) / w.sum())
 
     # ------------------------------------------------------------------ predictions
     def _expected_unconditional(self, theta: FloatArray, t: FloatArray) -> FloatArray:
@@ -422,7 +514,7 @@ class PurchaseModel(BaseEstimator):
         tt = np.broadcast_to(tt, x.shape) if tt.size == 1 else tt
         with np.errstate(all="ignore"):
             out = self._expected_conditional(theta, tt, x, tx, big_t)
-        return _to_output(np.where(tt == 0, 0.0, out), frequency)
+        return to_output(np.where(tt == 0, 0.0, out), frequency)
 
     def probability_alive(self, frequency: Any, recency: Any, T: Any) -> Any:
         """Probability that each customer is still active at the end of their observation."""
@@ -432,4 +524,4 @@ class PurchaseModel(BaseEstimator):
             log_odds = self._log_odds_dead(theta, x, tx, big_t)
         from scipy.special import expit
 
-        return _to_output(np.asarray(expit(-log_odds), dtype=np.float64), frequency)
+        return to_output(np.asarray(expit(-log_odds), dtype=np.float64), frequency)

@@ -20,15 +20,9 @@ from typing import Any
 import numpy as np
 from scipy import special
 
+from ._frames import to_output
 from ._math import FloatArray, as_float_array
-from .base import (
-    BaseEstimator,
-    PurchaseModel,
-    _to_output,
-    compress_rows,
-    unique_inverse,
-    weighted_sum,
-)
+from .base import BaseEstimator, PurchaseModel, compress_rows, unique_inverse, weighted_sum
 from .errors import AnalyticsError
 
 __all__ = ["GammaGammaModel"]
@@ -48,9 +42,14 @@ class GammaGammaModel(BaseEstimator):
     Attributes
     ----------
     params_ : dict
-        ``p``, ``q``, ``v``.
+        ``p`` (shape of the spend per transaction) and ``q``, ``v`` (shape and rate of the
+        Gamma distribution of its scale across customers) — maximum-likelihood estimates.
     log_likelihood_ : float
+        Maximised log-likelihood (eq. 3 summed over the repeat customers).
     standard_errors_ : dict
+        Asymptotic standard errors from the inverse observed information.
+    n_customers_ : int
+        Number of repeat customers the model was fitted on.
 
     Notes
     -----
@@ -62,19 +61,34 @@ class GammaGammaModel(BaseEstimator):
     ----------
     Fader, Hardie & Lee (2005), "RFM and CLV: Using Iso-Value Curves for Customer Base Analysis",
     *JMR* 42(4): likelihood eq. 3, conditional expectation eq. 5. On the CDNOW sample's repeat
-    buyers they report p = 6.25, q = 3.74, γ = 15.44.
+    buyers they report p = 6.25, q = 3.74, γ = 15.44 (reproduced by the test suite from the
+    CDNOW transaction log, which is not shipped with the package).
+
+    Examples
+    --------
+    Twelve repeat customers, their number of repeat purchases and mean spend:
+
+    >>> from soloist.analytics import GammaGammaModel
+    >>> frequency = [1, 1, 2, 2, 3, 3, 4, 5, 6, 8, 10, 12]
+    >>> spend = [12.0, 95.0, 20.0, 64.0, 15.0, 52.0, 28.0, 80.0, 18.0, 45.0, 22.0, 36.0]
+    >>> model = GammaGammaModel().fit(frequency, spend)
+    >>> round(model.expected_average_spend(), 2)  # a new customer
+    38.4
+
+    A customer's own mean is shrunk towards the population mean, the less the fewer purchases
+    it rests on:
+
+    >>> [round(float(v), 2) for v in model.conditional_expected_average_profit([1, 12], [60, 60])]
+    [41.74, 53.24]
     """
 
     _param_names = ("p", "q", "v")
 
-    def fit(self, frequency: Any, monetary_value: Any, weights: Any = None) -> GammaGammaModel:
-        """Fit on repeat customers' ``frequency`` and mean spend ``monetary_value``.
-
-        Returns
-        -------
-        self
-        """
-        penalizer = self._check_penalizer()
+    @staticmethod
+    def _repeat_rows(
+        frequency: Any, monetary_value: Any, weights: Any
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Validated repeat customers' ``(x, m)`` as distinct rows with their weights."""
         x = as_float_array(frequency, "frequency")
         m = as_float_array(monetary_value, "monetary_value")
         if x.size != m.size:
@@ -92,6 +106,17 @@ class GammaGammaModel(BaseEstimator):
         if np.any(m[use] <= 0):
             raise AnalyticsError("monetary_value must be > 0 for customers with frequency > 0")
         (x, m), w = compress_rows([x[use], m[use]], w[use])
+        return x, m, w
+
+    def fit(self, frequency: Any, monetary_value: Any, weights: Any = None) -> GammaGammaModel:
+        """Fit on repeat customers' ``frequency`` and mean spend ``monetary_value``.
+
+        Returns
+        -------
+        self
+        """
+        penalizer = self._check_penalizer()
+        x, m, w = self._repeat_rows(frequency, monetary_value, weights)
         total = float(w.sum())
         if total < 10:
             raise AnalyticsError(
@@ -144,6 +169,31 @@ class GammaGammaModel(BaseEstimator):
         self.n_customers_: int = round(total)
         return self
 
+    def score(self, frequency: Any, monetary_value: Any, weights: Any = None) -> float:
+        """Mean log-likelihood (eq. 3) per repeat customer under the fitted parameters.
+
+        Higher is better. Rows with ``frequency == 0`` are ignored, as in :meth:`fit`; on the
+        fitting data the score equals ``log_likelihood_ / n_customers_``. The penalty is not
+        included. Use it on held-out customers to compare fits, e.g. values of
+        ``penalizer_coef`` (see :meth:`~soloist.analytics.base.PurchaseModel.score` for why
+        this is not ``GridSearchCV``-shaped).
+        """
+        p, q, v = self._check_fitted()
+        x, m, w = self._repeat_rows(frequency, monetary_value, weights)
+        if not np.any(w > 0):
+            raise AnalyticsError("no repeat customer (frequency > 0) to score")
+        px = p * x
+        ll = (
+            special.gammaln(px + q)
+            - special.gammaln(px)
+            - float(special.gammaln(q))
+            + q * np.log(v)
+            + (px - 1.0) * np.log(m)
+            + px * np.log(x)
+            - (px + q) * np.log(v + x * m)
+        )
+        return float(weighted_sum(w, ll) / w.sum())
+
     def expected_average_spend(self) -> float:
         """Population mean spend per transaction ``pv/(q-1)`` (infinite if ``q <= 1``)."""
         p, q, v = self._check_fitted()
@@ -160,7 +210,7 @@ class GammaGammaModel(BaseEstimator):
         if x.size != m.size:
             raise AnalyticsError("frequency and monetary_value differ in length")
         out = (p * (v + x * m)) / (p * x + q - 1.0)
-        return _to_output(np.asarray(out, dtype=np.float64), frequency)
+        return to_output(np.asarray(out, dtype=np.float64), frequency)
 
     def customer_lifetime_value(
         self,
@@ -203,4 +253,4 @@ class GammaGammaModel(BaseEstimator):
             )
             clv += margin * spend * (cumulative - previous) / (1.0 + discount_rate) ** i
             previous = cumulative
-        return _to_output(clv, frequency)
+        return to_output(clv, frequency)

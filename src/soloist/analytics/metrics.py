@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
+from ._frames import date_expr, to_polars
 from ._math import FloatArray, as_float_array
 from .errors import AnalyticsError
 
@@ -77,6 +78,14 @@ def discounted_clv(cashflows: Any, rate: float, costs: Any = None) -> float:
 
     ``CF_t = revenue_t - cost_t`` when ``costs`` is given. The first cash flow is discounted one
     full period (end-of-period convention).
+
+    Examples
+    --------
+    >>> from soloist.analytics import discounted_clv
+    >>> round(discounted_clv([100, 100, 100], rate=0.1), 2)
+    248.69
+    >>> round(discounted_clv([100, 100, 100], rate=0.1, costs=[20, 20, 20]), 2)
+    198.95
     """
     cf = as_float_array(cashflows, "cashflows")
     if cf.size == 0:
@@ -106,13 +115,24 @@ def discounted_clv_by_customer(
 
     ``period_col`` holds whole periods ``t >= 1`` counted from the valuation date; several rows
     in the same period add up.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from soloist.analytics import discounted_clv_by_customer
+    >>> cashflows = pd.DataFrame(
+    ...     {"customer": [1, 1, 2, 2], "period": [1, 2, 1, 1], "revenue": [100.0, 100, 50, 25]}
+    ... )
+    >>> discounted_clv_by_customer(cashflows, "customer", "period", "revenue", rate=0.1).round(2)
+    customer
+    1    173.55
+    2     68.18
+    Name: clv, dtype: float64
     """
     if not np.isfinite(rate) or rate <= -1:
         raise AnalyticsError(f"rate must be a finite number > -1, got {rate!r}")
-    from .rfm import _to_polars
-
     cols = [customer_col, period_col, revenue_col] + ([cost_col] if cost_col else [])
-    df = _to_polars(frame, cols)
+    df = to_polars(frame, cols)
     if df.height == 0:
         raise AnalyticsError("frame is empty")
     t = df.get_column(period_col).cast(pl.Float64).to_numpy()
@@ -142,6 +162,12 @@ def csat(scores: Any, scale: int = 5, mode: str = "mean") -> float:
 
     ``mode="mean"``: average score. ``mode="percent"``: share of *top-2-box* answers
     (``score >= scale - 1``) × 100.
+
+    Examples
+    --------
+    >>> from soloist.analytics import csat
+    >>> csat([5, 4, 3, 5, 2]), csat([5, 4, 3, 5, 2], mode="percent")
+    (3.8, 60.0)
     """
     if int(scale) != scale or scale < 2:
         raise AnalyticsError(f"scale must be a whole number >= 2, got {scale!r}")
@@ -154,7 +180,14 @@ def csat(scores: Any, scale: int = 5, mode: str = "mean") -> float:
 
 
 def nps(scores: Any) -> float:
-    """Net Promoter Score: % promoters (9-10) − % detractors (0-6), in ``[-100, 100]``."""
+    """Net Promoter Score: % promoters (9-10) − % detractors (0-6), in ``[-100, 100]``.
+
+    Examples
+    --------
+    >>> from soloist.analytics import nps
+    >>> nps([10, 9, 9, 9, 10, 8, 7, 6, 3, 2])  # 5 promoters, 3 detractors out of 10
+    20.0
+    """
     arr = _scores(scores, "scores", 0, 10)
     if np.any(arr != np.round(arr)):
         raise AnalyticsError("scores must be whole numbers 0-10")
@@ -169,7 +202,16 @@ def ces(scores: Any, scale: int = 7) -> float:
 
 
 def retention_rate(start: float, end: float, new: float) -> float:
-    """Customer retention rate ``(end − new) / start`` over a period."""
+    """Customer retention rate ``(end − new) / start`` over a period.
+
+    Examples
+    --------
+    200 customers at the start, 190 at the end of which 30 were acquired during the period:
+
+    >>> from soloist.analytics import retention_rate
+    >>> retention_rate(start=200, end=190, new=30)
+    0.8
+    """
     s = _count(start, "start", positive=True)
     e = _count(end, "end")
     n = _count(new, "new")
@@ -227,6 +269,12 @@ def customer_loyalty_index(
     as the NPS mapped from ``[-100, 100]`` to ``[0, 1]``. ``weights`` maps ``repeat_rate``,
     ``retention`` and ``recommend`` to non-negative weights (default: equal thirds,
     :data:`DEFAULT_LOYALTY_WEIGHTS`).
+
+    Examples
+    --------
+    >>> from soloist.analytics import customer_loyalty_index
+    >>> round(customer_loyalty_index(repeat_rate=0.4, retention=0.8, nps_score=20), 6)
+    60.0
     """
     w = dict(DEFAULT_LOYALTY_WEIGHTS if weights is None else weights)
     if set(w) != set(DEFAULT_LOYALTY_WEIGHTS):
@@ -261,12 +309,10 @@ def cohort_retention(
     every = {"D": "1d", "W": "1w", "M": "1mo", "Q": "1q"}.get(period)
     if every is None:
         raise AnalyticsError(f"period must be 'D', 'W', 'M' or 'Q', got {period!r}")
-    from .rfm import _date_expr, _to_polars
-
-    frame = _to_polars(transactions, [customer_col, date_col])
+    frame = to_polars(transactions, [customer_col, date_col])
     if frame.height == 0:
         raise AnalyticsError("transactions is empty")
-    p = _date_expr(frame, date_col).dt.truncate(every)
+    p = date_expr(frame, date_col).dt.truncate(every)
     if period in ("M", "Q"):
         step = 12 if period == "M" else 4
         div = 1 if period == "M" else 3

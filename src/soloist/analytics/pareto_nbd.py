@@ -118,9 +118,12 @@ class ParetoNBDModel(PurchaseModel):
     Attributes
     ----------
     params_ : dict
-        ``r``, ``alpha``, ``s``, ``beta``.
+        ``r``, ``alpha`` (shape and rate of the Gamma distribution of purchase rates) and ``s``,
+        ``beta`` (of the Gamma distribution of dropout rates) — maximum-likelihood estimates.
     log_likelihood_ : float
+        Maximised log-likelihood ([FH05n] eq. 22 summed over customers).
     standard_errors_ : dict
+        Asymptotic standard errors from the inverse observed information.
 
     Notes
     -----
@@ -135,6 +138,27 @@ class ParetoNBDModel(PurchaseModel):
     "A Note on Deriving the Pareto/NBD Model and Related Expressions": likelihood eq. 22,
     P(alive) eq. 18, conditional expectation eq. 27 (of the note), E[X(t)] eq. 17. On the
     CDNOW 39-week calibration sample: r = 0.553, α = 10.58, s = 0.606, β = 11.67, LL = -9595.0.
+
+    Examples
+    --------
+    The published CDNOW estimates:
+
+    >>> from soloist.analytics import ParetoNBDModel
+    >>> from soloist.analytics.datasets import load_cdnow_summary
+    >>> cdnow = load_cdnow_summary()
+    >>> model = ParetoNBDModel().fit(cdnow["frequency"], cdnow["recency"], cdnow["T"])
+    >>> p = model.params_
+    >>> round(p["r"], 3), round(p["alpha"], 2), round(p["s"], 3), round(p["beta"], 2)
+    (0.553, 10.58, 0.606, 11.67)
+    >>> round(model.log_likelihood_, 1)
+    -9595.0
+
+    Customer 1 (2 repeat purchases, the last in week 30.43 of 38.86):
+
+    >>> round(float(model.probability_alive(2, 30.43, 38.86)[0]), 3)
+    0.869
+    >>> round(float(model.expected_purchases(39, 2, 30.43, 38.86)[0]), 3)
+    1.455
     """
 
     _param_names = ("r", "alpha", "s", "beta")

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
+from ._frames import date_expr, to_datetime, to_polars
 from .errors import AnalyticsError
 
 __all__ = ["rfm_summary"]
@@ -30,65 +31,6 @@ __all__ = ["rfm_summary"]
 _PERIODS = {"h": "1h", "H": "1h", "D": "1d", "W": "1w", "M": "1mo"}
 #: length of one ``time_unit`` in microseconds
 _UNITS_US = {"h": 3_600e6, "H": 3_600e6, "D": 86_400e6, "W": 7 * 86_400e6}
-
-
-def _pandas_column(series: pd.Series, name: str) -> pl.Series:
-    """One pandas column as a polars Series without needing pyarrow."""
-    dtype = series.dtype
-    if isinstance(dtype, pd.DatetimeTZDtype):
-        series = series.dt.tz_convert("UTC").dt.tz_localize(None)
-        dtype = series.dtype
-    if isinstance(dtype, np.dtype) and dtype.kind == "M":
-        return pl.Series(name, series.to_numpy().astype("datetime64[us]"))
-    if isinstance(dtype, np.dtype) and dtype.kind in "biuf":
-        return pl.Series(name, series.to_numpy())
-    return pl.Series(name, series.to_numpy(dtype=object).tolist())
-
-
-def _to_polars(transactions: Any, columns: list[str]) -> pl.DataFrame:
-    if isinstance(transactions, pl.LazyFrame):
-        transactions = transactions.select(columns).collect()
-    if isinstance(transactions, pd.DataFrame):
-        missing = [c for c in columns if c not in transactions.columns]
-        if missing:
-            raise AnalyticsError(f"transactions has no column(s) {missing}")
-        return pl.DataFrame([_pandas_column(transactions[c], c) for c in columns])
-    if isinstance(transactions, pl.DataFrame):
-        missing = [c for c in columns if c not in transactions.columns]
-        if missing:
-            raise AnalyticsError(f"transactions has no column(s) {missing}")
-        return transactions.select(columns)
-    raise AnalyticsError(
-        f"transactions must be a pandas or polars DataFrame, got {type(transactions).__name__}"
-    )
-
-
-def _to_datetime(value: Any, name: str) -> dt.datetime:
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError) as exc:
-        raise AnalyticsError(f"{name} is not a date: {value!r}") from exc
-    if ts is pd.NaT or pd.isna(ts):
-        raise AnalyticsError(f"{name} is missing")
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert("UTC").tz_localize(None)
-    return ts.to_pydatetime()
-
-
-def _date_expr(frame: pl.DataFrame, col: str) -> pl.Expr:
-    dtype = frame.schema[col]
-    expr = pl.col(col)
-    if dtype == pl.String:
-        expr = expr.str.to_datetime(strict=True)
-    elif dtype == pl.Date:
-        expr = expr.cast(pl.Datetime("us"))
-    elif isinstance(dtype, pl.Datetime):
-        if dtype.time_zone is not None:
-            expr = expr.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
-        expr = expr.dt.cast_time_unit("us")
-    else:
-        raise AnalyticsError(f"column {col!r} must hold dates or datetimes, not {dtype}")
-    return expr
 
 
 _US_PER_DAY = 86_400_000_000
@@ -435,6 +377,27 @@ def rfm_summary(
     ``period == time_unit``. ``lifetimes``' holdout monetary value is the mean of the raw
     holdout *transactions*; here it is the mean of the holdout *periods* (same-day purchases
     summed), consistent with the calibration ``monetary_value``.
+
+    Examples
+    --------
+    Customer 1 buys twice on 1 January (one period, 15 together) and again on the 15th:
+
+    >>> import pandas as pd
+    >>> from soloist.analytics import rfm_summary
+    >>> log = pd.DataFrame({
+    ...     "customer": [1, 1, 1, 2, 3, 3],
+    ...     "date": pd.to_datetime(
+    ...         ["2024-01-01", "2024-01-01", "2024-01-15", "2024-01-03", "2024-01-05", "2024-01-31"]
+    ...     ),
+    ...     "amount": [10.0, 5.0, 20.0, 8.0, 30.0, 12.0],
+    ... })
+    >>> rfm_summary(log, "customer", "date", "amount", observation_end="2024-01-31")
+    ... # doctest: +NORMALIZE_WHITESPACE
+              frequency  recency     T  monetary_value
+    customer
+    1               1.0     14.0  30.0            20.0
+    2               0.0      0.0  28.0             0.0
+    3               1.0     26.0  26.0            12.0
     """
     if period not in _PERIODS:
         raise AnalyticsError(f"period must be one of {sorted(_PERIODS)}, got {period!r}")
@@ -451,10 +414,10 @@ def rfm_summary(
             last_us = _ordinal_start_us(last_o, period)
             end_dt = last_us.astype("datetime64[us]")[0].astype(dt.datetime)
         else:
-            end_dt = _to_datetime(observation_end, "observation_end")
+            end_dt = to_datetime(observation_end, "observation_end")
         cal_dt = None
         if calibration_end is not None:
-            cal_dt = _to_datetime(calibration_end, "calibration_end")
+            cal_dt = to_datetime(calibration_end, "calibration_end")
             if cal_dt > end_dt:
                 raise AnalyticsError("calibration_end is after observation_end")
         cols = _rfm_numpy(customers, dates, amounts, end_dt, cal_dt, period, _UNITS_US[time_unit])
@@ -464,7 +427,7 @@ def rfm_summary(
             )
         index = pd.Index(cols.pop("_c").astype(customers.dtype, copy=False), name=customer_col)
         return pd.DataFrame(cols, index=index).astype(np.float64)
-    frame = _to_polars(transactions, columns)
+    frame = to_polars(transactions, columns)
     if frame.height == 0:
         raise AnalyticsError("transactions is empty")
     every = _PERIODS[period]
@@ -472,7 +435,7 @@ def rfm_summary(
     amount = pl.col(amount_col).cast(pl.Float64) if amount_col else pl.lit(0.0)
     lf = frame.lazy().select(
         pl.col(customer_col).alias("_c"),
-        _date_expr(frame, date_col).dt.truncate(every).alias("_p"),
+        date_expr(frame, date_col).dt.truncate(every).alias("_p"),
         amount.alias("_a"),
     )
     nulls = lf.select(pl.col("_c").null_count(), pl.col("_p").null_count()).collect().row(0)
@@ -483,11 +446,11 @@ def rfm_summary(
     if observation_end is None:
         end = lf.select(pl.col("_p").max()).collect().item()
     else:
-        end = _to_datetime(observation_end, "observation_end")
+        end = to_datetime(observation_end, "observation_end")
     end_p = pl.lit(end, dtype=pl.Datetime("us")).dt.truncate(every)
     cut_p = end_p
     if calibration_end is not None:
-        cal = _to_datetime(calibration_end, "calibration_end")
+        cal = to_datetime(calibration_end, "calibration_end")
         if cal > end:
             raise AnalyticsError("calibration_end is after observation_end")
         cut_p = pl.lit(cal, dtype=pl.Datetime("us")).dt.truncate(every)

@@ -40,18 +40,53 @@ class ShiftedBetaGeometricModel(BaseEstimator):
     Attributes
     ----------
     params_ : dict
-        ``alpha``, ``beta``.
+        ``alpha``, ``beta`` of the Beta distribution of the per-period churn probability.
     log_likelihood_ : float
         ``Σ_t (n_{t-1} - n_t) log P(T=t) + n_last log S(last)`` ([FH07] eq. 10).
     standard_errors_ : dict
+        Asymptotic standard errors from the inverse observed information.
+    n_periods_ : int
+        Number of periods of the survivor curve the model was fitted on.
 
     References
     ----------
     Fader & Hardie (2007), *J. Interactive Marketing* 21(1). Their "regular" cohort gives
-    α = 0.668, β = 3.806, the "high end" cohort α = 0.704, β = 1.182.
+    α = 0.704, β = 1.182, the "high end" cohort α = 0.668, β = 3.806.
+
+    Examples
+    --------
+    Survivors of Fader & Hardie's "regular" cohort of 1,000 customers over 7 years:
+
+    >>> from soloist.analytics import ShiftedBetaGeometricModel
+    >>> survivors = [1000, 631, 468, 382, 326, 289, 262, 241]
+    >>> model = ShiftedBetaGeometricModel().fit(survivors)
+    >>> {name: round(value, 3) for name, value in model.params_.items()}
+    {'alpha': 0.704, 'beta': 1.182}
+
+    Retention rises with tenure, as the customers most likely to churn leave first:
+
+    >>> model.retention_rate([1, 2, 5, 12]).round(3).tolist()
+    [0.627, 0.756, 0.88, 0.945]
+    >>> round(model.discounted_expected_residual_lifetime(0.1, renewals=0), 3)
+    2.964
     """
 
     _param_names = ("alpha", "beta")
+
+    @staticmethod
+    def _survivor_counts(survivors: Any) -> tuple[FloatArray, FloatArray]:
+        """Validated survivor counts and the number lost in each period ``1..``."""
+        n = as_float_array(survivors, "survivors")
+        if n.size < 2:
+            raise AnalyticsError("survivors needs the cohort size plus at least one period")
+        if not np.all(np.isfinite(n)) or np.any(n < 0) or np.any(n != np.round(n)):
+            raise AnalyticsError("survivors must be whole numbers >= 0")
+        if n[0] <= 0:
+            raise AnalyticsError("survivors[0] (the cohort size) must be > 0")
+        lost = n[:-1] - n[1:]
+        if np.any(lost < 0):
+            raise AnalyticsError("survivors must be non-increasing over time")
+        return n, lost
 
     def fit(self, survivors: Any) -> ShiftedBetaGeometricModel:
         """Fit from ``survivors[t]`` = customers still active after ``t`` periods.
@@ -64,16 +99,7 @@ class ShiftedBetaGeometricModel(BaseEstimator):
         self
         """
         penalizer = self._check_penalizer()
-        n = as_float_array(survivors, "survivors")
-        if n.size < 2:
-            raise AnalyticsError("survivors needs the cohort size plus at least one period")
-        if not np.all(np.isfinite(n)) or np.any(n < 0) or np.any(n != np.round(n)):
-            raise AnalyticsError("survivors must be whole numbers >= 0")
-        if n[0] <= 0:
-            raise AnalyticsError("survivors[0] (the cohort size) must be > 0")
-        lost = n[:-1] - n[1:]
-        if np.any(lost < 0):
-            raise AnalyticsError("survivors must be non-increasing over time")
+        n, lost = self._survivor_counts(survivors)
         if lost.sum() == 0:
             raise AnalyticsError("no customer churned: the sBG model is not identified")
         t = np.arange(1, n.size, dtype=np.float64)
@@ -106,6 +132,21 @@ class ShiftedBetaGeometricModel(BaseEstimator):
         self._maximise(objective, [(1.0, 1.0), (0.5, 5.0)], total, penalizer)
         self.n_periods_: int = int(last)
         return self
+
+    def score(self, survivors: Any) -> float:
+        """Log-likelihood ([FH07] eq. 10) of a survivor curve per member of its cohort.
+
+        Higher is better; on the curve the model was fitted on it equals
+        ``log_likelihood_ / survivors[0]``. Use it to compare fits on another cohort's curve.
+        The penalty is not included.
+        """
+        a, b = self._check_fitted()
+        n, lost = self._survivor_counts(survivors)
+        t = np.arange(1, n.size, dtype=np.float64)
+        lb = betaln(a, b)
+        log_p = betaln(a + 1.0, b + t - 1.0) - lb
+        log_s = betaln(a, b + float(n.size - 1)) - lb
+        return float((lost @ log_p + n[-1] * log_s) / n[0])
 
     # ------------------------------------------------------------------ predictions
     @staticmethod

@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
+from ._frames import date_expr, to_datetime, to_polars
 from .base import PurchaseModel
 from .errors import AnalyticsError
-from .rfm import _date_expr, _to_datetime, _to_polars
 
 __all__ = ["calibration_holdout_table", "cumulative_repeat_purchases"]
 
@@ -104,16 +104,16 @@ def cumulative_repeat_purchases(
     if time_unit not in _UNIT_DAYS:
         raise AnalyticsError(f"time_unit must be 'D' or 'W', got {time_unit!r}")
     unit = _UNIT_DAYS[time_unit]
-    frame = _to_polars(transactions, [customer_col, date_col])
+    frame = to_polars(transactions, [customer_col, date_col])
     if frame.height == 0:
         raise AnalyticsError("transactions is empty")
-    end_at = _to_datetime(observation_end, "observation_end")
+    end_at = to_datetime(observation_end, "observation_end")
     end = pl.lit(end_at, dtype=pl.Datetime("us"))
     days = (
         frame.lazy()
         .select(
             pl.col(customer_col).alias("_c"),
-            _date_expr(frame, date_col).dt.truncate("1d").alias("_d"),
+            date_expr(frame, date_col).dt.truncate("1d").alias("_d"),
         )
         .filter(pl.col("_d") <= end.dt.truncate("1d"))
         .unique()
