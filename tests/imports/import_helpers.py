@@ -40,5 +40,5 @@ def snapshot(database: Database) -> dict[str, list[tuple[Any, ...]]]:
             table = model.__table__
             columns = [c for c in table.columns if c.name not in ("created_at", "updated_at")]
             rows = session.execute(select(*columns)).all()
-            result[table.name] = sorted((tuple(row) for row in rows), key=repr)
+            result[str(model.__tablename__)] = sorted((tuple(row) for row in rows), key=repr)
     return result

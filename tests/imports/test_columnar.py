@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from soloist.imports import FORMATS, text
-from soloist.imports.clean.tables import CleanOptions, clean_table
+from soloist.imports.clean import CleanOptions, clean_table
 from soloist.imports.raw import RawTable
 
 DATA = Path(__file__).parents[1] / "data"

@@ -1,4 +1,4 @@
-"""The rules that make orders and lines out of records (soloist/imports/clean_orders.py)."""
+"""The rules that make orders and lines out of records (soloist/imports/clean/orders.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from soloist.imports import FORMATS, read_table
-from soloist.imports.clean.tables import Cleaned, CleanOptions, _text, clean_table
+from soloist.imports.clean import Cleaned, CleanOptions, clean_table
 from soloist.imports.columns import text_column
+from soloist.imports.values import clean_text
 
 
 def clean(tmp_path: Path, text: str, **options: Any) -> Cleaned:
@@ -144,4 +145,4 @@ def test_a_file_without_order_numbers_makes_one_order_per_record(tmp_path: Path)
 )
 def test_text_cells_read_by_column_are_read_as_one_by_one(cells: list[str | None]) -> None:
     frame = pl.DataFrame({"cell": cells}, schema={"cell": pl.String})
-    assert text_column(frame, "cell", _text).to_list() == [_text(cell) for cell in cells]
+    assert text_column(frame, "cell", clean_text).to_list() == [clean_text(cell) for cell in cells]

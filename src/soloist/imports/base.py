@@ -3,7 +3,7 @@
 A format recognises a file from its header and shape (:meth:`ImportFormat.detect`), says which
 column holds which field (:meth:`ImportFormat.map_columns`) and turns rows into records of text
 values keyed by field (:meth:`ImportFormat.records`). Typing the values (dates, amounts …) is left
-to :mod:`soloist.imports.clean.tables`, the same for every format.
+to :mod:`soloist.imports.clean`, the same for every format.
 """
 
 from __future__ import annotations

@@ -1,7 +1,10 @@
-"""The fields each kind of import understands, and the column names that mean them.
+"""The fields each kind of import understands, the column names that mean them, and the words
+that mean an interaction's channel and direction.
 
 Column names are compared after :func:`header_key` (case, spaces, underscores, punctuation and
 full-width forms ignored), so ``Customer ID``, ``customer_id`` and ``CUSTOMERID`` are one name.
+The words of a status, a billing interval or a country are read in :mod:`soloist.imports.values`;
+the survey scales are :data:`soloist.vocabulary.SURVEY_SCALES`.
 """
 
 from __future__ import annotations
@@ -348,6 +351,33 @@ FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
         "source": ("source", "platform", "来源", "平台"),
     },
 }
+
+# The fields that say who a row is about; a row with none of them names nobody.
+IDENTITY_FIELDS = ("customer_id", "email", "phone", "name", "first_name", "last_name")
+# The customer's own details a file can give (typed by :mod:`soloist.imports.clean.customers`):
+# every field of a customers file but the ones that find the customer (the name is both), the
+# tags and the first-seen time. They are the domain's ``CUSTOMER_FIELDS`` less the e-mail and
+# phone (tests/imports checks it), so a new customer column needs only its synonyms here.
+_NOT_DETAILS = ("customer_id", "first_name", "last_name", "email", "phone", "tags", "created_at")
+CUSTOMER_DETAILS = tuple(name for name in FIELDS["customers"] if name not in _NOT_DETAILS)
+
+# Interaction channel -> the words that mean it.
+CHANNELS = {
+    "email": ("email", "e-mail", "mail", "邮件", "电子邮件"),
+    "call": ("call", "phone", "phone call", "telephone", "电话", "通话", "来电"),
+    "meeting": ("meeting", "visit", "会议", "面谈", "拜访", "见面"),
+    "chat": ("chat", "wechat", "whatsapp", "im", "live chat", "微信", "聊天", "在线客服"),
+    "social": ("social", "twitter", "facebook", "instagram", "weibo", "微博", "社交"),
+    "note": ("note", "memo", "备注", "笔记"),
+}
+CHANNEL_SYNONYMS = {w.replace(" ", "_"): c for c, words in CHANNELS.items() for w in words}
+# Interaction direction -> the words that mean it.
+DIRECTIONS = {
+    "inbound": ("inbound", "in", "incoming", "received", "收到", "呼入", "来信"),
+    "outbound": ("outbound", "out", "outgoing", "sent", "发出", "呼出", "回访"),
+    "internal": ("internal", "内部"),
+}
+DIRECTION_SYNONYMS = {w: d for d, words in DIRECTIONS.items() for w in words}
 
 _PUNCTUATION = re.compile(r"[\s_\-.#()（）:：/]+")
 

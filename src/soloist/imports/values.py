@@ -264,6 +264,16 @@ def normalise_text(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).split())
 
 
+def clean_text(cell: str | None) -> str | None:
+    """A text cell as every import reads it: runs of whitespace made one space, full-width forms
+    made plain (NFKC, skipped for ASCII); None when nothing is left."""
+    if not cell:
+        return None
+    if cell.isascii():
+        return " ".join(cell.split()) or None
+    return normalise_text(cell) or None
+
+
 _COUNTRY_ALIASES = {
     "uk": "GB",
     "great britain": "GB",

@@ -15,22 +15,11 @@ from sqlalchemy import Column, Table, and_, delete, select, update
 from sqlalchemy.orm import Session
 
 from soloist.domain.audit import record_audit
-from soloist.domain.customers.records import get_customer
+from soloist.domain.customers.records import CUSTOMER_FIELDS, get_customer
 from soloist.errors import ConflictError, ValidationError
 from soloist.storage.models import Base, Customer
 
-_FILLED = (
-    "name",
-    "company",
-    "email",
-    "phone",
-    "address",
-    "birthday",
-    "notes",
-    "country",
-    "language",
-    "source",
-)
+_FILLED = (*CUSTOMER_FIELDS, "source")  # the kept customer's blanks, filled from the other
 
 
 @dataclass

@@ -15,7 +15,10 @@ from soloist.errors import ConflictError, NotFoundError, ValidationError
 from soloist.storage.keys import keyring_for
 from soloist.storage.models import CONSENT_CHANNELS, ConsentRecord, Customer, CustomerTag
 
-AUDITED_FIELDS = (
+# The customer's own details: what a person types in, an import reads from a file (the import
+# writers), a merge fills from the merged record, and every change audits. The one list: a new
+# customer column is added here (tests/imports checks that the import cleaners read the same).
+CUSTOMER_FIELDS = (
     "name",
     "company",
     "email",
@@ -25,10 +28,10 @@ AUDITED_FIELDS = (
     "notes",
     "country",
     "language",
-    "source",
-    "custom_fields",
-    "external_id",
 )
+# Of those, the ones found by a keyed hash (``email_hash``, ``phone_hash``) as well as stored.
+CONTACT_FIELDS = ("email", "phone")
+AUDITED_FIELDS = (*CUSTOMER_FIELDS, "source", "custom_fields", "external_id")
 
 
 class CustomerFields(BaseModel):

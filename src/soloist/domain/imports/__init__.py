@@ -2,7 +2,8 @@
 resolve customers and write orders and activity in bulk, or report what would change.
 
 The interfaces import from here, never from the modules: ``pipeline`` (the one entry point),
-``orders`` (orders and lines), ``writers`` (customers, subscriptions, interactions, feedback).
+``customers`` (match, create and update the file's customers), ``orders`` (orders and lines),
+``activity`` (subscriptions, interactions, feedback, and the counts every writer returns).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ if TYPE_CHECKING:
     from soloist.domain.imports.pipeline import (
         KINDS,
         ImportOptions,
+        ImportPreview,
+        ImportReport,
         detect_format,
         import_file,
         preview_import,
@@ -23,9 +26,19 @@ if TYPE_CHECKING:
 _MODULE_OF = {
     "KINDS": "pipeline",
     "ImportOptions": "pipeline",
+    "ImportPreview": "pipeline",
+    "ImportReport": "pipeline",
     "detect_format": "pipeline",
     "import_file": "pipeline",
     "preview_import": "pipeline",
 }
-__all__ = ["KINDS", "ImportOptions", "detect_format", "import_file", "preview_import"]
+__all__ = [
+    "KINDS",
+    "ImportOptions",
+    "ImportPreview",
+    "ImportReport",
+    "detect_format",
+    "import_file",
+    "preview_import",
+]
 __getattr__, __dir__ = lazy_face(__name__, _MODULE_OF, globals())

@@ -17,10 +17,12 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from soloist.domain.audit import record_audit
-from soloist.domain.imports.writers import Counts, Resolved
-from soloist.imports.clean.orders import LINE_SCHEMA, ORDER_SCHEMA
+from soloist.domain.imports.activity import Counts
+from soloist.domain.imports.customers import Resolved
+from soloist.imports.clean import LINE_SCHEMA, ORDER_SCHEMA
 from soloist.storage.bulk import among, bulk_insert, chunks
 from soloist.storage.models import Order, OrderLine, Product
+from soloist.vocabulary import WIDTHS, clipped
 
 _HEADER = (
     "customer_id",
@@ -143,7 +145,7 @@ def _products(
     if apply and missing.height:
         rows = missing.select(
             "sku",
-            pl.coalesce("description", "sku").str.head(255).alias("name"),
+            pl.coalesce("description", "sku").str.head(WIDTHS["products.name"]).alias("name"),
             pl.max_horizontal("unit_price_minor", pl.lit(0)).alias("price_minor"),
             "currency",
         )
@@ -209,7 +211,7 @@ def write_orders(
         before = session.scalar(select(func.max(Order.id))) or 0
         rows = new.with_columns(
             _customer_ids(new, customers.id_of).alias("customer_id"),
-            pl.lit(source[:32]).alias("source"),
+            pl.lit(clipped(source, "orders.source")).alias("source"),
             pl.lit(batch_id, pl.Int64).alias("import_batch_id"),
         )
         bulk_insert(session, Order, _ORDER_INSERT, rows.select(_ORDER_INSERT))

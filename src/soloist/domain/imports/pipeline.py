@@ -15,7 +15,6 @@ number), customers by external id, then the keyed e-mail hash, then the phone ha
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -25,31 +24,31 @@ import polars as pl
 from sqlalchemy.orm import Session
 
 from soloist.domain.audit import record_audit
-from soloist.domain.imports.orders import write_orders
-from soloist.domain.imports.writers import (
+from soloist.domain.imports.activity import (
     Counts,
-    normalise_contacts,
-    resolve_customers,
     write_feedback,
     write_interactions,
     write_subscriptions,
 )
+from soloist.domain.imports.customers import Resolved, normalise_contacts, resolve_customers
+from soloist.domain.imports.orders import write_orders
 from soloist.errors import ImportRefusedError, ValidationError
 from soloist.imports import FORMATS, KINDS, ImportFormat, RawTable, read_table
-from soloist.imports.clean.tables import Cleaned, CleanOptions, clean_table
-from soloist.imports.synonyms import FIELDS
+from soloist.imports.clean import Cleaned, CleanOptions, clean_table
+from soloist.imports.synonyms import FIELDS, IDENTITY_FIELDS
 from soloist.storage.models import ImportBatch
+from soloist.storage.types import utcnow
+from soloist.vocabulary import WIDTHS
 
 MAX_LISTED_ERRORS = 20  # in the message; the report keeps up to MAX_KEPT_ERRORS
 MAX_KEPT_ERRORS = 1000
 IGNORE = ("", "-", "ignore", "skip")
-_IDENTITY = ("customer_id", "email", "phone", "name", "first_name", "last_name")
 REQUIRED: dict[str, list[tuple[str, ...]]] = {
-    "customers": [_IDENTITY],
-    "orders": [_IDENTITY, ("ordered_at",), ("total", "line_amount", "unit_price")],
-    "subscriptions": [_IDENTITY, ("plan",), ("price",), ("started_at",)],
-    "interactions": [_IDENTITY, ("channel",), ("occurred_at",)],
-    "feedback": [_IDENTITY, ("score", "rating"), ("responded_at",)],
+    "customers": [IDENTITY_FIELDS],
+    "orders": [IDENTITY_FIELDS, ("ordered_at",), ("total", "line_amount", "unit_price")],
+    "subscriptions": [IDENTITY_FIELDS, ("plan",), ("price",), ("started_at",)],
+    "interactions": [IDENTITY_FIELDS, ("channel",), ("occurred_at",)],
+    "feedback": [IDENTITY_FIELDS, ("score", "rating"), ("responded_at",)],
 }
 
 
@@ -325,7 +324,7 @@ def import_file(
     if apply:
         batch = ImportBatch(
             kind=kind,
-            filename=path.name[:255],
+            filename=path.name[: WIDTHS["import_batches.filename"]],
             sha256=table.sha256,
             file_format=fmt.name,
             status="running",
@@ -363,7 +362,7 @@ def import_file(
             report.status = "unchanged"
         batch.status = report.status
         batch.report = report.to_dict()
-        batch.finished_at = dt.datetime.now(dt.UTC)
+        batch.finished_at = utcnow()
         record_audit(
             session,
             actor,
@@ -398,7 +397,7 @@ def _write(
     session: Session,
     kind: str,
     cleaned: Cleaned,
-    resolved: Any,
+    resolved: Resolved,
     batch: ImportBatch | None,
     fmt: ImportFormat,
     actor: str,

@@ -29,78 +29,27 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
-from typing import Any
 
 import polars as pl
 
 from soloist.imports.base import ImportFormat, RecordColumns
-from soloist.imports.columns import (
-    UTC_TIME,
-    Problems,
-    cell_errors,
-    distinct_map,
-    iso_utc_times,
-    text_column,
-    typed_column,
-)
-from soloist.imports.values import (
-    parse_amount,
-    parse_datetime,
-    parse_int,
-    parse_order_status,
-    round_to,
-)
+from soloist.imports.clean.customers import customer_keys
+from soloist.imports.clean.drafts import LINE_SCHEMA, ORDER_SCHEMA, Cleaned, CleanOptions
+from soloist.imports.clean.order_amounts import discounts, given, lines, totals
+from soloist.imports.clean.order_cells import OrderRules, currencies, dates, raw, statuses
+from soloist.imports.clean.quality import amount_outliers
+from soloist.imports.clean.rows import column_names, default_currency
+from soloist.imports.columns import Problems, cell_errors, text_column, typed_column
+from soloist.imports.raw import RawTable
+from soloist.imports.values import clean_text, parse_amount, parse_int
+from soloist.vocabulary import WIDTHS
 
+# The reason a record naming nobody is counted among the skipped (not refused).
 NO_CUSTOMER = "no customer (needs an id, e-mail, phone or name)"
-MAX_MINOR = 10**15  # amounts are stored as integer minor units below this
-MAX_QUANTITY = 2**31 - 1
-HUGE_FACTOR = 100  # an amount over 100 × the median is reported as an outlier
 _AMOUNTS = ("unit_price", "line_amount", "total", "discount", "refunded")
 _LINE_FIELDS = ("sku", "description", "quantity", "unit_price", "line_amount")
-ORDER_SCHEMA = pl.Schema(
-    {
-        "external_id": pl.String(),
-        "row": pl.Int64(),
-        "customer": pl.String(),  # CustomerRef.key
-        "ordered_at": UTC_TIME,
-        "status": pl.String(),
-        "currency": pl.String(),
-        "total_minor": pl.Int64(),
-        "discount_minor": pl.Int64(),
-        "channel": pl.String(),
-    }
-)
-LINE_SCHEMA = pl.Schema(
-    {
-        "external_id": pl.String(),  # the order's
-        "line_no": pl.Int64(),
-        "sku": pl.String(),
-        "description": pl.String(),
-        "quantity": pl.Int64(),
-        "unit_price_minor": pl.Int64(),
-        "amount_minor": pl.Int64(),
-    }
-)
-
-
-@dataclass
-class OrderRules:
-    """What the cleaning of orders needs from the rest of the cleaning."""
-
-    fmt: ImportFormat
-    names: Mapping[str, str]  # field -> the file's column
-    dayfirst: bool
-    timezone: str
-    default_currency: str
-    currencies: frozenset[str]
-    precision: Callable[[str], int]  # decimals of a currency's minor unit
-    text: Callable[[str | None], str | None]  # a cell as the cleaning reads text
-
-    def column(self, name: str) -> str:
-        return self.names.get(name) or name
 
 
 @dataclass
@@ -114,146 +63,69 @@ class CleanedOrders:
     first_seen: dict[str, dt.datetime]  # customer key -> first order time
 
 
-def _text_column(frame: pl.DataFrame, name: str, rules: OrderRules) -> pl.Series:
-    return text_column(frame, name, rules.text)
+def clean_orders(
+    table: RawTable,
+    fmt: ImportFormat,
+    mapping: Mapping[str, int],
+    options: CleanOptions,
+    out: Cleaned,
+) -> None:
+    """An orders file: its orders and lines, with the problems and quality measures added to
+    ``out``."""
+    columns = fmt.record_columns(table, out.kind, mapping)
+    names = column_names(table, mapping)
+    customers = customer_keys(fmt, columns, names, out)
+    rules = OrderRules(
+        fmt=fmt,
+        names=names,
+        dayfirst=options.dayfirst,
+        timezone=options.timezone,
+        default_currency=default_currency(options, fmt),
+    )
+    done = orders_of_records(columns, customers, rules)
+    for row, column, message, reason in done.errors.iter_rows():
+        out.add_error(row, column, message, reason)
+    out.skipped.update(done.skipped)
+    out.rounded_amounts += done.rounded_amounts
+    for key, first in done.first_seen.items():
+        ref = out.customers[key]
+        if ref.first_seen is None or first < ref.first_seen:
+            ref.first_seen = first
+    out.orders, out.order_lines = done.orders, done.lines
+    out.outliers = amount_outliers(done.amounts)
 
 
-def _dates(frame: pl.DataFrame, rules: OrderRules) -> pl.DataFrame:
-    """``ordered_at`` and ``ordered_at_error``, each time read in its record's timezone."""
-    if "ordered_at" not in frame.columns:
-        return typed_column(frame, "ordered_at", str, UTC_TIME)
-    zone = pl.col("timezone") if "timezone" in frame.columns else pl.lit(None, pl.String)
-    keyed = frame.select(
-        pl.col("ordered_at"),
-        pl.when(zone.fill_null("") == "").then(pl.lit(rules.timezone)).otherwise(zone).alias("_tz"),
+def _text(frame: pl.DataFrame, name: str, field: str) -> pl.Series:
+    """The text of column ``name`` cut to the width of ``field`` ("table.column")."""
+    return text_column(frame, name, clean_text).str.head(WIDTHS[field])
+
+
+def _typed(source: pl.DataFrame, rules: OrderRules) -> pl.DataFrame:
+    """Every cell of the records typed (``x`` and ``x_error``), the amount cells kept as text
+    (``x_cell``) for :mod:`~soloist.imports.clean.order_amounts`, and whether each record is a
+    line (``has_line``)."""
+    frame = source.select("idx", "row", "key", "customer_failed")
+    frame = frame.hstack(dates(source, rules))
+    frame = frame.hstack(statuses(source))
+    frame = frame.hstack(currencies(source, rules))
+    frame = frame.hstack(typed_column(source, "quantity", parse_int, pl.Int64))
+    for name in _AMOUNTS:
+        frame = frame.hstack([cell_errors(source, name, parse_amount)])
+    cells = source.select(
+        *(raw(source, name).alias(f"{name}_cell") for name in (*_AMOUNTS, "quantity")),
+        pl.any_horizontal(
+            *(raw(source, name).fill_null("") != "" for name in _LINE_FIELDS),
+        ).alias("has_line"),
+    )
+    return frame.hstack(cells).with_columns(
+        text_column(source, "order_id", clean_text).alias("order_text"),
+        _text(source, "sku", "order_lines.sku").alias("sku"),
+        _text(source, "description", "order_lines.description").alias("description"),
+        _text(source, "channel", "orders.channel").alias("channel"),
     )
 
-    def when(text: str, tz: str) -> dt.datetime:
-        return parse_datetime(text, dayfirst=rules.dayfirst, tz=tz)
 
-    quick = pl.when(pl.col("_tz") == "UTC").then(iso_utc_times(pl.col("ordered_at")))
-    return typed_column(keyed, "ordered_at", when, UTC_TIME, more=("_tz",), quick=quick)
-
-
-def _statuses(frame: pl.DataFrame, rules: OrderRules) -> pl.DataFrame:
-    """``status`` and ``status_error``: a record without a status is paid."""
-
-    def typed(cell: str | None) -> tuple[str | None, str | None]:
-        if rules.text(cell) is None:
-            return "paid", None
-        try:
-            return parse_order_status((cell or "").strip()), None
-        except ValueError as exc:
-            return None, str(exc)
-
-    if "status" not in frame.columns:
-        return pl.DataFrame(
-            {
-                "status": pl.repeat("paid", frame.height, eager=True),
-                "status_error": pl.repeat(None, frame.height, dtype=pl.String, eager=True),
-            }
-        )
-    schema = {"status": pl.String, "status_error": pl.String}
-    return distinct_map(frame, ["status"], typed, schema)
-
-
-def _currencies(frame: pl.DataFrame, rules: OrderRules) -> pl.DataFrame:
-    def typed(cell: str | None) -> tuple[str | None, str | None]:
-        code = rules.text(cell)
-        if code is None:
-            return rules.default_currency, None
-        code = code.upper()
-        if code not in rules.currencies:
-            return None, f"unknown currency {code!r} (use an ISO 4217 code such as USD)"
-        return code, None
-
-    if "currency" not in frame.columns:
-        return pl.DataFrame(
-            {
-                "currency": pl.repeat(rules.default_currency, frame.height, eager=True),
-                "currency_error": pl.repeat(None, frame.height, dtype=pl.String, eager=True),
-            }
-        )
-    schema = {"currency": pl.String, "currency_error": pl.String}
-    return distinct_map(frame, ["currency"], typed, schema)
-
-
-def _raw(frame: pl.DataFrame, name: str) -> pl.Expr:
-    return pl.col(name) if name in frame.columns else pl.lit(None, pl.String)
-
-
-def _minor_of(rules: OrderRules) -> Callable[[str | None, str | None], tuple[Any, ...]]:
-    """Minor units of an amount cell in a currency: (minor, rounded, error) — minor null when
-    blank or too large."""
-
-    def minor(cell: str | None, currency: str | None) -> tuple[int | None, bool, str | None]:
-        raw = (cell or "").strip()
-        if not raw or currency is None:
-            return None, False, None
-        amount = parse_amount(raw)
-        value, rounded = round_to(amount, rules.precision(currency))
-        if abs(value) >= MAX_MINOR:
-            return None, rounded, f"amount {amount} is too large"
-        return value, rounded, None
-
-    return minor
-
-
-def _line_values(
-    rules: OrderRules,
-) -> Callable[[str | None, str | None, str | None, str | None, bool], tuple[Any, ...]]:
-    """One line's quantity, unit price and amount in minor units from its cells, how many of the
-    given amounts were rounded, and up to three problems (unit price too large, amount too
-    large, quantity too large — the last leaves the line out). A unit price worked out from the
-    amount (``derived``) is not counted as rounded."""
-
-    def values(
-        quantity_cell: str | None,
-        unit_cell: str | None,
-        amount_cell: str | None,
-        currency: str | None,
-        derived: bool,
-    ) -> tuple[Any, ...]:
-        assert currency is not None
-        quantity_text, unit_text = (quantity_cell or "").strip(), (unit_cell or "").strip()
-        amount_text = (amount_cell or "").strip()
-        quantity = parse_int(quantity_text) if quantity_text else None
-        unit = parse_amount(unit_text) if unit_text else None
-        amount = parse_amount(amount_text) if amount_text else None
-        qty = 1 if quantity is None else quantity
-        if amount is None and unit is not None:
-            amount = unit * qty
-        if unit is None and amount is not None:
-            unit = amount / qty if qty else amount
-        digits = rules.precision(currency)
-        problems: list[str | None] = []
-        rounded = 0
-        minors: list[int] = []
-        for value, counted in ((unit or Decimal(0), not derived), (amount or Decimal(0), True)):
-            minor, changed = round_to(value, digits)
-            rounded += changed and counted
-            problems.append(f"amount {value} is too large" if abs(minor) >= MAX_MINOR else None)
-            minors.append(0 if abs(minor) >= MAX_MINOR else minor)
-        too_many = abs(qty) > MAX_QUANTITY
-        problems.append(f"quantity {qty} is too large" if too_many else None)
-        return (qty if not too_many else 0, minors[0], minors[1], rounded, *problems)
-
-    return values
-
-
-def _line_problems_schema() -> dict[str, Any]:
-    return {
-        "qty": pl.Int64,
-        "unit_minor": pl.Int64,
-        "amount_minor": pl.Int64,
-        "line_rounded": pl.Int64,
-        "unit_too_large": pl.String,
-        "amount_too_large": pl.String,
-        "quantity_too_large": pl.String,
-    }
-
-
-def clean_orders(
+def orders_of_records(
     columns: RecordColumns,
     customers: pl.DataFrame,
     rules: OrderRules,
@@ -273,27 +145,7 @@ def clean_orders(
     every = every.with_columns(skip.alias("skip"))
     counted = every.filter(pl.col("skip").is_not_null()).group_by("skip", maintain_order=True)
     skipped.update(dict(counted.len().iter_rows()))
-    source = every.filter(pl.col("skip").is_null())
-
-    frame = source.select("idx", "row", "key", "customer_failed")
-    frame = frame.hstack(_dates(source, rules))
-    frame = frame.hstack(_statuses(source, rules))
-    frame = frame.hstack(_currencies(source, rules))
-    frame = frame.hstack(typed_column(source, "quantity", parse_int, pl.Int64))
-    for name in _AMOUNTS:
-        frame = frame.hstack([cell_errors(source, name, parse_amount)])
-    cells = source.select(
-        *(_raw(source, name).alias(f"{name}_cell") for name in (*_AMOUNTS, "quantity")),
-        pl.any_horizontal(
-            *(_raw(source, name).fill_null("") != "" for name in _LINE_FIELDS),
-        ).alias("has_line"),
-    )
-    frame = frame.hstack(cells).with_columns(
-        _text_column(source, "order_id", rules).alias("order_text"),
-        _text_column(source, "sku", rules).str.head(64).alias("sku"),
-        _text_column(source, "description", rules).str.head(255).alias("description"),
-        _text_column(source, "channel", rules).str.head(32).alias("channel"),
-    )
+    frame = _typed(every.filter(pl.col("skip").is_null()), rules)
 
     column = rules.column
     errors.add(
@@ -369,14 +221,11 @@ def clean_orders(
         "mixed currencies",
     )
     frame = frame.filter(~mixed)
-    rounded = 0
 
-    totals, rounded_totals = _totals(frame, rules, errors)
-    rounded += rounded_totals
-    discounts, rounded_discounts = _discounts(frame, rules, errors)
-    rounded += rounded_discounts
-    lines, amounts, rounded_lines = _lines(frame, rules, errors)
-    rounded += rounded_lines
+    order_totals, rounded_totals = totals(frame, rules, errors)
+    order_discounts, rounded_discounts = discounts(frame, rules, errors)
+    order_lines, amounts, rounded_lines = lines(frame, rules, errors)
+    rounded = rounded_totals + rounded_discounts + rounded_lines
 
     heads = frame.filter(pl.col("idx") == pl.col("first_idx")).select(
         "external_id",
@@ -387,10 +236,10 @@ def clean_orders(
         "currency",
         "channel",
     )
-    line_sums = lines.group_by("external_id").agg(pl.col("amount_minor").sum().alias("_sum"))
+    line_sums = order_lines.group_by("external_id").agg(pl.col("amount_minor").sum().alias("_sum"))
     orders = (
-        heads.join(totals, on="external_id", how="left", maintain_order="left")
-        .join(discounts, on="external_id", how="left", maintain_order="left")
+        heads.join(order_totals, on="external_id", how="left", maintain_order="left")
+        .join(order_discounts, on="external_id", how="left", maintain_order="left")
         .join(line_sums, on="external_id", how="left", maintain_order="left")
         .with_columns(
             pl.when(pl.col("refund") & (pl.col("status") == "paid"))
@@ -404,9 +253,9 @@ def clean_orders(
         .cast(ORDER_SCHEMA)
     )
     # A record without a line of its own counts its order's given total as its amount.
-    without_line = frame.filter(~pl.col("has_line") & _given("total"))
+    without_line = frame.filter(~pl.col("has_line") & given("total"))
     total_amounts = without_line.join(
-        totals.select("external_id", "total_minor"),
+        order_totals.select("external_id", "total_minor"),
         on="external_id",
         how="left",
         maintain_order="left",
@@ -416,12 +265,12 @@ def clean_orders(
     error_frame = errors.frame()
     invalid = error_frame["row"].unique()
     orders = orders.filter(~pl.col("row").is_in(invalid.implode()))
-    lines = lines.join(
+    order_lines = order_lines.join(
         orders.select("external_id"), on="external_id", how="semi", maintain_order="left"
     )
     return CleanedOrders(
         orders=orders,
-        lines=lines.select(list(LINE_SCHEMA)).cast(LINE_SCHEMA),
+        lines=order_lines.select(list(LINE_SCHEMA)).cast(LINE_SCHEMA),
         errors=error_frame,
         skipped=skipped,
         rounded_amounts=rounded,
@@ -450,163 +299,18 @@ def _order_ids(frame: pl.DataFrame, rules: OrderRules, errors: Problems) -> pl.S
             "missing order number",
         )
         prefix = rules.fmt.source + ":"
-        given = pl.col("order_text")
+        text = pl.col("order_text")
         ids = frame.select(
-            pl.when(given.str.starts_with(prefix)).then(given).otherwise(pl.lit(prefix) + given)
+            pl.when(text.str.starts_with(prefix)).then(text).otherwise(pl.lit(prefix) + text)
         ).to_series()
     ids = ids.alias("external_id")
-    too_long = ids.str.len_chars() > 128
+    too_long = ids.str.len_chars() > WIDTHS["orders.external_id"]
     errors.add(
         frame.with_columns(too_long.alias("_long")),
         pl.col("_long"),
         11,
         column("order_id"),
-        pl.lit("order number longer than 128 characters"),
+        pl.lit(f"order number longer than {WIDTHS['orders.external_id']} characters"),
         "bad order number",
     )
     return pl.select(pl.when(too_long).then(None).otherwise(ids)).to_series().alias("external_id")
-
-
-def _given(name: str) -> pl.Expr:
-    """Whether the record has a non-blank ``name`` cell."""
-    return pl.col(f"{name}_cell").fill_null("") != ""
-
-
-def _until_first(frame: pl.DataFrame, found: pl.Expr) -> pl.DataFrame:
-    """The records of each order up to and including the first where ``found`` holds (the
-    later ones are never read)."""
-    return frame.filter((found.cum_sum().over("external_id") - found.cast(pl.UInt32)) == 0)
-
-
-def _read_amounts(
-    frame: pl.DataFrame,
-    name: str,
-    usable: Callable[[pl.Expr], pl.Expr],
-    check: int,
-    rules: OrderRules,
-    errors: Problems,
-) -> tuple[pl.DataFrame, int]:
-    """The records of each order whose ``name`` amount is read — those that give one, up to the
-    first whose minor units (``{name}_minor``) are ``usable`` — with the amount's problems
-    reported; and how many of the amounts read were rounded."""
-    given = frame.filter(_given(name))
-    minor = distinct_map(
-        given,
-        [f"{name}_cell", "currency"],
-        _minor_of(rules),
-        {f"{name}_minor": pl.Int64, "_rounded": pl.Boolean, "_error": pl.String},
-    )
-    read = _until_first(
-        pl.concat([given, minor], how="horizontal"), usable(pl.col(f"{name}_minor"))
-    )
-    errors.add(
-        read,
-        pl.col("_error").is_not_null(),
-        check,
-        rules.column(name),
-        pl.col("_error"),
-        "amount too large",
-    )
-    return read, int(read["_rounded"].sum())
-
-
-def _totals(frame: pl.DataFrame, rules: OrderRules, errors: Problems) -> tuple[pl.DataFrame, int]:
-    """Each order's first usable total in minor units and whether a refund of all of it came
-    with it; and how many of the totals read were rounded."""
-    read, rounded = _read_amounts(frame, "total", pl.Expr.is_not_null, 13, rules, errors)
-
-    def refund(total_cell: str, refunded_cell: str | None) -> tuple[bool]:
-        refunded_text = (refunded_cell or "").strip()
-        if not refunded_text:
-            return (False,)
-        total, refunded = parse_amount(total_cell.strip()), parse_amount(refunded_text)
-        return (total > 0 and refunded >= total,)
-
-    first = read.filter(pl.col("total_minor").is_not_null())
-    refunds = distinct_map(first, ["total_cell", "refunded_cell"], refund, {"refund": pl.Boolean})
-    first = first.hstack(refunds)
-    return first.select("external_id", "total_minor", "refund"), rounded
-
-
-def _discounts(
-    frame: pl.DataFrame, rules: OrderRules, errors: Problems
-) -> tuple[pl.DataFrame, int]:
-    """Each order's first non-zero discount in minor units; and how many of the discounts read
-    up to it were rounded."""
-
-    def nonzero(minor: pl.Expr) -> pl.Expr:
-        return minor.fill_null(0) != 0
-
-    read, rounded = _read_amounts(frame, "discount", nonzero, 14, rules, errors)
-    found = read.filter(nonzero(pl.col("discount_minor"))).select("external_id", "discount_minor")
-    return found, rounded
-
-
-def _lines(
-    frame: pl.DataFrame, rules: OrderRules, errors: Problems
-) -> tuple[pl.DataFrame, pl.DataFrame, int]:
-    """The order lines (numbered within each order), each line's (idx, row, minor) amount,
-    and how many given amounts were rounded."""
-    given = frame.filter(pl.col("has_line")).with_columns(
-        pl.col("unit_price_cell").is_null().alias("_derived")
-    )
-    made = distinct_map(
-        given,
-        ["quantity_cell", "unit_price_cell", "line_amount_cell", "currency", "_derived"],
-        _line_values(rules),
-        _line_problems_schema(),
-    )
-    given = pl.concat([given, made], how="horizontal")
-    column = rules.column
-    for check, (problem, name, reason) in enumerate(
-        (
-            ("unit_too_large", "unit_price", "amount too large"),
-            ("amount_too_large", "line_amount", "amount too large"),
-            ("quantity_too_large", "quantity", "bad quantity"),
-        ),
-        start=15,
-    ):
-        errors.add(
-            given, pl.col(problem).is_not_null(), check, column(name), pl.col(problem), reason
-        )
-    rounded = int(given["line_rounded"].sum())
-    kept = given.filter(pl.col("quantity_too_large").is_null())
-    if not kept["first_idx"].is_sorted():  # an order's lines are apart in the file
-        kept = kept.sort("first_idx", maintain_order=True)
-    lines = kept.select(
-        "external_id",
-        pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over("external_id").alias("line_no"),
-        "sku",
-        "description",
-        pl.col("qty").alias("quantity"),
-        pl.col("unit_minor").alias("unit_price_minor"),
-        "amount_minor",
-    )
-    amounts = kept.select("idx", "row", pl.col("amount_minor").alias("minor"))
-    return lines, amounts, rounded
-
-
-def amount_outliers(amounts: pl.DataFrame) -> dict[str, Any]:
-    """Negative, zero and unusually large amounts (over ``HUGE_FACTOR`` × the median of the
-    positive ones) among the ``minor`` amounts, with the first five rows of each."""
-    minor = pl.col("minor")
-    positive = amounts.filter(minor > 0)["minor"]
-    median: float | int = 0
-    if positive.len():
-        value = positive.median()
-        assert isinstance(value, float | int)
-        median = int(value) if positive.len() % 2 else value  # as statistics.median gives it
-    negative = amounts.filter(minor < 0)["row"]
-    zero = amounts.filter(minor == 0)["row"]
-    huge = amounts.filter(minor > HUGE_FACTOR * median)["row"] if median else negative.clear()
-    return {
-        "negative_amounts": negative.len(),
-        "zero_amounts": zero.len(),
-        "huge_amounts": huge.len(),
-        "huge_threshold_minor": HUGE_FACTOR * median if median else None,
-        "examples": {
-            "negative": negative.head(5).to_list(),
-            "zero": zero.head(5).to_list(),
-            "huge": huge.head(5).to_list(),
-        },
-    }

@@ -9,10 +9,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from soloist.storage.models.base import Base, IdMixin, TimestampMixin
 from soloist.storage.types import EncryptedString, utcnow
+from soloist.vocabulary import SURVEY_SCALES
 
 INTERACTION_CHANNELS = ("email", "call", "meeting", "chat", "social", "note")
 INTERACTION_DIRECTIONS = ("inbound", "outbound", "internal")
-SURVEY_KINDS = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)}
+SURVEY_KINDS = SURVEY_SCALES  # kind -> (lowest, highest) score, as imports read them too
 TICKET_STATUSES = ("open", "pending", "solved", "closed")
 TICKET_PRIORITIES = ("low", "normal", "high", "urgent")
 
