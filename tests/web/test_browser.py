@@ -20,6 +20,8 @@ from typing import Any
 
 import pytest
 
+from tests.web.conftest import RAW_KEY
+
 CHROMIUM = Path(os.environ.get("SOLOIST_TEST_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--headless",
@@ -117,7 +119,12 @@ def page(browser: Any, server: str) -> Iterator[Any]:
     )
     page = context.new_page()
     dialogs: list[str] = []
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+    def refuse(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", refuse)
     page.goto("/")
     assert "/login" in page.url
     page.fill("input[name=email]", "owner@example.com")
@@ -206,6 +213,32 @@ def test_switching_to_chinese(page: Any) -> None:
     _shot(page, "customers-zh")
     page.select_option("#locale-select", "en")
     page.wait_for_selector("text=Dashboard")
+
+
+def _raw_keys_or_reprs(page: Any) -> list[str]:
+    text = page.locator("body").inner_text()
+    return RAW_KEY.findall(text) + (["{'"] if "{'" in text else [])
+
+
+def test_the_customer_page_shows_no_raw_key_or_dict_in_either_language(page: Any) -> None:
+    page.goto("/customers?sort=risk")
+    page.locator("#customers a.customer-link").first.click()
+    page.wait_for_selector("#customer-name")
+    customer = page.url
+    assert _raw_keys_or_reprs(page) == []
+    if page.locator("#reasons").count():
+        assert "Churn risk" in page.locator("#reasons").inner_text()
+    page.select_option("#locale-select", "zh_Hans")
+    page.wait_for_selector("html[lang=zh-Hans]")
+    page.goto(customer)
+    page.wait_for_selector("#customer-name")
+    assert "时间线" in page.locator("body").inner_text()
+    assert _raw_keys_or_reprs(page) == []
+    if page.locator("#reasons").count():
+        assert "流失风险" in page.locator("#reasons").inner_text()
+    _shot(page, "customer-360-zh")
+    page.select_option("#locale-select", "en")
+    page.wait_for_selector("html[lang=en]")
 
 
 def test_import_through_the_wizard(page: Any, tmp_path: Path) -> None:

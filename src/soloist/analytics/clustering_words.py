@@ -3,6 +3,11 @@
 Each cluster is compared with the whole customer base on medians (robust to a few huge
 spenders). Known feature names get specific phrases; the remaining features that set the
 cluster most apart (largest gap in standard deviations) get a generic "high X" / "low X".
+
+Every phrase is one of :data:`PHRASES`, a printf template with named fields, and a description
+is its phrases joined by ``", "``. That closed grammar is what lets another language word the
+same description: the web app reads a stored description back phrase by phrase and translates
+each template (a test keeps its copy of the templates equal to these).
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import pandas as pd
 
 from .customer_features import humanize_days
 
-__all__ = ["describe_clusters", "rhythm_phrase"]
+__all__ = ["PHRASES", "SEPARATOR", "describe_clusters", "rhythm_phrase"]
 
 _SPEND = ("total_spent", "monetary")
 _ORDERS = ("orders", "frequency")
@@ -28,31 +33,74 @@ _SPECIFIC = {
     "average_order_value",
 }
 
+#: between the phrases of a description
+SEPARATOR = ", "
+#: every phrase a description is made of; fields: ``ratio`` and ``score`` (one decimal),
+#: ``ago`` (:func:`~soloist.analytics.customer_features.humanize_days`), ``category`` (a product
+#: category), ``feature`` (a feature name with spaces for underscores)
+PHRASES = {
+    "spend_ratio": "spend %(ratio)s× the median",
+    "spend_far_below": "spend far below the median",
+    "spend_typical": "typical spend",
+    "bought_once": "bought once",
+    "weekly": "buy weekly",
+    "fortnightly": "buy every two weeks",
+    "monthly": "buy monthly",
+    "every_few_months": "buy every few months",
+    "twice_a_year": "buy about twice a year",
+    "yearly_or_less": "buy about once a year or less",
+    "orders_ratio": "order count %(ratio)s× the median",
+    "orders_far_below": "order count far below the median",
+    "mostly": "mostly %(category)s",
+    "mixed": "a mix of categories",
+    "last_seen": "last seen %(ago)s ago",
+    "last_seen_today": "last seen today",
+    "new": "new (first order %(ago)s ago)",
+    "happier_csat": "happier than most (CSAT %(score)s)",
+    "less_happy_csat": "less happy than most (CSAT %(score)s)",
+    "happier_nps": "happier than most (NPS answer %(score)s)",
+    "less_happy_nps": "less happy than most (NPS answer %(score)s)",
+    "many_tickets": "open many support tickets (%(score)s each)",
+    "high": "high %(feature)s",
+    "low": "low %(feature)s",
+    "outliers": "unusual customers who fit no group (outliers)",
+    "typical": "typical customers",
+}
+
+
+def _say(key: str, **fields: str) -> str:
+    return PHRASES[key] % fields if fields else PHRASES[key]
+
+
+def _ago(days: float) -> str:
+    """How long ago, at least "1 day" (the phrases say "… ago"; "today" has its own phrase)."""
+    return humanize_days(max(days, 0.5))
+
 
 def rhythm_phrase(gap_days: float) -> str:
     """How often someone with this typical gap between orders buys."""
-    if gap_days <= 10:
-        return "buy weekly"
-    if gap_days <= 21:
-        return "buy every two weeks"
-    if gap_days <= 45:
-        return "buy monthly"
-    if gap_days <= 120:
-        return "buy every few months"
-    if gap_days <= 250:
-        return "buy about twice a year"
-    return "buy about once a year or less"
+    for limit, key in (
+        (10, "weekly"),
+        (21, "fortnightly"),
+        (45, "monthly"),
+        (120, "every_few_months"),
+        (250, "twice_a_year"),
+    ):
+        if gap_days <= limit:
+            return _say(key)
+    return _say("yearly_or_less")
 
 
 def _ratio_phrase(what: str, value: float, typical: float) -> str | None:
+    """``what`` is ``spend`` or ``orders``; None when the ratio is unremarkable."""
     if typical <= 0 or not np.isfinite(value):
         return None
     ratio = value / typical
     if 0.67 <= ratio <= 1.5:
         return None
-    if ratio >= 1.5:
-        return f"{what} {ratio:.1f}× the median"
-    return f"{what} {ratio:.1f}× the median" if ratio >= 0.2 else f"{what} far below the median"
+    if ratio >= 0.2:
+        return _say(f"{what}_ratio", ratio=f"{ratio:.1f}")
+    return _say(f"{what}_far_below")
 
 
 def _first(columns: pd.Index, names: tuple[str, ...]) -> str | None:
@@ -67,33 +115,35 @@ def _sentence(
     spend = _first(cols, _SPEND)
     if spend:
         phrase = _ratio_phrase("spend", profile[spend], overall[spend])
-        words.append(phrase or "typical spend")
+        words.append(phrase or _say("spend_typical"))
     orders = _first(cols, _ORDERS)
     if orders is not None and profile[orders] <= 1:
-        words.append("bought once")
+        words.append(_say("bought_once"))
     elif "interpurchase_days" in cols:
         words.append(rhythm_phrase(float(profile["interpurchase_days"])))
     elif orders is not None:
-        phrase = _ratio_phrase("order", profile[orders], overall[orders])
+        phrase = _ratio_phrase("orders", profile[orders], overall[orders])
         if phrase:
-            words.append(phrase.replace("order", "order count", 1))
+            words.append(phrase)
     shares = [c for c in cols if str(c).startswith("share_")]
     if shares:
         top = max(shares, key=lambda c: means[c])
         if means[top] >= 0.4:
-            words.append(f"mostly {str(top)[len('share_') :]}")
+            words.append(_say("mostly", category=str(top)[len("share_") :]))
         elif len(shares) > 1:
-            words.append("a mix of categories")
+            words.append(_say("mixed"))
     if "recency_days" in cols:
-        words.append(f"last seen {humanize_days(float(profile['recency_days']))} ago")
+        recency = float(profile["recency_days"])
+        seen = _say("last_seen", ago=_ago(recency)) if recency >= 0.5 else _say("last_seen_today")
+        words.append(seen)
     if "tenure_days" in cols and profile["tenure_days"] < 0.5 * overall["tenure_days"]:
-        words.append(f"new (first order {humanize_days(float(profile['tenure_days']))} ago)")
-    for col, label in (("csat", "CSAT"), ("nps", "NPS answer")):
+        words.append(_say("new", ago=_ago(float(profile["tenure_days"]))))
+    for col in ("csat", "nps"):
         if col in cols and np.isfinite(means[col]) and abs(means[col] - all_means[col]) >= 0.5:
-            mood = "happier" if means[col] > all_means[col] else "less happy"
-            words.append(f"{mood} than most ({label} {means[col]:.1f})")
+            mood = "happier" if means[col] > all_means[col] else "less_happy"
+            words.append(_say(f"{mood}_{col}", score=f"{means[col]:.1f}"))
     if "tickets" in cols and means["tickets"] >= max(2 * all_means["tickets"], 0.2):
-        words.append(f"open many support tickets ({means['tickets']:.1f} each)")
+        words.append(_say("many_tickets", score=f"{means['tickets']:.1f}"))
     return words
 
 
@@ -116,7 +166,7 @@ def describe_clusters(
     descriptions: dict[int, str] = {}
     for cluster in medians.index:
         if cluster < 0:
-            descriptions[int(cluster)] = "unusual customers who fit no group (outliers)"
+            descriptions[int(cluster)] = _say("outliers")
             continue
         words = _sentence(medians.loc[cluster], overall, means.loc[cluster], all_means)
         gaps = ((means.loc[cluster] - all_means) / spread).drop(
@@ -126,6 +176,6 @@ def describe_clusters(
         for col in gaps.abs().sort_values(ascending=False).index[:2]:
             if abs(gaps[col]) >= 0.5:
                 direction = "high" if gaps[col] > 0 else "low"
-                words.append(f"{direction} {str(col).replace('_', ' ')}")
-        descriptions[int(cluster)] = ", ".join(words) if words else "typical customers"
+                words.append(_say(direction, feature=str(col).replace("_", " ")))
+        descriptions[int(cluster)] = SEPARATOR.join(words) if words else _say("typical")
     return profiles, descriptions

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -9,22 +10,25 @@ from starlette.responses import Response
 
 from soloist.domain.dashboard import Dashboard, dashboard
 from soloist.money import minor_to_decimal
-from soloist.web.rendering import render
+from soloist.web.rendering import render, wording
 from soloist.web.security import CurrentUser
 
 router = APIRouter(include_in_schema=False)
 
 
-def chart_data(board: Dashboard) -> dict[str, Any]:
-    """What the charts draw, as plain numbers in major units (the page embeds it as JSON)."""
+def chart_data(board: Dashboard, segment_label: Callable[[str, str], str]) -> dict[str, Any]:
+    """What the charts draw, as plain numbers in major units (the page embeds it as JSON);
+    ``segment_label(name, kind)`` is a segment's name in the page's language."""
     currency = board.currency
     return {
         "revenue": {
-            "labels": [month for month, _ in board.revenue_trend],
-            "values": [float(minor_to_decimal(v, currency)) for _, v in board.revenue_trend],
+            "labels": [m.month for m in board.revenue_trend],
+            "values": [
+                float(minor_to_decimal(m.revenue_minor, currency)) for m in board.revenue_trend
+            ],
         },
         "segments": {
-            "labels": [s.name for s in board.segments],
+            "labels": [segment_label(s.name, s.kind) for s in board.segments],
             "customers": [s.customers for s in board.segments],
             "value": [float(minor_to_decimal(s.clv_minor or 0, currency)) for s in board.segments],
         },
@@ -47,6 +51,11 @@ def show_dashboard(request: Request, user: CurrentUser) -> Response:
     return render(
         request,
         "dashboard.html",
-        {"board": board, "charts": chart_data(board), "heat": heat, "to_major": minor_to_decimal},
+        {
+            "board": board,
+            "charts": chart_data(board, wording(request, user).segment),
+            "heat": heat,
+            "to_major": minor_to_decimal,
+        },
         user=user,
     )

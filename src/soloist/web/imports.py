@@ -18,6 +18,7 @@ from starlette.responses import RedirectResponse, Response
 
 from soloist.domain.imports import KINDS, ImportOptions, import_file, preview_import
 from soloist.errors import ImportRefusedError, SoloistError, ValidationError
+from soloist.web.labels import N_
 from soloist.web.rendering import render
 from soloist.web.security import CsrfChecked, WriterUser
 
@@ -72,7 +73,8 @@ def _dry_run(request: Request, path: Path, kind: str, actor: str) -> dict[str, A
 
 @router.get("/import")
 def upload_page(request: Request, user: WriterUser) -> Response:
-    return render(request, "imports/upload.html", {"kinds": KINDS, "error": None}, user=user)
+    context = {"kinds": KINDS, "error": None, "error_code": None}
+    return render(request, "imports/upload.html", context, user=user)
 
 
 @router.post("/import/preview", dependencies=[CsrfChecked])
@@ -84,7 +86,7 @@ def preview(
 ) -> Response:
     _discard(request)
     if kind not in KINDS:
-        raise ValidationError(f"Unknown kind {kind!r}.", field="kind")
+        raise ValidationError(N_("The import wizard cannot read that kind of data."), field="kind")
     upload_id = secrets.token_hex(16)
     name = Path(file.filename or "upload.csv").name or "upload.csv"
     folder = _upload_dir(request) / upload_id
@@ -96,13 +98,13 @@ def preview(
             size += len(chunk)
             if size > MAX_UPLOAD_BYTES:
                 shutil.rmtree(folder, ignore_errors=True)
-                raise ValidationError("The file is larger than 200 MB.", field="file")
+                raise ValidationError(N_("The file is larger than 200 MB."), field="file")
             handle.write(chunk)
     try:
         found = preview_import(path, kind)
     except SoloistError as exc:
         shutil.rmtree(folder, ignore_errors=True)
-        context = {"kinds": KINDS, "error": exc.message}
+        context = {"kinds": KINDS, "error": exc.message, "error_code": exc.code}
         return render(request, "imports/upload.html", context, user=user, status_code=422)
     request.session["import"] = {"id": upload_id, "name": name, "kind": kind}
     report = _dry_run(request, path, kind, user.actor)

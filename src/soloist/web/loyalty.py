@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from soloist.domain.customers import get_customer
 from soloist.domain.loyalty import (
-    describe_coupon,
     get_programme_settings,
     ledger_history,
     list_referrals,
@@ -20,22 +17,11 @@ from soloist.domain.loyalty import (
     offers_for_customer,
 )
 from soloist.money import minor_to_decimal
+from soloist.web.labels import BEFORE_AFTER_ROWS, EFFECT_ROWS
 from soloist.web.rendering import render
 from soloist.web.security import CurrentUser
 
 router = APIRouter(include_in_schema=False)
-
-EFFECT_ROWS = (
-    ("repeat_purchase_rate", "Repeat-purchase rate since joining", "percent"),
-    ("revenue_per_customer", "Revenue per customer since joining", "money"),
-    ("revenue_per_customer_adjusted", "Revenue per customer, adjusted for prior spend", "money"),
-)
-BEFORE_AFTER_ROWS = (
-    ("members_orders", "Members: orders per customer, after − before", "number"),
-    ("holdout_orders", "Holdout: orders per customer, after − before", "number"),
-    ("difference_in_differences_orders", "Difference in differences: orders", "number"),
-    ("difference_in_differences_revenue", "Difference in differences: revenue", "money"),
-)
 
 
 @router.get("/loyalty")
@@ -50,11 +36,11 @@ def loyalty_page(request: Request, user: CurrentUser) -> Response:
         "loyalty/overview.html",
         {
             "report": report,
-            "k": report["kpis"],
+            "k": report.kpis,
             "tiers": tiers,
             "rewards": rewards,
             "rules": rules,
-            "liability": Decimal(report["kpis"]["liability"]),
+            "liability": report.kpis.liability,
             "to_major": minor_to_decimal,
             "effect_rows": EFFECT_ROWS,
             "before_after_rows": BEFORE_AFTER_ROWS,
@@ -70,10 +56,7 @@ def customer_loyalty_page(request: Request, customer_id: int, user: CurrentUser)
         summary = loyalty_summary(session, customer_id)
         entries = ledger_history(session, customer_id, limit=100)
         rules = get_programme_settings(session)
-        offers = [
-            (coupon, describe_coupon(coupon, rules.currency))
-            for coupon in offers_for_customer(session, customer_id)
-        ]
+        offers = list(offers_for_customer(session, customer_id))
         referrals = list_referrals(session, customer_id)
         name = customer.name or f"#{customer.id}"
     return render(
@@ -85,6 +68,7 @@ def customer_loyalty_page(request: Request, customer_id: int, user: CurrentUser)
             "s": summary,
             "entries": entries,
             "offers": offers,
+            "programme_currency": rules.currency,
             "referrals": referrals,
         },
         user=user,

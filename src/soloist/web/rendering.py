@@ -1,4 +1,10 @@
-"""Templates: one Jinja2 environment (autoescape on), and the context every page gets."""
+"""Templates: one Jinja2 environment (autoescape on), and the context every page gets.
+
+Every page gets ``_`` and ``ngettext`` (the catalogue of the request's language), ``fmt`` (Babel
+formats), ``words`` (:class:`~soloist.web.wording.Wording`: reasons, segment names, errors …)
+and the label tables of :mod:`soloist.web.labels` by their names, so a template writes
+``{{ _(SORT_LABELS[s]) }}``.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +16,10 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 from starlette.responses import Response
 
-from soloist.web.i18n import LOCALE_NAMES, LOCALES, Formatter, negotiate_locale, translations
+from soloist.web.i18n import LOCALE_NAMES, LOCALES, Formatter, Translator, negotiate_locale
+from soloist.web.labels import TABLES
 from soloist.web.security import CSRF_FIELD, CSRF_HEADER, WebUser, csrf_token
+from soloist.web.wording import Wording
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -33,6 +41,14 @@ def request_locale(request: Request, user: WebUser | None = None) -> str:
     return negotiate_locale(request.headers.get("accept-language"), default)
 
 
+def wording(request: Request, user: WebUser | None = None) -> Wording:
+    """The words of the request's language (what ``render`` gives a template as ``words``)."""
+    user = user or getattr(request.state, "web_user", None)
+    locale = request_locale(request, user)
+    settings = request.app.state.settings
+    return Wording(Translator(locale), Formatter(locale, settings.timezone), settings.currency)
+
+
 def render(
     request: Request,
     template: str,
@@ -42,16 +58,18 @@ def render(
     status_code: int = 200,
 ) -> Response:
     user = user or getattr(request.state, "web_user", None)
-    locale = request_locale(request, user)
-    catalog = translations(locale)
+    words = wording(request, user)
+    locale = words.fmt.locale
     settings = request.app.state.settings
     page: dict[str, Any] = {
+        **TABLES,
         "user": user,
         "locale": locale,
         "locales": [(code, LOCALE_NAMES[code]) for code in LOCALES],
-        "_": catalog.gettext,
-        "ngettext": catalog.ngettext,
-        "fmt": Formatter(locale, settings.timezone),
+        "_": words._,
+        "ngettext": words.ngettext,
+        "fmt": words.fmt,
+        "words": words,
         "currency": settings.currency,
         "csrf_token": csrf_token(request),
         "csrf_field": CSRF_FIELD,

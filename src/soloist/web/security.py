@@ -18,11 +18,11 @@ from fastapi import Depends, Request
 
 from soloist.domain.users import get_user
 from soloist.errors import NotFoundError, PermissionDeniedError, SoloistError
+from soloist.http import CSRF_HEADER, SAFE_METHODS
 from soloist.storage.database import Database
+from soloist.web.labels import N_
 
 CSRF_FIELD = "csrf_token"
-CSRF_HEADER = "X-CSRF-Token"
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class LoginRequiredError(SoloistError):
@@ -88,7 +88,7 @@ async def verify_csrf(request: Request) -> None:
         value = form.get(CSRF_FIELD)
         sent = value if isinstance(value, str) else None
     if not expected or not sent or not hmac.compare_digest(str(expected), sent):
-        raise CsrfError("The form has expired or did not come from this site; reload the page.")
+        raise CsrfError(N_("The form has expired or did not come from this site; reload the page."))
 
 
 def optional_user(request: Request) -> WebUser | None:
@@ -110,7 +110,7 @@ def current_user(request: Request) -> WebUser:
     user = optional_user(request)
     if user is None:
         request.session.pop("user", None)
-        raise LoginRequiredError("Please sign in.")
+        raise LoginRequiredError(N_("Please sign in."))
     if user.role != request.session["user"].get("role"):
         request.session["user"] = {"id": user.id, "email": user.email, "role": user.role}
     request.state.web_user = user
@@ -119,13 +119,13 @@ def current_user(request: Request) -> WebUser:
 
 def writer_user(user: Annotated[WebUser, Depends(current_user)]) -> WebUser:
     if not user.can_write:
-        raise PermissionDeniedError("Your account is read-only.")
+        raise PermissionDeniedError(N_("Your account is read-only."))
     return user
 
 
 def owner_user(user: Annotated[WebUser, Depends(current_user)]) -> WebUser:
     if user.role != "owner":
-        raise PermissionDeniedError("Only the owner can do this.")
+        raise PermissionDeniedError(N_("Only the owner can do this."))
     return user
 
 

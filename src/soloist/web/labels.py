@@ -1,0 +1,259 @@
+"""What the pages call stored values: one table per kind of value, English prose as the msgid.
+
+The database, the API and the command line speak in codes (``risk``, ``readonly``,
+``free_product``); a page shows the English words below, or their translation. Every label is
+marked for extraction with :func:`N_` (or :func:`NP_`, with a context, where the English word is
+ambiguous: an order, a ticket and a referral are each "pending" in a different sense), so
+``pybabel extract`` finds them although the templates translate them through a variable:
+``{{ _(SORT_LABELS[s]) }}``. Every table is a :class:`LabelTable`: a code it does not know (a
+status from an imported file, say) is shown as it is and never looked up in a catalogue.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+
+class Contextual(str):
+    """A message id that is translated with ``pgettext(context, message)``."""
+
+    context: str
+
+    def __new__(cls, context: str, message: str) -> Contextual:
+        made = super().__new__(cls, message)
+        made.context = context
+        return made
+
+
+class Verbatim(str):
+    """A value no table knows: shown as it is, not looked up in a catalogue."""
+
+
+def N_(message: str) -> str:  # noqa: N802 (the gettext convention)
+    """Mark ``message`` for extraction; it is translated where it is shown."""
+    return message
+
+
+def NP_(context: str, message: str) -> str:  # noqa: N802
+    """Mark ``message`` for extraction with a ``pgettext`` context (``-k NP_:1c,2``)."""
+    return Contextual(context, message)
+
+
+class LabelTable(dict[str, str]):
+    """Code → msgid; an unknown code reads as itself (:class:`Verbatim`)."""
+
+    def __missing__(self, key: str) -> str:
+        return Verbatim(key)
+
+
+# The customer list's sort orders (soloist.domain.customers.SORTS).
+SORT_LABELS: Final = LabelTable(
+    name=N_("By name"),
+    newest=N_("Newest first"),
+    clv=N_("By CLV"),
+    risk=N_("By churn risk"),
+)
+
+# What the import wizard can read (soloist.domain.imports.KINDS).
+IMPORT_KINDS: Final = LabelTable(
+    customers=N_("Customers"),
+    orders=N_("Orders"),
+    subscriptions=N_("Subscriptions"),
+    interactions=N_("Interactions"),
+    feedback=N_("Feedback"),
+)
+
+# Detected file formats, by format name; the importer's own English label otherwise.
+FORMAT_LABELS: Final = LabelTable(
+    {
+        "generic": N_("CSV/TSV/Excel with named columns"),
+        "cdnow": N_("CDNOW purchase log (whitespace separated)"),
+        "retail": N_("Line-item retail log (UCI Online Retail layout)"),
+        "shopify": N_("Shopify orders export"),
+        "stripe-charges": N_("Stripe payments (charges) export"),
+        "stripe-customers": N_("Stripe customers export"),
+        "stripe-subscriptions": N_("Stripe subscriptions export"),
+        "woocommerce": N_("WooCommerce orders export"),
+    }
+)
+
+# The events of a customer's timeline (soloist.domain.customers.TimelineItem.kind).
+TIMELINE_KINDS: Final = LabelTable(
+    order=N_("Order"),
+    interaction=N_("Interaction"),
+    survey=N_("Survey answer"),
+    review=NP_("customer review", "Review"),
+    ticket=N_("Support ticket"),
+)
+
+# Segments: scored by the latest analysis, or saved (rule, RFM, cluster).
+SEGMENT_KINDS: Final = LabelTable(
+    scored=N_("Scored"),
+    rule=N_("Rule"),
+    rfm=N_("RFM"),
+    cluster=N_("Cluster"),
+)
+
+# The RFM segments (soloist.analytics.segmentation.RFM_SEGMENTS); their names are English words.
+SEGMENT_NAMES: Final = LabelTable(
+    {
+        "champions": N_("champions"),
+        "loyal": N_("loyal"),
+        "potential loyalists": N_("potential loyalists"),
+        "new": NP_("segment", "new"),
+        "promising": N_("promising"),
+        "need attention": N_("need attention"),
+        "about to sleep": N_("about to sleep"),
+        "at risk": N_("at risk"),
+        "can't lose": N_("can't lose"),
+        "hibernating": N_("hibernating"),
+        "lost": N_("lost"),
+    }
+)
+
+# The groups of reasons on the customer page (soloist.domain.scoring.reasons.REASON_SCORES).
+REASON_SCORES: Final = LabelTable(
+    churn=N_("Churn risk"),
+    subscription=N_("Subscription cancellation risk"),
+    segment=N_("Segment"),
+    cluster=N_("Cluster"),
+)
+
+ROLES: Final = LabelTable(owner=N_("Owner"), staff=N_("Staff"), readonly=N_("Read-only"))
+TOKEN_SCOPES: Final = LabelTable(read=N_("read"), write=N_("write"))
+
+ORDER_STATUSES: Final = LabelTable(
+    pending=NP_("order status", "pending"),
+    paid=N_("paid"),
+    refunded=N_("refunded"),
+    cancelled=N_("cancelled"),
+)
+TICKET_STATUSES: Final = LabelTable(
+    open=N_("open"),
+    pending=NP_("ticket status", "pending"),
+    solved=N_("solved"),
+    closed=N_("closed"),
+)
+TICKET_PRIORITIES: Final = LabelTable(
+    low=N_("low priority"),
+    normal=N_("normal priority"),
+    high=N_("high priority"),
+    urgent=N_("urgent"),
+)
+INTERACTION_CHANNELS: Final = LabelTable(
+    email=N_("e-mail"),
+    call=N_("call"),
+    meeting=N_("meeting"),
+    chat=N_("chat"),
+    social=N_("social media"),
+    note=N_("note"),
+)
+INTERACTION_DIRECTIONS: Final = LabelTable(
+    inbound=N_("inbound"), outbound=N_("outbound"), internal=N_("internal")
+)
+CONSENT_CHANNELS: Final = LabelTable(
+    email=N_("e-mail"), sms=N_("SMS"), phone=N_("phone"), post=N_("post"), webhook=N_("webhook")
+)
+
+SURVEY_KINDS: Final = LabelTable(nps=N_("NPS"), csat=N_("CSAT"), ces=N_("CES"))
+
+# Loyalty: ledger entries, who made them (the rules of soloist.domain.loyalty, by name), rewards,
+# how a tier qualifies, referrals.
+LEDGER_KINDS: Final = LabelTable(
+    earn=N_("earned"),
+    bonus=N_("bonus"),
+    redeem=N_("redeemed"),
+    expire=N_("expired"),
+    reverse=N_("reversed"),
+    adjust=N_("adjusted"),
+)
+LOYALTY_RULES: Final = LabelTable(
+    earn=N_("earning rule"),
+    expiry=N_("expiry rule"),
+    birthday=N_("birthday rule"),
+    tiers=N_("tier review"),
+)
+# Bonus points by what they reward (soloist.domain.loyalty.rules.BONUS_KINDS).
+BONUS_KINDS: Final = LabelTable(
+    signup=N_("sign-up bonus"),
+    birthday=N_("birthday bonus"),
+    review=N_("review bonus"),
+    referrer=N_("referral bonus (for referring)"),
+    referred=N_("referral bonus (for being referred)"),
+    manual=N_("bonus"),
+)
+SYSTEM_ACTORS: Final = LabelTable({"system": N_("Soloist"), "system:demo": N_("demo data")})
+REWARD_KINDS: Final = LabelTable(
+    discount=N_("discount"), free_product=N_("free product"), gift=N_("gift")
+)
+QUALIFY_BY: Final = LabelTable(spend=N_("spend"), points=N_("points"))
+REFERRAL_STATUSES: Final = LabelTable(
+    pending=NP_("referral status", "pending"), converted=N_("converted")
+)
+
+# The rows of the loyalty effect tables: (key in the report, label, unit).
+EFFECT_ROWS: Final = (
+    ("repeat_purchase_rate", N_("Repeat-purchase rate since joining"), "percent"),
+    ("revenue_per_customer", N_("Revenue per customer since joining"), "money"),
+    (
+        "revenue_per_customer_adjusted",
+        N_("Revenue per customer, adjusted for prior spend"),
+        "money",
+    ),
+)
+BEFORE_AFTER_ROWS: Final = (
+    ("members_orders", N_("Members: orders per customer, after − before"), "number"),
+    ("holdout_orders", N_("Holdout: orders per customer, after − before"), "number"),
+    ("difference_in_differences_orders", N_("Difference in differences: orders"), "number"),
+    ("difference_in_differences_revenue", N_("Difference in differences: revenue"), "money"),
+)
+
+# What an error page says, by the error's stable code (soloist.errors); the English message
+# of the error itself is the detail under it.
+ERROR_MESSAGES: Final = LabelTable(
+    soloist_error=N_("Something went wrong"),
+    configuration_error=N_("The workspace is not configured correctly."),
+    validation_error=N_("Some of what was entered cannot be used."),
+    not_found=N_("There is no such page or record."),
+    conflict=N_("This clashes with data that is already there."),
+    insufficient_points=N_("There are not enough points for this."),
+    authentication_failed=N_("Wrong e-mail or password."),
+    permission_denied=N_("Your account may not do this."),
+    encryption_error=N_("A value could not be decrypted: check the workspace's master key."),
+    import_refused=N_("The file was refused; nothing was written."),
+    analytics_input_error=N_("The data cannot be analysed this way yet."),
+    rule_syntax_error=N_("The segment rule cannot be read."),
+    not_enrolled=N_("This customer is not a member of the loyalty programme."),
+    coupon_refused=N_("This coupon cannot be used."),
+    referral_rejected=N_("The referral was refused."),
+    idempotency_key_reused=N_("This request was made before with different data."),
+    login_required=N_("Please sign in."),
+    csrf_failed=N_("The form has expired or did not come from this site; reload the page."),
+    method_not_allowed=N_("This page cannot be used that way."),
+)
+
+# Every table the templates use, by the name they use.
+TABLES: Final = {
+    "SORT_LABELS": SORT_LABELS,
+    "IMPORT_KINDS": IMPORT_KINDS,
+    "FORMAT_LABELS": FORMAT_LABELS,
+    "TIMELINE_KINDS": TIMELINE_KINDS,
+    "SEGMENT_KINDS": SEGMENT_KINDS,
+    "SEGMENT_NAMES": SEGMENT_NAMES,
+    "REASON_SCORES": REASON_SCORES,
+    "ROLES": ROLES,
+    "TOKEN_SCOPES": TOKEN_SCOPES,
+    "ORDER_STATUSES": ORDER_STATUSES,
+    "TICKET_STATUSES": TICKET_STATUSES,
+    "TICKET_PRIORITIES": TICKET_PRIORITIES,
+    "INTERACTION_CHANNELS": INTERACTION_CHANNELS,
+    "INTERACTION_DIRECTIONS": INTERACTION_DIRECTIONS,
+    "CONSENT_CHANNELS": CONSENT_CHANNELS,
+    "SURVEY_KINDS": SURVEY_KINDS,
+    "LEDGER_KINDS": LEDGER_KINDS,
+    "BONUS_KINDS": BONUS_KINDS,
+    "REWARD_KINDS": REWARD_KINDS,
+    "QUALIFY_BY": QUALIFY_BY,
+    "REFERRAL_STATUSES": REFERRAL_STATUSES,
+    "ERROR_MESSAGES": ERROR_MESSAGES,
+}
