@@ -142,3 +142,58 @@ def _strongly_connected(graph: dict[str, set[str]]) -> list[set[str]]:
         if node not in index:
             connect(node)
     return found
+
+
+def test_no_module_imports_a_private_name_of_another() -> None:
+    """A name that starts with ``_`` belongs to its module; a helper shared by siblings gets a
+    public name (or lives in a private module, such as ``analytics/_frames.py``). Tests may
+    reach a module's private fast path through the module (to compare it with the slow one),
+    but do not import private names."""
+    offenders = []
+    for path in [*(SRC / "soloist").rglob("*.py"), *(SRC.parent / "tests").rglob("*.py")]:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("soloist"):
+                private = [
+                    a.name for a in node.names if a.name.startswith("_") and a.name[1] != "_"
+                ]
+                if private:
+                    offenders.append(f"{path.name}: from {node.module} import {private}")
+            elif (
+                isinstance(node, ast.Attribute)
+                and node.attr.startswith("_")
+                and "tests" not in path.parts
+            ):
+                owner = node.value
+                if (
+                    isinstance(owner, ast.Name)
+                    and owner.id not in {"self", "cls", "sys", "os", "np", "pl", "pd"}
+                    and not node.attr.startswith("__")
+                    and owner.id in _imported_soloist_modules(tree)
+                ):
+                    offenders.append(f"{path.name}: {owner.id}.{node.attr}")
+    assert offenders == []
+
+
+def _imported_soloist_modules(tree: ast.Module) -> set[str]:
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("soloist"):
+            names.update(alias.asname or alias.name for alias in node.names)
+        elif isinstance(node, ast.Import):
+            names.update(
+                (alias.asname or alias.name).split(".")[0]
+                for alias in node.names
+                if alias.name.startswith("soloist")
+            )
+    return names
+
+
+def test_no_module_is_over_600_lines() -> None:
+    long = {
+        str(path.relative_to(SRC)): lines
+        for path in (SRC / "soloist").rglob("*.py")
+        if "migrations" not in path.parts
+        and (lines := len(path.read_text(encoding="utf-8").splitlines())) > 600
+    }
+    assert long == {}
