@@ -154,8 +154,16 @@ def test_scores_come_with_their_reasons_and_run(
     ).json()
     assert body["scores"]["clv_12m_minor"] == 12345
     assert body["scores"]["clv_12m"] == "123.45"
-    assert body["reasons"] == {
-        "segment": [{"feature": "rfm", "text": "RFM 555: 3 orders", "effect": 0.0}]
+    assert body["reasons"] == {  # every reason has all five keys; no comparison: nulls
+        "segment": [
+            {
+                "feature": "rfm",
+                "text": "RFM 555: 3 orders",
+                "effect": 0.0,
+                "value": None,
+                "typical": None,
+            }
+        ]
     }
     assert body["runs"]["p_alive"]["kind"] == "clv"
     missing = client.get("/api/v1/customers/999999/scores", headers=bearer(tokens["read"]))

@@ -160,3 +160,38 @@ def test_report_rewards_coupons_and_openapi(client: TestClient, tokens: dict[str
         "/api/v1/customers/{customer_id}/loyalty/redemptions",
     ):
         assert path in paths
+
+
+def test_the_report_and_coupons_answer_in_their_schemas(
+    client: TestClient, tokens: dict[str, str], database: Database
+) -> None:
+    from soloist.domain.loyalty.rules import update_programme_settings
+
+    with database.session() as session:
+        update_programme_settings(session, {"holdout_share": 0.0, "point_value": "0.02"}, "test")
+    write, read = bearer(tokens["write"]), bearer(tokens["read"])
+    customer = _enrolled_customer(client, write)
+    added = client.post(
+        f"/api/v1/customers/{customer}/loyalty/adjustments",
+        json={"points": 900, "reason": "welcome"},
+        headers=write,
+    )
+    assert added.json()["balance"] == 1000  # the sign-up bonus and the adjustment
+    report = client.get("/api/v1/loyalty/report?method=bootstrap", headers=read).json()
+    assert report["kpis"]["members"] == 1
+    assert report["kpis"]["outstanding_points"] == 1000
+    assert report["kpis"]["liability"] == "20.00"  # a decimal string, like every money value
+    assert report["kpis"]["tiers"] == {"Bronze": 1}
+    assert report["sample"] == {"members": 1, "holdout": 0}
+    assert report["effect"]["revenue_per_customer"] is None  # no holdout to compare with
+    assert report["method"] == {"revenue_interval": "bootstrap", "confidence": 0.95}
+
+    fixed = client.post(
+        "/api/v1/loyalty/coupons",
+        json={"code": "TENOFF", "discount": "10.50", "currency": "USD", "customer_id": customer},
+        headers=write,
+    )
+    assert fixed.status_code == 201, fixed.text
+    assert (fixed.json()["discount"], fixed.json()["discount_percent"]) == ("10.50", None)
+    offers = client.get(f"/api/v1/customers/{customer}/loyalty/offers", headers=read).json()
+    assert [(o["code"], o["discount"]) for o in offers] == [("TENOFF", "10.50")]

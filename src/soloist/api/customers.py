@@ -37,6 +37,7 @@ def list_customers(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> CustomerPage:
+    """Customers matching ``q`` (and ``tag``), a page at a time, with the total."""
     items, total = search_customers(session, q, tag=tag, limit=limit, offset=offset)
     return CustomerPage(
         items=[CustomerPublic.of(c) for c in items], total=total, limit=limit, offset=offset
@@ -45,11 +46,13 @@ def list_customers(
 
 @router.post("", response_model=CustomerPublic, status_code=status.HTTP_201_CREATED)
 def post_customer(data: CustomerCreate, session: WriteSession, who: Writer) -> CustomerPublic:
+    """Create a customer; contact details are stored encrypted."""
     return CustomerPublic.of(create_customer(session, data, who.actor))
 
 
 @router.get("/{customer_id}", response_model=CustomerPublic)
 def read_customer(customer_id: int, session: ReadSession, _: Reader) -> CustomerPublic:
+    """One customer; 404 when there is none with this id."""
     return CustomerPublic.of(get_customer(session, customer_id))
 
 
@@ -57,4 +60,5 @@ def read_customer(customer_id: int, session: ReadSession, _: Reader) -> Customer
 def patch_customer(
     customer_id: int, data: CustomerUpdate, session: WriteSession, who: Writer
 ) -> CustomerPublic:
+    """Change the fields given; the others stay as they are (every change is audited)."""
     return CustomerPublic.of(update_customer(session, customer_id, data, who.actor))

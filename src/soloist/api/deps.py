@@ -17,10 +17,9 @@ from sqlalchemy.orm import Session
 
 from soloist.domain.users import token_needs_touch, touch_token, verify_token
 from soloist.errors import AuthenticationError, PermissionDeniedError
+from soloist.http import CSRF_HEADER, SAFE_METHODS
 from soloist.storage.database import Database
 
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-CSRF_HEADER = "X-CSRF-Token"
 bearer = HTTPBearer(auto_error=False, description="An API token from `soloist token create`.")
 
 
@@ -43,12 +42,16 @@ def get_database(request: Request) -> Database:
     return database
 
 
-def write_session(database: Annotated[Database, Depends(get_database)]) -> Iterator[Session]:
+# For write routes that open and commit their own transaction (see soloist.api.loyalty).
+DatabaseDep = Annotated[Database, Depends(get_database)]
+
+
+def write_session(database: DatabaseDep) -> Iterator[Session]:
     with database.session() as session:
         yield session
 
 
-def read_session(database: Annotated[Database, Depends(get_database)]) -> Iterator[Session]:
+def read_session(database: DatabaseDep) -> Iterator[Session]:
     with database.read_session() as session:
         yield session
 
@@ -80,7 +83,7 @@ def _principal_from_session_cookie(request: Request) -> Principal | None:
 def current_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    database: Annotated[Database, Depends(get_database)],
+    database: DatabaseDep,
 ) -> Principal:
     """The caller, from a Bearer API token or a signed-in web session; 401 otherwise."""
     if credentials is not None:

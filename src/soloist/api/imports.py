@@ -12,12 +12,18 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, UploadFile, status
 
 from soloist.api.deps import Reader, Writer, WriteSession
-from soloist.domain.imports import ImportOptions, import_file, preview_import
+from soloist.domain.imports import (
+    ImportOptions,
+    ImportPreview,
+    ImportReport,
+    import_file,
+    preview_import,
+)
 from soloist.errors import ValidationError
 
 router = APIRouter(prefix="/api/v1/imports", tags=["imports"])
@@ -41,19 +47,19 @@ def saved_upload(upload: UploadFile) -> Iterator[Path]:
         yield path
 
 
-@router.post("/preview")
+@router.post("/preview", response_model=ImportPreview)
 def preview(
     _: Reader,
     kind: Annotated[str, Form(description="customers, orders, subscriptions, interactions…")],
     file: Annotated[UploadFile, File(description="CSV, TSV, Excel or text file.")],
     format: Annotated[str, Form(description="auto, or a format name")] = "auto",
-) -> dict[str, Any]:
+) -> ImportPreview:
     """The detected format, encoding, column mapping and first rows; nothing is written."""
     with saved_upload(file) as path:
-        return preview_import(path, kind, ImportOptions(format=format)).to_dict()
+        return preview_import(path, kind, ImportOptions(format=format))
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", response_model=ImportReport, status_code=status.HTTP_201_CREATED)
 def post_import(
     request: Request,
     session: WriteSession,
@@ -64,7 +70,7 @@ def post_import(
     dry_run: Annotated[bool, Form(description="Check and report, write nothing.")] = False,
     skip_invalid: Annotated[bool, Form(description="Import the valid rows only.")] = False,
     currency: Annotated[str | None, Form(description="Currency of amounts without one.")] = None,
-) -> dict[str, Any]:
+) -> ImportReport:
     """Import a file atomically and idempotently; answers with the data-quality report."""
     options = ImportOptions(
         format=format, dry_run=dry_run, skip_invalid=skip_invalid, currency=currency
@@ -78,4 +84,4 @@ def post_import(
             who.actor,
             default_currency=request.app.state.settings.currency,
         )
-    return report.to_dict()
+    return report

@@ -94,6 +94,7 @@ def read_orders(
 
 @router.get("/{order_id}", response_model=OrderDetail)
 def read_order(order_id: int, session: ReadSession, _: Reader) -> OrderDetail:
+    """One order with its lines; amounts are decimal strings in the order's currency."""
     order = get_order(session, order_id)
     lines = [
         OrderLinePublic(

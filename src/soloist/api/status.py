@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
 
 from soloist.api.deps import Reader, ReadSession
 from soloist.domain.status import workspace_status
@@ -12,12 +11,50 @@ from soloist.domain.status import workspace_status
 router = APIRouter(tags=["status"])
 
 
-@router.get("/api/v1/status")
-def get_status(request: Request, session: ReadSession, _: Reader) -> dict[str, Any]:
+class ModelRunBrief(BaseModel):
+    id: int
+    kind: str
+    status: str
+
+
+class StatusPublic(BaseModel):
+    """Counts of every kind of record and the paid revenue (decimal strings)."""
+
+    customers: int = Field(description="Active customers.")
+    orders: int
+    order_lines: int
+    revenue: str = Field(description="Paid orders in the workspace's currency.")
+    currency: str
+    revenue_by_currency: dict[str, str] = Field(description="Paid orders per currency.")
+    paid_orders: int
+    refunded_orders: int
+    cancelled_orders: int
+    products: int
+    subscriptions: int
+    active_subscriptions: int
+    interactions: int
+    survey_responses: int
+    reviews: int
+    tickets: int
+    open_tickets: int
+    first_order_at: str | None = Field(description="ISO 8601, or null without orders.")
+    last_order_at: str | None = Field(description="ISO 8601, or null without orders.")
+    latest_model_run: ModelRunBrief | None
+
+
+class Health(BaseModel):
+    status: str
+
+
+@router.get("/api/v1/status", response_model=StatusPublic)
+def get_status(request: Request, session: ReadSession, _: Reader) -> StatusPublic:
     """The same counts and revenue as `soloist status --json`."""
-    return workspace_status(session, request.app.state.settings.currency)
+    return StatusPublic.model_validate(
+        workspace_status(session, request.app.state.settings.currency)
+    )
 
 
 @router.get("/healthz", include_in_schema=False)
-def health() -> dict[str, str]:
-    return {"status": "ok"}
+def health() -> Health:
+    """Always ``{"status": "ok"}`` while the process serves requests (no credentials needed)."""
+    return Health(status="ok")

@@ -357,10 +357,10 @@ def build_loyalty_demo(
     expire_points(session, now)
     rewards = _catalogue(session, currency, now)
     redemptions = _redeem(session, rng, rewards, now)
-    kpis = loyalty_report(session, now)["kpis"]
+    kpis = loyalty_report(session, now).kpis
     return LoyaltyDemoSummary(
-        members=kpis["members"],
-        holdout=kpis["holdout"],
+        members=kpis.members,
+        holdout=kpis.holdout,
         ledger_entries=entries,
         redemptions=redemptions,
         referrals=referrals,

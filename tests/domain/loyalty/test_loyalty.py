@@ -10,17 +10,18 @@ from soloist.domain.customers.records import CustomerCreate, create_customer
 from soloist.domain.loyalty.ledger import NotEnrolledError, ledger_entries, points_balance
 from soloist.domain.loyalty.programme import (
     IdempotencyKeyReusedError,
+    SyncResult,
     adjust_points,
     award_birthday_bonuses,
     earn_for_order,
     enrol_customers,
     expire_points,
     in_holdout,
-    loyalty_summary,
     redeem_points,
     reverse_order_points,
     sync_order_points,
 )
+from soloist.domain.loyalty.summary import loyalty_summary
 from soloist.domain.orders import set_order_status
 from soloist.domain.users import add_user
 from soloist.errors import InsufficientPointsError, ValidationError
@@ -99,10 +100,10 @@ def test_a_refund_reverses_the_points_its_order_earned(database: Database) -> No
         programme(session)
         ada = member(session)
         bought = order(session, ada, "40", T0)
-        assert sync_order_points(session, now=T0) == {"earned": 1, "reversed": 0}
+        assert sync_order_points(session, now=T0) == SyncResult(earned=1, reversed=0)
         set_order_status(session, bought.id, "refunded", "test")
-        assert sync_order_points(session, now=T0 + days(3)) == {"earned": 0, "reversed": 1}
-        assert sync_order_points(session, now=T0 + days(4)) == {"earned": 0, "reversed": 0}
+        assert sync_order_points(session, now=T0 + days(3)) == SyncResult(earned=0, reversed=1)
+        assert sync_order_points(session, now=T0 + days(4)) == SyncResult(earned=0, reversed=0)
         assert points_balance(session, ada) == 0
         reversal = [e for e in ledger_entries(session, ada) if e.kind == "reverse"]
         assert len(reversal) == 1
@@ -153,15 +154,17 @@ def test_adjustments_need_a_reason_and_cannot_overdraw(sqlite_database: Database
         programme(session)
         ada = member(session)
         owner = add_user(session, "owner@example.com", "owner", "a long enough password", "t")
-        entry = adjust_points(session, ada, 20, "apology for a late parcel", f"user:{owner.id}")
+        added = adjust_points(session, ada, 20, "apology for a late parcel", f"user:{owner.id}")
+        entry = added.entry
         assert (entry.user_id, entry.rule, entry.kind) == (owner.id, None, "adjust")
+        assert added.balance == points_balance(session, ada) == 20
         with pytest.raises(ValidationError):
             adjust_points(session, ada, 5, "  ", "test")
         with pytest.raises(ValidationError):
             adjust_points(session, ada, 0, "nothing", "test")
         with pytest.raises(InsufficientPointsError):
             adjust_points(session, ada, -21, "too much", "test")
-        adjust_points(session, ada, -20, "correction", "test")
+        assert adjust_points(session, ada, -20, "correction", "test").balance == 0
         assert points_balance(session, ada) == 0
 
 
@@ -178,7 +181,7 @@ def test_holdout_customers_collect_no_points(sqlite_database: Database) -> None:
         assert earn_for_order(session, order(session, bo, "80", T0).id) is None
         with pytest.raises(NotEnrolledError):
             redeem_points(session, bo, 1, "k", "test")
-        assert loyalty_summary(session, bo)["enrolled"] is False
+        assert loyalty_summary(session, bo).enrolled is False
 
 
 def test_holdout_assignment_is_seeded_and_near_its_share(sqlite_database: Database) -> None:

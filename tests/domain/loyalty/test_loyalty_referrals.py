@@ -4,22 +4,20 @@ import pytest
 from sqlalchemy.orm import Session
 from tests.domain.loyalty.helpers import T0, days, member, order, programme
 
-from soloist.domain.customers.contacts import email_lookup_hash
+from soloist.domain.customers.contacts import email_lookup_hash, normalise_address
 from soloist.domain.customers.records import CustomerCreate, create_customer
 from soloist.domain.loyalty.ledger import points_balance
-from soloist.domain.loyalty.programme import earn_for_order, loyalty_summary
-from soloist.domain.loyalty.referrals import (
-    ReferralRejectedError,
-    normalise_address,
-    record_referral,
-)
+from soloist.domain.loyalty.programme import earn_for_order
+from soloist.domain.loyalty.referrals import ReferralRejectedError, record_referral
 from soloist.domain.loyalty.rules import get_programme_settings
+from soloist.domain.loyalty.summary import loyalty_summary
 from soloist.storage.database import Database
 from soloist.storage.models import Referral
 
 
 def _code(session: Session, customer_id: int) -> str:
-    code: str = loyalty_summary(session, customer_id)["referral_code"]
+    code = loyalty_summary(session, customer_id).referral_code
+    assert code is not None
     return code
 
 
@@ -36,7 +34,7 @@ def test_a_referral_pays_both_sides_on_the_first_order(database: Database) -> No
         bo = create_customer(session, CustomerCreate(name="Bo", email="bo@example.com"), "t").id
         referral = _refer(session, _code(session, ada).lower(), bo)
         assert referral.status == "pending"
-        assert loyalty_summary(session, bo)["enrolled"]
+        assert loyalty_summary(session, bo).enrolled
         first = order(session, bo, "20", T0 + days(1))
         earn_for_order(session, first.id, at=T0 + days(1))
         assert referral.status == "converted"

@@ -1,18 +1,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+from dataclasses import asdict
 from decimal import Decimal
 
 import numpy as np
 from sqlalchemy import func, select
 from tests.domain.loyalty.helpers import T0, member, programme
 
+from soloist.analytics.loyalty_effect import welch_difference
 from soloist.demo.business import build_demo
 from soloist.demo.loyalty import build_loyalty_demo
 from soloist.domain.audit import insert_rows
 from soloist.domain.customers.records import CustomerCreate, add_customers_bulk
 from soloist.domain.loyalty.programme import adjust_points, redeem_points
-from soloist.domain.loyalty.report import loyalty_report
+from soloist.domain.loyalty.report import Effect, loyalty_report
 from soloist.domain.orders import ProductCreate, create_product
 from soloist.storage.database import Database
 from soloist.storage.models import LedgerEntry, LoyaltyAccount, Order, Referral
@@ -25,14 +28,41 @@ def test_kpis_count_participation_redemption_and_liability(sqlite_database: Data
         adjust_points(session, ada, 1000, "test", "test")
         adjust_points(session, bo, 500, "test", "test")
         redeem_points(session, ada, 300, "k", "test")
-        kpis = loyalty_report(session, T0)["kpis"]
-    assert (kpis["members"], kpis["holdout"], kpis["participation_rate"]) == (3, 0, 1.0)
-    assert kpis["points_issued"] == 1500
-    assert kpis["redemption_rate"] == 300 / 1500
-    assert kpis["redeemer_share"] == 1 / 3
-    assert kpis["outstanding_points"] == 1200
-    assert kpis["liability"] == "24.00"
-    assert kpis["tiers"] == {"Bronze": 3}
+        kpis = loyalty_report(session, T0).kpis
+    assert (kpis.members, kpis.holdout, kpis.participation_rate) == (3, 0, 1.0)
+    assert kpis.points_issued == 1500
+    assert kpis.redemption_rate == 300 / 1500
+    assert kpis.redeemer_share == 1 / 3
+    assert kpis.outstanding_points == 1200
+    assert kpis.liability == Decimal("24.00")
+    assert kpis.tiers == {"Bronze": 3}
+
+
+def test_the_report_as_plain_data_keeps_the_keys_scripts_read(sqlite_database: Database) -> None:
+    with sqlite_database.session() as session:
+        programme(session, point_value="0.02")
+        adjust_points(session, member(session), 1000, "test", "test")
+        report = loyalty_report(session, T0)
+    data = json.loads(json.dumps(asdict(report), default=str))  # what --json prints
+    assert set(data) == {"as_of", "kpis", "sample", "effect", "before_after", "method"}
+    assert data["kpis"]["liability"] == "20.00"
+    assert data["kpis"]["point_value"] == "0.02"
+    assert data["kpis"]["tiers"] == {"Bronze": 1}
+    assert set(data["effect"]) == {
+        "repeat_purchase_rate",
+        "revenue_per_customer",
+        "revenue_per_customer_adjusted",
+    }
+    assert data["effect"]["revenue_per_customer"] is None  # one member, no holdout: no estimate
+    assert data["method"] == {"revenue_interval": "welch", "confidence": 0.95}
+
+
+def test_an_effect_carries_every_figure_of_its_estimate() -> None:
+    estimate = welch_difference([1.0, 2.0, 3.0, 4.5], [0.0, 1.0, 2.0, 1.0])
+    effect = Effect.of(estimate)
+    assert asdict(effect) == estimate.to_dict()
+    assert effect.significant is estimate.significant
+    assert effect.minimum_detectable_difference == estimate.minimum_detectable_difference
 
 
 def _business(database: Database, seed: int) -> tuple[dt.datetime, int]:
@@ -77,9 +107,13 @@ def test_the_report_finds_a_planted_effect(sqlite_database: Database) -> None:
         )
         assert summary.extra_orders > 100
         report = loyalty_report(session, start + dt.timedelta(days=730))
-    revenue = report["effect"]["revenue_per_customer"]
-    assert revenue["ci_low"] > 0  # members bought more: the planted effect is found
-    assert report["before_after"]["difference_in_differences_orders"]["ci_low"] > 0
+    revenue = report.effect.revenue_per_customer
+    assert revenue is not None
+    assert revenue.ci_low > 0  # members bought more: the planted effect is found
+    assert revenue.significant
+    orders = report.before_after.difference_in_differences_orders
+    assert orders is not None
+    assert orders.ci_low > 0
 
 
 def test_without_an_effect_the_interval_covers_zero(sqlite_database: Database) -> None:
@@ -87,9 +121,15 @@ def test_without_an_effect_the_interval_covers_zero(sqlite_database: Database) -
     with sqlite_database.session() as session:
         build_loyalty_demo(session, seed=9, start=start, horizon_days=730, currency="USD", uplift=0)
         report = loyalty_report(session, start + dt.timedelta(days=730))
-    for key in ("repeat_purchase_rate", "revenue_per_customer", "revenue_per_customer_adjusted"):
-        effect = report["effect"][key]
-        assert effect["ci_low"] < 0 < effect["ci_high"], key
+    effect = report.effect
+    for name, estimate in (
+        ("repeat_purchase_rate", effect.repeat_purchase_rate),
+        ("revenue_per_customer", effect.revenue_per_customer),
+        ("revenue_per_customer_adjusted", effect.revenue_per_customer_adjusted),
+    ):
+        assert estimate is not None, name
+        assert estimate.ci_low < 0 < estimate.ci_high, name
+        assert not estimate.significant, name
 
 
 def test_the_demo_workspace_runs_a_programme(sqlite_database: Database) -> None:
@@ -115,5 +155,5 @@ def test_the_demo_workspace_runs_a_programme(sqlite_database: Database) -> None:
         assert {"earn", "bonus", "redeem", "expire", "reverse"} <= kinds
         assert session.scalar(select(func.count(Referral.id))) > 0
         report = loyalty_report(session, dt.datetime(2026, 6, 30, tzinfo=dt.UTC))
-        assert report["effect"]["revenue_per_customer"] is not None
-        assert len(report["kpis"]["tiers"]) >= 2
+        assert report.effect.revenue_per_customer is not None
+        assert len(report.kpis.tiers) >= 2

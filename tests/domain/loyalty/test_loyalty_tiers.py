@@ -5,15 +5,15 @@ from sqlalchemy.orm import Session
 from tests.domain.loyalty.helpers import T0, days, member, order, programme
 
 from soloist.domain.customers.records import record_consent
-from soloist.domain.loyalty.programme import earn_for_order, loyalty_summary
+from soloist.domain.loyalty.programme import earn_for_order
+from soloist.domain.loyalty.summary import loyalty_summary
 from soloist.domain.loyalty.tiers import review_tier, review_tiers
 from soloist.storage.database import Database
 from soloist.storage.models import LoyaltyAccount, Message
 
 
 def _tier(session: Session, customer_id: int) -> str | None:
-    tier: str | None = loyalty_summary(session, customer_id)["tier"]
-    return tier
+    return loyalty_summary(session, customer_id).tier
 
 
 def test_upgrade_is_immediate_and_downgrade_waits_for_the_review(database: Database) -> None:

@@ -3,7 +3,8 @@ rewards and coupons, referrals, the programme's rules and its measured effect.
 
 The interfaces import from here, never from the modules: ``programme`` (enrol, earn, redeem,
 expire, adjust), ``ledger`` (entries, balances, FIFO lots), ``redemptions``, ``rewards``,
-``tiers``, ``referrals``, ``rules`` (the programme settings) and ``report``.
+``tiers``, ``referrals``, ``rules`` (the programme settings), ``summary`` (a member's standing)
+and ``report``.
 """
 
 from __future__ import annotations
@@ -21,26 +22,33 @@ if TYPE_CHECKING:
         points_balance,
     )
     from soloist.domain.loyalty.programme import (
+        Adjustment,
+        EnrolmentResult,
+        ExpiryResult,
         IdempotencyKeyReusedError,
+        SyncResult,
         adjust_points,
         award_birthday_bonuses,
         earn_for_order,
         enrol_customers,
         expire_points,
         in_holdout,
-        ledger_history,
-        loyalty_summary,
         redeem_points,
         reverse_order_points,
         sync_order_points,
     )
+    from soloist.domain.loyalty.redemptions import RedemptionOutcome
     from soloist.domain.loyalty.referrals import (
         ReferralRejectedError,
         list_referrals,
-        normalise_address,
         record_referral,
     )
-    from soloist.domain.loyalty.report import loyalty_report
+    from soloist.domain.loyalty.report import (
+        Effect,
+        LoyaltyReport,
+        loyalty_report,
+        member_counts_by_tier,
+    )
     from soloist.domain.loyalty.rewards import (
         CouponCreate,
         CouponRefusedError,
@@ -54,9 +62,19 @@ if TYPE_CHECKING:
         use_coupon,
     )
     from soloist.domain.loyalty.rules import get_programme_settings, update_programme_settings
+    from soloist.domain.loyalty.summary import LoyaltySummary, ledger_history, loyalty_summary
     from soloist.domain.loyalty.tiers import list_tiers, review_tier, review_tiers
 
 _MODULE_OF = {
+    "Adjustment": "programme",
+    "Effect": "report",
+    "EnrolmentResult": "programme",
+    "ExpiryResult": "programme",
+    "LoyaltyReport": "report",
+    "LoyaltySummary": "summary",
+    "RedemptionOutcome": "redemptions",
+    "SyncResult": "programme",
+    "member_counts_by_tier": "report",
     "coupon_of_use": "rewards",
     "CouponCreate": "rewards",
     "CouponRefusedError": "rewards",
@@ -76,13 +94,12 @@ _MODULE_OF = {
     "get_programme_settings": "rules",
     "in_holdout": "programme",
     "ledger_entries": "ledger",
-    "ledger_history": "programme",
+    "ledger_history": "summary",
     "list_referrals": "referrals",
     "list_rewards": "rewards",
     "list_tiers": "tiers",
     "loyalty_report": "report",
-    "loyalty_summary": "programme",
-    "normalise_address": "referrals",
+    "loyalty_summary": "summary",
     "offers_for_customer": "rewards",
     "open_lots": "ledger",
     "points_balance": "ledger",
@@ -97,12 +114,20 @@ _MODULE_OF = {
 }
 __all__ = [
     "MEMBER",
+    "Adjustment",
     "CouponCreate",
     "CouponRefusedError",
+    "Effect",
+    "EnrolmentResult",
+    "ExpiryResult",
     "IdempotencyKeyReusedError",
+    "LoyaltyReport",
+    "LoyaltySummary",
     "NotEnrolledError",
+    "RedemptionOutcome",
     "ReferralRejectedError",
     "RewardCreate",
+    "SyncResult",
     "adjust_points",
     "award_birthday_bonuses",
     "coupon_of_use",
@@ -121,7 +146,7 @@ __all__ = [
     "list_tiers",
     "loyalty_report",
     "loyalty_summary",
-    "normalise_address",
+    "member_counts_by_tier",
     "offers_for_customer",
     "open_lots",
     "points_balance",

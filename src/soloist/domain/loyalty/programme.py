@@ -2,11 +2,17 @@
 
 Every function takes an open session and never commits. Balances are sums of the append-only
 ledger (:mod:`soloist.domain.loyalty.ledger`); debits lock the member's account row first, so a
-balance can never be overspent, however many requests arrive at once.
+balance can never be overspent, however many requests arrive at once::
 
->>> # with database.session() as session:
->>> #     enrol_customers(session, actor="cli:me", now=now)
->>> #     outcome = redeem_points(session, 7, 500, "checkout-123", "user:1")
+    with database.session() as session:
+        enrol_customers(session, "cli:me")
+        outcome = redeem_points(session, 7, 500, "checkout-123", "user:1")
+
+Results are frozen dataclasses (:class:`EnrolmentResult`, :class:`SyncResult`,
+:class:`Adjustment` …); ``dataclasses.asdict`` gives their JSON shape. ``rules`` is always the
+programme's :class:`~soloist.domain.loyalty.rules.ProgrammeSettings` (never the application's
+``config.Settings``). Clocks: ``now=`` is the moment a job or a read runs as of, ``at=`` the
+moment one write happened; both default to the current UTC time, resolved into ``when``.
 """
 
 from __future__ import annotations
@@ -57,21 +63,25 @@ from soloist.storage.models import (
     Customer,
     LedgerEntry,
     LoyaltyAccount,
-    LoyaltyTier,
     Order,
 )
 from soloist.storage.types import utcnow
 
 __all__ = [
+    "Adjustment",
+    "EnrolmentResult",
+    "ExpiryResult",
     "IdempotencyKeyReusedError",
     "NotEnrolledError",
     "RedemptionOutcome",
+    "SyncResult",
     "adjust_points",
+    "award_birthday_bonuses",
     "award_bonus",
     "earn_for_order",
     "enrol_customers",
     "expire_points",
-    "loyalty_summary",
+    "in_holdout",
     "redeem_points",
     "reverse_order_points",
     "sync_order_points",
@@ -80,9 +90,27 @@ __all__ = [
 
 @dataclass(frozen=True)
 class EnrolmentResult:
+    """Customers enrolled now, kept in the holdout group now, and enrolled before."""
+
     members: int
     holdout: int
     already: int
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """What :func:`sync_order_points` did: orders credited and orders whose points went back."""
+
+    earned: int
+    reversed: int
+
+
+@dataclass(frozen=True)
+class Adjustment:
+    """A manual correction: its ledger entry and the balance after it."""
+
+    entry: LedgerEntry
+    balance: int
 
 
 def in_holdout(customer_id: int, share: float, seed: int) -> bool:
@@ -96,7 +124,7 @@ def _open_account(
     group: str,
     now: dt.datetime,
     actor: str,
-    settings: ProgrammeSettings,
+    rules: ProgrammeSettings,
 ) -> LoyaltyAccount:
     account = LoyaltyAccount(
         customer_id=customer_id,
@@ -106,7 +134,7 @@ def _open_account(
     )
     session.add(account)
     if group == MEMBER:
-        award_bonus(session, customer_id, "signup", actor, at=now, settings=settings, fresh=True)
+        award_bonus(session, customer_id, "signup", actor, at=now, rules=rules, fresh=True)
     return account
 
 
@@ -126,7 +154,7 @@ def enrol_customers(
     never enrolled later, so the report can compare members against them. The first enrolment
     launches the programme (in ``currency`` when given).
     """
-    at = now or utcnow()
+    when = now or utcnow()
     rules = get_programme_settings(session)
     changes: dict[str, Any] = {}
     if holdout_share is not None and holdout_share != rules.holdout_share:
@@ -134,7 +162,7 @@ def enrol_customers(
     if seed is not None and seed != rules.holdout_seed:
         changes["holdout_seed"] = seed
     if rules.launched_at is None:
-        changes["launched_at"] = at.isoformat()
+        changes["launched_at"] = when.isoformat()
         if currency is not None:  # the programme starts in the workspace's currency
             changes["currency"] = currency
     if changes:
@@ -161,19 +189,19 @@ def enrol_customers(
         group = (
             HOLDOUT if in_holdout(customer_id, rules.holdout_share, rules.holdout_seed) else MEMBER
         )
-        _open_account(session, customer_id, group, at, actor, rules)
+        _open_account(session, customer_id, group, when, actor, rules)
         if group == MEMBER:
             joined.append(customer_id)
         else:
             holdout += 1
     session.flush()
     tiers = list_tiers(session)
-    metrics = window_metrics_for(session, joined, at, rules)
+    metrics = window_metrics_for(session, joined, when, rules)
     for customer_id in joined:
         review_tier(
             session,
             customer_id,
-            at,
+            when,
             settings=rules,
             tiers=tiers,
             actor=actor,
@@ -204,7 +232,7 @@ def award_bonus(
     source_id: str | int | None = None,
     key: str | None = None,
     at: dt.datetime | None = None,
-    settings: ProgrammeSettings | None = None,
+    rules: ProgrammeSettings | None = None,
     fresh: bool = False,
 ) -> LedgerEntry | None:
     """A bonus (signup, birthday, review, manual …); idempotent by key, ``None`` for non-members.
@@ -212,7 +240,7 @@ def award_bonus(
     ``fresh`` says the account was opened in this transaction (enrolment), so no earlier entry
     with the key can exist and none is looked for.
     """
-    rules = settings or get_programme_settings(session)
+    rules = rules or get_programme_settings(session)
     when = at or utcnow()
     if kind == "manual" and not (reason and reason.strip()):
         raise ValidationError("A manual bonus needs a reason.", field="reason")
@@ -259,7 +287,7 @@ def award_birthday_bonuses(
         .join(LoyaltyAccount, LoyaltyAccount.customer_id == Customer.id)
         .where(LoyaltyAccount.group == MEMBER, Customer.birthday.is_not(None))
     ).all()
-    at = dt.datetime.combine(today, dt.time(), dt.UTC)
+    when = dt.datetime.combine(today, dt.time(), dt.UTC)
     awarded = []
     for customer_id, birthday in rows:
         if birthday is None or (birthday.month, birthday.day) != (today.month, today.day):
@@ -270,8 +298,8 @@ def award_birthday_bonuses(
             "birthday",
             actor,
             key=f"bonus:birthday:{customer_id}:{today.year}",
-            at=at,
-            settings=rules,
+            at=when,
+            rules=rules,
         )
         if entry is not None:
             awarded.append(entry)
@@ -284,14 +312,14 @@ def earn_for_order(
     actor: str = "rule:earn",
     *,
     at: dt.datetime | None = None,
-    settings: ProgrammeSettings | None = None,
+    rules: ProgrammeSettings | None = None,
 ) -> LedgerEntry | None:
     """Credit a member's order once (key ``earn:order:<id>``), at their tier's multiplier.
 
     Then the member's tier is reviewed (upgrades are immediate) and a pending referral converts.
     ``None`` when the order earns nothing: non-member, status or currency that does not earn.
     """
-    rules = settings or get_programme_settings(session)
+    rules = rules or get_programme_settings(session)
     order = session.get(Order, order_id)
     if order is None:
         raise NotFoundError(f"No order with id {order_id}.", order_id=order_id)
@@ -364,7 +392,7 @@ def reverse_order_points(
 
 def sync_order_points(
     session: Session, actor: str = "rule:earn", *, now: dt.datetime | None = None
-) -> dict[str, int]:
+) -> SyncResult:
     """Reconcile the ledger with the orders: earn what earns, reverse refunds and cancellations.
 
     Idempotent — run it after an import or on a schedule.
@@ -399,12 +427,12 @@ def sync_order_points(
     for order_id, status, ordered_at, enrolled_at in orders:
         earns = status in rules.earning_statuses
         if earns and order_id not in credited and ordered_at >= enrolled_at:
-            if earn_for_order(session, order_id, actor, at=now, settings=rules) is not None:
+            if earn_for_order(session, order_id, actor, at=now, rules=rules) is not None:
                 earned += 1
         elif status in ("refunded", "cancelled") and order_id in credited - reversed_:
             reverse_order_points(session, order_id, actor, at=now)
             reversed_count += 1
-    return {"earned": earned, "reversed": reversed_count}
+    return SyncResult(earned=earned, reversed=reversed_count)
 
 
 def adjust_points(
@@ -415,8 +443,11 @@ def adjust_points(
     actor: str,
     *,
     at: dt.datetime | None = None,
-) -> LedgerEntry:
-    """A manual correction with a reason; a deduction may not take the balance below zero."""
+) -> Adjustment:
+    """A manual correction with a reason; a deduction may not take the balance below zero.
+
+    Returns the entry with the balance after it, read under the account's lock.
+    """
     if points == 0:
         raise ValidationError(
             "An adjustment must add or remove at least one point.", field="points"
@@ -425,14 +456,13 @@ def adjust_points(
         raise ValidationError("An adjustment needs a reason.", field="reason")
     lock_member_account(session, customer_id)
     when = at or utcnow()
-    if points < 0:
-        balance = points_balance(session, customer_id, locking=True)
-        if balance + points < 0:
-            raise InsufficientPointsError(
-                f"The balance is {balance} points; cannot remove {-points}.",
-                balance=balance,
-                points=points,
-            )
+    balance = points_balance(session, customer_id, locking=True)
+    if points < 0 and balance + points < 0:
+        raise InsufficientPointsError(
+            f"The balance is {balance} points; cannot remove {-points}.",
+            balance=balance,
+            points=points,
+        )
     rules = get_programme_settings(session)
     entry = add_entry(
         session,
@@ -453,11 +483,13 @@ def adjust_points(
         customer_id,
         {"points": points, "reason": reason},
     )
-    return entry
+    return Adjustment(entry=entry, balance=balance + points)
 
 
 @dataclass(frozen=True)
 class ExpiryResult:
+    """Accounts touched, entries written and points expired by one run of the expiry job."""
+
     accounts: int
     entries: int
     points: int
@@ -508,53 +540,3 @@ def expire_points(session: Session, now: dt.datetime, actor: str = "rule:expiry"
             touched = True
         accounts += int(touched)
     return ExpiryResult(accounts=accounts, entries=entries, points=total)
-
-
-def loyalty_summary(
-    session: Session, customer_id: int, now: dt.datetime | None = None
-) -> dict[str, Any]:
-    """What the customer 360 and ``GET …/loyalty`` show: balance, tier, code, what expires next."""
-    get_customer(session, customer_id)
-    at = now or utcnow()
-    rules = get_programme_settings(session)
-    account = get_account(session, customer_id)
-    entries = ledger_entries(session, customer_id)
-    balance = sum(entry.points for entry in entries)
-    tier = session.get(LoyaltyTier, account.tier_id) if account and account.tier_id else None
-    soon = at + dt.timedelta(days=30)
-    lots = [lot for lot in open_lots(entries) if lot.remaining > 0 and lot.expires_at is not None]
-    return {
-        "customer_id": customer_id,
-        "enrolled": account is not None and account.group == MEMBER,
-        "group": None if account is None else account.group,
-        "balance": balance,
-        "balance_value": str(rules.value_of(balance)),
-        "currency": rules.currency,
-        "tier": None if tier is None else tier.name,
-        "tier_multiplier_percent": None if tier is None else tier.multiplier_percent,
-        "tier_review_at": None if account is None else account.tier_review_at,
-        "referral_code": None if account is None else account.referral_code,
-        "enrolled_at": None if account is None else account.enrolled_at,
-        "lifetime_earned": sum(e.points for e in entries if e.points > 0),
-        "lifetime_redeemed": -sum(e.points for e in entries if e.kind == "redeem"),
-        "expiring_within_30_days": sum(
-            lot.remaining for lot in lots if lot.expires_at is not None and lot.expires_at <= soon
-        ),
-        "next_expiry_at": min((lot.expires_at for lot in lots if lot.expires_at), default=None),
-    }
-
-
-def ledger_history(
-    session: Session, customer_id: int, *, limit: int = 50, offset: int = 0
-) -> list[LedgerEntry]:
-    """The customer's ledger, newest first."""
-    get_customer(session, customer_id)
-    return list(
-        session.scalars(
-            select(LedgerEntry)
-            .where(LedgerEntry.customer_id == customer_id)
-            .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc())
-            .limit(limit)
-            .offset(offset)
-        )
-    )

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -46,11 +45,6 @@ class RedemptionOutcome:
     @property
     def redeemed(self) -> bool:
         return self.status == "redeemed"
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data.pop("replayed")
-        return data
 
 
 def _outcome(

@@ -4,25 +4,24 @@ The effect compares members with the randomised holdout after enrolment (repeat-
 and revenue per customer, with confidence intervals from :mod:`soloist.analytics.loyalty_effect`)
 and each group's own before/after change over windows of equal length. Customers who joined
 through a referral are left out of the comparison: they were not randomised.
+
+:func:`loyalty_report` returns a :class:`LoyaltyReport`, frozen dataclasses all the way down;
+``dataclasses.asdict`` of it is what ``soloist loyalty report --json`` prints.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from soloist.analytics.loyalty_effect import (
-    EffectEstimate,
-    bootstrap_difference,
-    cuped_adjust,
-    paired_difference,
-    welch_difference,
-)
 from soloist.domain.loyalty.ledger import HOLDOUT, MEMBER
 from soloist.domain.loyalty.rules import get_programme_settings
 from soloist.money import minor_to_decimal
@@ -36,10 +35,128 @@ from soloist.storage.models import (
 )
 from soloist.storage.types import utcnow
 
+if TYPE_CHECKING:
+    from soloist.analytics.loyalty_effect import EffectEstimate
+
 MAX_WINDOW_DAYS = 365
 
 
-def _kpis(session: Session, now: dt.datetime) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Effect:
+    """A difference of means (members − holdout, or after − before) with its interval.
+
+    The fields of :class:`~soloist.analytics.loyalty_effect.EffectEstimate` and its three derived
+    figures (``significant``, ``relative_lift``, ``minimum_detectable_difference``) as values.
+    """
+
+    treated_mean: float
+    control_mean: float
+    difference: float
+    ci_low: float
+    ci_high: float
+    p_value: float | None
+    n_treated: int
+    n_control: int
+    confidence: float
+    method: str
+    standard_error: float
+    significant: bool
+    relative_lift: float | None
+    minimum_detectable_difference: float
+
+    @classmethod
+    def of(cls, estimate: EffectEstimate) -> Effect:
+        return cls(**estimate.to_dict())
+
+
+@dataclass(frozen=True)
+class LoyaltyKpis:
+    """Participation, points and liability; rates are shares (0–1), ``None`` without a base."""
+
+    currency: str
+    launched_at: dt.datetime | None
+    active_customers: int
+    members: int
+    holdout: int
+    participation_rate: float | None
+    active_members_12m: int
+    active_member_rate: float | None
+    points_issued: int
+    points_redeemed: int
+    points_expired: int
+    points_reversed: int
+    redemption_rate: float | None
+    redeemer_share: float | None
+    outstanding_points: int
+    point_value: Decimal
+    liability: Decimal
+    tiers: dict[str, int]  # tier name -> members, in tier order
+    referrals: dict[str, int]  # status -> referrals
+
+
+@dataclass(frozen=True)
+class Sample:
+    """Customers in the comparison (referred customers are left out)."""
+
+    members: int
+    holdout: int
+
+
+@dataclass(frozen=True)
+class MemberEffect:
+    """Members against the holdout since enrolment; ``None`` where a group is too small."""
+
+    repeat_purchase_rate: Effect | None
+    revenue_per_customer: Effect | None
+    revenue_per_customer_adjusted: Effect | None
+
+
+@dataclass(frozen=True)
+class BeforeAfter:
+    """Each group's change over equal windows before and after enrolment, and their difference."""
+
+    members_orders: Effect | None
+    members_revenue: Effect | None
+    holdout_orders: Effect | None
+    difference_in_differences_orders: Effect | None
+    difference_in_differences_revenue: Effect | None
+
+
+@dataclass(frozen=True)
+class ReportMethod:
+    """How the intervals were computed."""
+
+    revenue_interval: str  # welch | bootstrap
+    confidence: float
+
+
+@dataclass(frozen=True)
+class LoyaltyReport:
+    """The programme's KPIs and its measured effect, as of ``as_of``."""
+
+    as_of: dt.datetime
+    kpis: LoyaltyKpis
+    sample: Sample
+    effect: MemberEffect
+    before_after: BeforeAfter
+    method: ReportMethod
+
+
+def member_counts_by_tier(session: Session) -> dict[str, int]:
+    """Members per tier name, in tier order (tiers without members left out)."""
+    return {
+        name: int(count)
+        for name, count in session.execute(
+            select(LoyaltyTier.name, func.count(LoyaltyAccount.customer_id))
+            .join(LoyaltyAccount, LoyaltyAccount.tier_id == LoyaltyTier.id)
+            .where(LoyaltyAccount.group == MEMBER)
+            .group_by(LoyaltyTier.name, LoyaltyTier.rank)
+            .order_by(LoyaltyTier.rank)
+        ).all()
+    }
+
+
+def _kpis(session: Session, now: dt.datetime) -> LoyaltyKpis:
     rules = get_programme_settings(session)
     groups = dict(
         session.execute(
@@ -81,43 +198,33 @@ def _kpis(session: Session, now: dt.datetime) -> dict[str, Any]:
         )
         or 0
     )
-    tiers = {
-        name: int(count)
-        for name, count in session.execute(
-            select(LoyaltyTier.name, func.count(LoyaltyAccount.customer_id))
-            .join(LoyaltyAccount, LoyaltyAccount.tier_id == LoyaltyTier.id)
-            .where(LoyaltyAccount.group == MEMBER)
-            .group_by(LoyaltyTier.name, LoyaltyTier.rank)
-            .order_by(LoyaltyTier.rank)
-        ).all()
-    }
     referrals = {
         status: int(count)
         for status, count in session.execute(
             select(Referral.status, func.count()).group_by(Referral.status)
         ).all()
     }
-    return {
-        "currency": rules.currency,
-        "launched_at": rules.launched_at,
-        "active_customers": active_customers,
-        "members": members,
-        "holdout": holdout,
-        "participation_rate": members / active_customers if active_customers else None,
-        "active_members_12m": active_members,
-        "active_member_rate": active_members / members if members else None,
-        "points_issued": issued,
-        "points_redeemed": redeemed,
-        "points_expired": -by_kind.get("expire", 0),
-        "points_reversed": -by_kind.get("reverse", 0),
-        "redemption_rate": redeemed / issued if issued else None,
-        "redeemer_share": redeemers / members if members else None,
-        "outstanding_points": outstanding,
-        "point_value": str(rules.point_value),
-        "liability": str(rules.value_of(outstanding)),
-        "tiers": tiers,
-        "referrals": referrals,
-    }
+    return LoyaltyKpis(
+        currency=rules.currency,
+        launched_at=rules.launched_at,
+        active_customers=active_customers,
+        members=members,
+        holdout=holdout,
+        participation_rate=members / active_customers if active_customers else None,
+        active_members_12m=active_members,
+        active_member_rate=active_members / members if members else None,
+        points_issued=issued,
+        points_redeemed=redeemed,
+        points_expired=-by_kind.get("expire", 0),
+        points_reversed=-by_kind.get("reverse", 0),
+        redemption_rate=redeemed / issued if issued else None,
+        redeemer_share=redeemers / members if members else None,
+        outstanding_points=outstanding,
+        point_value=rules.point_value,
+        liability=rules.value_of(outstanding),
+        tiers=member_counts_by_tier(session),
+        referrals=referrals,
+    )
 
 
 def _outcomes(session: Session, now: dt.datetime) -> dict[str, dict[str, list[float]]]:
@@ -161,12 +268,12 @@ def _outcomes(session: Session, now: dt.datetime) -> dict[str, dict[str, list[fl
     return out
 
 
-def _estimate(function: Any, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
+def _estimate(function: Callable[..., EffectEstimate], *args: Any, **kwargs: Any) -> Effect | None:
     try:
-        estimate: EffectEstimate = function(*args, **kwargs)
+        estimate = function(*args, **kwargs)
     except ValueError:  # too few customers in a group to say anything
         return None
-    return estimate.to_dict()
+    return Effect.of(estimate)
 
 
 def loyalty_report(
@@ -176,14 +283,22 @@ def loyalty_report(
     method: str = "welch",
     confidence: float = 0.95,
     seed: int = 0,
-) -> dict[str, Any]:
-    """KPIs, liability and the member-vs-holdout and before/after effects, as plain data.
+) -> LoyaltyReport:
+    """KPIs, liability and the member-vs-holdout and before/after effects.
 
     ``method`` is ``"welch"`` or ``"bootstrap"`` for the revenue interval (the repeat rate always
     uses Welch, which for 0/1 outcomes is the unpooled two-proportion interval). The
     ``revenue_per_customer_adjusted`` estimate removes what the revenue before enrolment predicts
     (CUPED) and is usually the narrowest.
     """
+    # SciPy's statistics load here, not with the module: the command line's start stays light.
+    from soloist.analytics.loyalty_effect import (
+        bootstrap_difference,
+        cuped_adjust,
+        paired_difference,
+        welch_difference,
+    )
+
     at = now or utcnow()
     data = _outcomes(session, at)
     members, holdout = data[MEMBER], data[HOLDOUT]
@@ -192,7 +307,7 @@ def loyalty_report(
     member_change = np.subtract(members["orders_after"], members["orders_before"])
     holdout_change = np.subtract(holdout["orders_after"], holdout["orders_before"])
     member_rev_change = np.subtract(members["revenue_after"], members["revenue_before"])
-    adjusted: dict[str, Any] | None = None
+    adjusted: Effect | None = None
     try:  # revenue adjusted for the revenue of the window before enrolment (CUPED)
         both = cuped_adjust(
             members["revenue"] + holdout["revenue"],
@@ -203,35 +318,35 @@ def loyalty_report(
     except ValueError:
         adjusted = None
     holdout_rev_change = np.subtract(holdout["revenue_after"], holdout["revenue_before"])
-    return {
-        "as_of": at,
-        "kpis": _kpis(session, at),
-        "sample": {"members": len(members["repeat"]), "holdout": len(holdout["repeat"])},
-        "effect": {
-            "repeat_purchase_rate": _estimate(
+    return LoyaltyReport(
+        as_of=at,
+        kpis=_kpis(session, at),
+        sample=Sample(members=len(members["repeat"]), holdout=len(holdout["repeat"])),
+        effect=MemberEffect(
+            repeat_purchase_rate=_estimate(
                 welch_difference, members["repeat"], holdout["repeat"], confidence
             ),
-            "revenue_per_customer": _estimate(
+            revenue_per_customer=_estimate(
                 revenue_method, members["revenue"], holdout["revenue"], confidence, **extra
             ),
-            "revenue_per_customer_adjusted": adjusted,
-        },
-        "before_after": {
-            "members_orders": _estimate(
+            revenue_per_customer_adjusted=adjusted,
+        ),
+        before_after=BeforeAfter(
+            members_orders=_estimate(
                 paired_difference, members["orders_before"], members["orders_after"], confidence
             ),
-            "members_revenue": _estimate(
+            members_revenue=_estimate(
                 paired_difference, members["revenue_before"], members["revenue_after"], confidence
             ),
-            "holdout_orders": _estimate(
+            holdout_orders=_estimate(
                 paired_difference, holdout["orders_before"], holdout["orders_after"], confidence
             ),
-            "difference_in_differences_orders": _estimate(
+            difference_in_differences_orders=_estimate(
                 welch_difference, member_change, holdout_change, confidence
             ),
-            "difference_in_differences_revenue": _estimate(
+            difference_in_differences_revenue=_estimate(
                 welch_difference, member_rev_change, holdout_rev_change, confidence
             ),
-        },
-        "method": {"revenue_interval": method, "confidence": confidence},
-    }
+        ),
+        method=ReportMethod(revenue_interval=method, confidence=confidence),
+    )
