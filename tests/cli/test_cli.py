@@ -7,8 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
+import typer
 
+from soloist.cli.common import Common, shared_options
 from soloist.storage.crypto import generate_master_key
 
 
@@ -201,3 +204,66 @@ def test_the_help_names_every_model_and_segment_method() -> None:
 
     assert tuple(PURCHASE_MODELS) == MODEL_NAMES
     assert METHOD_NAMES == SEGMENT_METHODS
+
+
+def _commands() -> dict[str, click.Command]:
+    """Every command and group callback of ``soloist``, by its full name."""
+    from soloist.cli.main import app
+
+    found: dict[str, click.Command] = {}
+
+    def walk(command: click.Command, name: str) -> None:
+        found[name] = command
+        if isinstance(command, click.Group):
+            for sub_name, sub in command.commands.items():
+                walk(sub, f"{name} {sub_name}".strip())
+
+    walk(typer.main.get_command(app), "")
+    return found
+
+
+def test_every_workspace_command_takes_workspace_and_db_and_json_where_it_prints() -> None:
+    without_json = {"serve", "token create"}  # serve prints nothing; a token prints alone
+    outside = {"", "user", "token", "loyalty", "customers"}  # groups without a callback
+    for name, command in _commands().items():
+        if name in outside:
+            continue
+        options = {opt for param in command.params for opt in getattr(param, "opts", [])}
+        assert {"--workspace", "-w", "--db"} <= options, name
+        assert ("--json" in options) == (name not in without_json), name
+        envvars = {param.name: getattr(param, "envvar", None) for param in command.params}
+        assert envvars["workspace"] == "SOLOIST_WORKSPACE", name
+        assert envvars["db"] == "SOLOIST_DATABASE_URL", name
+
+
+def test_shared_options_work_before_and_after_the_command_arguments(workspace: Path) -> None:
+    before = run("customers", "merge", "--workspace", str(workspace), "--json", "1", "2")
+    after = run("customers", "merge", "1", "2", "--json", "--workspace", str(workspace))
+    for result in (before, after):
+        assert result.returncode == 1  # the workspace was found: customer 1 does not exist
+        assert result.stderr.startswith("Error: No customer with id")
+
+
+def test_bad_usage_exits_2_without_a_traceback(workspace: Path) -> None:
+    for args in (
+        ("analyze", "--end-date", "31/03/2026"),
+        ("loyalty", "report", "--method", "median"),
+        ("loyalty", "expire", "--now", "yesterday"),
+    ):
+        result = run(*args, "--workspace", str(workspace))
+        assert result.returncode == 2, args
+        assert "Invalid value" in result.stderr, args
+        assert "Traceback" not in result.stderr, args
+
+
+def test_a_command_without_common_refuses_the_shared_options_decorator() -> None:
+    def no_common(limit: int = 1) -> None:
+        return None
+
+    def own_db(common: Common, db: str = "") -> None:
+        return None
+
+    with pytest.raises(TypeError, match="common: Common"):
+        shared_options(no_common)
+    with pytest.raises(TypeError, match="db"):
+        shared_options(own_db)

@@ -1,7 +1,12 @@
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
+import pytest
 from sqlalchemy import inspect
 
+from soloist.storage import migrate
 from soloist.storage.crypto import Keyring, generate_master_key
 from soloist.storage.database import create_database_engine
 from soloist.storage.migrate import (
@@ -41,3 +46,29 @@ def test_migrations_downgrade_to_nothing_and_back(empty_database_url: str) -> No
         assert current_revision(engine) == head_revision()
     finally:
         engine.dispose()
+
+
+def test_autogenerate_writes_a_revision_on_top_of_head(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The developer tool for new migrations works (into a copy of the migrations, here)."""
+    copy = tmp_path / "migrations"
+    shutil.copytree(migrate.MIGRATIONS_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(migrate, "MIGRATIONS_DIR", copy)
+    head = head_revision()
+    engine = create_database_engine(
+        f"sqlite:///{tmp_path / 'scratch.db'}", Keyring.from_master_key(generate_master_key())
+    )
+    try:
+        upgrade_database(engine)
+        migrate.autogenerate_revision(engine, "nothing changed")
+    finally:
+        engine.dispose()
+    (written,) = (copy / "versions").glob("*_nothing_changed.py")
+    script = written.read_text(encoding="utf-8")
+    assert f"down_revision: str | None = {head!r}" in script
+    upgrade = script.split("def upgrade() -> None:")[1].split("def downgrade")[0]
+    assert [line.strip() for line in upgrade.splitlines() if line.strip()[:1] not in ("", "#")] == [
+        "pass"
+    ]  # the models match the head schema: nothing to do
+    assert head_revision() != head

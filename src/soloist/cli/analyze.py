@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,15 +11,13 @@ import typer
 from rich.table import Table
 
 from soloist.cli.common import (
-    DbOption,
-    JsonOption,
-    WorkspaceOption,
+    Common,
     cli_actor,
-    cli_errors,
     err,
-    open_database,
     out,
+    parse_date,
     print_json,
+    shared_options,
 )
 
 # The models' names, for the help; the command's modules (SciPy, scikit-learn) load only when it
@@ -26,14 +25,21 @@ from soloist.cli.common import (
 MODEL_NAMES = ("bg-nbd", "mbg-nbd", "pareto-nbd")
 
 
+@shared_options
 def analyze(
+    common: Common,
     model: Annotated[
         str, typer.Option(help=f"Purchase model: {' or '.join(MODEL_NAMES)}.")
     ] = "bg-nbd",
     holdout_days: Annotated[int, typer.Option(help="Days held out to check the model.")] = 90,
     discount_rate: Annotated[float, typer.Option(help="Annual discount rate for CLV.")] = 0.10,
     end_date: Annotated[
-        str | None, typer.Option(help="Last day of data to use (default: the last order).")
+        dt.date | None,
+        typer.Option(
+            parser=parse_date,
+            metavar="<date>",
+            help="Last day of data to use (default: the last order).",
+        ),
     ] = None,
     clv_only: Annotated[
         bool, typer.Option("--clv-only", help="Only the CLV models: no segments, no churn.")
@@ -41,9 +47,6 @@ def analyze(
     plots: Annotated[
         Path | None, typer.Option(help="Folder to save the holdout check figures (PNG) in.")
     ] = None,
-    workspace: WorkspaceOption = None,
-    db: DbOption = None,
-    json: JsonOption = False,
 ) -> None:
     """Fit BG/NBD (or Pareto/NBD) and Gamma-Gamma, check them on a holdout, store scores;
     then segment the customers (RFM and K-Means clusters) and score churn risk with reasons."""
@@ -58,11 +61,12 @@ def analyze(
         model=model,
         holdout_days=holdout_days,
         annual_discount_rate=discount_rate,
-        observation_end=dt.date.fromisoformat(end_date) if end_date else None,
+        observation_end=end_date,
         plots_dir=plots,
     )
-    with cli_errors(), open_database(workspace, db) as database, database.session() as session:
-        with err.status("Fitting the CLV models…", spinner="dots") if not json else _Quiet():
+    with common.open_database() as database, database.session() as session:
+        spinner = err.status("Fitting the CLV models…", spinner="dots")
+        with nullcontext() if common.json else spinner:
             currency, actor = database.settings.currency, cli_actor()
             run = analyze_workspace(session, currency, actor, options)
             followers = (
@@ -83,7 +87,7 @@ def analyze(
             "metrics": run.metrics,
             "followed_by": [{"id": r.id, "kind": r.kind, "status": r.status} for r in followers],
         }
-    if json:
+    if common.json:
         print_json(result)
         return
     metrics, params = run.metrics, run.params
@@ -112,11 +116,3 @@ def analyze(
             f"Model run {follower.id} ({follower.kind}) stored; "
             f"see `soloist {'segments' if follower.kind == 'segments' else 'churn'}`."
         )
-
-
-class _Quiet:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *_: object) -> None:
-        return None

@@ -1,14 +1,31 @@
-"""Options every command shares, and the one place that turns errors into messages."""
+"""Options every command shares, and the one place that turns errors into messages.
+
+A command that works on a workspace declares one parameter ``common: Common`` and is decorated
+with :func:`shared_options`; the decorator gives it ``--workspace``, ``--db`` and ``--json`` (the
+same flags, help and environment variables everywhere, accepted after the command's own
+arguments like any other option) and runs it inside :func:`cli_errors`::
+
+    @app.command()
+    @shared_options
+    def status(common: Common) -> None:
+        with common.open_database() as database, database.session() as session:
+            ...
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
+import inspect
 import json
 import os
 import sys
-from collections.abc import Iterator
+import typing
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, overload
 
 import typer
 from rich.console import Console
@@ -46,10 +63,6 @@ def debug_enabled() -> bool:
     return os.environ.get("SOLOIST_DEBUG", "") not in ("", "0", "false")
 
 
-def settings_for(workspace: Path | None, db: str | None) -> Settings:
-    return load_settings(workspace=workspace, database_url=db)
-
-
 @contextmanager
 def cli_errors() -> Iterator[None]:
     """Print ``Error: …`` and exit 1 on a SoloistError; tracebacks only with --debug."""
@@ -62,15 +75,96 @@ def cli_errors() -> Iterator[None]:
         raise typer.Exit(1) from None
 
 
-@contextmanager
-def open_database(workspace: Path | None, db: str | None) -> Iterator[Database]:
-    from soloist.domain.workspace import open_workspace
+@dataclass(frozen=True)
+class Common:
+    """What ``--workspace``, ``--db`` and ``--json`` said (``json`` is False for commands that
+    print no results)."""
 
-    database = open_workspace(settings_for(workspace, db))
+    workspace: Path | None = None
+    db: str | None = None
+    json: bool = False
+
+    def settings(self) -> Settings:
+        """The workspace's settings, with ``--db`` over the configured database URL."""
+        return load_settings(workspace=self.workspace, database_url=self.db)
+
+    @contextmanager
+    def open_database(self) -> Iterator[Database]:
+        """The workspace's database (its schema checked), disposed of afterwards."""
+        from soloist.domain.workspace import open_workspace
+
+        database = open_workspace(self.settings())
+        try:
+            yield database
+        finally:
+            database.dispose()
+
+
+_SHARED = (
+    ("workspace", WorkspaceOption, None),
+    ("db", DbOption, None),
+    ("json", JsonOption, False),
+)
+Command = Callable[..., None]
+
+
+@overload
+def shared_options(command: Command, /) -> Command: ...
+@overload
+def shared_options(*, json: bool = True) -> Callable[[Command], Command]: ...
+def shared_options(
+    command: Command | None = None, /, *, json: bool = True
+) -> Command | Callable[[Command], Command]:
+    """Give ``command`` the options ``--workspace`` and ``--db`` (and, unless ``json=False``,
+    ``--json``), passed to it as its ``common: Common`` parameter, and run it in
+    :func:`cli_errors`.
+
+    Typer reads a command's options from its signature, so the decorator shows Typer the
+    command's own parameters, minus ``common``, followed by the shared ones.
+    """
+
+    def decorate(function: Command) -> Command:
+        own = inspect.signature(function).parameters
+        if "common" not in own:
+            raise TypeError(f"{function.__name__} needs a parameter `common: Common`")
+        shared = [(n, a, d) for n, a, d in _SHARED if json or n != "json"]
+        taken = {name for name, _, _ in shared} & set(own)
+        if taken:
+            raise TypeError(f"{function.__name__} declares shared options itself: {taken}")
+        hints = typing.get_type_hints(function, include_extras=True)
+        parameters = [
+            p.replace(annotation=hints.get(p.name, p.annotation))
+            for p in own.values()
+            if p.name != "common"
+        ] + [
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=d, annotation=a)
+            for name, a, d in shared
+        ]
+
+        @functools.wraps(function)
+        def run(**values: Any) -> None:
+            common = Common(
+                workspace=values.pop("workspace"),
+                db=values.pop("db"),
+                json=values.pop("json", False),
+            )
+            with cli_errors():
+                function(common=common, **values)
+
+        signature = inspect.Signature(parameters, return_annotation=None)
+        run.__signature__ = signature  # type: ignore[attr-defined]
+        run.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": None}
+        return run
+
+    return decorate if command is None else decorate(command)
+
+
+def parse_date(value: str) -> dt.date:
+    """A ``YYYY-MM-DD`` option; anything else is bad usage (exit 2)."""
     try:
-        yield database
-    finally:
-        database.dispose()
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"not a date (YYYY-MM-DD): {value!r}") from None
 
 
 def print_json(data: Any) -> None:

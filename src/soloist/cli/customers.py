@@ -7,33 +7,23 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from soloist.cli.common import (
-    DbOption,
-    JsonOption,
-    WorkspaceOption,
-    cli_actor,
-    cli_errors,
-    open_database,
-    out,
-    print_json,
-)
+from soloist.cli.common import Common, cli_actor, out, print_json, shared_options
 
 customers_app = typer.Typer(help="Customers: find and merge duplicates.", no_args_is_help=True)
 
 
 @customers_app.command("duplicates")
+@shared_options
 def duplicates(
+    common: Common,
     limit: Annotated[int, typer.Option("--limit", help="At most this many pairs.")] = 100,
-    workspace: WorkspaceOption = None,
-    db: DbOption = None,
-    json: JsonOption = False,
 ) -> None:
     """List customers who are probably one person (merge them with `customers merge`)."""
     from soloist.domain.customers import find_duplicate_customers
 
-    with cli_errors(), open_database(workspace, db) as database, database.session() as session:
+    with common.open_database() as database, database.session() as session:
         pairs = find_duplicate_customers(session, limit=limit)
-    if json:
+    if common.json:
         print_json([pair.to_dict() for pair in pairs])
         return
     if not pairs:
@@ -55,19 +45,18 @@ def duplicates(
 
 
 @customers_app.command("merge")
+@shared_options
 def merge(
+    common: Common,
     keep: Annotated[int, typer.Argument(help="Id of the customer to keep.")],
     other: Annotated[int, typer.Argument(help="Id of the customer merged into it.")],
-    workspace: WorkspaceOption = None,
-    db: DbOption = None,
-    json: JsonOption = False,
 ) -> None:
     """Move orders, points, feedback and history of OTHER to KEEP; OTHER becomes "merged"."""
     from soloist.domain.customers import merge_customers
 
-    with cli_errors(), open_database(workspace, db) as database, database.session() as session:
+    with common.open_database() as database, database.session() as session:
         result = merge_customers(session, keep, other, cli_actor())
-    if json:
+    if common.json:
         print_json(result.to_dict())
         return
     moved = ", ".join(f"{n} {label}" for label, n in sorted(result.moved.items())) or "nothing"

@@ -16,24 +16,20 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from soloist.cli.common import (
-    DbOption,
-    JsonOption,
-    WorkspaceOption,
-    cli_errors,
-    err,
-    out,
-    print_json,
-    settings_for,
-)
+from soloist.cli.common import Common, err, out, parse_date, print_json, shared_options
 from soloist.domain.workspace import init_workspace, open_workspace
 
 
+@shared_options
 def demo(
+    common: Common,
     customers: Annotated[int, typer.Option(help="How many customers to make.")] = 2000,
     seed: Annotated[int, typer.Option(help="Random seed; same seed and end date, same data.")] = 42,
     end_date: Annotated[
-        str | None, typer.Option(help="Last day of the two years (YYYY-MM-DD; default today).")
+        dt.date | None,
+        typer.Option(
+            parser=parse_date, metavar="<date>", help="Last day of the two years (default today)."
+        ),
     ] = None,
     owner_email: Annotated[
         str, typer.Option(help="Login of the owner account.")
@@ -51,53 +47,48 @@ def demo(
             min=0.1, max=20.0, help="Multiply every customer's purchase rate (bigger workspaces)."
         ),
     ] = 1.0,
-    workspace: WorkspaceOption = None,
-    db: DbOption = None,
-    json: JsonOption = False,
 ) -> None:
     """Create a workspace holding two years of a small coffee business: customers, orders,
     subscriptions, surveys, reviews, tickets and conversations, in English and Chinese."""
-    with cli_errors():
-        end = dt.date.fromisoformat(end_date) if end_date else None
-        settings = settings_for(workspace, db)
-        init_workspace(settings)
-        database = open_workspace(settings)
-        try:
-            with (
-                Progress(
-                    TextColumn("{task.description:<20}"),
-                    BarColumn(),
-                    MofNCompleteColumn(),
-                    TimeElapsedColumn(),
-                    console=err,
-                    transient=json,
-                    disable=json,
-                ) as bar,
-                database.session() as session,
-            ):
-                tasks: dict[str, TaskID] = {}
+    settings = common.settings()
+    init_workspace(settings)
+    database = open_workspace(settings)
+    try:
+        with (
+            Progress(
+                TextColumn("{task.description:<20}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=err,
+                transient=common.json,
+                disable=common.json,
+            ) as bar,
+            database.session() as session,
+        ):
+            tasks: dict[str, TaskID] = {}
 
-                def progress(stage: str, done: int, total: int) -> None:
-                    if stage not in tasks:
-                        tasks[stage] = bar.add_task(stage, total=max(total, 1))
-                    bar.update(tasks[stage], completed=done, total=max(total, 1))
+            def progress(stage: str, done: int, total: int) -> None:
+                if stage not in tasks:
+                    tasks[stage] = bar.add_task(stage, total=max(total, 1))
+                bar.update(tasks[stage], completed=done, total=max(total, 1))
 
-                from soloist.demo import build_demo
+            from soloist.demo import build_demo
 
-                summary = build_demo(
-                    session,
-                    customers=customers,
-                    seed=seed,
-                    end_date=end,
-                    currency=settings.currency,
-                    owner_email=owner_email,
-                    owner_password=owner_password,
-                    progress=progress,
-                    purchase_rate_scale=purchase_rate,
-                )
-        finally:
-            database.dispose()
-    if json:
+            summary = build_demo(
+                session,
+                customers=customers,
+                seed=seed,
+                end_date=end_date,
+                currency=settings.currency,
+                owner_email=owner_email,
+                owner_password=owner_password,
+                progress=progress,
+                purchase_rate_scale=purchase_rate,
+            )
+    finally:
+        database.dispose()
+    if common.json:
         print_json(summary.to_dict())
         return
     table = Table(title=f"Demo workspace {settings.workspace}", show_header=False)

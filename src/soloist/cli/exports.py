@@ -7,36 +7,26 @@ from typing import Annotated
 
 import typer
 
-from soloist.cli.common import (
-    DbOption,
-    JsonOption,
-    WorkspaceOption,
-    cli_actor,
-    cli_errors,
-    open_database,
-    out,
-    print_json,
-)
+from soloist.cli.common import Common, cli_actor, out, print_json, shared_options
 
 
+@shared_options
 def export_command(
+    common: Common,
     kind: Annotated[str, typer.Argument(help="customers, orders or scores")],
     output: Annotated[Path, typer.Option("--output", "-o", help="File to write.")],
     format: Annotated[
         str | None, typer.Option("--format", help="csv, xlsx or parquet (default: from --output).")
     ] = None,
-    workspace: WorkspaceOption = None,
-    db: DbOption = None,
-    json: JsonOption = False,
 ) -> None:
     """Export customers, orders or the latest scores to CSV, Excel or Parquet."""
     from soloist.domain.exports import export_records
 
-    with cli_errors(), open_database(workspace, db) as database, database.session() as session:
+    with common.open_database() as database, database.session() as session:
         result = export_records(
             session, kind, output, format, actor=cli_actor(), currency=database.settings.currency
         )
-    if json:
+    if common.json:
         print_json(
             {
                 "kind": result.kind,

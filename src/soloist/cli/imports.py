@@ -8,16 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from soloist.cli.common import (
-    DbOption,
-    JsonOption,
-    WorkspaceOption,
-    cli_actor,
-    err,
-    open_database,
-    out,
-    print_json,
-)
+from soloist.cli.common import Common, cli_actor, err, out, print_json, shared_options
 from soloist.errors import ImportRefusedError, SoloistError
 
 
@@ -58,7 +49,9 @@ def _print_report(report: dict[str, Any]) -> None:
         out.print(f"[dim]note:[/] {note}", highlight=False)
 
 
+@shared_options
 def import_command(
+    common: Common,
     kind: Annotated[
         str, typer.Argument(help="customers, orders, subscriptions, interactions or feedback")
     ],
@@ -93,9 +86,6 @@ def import_command(
     preview: Annotated[
         bool, typer.Option("--preview", help="Show the detected format and column mapping only.")
     ] = False,
-    workspace: WorkspaceOption = None,
-    db: DbOption = None,
-    json: JsonOption = False,
 ) -> None:
     """Import a file: all of it or nothing, the same file twice changes nothing."""
     from soloist.domain.imports import ImportOptions, import_file, preview_import
@@ -112,7 +102,7 @@ def import_command(
     try:
         if preview:
             result = preview_import(file, kind, options).to_dict()
-            if json:
+            if common.json:
                 print_json(result)
             else:
                 out.print(f"{result['file']}: {result['format']} ({result['rows']} rows)")
@@ -121,7 +111,7 @@ def import_command(
                 if result["unmapped"]:
                     out.print(f"  not used: {', '.join(result['unmapped'])}", highlight=False)
             return
-        with open_database(workspace, db) as database:
+        with common.open_database() as database:
             options.timezone = database.settings.timezone
             with database.session() as session:
                 report = import_file(
@@ -133,7 +123,7 @@ def import_command(
                     default_currency=database.settings.currency,
                 ).to_dict()
     except ImportRefusedError as exc:
-        if json:
+        if common.json:
             details = dict(exc.details)
             details.setdefault("rows_read", 0)
             for key in ("imported", "updated", "skipped", "invalid"):
@@ -144,7 +134,7 @@ def import_command(
         err.print(f"[bold red]Error:[/] {exc.message}", highlight=False)
         raise typer.Exit(1) from None
     except SoloistError as exc:
-        if json:
+        if common.json:
             print_json(
                 {
                     "status": "refused",
@@ -159,7 +149,7 @@ def import_command(
             )
         err.print(f"[bold red]Error:[/] {exc.message}", highlight=False)
         raise typer.Exit(1) from None
-    if json:
+    if common.json:
         print_json(report)
         return
     _print_report(report)

@@ -4,21 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json as jsonlib
+from dataclasses import asdict
+from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from soloist.cli.common import (
-    DbOption,
-    JsonOption,
-    WorkspaceOption,
-    cli_actor,
-    cli_errors,
-    open_database,
-    out,
-    print_json,
-)
+from soloist.cli.common import Common, cli_actor, out, print_json, shared_options
 from soloist.domain.loyalty import (
     adjust_points,
     award_birthday_bonuses,
@@ -28,6 +21,7 @@ from soloist.domain.loyalty import (
     ledger_history,
     list_tiers,
     loyalty_summary,
+    member_counts_by_tier,
     redeem_points,
     review_tiers,
     sync_order_points,
@@ -40,27 +34,43 @@ loyalty_app = typer.Typer(
     help="The loyalty programme: points, tiers, rewards.", no_args_is_help=True
 )
 CustomerArg = Annotated[int, typer.Argument(help="The customer's id.")]
-NowOption = Annotated[
-    str | None, typer.Option("--now", help="Run as of this ISO time (default: now, UTC).")
-]
 
 
-def _now(value: str | None) -> dt.datetime:
-    if value is None:
-        return utcnow()
+def _moment(value: str) -> dt.datetime:
+    """``--now``: an ISO date or time, UTC unless it names its offset."""
     try:
         moment = dt.datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise ValidationError(f"--now: not an ISO date or time: {value!r}") from exc
+    except ValueError:
+        raise typer.BadParameter(f"not an ISO date or time: {value!r}") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
-def _plain(data: dict[str, Any]) -> dict[str, Any]:
-    return jsonlib.loads(jsonlib.dumps(data, default=str))
+NowOption = Annotated[
+    dt.datetime | None,
+    typer.Option(
+        "--now",
+        parser=_moment,
+        help="Run as of this ISO time (default: now, UTC).",
+        metavar="<time>",
+    ),
+]
+
+
+class IntervalMethod(StrEnum):
+    """How ``loyalty report`` puts an interval around the revenue difference."""
+
+    welch = "welch"
+    bootstrap = "bootstrap"
+
+
+def _now(value: dt.datetime | None) -> dt.datetime:
+    return utcnow() if value is None else value
 
 
 @loyalty_app.command("enrol")
+@shared_options
 def enrol(
+    common: Common,
     customer: Annotated[
         list[int] | None, typer.Option("--customer", "-c", help="Only these customers.")
     ] = None,
@@ -68,12 +78,9 @@ def enrol(
         float | None, typer.Option(help="Share of eligible customers kept out, e.g. 0.1.")
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of the random holdout.")] = None,
-    workspace: WorkspaceOption = None,
-    db: DbOption = None,
-    json: JsonOption = False,
 ) -> None:
     """Enrol eligible customers, keeping a random holdout group for measurement."""
-    with cli_errors(), open_database(workspace, db) as database, database.session() as session:
+    with common.open_database() as database, database.session() as session:
         result = enrol_customers(
             session,
             cli_actor(),
@@ -82,9 +89,8 @@ def enrol(
             seed=seed,
             currency=database.settings.currency,
         )
-    data = {"members": result.members, "holdout": result.holdout, "already": result.already}
-    if json:
-        print_json(data)
+    if common.json:
+        print_json(asdict(result))
     else:
         out.print(
             f"Enrolled {result.members} members; {result.holdout} kept in the holdout group; "
@@ -93,15 +99,14 @@ def enrol(
 
 
 @loyalty_app.command("balance")
+@shared_options
 def balance(
+    common: Common,
     customer_id: CustomerArg,
     history: Annotated[int, typer.Option(help="Show this many ledger entries.")] = 10,
-    workspace: WorkspaceOption = None,
-    db: DbOption = None,
-    json: JsonOption = False,
 ) -> None:
     """A customer's balance, tier, referral code and latest ledger entries."""
-    with cli_errors(), open_database(workspace, db) as database, database.read_session() as s:
+    with common.open_database() as database, database.read_session() as s:
         summary = loyalty_summary(s, customer_id)
         entries = [
             {
@@ -113,14 +118,14 @@ def balance(
             }
             for e in ledger_history(s, customer_id, limit=history)
         ]
-    if json:
-        print_json(_plain(summary | {"ledger": entries}))
+    if common.json:
+        print_json(asdict(summary) | {"ledger": entries})
         return
     out.print(
-        f"Customer {customer_id}: [bold]{summary['balance']}[/] points "
-        f"(worth {summary['balance_value']} {summary['currency']}), "
-        f"tier {summary['tier'] or '—'}, group {summary['group'] or 'not enrolled'}, "
-        f"referral code {summary['referral_code'] or '—'}."
+        f"Customer {customer_id}: [bold]{summary.balance}[/] points "
+        f"(worth {summary.balance_value} {summary.currency}), "
+        f"tier {summary.tier or '—'}, group {summary.group or 'not enrolled'}, "
+        f"referral code {summary.referral_code or '—'}."
     )
     table = Table("when", "kind", "points", "reason", "by")
     for row in entries:
@@ -130,102 +135,92 @@ def balance(
 
 
 @loyalty_app.command("adjust")
+@shared_options
 def adjust(
+    common: Common,
     customer_id: CustomerArg,
     points: Annotated[int, typer.Argument(help="Points to add (or remove, negative).")],
     reason: Annotated[str, typer.Option("--reason", "-r", help="Why (kept in the ledger).")],
-    workspace: WorkspaceOption = None,
-    db: DbOption = None,
-    json: JsonOption = False,
 ) -> None:
     """Add or remove points by hand, with a reason."""
-    with cli_errors(), open_database(workspace, db) as database, database.session() as session:
-        adjust_points(session, customer_id, points, reason, cli_actor())
-        summary = loyalty_summary(session, customer_id)
-    if json:
-        print_json({"customer_id": customer_id, "points": points, "balance": summary["balance"]})
+    with common.open_database() as database, database.session() as session:
+        adjustment = adjust_points(session, customer_id, points, reason, cli_actor())
+    if common.json:
+        print_json({"customer_id": customer_id, "points": points, "balance": adjustment.balance})
     else:
-        out.print(f"Adjusted by {points}; the balance is now {summary['balance']} points.")
+        out.print(f"Adjusted by {points}; the balance is now {adjustment.balance} points.")
 
 
 @loyalty_app.command("redeem")
+@shared_options
 def redeem(
+    common: Common,
     customer_id: CustomerArg,
     points: Annotated[int, typer.Argument(help="Points to spend.")],
     key: Annotated[str, typer.Option("--key", help="Idempotency key: a retry reuses it.")],
-    workspace: WorkspaceOption = None,
-    db: DbOption = None,
-    json: JsonOption = False,
 ) -> None:
     """Spend points; exits 1 when the balance does not cover them (the refusal is kept)."""
-    with cli_errors():
-        with open_database(workspace, db) as database, database.session() as session:
-            outcome = redeem_points(session, customer_id, points, key, cli_actor())
-        if json:
-            print_json(_plain(outcome.to_dict() | {"replayed": outcome.replayed}))
-        if not outcome.redeemed:
-            raise InsufficientPointsError(
-                f"The balance is {outcome.balance_after} points; it does not cover {points}."
-            )
-    if not json:
+    with common.open_database() as database, database.session() as session:
+        outcome = redeem_points(session, customer_id, points, key, cli_actor())
+    if common.json:
+        print_json(asdict(outcome))
+    if not outcome.redeemed:
+        raise InsufficientPointsError(
+            f"The balance is {outcome.balance_after} points; it does not cover {points}."
+        )
+    if not common.json:
         out.print(f"Redeemed {points} points; {outcome.balance_after} left.")
 
 
 @loyalty_app.command("expire")
+@shared_options
 def expire(
+    common: Common,
     now: NowOption = None,
-    workspace: WorkspaceOption = None,
-    db: DbOption = None,
-    json: JsonOption = False,
 ) -> None:
     """The expiry job: expire what is left of points past their date, oldest first."""
-    with cli_errors(), open_database(workspace, db) as database, database.session() as session:
+    with common.open_database() as database, database.session() as session:
         result = expire_points(session, _now(now), "rule:expiry")
-    data = {"accounts": result.accounts, "entries": result.entries, "points": result.points}
-    if json:
-        print_json(data)
+    if common.json:
+        print_json(asdict(result))
     else:
         out.print(f"Expired {result.points} points in {result.accounts} accounts.")
 
 
 @loyalty_app.command("sync")
+@shared_options
 def sync(
+    common: Common,
     now: NowOption = None,
-    workspace: WorkspaceOption = None,
-    db: DbOption = None,
-    json: JsonOption = False,
 ) -> None:
     """Earn points for new orders, reverse refunded ones, pay today's birthday bonuses."""
-    with cli_errors(), open_database(workspace, db) as database, database.session() as session:
+    with common.open_database() as database, database.session() as session:
         moment = _now(now)
         result = sync_order_points(session, now=moment)
-        result["birthday_bonuses"] = len(award_birthday_bonuses(session, moment.date()))
-    if json:
-        print_json(result)
+        birthdays = len(award_birthday_bonuses(session, moment.date()))
+    if common.json:
+        print_json(asdict(result) | {"birthday_bonuses": birthdays})
     else:
         out.print(
-            f"Earned on {result['earned']} orders, reversed {result['reversed']}, "
-            f"{result['birthday_bonuses']} birthday bonuses."
+            f"Earned on {result.earned} orders, reversed {result.reversed}, "
+            f"{birthdays} birthday bonuses."
         )
 
 
 @loyalty_app.command("tiers")
+@shared_options
 def tiers(
+    common: Common,
     review: Annotated[
         bool, typer.Option("--review", help="Run the tier review (downgrades at review dates).")
     ] = False,
     now: NowOption = None,
-    workspace: WorkspaceOption = None,
-    db: DbOption = None,
-    json: JsonOption = False,
 ) -> None:
     """The tiers and their members; with --review, move members between tiers."""
-    with cli_errors(), open_database(workspace, db) as database, database.session() as session:
+    with common.open_database() as database, database.session() as session:
         changes = review_tiers(session, _now(now)) if review else []
-        from soloist.domain.loyalty import loyalty_report  # SciPy: only here
-
-        counts = loyalty_report(session, _now(now))["kpis"]["tiers"]
-        rows = [
+        counts = member_counts_by_tier(session)
+        rows: list[dict[str, Any]] = [
             {
                 "name": t.name,
                 "rank": t.rank,
@@ -236,8 +231,8 @@ def tiers(
             }
             for t in list_tiers(session)
         ]
-    if json:
-        print_json({"tiers": rows, "changes": [c.__dict__ for c in changes]})
+    if common.json:
+        print_json({"tiers": rows, "changes": [asdict(c) for c in changes]})
         return
     table = Table("tier", "qualifies by", "threshold", "multiplier", "members")
     for row in rows:
@@ -254,43 +249,40 @@ def tiers(
 
 
 @loyalty_app.command("report")
+@shared_options
 def report(
-    method: Annotated[str, typer.Option(help="Revenue interval: welch or bootstrap.")] = "welch",
+    common: Common,
+    method: Annotated[
+        IntervalMethod, typer.Option(help="How the revenue difference's interval is computed.")
+    ] = IntervalMethod.welch,
     now: NowOption = None,
-    workspace: WorkspaceOption = None,
-    db: DbOption = None,
-    json: JsonOption = False,
 ) -> None:
     """Participation, redemption, liability and the measured member-vs-holdout effect."""
-    if method not in ("welch", "bootstrap"):
-        with cli_errors():
-            raise ValidationError("--method must be welch or bootstrap.")
-    with cli_errors(), open_database(workspace, db) as database, database.read_session() as s:
+    with common.open_database() as database, database.read_session() as s:
         from soloist.domain.loyalty import loyalty_report  # SciPy: only here
 
-        data = _plain(loyalty_report(s, _now(now), method=method))
-    if json:
-        print_json(data)
+        result = loyalty_report(s, _now(now), method=method.value)
+    if common.json:
+        print_json(asdict(result))
         return
-    k = data["kpis"]
+    k = result.kpis
     out.print(
-        f"Members {k['members']}, holdout {k['holdout']}, participation "
-        f"{_pct(k['participation_rate'])}; redemption rate {_pct(k['redemption_rate'])}; "
-        f"liability {k['liability']} {k['currency']} ({k['outstanding_points']} points)."
+        f"Members {k.members}, holdout {k.holdout}, participation "
+        f"{_pct(k.participation_rate)}; redemption rate {_pct(k.redemption_rate)}; "
+        f"liability {k.liability} {k.currency} ({k.outstanding_points} points)."
     )
-    for label, key in (
-        ("Repeat-purchase rate", "repeat_purchase_rate"),
-        ("Revenue per customer", "revenue_per_customer"),
+    for label, effect in (
+        ("Repeat-purchase rate", result.effect.repeat_purchase_rate),
+        ("Revenue per customer", result.effect.revenue_per_customer),
     ):
-        effect = data["effect"][key]
         if effect is None:
             out.print(f"{label}: not enough members and holdout customers to compare.")
             continue
         out.print(
-            f"{label}: members {effect['treated_mean']:.3f} "
-            f"vs holdout {effect['control_mean']:.3f}, "
-            f"difference {effect['difference']:+.3f} "
-            f"({effect['confidence']:.0%} CI {effect['ci_low']:+.3f} … {effect['ci_high']:+.3f})."
+            f"{label}: members {effect.treated_mean:.3f} "
+            f"vs holdout {effect.control_mean:.3f}, "
+            f"difference {effect.difference:+.3f} "
+            f"({effect.confidence:.0%} CI {effect.ci_low:+.3f} … {effect.ci_high:+.3f})."
         )
 
 
@@ -299,17 +291,16 @@ def _pct(value: float | None) -> str:
 
 
 @loyalty_app.command("settings")
+@shared_options
 def settings_command(
+    common: Common,
     set_: Annotated[
         list[str] | None,
         typer.Option("--set", help="KEY=VALUE (VALUE as JSON, e.g. expiry_months=6)."),
     ] = None,
-    workspace: WorkspaceOption = None,
-    db: DbOption = None,
-    json: JsonOption = False,
 ) -> None:
     """Show the programme's rules, or change some with --set."""
-    with cli_errors(), open_database(workspace, db) as database, database.session() as session:
+    with common.open_database() as database, database.session() as session:
         if set_:
             changes: dict[str, Any] = {}
             for item in set_:
@@ -324,7 +315,7 @@ def settings_command(
         else:
             rules = get_programme_settings(session)
         data = rules.model_dump(mode="json")
-    if json:
+    if common.json:
         print_json(data)
     else:
         for key, value in data.items():

@@ -8,17 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from soloist.cli.common import (
-    DbOption,
-    JsonOption,
-    WorkspaceOption,
-    cli_actor,
-    cli_errors,
-    err,
-    open_database,
-    out,
-    print_json,
-)
+from soloist.cli.common import Common, cli_actor, err, out, print_json, shared_options
 from soloist.domain.segment_rules import FIELDS, list_segments, save_rule_segment
 
 # For the help; the clustering (scikit-learn) loads only when a command needs it. A test keeps
@@ -46,27 +36,26 @@ def _run_dict(run: ModelRun) -> dict[str, Any]:
 
 
 @segments_app.callback()
+@shared_options
 def segments(
+    common: Common,
     ctx: typer.Context,
     method: Annotated[
         str,
         typer.Option(help=f"rfm, or RFM plus clusters by {', '.join(METHOD_NAMES[1:])}."),
     ] = "rfm",
-    workspace: WorkspaceOption = None,
-    db: DbOption = None,
-    json: JsonOption = False,
 ) -> None:
     """Score RFM segments (and clusters) of every customer and store them as a model run."""
     if ctx.invoked_subcommand is not None:
         return
-    with cli_errors(), open_database(workspace, db) as database, database.session() as session:
-        status = err.status("Segmenting customers…", spinner="dots") if not json else nullcontext()
-        with status:
+    with common.open_database() as database, database.session() as session:
+        spinner = err.status("Segmenting customers…", spinner="dots")
+        with nullcontext() if common.json else spinner:
             from soloist.domain.scoring import segment_customers
 
             run = segment_customers(session, database.settings.currency, cli_actor(), method)
         result = _run_dict(run)
-    if json:
+    if common.json:
         print_json(result)
         return
     metrics = result["metrics"]
@@ -101,35 +90,33 @@ def segments(
 
 
 @segments_app.command("save", help="Save a rule segment. Fields: " + ", ".join(FIELDS) + ".")
+@shared_options
 def segments_save(
+    common: Common,
     name: Annotated[str, typer.Argument(help="Segment name.")],
     rule: Annotated[
         str, typer.Argument(help="Filter, e.g. 'churn_risk >= 0.6 and tag = \"vip\"'.")
     ],
     description: Annotated[str | None, typer.Option(help="What the segment is for.")] = None,
-    workspace: WorkspaceOption = None,
-    db: DbOption = None,
-    json: JsonOption = False,
 ) -> None:
-    with cli_errors(), open_database(workspace, db) as database, database.session() as session:
+    with common.open_database() as database, database.session() as session:
         segment, count = save_rule_segment(
             session, name, rule, cli_actor(), database.settings.currency, description
         )
         result = {"id": segment.id, "name": segment.name, "rule": segment.rule, "customers": count}
-    if json:
+    if common.json:
         print_json(result)
     else:
         out.print(f"Saved segment [bold]{result['name']}[/]: {count} customers match now.")
 
 
 @segments_app.command("list")
-def segments_list(
-    workspace: WorkspaceOption = None, db: DbOption = None, json: JsonOption = False
-) -> None:
+@shared_options
+def segments_list(common: Common) -> None:
     """Every segment with its size (rule segments counted live)."""
-    with cli_errors(), open_database(workspace, db) as database, database.session() as session:
+    with common.open_database() as database, database.session() as session:
         rows = list_segments(session, database.settings.currency)
-    if json:
+    if common.json:
         print_json(rows)
         return
     table = Table(title="Segments")
@@ -141,25 +128,24 @@ def segments_list(
     out.print(table)
 
 
+@shared_options
 def churn(
+    common: Common,
     horizon_days: Annotated[
         int, typer.Option(help="Churned = no purchase within this many days.")
     ] = 90,
-    workspace: WorkspaceOption = None,
-    db: DbOption = None,
-    json: JsonOption = False,
 ) -> None:
     """Compare churn models on a time-split holdout, score every customer, store the run."""
-    with cli_errors(), open_database(workspace, db) as database, database.session() as session:
-        status = err.status("Scoring churn risk…", spinner="dots") if not json else nullcontext()
-        with status:
+    with common.open_database() as database, database.session() as session:
+        spinner = err.status("Scoring churn risk…", spinner="dots")
+        with nullcontext() if common.json else spinner:
             from soloist.domain.scoring import score_churn_risk
 
             run = score_churn_risk(
                 session, database.settings.currency, cli_actor(), horizon_days=horizon_days
             )
         result = _run_dict(run)
-    if json:
+    if common.json:
         print_json(result)
         return
     m = result["metrics"]

@@ -6,15 +6,15 @@ from typing import Annotated
 
 import typer
 
-from soloist.cli.common import DbOption, WorkspaceOption, cli_errors, err, settings_for
+from soloist.cli.common import Common, err, shared_options
 from soloist.domain.users import count_owners
 
 
+@shared_options(json=False)
 def serve(
+    common: Common,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    workspace: WorkspaceOption = None,
-    db: DbOption = None,
 ) -> None:
     """Serve the REST API (and web app) of the workspace; Ctrl-C stops it."""
     import uvicorn
@@ -22,12 +22,11 @@ def serve(
     from soloist.app import create_app
     from soloist.domain.dashboard import warm_dashboard
 
-    with cli_errors():
-        app = create_app(settings_for(workspace, db))
-        with app.state.database.read_session() as session:
-            owners = count_owners(session)
-        # The dashboard's aggregates take seconds on millions of orders: start them now.
-        warm_dashboard(app.state.database, app.state.settings.currency)
+    app = create_app(common.settings())
+    with app.state.database.read_session() as session:
+        owners = count_owners(session)
+    # The dashboard's aggregates take seconds on millions of orders: start them now.
+    warm_dashboard(app.state.database, app.state.settings.currency)
     err.print(f"Soloist is serving on http://{host}:{port}/ (API docs at /docs). Ctrl-C stops it.")
     if owners == 0:
         err.print(

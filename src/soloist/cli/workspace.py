@@ -3,33 +3,21 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from soloist.cli.common import (
-    DbOption,
-    JsonOption,
-    WorkspaceOption,
-    cli_actor,
-    cli_errors,
-    open_database,
-    out,
-    print_json,
-    settings_for,
-)
+from soloist.cli.common import Common, cli_actor, out, print_json, shared_options
 from soloist.domain.status import workspace_status
 from soloist.domain.users import add_user
 from soloist.domain.workspace import init_workspace
 from soloist.errors import ValidationError
 
 
+@shared_options
 def init(
-    workspace: WorkspaceOption = None,
-    db: DbOption = None,
-    json: JsonOption = False,
+    common: Common,
     owner_email: Annotated[
         str | None,
         typer.Option(help="Also create the owner account (the web app's first login)."),
@@ -40,12 +28,9 @@ def init(
     ] = False,
 ) -> None:
     """Create a workspace (folder, master key, settings, database) or upgrade its schema."""
-    owner: str | None = None
-    with cli_errors():
-        result = init_workspace(settings_for(workspace, db))
-        if owner_email:
-            owner = _create_owner(workspace, db, owner_email, owner_password_stdin)
-    if json:
+    result = init_workspace(common.settings())
+    owner = _create_owner(common, owner_email, owner_password_stdin) if owner_email else None
+    if common.json:
         print_json(
             {
                 "workspace": str(result.workspace),
@@ -72,24 +57,23 @@ def init(
         out.print(f"Owner {owner} can now sign in to `soloist serve`.")
 
 
-def _create_owner(workspace: Path | None, db: str | None, email: str, password_stdin: bool) -> str:
+def _create_owner(common: Common, email: str, password_stdin: bool) -> str:
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     elif sys.stdin.isatty():
         password = typer.prompt("Owner password", hide_input=True, confirmation_prompt=True)
     else:
         raise ValidationError("Give the owner's password with --owner-password-stdin.")
-    with open_database(workspace, db) as database, database.session() as session:
+    with common.open_database() as database, database.session() as session:
         return add_user(session, email, "owner", password, cli_actor(), name=None).email
 
 
-def status(
-    workspace: WorkspaceOption = None, db: DbOption = None, json: JsonOption = False
-) -> None:
+@shared_options
+def status(common: Common) -> None:
     """Counts of customers, orders and the rest, and the paid revenue."""
-    with cli_errors(), open_database(workspace, db) as database, database.session() as session:
+    with common.open_database() as database, database.session() as session:
         data = workspace_status(session, database.settings.currency)
-    if json:
+    if common.json:
         print_json(data)
         return
     table = Table(title="Soloist workspace", show_header=False)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
@@ -25,6 +24,7 @@ from soloist.demo.purchases import (
     days_to_datetimes,
     draw_purchases,
 )
+from soloist.domain._progress import Progress, no_progress
 from soloist.domain.audit import insert_rows
 from soloist.domain.customers import CustomerCreate, add_customers_bulk
 from soloist.domain.orders import ProductCreate, create_product
@@ -44,7 +44,6 @@ from soloist.storage.models import (
 ACTOR = "system:demo"
 HORIZON_DAYS = 730
 CHUNK = 20_000
-Progress = Callable[[str, int, int], None]
 
 
 @dataclass
@@ -71,10 +70,6 @@ class DemoSummary:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def _noop(_stage: str, _done: int, _total: int) -> None:
-    return None
 
 
 def _chunks(count: int) -> list[tuple[int, int]]:
@@ -321,7 +316,7 @@ def build_demo(
     purchase_rate_scale: float = 1.0,
 ) -> DemoSummary:
     """Fill an empty workspace with two years of a small coffee business's customers."""
-    report = progress or _noop
+    report = progress or no_progress
     if customers < 10:
         raise ValidationError("A demo needs at least 10 customers.", field="customers")
     if (session.scalar(select(func.count(Customer.id))) or 0) > 0:

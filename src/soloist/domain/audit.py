@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -66,10 +66,6 @@ def audit_trail(
     if entity_id is not None:
         query = query.where(AuditEntry.entity_id == str(entity_id))
     return list(session.scalars(query))
-
-
-def mask_all(fields: Iterable[str], values: Mapping[str, Any]) -> dict[str, Any]:
-    return {field: _printable(field, values.get(field)) for field in fields}
 
 
 def insert_rows(

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from soloist.analytics import metrics
 from soloist.domain.scoring.scores import current_runs
 from soloist.errors import AnalyticsInputError
+from soloist.storage.caches import VersionedCache
 from soloist.storage.database import Database
 from soloist.storage.models import (
     AuditEntry,
@@ -40,16 +41,27 @@ TOP_AT_RISK = 10
 ACTIVE_DAYS = 90
 
 
-@dataclass
+class MonthRevenue(NamedTuple):
+    """Paid revenue of one calendar month (``YYYY-MM``), in minor units."""
+
+    month: str
+    revenue_minor: int
+
+
+@dataclass(frozen=True)
 class SegmentFigure:
+    """A segment's size and, for scored segments, its members' total predicted 12-month CLV."""
+
     name: str
-    kind: str
+    kind: str  # scored | rule | rfm | cluster
     customers: int
     clv_minor: int | None = None
 
 
-@dataclass
+@dataclass(frozen=True)
 class AtRiskCustomer:
+    """A valuable customer likely to leave: predicted CLV and churn risk (or 1 − P(alive))."""
+
     id: int
     name: str
     clv_minor: int
@@ -58,9 +70,11 @@ class AtRiskCustomer:
 
 @dataclass
 class Dashboard:
+    """Every figure of the dashboard; money in minor units of ``currency``."""
+
     as_of: dt.datetime
     currency: str
-    revenue_trend: list[tuple[str, int]] = field(default_factory=list)  # (YYYY-MM, minor)
+    revenue_trend: list[MonthRevenue] = field(default_factory=list)
     revenue_12m_minor: int = 0
     customers: int = 0
     active_customers: int = 0
@@ -80,11 +94,6 @@ class Dashboard:
     segments: list[SegmentFigure] = field(default_factory=list)
     at_risk: list[AtRiskCustomer] = field(default_factory=list)
     stale: bool = False  # figures from before the latest change; new ones are being computed
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["as_of"] = self.as_of.isoformat()
-        return data
 
 
 def month_of(session: Session, column: Any) -> ColumnElement[str]:
@@ -118,7 +127,9 @@ def _revenue(session: Session, board: Dashboard) -> None:
         .group_by(month)
         .order_by(month)
     ).all()
-    board.revenue_trend = [(str(m), int(total or 0)) for m, total, _ in rows][-TREND_MONTHS:]
+    board.revenue_trend = [MonthRevenue(str(m), int(total or 0)) for m, total, _ in rows][
+        -TREND_MONTHS:
+    ]
     year_ago = board.as_of - dt.timedelta(days=365)
     total, count = session.execute(
         select(func.sum(Order.total_minor), func.count(Order.id)).where(
@@ -339,10 +350,10 @@ def build_dashboard(session: Session, currency: str) -> Dashboard:
     return board
 
 
-_cache: dict[tuple[Any, ...], Dashboard] = {}
-_latest: dict[tuple[str, str], Dashboard] = {}
+# Keyed on (database URL, currency) and the data_version(); latest() is the stale board.
+_boards: VersionedCache[tuple[str, str], Dashboard] = VersionedCache("dashboards", maxsize=8)
 _refreshing: dict[tuple[str, str], threading.Event] = {}
-_cache_lock = threading.Lock()
+_refreshing_lock = threading.Lock()
 
 
 def data_version(session: Session) -> tuple[Any, ...]:
@@ -353,26 +364,18 @@ def data_version(session: Session) -> tuple[Any, ...]:
     return (audit, runs[0], runs[1], orders)
 
 
-def _store(url: str, currency: str, version: tuple[Any, ...], board: Dashboard) -> None:
-    with _cache_lock:
-        if len(_cache) > 8:
-            _cache.clear()
-        _cache[(url, currency, *version)] = board
-        _latest[(url, currency)] = board
-
-
 def refresh_dashboard(database: Database, currency: str) -> Dashboard:
     """Compute the dashboard now in a session of its own and cache it."""
     with database.read_session() as session:
         version = data_version(session)
         board = build_dashboard(session, currency)
-    _store(str(database.engine.url), currency, version, board)
+    _boards.put((str(database.engine.url), currency), version, board)
     return board
 
 
 def _refresh_in_background(database: Database, currency: str) -> None:
     slot = (str(database.engine.url), currency)
-    with _cache_lock:
+    with _refreshing_lock:
         if slot in _refreshing:
             return
         done = _refreshing[slot] = threading.Event()
@@ -381,7 +384,7 @@ def _refresh_in_background(database: Database, currency: str) -> None:
         try:
             refresh_dashboard(database, currency)
         finally:
-            with _cache_lock:
+            with _refreshing_lock:
                 _refreshing.pop(slot, None)
             done.set()
 
@@ -402,22 +405,20 @@ def dashboard(session: Session, currency: str, database: Database | None = None)
     """
     url = str(session.get_bind().engine.url)
     version = data_version(session)
-    with _cache_lock:
-        cached = _cache.get((url, currency, *version))
-        previous = _latest.get((url, currency))
-        running = _refreshing.get((url, currency))
+    slot = (url, currency)
+    cached, previous = _boards.get(slot, version), _boards.latest(slot)
+    with _refreshing_lock:
+        running = _refreshing.get(slot)
     if cached is not None:
         return cached
     if previous is None and running is not None and running.wait(timeout=120):
         # The first computation (started by `soloist serve`) was under way: use its result.
-        with _cache_lock:
-            cached = _cache.get((url, currency, *version))
-            previous = _latest.get((url, currency))
+        cached, previous = _boards.get(slot, version), _boards.latest(slot)
         if cached is not None:
             return cached
     if previous is not None and database is not None:
         _refresh_in_background(database, currency)
         return replace(previous, stale=True)
     board = build_dashboard(session, currency)
-    _store(url, currency, version, board)
+    _boards.put(slot, version, board)
     return board

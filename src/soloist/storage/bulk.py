@@ -7,11 +7,11 @@ rows (an import's order lines).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import polars as pl
-from sqlalchemy import ARRAY, ColumnElement, any_, bindparam, func, insert, select
+from sqlalchemy import ARRAY, ColumnElement, Dialect, any_, bindparam, func, insert, select
 from sqlalchemy.orm import Session
 from sqlalchemy.schema import AddConstraint, DropConstraint
 
@@ -72,7 +72,7 @@ def bulk_insert(
         elif getattr(default, "is_callable", False):
             columns.append(column)
             constants.append(default.arg(None))
-    processors = [column.type._cached_bind_processor(dialect) for column in columns]
+    processors = [_bind_processor(column, dialect) for column in columns]
     secret = [isinstance(column.type, EncryptedString | EncryptedDate) for column in columns]
     values: Iterable[tuple[Any, ...]]
     if isinstance(rows, pl.DataFrame):
@@ -110,6 +110,17 @@ def bulk_insert(
         keys = [column.key for column in columns]
         for part in _batches(values, 5000):
             connection.execute(insert(table), [dict(zip(keys, row, strict=True)) for row in part])
+
+
+def _bind_processor(column: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
+    """The function SQLAlchemy applies to ``column``'s values before they reach ``dialect``'s
+    driver (``None``: the values go as they are), through the public type API. The dialect's
+    implementation of the type is memoised by SQLAlchemy; the processor is built once per
+    :func:`bulk_insert` call and column, not per row."""
+    processor: Callable[[Any], Any] | None = column.type.dialect_impl(dialect).bind_processor(
+        dialect
+    )
+    return processor
 
 
 @contextlib.contextmanager

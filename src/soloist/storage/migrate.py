@@ -54,7 +54,22 @@ def schema_differences(engine: Engine) -> list[object]:
 
 
 def autogenerate_revision(engine: Engine, message: str) -> None:
-    """Write a new migration script from the difference between the models and ``engine``."""
+    """Write a new migration script from the difference between the models and ``engine``.
+
+    A developer tool, for changing the schema: no command or route calls it. The migrations'
+    ``env.py`` runs only with a connection handed in from here, so ``alembic revision
+    --autogenerate`` on the command line does not work; this does::
+
+        from sqlalchemy import create_engine
+        from soloist.storage import migrate
+
+        engine = create_engine("sqlite:///scratch.db")
+        migrate.upgrade_database(engine)  # a scratch database at the current head
+        migrate.autogenerate_revision(engine, "add customers.nickname")  # after the model change
+
+    Read the script it writes to ``storage/migrations/versions/`` before committing it:
+    autogenerate misses renames and server-side defaults.
+    """
     config = alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection

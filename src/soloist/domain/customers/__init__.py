@@ -13,6 +13,7 @@ from soloist.domain._lazy import lazy_face
 if TYPE_CHECKING:
     from soloist.domain.customers.contacts import (
         email_lookup_hash,
+        normalise_address,
         normalise_email,
         normalise_phone,
     )
@@ -57,6 +58,7 @@ _MODULE_OF = {
     "get_customer": "records",
     "list_customers": "listing",
     "merge_customers": "merge",
+    "normalise_address": "contacts",
     "normalise_email": "contacts",
     "normalise_phone": "contacts",
     "record_consent": "records",
@@ -81,6 +83,7 @@ __all__ = [
     "get_customer",
     "list_customers",
     "merge_customers",
+    "normalise_address",
     "normalise_email",
     "normalise_phone",
     "record_consent",

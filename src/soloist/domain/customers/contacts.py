@@ -12,6 +12,7 @@ from soloist.errors import ValidationError
 from soloist.storage.keys import keyring_for
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_NOT_WORD = re.compile(r"[^\w]+", re.UNICODE)
 
 
 def normalise_email(value: str | None) -> str | None:
@@ -44,6 +45,15 @@ def normalise_phone(value: str | None, default_region: str | None = None) -> str
     if not phonenumbers.is_possible_number(parsed):
         raise ValidationError(f"Not a possible phone number: {value!r}", field="phone")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalise_address(address: str | None) -> str | None:
+    """Case, width, punctuation and spacing removed: '12 High St.,  Leeds' == '12 high st leeds'."""
+    if not address:
+        return None
+    text = unicodedata.normalize("NFKC", address).casefold()
+    text = " ".join(_NOT_WORD.sub(" ", text).split())
+    return text or None
 
 
 def email_lookup_hash(session: Session, email: str | None) -> str | None:

@@ -9,7 +9,6 @@ migration ``b7c1d2e3f4a5``.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +18,7 @@ from sqlalchemy.orm import Session, aliased
 from soloist.domain.customers.contacts import normalise_email, normalise_phone
 from soloist.domain.scoring.scores import current_runs
 from soloist.errors import ValidationError
+from soloist.storage.caches import VersionedCache
 from soloist.storage.keys import keyring_for
 from soloist.storage.models import (
     AuditEntry,
@@ -30,8 +30,7 @@ from soloist.storage.models import (
 )
 
 SORTS = ("name", "newest", "clv", "risk")
-_count_cache: dict[tuple[Any, ...], int] = {}
-_count_lock = threading.Lock()
+_counts: VersionedCache[tuple[Any, ...], int] = VersionedCache("customer counts", maxsize=512)
 MAX_LIMIT = 500
 
 
@@ -199,10 +198,9 @@ def list_customers(session: Session, filters: CustomerFilters) -> tuple[list[Cus
         seg.segment if "segment" in runs else literal(None),
     )
 
-    version = (
+    version = (session.scalar(select(func.max(AuditEntry.id))), tuple(sorted(runs.items())))
+    question = (
         str(session.get_bind().engine.url),
-        session.scalar(select(func.max(AuditEntry.id))),
-        tuple(sorted(runs.items())),
         filters.q,
         filters.tag,
         filters.segment,
@@ -213,18 +211,13 @@ def list_customers(session: Session, filters: CustomerFilters) -> tuple[list[Cus
 
     def count(inner_aliases: set[Any], outer_aliases: set[Any], *extra: Any) -> int:
         """Counts are cached until data changes (any audited change), so paging is cheap."""
-        key = (*version, sort_field if inner_aliases - inner else None, len(extra))
-        with _count_lock:
-            cached = _count_cache.get(key)
-        if cached is not None:
-            return cached
-        query = joined(select(func.count(Customer.id)), inner_aliases, outer_aliases)
-        value = int(session.scalar(query.where(*where, *score_where, *extra)) or 0)
-        with _count_lock:
-            if len(_count_cache) > 512:
-                _count_cache.clear()
-            _count_cache[key] = value
-        return value
+
+        def counted() -> int:
+            query = joined(select(func.count(Customer.id)), inner_aliases, outer_aliases)
+            return int(session.scalar(query.where(*where, *score_where, *extra)) or 0)
+
+        key = (*question, sort_field if inner_aliases - inner else None, len(extra))
+        return _counts.get_or_compute(key, version, counted)
 
     rows: list[Any] = []
     if sort_field is None:

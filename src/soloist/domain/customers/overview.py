@@ -11,11 +11,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from soloist.domain.customers.records import current_consents, get_customer
+from soloist.domain.loyalty.ledger import points_balance
 from soloist.domain.scoring.scores import CustomerScores, scores_of_customer
 from soloist.storage.models import (
     Customer,
     Interaction,
-    LedgerEntry,
     LoyaltyAccount,
     LoyaltyTier,
     Order,
@@ -59,16 +59,6 @@ class CustomerOverview:
     consents: dict[str, bool] = field(default_factory=dict)
     scores: CustomerScores | None = None
     timeline: list[TimelineItem] = field(default_factory=list)
-
-
-def points_balance(session: Session, customer_id: int) -> int:
-    """The loyalty balance: always the sum of the append-only ledger."""
-    total = session.scalar(
-        select(func.coalesce(func.sum(LedgerEntry.points), 0)).where(
-            LedgerEntry.customer_id == customer_id
-        )
-    )
-    return int(total or 0)
 
 
 def _orders(session: Session, customer_id: int) -> list[TimelineItem]:

@@ -9,13 +9,12 @@ customer has bought before, or is in the programme's holdout group.
 from __future__ import annotations
 
 import datetime as dt
-import re
-import unicodedata
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from soloist.domain.audit import record_audit
+from soloist.domain.customers.contacts import normalise_address
 from soloist.domain.customers.records import get_customer
 from soloist.domain.loyalty.ledger import HOLDOUT, MEMBER, add_entry, find_entry
 from soloist.domain.loyalty.rules import ProgrammeSettings
@@ -23,8 +22,6 @@ from soloist.errors import ConflictError, NotFoundError, ValidationError
 from soloist.storage.keys import keyring_for
 from soloist.storage.models import Customer, LoyaltyAccount, Order, Referral
 from soloist.storage.types import utcnow
-
-_NOT_WORD = re.compile(r"[^\w]+", re.UNICODE)
 
 
 class ReferralRejectedError(ConflictError):
@@ -35,15 +32,6 @@ def referral_code_for(session: Session, customer_id: int) -> str:
     """A member's code: a keyed hash of their id, so it is stable and cannot be guessed."""
     digest = keyring_for(session).lookup_hash(str(customer_id), "referral")
     return digest[:10].upper()
-
-
-def normalise_address(address: str | None) -> str | None:
-    """Case, width, punctuation and spacing removed: '12 High St.,  Leeds' == '12 high st leeds'."""
-    if not address:
-        return None
-    text = unicodedata.normalize("NFKC", address).casefold()
-    text = " ".join(_NOT_WORD.sub(" ", text).split())
-    return text or None
 
 
 def _same_person(referrer: Customer, referred: Customer) -> str | None:

@@ -11,7 +11,6 @@ comparison, and one ``customer_scores`` row per customer with ``churn_risk``,
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -24,10 +23,11 @@ from soloist.analytics.drivers import satisfaction_drivers
 from soloist.analytics.errors import AnalyticsError
 from soloist.analytics.next_purchase import compare_clv_models
 from soloist.analytics.subscription_churn import score_subscription_churn
+from soloist.domain._progress import Progress, no_progress
 from soloist.domain.audit import insert_rows, record_audit
 from soloist.domain.scoring.reasons import Reason, stored_reasons
 from soloist.domain.scoring.segments import load_transactions
-from soloist.errors import AnalyticsInputError, ValidationError
+from soloist.errors import ValidationError
 from soloist.money import minor_to_decimal
 from soloist.storage.models import (
     CustomerScore,
@@ -38,11 +38,6 @@ from soloist.storage.models import (
 )
 
 CHUNK = 20_000
-Progress = Callable[[str, int, int], None]
-
-
-def _noop(_stage: str, _done: int, _total: int) -> None:
-    return None
 
 
 def _subscriptions(session: Session) -> pd.DataFrame:
@@ -152,17 +147,14 @@ def score_churn_risk(
     progress: Progress | None = None,
 ) -> ModelRun:
     """Compare churn models, score every customer, store the run; returns the run."""
-    report = progress or _noop
+    report = progress or no_progress
     if horizon_days < 7:
         raise ValidationError("The horizon must be at least 7 days.", field="horizon_days")
     orders, end = load_transactions(session, currency)
     report("comparing churn models", 0, 4)
-    try:
-        churn = score_churn(orders, end, horizon_days=horizon_days, random_state=random_state)
-        report("comparing CLV models", 1, 4)
-        clv = compare_clv_models(orders, end, horizon_days=horizon_days, random_state=random_state)
-    except AnalyticsError as exc:
-        raise AnalyticsInputError(str(exc)) from exc
+    churn = score_churn(orders, end, horizon_days=horizon_days, random_state=random_state)
+    report("comparing CLV models", 1, 4)
+    clv = compare_clv_models(orders, end, horizon_days=horizon_days, random_state=random_state)
     report("subscriptions and satisfaction", 2, 4)
     subscription_summary: dict[str, Any] | None = None
     subscription_reasons: dict[int, list[Reason]] = {}

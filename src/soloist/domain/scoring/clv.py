@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from soloist.analytics import (
@@ -31,6 +30,7 @@ from soloist.analytics import (
     plot_cumulative_repeat_purchases,
     rfm_summary,
 )
+from soloist.domain._progress import Progress, no_progress
 from soloist.domain.audit import insert_rows, record_audit
 from soloist.errors import ValidationError
 from soloist.money import minor_to_decimal
@@ -42,7 +42,6 @@ PURCHASE_MODELS = {
     "pareto-nbd": ParetoNBDModel,
 }
 SCORE_CHUNK = 20_000
-Progress = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True)
@@ -53,10 +52,6 @@ class AnalyzeOptions:
     horizon_months: int = 12
     observation_end: dt.date | None = None
     plots_dir: Path | None = None
-
-
-def _noop(_stage: str, _done: int, _total: int) -> None:
-    return None
 
 
 def load_paid_orders(session: Session, currency: str) -> pd.DataFrame:
@@ -171,7 +166,7 @@ def analyze_workspace(
 ) -> ModelRun:
     """Fit, validate, score every customer and store it all as one model run."""
     opts = options or AnalyzeOptions()
-    report = progress or _noop
+    report = progress or no_progress
     if opts.model not in PURCHASE_MODELS:
         raise ValidationError(
             f"Unknown model {opts.model!r}; use one of {', '.join(PURCHASE_MODELS)}.", field="model"
@@ -290,13 +285,4 @@ def latest_run(session: Session, kind: str = "clv") -> ModelRun | None:
         .where(ModelRun.kind == kind, ModelRun.status == "succeeded")
         .order_by(ModelRun.id.desc())
         .limit(1)
-    )
-
-
-def scored_customers(session: Session, run_id: int) -> int:
-    return int(
-        session.scalar(
-            select(func.count(CustomerScore.id)).where(CustomerScore.model_run_id == run_id)
-        )
-        or 0
     )

@@ -10,7 +10,6 @@ is not a failure.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from soloist.domain.scoring.reasons import REASON_SCORES, Reason, read_reasons
 from soloist.money import minor_to_decimal
+from soloist.storage.caches import VersionedCache
 from soloist.storage.models import CustomerScore, ModelRun
 
 SCORE_FIELDS = (
@@ -45,8 +45,7 @@ def finished_runs(session: Session) -> list[ModelRun]:
     )
 
 
-_runs_cache: dict[tuple[Any, ...], dict[str, int]] = {}
-_runs_lock = threading.Lock()
+_current_runs: VersionedCache[str, dict[str, int]] = VersionedCache("current runs", maxsize=16)
 
 
 def current_runs(session: Session) -> dict[str, int]:
@@ -57,16 +56,10 @@ def current_runs(session: Session) -> dict[str, int]:
     newest, finished, total = session.execute(
         select(func.max(ModelRun.id), func.count(ModelRun.finished_at), func.count(ModelRun.id))
     ).one()
-    key = (str(session.get_bind().engine.url), newest, finished, total)
-    with _runs_lock:
-        cached = _runs_cache.get(key)
-    if cached is not None:
-        return dict(cached)
-    found = _find_current_runs(session)
-    with _runs_lock:
-        if len(_runs_cache) > 16:
-            _runs_cache.clear()
-        _runs_cache[key] = found
+    url = str(session.get_bind().engine.url)
+    found = _current_runs.get_or_compute(
+        url, (newest, finished, total), lambda: _find_current_runs(session)
+    )
     return dict(found)
 
 
@@ -98,20 +91,16 @@ class CustomerScores:
     def empty(self) -> bool:
         return not self.values
 
-    def to_dict(self, currency: str) -> dict[str, Any]:
+    def values_in(self, currency: str) -> dict[str, Any]:
+        """``values``, with each money score also as a decimal string in ``currency``
+        (``clv_12m`` beside ``clv_12m_minor``)."""
         values = dict(self.values)
         for minor in ("clv_12m_minor", "spend_estimate_minor"):
             if values.get(minor) is not None:
                 values[minor.removesuffix("_minor")] = str(
                     minor_to_decimal(int(values[minor]), currency)
                 )
-        return {
-            "customer_id": self.customer_id,
-            "scores": values,
-            "currency": currency,
-            "reasons": {k: [r.to_stored() for r in v] for k, v in self.reasons.items()},
-            "runs": self.runs,
-        }
+        return values
 
 
 def _run_info(run: ModelRun) -> dict[str, Any]:

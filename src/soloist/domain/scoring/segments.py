@@ -9,7 +9,6 @@ and tickets; scores RFM and (optionally) clusters customers; and stores one ``mo
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -19,18 +18,18 @@ from sqlalchemy.orm import Session
 
 from soloist.analytics.clustering import METHODS, cluster_customers
 from soloist.analytics.customer_features import transaction_features
-from soloist.analytics.errors import AnalyticsError
 from soloist.analytics.segmentation import (
     RFM_SEGMENTS,
     rfm_scores,
     segment_summary,
     segment_transitions,
 )
+from soloist.domain._progress import Progress, no_progress
 from soloist.domain.audit import insert_rows, record_audit
 from soloist.domain.scoring.clv import load_paid_orders
 from soloist.domain.scoring.reasons import Reason, stored_reasons
 from soloist.domain.scoring.scores import current_runs
-from soloist.errors import AnalyticsInputError, ValidationError
+from soloist.errors import ValidationError
 from soloist.money import minor_to_decimal
 from soloist.storage.models import (
     CustomerScore,
@@ -54,11 +53,6 @@ CLUSTER_FEATURES = (
     "interpurchase_days",
 )
 CHUNK = 20_000
-Progress = Callable[[str, int, int], None]
-
-
-def _noop(_stage: str, _done: int, _total: int) -> None:
-    return None
 
 
 def load_transactions(session: Session, currency: str) -> tuple[pd.DataFrame, pd.Timestamp]:
@@ -185,32 +179,29 @@ def segment_customers(
     progress: Progress | None = None,
 ) -> ModelRun:
     """Score RFM segments (and clusters unless ``method`` is ``rfm``) and store them."""
-    report = progress or _noop
+    report = progress or no_progress
     if method not in SEGMENT_METHODS:
         raise ValidationError(
             f"Unknown method {method!r}; use one of {', '.join(SEGMENT_METHODS)}.", field="method"
         )
     orders, end = load_transactions(session, currency)
     report("reading behaviour", 0, 4)
-    try:
-        behaviour = load_behaviour(session, currency, orders, end)
-        table = pd.DataFrame(
-            {
-                "recency_days": behaviour["recency_days"],
-                "frequency": behaviour["orders"],
-                "monetary": behaviour["total_spent"],
-            }
-        )
-        clv = _clv_by_customer(session, currency)
-        if clv is not None:
-            table["clv"] = clv.reindex(table.index)
-        rfm = rfm_scores(table)
-        report("clustering", 1, 4)
-        clusters = None
-        if method != "rfm":
-            clusters = cluster_customers(behaviour, method, random_state=random_state)
-    except AnalyticsError as exc:
-        raise AnalyticsInputError(str(exc)) from exc
+    behaviour = load_behaviour(session, currency, orders, end)
+    table = pd.DataFrame(
+        {
+            "recency_days": behaviour["recency_days"],
+            "frequency": behaviour["orders"],
+            "monetary": behaviour["total_spent"],
+        }
+    )
+    clv = _clv_by_customer(session, currency)
+    if clv is not None:
+        table["clv"] = clv.reindex(table.index)
+    rfm = rfm_scores(table)
+    report("clustering", 1, 4)
+    clusters = None
+    if method != "rfm":
+        clusters = cluster_customers(behaviour, method, random_state=random_state)
     previous_id, previous = _previous_segments(session)
     run = ModelRun(
         kind="segments",

@@ -1,0 +1,128 @@
+"""In-process caches of figures derived from the database, keyed on the data's version.
+
+A :class:`VersionedCache` holds a value per ``(key, version)``: the key says *what* was computed
+(a database URL, a currency, a filter …), the version says *from which data* (the newest ids and
+counts, read with one cheap query). A lookup with a newer version misses, so nothing has to
+invalidate anything when data changes. The cache keeps the ``maxsize`` most recently used
+entries and, for each key, the newest value stored under any version (:meth:`latest`), which
+lets a page show the previous figures while new ones are computed.
+
+Versions never go backwards in a running workspace, but they do when a database is emptied or
+restored (and ids start again): then :func:`clear_all_caches` empties every cache in the
+process.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any, Generic, TypeVar
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+_caches: weakref.WeakSet[VersionedCache[Any, Any]] = weakref.WeakSet()
+_caches_lock = threading.Lock()
+
+
+class VersionedCache(Generic[K, V]):
+    """A thread-safe, size-bounded map from ``(key, version)`` to a value.
+
+    Parameters
+    ----------
+    name:
+        What the cache holds, for ``repr`` and debugging.
+    maxsize:
+        How many ``(key, version)`` entries to keep; the least recently used go first. The
+        :meth:`latest` values are bounded by the same number of keys.
+
+    Examples
+    --------
+    >>> cache: VersionedCache[str, int] = VersionedCache("example", maxsize=2)
+    >>> cache.get_or_compute("a", 1, lambda: 10)
+    10
+    >>> cache.get("a", 2) is None, cache.latest("a")
+    (True, 10)
+    """
+
+    def __init__(self, name: str, *, maxsize: int) -> None:
+        if maxsize < 1:
+            raise ValueError("maxsize must be at least 1")
+        self.name = name
+        self.maxsize = maxsize
+        self._entries: OrderedDict[tuple[K, Hashable], V] = OrderedDict()
+        self._latest: OrderedDict[K, V] = OrderedDict()
+        self._lock = threading.Lock()
+        with _caches_lock:
+            _caches.add(self)
+
+    def __repr__(self) -> str:
+        return f"VersionedCache({self.name!r}, maxsize={self.maxsize}, entries={len(self)})"
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+    def get(self, key: K, version: Hashable) -> V | None:
+        """The value stored for ``key`` at exactly ``version``, or ``None``."""
+        with self._lock:
+            slot = (key, version)
+            if slot not in self._entries:
+                return None
+            self._touch(slot)
+            return self._entries[slot]
+
+    def latest(self, key: K) -> V | None:
+        """The value stored last for ``key``, whatever its version, or ``None``."""
+        with self._lock:
+            return self._latest.get(key)
+
+    def put(self, key: K, version: Hashable, value: V) -> None:
+        """Store ``value`` for ``key`` at ``version``; it also becomes ``key``'s latest value."""
+        with self._lock:
+            self._entries[(key, version)] = value
+            self._entries.move_to_end((key, version))
+            while len(self._entries) > self.maxsize:
+                self._entries.popitem(last=False)
+            self._latest[key] = value
+            self._latest.move_to_end(key)
+            while len(self._latest) > self.maxsize:
+                self._latest.popitem(last=False)
+
+    def get_or_compute(self, key: K, version: Hashable, compute: Callable[[], V]) -> V:
+        """The cached value, or ``compute()`` stored and returned.
+
+        ``compute`` runs outside the lock (it queries a database): two threads that miss at
+        the same time both compute, and the second result is the one kept.
+        """
+        with self._lock:
+            slot = (key, version)
+            if slot in self._entries:
+                self._touch(slot)
+                return self._entries[slot]
+        value = compute()
+        self.put(key, version, value)
+        return value
+
+    def _touch(self, slot: tuple[K, Hashable]) -> None:
+        """Mark ``slot`` (and its key's latest value) most recently used; under the lock."""
+        self._entries.move_to_end(slot)
+        if slot[0] in self._latest:
+            self._latest.move_to_end(slot[0])
+
+    def clear(self) -> None:
+        """Forget every entry and every latest value."""
+        with self._lock:
+            self._entries.clear()
+            self._latest.clear()
+
+
+def clear_all_caches() -> None:
+    """Empty every :class:`VersionedCache` of the process (after a database is emptied or
+    restored, when versions can repeat with other data)."""
+    with _caches_lock:
+        caches = list(_caches)
+    for cache in caches:
+        cache.clear()

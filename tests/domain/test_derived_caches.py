@@ -1,0 +1,77 @@
+"""The derived figures' caches: reused while the data stays the same, recomputed when it changes,
+and dropped all at once by ``clear_derived_caches``."""
+
+from __future__ import annotations
+
+import time
+
+from soloist.domain.caches import clear_derived_caches
+from soloist.domain.customers.records import CustomerCreate, create_customer
+from soloist.domain.dashboard import dashboard
+from soloist.domain.scoring.scores import current_runs
+from soloist.storage.database import Database
+from soloist.storage.models import CustomerScore, ModelRun
+from soloist.storage.types import utcnow
+
+
+def _add_customer(database: Database, name: str) -> None:
+    with database.session() as session:
+        create_customer(session, CustomerCreate(name=name), "test")
+
+
+def test_the_dashboard_is_reused_until_the_data_changes(sqlite_database: Database) -> None:
+    _add_customer(sqlite_database, "Ada")
+    with sqlite_database.read_session() as session:
+        first = dashboard(session, "EUR")
+        assert dashboard(session, "EUR") is first
+        assert first.customers == 1
+    _add_customer(sqlite_database, "Bo")
+    with sqlite_database.read_session() as session:
+        second = dashboard(session, "EUR")
+    assert second is not first
+    assert second.customers == 2
+
+
+def test_after_a_change_the_previous_dashboard_is_shown_stale_while_it_is_recomputed(
+    sqlite_database: Database,
+) -> None:
+    _add_customer(sqlite_database, "Ada")
+    with sqlite_database.read_session() as session:
+        assert not dashboard(session, "EUR", sqlite_database).stale
+    _add_customer(sqlite_database, "Bo")
+    with sqlite_database.read_session() as session:
+        stale = dashboard(session, "EUR", sqlite_database)
+    assert (stale.stale, stale.customers) == (True, 1)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with sqlite_database.read_session() as session:
+            board = dashboard(session, "EUR", sqlite_database)
+        if not board.stale:
+            break
+        time.sleep(0.05)
+    assert (board.stale, board.customers) == (False, 2)
+
+
+def test_clear_derived_caches_forgets_the_previous_dashboard(sqlite_database: Database) -> None:
+    with sqlite_database.read_session() as session:
+        dashboard(session, "EUR", sqlite_database)
+    _add_customer(sqlite_database, "Ada")
+    clear_derived_caches()
+    with sqlite_database.read_session() as session:
+        board = dashboard(session, "EUR", sqlite_database)
+    assert (board.stale, board.customers) == (False, 1)
+
+
+def test_current_runs_follow_a_run_once_it_finishes(sqlite_database: Database) -> None:
+    with sqlite_database.session() as session:
+        customer = create_customer(session, CustomerCreate(name="Ada"), "test")
+        assert current_runs(session) == {}
+        run = ModelRun(kind="clv", status="running", params={}, metrics={})
+        session.add(run)
+        session.flush()
+        session.add(CustomerScore(model_run_id=run.id, customer_id=customer.id, clv_12m_minor=5))
+        session.flush()
+        assert current_runs(session) == {}  # a running run is not current yet
+        run.status, run.finished_at = "succeeded", utcnow()
+        session.flush()
+        assert current_runs(session) == {"clv_12m_minor": run.id}
