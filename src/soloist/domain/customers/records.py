@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from soloist.domain.audit import describe_changes, record_audit
-from soloist.domain.customers.contacts import normalise_email, normalise_phone
+from soloist.domain.customers.contacts import email_lookup_hash, normalise_email, normalise_phone
 from soloist.errors import ConflictError, NotFoundError, ValidationError
 from soloist.storage.keys import keyring_for
 from soloist.storage.models import CONSENT_CHANNELS, ConsentRecord, Customer, CustomerTag
@@ -216,10 +216,9 @@ def get_customer(session: Session, customer_id: int) -> Customer:
 
 def find_customer_by_email(session: Session, email: str) -> Customer | None:
     """Exact lookup through the keyed hash of the normalised address (the column is encrypted)."""
-    normalised = normalise_email(email)
-    if normalised is None:
+    digest = email_lookup_hash(session, email)
+    if digest is None:
         return None
-    digest = keyring_for(session).lookup_hash(normalised, "email")
     query = select(Customer).where(Customer.email_hash == digest).order_by(Customer.id)
     return session.scalars(query).first()
 

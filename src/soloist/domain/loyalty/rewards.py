@@ -19,7 +19,7 @@ from soloist.domain.audit import record_audit
 from soloist.domain.customers.records import get_customer
 from soloist.domain.loyalty.ledger import MEMBER, get_account
 from soloist.errors import ConflictError, NotFoundError, ValidationError
-from soloist.money import decimal_to_minor, minor_to_decimal
+from soloist.money import decimal_to_minor
 from soloist.storage.models import (
     REWARD_KINDS,
     Coupon,
@@ -255,11 +255,3 @@ def offers_for_customer(
         .order_by(Coupon.created_at.desc(), Coupon.id.desc())
     )
     return [c for c in candidates if coupon_refusal(session, c, customer_id, at) is None]
-
-
-def describe_coupon(coupon: Coupon, currency: str | None = None) -> str:
-    if coupon.discount_percent:
-        return f"{coupon.discount_percent}% off"
-    if coupon.discount_minor is not None and currency:
-        return f"{minor_to_decimal(coupon.discount_minor, currency)} {currency} off"
-    return "reward"

@@ -78,8 +78,13 @@ def read_reasons(stored: Mapping[str, Any] | None) -> dict[str, list[Reason]]:
         reasons = list(_legacy_or_current(str(score), value))
         if reasons:
             found[str(score)] = reasons
+    return in_score_order(found)
+
+
+def in_score_order(groups: Mapping[str, list[Reason]]) -> dict[str, list[Reason]]:
+    """``groups`` in :data:`REASON_SCORES` order, scores it does not name last."""
     order = {score: i for i, score in enumerate(REASON_SCORES)}
-    return dict(sorted(found.items(), key=lambda item: order.get(item[0], len(order))))
+    return dict(sorted(groups.items(), key=lambda item: order.get(item[0], len(order))))
 
 
 def _legacy_or_current(score: str, value: Any) -> Iterable[Reason]:

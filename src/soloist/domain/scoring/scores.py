@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
-from soloist.domain.scoring.reasons import REASON_SCORES, Reason, read_reasons
+from soloist.domain.scoring.reasons import Reason, in_score_order, read_reasons
 from soloist.money import minor_to_decimal
 from soloist.storage.caches import VersionedCache
 from soloist.storage.models import CustomerScore, ModelRun
@@ -140,6 +140,5 @@ def scores_of_customer(session: Session, customer_id: int) -> CustomerScores:
         result.runs[name] = _run_info(run_rows[run_id])
         for score, reasons in read_reasons(row.reasons).items():
             result.reasons.setdefault(score, reasons)
-    order = {score: i for i, score in enumerate(REASON_SCORES)}
-    result.reasons = dict(sorted(result.reasons.items(), key=lambda kv: order.get(kv[0], 99)))
+    result.reasons = in_score_order(result.reasons)
     return result
