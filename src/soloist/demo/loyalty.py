@@ -249,6 +249,7 @@ def _credit_orders(session: Session) -> int:
                 "reason": f"order {order.external_id}",
                 "idempotency_key": f"earn:order:{order.id}",
                 "expires_at": rules.expiry_for(order.ordered_at),
+                "effective_at": order.ordered_at,
                 "created_at": order.ordered_at,
             }
         )
@@ -261,6 +262,7 @@ def _credit_orders(session: Session) -> int:
                     "reason": f"order {order.external_id} {order.status}",
                     "idempotency_key": f"reverse:order:{order.id}",
                     "expires_at": None,
+                    "effective_at": order.ordered_at + dt.timedelta(days=3),
                     "created_at": order.ordered_at + dt.timedelta(days=3),
                 }
             )

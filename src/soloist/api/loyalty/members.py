@@ -61,7 +61,10 @@ class LedgerEntryPublic(BaseModel):
     rule: str | None
     user_id: int | None
     expires_at: dt.datetime | None
-    created_at: dt.datetime
+    effective_at: dt.datetime = Field(
+        description="When the movement counts: the purchase, the refund, the expiry run."
+    )
+    created_at: dt.datetime = Field(description="When the entry was written.")
 
 
 class AdjustmentCreate(BaseModel):

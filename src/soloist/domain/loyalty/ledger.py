@@ -109,7 +109,8 @@ def add_entry(
         reason=None if reason is None else reason[:255],
         idempotency_key=idempotency_key,
         expires_at=expires_at,
-        created_at=at or utcnow(),
+        effective_at=at or utcnow(),
+        created_at=utcnow(),
         **actor_columns(actor),
     )
     session.add(entry)
@@ -123,7 +124,7 @@ class Lot:
     """Points credited by one entry and what is left of them after the debits (FIFO)."""
 
     entry_id: int
-    created_at: dt.datetime
+    effective_at: dt.datetime
     expires_at: dt.datetime | None
     points: int
     remaining: int
@@ -146,13 +147,13 @@ def open_lots(entries: Iterable[LedgerEntry]) -> list[Lot]:
     lots: list[Lot] = []
     by_entry: dict[str, Lot] = {}
     by_order: dict[str, Lot] = {}
-    for entry in sorted(entries, key=lambda e: (e.created_at, e.id)):
+    for entry in sorted(entries, key=lambda e: (e.effective_at, e.id)):
         if entry.points > 0:
             order = (
                 entry.source_id if entry.kind == "earn" and entry.source_type == "order" else None
             )
             lot = Lot(
-                entry.id, entry.created_at, entry.expires_at, entry.points, entry.points, order
+                entry.id, entry.effective_at, entry.expires_at, entry.points, entry.points, order
             )
             lots.append(lot)
             by_entry[str(entry.id)] = lot
@@ -179,6 +180,6 @@ def ledger_entries(session: Session, customer_id: int) -> list[LedgerEntry]:
         session.scalars(
             select(LedgerEntry)
             .where(LedgerEntry.customer_id == customer_id)
-            .order_by(LedgerEntry.created_at, LedgerEntry.id)
+            .order_by(LedgerEntry.effective_at, LedgerEntry.id)
         )
     )

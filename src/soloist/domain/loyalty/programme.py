@@ -531,7 +531,7 @@ def expire_points(session: Session, now: dt.datetime, actor: str = "rule:expiry"
                 actor,
                 source_type="lot",
                 source_id=lot.entry_id,
-                reason=f"points from {lot.created_at.date().isoformat()} expired",
+                reason=f"points from {lot.effective_at.date().isoformat()} expired",
                 idempotency_key=key,
                 at=now,
             )

@@ -185,7 +185,7 @@ def _kpis(session: Session, now: dt.datetime) -> LoyaltyKpis:
     active_members = int(
         session.scalar(
             select(func.count(func.distinct(LedgerEntry.customer_id))).where(
-                LedgerEntry.kind.in_(("earn", "redeem")), LedgerEntry.created_at > year_ago
+                LedgerEntry.kind.in_(("earn", "redeem")), LedgerEntry.effective_at > year_ago
             )
         )
         or 0

@@ -87,7 +87,7 @@ def ledger_history(
         session.scalars(
             select(LedgerEntry)
             .where(LedgerEntry.customer_id == customer_id)
-            .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc())
+            .order_by(LedgerEntry.effective_at.desc(), LedgerEntry.id.desc())
             .limit(limit)
             .offset(offset)
         )

@@ -109,8 +109,8 @@ def window_metrics(
             LedgerEntry.customer_id == customer_id,
             LedgerEntry.kind.in_(("earn", "bonus")),
             LedgerEntry.points > 0,
-            LedgerEntry.created_at > start,
-            LedgerEntry.created_at <= now,
+            LedgerEntry.effective_at > start,
+            LedgerEntry.effective_at <= now,
         )
     )
     return {"spend": int(spend or 0), "points": int(points or 0)}
@@ -138,8 +138,8 @@ def window_metrics_for(
         .where(
             LedgerEntry.kind.in_(("earn", "bonus")),
             LedgerEntry.points > 0,
-            LedgerEntry.created_at > start,
-            LedgerEntry.created_at <= now,
+            LedgerEntry.effective_at > start,
+            LedgerEntry.effective_at <= now,
         )
         .group_by(LedgerEntry.customer_id)
     ).all()

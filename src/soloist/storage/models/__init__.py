@@ -5,6 +5,7 @@ from soloist.storage.models.analytics import (
     CustomerScore,
     ImportBatch,
     ModelRun,
+    WebhookEvent,
     WorkspaceSetting,
 )
 from soloist.storage.models.base import Base
@@ -105,5 +106,6 @@ __all__ = [
     "Ticket",
     "TicketMessage",
     "User",
+    "WebhookEvent",
     "WorkspaceSetting",
 ]

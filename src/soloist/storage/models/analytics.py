@@ -44,6 +44,9 @@ class CustomerScore(IdMixin, Base):
     segment: Mapped[str | None] = mapped_column(String(32), index=True)
     cluster: Mapped[int | None] = mapped_column(Integer)
     reasons: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Set when the score was worked out again after the customer's orders changed, from the
+    # run's stored fit (no refit); None for scores written by the run itself.
+    rescored_at: Mapped[dt.datetime | None] = mapped_column()
 
     __table_args__ = (
         UniqueConstraint("model_run_id", "customer_id"),
@@ -76,3 +79,20 @@ class WorkspaceSetting(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[Any] = mapped_column(JSON)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class WebhookEvent(IdMixin, Base):
+    """A webhook delivery already handled, keyed by its provider's event id.
+
+    A replayed or duplicate delivery finds its row and changes nothing.
+    """
+
+    __tablename__ = "webhook_events"
+
+    provider: Mapped[str] = mapped_column(String(16))
+    event_id: Mapped[str] = mapped_column(String(255))
+    event_type: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(255))
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("provider", "event_id"),)

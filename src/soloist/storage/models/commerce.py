@@ -50,6 +50,10 @@ class Order(IdMixin, Base):
     source: Mapped[str | None] = mapped_column(String(32))
     import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # What was given back so far (partial refunds add up); the order turns ``refunded`` when it
+    # reaches the total. ``refunded_at`` is the moment of the latest refund or cancellation.
+    refunded_minor: Mapped[int] = mapped_column(Money, default=0, server_default="0")
+    refunded_at: Mapped[dt.datetime | None] = mapped_column()
 
     lines: Mapped[list[OrderLine]] = relationship(
         back_populates="order", cascade="all, delete-orphan", order_by="OrderLine.line_no"
@@ -67,6 +71,10 @@ class Order(IdMixin, Base):
     @property
     def total(self) -> Decimal:
         return minor_to_decimal(self.total_minor, self.currency)
+
+    @property
+    def refunded(self) -> Decimal:
+        return minor_to_decimal(self.refunded_minor or 0, self.currency)
 
 
 class OrderLine(IdMixin, Base):

@@ -41,7 +41,12 @@ class LoyaltyAccount(Base):
 
 
 class LedgerEntry(IdMixin, Base):
-    """One movement of points. Never updated or deleted; corrections are new entries."""
+    """One movement of points. Never updated or deleted; corrections are new entries.
+
+    ``effective_at`` is when the movement counts in the programme's time (an order's purchase
+    time, a refund's time, the moment an expiry job runs as of): lots, expiry and tier windows
+    follow it. ``created_at`` is only when the row was written.
+    """
 
     __tablename__ = "loyalty_ledger"
 
@@ -55,9 +60,13 @@ class LedgerEntry(IdMixin, Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     expires_at: Mapped[dt.datetime | None] = mapped_column()
+    effective_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
-    __table_args__ = (Index("ix_loyalty_ledger_customer_created", "customer_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_loyalty_ledger_customer_created", "customer_id", "created_at"),
+        Index("ix_loyalty_ledger_customer_effective", "customer_id", "effective_at"),
+    )
 
 
 class Reward(IdMixin, Base):
