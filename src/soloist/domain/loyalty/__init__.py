@@ -1,10 +1,10 @@
 """The loyalty programme: enrolment, points earned and redeemed on an append-only ledger, tiers,
 rewards and coupons, referrals, the programme's rules and its measured effect.
 
-The interfaces import from here, never from the modules: ``programme`` (enrol, earn, redeem,
-expire, adjust), ``ledger`` (entries, balances, FIFO lots), ``redemptions``, ``rewards``,
-``tiers``, ``referrals``, ``rules`` (the programme settings), ``summary`` (a member's standing)
-and ``report``.
+The interfaces import from here, never from the modules: ``programme`` (enrol, bonus, redeem,
+expire, adjust), ``order_points`` (what orders earn and give back), ``ledger`` (entries,
+balances, FIFO lots), ``redemptions``, ``rewards``, ``tiers``, ``referrals``, ``rules`` (the
+programme settings), ``summary`` (a member's standing) and ``report``.
 """
 
 from __future__ import annotations
@@ -21,21 +21,25 @@ if TYPE_CHECKING:
         open_lots,
         points_balance,
     )
+    from soloist.domain.loyalty.order_points import (
+        SyncResult,
+        earn_for_order,
+        reverse_order_points,
+        settle_order_points,
+        sync_order_points,
+    )
     from soloist.domain.loyalty.programme import (
         Adjustment,
         EnrolmentResult,
         ExpiryResult,
         IdempotencyKeyReusedError,
-        SyncResult,
         adjust_points,
         award_birthday_bonuses,
-        earn_for_order,
         enrol_customers,
+        enrol_new_customer,
         expire_points,
         in_holdout,
         redeem_points,
-        reverse_order_points,
-        sync_order_points,
     )
     from soloist.domain.loyalty.redemptions import RedemptionOutcome
     from soloist.domain.loyalty.referrals import (
@@ -72,7 +76,7 @@ _MODULE_OF = {
     "LoyaltyReport": "report",
     "LoyaltySummary": "summary",
     "RedemptionOutcome": "redemptions",
-    "SyncResult": "programme",
+    "SyncResult": "order_points",
     "member_counts_by_tier": "report",
     "coupon_of_use": "rewards",
     "CouponCreate": "rewards",
@@ -86,8 +90,9 @@ _MODULE_OF = {
     "award_birthday_bonuses": "programme",
     "create_coupon": "rewards",
     "create_reward": "rewards",
-    "earn_for_order": "programme",
+    "earn_for_order": "order_points",
     "enrol_customers": "programme",
+    "enrol_new_customer": "programme",
     "expire_points": "programme",
     "get_programme_settings": "rules",
     "in_holdout": "programme",
@@ -103,10 +108,11 @@ _MODULE_OF = {
     "points_balance": "ledger",
     "record_referral": "referrals",
     "redeem_points": "programme",
-    "reverse_order_points": "programme",
+    "reverse_order_points": "order_points",
     "review_tier": "tiers",
     "review_tiers": "tiers",
-    "sync_order_points": "programme",
+    "settle_order_points": "order_points",
+    "sync_order_points": "order_points",
     "update_programme_settings": "rules",
     "use_coupon": "rewards",
 }
@@ -133,6 +139,7 @@ __all__ = [
     "create_reward",
     "earn_for_order",
     "enrol_customers",
+    "enrol_new_customer",
     "expire_points",
     "get_programme_settings",
     "in_holdout",
@@ -152,6 +159,7 @@ __all__ = [
     "reverse_order_points",
     "review_tier",
     "review_tiers",
+    "settle_order_points",
     "sync_order_points",
     "update_programme_settings",
     "use_coupon",

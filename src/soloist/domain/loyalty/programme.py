@@ -40,12 +40,19 @@ from soloist.domain.loyalty.ledger import (
     open_lots,
     points_balance,
 )
+from soloist.domain.loyalty.order_points import (
+    SyncResult,
+    earn_for_order,
+    reverse_order_points,
+    settle_order_points,
+    sync_order_points,
+)
 from soloist.domain.loyalty.redemptions import (
     IdempotencyKeyReusedError,
     RedemptionOutcome,
     redeem_points,
 )
-from soloist.domain.loyalty.referrals import convert_referral, referral_code_for
+from soloist.domain.loyalty.referrals import referral_code_for
 from soloist.domain.loyalty.rules import (
     ProgrammeSettings,
     get_programme_settings,
@@ -55,15 +62,13 @@ from soloist.domain.loyalty.tiers import (
     ensure_default_tiers,
     list_tiers,
     review_tier,
-    tier_multiplier,
     window_metrics_for,
 )
-from soloist.errors import InsufficientPointsError, NotFoundError, ValidationError
+from soloist.errors import InsufficientPointsError, ValidationError
 from soloist.storage.models import (
     Customer,
     LedgerEntry,
     LoyaltyAccount,
-    Order,
 )
 from soloist.storage.types import utcnow
 
@@ -80,10 +85,12 @@ __all__ = [
     "award_bonus",
     "earn_for_order",
     "enrol_customers",
+    "enrol_new_customer",
     "expire_points",
     "in_holdout",
     "redeem_points",
     "reverse_order_points",
+    "settle_order_points",
     "sync_order_points",
 ]
 
@@ -95,14 +102,6 @@ class EnrolmentResult:
     members: int
     holdout: int
     already: int
-
-
-@dataclass(frozen=True)
-class SyncResult:
-    """What :func:`sync_order_points` did: orders credited and orders whose points went back."""
-
-    earned: int
-    reversed: int
 
 
 @dataclass(frozen=True)
@@ -220,6 +219,27 @@ def enrol_customers(
     return EnrolmentResult(members=members, holdout=holdout, already=len(existing))
 
 
+def enrol_new_customer(
+    session: Session,
+    customer_id: int,
+    actor: str,
+    *,
+    at: dt.datetime | None = None,
+    currency: str | None = None,
+) -> LoyaltyAccount | None:
+    """Enrol a customer who has just arrived, when the rules say so (``enrol_new_customers``).
+
+    The same random assignment as any enrolment applies: a share of newcomers is kept in the
+    holdout, so the programme's measured effect stays honest. ``at`` is the enrolment time
+    (a customer created by an order joins at the order's time, so that order earns).
+    """
+    rules = get_programme_settings(session)
+    if not rules.enrol_new_customers:
+        return None
+    enrol_customers(session, actor, customer_ids=[customer_id], now=at, currency=currency)
+    return get_account(session, customer_id)
+
+
 def award_bonus(
     session: Session,
     customer_id: int,
@@ -304,135 +324,6 @@ def award_birthday_bonuses(
         if entry is not None:
             awarded.append(entry)
     return awarded
-
-
-def earn_for_order(
-    session: Session,
-    order_id: int,
-    actor: str = "rule:earn",
-    *,
-    at: dt.datetime | None = None,
-    rules: ProgrammeSettings | None = None,
-) -> LedgerEntry | None:
-    """Credit a member's order once (key ``earn:order:<id>``), at their tier's multiplier.
-
-    Then the member's tier is reviewed (upgrades are immediate) and a pending referral converts.
-    ``None`` when the order earns nothing: non-member, status or currency that does not earn.
-    """
-    rules = rules or get_programme_settings(session)
-    order = session.get(Order, order_id)
-    if order is None:
-        raise NotFoundError(f"No order with id {order_id}.", order_id=order_id)
-    key = f"earn:order:{order.id}"
-    existing = find_entry(session, key)
-    if existing is not None:
-        return existing
-    account = get_account(session, order.customer_id)
-    if account is None or account.group != MEMBER or order.status not in rules.earning_statuses:
-        return None
-    when = at or utcnow()
-    points = rules.points_for(order.total_minor, order.currency, tier_multiplier(session, account))
-    if points <= 0:
-        return None
-    entry = add_entry(
-        session,
-        order.customer_id,
-        "earn",
-        points,
-        actor,
-        source_type="order",
-        source_id=order.id,
-        reason=f"order {order.external_id}",
-        idempotency_key=key,
-        at=when,
-        expires_at=rules.expiry_for(when),
-    )
-    convert_referral(session, order.customer_id, order, actor, settings=rules, at=when)
-    review_tier(session, order.customer_id, when, settings=rules)
-    return entry
-
-
-def reverse_order_points(
-    session: Session, order_id: int, actor: str, *, at: dt.datetime | None = None
-) -> LedgerEntry | None:
-    """Take back the points an order earned, once (key ``reverse:order:<id>``).
-
-    Points already spent cannot be taken back without driving the balance below zero, so the
-    reversal takes at most the current balance and says in its reason what it could not take.
-    """
-    order = session.get(Order, order_id)
-    if order is None:
-        raise NotFoundError(f"No order with id {order_id}.", order_id=order_id)
-    earned = find_entry(session, f"earn:order:{order.id}")
-    if earned is None:
-        return None
-    lock_member_account(session, order.customer_id)
-    key = f"reverse:order:{order.id}"
-    existing = find_entry(session, key)
-    if existing is not None:
-        return existing
-    balance = points_balance(session, order.customer_id, locking=True)
-    taken = min(earned.points, max(balance, 0))
-    reason = f"order {order.external_id} {order.status}"
-    if taken < earned.points:
-        reason += f"; {earned.points - taken} points were spent already"
-    return add_entry(
-        session,
-        order.customer_id,
-        "reverse",
-        -taken,
-        actor,
-        source_type="order",
-        source_id=order.id,
-        reason=reason,
-        idempotency_key=key,
-        at=at,
-    )
-
-
-def sync_order_points(
-    session: Session, actor: str = "rule:earn", *, now: dt.datetime | None = None
-) -> SyncResult:
-    """Reconcile the ledger with the orders: earn what earns, reverse refunds and cancellations.
-
-    Idempotent — run it after an import or on a schedule.
-    """
-    rules = get_programme_settings(session)
-    members = select(LoyaltyAccount.customer_id).where(LoyaltyAccount.group == MEMBER)
-    credited = {
-        int(source)
-        for source in session.scalars(
-            select(LedgerEntry.source_id).where(
-                LedgerEntry.kind == "earn", LedgerEntry.source_type == "order"
-            )
-        )
-        if source is not None
-    }
-    reversed_ = {
-        int(source)
-        for source in session.scalars(
-            select(LedgerEntry.source_id).where(
-                LedgerEntry.kind == "reverse", LedgerEntry.source_type == "order"
-            )
-        )
-        if source is not None
-    }
-    earned = reversed_count = 0
-    orders = session.execute(
-        select(Order.id, Order.status, Order.ordered_at, LoyaltyAccount.enrolled_at)
-        .join(LoyaltyAccount, LoyaltyAccount.customer_id == Order.customer_id)
-        .where(Order.customer_id.in_(members))
-        .order_by(Order.ordered_at, Order.id)
-    ).all()
-    for order_id, status, ordered_at, enrolled_at in orders:
-        earns = status in rules.earning_statuses
-        if earns and order_id not in credited and ordered_at >= enrolled_at:
-            if earn_for_order(session, order_id, actor, at=now, rules=rules) is not None:
-                earned += 1
-        elif status in ("refunded", "cancelled") and order_id in credited - reversed_:
-            reverse_order_points(session, order_id, actor, at=now)
-            reversed_count += 1
-    return SyncResult(earned=earned, reversed=reversed_count)
 
 
 def adjust_points(

@@ -40,6 +40,11 @@ class ProgrammeSettings(BaseModel):
         default=Decimal("0.01"), ge=0, description="Value of one point, for the liability."
     )
     holdout_share: float = Field(default=0.1, ge=0, le=0.9)
+    enrol_new_customers: bool = Field(
+        default=True,
+        description="Enrol customers as they arrive through the API and webhooks (the holdout "
+        "share still applies).",
+    )
     holdout_seed: int = 2026
     tier_window_days: int = Field(default=365, ge=1)
     tier_review_days: int = Field(default=365, ge=1)

@@ -55,11 +55,17 @@ class AnalyzeOptions:
 
 
 def load_paid_orders(session: Session, currency: str) -> pd.DataFrame:
-    """Paid orders in the workspace currency: customer_id, ordered_at (UTC), amount, cost."""
+    """Paid orders in the workspace currency: customer_id, ordered_at (UTC), amount, cost.
+
+    ``amount`` is what the customer kept paying: the total less any partial refund.
+    """
     rows = session.execute(
-        select(Order.customer_id, Order.ordered_at, Order.total_minor, Order.cost_minor).where(
-            Order.status == "paid", Order.currency == currency
-        )
+        select(
+            Order.customer_id,
+            Order.ordered_at,
+            Order.total_minor - Order.refunded_minor,
+            Order.cost_minor,
+        ).where(Order.status == "paid", Order.currency == currency)
     ).all()
     scale = float(minor_to_decimal(1, currency))
     frame = pd.DataFrame(rows, columns=["customer_id", "ordered_at", "amount", "cost"])
@@ -205,28 +211,14 @@ def analyze_workspace(
     spend_model = GammaGammaModel().fit(repeaters["frequency"], repeaters["monetary_value"])
     margin = _gross_margin(orders)
     monthly_rate = (1.0 + opts.annual_discount_rate) ** (1 / 12) - 1.0
-    x, tx, big_t, m = (summary[c] for c in ("frequency", "recency", "T", "monetary_value"))
-    p_alive = np.asarray(purchase.probability_alive(x, tx, big_t), dtype=float)
-    expected_90 = np.asarray(purchase.expected_purchases(90, x, tx, big_t), dtype=float)
-    spend = np.asarray(
-        spend_model.conditional_expected_average_profit(x, m.where(x > 0, 0.0)), dtype=float
+    scores = score_summary(
+        purchase, spend_model, summary, opts.horizon_months, monthly_rate, margin
     )
-    clv = np.asarray(
-        spend_model.customer_lifetime_value(
-            purchase,
-            x,
-            tx,
-            big_t,
-            m.where(x > 0, 0.0),
-            time=opts.horizon_months,
-            discount_rate=monthly_rate,
-            margin=margin,
-            freq="D",
-        ),
-        dtype=float,
+    p_alive, expected_90, spend, clv = (
+        scores[name] for name in ("p_alive", "expected_90", "spend", "clv")
     )
     report("storing scores", 2, 3)
-    per_unit = 10 ** _digits(currency)
+    per_unit = minor_units_per_unit(currency)
     rows = [
         {
             "model_run_id": run.id,
@@ -248,6 +240,11 @@ def analyze_workspace(
         "purchase": _rounded(purchase.params_),
         "purchase_standard_errors": _rounded(getattr(purchase, "standard_errors_", {}) or {}),
         "spend": _rounded(spend_model.params_),
+        # Full precision, for scoring one customer again later from this fit (scoring/live.py).
+        "fit": {
+            "purchase": {k: float(v) for k, v in purchase.params_.items()},
+            "spend": {k: float(v) for k, v in spend_model.params_.items()},
+        },
         "margin": round(margin, 4),
         "annual_discount_rate": opts.annual_discount_rate,
         "horizon_months": opts.horizon_months,
@@ -271,8 +268,48 @@ def analyze_workspace(
     return run
 
 
-def _digits(currency: str) -> int:
-    return -int(minor_to_decimal(1, currency).as_tuple().exponent)
+def score_summary(
+    purchase: Any,
+    spend_model: GammaGammaModel,
+    summary: pd.DataFrame,
+    horizon_months: int,
+    monthly_rate: float,
+    margin: float,
+) -> dict[str, np.ndarray]:
+    """Each customer's P(alive), expected purchases in 90 days, spend estimate and CLV.
+
+    The conditional expectations of the fitted models, given each row's ``frequency``,
+    ``recency``, ``T`` (days) and ``monetary_value``: no fitting happens here, so a stored fit
+    scores one customer again in milliseconds (:mod:`soloist.domain.scoring.live`).
+    """
+    x, tx, big_t, m = (summary[c] for c in ("frequency", "recency", "T", "monetary_value"))
+    spend_basis = m.where(x > 0, 0.0)
+    return {
+        "p_alive": np.asarray(purchase.probability_alive(x, tx, big_t), dtype=float),
+        "expected_90": np.asarray(purchase.expected_purchases(90, x, tx, big_t), dtype=float),
+        "spend": np.asarray(
+            spend_model.conditional_expected_average_profit(x, spend_basis), dtype=float
+        ),
+        "clv": np.asarray(
+            spend_model.customer_lifetime_value(
+                purchase,
+                x,
+                tx,
+                big_t,
+                spend_basis,
+                time=horizon_months,
+                discount_rate=monthly_rate,
+                margin=margin,
+                freq="D",
+            ),
+            dtype=float,
+        ),
+    }
+
+
+def minor_units_per_unit(currency: str) -> int:
+    """100 for USD (cents), 1 for JPY: how many minor units make one currency unit."""
+    return 10 ** -int(minor_to_decimal(1, currency).as_tuple().exponent)
 
 
 def _rounded(params: dict[str, Any]) -> dict[str, float]:

@@ -1,0 +1,110 @@
+"""Customers arriving live: created through the API or by an order, enrolled as the rules say."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zlib
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from soloist.domain.customers.contacts import email_lookup_hash, normalise_email
+from soloist.domain.customers.records import CustomerCreate, create_customer
+from soloist.domain.loyalty.programme import enrol_new_customer
+from soloist.errors import ValidationError
+from soloist.storage.models import Customer
+from soloist.storage.types import utcnow
+
+
+class CustomerRef(BaseModel):
+    """A customer named by another system: found by e-mail, created with the name if new."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    email: str | None = Field(default=None, max_length=320)
+    name: str | None = Field(default=None, max_length=200)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        try:
+            return normalise_email(value)
+        except ValidationError as exc:
+            raise ValueError(exc.message) from exc
+
+
+def add_customer(
+    session: Session,
+    data: CustomerCreate,
+    actor: str,
+    *,
+    at: dt.datetime | None = None,
+    currency: str | None = None,
+) -> Customer:
+    """Create a customer and enrol them when the programme's rules say so (the holdout applies).
+
+    ``currency`` is the workspace's, for a programme that launches with this first member.
+    """
+    customer = create_customer(session, data, actor)
+    enrol_new_customer(
+        session,
+        customer.id,
+        actor,
+        at=at or utcnow(),
+        currency=currency,
+    )
+    return customer
+
+
+def _serialise_on_email(session: Session, digest: str) -> None:
+    """Make concurrent arrivals of one new e-mail address wait for each other.
+
+    SQLite's writers are serialised already (``BEGIN IMMEDIATE``); PostgreSQL takes a
+    transaction-level advisory lock on the address's hash; MariaDB's locking read takes a gap
+    lock on the ``email_hash`` index that holds back a second insert of the same address.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        key = zlib.crc32(digest.encode("ascii"))
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    elif dialect in ("mysql", "mariadb"):
+        session.execute(
+            select(Customer.id).where(Customer.email_hash == digest).with_for_update()
+        ).all()
+
+
+def customer_for(
+    session: Session,
+    ref: CustomerRef,
+    actor: str,
+    *,
+    at: dt.datetime | None = None,
+    currency: str | None = None,
+) -> Customer:
+    """The customer with this e-mail address, or a new one (enrolled as of ``at``).
+
+    A customer created by an order joins at the order's time, so the order that brought them
+    earns its points.
+    """
+    if not ref.email:
+        raise ValidationError("An order's customer needs an e-mail address.", field="customer")
+    digest = email_lookup_hash(session, ref.email)
+    if digest is not None:
+        _serialise_on_email(session, digest)
+    found = session.scalars(
+        select(Customer)
+        .where(Customer.email_hash == digest, Customer.status == "active")
+        .order_by(Customer.id)
+        .execution_options(populate_existing=True)
+    ).first()
+    if found is not None:
+        return found
+    when = min(at, utcnow()) if at is not None else utcnow()
+    return add_customer(
+        session,
+        CustomerCreate(name=ref.name or None, email=ref.email, source="api"),
+        actor,
+        at=when,
+        currency=currency,
+    )

@@ -1,0 +1,347 @@
+"""Orders arriving live — through the API and the shops' webhooks — and what follows at once.
+
+Each use case runs in the caller's transaction and does everything an order implies in it: the
+customer is found by e-mail or created (and enrolled when the programme's rules say so), the
+order is stored, its points are earned or given back (:mod:`soloist.domain.loyalty.order_points`)
+and the customer's scores are worked out again from the stored fit
+(:mod:`soloist.domain.scoring.live`). A failure anywhere rolls all of it back.
+
+The same ``external_id`` twice changes nothing: :func:`receive_order` returns the stored order.
+Two deliveries of the same new order at the same moment are settled by the unique key on
+``orders.external_id``: the loser's insert is rolled back to a savepoint and it answers with the
+winner's order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from soloist.domain.audit import record_audit
+from soloist.domain.customers.records import get_customer
+from soloist.domain.intake.customers import CustomerRef, customer_for
+from soloist.domain.loyalty.order_points import settle_order_points
+from soloist.domain.orders import OrderCreate, OrderLineCreate, record_order
+from soloist.domain.scoring.live import rescore_customer
+from soloist.errors import ConflictError, NotFoundError, ValidationError
+from soloist.money import decimal_to_minor, minor_to_decimal
+from soloist.storage.models import Order
+from soloist.storage.types import utcnow
+
+LiveStatus = Literal["paid", "pending", "refunded", "cancelled"]
+
+
+class LineIn(BaseModel):
+    """One line of an order as another system sends it; money as a decimal string."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    sku: str | None = Field(default=None, max_length=64)
+    name: str | None = Field(default=None, max_length=255)
+    quantity: int = Field(default=1, ge=-1_000_000, le=1_000_000)
+    unit_price: Decimal = Field(ge=0, le=Decimal("1e12"))
+
+
+class OrderIn(BaseModel):
+    """An order from the API or a webhook: the customer by id, or by e-mail (created if new)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    customer_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
+    customer: CustomerRef | None = None
+    external_id: str = Field(min_length=1, max_length=128)
+    ordered_at: dt.datetime
+    currency: str = Field(min_length=3, max_length=3)
+    status: LiveStatus = "paid"
+    lines: list[LineIn] = Field(default_factory=list, max_length=1000)
+    total: Decimal | None = Field(default=None, ge=0, le=Decimal("1e12"))
+    discount: Decimal = Field(default=Decimal(0), ge=0, le=Decimal("1e12"))
+    refunded: Decimal = Field(
+        default=Decimal(0), ge=0, le=Decimal("1e12"), description="Refunded so far."
+    )
+    channel: str | None = Field(default=None, max_length=32)
+    source: str | None = Field(default=None, max_length=32)
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, value: str) -> str:
+        if not value.isalpha():
+            raise ValueError("currency must be a 3-letter ISO 4217 code")
+        return value.upper()
+
+    @field_validator("ordered_at")
+    @classmethod
+    def _aware(cls, value: dt.datetime) -> dt.datetime:
+        if value.tzinfo is None:
+            raise ValueError("ordered_at needs a time zone (e.g. 2026-12-05T10:00:00+00:00)")
+        return value.astimezone(dt.UTC)
+
+    @model_validator(mode="after")
+    def _someone(self) -> OrderIn:
+        if self.customer_id is None and (self.customer is None or not self.customer.email):
+            raise ValueError("give customer_id, or customer with an email")
+        if self.total is None and not self.lines:
+            raise ValueError("give the order's lines or its total")
+        return self
+
+
+@dataclass(frozen=True)
+class ReceivedOrder:
+    """The stored order; ``created`` when this call made it, ``changed`` when it changed it."""
+
+    order: Order
+    created: bool
+    changed: bool
+
+
+def find_order(session: Session, external_id: str, *, latest: bool = False) -> Order | None:
+    """The order with this external id; ``latest`` reads past MariaDB's snapshot (locking)."""
+    query = select(Order).where(Order.external_id == external_id)
+    if latest:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return session.scalar(query)
+
+
+def _order_of(session: Session, order_id: int) -> Order:
+    order = session.get(Order, order_id)
+    if order is None:
+        raise NotFoundError(f"No order with id {order_id}.", order_id=order_id)
+    return order
+
+
+def _after_change(session: Session, order: Order, actor: str) -> None:
+    """What follows any change of an order: its points, then its customer's scores."""
+    settle_order_points(session, order.id, actor)
+    rescore_customer(session, order.customer_id)
+
+
+def receive_order(
+    session: Session,
+    data: OrderIn,
+    actor: str,
+    *,
+    update_existing: bool = False,
+    currency: str | None = None,
+) -> ReceivedOrder:
+    """Store a new order with everything it implies; the same ``external_id`` again changes
+    nothing, or, with ``update_existing`` (a shop's "order updated"), brings the stored order's
+    status and refunded amount to the ones sent (its lines and total stay as first stored).
+
+    ``currency`` is the workspace's: a loyalty programme launched by this order's new customer
+    starts in it.
+    """
+    existing = find_order(session, data.external_id)
+    if existing is not None:
+        return _existing(session, existing, data, actor, update_existing)
+    try:
+        with session.begin_nested():
+            order = _create(session, data, actor, currency)
+    except IntegrityError:
+        existing = find_order(session, data.external_id, latest=True)
+        if existing is None:
+            raise
+        return _existing(session, existing, data, actor, update_existing)
+    return ReceivedOrder(order=order, created=True, changed=True)
+
+
+def _create(session: Session, data: OrderIn, actor: str, currency: str | None) -> Order:
+    if data.customer_id is not None:
+        customer = get_customer(session, data.customer_id)
+    else:
+        assert data.customer is not None  # the model's validator says so
+        customer = customer_for(
+            session, data.customer, actor, at=data.ordered_at, currency=currency
+        )
+    lines = [
+        OrderLineCreate(
+            sku=line.sku, description=line.name, quantity=line.quantity, unit_price=line.unit_price
+        )
+        for line in data.lines
+    ]
+    order = record_order(
+        session,
+        OrderCreate(
+            external_id=data.external_id,
+            customer_id=customer.id,
+            ordered_at=data.ordered_at,
+            currency=data.currency,
+            status=data.status,
+            total=data.total,
+            discount=data.discount,
+            channel=data.channel,
+            source=data.source,
+            lines=lines,
+        ),
+        actor,
+    )
+    if data.refunded > 0:
+        _set_refunded(order, _minor(data.refunded, order.currency, "refunded"), utcnow())
+    if data.status in ("refunded", "cancelled"):
+        order.refunded_at = order.refunded_at or data.ordered_at
+    if data.status == "refunded":
+        order.refunded_minor = order.total_minor
+    session.flush()
+    _after_change(session, order, actor)
+    return order
+
+
+def _existing(
+    session: Session, order: Order, data: OrderIn, actor: str, update: bool
+) -> ReceivedOrder:
+    if not update:
+        return ReceivedOrder(order=order, created=False, changed=False)
+    changed = False
+    refunded = _minor(data.refunded, order.currency, "refunded")
+    if refunded > (order.refunded_minor or 0):
+        _record_refund(session, order, refunded, actor, utcnow())
+        changed = True
+    if data.status != order.status and not (data.status == "paid" and order.status == "refunded"):
+        _record_status(session, order, data.status, actor, utcnow())
+        changed = True
+    if changed:
+        _after_change(session, order, actor)
+    return ReceivedOrder(order=order, created=False, changed=changed)
+
+
+def _minor(amount: Decimal, currency: str, field: str) -> int:
+    try:
+        return decimal_to_minor(amount, currency)
+    except (ValueError, ArithmeticError) as exc:
+        raise ValidationError(str(exc), field=field) from exc
+
+
+def _set_refunded(order: Order, refunded_minor: int, at: dt.datetime) -> None:
+    if refunded_minor > order.total_minor:
+        raise ValidationError(
+            f"Order {order.external_id} totals {order.total} {order.currency}; "
+            f"{minor_to_decimal(refunded_minor, order.currency)} cannot be refunded.",
+            field="refund_amount",
+        )
+    order.refunded_minor = refunded_minor
+    order.refunded_at = max(at, order.ordered_at)
+    if refunded_minor == order.total_minor and order.status in ("paid", "pending"):
+        order.status = "refunded"
+
+
+def _record_refund(
+    session: Session, order: Order, refunded_minor: int, actor: str, at: dt.datetime
+) -> None:
+    before = (order.status, order.refunded_minor or 0)
+    _set_refunded(order, refunded_minor, at)
+    record_audit(
+        session,
+        actor,
+        "order.refunded",
+        "order",
+        order.id,
+        {
+            "refunded": [
+                str(minor_to_decimal(before[1], order.currency)),
+                str(order.refunded),
+            ],
+            "status": [before[0], order.status],
+        },
+    )
+
+
+def _record_status(
+    session: Session, order: Order, status: str, actor: str, at: dt.datetime
+) -> None:
+    if order.status in ("refunded", "cancelled") and status in ("paid", "pending"):
+        raise ConflictError(
+            f"Order {order.external_id} is {order.status}; it cannot become {status} again.",
+            order_id=order.id,
+            status=order.status,
+        )
+    record_audit(
+        session,
+        actor,
+        "order.status_changed",
+        "order",
+        order.id,
+        {"status": [order.status, status]},
+    )
+    was_paid = order.status == "paid"
+    order.status = status
+    if status in ("refunded", "cancelled"):
+        order.refunded_at = max(at, order.ordered_at)
+    if status == "refunded" or (status == "cancelled" and was_paid):
+        order.refunded_minor = order.total_minor  # the money went back in full
+
+
+def refund_order(
+    session: Session,
+    order_id: int,
+    amount: Decimal | None,
+    actor: str,
+    *,
+    at: dt.datetime | None = None,
+) -> Order:
+    """Refund part of an order (``amount``), or all that remains (``None``); points go back
+    pro rata, and an order refunded in full turns ``refunded``."""
+    order = _order_of(session, order_id)
+    if order.status in ("refunded", "cancelled"):
+        raise ConflictError(
+            f"Order {order.external_id} is {order.status} already.", order_id=order.id
+        )
+    already = order.refunded_minor or 0
+    if amount is None:
+        more = order.total_minor - already
+    else:
+        if amount <= 0:
+            raise ValidationError("A refund must be more than zero.", field="refund_amount")
+        more = _minor(amount, order.currency, "refund_amount")
+    _record_refund(session, order, already + more, actor, at or utcnow())
+    _after_change(session, order, actor)
+    return order
+
+
+def set_refunded_total(
+    session: Session,
+    order_id: int,
+    refunded_total: Decimal,
+    actor: str,
+    *,
+    at: dt.datetime | None = None,
+) -> Order:
+    """Bring what was refunded up to a cumulative figure (as Stripe and WooCommerce report it).
+
+    Never lowers it: a late, older delivery changes nothing.
+    """
+    order = _order_of(session, order_id)
+    target = _minor(refunded_total, order.currency, "refunded")
+    if target > (order.refunded_minor or 0) and order.status not in ("refunded", "cancelled"):
+        _record_refund(session, order, target, actor, at or utcnow())
+        _after_change(session, order, actor)
+    return order
+
+
+def change_order_status(
+    session: Session,
+    order_id: int,
+    status: str,
+    actor: str,
+    *,
+    at: dt.datetime | None = None,
+) -> Order:
+    """Mark an order paid, refunded or cancelled; its points follow at once.
+
+    A refunded or cancelled order cannot be paid again (record a new order instead).
+    """
+    if status not in ("paid", "pending", "refunded", "cancelled"):
+        raise ValidationError(
+            f"Unknown order status {status!r}; use paid, pending, refunded or cancelled.",
+            field="status",
+        )
+    order = _order_of(session, order_id)
+    if status != order.status:
+        _record_status(session, order, status, actor, at or utcnow())
+        _after_change(session, order, actor)
+    return order

@@ -1,0 +1,105 @@
+"""Scores kept current between fits: one customer scored again from the stored fit.
+
+When a customer's orders change (a new order, a refund, a cancellation), their P(alive),
+expected purchases, spend estimate and CLV are worked out again from the newest CLV run's fitted
+parameters — the models' conditional expectations given the customer's new (frequency, recency,
+T, monetary value), as of now. Nothing is refitted: that is the nightly refit's job (the worker's
+``refit`` job). The score row stays marked with the run whose fit made it, and ``rescored_at``
+says when it was brought up to date.
+
+Churn risk comes from a classifier chosen on a holdout and is not stored between runs, so it is
+refreshed by the refit, not here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from soloist.analytics import GammaGammaModel, rfm_summary
+from soloist.domain.scoring.clv import (
+    PURCHASE_MODELS,
+    latest_run,
+    minor_units_per_unit,
+    score_summary,
+)
+from soloist.money import minor_to_decimal
+from soloist.storage.models import CustomerScore, Order
+from soloist.storage.types import utcnow
+
+
+def _fitted(model: Any, params: dict[str, float]) -> Any:
+    model.params_ = {name: float(value) for name, value in params.items()}
+    return model
+
+
+def _customer_orders(session: Session, customer_id: int, currency: str) -> pd.DataFrame:
+    rows = session.execute(
+        select(Order.ordered_at, Order.total_minor - Order.refunded_minor).where(
+            Order.customer_id == customer_id, Order.status == "paid", Order.currency == currency
+        )
+    ).all()
+    frame = pd.DataFrame(rows, columns=["ordered_at", "amount"])
+    frame["customer_id"] = customer_id
+    frame["ordered_at"] = pd.to_datetime(frame["ordered_at"], utc=True).dt.tz_localize(None)
+    frame["amount"] = frame["amount"].astype("float64") * float(minor_to_decimal(1, currency))
+    return frame
+
+
+def rescore_customer(
+    session: Session, customer_id: int, *, now: dt.datetime | None = None
+) -> CustomerScore | None:
+    """Score one customer again from the newest CLV run's fit; ``None`` when there is no fit.
+
+    A customer left with no paid order in the run's currency drops out of the run's scores.
+    """
+    run = latest_run(session, "clv")
+    fit = (run.params or {}).get("fit") if run is not None else None
+    if run is None or not fit:
+        return None
+    currency = str(run.params["currency"])
+    orders = _customer_orders(session, customer_id, currency)
+    existing = session.scalar(
+        select(CustomerScore).where(
+            CustomerScore.model_run_id == run.id, CustomerScore.customer_id == customer_id
+        )
+    )
+    if orders.empty:
+        if existing is not None:
+            session.execute(delete(CustomerScore).where(CustomerScore.id == existing.id))
+        return None
+    when = now or utcnow()
+    end = max(
+        pd.Timestamp(when.astimezone(dt.UTC).replace(tzinfo=None)), orders["ordered_at"].max()
+    )
+    summary = rfm_summary(orders, "customer_id", "ordered_at", "amount", observation_end=end)
+    purchase = _fitted(PURCHASE_MODELS[str(run.params["purchase_model"])](), fit["purchase"])
+    spend_model = _fitted(GammaGammaModel(), fit["spend"])
+    scores = score_summary(
+        purchase,
+        spend_model,
+        summary,
+        int(run.params["horizon_months"]),
+        (1.0 + float(run.params["annual_discount_rate"])) ** (1 / 12) - 1.0,
+        float(run.params["margin"]),
+    )
+    per_unit = minor_units_per_unit(currency)
+    values = {
+        "p_alive": float(scores["p_alive"][0]),
+        "expected_purchases_90d": float(scores["expected_90"][0]),
+        "clv_12m_minor": round(float(scores["clv"][0]) * per_unit),
+        "spend_estimate_minor": round(float(scores["spend"][0]) * per_unit),
+        "rescored_at": when,
+    }
+    if existing is None:
+        existing = CustomerScore(model_run_id=run.id, customer_id=customer_id, reasons={}, **values)
+        session.add(existing)
+    else:
+        for name, value in values.items():
+            setattr(existing, name, value)
+    session.flush()
+    return existing
