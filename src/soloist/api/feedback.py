@@ -1,15 +1,17 @@
-"""/api/v1/feedback: CSAT / NPS / CES answers and product reviews, newest first."""
+"""/api/v1/feedback: CSAT / NPS / CES answers and product reviews, newest first; new ones
+posted by other systems (write tokens)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, ConfigDict
 
-from soloist.api.deps import Reader, ReadSession
+from soloist.api.deps import Reader, ReadSession, Writer, WriteSession
 from soloist.domain.feedback import list_feedback
+from soloist.domain.intake import FeedbackIn, record_feedback
 
 router = APIRouter(prefix="/api/v1/feedback", tags=["feedback"])
 
@@ -54,3 +56,12 @@ def read_feedback(
         limit=limit,
         offset=offset,
     )
+
+
+@router.post("", response_model=FeedbackPublic, status_code=status.HTTP_201_CREATED)
+def post_feedback(data: FeedbackIn, session: WriteSession, who: Writer) -> FeedbackPublic:
+    """Record a CSAT / NPS / CES answer or a review; the score must lie on the survey's scale.
+
+    A member's review earns the programme's review bonus at once.
+    """
+    return FeedbackPublic.model_validate(record_feedback(session, data, who.actor))

@@ -41,7 +41,7 @@ def log_interaction(
         direction=direction,
         subject=subject,
         body=body,
-        occurred_at=occurred_at or dt.datetime.now(dt.UTC),
+        occurred_at=(occurred_at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC),
         user_id=user_id,
     )
     session.add(interaction)

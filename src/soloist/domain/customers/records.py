@@ -287,7 +287,7 @@ def record_consent(
         granted=granted,
         source=source,
         evidence=evidence,
-        recorded_at=recorded_at or dt.datetime.now(dt.UTC),
+        recorded_at=(recorded_at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC),
     )
     session.add(record)
     session.flush()

@@ -13,6 +13,7 @@ from soloist.domain._lazy import lazy_face
 
 if TYPE_CHECKING:
     from soloist.domain.intake.customers import CustomerRef, add_customer, customer_for
+    from soloist.domain.intake.feedback import FeedbackIn, record_feedback
     from soloist.domain.intake.orders import (
         LineIn,
         OrderIn,
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 _MODULE_OF = {
     "CustomerRef": "customers",
+    "FeedbackIn": "feedback",
     "LineIn": "orders",
     "OrderIn": "orders",
     "ReceivedOrder": "orders",
@@ -34,11 +36,13 @@ _MODULE_OF = {
     "customer_for": "customers",
     "find_order": "orders",
     "receive_order": "orders",
+    "record_feedback": "feedback",
     "refund_order": "orders",
     "set_refunded_total": "orders",
 }
 __all__ = [
     "CustomerRef",
+    "FeedbackIn",
     "LineIn",
     "OrderIn",
     "ReceivedOrder",
@@ -47,6 +51,7 @@ __all__ = [
     "customer_for",
     "find_order",
     "receive_order",
+    "record_feedback",
     "refund_order",
     "set_refunded_total",
 ]
