@@ -33,8 +33,9 @@ class OrderRules:
 
 
 def raw(frame: pl.DataFrame, name: str) -> pl.Expr:
-    """The column ``name`` of the records, or nulls where the file has none."""
-    return pl.col(name) if name in frame.columns else pl.lit(None, pl.String)
+    """The column ``name`` of the records, or nulls where the file has none (as many as there
+    are records, none for none: a bare literal would make a one-row column of an empty frame)."""
+    return pl.col(name) if name in frame.columns else pl.repeat(None, pl.len(), dtype=pl.String)
 
 
 def dates(frame: pl.DataFrame, rules: OrderRules) -> pl.DataFrame:
