@@ -12,8 +12,10 @@ SRC = Path(__file__).parents[1] / "src"
 FACES = [
     "soloist.domain.customers",
     "soloist.domain.imports",
+    "soloist.domain.jobs",
     "soloist.domain.loyalty",
     "soloist.domain.scoring",
+    "soloist.domain.webhooks",
     "soloist.demo",
 ]
 INTERFACES = ("soloist.api", "soloist.web", "soloist.cli", "soloist.demo", "soloist.app")

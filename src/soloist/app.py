@@ -2,19 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from soloist import __version__
-from soloist.api import customers, feedback, imports, loyalty, orders, scores, segments, status
+from soloist.api import (
+    customers,
+    feedback,
+    imports,
+    interactions,
+    loyalty,
+    orders,
+    scores,
+    segments,
+    status,
+)
 from soloist.api import tickets as ticket_api
+from soloist.api import webhooks as webhook_api
 from soloist.api.errors import install_error_handlers
 from soloist.config import Settings
 from soloist.storage.database import Database
 from soloist.web import auth, dashboard
 from soloist.web import customers as web_customers
 from soloist.web import imports as web_imports
+from soloist.web import jobs as web_jobs
 from soloist.web import loyalty as web_loyalty
 from soloist.web import segments as web_segments
 from soloist.web import settings as settings_pages
@@ -26,12 +41,31 @@ SESSION_COOKIE = "soloist_session"
 SESSION_MAX_AGE = 14 * 24 * 3600
 
 
-def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
-    """The API (and, when present, the web app) over one workspace's database."""
+def create_app(
+    settings: Settings, database: Database | None = None, *, run_worker: bool = False
+) -> FastAPI:
+    """The API (and, when present, the web app) over one workspace's database; with
+    ``run_worker``, a background worker runs jobs and schedules while the app runs."""
     from soloist.domain.workspace import open_workspace
 
     db = database or open_workspace(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if not run_worker:
+            yield
+            return
+        from soloist.domain.jobs import BackgroundWorker, Worker
+
+        background = BackgroundWorker(Worker(db))
+        background.start()
+        try:
+            yield
+        finally:
+            background.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Soloist",
         version=__version__,
         description="Customer success for one-person companies. "
@@ -57,10 +91,12 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     for router in (
         scores.router,
         orders.router,
+        interactions.router,
         feedback.router,
         ticket_api.router,
         segments.router,
         imports.router,
+        webhook_api.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -72,6 +108,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         web_loyalty.router,
         web_imports.router,
         settings_pages.router,
+        web_jobs.router,
     ):
         app.include_router(page)
     return app

@@ -56,6 +56,35 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = Field(
         default=30_000, description="How long a SQLite writer waits for the lock, in ms."
     )
+    refit_schedule: str = Field(
+        default="0 3 * * *",
+        description=(
+            "When the background worker refits the analyses (what `soloist analyze` runs): a "
+            "crontab expression (minute hour day month weekday) in the workspace time zone "
+            "(`timezone`); default 03:00 every night; an empty value turns the nightly refit off."
+        ),
+    )
+    stripe_webhook_secret: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Signing secret (whsec_…) of the Stripe webhook endpoint /api/v1/webhooks/stripe; "
+            "unset: that webhook answers 503."
+        ),
+    )
+    shopify_webhook_secret: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Shopify's webhook signing secret for /api/v1/webhooks/shopify; "
+            "unset: that webhook answers 503."
+        ),
+    )
+    woocommerce_webhook_secret: SecretStr | None = Field(
+        default=None,
+        description=(
+            "The secret of the WooCommerce webhooks that call /api/v1/webhooks/woocommerce; "
+            "unset: that webhook answers 503."
+        ),
+    )
 
     @field_validator("currency")
     @classmethod

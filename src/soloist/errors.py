@@ -55,6 +55,19 @@ class AuthenticationError(SoloistError):
     http_status = 401
 
 
+class WebhookSignatureError(AuthenticationError):
+    """A webhook delivery whose signature is missing, malformed, stale or wrong."""
+
+    code = "webhook_signature_invalid"
+
+
+class WebhookNotConfiguredError(SoloistError):
+    """A webhook was called whose provider has no signing secret set."""
+
+    code = "webhook_not_configured"
+    http_status = 503
+
+
 class PermissionDeniedError(SoloistError):
     code = "permission_denied"
     http_status = 403

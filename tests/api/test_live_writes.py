@@ -7,11 +7,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
-from tests.api.conftest import bearer
 
 from soloist.domain.loyalty.rules import update_programme_settings
 from soloist.storage.database import Database
 from soloist.storage.models import AuditEntry, ConsentRecord, Interaction, LedgerEntry, Order
+from tests.api.conftest import bearer
 
 
 @pytest.fixture
@@ -64,13 +64,13 @@ def test_partial_then_full_refund_give_the_points_back(
     write = bearer(tokens["write"])
     order = client.post("/api/v1/orders", json=an_order(), headers=write).json()
     customer = order["customer_id"]
-    partial = client.patch(f"/api/v1/orders/{order['id']}", json={"refund_amount": "12.50"},
-                           headers=write)  # fmt: skip
+    partial = client.patch(
+        f"/api/v1/orders/{order['id']}", json={"refund_amount": "12.50"}, headers=write
+    )
     assert partial.status_code == 200, partial.text
     assert (partial.json()["refunded"], partial.json()["status"]) == ("12.50", "paid")
     assert balance(client, tokens["read"], customer) == 100 + 37 - 12  # a third, rounded
-    full = client.patch(f"/api/v1/orders/{order['id']}", json={"status": "refunded"},
-                        headers=write)  # fmt: skip
+    full = client.patch(f"/api/v1/orders/{order['id']}", json={"status": "refunded"}, headers=write)
     assert full.json()["status"] == "refunded"
     assert full.json()["refunded"] == "37.50"
     assert balance(client, tokens["read"], customer) == 100
@@ -90,18 +90,26 @@ def test_writes_need_a_write_token_and_bad_input_gets_the_error_shape(
     assert invalid.status_code == 422
     assert invalid.json()["error"]["code"] == "validation_error"
     assert "customer_id, or customer with an email" in invalid.json()["error"]["message"]
-    naive = client.post("/api/v1/orders", json=an_order(ordered_at="2026-12-01T10:00:00"),
-                        headers=bearer(tokens["write"]))  # fmt: skip
+    naive = client.post(
+        "/api/v1/orders",
+        json=an_order(ordered_at="2026-12-01T10:00:00"),
+        headers=bearer(tokens["write"]),
+    )
     assert naive.status_code == 422
     assert "ordered_at" in naive.json()["error"]["message"]
-    huge = client.patch(f"/api/v1/orders/{2**64}", json={"status": "paid"},
-                        headers=bearer(tokens["write"]))  # fmt: skip
+    huge = client.patch(
+        f"/api/v1/orders/{2**64}", json={"status": "paid"}, headers=bearer(tokens["write"])
+    )
     assert huge.status_code == 422
-    unknown = client.post("/api/v1/orders", json=an_order(customer_id=999, customer=None),
-                          headers=bearer(tokens["write"]))  # fmt: skip
+    unknown = client.post(
+        "/api/v1/orders",
+        json=an_order(customer_id=999, customer=None),
+        headers=bearer(tokens["write"]),
+    )
     assert unknown.status_code == 404
-    too_much = client.post("/api/v1/orders", json=an_order(refunded="40.00"),
-                           headers=bearer(tokens["write"]))  # fmt: skip
+    too_much = client.post(
+        "/api/v1/orders", json=an_order(refunded="40.00"), headers=bearer(tokens["write"])
+    )
     assert too_much.status_code == 422
     with database.read_session() as session:  # nothing of the refused requests was kept
         assert session.scalar(select(func.count(Order.id))) == 0
@@ -112,12 +120,16 @@ def test_a_customer_created_through_the_api_can_be_adjusted_at_once(
     client: TestClient, tokens: dict[str, str], no_holdout: None
 ) -> None:
     write = bearer(tokens["write"])
-    created = client.post("/api/v1/customers", json={"name": "Ada", "email": "ada@example.com"},
-                          headers=write)  # fmt: skip
+    created = client.post(
+        "/api/v1/customers", json={"name": "Ada", "email": "ada@example.com"}, headers=write
+    )
     assert created.status_code == 201
     customer = created.json()["id"]
-    adjusted = client.post(f"/api/v1/customers/{customer}/loyalty/adjustments",
-                           json={"points": 25, "reason": "welcome call"}, headers=write)  # fmt: skip
+    adjusted = client.post(
+        f"/api/v1/customers/{customer}/loyalty/adjustments",
+        json={"points": 25, "reason": "welcome call"},
+        headers=write,
+    )
     assert adjusted.status_code == 201, adjusted.text
     assert balance(client, tokens["read"], customer) == 125
 
@@ -126,39 +138,63 @@ def test_interactions_feedback_and_consents_are_recorded(
     client: TestClient, tokens: dict[str, str], no_holdout: None, database: Database
 ) -> None:
     write = bearer(tokens["write"])
-    customer = client.post("/api/v1/customers", json={"name": "Lin", "email": "lin@example.com"},
-                           headers=write).json()["id"]  # fmt: skip
+    customer = client.post(
+        "/api/v1/customers", json={"name": "Lin", "email": "lin@example.com"}, headers=write
+    ).json()["id"]
     call = client.post(
         "/api/v1/interactions",
-        json={"customer_id": customer, "channel": "call", "direction": "inbound",
-              "subject": "Asked about refills", "body": "Wants a subscription",
-              "occurred_at": "2026-12-02T09:30:00+08:00"},
+        json={
+            "customer_id": customer,
+            "channel": "call",
+            "direction": "inbound",
+            "subject": "Asked about refills",
+            "body": "Wants a subscription",
+            "occurred_at": "2026-12-02T09:30:00+08:00",
+        },
         headers=write,
-    )  # fmt: skip
+    )
     assert call.status_code == 201, call.text
     assert call.json()["occurred_at"].startswith("2026-12-02T01:30:00")
-    wrong = client.post("/api/v1/interactions", json={"customer_id": customer,
-                        "channel": "pigeon"}, headers=write)  # fmt: skip
+    wrong = client.post(
+        "/api/v1/interactions", json={"customer_id": customer, "channel": "pigeon"}, headers=write
+    )
     assert wrong.status_code == 422
     assert wrong.json()["error"]["details"]["field"] == "channel"
-    nps = client.post("/api/v1/feedback", json={"kind": "nps", "score": 9,
-                      "customer_id": customer}, headers=write)  # fmt: skip
+    nps = client.post(
+        "/api/v1/feedback", json={"kind": "nps", "score": 9, "customer_id": customer}, headers=write
+    )
     assert nps.status_code == 201
     assert (nps.json()["type"], nps.json()["score"]) == ("survey", 9)
-    off_scale = client.post("/api/v1/feedback", json={"kind": "csat", "score": 7,
-                            "customer_id": customer}, headers=write)  # fmt: skip
+    off_scale = client.post(
+        "/api/v1/feedback",
+        json={"kind": "csat", "score": 7, "customer_id": customer},
+        headers=write,
+    )
     assert off_scale.status_code == 422
-    review = client.post("/api/v1/feedback", json={"kind": "review", "score": 5,
-                         "customer_id": customer, "title": "很好喝", "comment": "回购"},
-                         headers=write)  # fmt: skip
+    review = client.post(
+        "/api/v1/feedback",
+        json={
+            "kind": "review",
+            "score": 5,
+            "customer_id": customer,
+            "title": "很好喝",
+            "comment": "回购",
+        },
+        headers=write,
+    )
     assert review.status_code == 201
     assert balance(client, tokens["read"], customer) == 100 + 50  # sign-up + review bonus
-    consent = client.post(f"/api/v1/customers/{customer}/consents",
-                          json={"channel": "email", "granted": True, "source": "checkout"},
-                          headers=write)  # fmt: skip
+    consent = client.post(
+        f"/api/v1/customers/{customer}/consents",
+        json={"channel": "email", "granted": True, "source": "checkout"},
+        headers=write,
+    )
     assert consent.status_code == 201
-    withdrawn = client.post(f"/api/v1/customers/{customer}/consents",
-                            json={"channel": "email", "granted": False}, headers=write)  # fmt: skip
+    withdrawn = client.post(
+        f"/api/v1/customers/{customer}/consents",
+        json={"channel": "email", "granted": False},
+        headers=write,
+    )
     assert withdrawn.json()["granted"] is False
     with database.read_session() as session:
         assert session.scalar(select(func.count(Interaction.id))) == 1

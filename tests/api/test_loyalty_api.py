@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from soloist.domain.loyalty.rules import update_programme_settings
 from soloist.storage.database import Database
 from tests.api.conftest import bearer
 
@@ -88,9 +89,11 @@ def test_balance_adjustments_and_redemptions_follow_the_contract(
 
 
 def test_loyalty_routes_refuse_bad_requests_in_one_shape(
-    client: TestClient, tokens: dict[str, str]
+    client: TestClient, tokens: dict[str, str], database: Database
 ) -> None:
     write, read = bearer(tokens["write"]), bearer(tokens["read"])
+    with database.session() as session:  # newcomers stay out until enrolled by hand
+        update_programme_settings(session, {"enrol_new_customers": False}, "test")
     _error(client.get("/api/v1/customers/999/loyalty", headers=read), 404, "not_found")
     _error(client.get("/api/v1/customers/1/loyalty"), 401, "authentication_failed")
     created = client.post("/api/v1/customers", json={"name": "Bo"}, headers=write).json()

@@ -16,6 +16,7 @@ from soloist.cli.loyalty import loyalty_app
 from soloist.cli.segments import churn, segments_app
 from soloist.cli.serve import serve
 from soloist.cli.users import token_app, user_app
+from soloist.cli.worker import worker_app
 from soloist.cli.workspace import init, status
 
 app = typer.Typer(
@@ -38,6 +39,7 @@ app.command("export")(export_command)
 app.add_typer(customers_app, name="customers")
 app.add_typer(segments_app, name="segments")
 app.command()(churn)
+app.add_typer(worker_app, name="worker")
 
 
 def _version(value: bool) -> None:

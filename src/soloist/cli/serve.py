@@ -8,6 +8,7 @@ import typer
 
 from soloist.cli.common import Common, err, shared_options
 from soloist.domain.users import count_owners
+from soloist.storage.types import utcnow
 
 
 @shared_options(json=False)
@@ -15,6 +16,13 @@ def serve(
     common: Common,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    worker: Annotated[
+        bool,
+        typer.Option(
+            "--worker/--no-worker",
+            help="Run the background worker (queued jobs, the nightly refit) in this process.",
+        ),
+    ] = True,
 ) -> None:
     """Serve the REST API (and web app) of the workspace; Ctrl-C stops it."""
     import uvicorn
@@ -22,7 +30,12 @@ def serve(
     from soloist.app import create_app
     from soloist.domain.dashboard import warm_dashboard
 
-    app = create_app(common.settings())
+    settings = common.settings()
+    if worker and settings.refit_schedule.strip():
+        from soloist.domain.jobs import next_fire_time
+
+        next_fire_time(settings.refit_schedule, settings.timezone, utcnow())  # refuse a bad one
+    app = create_app(settings, run_worker=worker)
     with app.state.database.read_session() as session:
         owners = count_owners(session)
     # The dashboard's aggregates take seconds on millions of orders: start them now.

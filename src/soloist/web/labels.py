@@ -190,6 +190,12 @@ QUALIFY_BY: Final = LabelTable(spend=N_("spend"), points=N_("points"))
 REFERRAL_STATUSES: Final = LabelTable(
     pending=NP_("referral status", "pending"), converted=N_("converted")
 )
+JOB_STATUSES: Final = LabelTable(
+    queued=NP_("job status", "queued"),
+    running=NP_("job status", "running"),
+    done=NP_("job status", "done"),
+    failed=NP_("job status", "failed"),
+)
 
 # The rows of the loyalty effect tables: (key in the report, label, unit).
 EFFECT_ROWS: Final = (
@@ -230,6 +236,11 @@ ERROR_MESSAGES: Final = LabelTable(
     login_required=N_("Please sign in."),
     csrf_failed=N_("The form has expired or did not come from this site; reload the page."),
     method_not_allowed=N_("This page cannot be used that way."),
+    job_refused=N_("This job cannot run."),
+    webhook_signature_invalid=N_("The webhook's signature does not match; nothing was written."),
+    webhook_not_configured=N_("This webhook has no secret configured yet."),
+    webhook_concurrent_delivery=N_("The same webhook delivery arrived twice at once."),
+    webhook_no_customer=N_("The webhook names no customer Soloist can find or create."),
 )
 
 # Every table the templates use, by the name they use.
@@ -255,5 +266,6 @@ TABLES: Final = {
     "REWARD_KINDS": REWARD_KINDS,
     "QUALIFY_BY": QUALIFY_BY,
     "REFERRAL_STATUSES": REFERRAL_STATUSES,
+    "JOB_STATUSES": JOB_STATUSES,
     "ERROR_MESSAGES": ERROR_MESSAGES,
 }

@@ -186,7 +186,13 @@ def create_customer(session: Session, data: CustomerCreate, actor: str) -> Custo
 def update_customer(
     session: Session, customer_id: int, data: CustomerUpdate, actor: str
 ) -> Customer:
-    customer = get_customer(session, customer_id)
+    # Locked for the transaction (SELECT … FOR UPDATE; SQLite's writer already holds the lock):
+    # concurrent updates of one customer on PostgreSQL or MariaDB then change it one after the
+    # other, each on the state the previous one committed, instead of replacing the same tag
+    # rows side by side (a deadlock on MariaDB, a stale DELETE on PostgreSQL).
+    customer = session.get(Customer, customer_id, with_for_update=True)
+    if customer is None:
+        raise NotFoundError(f"No customer with id {customer_id}.", customer_id=customer_id)
     before = _snapshot(customer)
     fields = data.model_dump(exclude_unset=True)
     tags = fields.pop("tags", None)

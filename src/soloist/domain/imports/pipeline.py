@@ -32,6 +32,7 @@ from soloist.domain.imports.activity import (
 )
 from soloist.domain.imports.customers import Resolved, normalise_contacts, resolve_customers
 from soloist.domain.imports.orders import write_orders
+from soloist.domain.jobs.queue import enqueue_job
 from soloist.errors import ImportRefusedError, ValidationError
 from soloist.imports import FORMATS, KINDS, ImportFormat, RawTable, read_table
 from soloist.imports.clean import Cleaned, CleanOptions, clean_table
@@ -363,6 +364,10 @@ def import_file(
         batch.status = report.status
         batch.report = report.to_dict()
         batch.finished_at = utcnow()
+        if kind == "orders" and (report.imported or report.updated):
+            # New and changed orders earn or give back their points in the background.
+            enqueue_job(session, "loyalty-sync", {"import_batch": batch.id},
+                        dedupe_key=f"loyalty-sync:import:{batch.id}")  # fmt: skip
         record_audit(
             session,
             actor,

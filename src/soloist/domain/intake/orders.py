@@ -32,7 +32,7 @@ from soloist.domain.orders import OrderCreate, OrderLineCreate, record_order
 from soloist.domain.scoring.live import rescore_customer
 from soloist.errors import ConflictError, NotFoundError, ValidationError
 from soloist.money import decimal_to_minor, minor_to_decimal
-from soloist.storage.models import Order
+from soloist.storage.models import Customer, Order
 from soloist.storage.types import utcnow
 
 LiveStatus = Literal["paid", "pending", "refunded", "cancelled"]
@@ -117,7 +117,15 @@ def _order_of(session: Session, order_id: int) -> Order:
 
 
 def _after_change(session: Session, order: Order, actor: str) -> None:
-    """What follows any change of an order: its points, then its customer's scores."""
+    """What follows any change of an order: its points, then its customer's scores.
+
+    The customer's row is locked first, so that two changes of one customer's orders settle
+    one after the other: on PostgreSQL the second then reads the first's committed order, and
+    the score it leaves counts both.
+    """
+    session.execute(
+        select(Customer.id).where(Customer.id == order.customer_id).with_for_update()
+    ).all()
     settle_order_points(session, order.id, actor)
     rescore_customer(session, order.customer_id)
 

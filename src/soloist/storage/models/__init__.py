@@ -36,6 +36,7 @@ from soloist.storage.models.engagement import (
     Ticket,
     TicketMessage,
 )
+from soloist.storage.models.jobs import JOB_STATUSES, Job, JobSchedule
 from soloist.storage.models.loyalty import (
     LEDGER_KINDS,
     REWARD_KINDS,
@@ -63,6 +64,7 @@ __all__ = [
     "DEAL_STAGES",
     "INTERACTION_CHANNELS",
     "INTERACTION_DIRECTIONS",
+    "JOB_STATUSES",
     "LEDGER_KINDS",
     "ORDER_STATUSES",
     "REWARD_KINDS",
@@ -86,6 +88,8 @@ __all__ = [
     "Deal",
     "ImportBatch",
     "Interaction",
+    "Job",
+    "JobSchedule",
     "LedgerEntry",
     "LoyaltyAccount",
     "LoyaltyRedemption",

@@ -1,0 +1,102 @@
+"""What each kind of job does: a small registry of handlers by kind (like Healthchecks'
+transports), and the built-in kinds ``refit`` and ``loyalty-sync``.
+
+A handler is a function of a :class:`JobContext` that returns a JSON-able summary (kept on the
+job as its result) or None. It runs inside the transaction the worker opened for it and must
+not commit; it may run more than once for one job (execution is at least once), so it must be
+idempotent: a second run must leave things as one run would (a refit stores a new model run,
+which is harmless). Raising :class:`JobRefusedError` fails the job at once, without retries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from soloist.config import Settings
+from soloist.errors import AnalyticsInputError, SoloistError, ValidationError
+from soloist.storage.models import Order
+
+
+class JobRefusedError(SoloistError):
+    """A job that cannot succeed however often it is tried (bad payload, nothing to do it on)."""
+
+    code = "job_refused"
+    http_status = 422
+
+
+class UnknownJobKindError(JobRefusedError):
+    """No handler is registered for the job's kind."""
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """What a handler gets: the session of its transaction, the workspace settings, the job."""
+
+    session: Session
+    settings: Settings
+    job_id: int
+    kind: str
+    payload: dict[str, Any]
+    attempt: int
+    worker_id: str
+    now: dt.datetime
+
+    @property
+    def actor(self) -> str:
+        """Who the audit log says did it."""
+        return f"worker:{self.worker_id}"
+
+
+class JobHandler(Protocol):
+    def __call__(self, context: JobContext, /) -> dict[str, Any] | None: ...
+
+
+def refit_workspace(context: JobContext) -> dict[str, Any]:
+    """Refit what ``soloist analyze`` fits: the CLV models, then the segments and the churn
+    risk (``{"clv_only": true}`` stops after the CLV models; ``model`` and ``holdout_days`` as
+    the command's options)."""
+    from soloist.domain.scoring.churn import score_churn_risk
+    from soloist.domain.scoring.clv import AnalyzeOptions, analyze_workspace
+    from soloist.domain.scoring.segments import segment_customers
+
+    session, currency, payload = context.session, context.settings.currency, context.payload
+    has_orders = session.scalar(
+        select(Order.id).where(Order.status == "paid", Order.currency == currency).limit(1)
+    )
+    if has_orders is None:
+        return {"skipped": f"no paid orders in {currency} to analyse"}
+    try:
+        options = AnalyzeOptions(
+            model=str(payload.get("model", "bg-nbd")),
+            holdout_days=int(payload.get("holdout_days", 90)),
+        )
+        runs = [analyze_workspace(session, currency, context.actor, options)]
+        if not payload.get("clv_only", False):
+            runs.append(segment_customers(session, currency, context.actor, "kmeans"))
+            runs.append(score_churn_risk(session, currency, context.actor, horizon_days=90))
+    except (ValidationError, AnalyticsInputError, TypeError, ValueError) as exc:
+        # The data or the options do not allow a fit: trying again at once will not help.
+        raise JobRefusedError(f"The refit cannot run: {exc}") from exc
+    return {"model_runs": [{"id": run.id, "kind": run.kind, "status": run.status} for run in runs]}
+
+
+def sync_loyalty_points(context: JobContext) -> dict[str, Any]:
+    """Settle the points of orders that arrived in bulk (an import queues this job): what
+    ``soloist loyalty sync`` does, in the background, so a large import commits at once."""
+    from soloist.domain.loyalty.order_points import sync_order_points
+
+    result = sync_order_points(context.session, context.actor)
+    return {"earned": result.earned, "reversed": result.reversed}
+
+
+def default_handlers() -> dict[str, JobHandler]:
+    """The built-in kinds: a fresh dict, so a caller may add kinds of its own."""
+    return {"refit": refit_workspace, "loyalty-sync": sync_loyalty_points}
+
+
+JOB_KINDS = tuple(default_handlers())

@@ -1,0 +1,227 @@
+"""The worker: claims due jobs and runs them, queues the jobs of due schedules.
+
+Like an interface, the worker owns its units of work: one transaction to claim a job, one to run
+it (the handler's writes commit or roll back together), one to record how it ended. A handler
+that raises rolls its writes back; the job is queued again after a back-off, or marked failed
+after its last attempt. Several workers (threads or processes) can share one database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import random
+import socket
+import threading
+import traceback
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from soloist.domain.jobs.handlers import (
+    JobContext,
+    JobHandler,
+    JobRefusedError,
+    UnknownJobKindError,
+    default_handlers,
+)
+from soloist.domain.jobs.queue import (
+    RETRY_BASE,
+    RETRY_CAP,
+    Clock,
+    claim_job,
+    enqueue_job,
+    fail_job,
+    finish_job,
+)
+from soloist.domain.jobs.schedules import enqueue_due_jobs, save_schedule
+from soloist.storage.database import Database
+from soloist.storage.models import Job
+from soloist.storage.types import utcnow
+
+log = logging.getLogger("soloist.worker")
+
+DEFAULT_LEASE = dt.timedelta(hours=1)
+DEFAULT_POLL_SECONDS = 5.0
+REFIT_SCHEDULE = "refit"
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    """How one run of a job ended: ``done``, ``queued`` (to be retried), ``failed`` or ``lost``
+    (its lease expired and another worker holds it now)."""
+
+    job_id: int
+    kind: str
+    attempt: int
+    status: str
+    error: str | None = None
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def enqueue(
+    database: Database, kind: str, payload: dict[str, Any] | None = None, **options: Any
+) -> Job:
+    """Queue a job of a known kind now, in a transaction of its own (for the interfaces)."""
+    handlers = options.pop("handlers", None) or default_handlers()
+    if kind not in handlers:
+        raise UnknownJobKindError(
+            f"Unknown job kind {kind!r}; the worker knows {', '.join(sorted(handlers))}.",
+            kind=kind,
+        )
+    with database.session() as session:
+        job = enqueue_job(session, kind, payload, **options)
+    assert job is not None  # only a dedupe key can make it None
+    return job
+
+
+class Worker:
+    """Runs the jobs of one database.
+
+    ``clock`` (a function returning an aware datetime) and ``rng`` are there for the tests;
+    ``lease`` is how long a running job belongs to its worker before another may take it.
+    """
+
+    def __init__(
+        self,
+        database: Database,
+        *,
+        handlers: Mapping[str, JobHandler] | None = None,
+        worker_id: str | None = None,
+        clock: Clock = utcnow,
+        lease: dt.timedelta = DEFAULT_LEASE,
+        poll_seconds: float = DEFAULT_POLL_SECONDS,
+        rng: random.Random | None = None,
+        retry_base: dt.timedelta = RETRY_BASE,
+        retry_cap: dt.timedelta = RETRY_CAP,
+    ) -> None:
+        self.database = database
+        self.handlers = dict(default_handlers() if handlers is None else handlers)
+        self.worker_id = worker_id or new_worker_id()
+        self.clock = clock
+        self.lease = lease
+        self.poll_seconds = poll_seconds
+        self.rng = rng or random.Random()
+        self.retry_base, self.retry_cap = retry_base, retry_cap
+
+    def register_schedules(self) -> None:
+        """Write the schedules the settings ask for (the nightly refit) into the database."""
+        settings = self.database.settings
+        with self.database.session() as session:
+            save_schedule(
+                session,
+                REFIT_SCHEDULE,
+                "refit",
+                settings.refit_schedule,
+                settings.timezone,
+                self.clock(),
+            )
+
+    def enqueue_due(self) -> int:
+        """Queue the jobs of the schedules that are due; how many were queued."""
+        with self.database.session() as session:
+            return len(enqueue_due_jobs(session, self.clock()))
+
+    def run_one(self) -> JobOutcome | None:
+        """Claim one due job and run it; None when no job is due."""
+        with self.database.session() as session:
+            job = claim_job(session, self.worker_id, self.clock(), self.lease)
+            if job is None:
+                return None
+            job_id, kind, attempt = job.id, job.kind, job.attempts
+            payload = dict(job.payload or {})
+        handler = self.handlers.get(kind)
+        try:
+            if handler is None:
+                raise UnknownJobKindError(
+                    f"No handler for job kind {kind!r}; this worker knows "
+                    f"{', '.join(sorted(self.handlers)) or 'none'}."
+                )
+            with self.database.session() as session:
+                context = JobContext(
+                    session=session,
+                    settings=self.database.settings,
+                    job_id=job_id,
+                    kind=kind,
+                    payload=payload,
+                    attempt=attempt,
+                    worker_id=self.worker_id,
+                    now=self.clock(),
+                )
+                result = handler(context)
+        except Exception as exc:
+            return self._record_failure(job_id, kind, attempt, exc)
+        with self.database.session() as session:
+            held = finish_job(session, job_id, self.worker_id, self.clock(), result)
+        return JobOutcome(job_id, kind, attempt, "done" if held else "lost")
+
+    def _record_failure(self, job_id: int, kind: str, attempt: int, exc: Exception) -> JobOutcome:
+        error = f"{type(exc).__name__}: {exc}"
+        detail = error + "\n\n" + "".join(traceback.format_exception(exc))
+        with self.database.session() as session:
+            job = fail_job(
+                session,
+                job_id,
+                self.worker_id,
+                detail,
+                self.clock(),
+                permanent=isinstance(exc, JobRefusedError),
+                rng=self.rng,
+                base=self.retry_base,
+                cap=self.retry_cap,
+            )
+            status = "lost" if job is None else job.status
+        log.warning("job %s (%s) attempt %s: %s", job_id, kind, attempt, error)
+        return JobOutcome(job_id, kind, attempt, status, error)
+
+    def run_pending(self, stop: threading.Event | None = None) -> list[JobOutcome]:
+        """Queue what the schedules say is due, then run due jobs until none is left."""
+        self.enqueue_due()
+        outcomes = []
+        while stop is None or not stop.is_set():
+            outcome = self.run_one()
+            if outcome is None:
+                break
+            outcomes.append(outcome)
+        return outcomes
+
+    def run_forever(self, stop: threading.Event) -> None:
+        """Run due jobs, then wait ``poll_seconds`` for more, until ``stop`` is set. An error
+        outside a job (the database went away) is logged and the loop goes on."""
+        while not stop.is_set():
+            try:
+                ran = self.run_pending(stop)
+            except Exception:
+                log.exception("the worker could not reach its queue; trying again")
+                ran = []
+            if not ran:
+                stop.wait(self.poll_seconds)
+
+
+class BackgroundWorker:
+    """A :class:`Worker` on a daemon thread, as ``soloist serve`` runs one."""
+
+    def __init__(self, worker: Worker) -> None:
+        self.worker = worker
+        self.stop_event = threading.Event()
+        self.thread = threading.Thread(
+            target=worker.run_forever, args=(self.stop_event,), name="soloist-worker", daemon=True
+        )
+
+    def start(self) -> None:
+        """Register the schedules (a bad one raises here, at start) and start the thread."""
+        self.worker.register_schedules()
+        self.thread.start()
+
+    def stop(self, timeout: float = 10.0) -> bool:
+        """Ask the thread to stop after its current job; True if it stopped within ``timeout``
+        (a job still running then is run again by the next worker once its lease expires)."""
+        self.stop_event.set()
+        if self.thread.is_alive():
+            self.thread.join(timeout)
+        return not self.thread.is_alive()
