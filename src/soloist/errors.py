@@ -68,6 +68,14 @@ class WebhookNotConfiguredError(SoloistError):
     http_status = 503
 
 
+class BusyError(SoloistError):
+    """The database stayed busy with other writers for too long; the same request may succeed
+    in a moment (a webhook provider retries a 503 by itself)."""
+
+    code = "busy"
+    http_status = 503
+
+
 class PermissionDeniedError(SoloistError):
     code = "permission_denied"
     http_status = 403

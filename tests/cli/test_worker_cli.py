@@ -43,7 +43,10 @@ def test_an_unknown_job_kind_is_refused_with_the_known_ones(tmp_path: Path) -> N
     assert run("init", "--workspace", ws).returncode == 0
     refused = run("worker", "enqueue", "teleport", "--workspace", ws)
     assert refused.returncode == 1
-    assert "Error: Unknown job kind 'teleport'; the worker knows loyalty-sync, refit." in refused.stderr
+    assert (
+        "Error: Unknown job kind 'teleport'; the worker knows loyalty-sync, refit."
+        in refused.stderr
+    )
     bad = run("worker", "jobs", "--status", "lost", "--workspace", ws)
     assert bad.returncode == 1
     assert "Unknown job status 'lost'" in bad.stderr

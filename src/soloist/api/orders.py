@@ -9,12 +9,14 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy.orm import Session
 
-from soloist.api.deps import DatabaseDep, Reader, ReadSession, Writer, WriteSession
+from soloist.api.deps import DatabaseDep, Reader, ReadSession, Writer
 from soloist.api.errors import ErrorPublic
 from soloist.domain.intake import OrderIn, change_order_status, receive_order, refund_order
 from soloist.domain.orders import get_order, list_orders
 from soloist.money import minor_to_decimal
+from soloist.storage.retry import run_in_transaction
 
 if TYPE_CHECKING:
     from soloist.storage.models import Order
@@ -143,29 +145,34 @@ def post_order(
     by `customer` {`email`, `name`} (found, or created and enrolled). A paid order earns its
     loyalty points at once and the customer's scores are brought up to date, in the same
     transaction. The same `external_id` again answers 200 with the stored order."""
-    with database.session() as session:
+
+    def work(session: Session) -> tuple[OrderDetail, bool]:
         received = receive_order(session, data, who.actor, currency=database.settings.currency)
-        detail = _detail(received.order)
-    if not received.created:
+        return _detail(received.order), received.created
+
+    detail, created = run_in_transaction(database, work)
+    if not created:
         response.status_code = status.HTTP_200_OK
     return detail
 
 
 @router.patch("/{order_id}", response_model=OrderDetail, responses={409: {"model": ErrorPublic}})
 def patch_order(
-    order_id: OrderId, data: OrderUpdate, session: WriteSession, who: Writer
+    order_id: OrderId, data: OrderUpdate, database: DatabaseDep, who: Writer
 ) -> OrderDetail:
     """Mark an order paid, refunded or cancelled, or refund part of it (`refund_amount`).
 
     Points go back at once: all of them for a refunded or cancelled order, the refunded share
     for a partial refund. A refunded or cancelled order cannot be paid again (409).
     """
-    if data.refund_amount is not None:
-        order = refund_order(session, order_id, data.refund_amount, who.actor)
-    else:
+
+    def work(session: Session) -> OrderDetail:
+        if data.refund_amount is not None:
+            return _detail(refund_order(session, order_id, data.refund_amount, who.actor))
         assert data.status is not None
-        order = change_order_status(session, order_id, data.status, who.actor)
-    return _detail(order)
+        return _detail(change_order_status(session, order_id, data.status, who.actor))
+
+    return run_in_transaction(database, work)
 
 
 @router.get("/{order_id}", response_model=OrderDetail)

@@ -13,8 +13,10 @@ from collections.abc import Callable
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from soloist.api.deps import write_turn
 from soloist.api.errors import ErrorPublic
 from soloist.config import Settings
 from soloist.domain.webhooks import (
@@ -27,6 +29,7 @@ from soloist.domain.webhooks import (
     receive_delivery,
 )
 from soloist.storage.database import Database
+from soloist.storage.retry import run_in_transaction
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
 
@@ -58,13 +61,16 @@ class WebhookReceipt(BaseModel):
 
 
 def receive_once(database: Database, delivery: Delivery, currency: str) -> WebhookReceipt:
-    """One transaction for the delivery; once more if a concurrent one won the race."""
+    """One transaction for the delivery; once more if a concurrent one won the race, and again
+    from the start if the database rolled it back as a deadlock's victim."""
+
+    def work(session: Session) -> WebhookReceipt:
+        return WebhookReceipt.of(receive_delivery(session, delivery, currency=currency))
+
     try:
-        with database.session() as session:
-            return WebhookReceipt.of(receive_delivery(session, delivery, currency=currency))
+        return run_in_transaction(database, work)
     except ConcurrentDeliveryError:
-        with database.session() as session:
-            return WebhookReceipt.of(receive_delivery(session, delivery, currency=currency))
+        return run_in_transaction(database, work)
 
 
 async def _deliver(request: Request, read: Callable[[Settings, bytes], Delivery]) -> WebhookReceipt:
@@ -72,7 +78,8 @@ async def _deliver(request: Request, read: Callable[[Settings, bytes], Delivery]
     settings: Settings = request.app.state.settings
     database: Database = request.app.state.database
     delivery = read(settings, body)
-    return await run_in_threadpool(receive_once, database, delivery, settings.currency)
+    async with write_turn(request.app):  # a burst queues in the event loop (see soloist.api.deps)
+        return await run_in_threadpool(receive_once, database, delivery, settings.currency)
 
 
 @router.post("/stripe", response_model=WebhookReceipt, responses=RESPONSES)

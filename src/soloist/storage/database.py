@@ -3,6 +3,10 @@
 SQLite runs in WAL mode with foreign keys on and a busy timeout, so the web app and the CLI can
 use one workspace at the same time. Write transactions on SQLite begin with ``BEGIN IMMEDIATE``
 so that a read-then-write (a points redemption) cannot interleave with another writer.
+
+Many writers at once (200 concurrent API writes) queue before their transaction begins, in the
+API's write turns (:mod:`soloist.api.deps`), as many at a time as :attr:`Database.max_writers`:
+one on SQLite, so the busy timeout is left for another process's writer (the CLI, the worker).
 """
 
 from __future__ import annotations
@@ -22,6 +26,10 @@ from soloist.storage.types import KEYRING_ATTRIBUTE
 
 SUPPORTED_BACKENDS = ("sqlite", "postgresql", "mysql", "mariadb")
 READ_ONLY_OPTION = "soloist_read_only"
+# PostgreSQL and MariaDB: 10 pooled connections + 20 overflow, of which at most 20 are writers'
+# (Database.max_writers), so writers holding a connection never leave none for the readers and
+# for identifying callers; 30 per server process stays well under PostgreSQL's default 100.
+SERVER_POOL_SIZE, SERVER_POOL_OVERFLOW, SERVER_MAX_WRITERS = 10, 20, 20
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
@@ -63,9 +71,14 @@ def create_database_engine(
     if backend == "sqlite":
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": busy_timeout_ms / 1000}
     else:
+        kwargs.update(pool_size=SERVER_POOL_SIZE, max_overflow=SERVER_POOL_OVERFLOW)
         kwargs["pool_pre_ping"] = True
         if backend in ("mysql", "mariadb"):
             kwargs["pool_recycle"] = 3600
+            # As on PostgreSQL: each statement sees what was committed before it. Under InnoDB's
+            # default REPEATABLE READ a transaction keeps reading the snapshot of its first read,
+            # so a writer that waited for a lock would go on to read, and overwrite, the past.
+            kwargs["isolation_level"] = "READ COMMITTED"
             parsed = parsed.update_query_dict({"charset": "utf8mb4"})
     engine = create_engine(parsed, **kwargs)
     setattr(engine.dialect, KEYRING_ATTRIBUTE, keyring)
@@ -92,6 +105,16 @@ class Database:
     @property
     def backend(self) -> str:
         return self.engine.dialect.name
+
+    @property
+    def max_writers(self) -> int:
+        """How many write transactions may usefully run at once: 1 on SQLite (one write lock
+        per file), on a server as many as the pool carries while leaving connections to readers.
+
+        The server writers run side by side and wait only for the row locks they need (the domain
+        locks the rows it reads to change, as ``update_customer`` does).
+        """
+        return 1 if self.backend == "sqlite" else SERVER_MAX_WRITERS
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -237,6 +237,7 @@ ERROR_MESSAGES: Final = LabelTable(
     csrf_failed=N_("The form has expired or did not come from this site; reload the page."),
     method_not_allowed=N_("This page cannot be used that way."),
     job_refused=N_("This job cannot run."),
+    busy=N_("Soloist is busy with other changes; try again in a moment."),
     webhook_signature_invalid=N_("The webhook's signature does not match; nothing was written."),
     webhook_not_configured=N_("This webhook has no secret configured yet."),
     webhook_concurrent_delivery=N_("The same webhook delivery arrived twice at once."),

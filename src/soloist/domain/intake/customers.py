@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-import zlib
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from soloist.domain.customers.contacts import email_lookup_hash, normalise_email
 from soloist.domain.customers.records import CustomerCreate, create_customer
 from soloist.domain.loyalty.programme import enrol_new_customer
 from soloist.errors import ValidationError
+from soloist.storage.locks import hold_named_lock
 from soloist.storage.models import Customer
 from soloist.storage.types import utcnow
 
@@ -58,20 +58,10 @@ def add_customer(
 
 
 def _serialise_on_email(session: Session, digest: str) -> None:
-    """Make concurrent arrivals of one new e-mail address wait for each other.
-
-    SQLite's writers are serialised already (``BEGIN IMMEDIATE``); PostgreSQL takes a
-    transaction-level advisory lock on the address's hash; MariaDB's locking read takes a gap
-    lock on the ``email_hash`` index that holds back a second insert of the same address.
-    """
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        key = zlib.crc32(digest.encode("ascii"))
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
-    elif dialect in ("mysql", "mariadb"):
-        session.execute(
-            select(Customer.id).where(Customer.email_hash == digest).with_for_update()
-        ).all()
+    """Make concurrent arrivals of one new e-mail address wait for each other (a named lock,
+    see :mod:`soloist.storage.locks`); the lookup after it is a locking read, which sees what
+    the arrival before it committed."""
+    hold_named_lock(session, f"soloist:customer-email:{digest}")
 
 
 def customer_for(
@@ -92,10 +82,13 @@ def customer_for(
     digest = email_lookup_hash(session, ref.email)
     if digest is not None:
         _serialise_on_email(session, digest)
+    # A locking read sees the newest committed rows (the arrival before this one may have
+    # created the customer a moment ago), whatever the isolation level.
     found = session.scalars(
         select(Customer)
         .where(Customer.email_hash == digest, Customer.status == "active")
         .order_by(Customer.id)
+        .with_for_update()
         .execution_options(populate_existing=True)
     ).first()
     if found is not None:

@@ -151,7 +151,9 @@ def receive_order(
     try:
         with session.begin_nested():
             order = _create(session, data, actor, currency)
-    except IntegrityError:
+    except (IntegrityError, ConflictError):
+        # Another delivery of this order committed after our first look (its insert beat ours,
+        # or we waited for its customer's lock and then saw it).
         existing = find_order(session, data.external_id, latest=True)
         if existing is None:
             raise
