@@ -325,3 +325,48 @@ def test_the_refit_job_on_an_empty_workspace_has_nothing_to_do(database: Databas
     assert outcome is not None
     assert outcome.status == "done"
     assert _job(database, job.id).result == {"skipped": "no paid orders in USD to analyse"}
+
+
+@pytest.mark.slow
+def test_a_live_write_during_the_refit_does_not_wait_for_the_fit(
+    sqlite_database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The refit reads and fits with no write lock held: on SQLite a write made while the
+    models are being fitted goes through at once (here with a busy timeout of 0.5 s)."""
+    from pathlib import Path
+
+    from soloist.domain.customers.records import CustomerCreate, create_customer
+    from soloist.domain.imports.pipeline import ImportOptions, import_file
+    from soloist.domain.scoring import clv
+
+    data = Path(__file__).parents[1] / "data" / "CDNOW_sample.txt"
+    with sqlite_database.session() as session:
+        import_file(session, "orders", data, ImportOptions(), "test")
+    fitting, release = threading.Event(), threading.Event()
+    fit = clv._fit_purchase_model
+
+    def slow_fit(name: str, summary: Any) -> Any:
+        fitting.set()
+        assert release.wait(60)
+        return fit(name, summary)
+
+    monkeypatch.setattr(clv, "_fit_purchase_model", slow_fit)
+    enqueue(sqlite_database, "refit", {"clv_only": True})
+    outcomes: list[Any] = []
+    worker = threading.Thread(target=lambda: outcomes.extend(Worker(sqlite_database).run_pending()))
+    worker.start()
+    try:
+        assert fitting.wait(60), outcomes
+        impatient = Database(
+            sqlite_database.settings.model_copy(update={"sqlite_busy_timeout_ms": 500})
+        )
+        with impatient.session() as session:
+            create_customer(session, CustomerCreate(name="Arrived mid-fit"), "api:test")
+        impatient.dispose()
+    finally:
+        release.set()
+        worker.join(120)
+    # The import queued the loyalty sync; then the refit ran, and finished.
+    assert [(o.kind, o.status) for o in outcomes] == [("loyalty-sync", "done"), ("refit", "done")]
+    with sqlite_database.read_session() as session:
+        assert session.scalar(select(func.count(ModelRun.id))) == 1

@@ -193,7 +193,9 @@ def sync(
     common: Common,
     now: NowOption = None,
 ) -> None:
-    """Earn points for new orders, reverse refunded ones, pay today's birthday bonuses."""
+    """Repair tool: settle the points of every order whose ledger does not match it (earn, give
+    back refunds), pay today's birthday bonuses. Live orders settle at once; after an import,
+    the worker runs this by itself."""
     with common.open_database() as database, database.session() as session:
         moment = _now(now)
         result = sync_order_points(session, now=moment)

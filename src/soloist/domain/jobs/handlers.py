@@ -11,15 +11,20 @@ which is harmless). Raising :class:`JobRefusedError` fails the job at once, with
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from soloist.config import Settings
 from soloist.errors import AnalyticsInputError, SoloistError, ValidationError
+from soloist.storage.database import Database
 from soloist.storage.models import Order
+
+if TYPE_CHECKING:
+    from soloist.storage.models import ModelRun
 
 
 class JobRefusedError(SoloistError):
@@ -45,6 +50,10 @@ class JobContext:
     attempt: int
     worker_id: str
     now: dt.datetime
+    # For a handler that must not hold the write lock while it works (the refit): it reads and
+    # computes in sessions of its own and writes in short transactions. ``session`` stays
+    # unused then, and takes no lock (a session begins its transaction at its first statement).
+    database: Database | None = None
 
     @property
     def actor(self) -> str:
@@ -65,20 +74,43 @@ def refit_workspace(context: JobContext) -> dict[str, Any]:
     from soloist.domain.scoring.segments import segment_customers
 
     session, currency, payload = context.session, context.settings.currency, context.payload
-    has_orders = session.scalar(
-        select(Order.id).where(Order.status == "paid", Order.currency == currency).limit(1)
-    )
+    database, actor = context.database, context.actor
+    paid = select(Order.id).where(Order.status == "paid", Order.currency == currency).limit(1)
+    if database is None:
+        has_orders = session.scalar(paid)
+    else:  # not through ``session``: its first statement would take SQLite's write lock
+        with database.read_session() as reader:
+            has_orders = reader.scalar(paid)
     if has_orders is None:
         return {"skipped": f"no paid orders in {currency} to analyse"}
+
+    def fitted(analysis: Callable[[Session, Session], ModelRun]) -> ModelRun:
+        """One analysis: read and fit with no write lock held, then write in a short
+        transaction (on SQLite the live writes would wait the whole fit for the lock)."""
+        if database is None:
+            return analysis(session, session)
+        with database.session() as store, database.read_session() as reader:
+            return analysis(reader, store)
+
     try:
         options = AnalyzeOptions(
             model=str(payload.get("model", "bg-nbd")),
             holdout_days=int(payload.get("holdout_days", 90)),
         )
-        runs = [analyze_workspace(session, currency, context.actor, options)]
+        runs = [
+            fitted(
+                lambda read, store: analyze_workspace(read, currency, actor, options, store=store)
+            )
+        ]
         if not payload.get("clv_only", False):
-            runs.append(segment_customers(session, currency, context.actor, "kmeans"))
-            runs.append(score_churn_risk(session, currency, context.actor, horizon_days=90))
+            runs.append(
+                fitted(lambda read, store: segment_customers(read, currency, actor, "kmeans",
+                                                             store=store))
+            )  # fmt: skip
+            runs.append(
+                fitted(lambda read, store: score_churn_risk(read, currency, actor, horizon_days=90,
+                                                            store=store))
+            )  # fmt: skip
     except (ValidationError, AnalyticsInputError, TypeError, ValueError) as exc:
         # The data or the options do not allow a fit: trying again at once will not help.
         raise JobRefusedError(f"The refit cannot run: {exc}") from exc

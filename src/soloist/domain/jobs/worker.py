@@ -152,6 +152,7 @@ class Worker:
                     attempt=attempt,
                     worker_id=self.worker_id,
                     now=self.clock(),
+                    database=self.database,
                 )
                 result = handler(context)
         except Exception as exc:

@@ -145,12 +145,19 @@ def score_churn_risk(
     horizon_days: int = 90,
     random_state: int = 0,
     progress: Progress | None = None,
+    store: Session | None = None,
 ) -> ModelRun:
-    """Compare churn models, score every customer, store the run; returns the run."""
+    """Compare churn models, score every customer, store the run; returns the run.
+
+    ``store`` writes the run when given (``session`` then only reads): the background refit
+    reads and fits with no write lock held, and writes in a short transaction at the end.
+    """
+    reader = session
+    session = store or session
     report = progress or no_progress
     if horizon_days < 7:
         raise ValidationError("The horizon must be at least 7 days.", field="horizon_days")
-    orders, end = load_transactions(session, currency)
+    orders, end = load_transactions(reader, currency)
     report("comparing churn models", 0, 4)
     churn = score_churn(orders, end, horizon_days=horizon_days, random_state=random_state)
     report("comparing CLV models", 1, 4)
@@ -158,7 +165,7 @@ def score_churn_risk(
     report("subscriptions and satisfaction", 2, 4)
     subscription_summary: dict[str, Any] | None = None
     subscription_reasons: dict[int, list[Reason]] = {}
-    subs = _subscriptions(session)
+    subs = _subscriptions(reader)
     if len(subs) >= 20:
         try:
             sub = score_subscription_churn(subs, end, horizon_days=horizon_days)
@@ -167,7 +174,7 @@ def score_churn_risk(
                 subscription_reasons[int(row["customer_id"])] = _subscription_reasons(row)
         except AnalyticsError as exc:
             subscription_summary = {"message": str(exc)}
-    drivers = satisfaction_driver_tables(session, orders)
+    drivers = satisfaction_driver_tables(reader, orders)
     run = ModelRun(
         kind="churn",
         status="running",

@@ -169,8 +169,14 @@ def analyze_workspace(
     actor: str,
     options: AnalyzeOptions | None = None,
     progress: Progress | None = None,
+    store: Session | None = None,
 ) -> ModelRun:
-    """Fit, validate, score every customer and store it all as one model run."""
+    """Fit, validate, score every customer and store it all as one model run.
+
+    ``store`` writes the run when given (``session`` then only reads), as in
+    :func:`~soloist.domain.scoring.churn.score_churn_risk`. Nothing is written before the
+    models are fitted, so a write transaction begins only for the short write at the end.
+    """
     opts = options or AnalyzeOptions()
     report = progress or no_progress
     if opts.model not in PURCHASE_MODELS:
@@ -190,16 +196,6 @@ def analyze_workspace(
         else orders["ordered_at"].max()
     )
     orders = orders[orders["ordered_at"] <= end]
-    run = ModelRun(
-        kind="clv",
-        status="running",
-        data_start=orders["ordered_at"].min().to_pydatetime().replace(tzinfo=dt.UTC),
-        data_end=end.to_pydatetime().replace(tzinfo=dt.UTC),
-        params={},
-        metrics={},
-    )
-    session.add(run)
-    session.flush()
     report("validating on holdout", 0, 3)
     holdout, holdout_model, holdout_summary = _holdout_check(orders, opts, end)
     if opts.plots_dir is not None:
@@ -218,6 +214,17 @@ def analyze_workspace(
         scores[name] for name in ("p_alive", "expected_90", "spend", "clv")
     )
     report("storing scores", 2, 3)
+    session = store or session
+    run = ModelRun(
+        kind="clv",
+        status="running",
+        data_start=orders["ordered_at"].min().to_pydatetime().replace(tzinfo=dt.UTC),
+        data_end=end.to_pydatetime().replace(tzinfo=dt.UTC),
+        params={},
+        metrics={},
+    )
+    session.add(run)
+    session.flush()
     per_unit = minor_units_per_unit(currency)
     rows = [
         {

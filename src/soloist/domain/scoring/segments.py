@@ -177,16 +177,23 @@ def segment_customers(
     *,
     random_state: int = 0,
     progress: Progress | None = None,
+    store: Session | None = None,
 ) -> ModelRun:
-    """Score RFM segments (and clusters unless ``method`` is ``rfm``) and store them."""
+    """Score RFM segments (and clusters unless ``method`` is ``rfm``) and store them.
+
+    ``store`` writes the run when given (``session`` then only reads), as in
+    :func:`~soloist.domain.scoring.churn.score_churn_risk`.
+    """
+    reader = session
+    session = store or session
     report = progress or no_progress
     if method not in SEGMENT_METHODS:
         raise ValidationError(
             f"Unknown method {method!r}; use one of {', '.join(SEGMENT_METHODS)}.", field="method"
         )
-    orders, end = load_transactions(session, currency)
+    orders, end = load_transactions(reader, currency)
     report("reading behaviour", 0, 4)
-    behaviour = load_behaviour(session, currency, orders, end)
+    behaviour = load_behaviour(reader, currency, orders, end)
     table = pd.DataFrame(
         {
             "recency_days": behaviour["recency_days"],
@@ -194,7 +201,7 @@ def segment_customers(
             "monetary": behaviour["total_spent"],
         }
     )
-    clv = _clv_by_customer(session, currency)
+    clv = _clv_by_customer(reader, currency)
     if clv is not None:
         table["clv"] = clv.reindex(table.index)
     rfm = rfm_scores(table)
@@ -202,7 +209,7 @@ def segment_customers(
     clusters = None
     if method != "rfm":
         clusters = cluster_customers(behaviour, method, random_state=random_state)
-    previous_id, previous = _previous_segments(session)
+    previous_id, previous = _previous_segments(reader)
     run = ModelRun(
         kind="segments",
         status="running",
