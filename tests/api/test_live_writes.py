@@ -201,3 +201,58 @@ def test_interactions_feedback_and_consents_are_recorded(
         assert session.scalar(select(func.count(ConsentRecord.id))) == 2
         actions = set(session.scalars(select(AuditEntry.action)))
         assert {"consent.granted", "consent.withdrawn", "review.added"} <= actions
+
+
+def test_refunds_of_one_order_at_once_all_count(
+    database: Database, tokens: dict[str, str], no_holdout: None
+) -> None:
+    """Nine refunds of 10.00 of one 90.00 order, sent at once: 90.00 refunded, no points left."""
+    import asyncio
+
+    import httpx
+
+    from soloist.app import create_app
+    from tests.api.test_loyalty_concurrency import served
+
+    with served(create_app(database.settings, database)) as url:
+        headers = bearer(tokens["write"])
+        with httpx.Client(base_url=url, headers=headers, timeout=60) as client:
+            order = client.post(
+                "/api/v1/orders",
+                json=an_order(lines=[{"sku": "A", "quantity": 1, "unit_price": "90.00"}]),
+            ).json()
+
+        async def refund_nine() -> list[httpx.Response]:
+            async with httpx.AsyncClient(base_url=url, headers=headers, timeout=60) as client:
+                path = f"/api/v1/orders/{order['id']}"
+                return await asyncio.gather(
+                    *(client.patch(path, json={"refund_amount": "10.00"}) for _ in range(9))
+                )
+
+        answers = asyncio.run(refund_nine())
+        assert [a.status_code for a in answers] == [200] * 9
+        with httpx.Client(base_url=url, headers=headers, timeout=60) as client:
+            final = client.get(f"/api/v1/orders/{order['id']}").json()
+            points = client.get(f"/api/v1/customers/{order['customer_id']}/loyalty").json()
+    assert (final["refunded"], final["status"]) == ("90.00", "refunded")
+    assert points["balance"] == 100  # the sign-up bonus; all 90 points of the order went back
+
+
+@pytest.mark.parametrize(
+    ("change", "complaint"),
+    [
+        ({"ordered_at": "9999-12-31T00:00:00+00:00"}, "between 1970 and tomorrow"),
+        ({"ordered_at": "0001-01-01T00:00:00+00:00"}, "between 1970 and tomorrow"),
+        ({"status": "pending", "refunded": "5.00"}, "pending order has not been paid"),
+        (
+            {"lines": [{"sku": "A", "quantity": 1_000_000, "unit_price": "999999999999"}] * 3},
+            "add up to more than",
+        ),
+    ],
+)
+def test_an_order_out_of_bounds_is_refused_with_its_reason(
+    client: TestClient, tokens: dict[str, str], change: dict[str, Any], complaint: str
+) -> None:
+    answer = client.post("/api/v1/orders", json=an_order(**change), headers=bearer(tokens["write"]))
+    assert answer.status_code == 422, answer.text
+    assert complaint in answer.json()["error"]["message"]

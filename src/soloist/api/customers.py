@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from soloist.api.deps import DatabaseDep, Reader, ReadSession, Writer, WriteSession
 from soloist.domain.customers import (
@@ -19,6 +20,7 @@ from soloist.domain.customers import (
     update_customer,
 )
 from soloist.domain.intake import add_customer
+from soloist.storage.retry import run_in_transaction
 
 router = APIRouter(prefix="/api/v1/customers", tags=["customers"])
 
@@ -76,9 +78,12 @@ class ConsentPublic(BaseModel):
 def post_customer(data: CustomerCreate, database: DatabaseDep, who: Writer) -> CustomerPublic:
     """Create a customer; contact details are stored encrypted. The customer is enrolled in the
     loyalty programme when its rules say so (`enrol_new_customers`; the holdout share applies)."""
-    with database.session() as session:
+
+    def work(session: Session) -> CustomerPublic:
         customer = add_customer(session, data, who.actor, currency=database.settings.currency)
         return CustomerPublic.of(customer)
+
+    return run_in_transaction(database, work)
 
 
 @router.get("/{customer_id}", response_model=CustomerPublic)

@@ -45,7 +45,12 @@ def add_customer(
     """Create a customer and enrol them when the programme's rules say so (the holdout applies).
 
     ``currency`` is the workspace's, for a programme that launches with this first member.
+    A customer arriving with an e-mail address waits for any other arrival of that address, so
+    the uniqueness check sees it.
     """
+    digest = email_lookup_hash(session, data.email) if data.email else None
+    if digest is not None:
+        _serialise_on_email(session, digest)
     customer = create_customer(session, data, actor)
     enrol_new_customer(
         session,

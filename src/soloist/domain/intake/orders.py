@@ -36,6 +36,8 @@ from soloist.storage.models import Customer, Order
 from soloist.storage.types import utcnow
 
 LiveStatus = Literal["paid", "pending", "refunded", "cancelled"]
+EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+MAX_AMOUNT = Decimal("1e12")
 
 
 class LineIn(BaseModel):
@@ -81,7 +83,10 @@ class OrderIn(BaseModel):
     def _aware(cls, value: dt.datetime) -> dt.datetime:
         if value.tzinfo is None:
             raise ValueError("ordered_at needs a time zone (e.g. 2026-12-05T10:00:00+00:00)")
-        return value.astimezone(dt.UTC)
+        moment = value.astimezone(dt.UTC)
+        if not EARLIEST <= moment <= utcnow() + dt.timedelta(days=1):
+            raise ValueError("ordered_at must lie between 1970 and tomorrow")
+        return moment
 
     @model_validator(mode="after")
     def _someone(self) -> OrderIn:
@@ -89,6 +94,10 @@ class OrderIn(BaseModel):
             raise ValueError("give customer_id, or customer with an email")
         if self.total is None and not self.lines:
             raise ValueError("give the order's lines or its total")
+        if sum((line.unit_price * line.quantity for line in self.lines), Decimal(0)) > MAX_AMOUNT:
+            raise ValueError(f"the lines add up to more than {MAX_AMOUNT:,}")
+        if self.refunded > 0 and self.status == "pending":
+            raise ValueError("a pending order has not been paid, so nothing can be refunded")
         return self
 
 
@@ -101,16 +110,19 @@ class ReceivedOrder:
     changed: bool
 
 
-def find_order(session: Session, external_id: str, *, latest: bool = False) -> Order | None:
-    """The order with this external id; ``latest`` reads past MariaDB's snapshot (locking)."""
+def find_order(session: Session, external_id: str, *, lock: bool = False) -> Order | None:
+    """The order with this external id; ``lock`` locks its row until the transaction ends
+    (and reads its newest committed version)."""
     query = select(Order).where(Order.external_id == external_id)
-    if latest:
+    if lock:
         query = query.with_for_update().execution_options(populate_existing=True)
     return session.scalar(query)
 
 
-def _order_of(session: Session, order_id: int) -> Order:
-    order = session.get(Order, order_id)
+def _locked_order(session: Session, order_id: int) -> Order:
+    """The order, its row locked before its status or refunds are read: two changes of one
+    order settle one after the other, the second seeing what the first wrote."""
+    order = session.get(Order, order_id, with_for_update=True, populate_existing=True)
     if order is None:
         raise NotFoundError(f"No order with id {order_id}.", order_id=order_id)
     return order
@@ -137,31 +149,36 @@ def receive_order(
     *,
     update_existing: bool = False,
     currency: str | None = None,
+    at: dt.datetime | None = None,
 ) -> ReceivedOrder:
     """Store a new order with everything it implies; the same ``external_id`` again changes
     nothing, or, with ``update_existing`` (a shop's "order updated"), brings the stored order's
     status and refunded amount to the ones sent (its lines and total stay as first stored).
 
     ``currency`` is the workspace's: a loyalty programme launched by this order's new customer
-    starts in it.
+    starts in it. ``at`` is when the sender says the change happened (a refund's time; default
+    now): the points go back as of then.
     """
-    existing = find_order(session, data.external_id)
+    when = (at or utcnow()).astimezone(dt.UTC)
+    existing = find_order(session, data.external_id, lock=update_existing)
     if existing is not None:
-        return _existing(session, existing, data, actor, update_existing)
+        return _existing(session, existing, data, actor, update_existing, when)
     try:
         with session.begin_nested():
-            order = _create(session, data, actor, currency)
+            order = _create(session, data, actor, currency, when)
     except (IntegrityError, ConflictError):
         # Another delivery of this order committed after our first look (its insert beat ours,
         # or we waited for its customer's lock and then saw it).
-        existing = find_order(session, data.external_id, latest=True)
+        existing = find_order(session, data.external_id, lock=True)
         if existing is None:
             raise
-        return _existing(session, existing, data, actor, update_existing)
+        return _existing(session, existing, data, actor, update_existing, when)
     return ReceivedOrder(order=order, created=True, changed=True)
 
 
-def _create(session: Session, data: OrderIn, actor: str, currency: str | None) -> Order:
+def _create(
+    session: Session, data: OrderIn, actor: str, currency: str | None, at: dt.datetime
+) -> Order:
     if data.customer_id is not None:
         customer = get_customer(session, data.customer_id)
     else:
@@ -192,9 +209,9 @@ def _create(session: Session, data: OrderIn, actor: str, currency: str | None) -
         actor,
     )
     if data.refunded > 0:
-        _set_refunded(order, _minor(data.refunded, order.currency, "refunded"), utcnow())
+        _set_refunded(order, _minor(data.refunded, order.currency, "refunded"), at)
     if data.status in ("refunded", "cancelled"):
-        order.refunded_at = order.refunded_at or data.ordered_at
+        order.refunded_at = max(at, order.ordered_at)
     if data.status == "refunded":
         order.refunded_minor = order.total_minor
     session.flush()
@@ -203,17 +220,17 @@ def _create(session: Session, data: OrderIn, actor: str, currency: str | None) -
 
 
 def _existing(
-    session: Session, order: Order, data: OrderIn, actor: str, update: bool
+    session: Session, order: Order, data: OrderIn, actor: str, update: bool, at: dt.datetime
 ) -> ReceivedOrder:
     if not update:
         return ReceivedOrder(order=order, created=False, changed=False)
     changed = False
     refunded = _minor(data.refunded, order.currency, "refunded")
     if refunded > (order.refunded_minor or 0):
-        _record_refund(session, order, refunded, actor, utcnow())
+        _record_refund(session, order, refunded, actor, at)
         changed = True
     if data.status != order.status and not (data.status == "paid" and order.status == "refunded"):
-        _record_status(session, order, data.status, actor, utcnow())
+        _record_status(session, order, data.status, actor, at)
         changed = True
     if changed:
         _after_change(session, order, actor)
@@ -296,7 +313,7 @@ def refund_order(
 ) -> Order:
     """Refund part of an order (``amount``), or all that remains (``None``); points go back
     pro rata, and an order refunded in full turns ``refunded``."""
-    order = _order_of(session, order_id)
+    order = _locked_order(session, order_id)
     if order.status in ("refunded", "cancelled"):
         raise ConflictError(
             f"Order {order.external_id} is {order.status} already.", order_id=order.id
@@ -325,7 +342,7 @@ def set_refunded_total(
 
     Never lowers it: a late, older delivery changes nothing.
     """
-    order = _order_of(session, order_id)
+    order = _locked_order(session, order_id)
     target = _minor(refunded_total, order.currency, "refunded")
     if target > (order.refunded_minor or 0) and order.status not in ("refunded", "cancelled"):
         _record_refund(session, order, target, actor, at or utcnow())
@@ -350,7 +367,7 @@ def change_order_status(
             f"Unknown order status {status!r}; use paid, pending, refunded or cancelled.",
             field="status",
         )
-    order = _order_of(session, order_id)
+    order = _locked_order(session, order_id)
     if status != order.status:
         _record_status(session, order, status, actor, at or utcnow())
         _after_change(session, order, actor)

@@ -67,11 +67,18 @@ def _get_order(session: Session, order_id: int) -> Order:
 
 
 def order_earns(status: str, refunded_minor: int | None, rules: ProgrammeSettings) -> bool:
-    """Whether an order earns: its status earns, or it was paid and money went back since
-    (a refunded order earned before it gave back; a cancelled one that was never paid did not).
+    """Whether an order earns: its status earns, or it was given back after it was paid (money
+    went back: a refunded order earned before it gave back; an order cancelled unpaid did not).
     """
-    paid_then_refunded = (refunded_minor or 0) > 0 and "paid" in rules.earning_statuses
-    return status in rules.earning_statuses or paid_then_refunded
+    paid_then_given_back = (
+        status in GIVEN_BACK and (refunded_minor or 0) > 0 and "paid" in rules.earning_statuses
+    )
+    return status in rules.earning_statuses or paid_then_given_back
+
+
+def owes_points_back(status: str, refunded_minor: int | None) -> bool:
+    """Whether an order is refunded, in part or in full, or cancelled."""
+    return status in GIVEN_BACK or (refunded_minor or 0) > 0
 
 
 def _earn_key(order_id: int) -> str:
@@ -239,7 +246,7 @@ def settle_order_points(
     account = get_account(session, order.customer_id)
     if account is None or account.group != MEMBER or order.ordered_at < account.enrolled_at:
         return OrderPoints(earned=None, reversed=None)
-    if order.status in GIVEN_BACK or (order.refunded_minor or 0) > 0:
+    if owes_points_back(order.status, order.refunded_minor):
         # Lock before any other read of the member's points (MariaDB's snapshot starts there).
         lock_member_account(session, order.customer_id)
     earned = None
@@ -286,7 +293,7 @@ def sync_order_points(
     ).all()
     earned = reversed_count = 0
     for order_id, status, refunded_minor in orders:
-        owes_back = status in GIVEN_BACK or (refunded_minor or 0) > 0
+        owes_back = owes_points_back(status, refunded_minor)
         needs_earn = order_earns(status, refunded_minor, rules) and order_id not in credited
         needs_reversal = owes_back and order_id in credited and order_id not in full
         if not (needs_earn or needs_reversal):
