@@ -240,3 +240,17 @@ def test_a_customer_is_rescored_from_the_stored_fit_when_an_order_arrives(
             )
             is None
         )
+
+
+def test_an_earlier_order_arriving_late_still_earns(database: Database) -> None:
+    """Webhooks come out of order: the customer an order brought in joined at their first
+    purchase, so the earlier order earns as it would have in order of purchase."""
+    with database.session() as session:
+        programme(session)
+        later = receive_order(session, order_in(5), "live").order
+        earlier = receive_order(session, order_in(2), "live").order
+        account = session.get(LoyaltyAccount, later.customer_id)
+        assert account is not None
+        assert account.enrolled_at == earlier.ordered_at
+        assert points_balance(session, later.customer_id) == 180
+        assert sync_order_points(session).earned == 0

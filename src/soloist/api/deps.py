@@ -15,10 +15,12 @@ answer and so never committed: of 200 concurrent PATCHes of one customer on SQLi
 500 (``database is locked`` after the busy timeout, pool timeouts); on the servers they hung.
 With turns, the threads can never all be waiting on a writer. Reads take no turn.
 
-Why not a retry of ``database is locked`` or a deadlock: the unit of work is the route body,
-which a dependency cannot re-run (and a webhook's retry already lives where its unit of work
-is, in :mod:`soloist.api.webhooks`). A queue needs no re-running: a writer begins only when it
-can finish.
+Why a queue and not only a retry: the unit of work of a ``WriteSession`` route is its body,
+which a dependency cannot re-run; a queue needs no re-running, since a writer begins only when
+it can finish. Routes whose unit of work is a function they can hand over (the live orders,
+new customers, the webhooks) also run it through
+:func:`soloist.storage.retry.run_in_transaction`, which runs it again when the database chose
+it as a deadlock's victim.
 """
 
 from __future__ import annotations

@@ -27,12 +27,13 @@ from sqlalchemy.orm import Session
 from soloist.domain.audit import record_audit
 from soloist.domain.customers.records import get_customer
 from soloist.domain.intake.customers import CustomerRef, customer_for
+from soloist.domain.loyalty.ledger import MEMBER
 from soloist.domain.loyalty.order_points import settle_order_points
 from soloist.domain.orders import OrderCreate, OrderLineCreate, record_order
 from soloist.domain.scoring.live import rescore_customer
 from soloist.errors import ConflictError, NotFoundError, ValidationError
 from soloist.money import decimal_to_minor, minor_to_decimal
-from soloist.storage.models import Customer, Order
+from soloist.storage.models import Customer, LoyaltyAccount, Order
 from soloist.storage.types import utcnow
 
 LiveStatus = Literal["paid", "pending", "refunded", "cancelled"]
@@ -186,6 +187,7 @@ def _create(
         customer = customer_for(
             session, data.customer, actor, at=data.ordered_at, currency=currency
         )
+    _join_at_first_purchase(session, customer, data.ordered_at)
     lines = [
         OrderLineCreate(
             sku=line.sku, description=line.name, quantity=line.quantity, unit_price=line.unit_price
@@ -217,6 +219,17 @@ def _create(
     session.flush()
     _after_change(session, order, actor)
     return order
+
+
+def _join_at_first_purchase(session: Session, customer: Customer, ordered_at: dt.datetime) -> None:
+    """A customer whom an order brought in joined at their first purchase: when an earlier
+    order arrives after a later one (webhooks come out of order), the membership moves back to
+    it, so that order earns as it would have in order of purchase."""
+    if customer.source != "api":
+        return
+    account = session.get(LoyaltyAccount, customer.id, with_for_update=True)
+    if account is not None and account.group == MEMBER and ordered_at < account.enrolled_at:
+        account.enrolled_at = ordered_at
 
 
 def _existing(

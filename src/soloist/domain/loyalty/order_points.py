@@ -36,7 +36,7 @@ from soloist.domain.loyalty.ledger import (
 from soloist.domain.loyalty.referrals import convert_referral
 from soloist.domain.loyalty.rules import ProgrammeSettings, get_programme_settings
 from soloist.domain.loyalty.tiers import review_tier, tier_multiplier
-from soloist.errors import NotFoundError
+from soloist.domain.orders import get_order
 from soloist.storage.models import LedgerEntry, LoyaltyAccount, Order
 from soloist.storage.types import utcnow
 
@@ -57,13 +57,6 @@ class OrderPoints:
 
     earned: LedgerEntry | None
     reversed: LedgerEntry | None
-
-
-def _get_order(session: Session, order_id: int) -> Order:
-    order = session.get(Order, order_id)
-    if order is None:
-        raise NotFoundError(f"No order with id {order_id}.", order_id=order_id)
-    return order
 
 
 def order_earns(status: str, refunded_minor: int | None, rules: ProgrammeSettings) -> bool:
@@ -105,7 +98,7 @@ def earn_for_order(
     currency that does not earn.
     """
     rules = rules or get_programme_settings(session)
-    order = _get_order(session, order_id)
+    order = get_order(session, order_id)
     existing = find_entry(session, _earn_key(order.id))
     if existing is not None:
         return existing
@@ -193,7 +186,7 @@ def reverse_order_points(
     ``at`` is the effective time (default: the order's ``refunded_at``, else now), never earlier
     than the points were earned.
     """
-    order = _get_order(session, order_id)
+    order = get_order(session, order_id)
     earned = find_entry(session, _earn_key(order.id))
     if earned is None:
         return None
@@ -242,7 +235,7 @@ def settle_order_points(
     due goes back at the refund's time. Running it again changes nothing.
     """
     rules = rules or get_programme_settings(session)
-    order = _get_order(session, order_id)
+    order = get_order(session, order_id)
     account = get_account(session, order.customer_id)
     if account is None or account.group != MEMBER or order.ordered_at < account.enrolled_at:
         return OrderPoints(earned=None, reversed=None)
