@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal, InvalidOperation
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -26,6 +27,16 @@ def _to_minor(amount: Decimal, currency: str, field: str) -> int:
         return decimal_to_minor(amount, currency)
     except (ValueError, InvalidOperation) as exc:
         raise ValidationError(str(exc), field=field) from exc
+
+
+def _aware_utc(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None:
+        raise ValueError("needs a time zone (e.g. 2026-12-05T10:00:00+00:00)")
+    return value.astimezone(dt.UTC)
+
+
+# A moment as a request gives it: with its time zone, kept in UTC.
+AwareTime = Annotated[dt.datetime, AfterValidator(_aware_utc)]
 
 
 class ProductCreate(BaseModel):
@@ -56,7 +67,7 @@ class OrderCreate(BaseModel):
 
     external_id: str = Field(min_length=1, max_length=128)
     customer_id: int
-    ordered_at: dt.datetime
+    ordered_at: AwareTime
     currency: str = Field(min_length=3, max_length=3)
     status: str = "paid"
     total: Decimal | None = None
@@ -76,13 +87,6 @@ class OrderCreate(BaseModel):
     @classmethod
     def _currency(cls, value: str) -> str:
         return value.upper()
-
-    @field_validator("ordered_at")
-    @classmethod
-    def _aware(cls, value: dt.datetime) -> dt.datetime:
-        if value.tzinfo is None:
-            raise ValueError("ordered_at needs a time zone (e.g. 2024-01-05T10:00:00+00:00)")
-        return value
 
 
 def create_product(session: Session, data: ProductCreate, actor: str) -> Product:

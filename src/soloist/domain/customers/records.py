@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -34,6 +34,17 @@ CONTACT_FIELDS = ("email", "phone")
 AUDITED_FIELDS = (*CUSTOMER_FIELDS, "source", "custom_fields", "external_id")
 
 
+def _checked_email(value: str | None) -> str | None:
+    try:
+        return normalise_email(value)
+    except ValidationError as exc:
+        raise ValueError(exc.message) from exc
+
+
+# An e-mail address as a request names it: normalised, or refused with the reason.
+CheckedEmail = Annotated[str | None, AfterValidator(_checked_email)]
+
+
 class CustomerFields(BaseModel):
     """Fields shared by create and update; contact details are normalised on the way in."""
 
@@ -41,7 +52,7 @@ class CustomerFields(BaseModel):
 
     name: str | None = Field(default=None, max_length=200)
     company: str | None = Field(default=None, max_length=200)
-    email: str | None = None
+    email: CheckedEmail = None
     phone: str | None = None
     address: str | None = None
     birthday: dt.date | None = None
@@ -52,14 +63,6 @@ class CustomerFields(BaseModel):
     external_id: str | None = Field(default=None, max_length=128)
     custom_fields: dict[str, Any] | None = None
     tags: list[str] | None = None
-
-    @field_validator("email")
-    @classmethod
-    def _email(cls, value: str | None) -> str | None:
-        try:
-            return normalise_email(value)
-        except ValidationError as exc:
-            raise ValueError(exc.message) from exc
 
     @field_validator("country")
     @classmethod

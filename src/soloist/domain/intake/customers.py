@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from soloist.domain.customers.contacts import email_lookup_hash, normalise_email
-from soloist.domain.customers.records import CustomerCreate, create_customer
+from soloist.domain.customers.contacts import email_lookup_hash
+from soloist.domain.customers.records import CheckedEmail, CustomerCreate, create_customer
 from soloist.domain.loyalty.programme import enrol_new_customer
 from soloist.errors import ValidationError
 from soloist.storage.locks import hold_named_lock
@@ -22,16 +22,8 @@ class CustomerRef(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    email: str | None = Field(default=None, max_length=320)
+    email: CheckedEmail = Field(default=None, max_length=320)
     name: str | None = Field(default=None, max_length=200)
-
-    @field_validator("email")
-    @classmethod
-    def _email(cls, value: str | None) -> str | None:
-        try:
-            return normalise_email(value)
-        except ValidationError as exc:
-            raise ValueError(exc.message) from exc
 
 
 def add_customer(

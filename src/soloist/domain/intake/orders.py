@@ -29,7 +29,7 @@ from soloist.domain.customers.records import get_customer
 from soloist.domain.intake.customers import CustomerRef, customer_for
 from soloist.domain.loyalty.ledger import MEMBER
 from soloist.domain.loyalty.order_points import settle_order_points
-from soloist.domain.orders import OrderCreate, OrderLineCreate, record_order
+from soloist.domain.orders import AwareTime, OrderCreate, OrderLineCreate, record_order
 from soloist.domain.scoring.live import rescore_customer
 from soloist.errors import ConflictError, NotFoundError, ValidationError
 from soloist.money import decimal_to_minor, minor_to_decimal
@@ -60,7 +60,7 @@ class OrderIn(BaseModel):
     customer_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
     customer: CustomerRef | None = None
     external_id: str = Field(min_length=1, max_length=128)
-    ordered_at: dt.datetime
+    ordered_at: AwareTime
     currency: str = Field(min_length=3, max_length=3)
     status: LiveStatus = "paid"
     lines: list[LineIn] = Field(default_factory=list, max_length=1000)
@@ -81,13 +81,10 @@ class OrderIn(BaseModel):
 
     @field_validator("ordered_at")
     @classmethod
-    def _aware(cls, value: dt.datetime) -> dt.datetime:
-        if value.tzinfo is None:
-            raise ValueError("ordered_at needs a time zone (e.g. 2026-12-05T10:00:00+00:00)")
-        moment = value.astimezone(dt.UTC)
-        if not EARLIEST <= moment <= utcnow() + dt.timedelta(days=1):
+    def _plausible(cls, value: dt.datetime) -> dt.datetime:
+        if not EARLIEST <= value <= utcnow() + dt.timedelta(days=1):
             raise ValueError("ordered_at must lie between 1970 and tomorrow")
-        return moment
+        return value
 
     @model_validator(mode="after")
     def _someone(self) -> OrderIn:
