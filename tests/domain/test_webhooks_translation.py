@@ -15,15 +15,17 @@ from typing import Any
 
 import pytest
 
-from soloist.domain.webhooks.payloads import NoCustomerError
+from soloist.domain.webhooks.payloads import NoCustomerError, amount, integer, iso_time, unix_time
 from soloist.domain.webhooks.shopify import order_of_shopify, read_shopify_delivery
+from soloist.domain.webhooks.signatures import verify_stripe_signature
 from soloist.domain.webhooks.stripe import (
     order_of_charge,
     order_of_checkout,
+    plan_of_subscription,
     read_stripe_delivery,
 )
 from soloist.domain.webhooks.woocommerce import order_of_woocommerce, read_woocommerce_delivery
-from soloist.errors import WebhookNotConfiguredError, WebhookSignatureError
+from soloist.errors import ValidationError, WebhookNotConfiguredError, WebhookSignatureError
 
 DATA = Path(__file__).parents[1] / "data" / "webhooks"
 SECRET = "whsec_test_secret"
@@ -247,3 +249,162 @@ def test_webhook_secrets_come_from_the_environment_or_a_file(tmp_path: Path) -> 
     assert settings.shopify_webhook_secret.get_secret_value() == "shpss_from_file"
     assert settings.woocommerce_webhook_secret is None
     assert "whsec_env" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "t={now},v1=" + "é" * 64,  # non-ASCII: compare_digest(str, str) raised TypeError
+        "t={now},v1=ü",
+        "t=" + "9" * 400 + ",v1=" + "0" * 64,  # abs(float - int) overflowed
+        "t=1_{rest},v1={mac}",  # int() reads 1_700… as a number
+        "t=+{now},v1={mac}",
+        "t=-{now},v1={mac}",
+        "t= ,v1={mac}",
+        "t=١٧٠٠٠٠٠٠٠٠,v1={mac}",  # Arabic-Indic digits are str.isdigit()
+        "t=1234567890123,v1={mac}",  # 13 digits
+        "t={now},v1={mac}é",
+        "t={now},v1=",
+        ",,,=,t,v1",
+    ],
+    ids=lambda header: header.encode("ascii", "backslashreplace").decode()[:24],
+)
+def test_a_malformed_stripe_signature_is_refused_not_a_crash(header: str) -> None:
+    body = b'{"id": "evt_1"}'
+    now = int(time.time())
+    mac = hmac.new(SECRET.encode(), f"{now}.".encode() + body, hashlib.sha256).hexdigest()
+    filled = header.format(now=now, rest=str(now)[1:], mac=mac)
+    with pytest.raises(WebhookSignatureError):
+        verify_stripe_signature(body, filled, SECRET.encode(), now=now)
+    # The same signature well formed passes (so the cases above fail for their form alone).
+    assert verify_stripe_signature(body, f"t={now},v1={mac}", SECRET.encode(), now=now) == now
+
+
+def test_a_garbage_v1_beside_the_right_one_does_not_hide_it() -> None:
+    body = b'{"id": "evt_1"}'
+    now = int(time.time())
+    mac = hmac.new(SECRET.encode(), f"{now}.".encode() + body, hashlib.sha256).hexdigest()
+    header = f"t={now},v1=ünïcode,v1={mac},v0=whatever"
+    assert verify_stripe_signature(body, header, SECRET.encode(), now=now) == now
+
+
+def _line(changes: dict[str, Any]) -> dict[str, Any]:
+    payload = load("shopify_orders_create.json")
+    payload["line_items"][0].update(changes)
+    return payload
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        (_line({"quantity": "abc"}), "line_items.quantity"),
+        (_line({"quantity": "1_000"}), "line_items.quantity"),
+        (_line({"quantity": 2.5}), "line_items.quantity"),
+        (_line({"quantity": True}), "line_items.quantity"),
+        (_line({"quantity": 10_000_000}), "line_items.quantity"),  # LineIn's bound
+        (_line({"price": "1e400"}), "line_items.price"),
+        (_line({"price": "1e13"}), "line_items.unit_price"),  # LineIn's bound
+        (_line({"price": {"amount": "1"}}), "line_items.price"),
+        (_line({"sku": None, "title": None, "price": "-1"}), "line_items.unit_price"),
+        ({**load("shopify_orders_create.json"), "customer": "jon"}, "customer"),
+        ({**load("shopify_orders_create.json"), "billing_address": 7}, "billing_address"),
+        ({**load("shopify_orders_create.json"), "line_items": "many"}, "line_items"),
+        ({**load("shopify_orders_create.json"), "line_items": [1, 2]}, "line_items"),
+        ({**load("shopify_orders_create.json"), "total_price": "1e400"}, "total_price"),
+        ({**load("shopify_orders_create.json"), "total_price": "NaN"}, "total_price"),
+        ({**load("shopify_orders_create.json"), "created_at": 12}, "created_at"),
+        ({**load("shopify_orders_create.json"), "created_at": "yesterday"}, "created_at"),
+        ({**load("shopify_orders_create.json"), "refunds": [{"transactions": "x"}]}, None),
+        ({**load("shopify_orders_create.json"), "total_discounts": "lots"}, "total_discounts"),
+        ({**load("shopify_orders_create.json"), "currency": ["EUR"]}, "currency"),
+    ],
+)
+def test_a_shopify_value_that_cannot_be_read_is_a_validation_error_naming_it(
+    payload: dict[str, Any], field: str | None
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        order_of_shopify(payload)
+    if field is not None:
+        assert caught.value.details.get("field") == field, caught.value.message
+    assert not isinstance(caught.value, NoCustomerError)
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"line_items": [{"name": "Mug", "quantity": "abc", "price": 6}]}, "line_items.quantity"),
+        ({"line_items": [{"name": "Mug", "quantity": 1, "price": "1e400"}]}, "line_items.price"),
+        ({"line_items": [{"name": "Mug", "price": "-6"}]}, "line_items.unit_price"),
+        ({"billing": "john.doe@example.com"}, "billing"),
+        ({"refunds": [{"total": "-1e400"}]}, "refunds.total"),
+        ({"refunds": {"total": "-5"}}, "refunds"),
+        ({"total": "12,50"}, "total"),
+        ({"date_created_gmt": "2024-13-45T00:00:00"}, "date_created_gmt"),
+    ],
+)
+def test_a_woocommerce_value_that_cannot_be_read_is_a_validation_error_naming_it(
+    changes: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        order_of_woocommerce({**load("woocommerce_order_created.json"), **changes})
+    assert caught.value.details.get("field") == field, caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("item", "field"),
+    [
+        ({"quantity": "abc"}, "items.data.quantity"),
+        ({"price": {"currency": "usd", "unit_amount": 100, "recurring": "monthly"}}, None),
+        (
+            {
+                "price": {
+                    "currency": "usd",
+                    "unit_amount": 100,
+                    "recurring": {"interval_count": "x"},
+                }
+            },
+            "price.recurring.interval_count",
+        ),
+        ({"price": {"currency": "usd", "unit_amount": "1e400"}}, "price.unit_amount"),
+        ({"price": "price_123"}, "items.data.price"),
+    ],
+)
+def test_a_stripe_subscription_value_that_cannot_be_read_is_a_validation_error(
+    item: dict[str, Any], field: str | None
+) -> None:
+    subscription = load("stripe_customer_subscription_created.json")["data"]["object"]
+    subscription["items"]["data"][0].update(item)
+    with pytest.raises(ValidationError) as caught:
+        plan_of_subscription(subscription)
+    if field is not None:
+        assert caught.value.details.get("field") == field, caught.value.message
+
+
+def test_stripe_amounts_and_times_that_cannot_be_read_are_validation_errors() -> None:
+    checkout = load("stripe_checkout_session_completed.json")["data"]["object"]
+    for changes, field in [
+        ({"amount_total": "45.00"}, "amount_total"),
+        ({"amount_total": 10**40}, "amount_total"),
+        ({"amount_total": float("inf")}, "amount_total"),
+        ({"customer_details": "jenny"}, "customer_details"),
+        ({"total_details": [1]}, "total_details"),
+        ({"created": "1_733_389_150"}, "created"),
+        ({"created": 10**20}, "created"),
+    ]:
+        with pytest.raises(ValidationError) as caught:
+            order_of_checkout({**checkout, **changes})
+        assert caught.value.details.get("field") == field, changes
+
+
+def test_the_readers_accept_what_the_providers_send() -> None:
+    assert integer("3", "q") == 3
+    assert integer(-2, "q") == -2
+    assert integer(4.0, "q") == 4
+    assert amount("12.345", "EUR") == Decimal("12.35")
+    assert amount(7, "JPY") == Decimal(7)
+    assert unix_time("1733389150") == dt.datetime.fromtimestamp(1733389150, dt.UTC)
+    assert iso_time("2024-12-05T10:14:12+01:00", "t") == dt.datetime(
+        2024, 12, 5, 9, 14, 12, tzinfo=dt.UTC
+    )
+    with pytest.raises(ValidationError):
+        iso_time("0001-01-01T00:00:00+05:00", "t")  # before year 1 in UTC: OverflowError

@@ -1,10 +1,13 @@
 """/api/v1/webhooks: deliveries from Stripe, Shopify and WooCommerce.
 
 No API token here: each provider signs its deliveries and the signature, checked over the raw
-body before anything is parsed, is the authentication. A bad or missing one answers 401 and
-writes nothing; a provider whose secret is not set answers 503. Events already handled answer
-200 with what was done the first time, and kinds Soloist does not use answer 200 ``ignored`` (the
-providers retry anything but a 2xx).
+body before anything is parsed, is the authentication. A bad, malformed or missing one answers
+401 and writes nothing; a body over 1 MiB answers 413 unread; a provider whose secret is not set
+answers 503; a signed delivery without an event id or a JSON object answers 422. Events already
+handled answer 200 with what was done the first time, kinds Soloist does not use answer 200
+``ignored``, and events the rules refuse (a value that cannot be read included) are remembered
+and answer 200 ``refused: …`` (the providers retry anything but a 2xx, then turn the webhook
+off).
 """
 
 from __future__ import annotations
@@ -28,15 +31,52 @@ from soloist.domain.webhooks import (
     read_woocommerce_delivery,
     receive_delivery,
 )
+from soloist.errors import SoloistError
 from soloist.storage.database import Database
 from soloist.storage.retry import run_in_transaction
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
 
+MAX_BODY_BYTES = 1024 * 1024  # an event is a few kB; a large Shopify order some 200 kB
 RESPONSES: dict[int | str, dict[str, object]] = {
-    401: {"model": ErrorPublic, "description": "The signature is missing, wrong or stale."},
+    401: {
+        "model": ErrorPublic,
+        "description": "The signature is missing, malformed, wrong or stale.",
+    },
+    413: {"model": ErrorPublic, "description": "The body is larger than 1 MiB; nothing was read."},
+    422: {
+        "model": ErrorPublic,
+        "description": "A signed delivery without an event id, or whose body is not a JSON "
+        "object; nothing was written.",
+    },
     503: {"model": ErrorPublic, "description": "This provider's webhook secret is not set."},
 }
+
+
+class WebhookTooLargeError(SoloistError):
+    """A delivery larger than :data:`MAX_BODY_BYTES`: refused before its signature is checked."""
+
+    code = "webhook_payload_too_large"
+    http_status = 413
+
+
+async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The raw body (the bytes the signature covers), refused past ``limit`` bytes without
+    reading on."""
+    too_large = WebhookTooLargeError(
+        f"The delivery is larger than {limit} bytes; no provider's event is.", limit=limit
+    )
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 class WebhookReceipt(BaseModel):
@@ -74,7 +114,7 @@ def receive_once(database: Database, delivery: Delivery, currency: str) -> Webho
 
 
 async def _deliver(request: Request, read: Callable[[Settings, bytes], Delivery]) -> WebhookReceipt:
-    body = await request.body()  # the raw bytes the signature covers
+    body = await read_body(request)
     settings: Settings = request.app.state.settings
     database: Database = request.app.state.database
     delivery = read(settings, body)

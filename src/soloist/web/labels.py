@@ -241,6 +241,7 @@ ERROR_MESSAGES: Final = LabelTable(
     webhook_signature_invalid=N_("The webhook's signature does not match; nothing was written."),
     webhook_not_configured=N_("This webhook has no secret configured yet."),
     webhook_concurrent_delivery=N_("The same webhook delivery arrived twice at once."),
+    webhook_payload_too_large=N_("The webhook's body is too large; nothing was read."),
     webhook_no_customer=N_("The webhook names no customer Soloist can find or create."),
 )
 

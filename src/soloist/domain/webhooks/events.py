@@ -74,14 +74,27 @@ def remember_event(
     return event
 
 
-def recall_key(session: Session, provider: str, key: str) -> str | None:
-    """The value ``remember_key`` stored under ``key``, or None."""
-    query = select(WebhookEvent.outcome).where(
+KEY_WIDTH = 255
+
+
+def _key_row(
+    session: Session, provider: str, key: str, *, lock: bool = False
+) -> WebhookEvent | None:
+    query = select(WebhookEvent).where(
         WebhookEvent.provider == provider,
-        WebhookEvent.event_id == key,
+        WebhookEvent.event_id == key[:KEY_WIDTH],
         WebhookEvent.event_type == KEY_EVENT_TYPE,
     )
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
     return session.scalars(query).first()
+
+
+def recall_key(session: Session, provider: str, key: str, *, lock: bool = False) -> str | None:
+    """The value ``remember_key`` or ``keep_key`` stored under ``key``, or None; ``lock`` locks
+    its row until the transaction ends (and reads its newest committed value)."""
+    row = _key_row(session, provider, key, lock=lock)
+    return None if row is None else row.outcome
 
 
 def remember_key(session: Session, provider: str, key: str, value: str) -> bool:
@@ -89,13 +102,27 @@ def remember_key(session: Session, provider: str, key: str, value: str) -> bool:
     is kept already; True when written."""
     if recall_key(session, provider, key) is not None:
         return False
+    _add_key(session, provider, key, value)
+    return True
+
+
+def keep_key(session: Session, provider: str, key: str, value: str) -> None:
+    """Keep ``key`` → ``value``, replacing a value kept before (the row locked first)."""
+    row = _key_row(session, provider, key, lock=True)
+    if row is None:
+        _add_key(session, provider, key, value)
+    else:
+        row.outcome = value[:OUTCOME_WIDTH]
+        session.flush()
+
+
+def _add_key(session: Session, provider: str, key: str, value: str) -> None:
     session.add(
         WebhookEvent(
             provider=provider,
-            event_id=key,
+            event_id=key[:KEY_WIDTH],
             event_type=KEY_EVENT_TYPE,
             outcome=value[:OUTCOME_WIDTH],
         )
     )
     session.flush()
-    return True

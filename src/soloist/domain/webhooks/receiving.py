@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from soloist.domain.webhooks.events import (
+    OUTCOME_WIDTH,
     PING,
     Delivery,
     WebhookResult,
@@ -24,7 +25,7 @@ from soloist.domain.webhooks.events import (
 from soloist.domain.webhooks.shopify import handle_shopify_event
 from soloist.domain.webhooks.stripe import handle_stripe_event
 from soloist.domain.webhooks.woocommerce import handle_woocommerce_event
-from soloist.errors import ConflictError
+from soloist.errors import ConflictError, ValidationError
 
 Handler = Callable[[Session, Delivery, str | None], str]
 HANDLERS: dict[str, Handler] = {
@@ -33,6 +34,8 @@ HANDLERS: dict[str, Handler] = {
     "woocommerce": handle_woocommerce_event,
 }
 PROCESSING = "processing"
+UNIQUE_VIOLATION_SQLSTATE = "23505"
+MYSQL_DUPLICATE_KEY = frozenset({1062, 1586})  # ER_DUP_ENTRY, ER_DUP_ENTRY_WITH_KEY_NAME
 
 
 class ConcurrentDeliveryError(ConflictError):
@@ -57,10 +60,11 @@ def receive_delivery(
     """Do what ``delivery`` says in the caller's transaction, with its event remembered there.
 
     A delivery seen before changes nothing and answers what the first one did
-    (``duplicate=True``); a ping writes nothing. An event the rules refuse (say, an order
-    refunded in full that the shop marks paid again) is remembered with ``refused: …`` and
-    changes nothing, so the provider, which retries anything but a 2xx, stops sending it.
-    ``currency`` is the workspace's, for a loyalty programme launched by a new customer.
+    (``duplicate=True``); a ping writes nothing. An event the rules refuse (an order refunded
+    in full that the shop marks paid again, a refund above what the order took, a value that
+    cannot be read) is remembered with ``refused: …`` and changes nothing else, so the provider,
+    which retries anything but a 2xx, stops sending it. ``currency`` is the workspace's, for a
+    loyalty programme launched by a new customer.
     """
     if delivery.event_id is None or delivery.event_type == PING:
         return _result(delivery, "ping: nothing to do")
@@ -71,15 +75,18 @@ def receive_delivery(
         # The event's row first: a concurrent duplicate waits here for this transaction.
         event = remember_event(session, delivery, delivery.event_id, PROCESSING)
         try:
+            # Whatever the handler wrote is rolled back with the savepoint when it raises.
             with session.begin_nested():
                 outcome = HANDLERS[delivery.provider](session, delivery, currency)
         except ConcurrentDeliveryError:
             raise
-        except ConflictError as exc:
+        except (ConflictError, ValidationError) as exc:
             outcome = f"refused: {exc.message}"
-        event.outcome = outcome[:255]
+        event.outcome = outcome[:OUTCOME_WIDTH]
         session.flush()
     except IntegrityError as exc:
+        if not is_unique_violation(exc):
+            raise
         raise ConcurrentDeliveryError(
             f"Another delivery of {delivery.provider} event {delivery.event_id} was being "
             "handled at the same moment; try again.",
@@ -87,3 +94,16 @@ def receive_delivery(
             event_id=delivery.event_id,
         ) from exc
     return _result(delivery, event.outcome)
+
+
+def is_unique_violation(exc: IntegrityError) -> bool:
+    """Whether ``exc`` is a unique key's (another transaction inserted the same key first), not
+    a foreign key, NOT NULL or CHECK constraint's, which a second try would only meet again."""
+    original = exc.orig
+    args = getattr(original, "args", ())
+    if args and isinstance(args[0], int):  # PyMySQL, mysqlclient: the error number
+        return args[0] in MYSQL_DUPLICATE_KEY
+    sqlstate = getattr(original, "sqlstate", None)
+    if sqlstate is not None:  # psycopg
+        return bool(sqlstate == UNIQUE_VIOLATION_SQLSTATE)
+    return "UNIQUE constraint failed" in str(original)  # SQLite

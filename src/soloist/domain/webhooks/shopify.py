@@ -10,6 +10,7 @@ refunds they already counted (``events.remember_key``), so a refund is counted o
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
@@ -19,7 +20,6 @@ from sqlalchemy.orm import Session
 
 from soloist.domain.intake import (
     CustomerRef,
-    LineIn,
     OrderIn,
     find_order,
     receive_order,
@@ -31,9 +31,13 @@ from soloist.domain.webhooks.payloads import (
     amount,
     currency_of,
     customer_ref,
+    integer,
     iso_time,
+    line_in,
     lower_keys,
+    mapping,
     need,
+    objects,
     order_in,
     parse_json,
     text,
@@ -78,7 +82,7 @@ def _refunded(refunds: Iterable[Mapping[str, Any]], currency: str) -> Decimal:
     """What the refunds gave back: their successful ``refund`` transactions."""
     total = Decimal(0)
     for refund in refunds:
-        for transaction in refund.get("transactions") or []:
+        for transaction in objects(refund.get("transactions"), "refunds.transactions"):
             if transaction.get("kind") == "refund" and transaction.get("status", "success") in (
                 "success",
                 None,
@@ -88,8 +92,8 @@ def _refunded(refunds: Iterable[Mapping[str, Any]], currency: str) -> Decimal:
 
 
 def _customer_of(order: Mapping[str, Any]) -> CustomerRef | None:
-    customer = order.get("customer") or {}
-    billing = order.get("billing_address") or {}
+    customer = mapping(order.get("customer"), "customer")
+    billing = mapping(order.get("billing_address"), "billing_address")
     email = order.get("email") or order.get("contact_email") or customer.get("email")
     parts = (text(customer.get("first_name")), text(customer.get("last_name")))
     full = " ".join(part for part in parts if part)
@@ -111,13 +115,14 @@ def order_of_shopify(order: Mapping[str, Any], customer_id: int | None = None) -
     else:
         status = STATUSES.get(str(order.get("financial_status") or "pending").lower(), "pending")
     lines = [
-        LineIn(
+        line_in(
+            "line_items",
             sku=text(item.get("sku"), WIDTHS["order_lines.sku"]),
             name=text(item.get("title") or item.get("name"), WIDTHS["order_lines.description"]),
-            quantity=int(item.get("quantity") or 1),
+            quantity=integer(item.get("quantity") or 1, "line_items.quantity"),
             unit_price=amount(item.get("price"), currency, "line_items.price"),
         )
-        for item in order.get("line_items") or []
+        for item in objects(order.get("line_items"), "line_items")
     ]
     total = amount(need(order, "total_price", "Shopify order"), currency, "total_price")
     return order_in(
@@ -130,47 +135,64 @@ def order_of_shopify(order: Mapping[str, Any], customer_id: int | None = None) -
         lines=lines,
         total=total,
         discount=amount(order.get("total_discounts") or 0, currency, "total_discounts"),
-        refunded=min(_refunded(order.get("refunds") or [], currency), total),
+        refunded=min(_refunded(objects(order.get("refunds"), "refunds"), currency), total),
         channel=text(order.get("source_name"), WIDTHS["orders.channel"]),
         source=PROVIDER,
     )
 
 
+def _changed_at(order: Mapping[str, Any], received: dt.datetime) -> dt.datetime:
+    """When Shopify says the order last changed (``updated_at``; else when it was received)."""
+    moment = order.get("updated_at")
+    return iso_time(moment, "updated_at") if moment else received
+
+
 def _order_changed(
-    session: Session, order: Mapping[str, Any], topic: str, currency: str | None
+    session: Session,
+    order: Mapping[str, Any],
+    topic: str,
+    currency: str | None,
+    received: dt.datetime,
 ) -> str:
-    stored = find_order(session, external_id_of_shopify(order))
+    update = topic == "orders/updated"
+    stored = find_order(session, external_id_of_shopify(order), lock=update)
     try:
         data = order_of_shopify(order, stored.customer_id if stored else None)
     except NoCustomerError:
         return "ignored: no customer e-mail"
-    received = receive_order(
-        session, data, ACTOR, update_existing=topic == "orders/updated", currency=currency
+    received_order = receive_order(
+        session,
+        data,
+        ACTOR,
+        update_existing=update,
+        currency=currency,
+        at=_changed_at(order, received),
     )
     if order.get("id") is not None:
-        remember_key(session, PROVIDER, f"order-id:{order['id']}", data.external_id)
-    for refund in order.get("refunds") or []:
+        remember_key(session, PROVIDER, f"order-id:{text(order['id'])}", data.external_id)
+    for refund in objects(order.get("refunds"), "refunds"):
         if refund.get("id") is not None:
-            remember_key(session, PROVIDER, f"refund-id:{refund['id']}", data.external_id)
-    if received.created:
+            remember_key(session, PROVIDER, f"refund-id:{text(refund['id'])}", data.external_id)
+    if received_order.created:
         return f"order {data.external_id} created"
-    return f"order {data.external_id} {'updated' if received.changed else 'unchanged'}"
+    return f"order {data.external_id} {'updated' if received_order.changed else 'unchanged'}"
 
 
-def _refund_created(session: Session, refund: Mapping[str, Any]) -> str:
-    order_id = need(refund, "order_id", "Shopify refund")
+def _refund_created(session: Session, refund: Mapping[str, Any], received: dt.datetime) -> str:
+    order_id = text(need(refund, "order_id", "Shopify refund"))
     external = recall_key(session, PROVIDER, f"order-id:{order_id}")
-    order = find_order(session, external or f"{PREFIX}{order_id}")
+    order = find_order(session, external or f"{PREFIX}{order_id}", lock=True)
     if order is None:
         return "ignored: unknown order"
     if refund.get("id") is not None and not remember_key(
-        session, PROVIDER, f"refund-id:{refund['id']}", order.external_id
+        session, PROVIDER, f"refund-id:{text(refund['id'])}", order.external_id
     ):
         return f"order {order.external_id} unchanged: refund counted already"
     given = min(_refunded([refund], order.currency), order.total - order.refunded)
     if given <= 0:
         return f"order {order.external_id} unchanged: nothing left to refund"
-    at = iso_time(refund["created_at"], "created_at") if refund.get("created_at") else None
+    moment = refund.get("created_at")
+    at = iso_time(moment, "created_at") if moment else received
     order = refund_order(session, order.id, given, ACTOR, at=at)
     return f"order {order.external_id} refunded {given}"
 
@@ -180,5 +202,7 @@ def handle_shopify_event(session: Session, delivery: Delivery, currency: str | N
     if delivery.event_type not in HANDLED:
         return "ignored: event type not handled"
     if delivery.event_type == "refunds/create":
-        return _refund_created(session, delivery.body)
-    return _order_changed(session, delivery.body, delivery.event_type, currency)
+        return _refund_created(session, delivery.body, delivery.received_at)
+    return _order_changed(
+        session, delivery.body, delivery.event_type, currency, delivery.received_at
+    )

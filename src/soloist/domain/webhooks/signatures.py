@@ -23,6 +23,9 @@ from pydantic import SecretStr
 from soloist.errors import WebhookNotConfiguredError, WebhookSignatureError
 
 STRIPE_TOLERANCE_SECONDS = 300
+MAX_TIMESTAMP_DIGITS = 12  # Unix seconds until the year 33658
+HEX_DIGEST_LENGTH = 64
+_HEX = frozenset("0123456789abcdefABCDEF")
 SECRET_SETTINGS = {
     "stripe": "SOLOIST_STRIPE_WEBHOOK_SECRET",
     "shopify": "SOLOIST_SHOPIFY_WEBHOOK_SECRET",
@@ -47,6 +50,19 @@ def _hmac_sha256(key: bytes, message: bytes) -> bytes:
     return hmac.new(key, message, hashlib.sha256).digest()
 
 
+def _stripe_timestamp(value: str) -> int | None:
+    """A ``t=`` value: Unix seconds, plain ASCII digits (no sign, ``_`` or other digits), at
+    most :data:`MAX_TIMESTAMP_DIGITS` of them; None for anything else."""
+    if not value or len(value) > MAX_TIMESTAMP_DIGITS or not (value.isascii() and value.isdigit()):
+        return None
+    return int(value)
+
+
+def _is_hex_digest(value: str) -> bool:
+    """Whether ``value`` looks like a hex HMAC-SHA256 (64 ASCII hex digits); others never match."""
+    return len(value) == HEX_DIGEST_LENGTH and all(c in _HEX for c in value)
+
+
 def verify_stripe_signature(
     payload: bytes,
     header: str | None,
@@ -57,22 +73,21 @@ def verify_stripe_signature(
 ) -> int:
     """Check ``Stripe-Signature``; the signed timestamp is returned.
 
-    Refused: no header, no ``t`` or no ``v1``, a timestamp more than ``tolerance`` seconds away
-    from ``now`` (a replay of an old capture), or no ``v1`` matching ``secret``.
+    Refused: no header, no ``t`` or no ``v1``, a ``t`` that is not 1 to 12 ASCII digits, a
+    timestamp more than ``tolerance`` seconds away from ``now`` (a replay of an old capture), or
+    no ``v1`` matching ``secret`` (one that is not 64 hex digits never matches).
     """
     if not header:
         raise WebhookSignatureError("No Stripe-Signature header.", provider="stripe")
     timestamp: int | None = None
-    candidates: list[str] = []
+    candidates: list[bytes] = []
     for item in header.split(","):
         key, _, value = item.strip().partition("=")
+        value = value.strip()
         if key == "t":
-            try:
-                timestamp = int(value)
-            except ValueError:
-                timestamp = None
-        elif key == "v1":
-            candidates.append(value.strip())
+            timestamp = _stripe_timestamp(value)
+        elif key == "v1" and _is_hex_digest(value):
+            candidates.append(value.encode("ascii"))
     if timestamp is None or not candidates:
         raise WebhookSignatureError(
             "Stripe-Signature has no timestamp (t=) or no v1 signature.", provider="stripe"
@@ -84,7 +99,7 @@ def verify_stripe_signature(
             "delayed delivery, or this server's clock is wrong).",
             provider="stripe",
         )
-    expected = _hmac_sha256(secret, str(timestamp).encode("ascii") + b"." + payload).hex()
+    expected = _hmac_sha256(secret, str(timestamp).encode("ascii") + b"." + payload).hex().encode()
     # Compare against every candidate (no early exit) so timing says nothing about which matched.
     matched = False
     for candidate in candidates:

@@ -27,14 +27,17 @@ from soloist.domain.intake import (
     set_refunded_total,
 )
 from soloist.domain.subscriptions import upsert_subscription
-from soloist.domain.webhooks.events import Delivery
+from soloist.domain.webhooks.events import Delivery, keep_key, recall_key
 from soloist.domain.webhooks.payloads import (
     NoCustomerError,
     currency_of,
     customer_ref,
+    integer,
     lower_keys,
+    mapping,
     minor_amount,
     need,
+    objects,
     order_in,
     parse_json,
     text,
@@ -106,8 +109,8 @@ def order_of_checkout(
     if total <= 0:
         return None
     key = _id_of(checkout.get("payment_intent")) or text(need(checkout, "id", "Checkout Session"))
-    details = checkout.get("customer_details") or {}
-    discount = (checkout.get("total_details") or {}).get("amount_discount")
+    details = mapping(checkout.get("customer_details"), "customer_details")
+    discount = mapping(checkout.get("total_details"), "total_details").get("amount_discount")
     return order_in(
         customer_id,
         customer_ref(details.get("email") or checkout.get("customer_email"), details.get("name")),
@@ -127,7 +130,7 @@ def order_of_charge(charge: Mapping[str, Any], customer_id: int | None = None) -
     currency = currency_of(need(charge, "currency", "charge"))
     total = minor_amount(charge.get("amount"), currency, "amount")
     refunded = minor_amount(charge.get("amount_refunded"), currency, "amount_refunded")
-    billing = charge.get("billing_details") or {}
+    billing = mapping(charge.get("billing_details"), "billing_details")
     key = _id_of(charge.get("payment_intent")) or text(need(charge, "id", "charge"))
     return order_in(
         customer_id,
@@ -167,7 +170,9 @@ def _link_stripe_customer(session: Session, customer_id: int, stripe_customer_id
     )
 
 
-def _checkout_completed(session: Session, checkout: Mapping[str, Any], currency: str | None) -> str:
+def _checkout_completed(
+    session: Session, checkout: Mapping[str, Any], at: dt.datetime, currency: str | None
+) -> str:
     stripe_customer = _id_of(checkout.get("customer"))
     known = find_stripe_customer(session, stripe_customer)
     try:
@@ -176,7 +181,7 @@ def _checkout_completed(session: Session, checkout: Mapping[str, Any], currency:
         return "ignored: no customer e-mail"
     if data is None:
         return "ignored: no payment"
-    received = receive_order(session, data, ACTOR, currency=currency)
+    received = receive_order(session, data, ACTOR, currency=currency, at=at)
     if stripe_customer and known is None:
         _link_stripe_customer(session, received.order.customer_id, stripe_customer)
     verb = "created" if received.created else "unchanged: known already"
@@ -185,7 +190,7 @@ def _checkout_completed(session: Session, checkout: Mapping[str, Any], currency:
 
 def _find_charge_order(session: Session, charge: Mapping[str, Any]) -> Order | None:
     for key in (text(charge.get("id")), _id_of(charge.get("payment_intent"))):
-        if key and (order := find_order(session, f"{PREFIX}{key}")) is not None:
+        if key and (order := find_order(session, f"{PREFIX}{key}", lock=True)) is not None:
             return order
     return None
 
@@ -200,7 +205,7 @@ def _charge_refunded(
             data = order_of_charge(charge, known.id if known else None)
         except NoCustomerError:
             return "ignored: unknown order"
-        receive_order(session, data, ACTOR, update_existing=True, currency=currency)
+        receive_order(session, data, ACTOR, update_existing=True, currency=currency, at=at)
         return f"order {data.external_id} created, refunded {data.refunded}"
     refunded = minor_amount(charge.get("amount_refunded"), order.currency, "amount_refunded")
     before: Decimal = order.refunded
@@ -217,21 +222,31 @@ _INTERVALS = {("day", 7): "week", ("week", 1): "week", ("month", 1): "month"}
 _INTERVALS |= {("month", 3): "quarter", ("month", 12): "year", ("year", 1): "year"}
 
 
-def _plan_of(subscription: Mapping[str, Any]) -> tuple[str, Decimal, str, str]:
+def _price_of(item: Mapping[str, Any]) -> dict[str, Any]:
+    """An item's price (``plan`` in older API versions)."""
+    return mapping(item.get("price") or item.get("plan"), "items.data.price")
+
+
+def plan_of_subscription(subscription: Mapping[str, Any]) -> tuple[str, Decimal, str, str]:
     """(plan, price per interval, currency, interval) of a subscription's items."""
-    items = (subscription.get("items") or {}).get("data") or []
+    items = objects(mapping(subscription.get("items"), "items").get("data"), "items.data")
     if not items:
         raise ValidationError("The subscription has no items.", field="items")
-    price = items[0].get("price") or items[0].get("plan") or {}
+    price = _price_of(items[0])
     currency = currency_of(price.get("currency") or subscription.get("currency"))
     total = Decimal(0)
     for item in items:
-        item_price = item.get("price") or item.get("plan") or {}
-        unit = minor_amount(item_price.get("unit_amount", item_price.get("amount")), currency)
-        total += unit * int(item.get("quantity") or 1)
-    recurring = price.get("recurring") or {}
-    interval = recurring.get("interval") or price.get("interval") or "month"
-    count = int(recurring.get("interval_count") or price.get("interval_count") or 1)
+        item_price = _price_of(item)
+        unit = minor_amount(
+            item_price.get("unit_amount", item_price.get("amount")), currency, "price.unit_amount"
+        )
+        total += unit * integer(item.get("quantity") or 1, "items.data.quantity")
+    recurring = mapping(price.get("recurring"), "price.recurring")
+    interval = text(recurring.get("interval") or price.get("interval")) or "month"
+    count = integer(
+        recurring.get("interval_count") or price.get("interval_count") or 1,
+        "price.recurring.interval_count",
+    )
     plan = (
         text(price.get("nickname"))
         or text(price.get("lookup_key"))
@@ -245,6 +260,15 @@ def _plan_of(subscription: Mapping[str, Any]) -> tuple[str, Decimal, str, str]:
     return plan[: WIDTHS["subscriptions.plan"]], total, currency, billing
 
 
+def _last_applied(value: str | None) -> tuple[dt.datetime, str] | None:
+    """(time, status) of the newest subscription event applied, as ``keep_key`` stored them
+    (``"<Unix seconds> <status>"``), or None."""
+    stamp, _, status = (value or "").partition(" ")
+    if not stamp.isdigit():
+        return None
+    return dt.datetime.fromtimestamp(int(stamp), dt.UTC), status
+
+
 def _subscription_changed(
     session: Session, subscription: Mapping[str, Any], deleted: bool, at: dt.datetime
 ) -> str:
@@ -252,8 +276,9 @@ def _subscription_changed(
     customer = find_stripe_customer(session, stripe_customer)
     if customer is None:
         return "ignored: unknown customer"
-    external = f"{PREFIX}{text(need(subscription, 'id', 'subscription'))}"
-    plan, price, currency, interval = _plan_of(subscription)
+    subscription_id = text(need(subscription, "id", "subscription"))
+    external = f"{PREFIX}{subscription_id}"
+    plan, price, currency, interval = plan_of_subscription(subscription)
     status = (
         "cancelled"
         if deleted
@@ -261,13 +286,25 @@ def _subscription_changed(
             str(subscription.get("status") or "active").lower(), "active"
         )
     )
+    # Stripe does not promise to deliver events in order: a late "updated" must not revive a
+    # subscription that a newer event cancelled. The newest applied event's time is kept (in
+    # seconds, as Stripe gives it: within one second, a cancellation is the later event).
+    key = f"subscription-event-at:{subscription_id}"
+    last = _last_applied(recall_key(session, PROVIDER, key, lock=True))
+    if last is not None:
+        last_at, last_status = last
+        if at < last_at or (at == last_at and last_status == "cancelled" and status != "cancelled"):
+            return f"ignored: older than the event of {last_at.isoformat()} applied already"
     cancelled_at = None
     reason = None
     if status == "cancelled":
         moment = subscription.get("ended_at") or subscription.get("canceled_at")
-        cancelled_at = unix_time(moment) if moment else at
-        details = subscription.get("cancellation_details") or {}
-        reason = text(details.get("feedback") or details.get("reason") or details.get("comment"))
+        cancelled_at = unix_time(moment, "ended_at") if moment else at
+        details = mapping(subscription.get("cancellation_details"), "cancellation_details")
+        reason = text(
+            details.get("feedback") or details.get("reason") or details.get("comment"),
+            WIDTHS["subscriptions.cancel_reason"],
+        )
     started = subscription.get("start_date") or subscription.get("created")
     change = upsert_subscription(
         session,
@@ -279,10 +316,11 @@ def _subscription_changed(
         ACTOR,
         billing_interval=interval,
         status=status,
-        started_at=unix_time(started) if started else at,
+        started_at=unix_time(started, "start_date") if started else at,
         cancelled_at=cancelled_at,
         cancel_reason=reason,
     )
+    keep_key(session, PROVIDER, key, f"{int(at.timestamp())} {status}")
     return f"subscription {external} {change}"
 
 
@@ -295,7 +333,7 @@ def handle_stripe_event(session: Session, delivery: Delivery, currency: str | No
     at = unix_time(event["created"]) if event.get("created") else delivery.received_at
     obj = _object(event)
     if kind == "checkout.session.completed":
-        return _checkout_completed(session, obj, currency)
+        return _checkout_completed(session, obj, at, currency)
     if kind == "charge.refunded":
         return _charge_refunded(session, obj, at, currency)
     return _subscription_changed(session, obj, kind == "customer.subscription.deleted", at)

@@ -9,6 +9,7 @@ and nothing is written.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Mapping
 from decimal import Decimal
@@ -17,16 +18,20 @@ from typing import Any
 from pydantic import SecretStr
 from sqlalchemy.orm import Session
 
-from soloist.domain.intake import LineIn, OrderIn, find_order, receive_order
+from soloist.domain.intake import OrderIn, find_order, receive_order
 from soloist.domain.webhooks.events import PING, Delivery
 from soloist.domain.webhooks.payloads import (
     NoCustomerError,
     amount,
     currency_of,
     customer_ref,
+    integer,
     iso_time,
+    line_in,
     lower_keys,
+    mapping,
     need,
+    objects,
     order_in,
     parse_json,
     text,
@@ -89,21 +94,22 @@ def order_of_woocommerce(
     if status is None:
         return None
     currency = currency_of(need(order, "currency", "WooCommerce order"))
-    billing = order.get("billing") or {}
+    billing = mapping(order.get("billing"), "billing")
     parts = (text(billing.get("first_name")), text(billing.get("last_name")))
     name = " ".join(part for part in parts if part)
     created = order.get("date_created_gmt") or need(order, "date_created", "WooCommerce order")
     lines = [
-        LineIn(
+        line_in(
+            "line_items",
             sku=text(item.get("sku"), WIDTHS["order_lines.sku"]),
             name=text(item.get("name"), WIDTHS["order_lines.description"]),
-            quantity=int(item.get("quantity") or 1),
+            quantity=integer(item.get("quantity") or 1, "line_items.quantity"),
             unit_price=amount(item.get("price") or 0, currency, "line_items.price"),
         )
-        for item in order.get("line_items") or []
+        for item in objects(order.get("line_items"), "line_items")
     ]
     total = amount(need(order, "total", "WooCommerce order"), currency, "total")
-    refunds = order.get("refunds") or []
+    refunds = objects(order.get("refunds"), "refunds")
     refunded = sum(
         (abs(amount(r.get("total") or 0, currency, "refunds.total")) for r in refunds),
         Decimal(0),
@@ -124,25 +130,33 @@ def order_of_woocommerce(
     )
 
 
+def changed_at_of_woocommerce(order: Mapping[str, Any], received: dt.datetime) -> dt.datetime:
+    """When the shop says the order last changed (``date_modified_gmt``; else when received)."""
+    moment = order.get("date_modified_gmt")
+    return iso_time(moment, "date_modified_gmt") if moment else received
+
+
 def handle_woocommerce_event(
     session: Session, delivery: Delivery, currency: str | None = None
 ) -> str:
     """Do what the event says; the outcome in words (``ignored: …`` for topics not handled)."""
     if delivery.event_type not in HANDLED:
         return "ignored: event type not handled"
-    stored = find_order(session, external_id_of_woocommerce(delivery.body))
+    update = delivery.event_type == "order.updated"
+    stored = find_order(session, external_id_of_woocommerce(delivery.body), lock=update)
     try:
         data = order_of_woocommerce(delivery.body, stored.customer_id if stored else None)
     except NoCustomerError:
         return "ignored: no customer e-mail"
     if data is None:
-        return f"ignored: order status {delivery.body.get('status')!r}"
+        return f"ignored: order status {text(delivery.body.get('status'), 40)!r}"
     received = receive_order(
         session,
         data,
         ACTOR,
-        update_existing=delivery.event_type == "order.updated",
+        update_existing=update,
         currency=currency,
+        at=changed_at_of_woocommerce(delivery.body, delivery.received_at),
     )
     if received.created:
         return f"order {data.external_id} created"
