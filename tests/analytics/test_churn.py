@@ -109,3 +109,32 @@ def test_churn_needs_two_horizons_of_history() -> None:
     )
     with pytest.raises(AnalyticsError, match="two horizons"):
         score_churn(tx, "2024-02-01", horizon_days=90)
+
+
+@pytest.mark.parametrize("models", [("logistic",), ()])
+def test_a_stored_scorer_gives_each_customer_the_score_of_the_batch(
+    models: tuple[str, ...],
+) -> None:
+    """Rebuilt from its JSON state, the chosen scorer scores any few customers as the batch run
+    did: same risk, same next purchase, same reasons (logistic, and the BG/NBD baselines)."""
+    import json
+
+    from soloist.analytics import rescore_churn
+
+    names = ["customer_id", "master_id", "date", "units", "amount"]
+    tx = pd.read_csv(
+        DATA / "CDNOW_sample.txt", sep=r"\s+", header=None, names=names, dtype={"date": str}
+    )
+    tx["date"] = pd.to_datetime(tx["date"], format="%Y%m%d")
+    result = score_churn(tx, "1998-06-30", horizon_days=90, models=models)
+    assert result.chosen in (*models, "bg_nbd_p_alive", "bg_nbd_no_purchase")
+    state = json.loads(json.dumps(result.scorer_state))  # what a model run stores
+    some = result.scores.index[::97]
+    again = rescore_churn(state, tx[tx["customer_id"].isin(some)], "1998-06-30")
+    assert list(again.index) == list(some)
+    batch = result.scores.loc[some]
+    np.testing.assert_allclose(again["churn_risk"], batch["churn_risk"], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(again["next_purchase_days"], batch["next_purchase_days"], rtol=1e-9)
+    assert [[r["feature"] for r in rs] for rs in again["reasons"]] == [
+        [r["feature"] for r in rs] for rs in batch["reasons"]
+    ]

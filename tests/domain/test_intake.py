@@ -254,3 +254,59 @@ def test_an_earlier_order_arriving_late_still_earns(database: Database) -> None:
         assert account.enrolled_at == earlier.ordered_at
         assert points_balance(session, later.customer_id) == 180
         assert sync_order_points(session).earned == 0
+
+
+@pytest.mark.slow
+def test_an_order_rescores_churn_risk_from_the_stored_scorer(sqlite_database: Database) -> None:
+    """CDNOW imported and its churn scored; a new order of a lapsed customer lowers their risk,
+    to exactly what the stored scorer gives for their orders as of now."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    from soloist.analytics import rescore_churn
+    from soloist.domain.imports.pipeline import ImportOptions, import_file
+    from soloist.domain.scoring.churn import score_churn_risk
+
+    data = Path(__file__).parents[1] / "data" / "CDNOW_sample.txt"
+    with sqlite_database.session() as session:
+        programme(session)
+        import_file(session, "orders", data, ImportOptions(), "test")
+        run = score_churn_risk(session, "USD", "test")
+        state = run.params["scorer"]
+        assert state is not None, run.metrics.get("chosen")
+        lapsed = session.scalar(
+            select(CustomerScore)
+            .where(CustomerScore.model_run_id == run.id)
+            .order_by(CustomerScore.churn_risk.desc(), CustomerScore.customer_id)
+            .limit(1)
+        )
+        assert lapsed is not None
+        before = lapsed.churn_risk
+        assert before is not None
+        customer_id = lapsed.customer_id
+        now = dt.datetime.now(dt.UTC)
+        receive_order(
+            session,
+            order_in(1, customer_id=customer_id, customer=None, ordered_at=now),
+            "live",
+        )
+        after = session.scalar(
+            select(CustomerScore).where(
+                CustomerScore.model_run_id == run.id, CustomerScore.customer_id == customer_id
+            )
+        )
+        assert after is not None
+        assert after.rescored_at is not None
+        assert after.churn_risk is not None
+        assert after.churn_risk < before
+        orders = session.execute(
+            select(Order.ordered_at, Order.total_minor).where(Order.customer_id == customer_id)
+        ).all()
+        frame = pd.DataFrame(orders, columns=["date", "amount"])
+        frame["customer_id"] = customer_id
+        frame["date"] = pd.to_datetime(frame["date"], utc=True).dt.tz_localize(None)
+        frame["amount"] = frame["amount"] / 100
+        expected = rescore_churn(state, frame, pd.Timestamp(after.rescored_at.replace(tzinfo=None)))
+        assert after.churn_risk == pytest.approx(float(expected["churn_risk"].iloc[0]), abs=1e-6)
+        assert after.reasons["churn"]

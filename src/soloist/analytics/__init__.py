@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .bg_nbd import BetaGeoModel, ModifiedBetaGeoModel
-    from .churn import ChurnResult, score_churn
+    from .churn import ChurnResult, rescore_churn, score_churn
     from .churn_models import classification_quality, cross_validate_classifiers
     from .clustering import ClusteringResult, cluster_customers
     from .customer_features import transaction_features
@@ -96,6 +96,7 @@ _MODULE_OF = {
     "rfm_summary": "rfm",
     "rfm_table": "segmentation",
     "satisfaction_drivers": "drivers",
+    "rescore_churn": "churn",
     "score_churn": "churn",
     "score_subscription_churn": "subscription_churn",
     "segment_summary": "segmentation",
@@ -137,6 +138,7 @@ __all__ = [
     "plot_cumulative_repeat_purchases",
     "purchase_frequency",
     "repeat_purchase_rate",
+    "rescore_churn",
     "retention_rate",
     "rfm_scores",
     "rfm_segment",

@@ -74,6 +74,9 @@ class ChurnResult:
     horizon_days: int
     cutoffs: dict[str, str]
     bg_nbd_params: dict[str, float]
+    # The chosen scorer as JSON (see :func:`rescore_churn`); None for the tree ensembles and
+    # when extra features were used, which cannot be rebuilt from a few numbers.
+    scorer_state: dict[str, Any] | None = None
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready: the chosen model, the cutoffs and every model's holdout quality."""
@@ -190,6 +193,101 @@ class _Scorer:
         return np.asarray(self.model.predict_proba(m)[:, 1], dtype=np.float64)
 
 
+REBUILDABLE = ("logistic", *BASELINES)
+
+
+def _state_of(scorer: _Scorer, typical: FloatMatrix) -> dict[str, Any] | None:
+    if scorer.name not in REBUILDABLE or scorer.bgnbd is None:
+        return None
+    state: dict[str, Any] = {
+        "name": scorer.name,
+        "columns": list(scorer.columns),
+        "medians": [float(v) for v in scorer.medians],
+        "typical": [float(v) for v in typical],
+        "horizon_days": int(scorer.horizon),
+        "bg_nbd": {k: float(v) for k, v in scorer.bgnbd.params_.items()},
+    }
+    if scorer.name == "logistic":
+        scale, model = scorer.model["scale"], scorer.model["model"]
+        state["logistic"] = {
+            "mean": scale.mean_.tolist(),
+            "scale": scale.scale_.tolist(),
+            "var": scale.var_.tolist(),
+            "coef": model.coef_.tolist(),
+            "intercept": model.intercept_.tolist(),
+        }
+    return state
+
+
+def _scorer_from(state: dict[str, Any]) -> tuple[_Scorer, FloatMatrix]:
+    name, columns = str(state["name"]), list(state["columns"])
+    scorer = _Scorer(name, columns, np.asarray(state["medians"], dtype=np.float64), 0,
+                     int(state["horizon_days"]))  # fmt: skip
+    scorer.bgnbd = BetaGeoModel()
+    scorer.bgnbd.params_ = {k: float(v) for k, v in state["bg_nbd"].items()}
+    if name == "logistic":
+        fitted = state["logistic"]
+        width = len(fitted["mean"])
+        pipe = make_classifier("logistic")
+        pipe["log"].fit(np.zeros((1, width)))
+        scale = pipe["scale"]
+        scale.mean_ = np.asarray(fitted["mean"], dtype=np.float64)
+        scale.scale_ = np.asarray(fitted["scale"], dtype=np.float64)
+        scale.var_ = np.asarray(fitted["var"], dtype=np.float64)
+        scale.n_features_in_, scale.n_samples_seen_ = width, 1
+        model = pipe["model"]
+        model.coef_ = np.asarray(fitted["coef"], dtype=np.float64)
+        model.intercept_ = np.asarray(fitted["intercept"], dtype=np.float64)
+        model.classes_ = np.array([0, 1])
+        model.n_features_in_ = width
+        scorer.model = pipe
+    return scorer, np.asarray(state["typical"], dtype=np.float64)
+
+
+def rescore_churn(
+    state: dict[str, Any],
+    transactions: pd.DataFrame,
+    observation_end: Any,
+    *,
+    customer_col: str = "customer_id",
+    date_col: str = "date",
+    amount_col: str = "amount",
+    top_reasons: int = 3,
+) -> pd.DataFrame:
+    """Score customers again with a stored scorer (``ChurnResult.scorer_state``), no refit.
+
+    For the customers in ``transactions`` (all their purchases), as of ``observation_end``:
+    the same ``churn_risk``, ``p_alive``, ``next_purchase_days`` and ``reasons`` that
+    :func:`score_churn` gives them with the same data and end — the features are each
+    customer's own, and the scorer, its BG/NBD fit and the typical values come from the state.
+    """
+    scorer, typical = _scorer_from(state)
+    assert scorer.bgnbd is not None
+    tx = prepare_transactions(transactions, customer_col, date_col, amount_col)
+    now = to_timestamp(observation_end, "observation_end").floor("D") + pd.Timedelta(days=1)
+    tx = tx[tx["date"] < now]
+    X_now = transaction_features(tx, now, prepared=True).loc[:, list(CHURN_FEATURES)]
+    m_now = scorer.matrix(X_now, scorer.bgnbd)
+    risk = scorer.predict(m_now)
+    reasons = explain_predictions(
+        scorer.model if scorer.name == "logistic" else None,
+        scorer.name,
+        m_now,
+        scorer.columns,
+        typical,
+        predict=scorer.predict if scorer.name != "logistic" else None,
+        top=top_reasons,
+    )
+    next_days = days_to_next_purchase(
+        scorer.bgnbd, X_now["orders"].to_numpy() - 1.0, X_now["tenure_days"].to_numpy()
+    )
+    return pd.DataFrame(
+        {"churn_risk": risk, "p_alive": m_now[:, -1], "next_purchase_days": next_days,
+         "reasons": reasons},
+        index=X_now.index,
+    )  # fmt: skip
+
+
 @one_thread
 def score_churn(
     transactions: pd.DataFrame,
@@ -302,4 +400,5 @@ def score_churn(
             "scored_at": str(now.date()),
         },
         bg_nbd_params={k: float(v) for k, v in bg_now.params_.items()},
+        scorer_state=_state_of(final, typical) if extra_features is None else None,
     )

@@ -180,7 +180,13 @@ def score_churn_risk(
         status="running",
         data_start=orders["date"].min().to_pydatetime().replace(tzinfo=dt.UTC),
         data_end=end.to_pydatetime().replace(tzinfo=dt.UTC),
-        params={"horizon_days": horizon_days, "random_state": random_state},
+        params={
+            "horizon_days": horizon_days,
+            "random_state": random_state,
+            "currency": currency,
+            # The chosen scorer, to score one customer again between runs (scoring/live.py).
+            "scorer": churn.scorer_state,
+        },
         metrics={},
     )
     session.add(run)

@@ -7,26 +7,30 @@ T, monetary value), as of now. Nothing is refitted: that is the nightly refit's 
 ``refit`` job). The score row stays marked with the run whose fit made it, and ``rescored_at``
 says when it was brought up to date.
 
-Churn risk comes from a classifier chosen on a holdout and is not stored between runs, so it is
-refreshed by the refit, not here.
+The churn risk, its next-purchase estimate and its reasons are worked out again the same way
+from the newest churn run's stored scorer (the logistic model, or a BG/NBD baseline, with its
+BG/NBD fit and typical values); a run that chose a tree ensemble stores no scorer, and its
+churn scores are refreshed by the refit only.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any
 
 import pandas as pd
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from soloist.analytics import GammaGammaModel, rfm_summary
+from soloist.analytics import GammaGammaModel, rescore_churn, rfm_summary
 from soloist.domain.scoring.clv import (
     PURCHASE_MODELS,
     latest_run,
     minor_units_per_unit,
     score_summary,
 )
+from soloist.domain.scoring.reasons import Reason, stored_reasons
 from soloist.money import minor_to_decimal
 from soloist.storage.models import CustomerScore, Order
 from soloist.storage.types import utcnow
@@ -101,5 +105,44 @@ def rescore_customer(
     else:
         for name, value in values.items():
             setattr(existing, name, value)
+    session.flush()
+    return existing
+
+
+def rescore_churn_risk(
+    session: Session, customer_id: int, *, now: dt.datetime | None = None
+) -> CustomerScore | None:
+    """The customer's churn risk again from the newest churn run's stored scorer; ``None``
+    when there is none (no run, or one that chose a tree ensemble) or no paid order left."""
+    run = latest_run(session, "churn")
+    params = (run.params or {}) if run is not None else {}
+    state, currency = params.get("scorer"), params.get("currency")
+    if run is None or not state or not currency:
+        return None
+    orders = _customer_orders(session, customer_id, str(currency))
+    if orders.empty:
+        return None
+    when = now or utcnow()
+    scored = rescore_churn(
+        state,
+        orders.rename(columns={"ordered_at": "date"}),
+        pd.Timestamp(when.astimezone(dt.UTC).replace(tzinfo=None)),
+    )
+    row = scored.iloc[0]
+    existing = session.scalar(
+        select(CustomerScore).where(
+            CustomerScore.model_run_id == run.id, CustomerScore.customer_id == customer_id
+        )
+    )
+    if existing is None:
+        existing = CustomerScore(model_run_id=run.id, customer_id=customer_id, reasons={})
+        session.add(existing)
+    reasons = dict(existing.reasons or {})
+    reasons.update(stored_reasons({"churn": [Reason.from_stored(r) for r in row["reasons"]]}))
+    existing.churn_risk = round(float(row["churn_risk"]), 6)
+    next_days = float(row["next_purchase_days"])
+    existing.next_purchase_days = next_days if math.isfinite(next_days) else None
+    existing.reasons = reasons
+    existing.rescored_at = when
     session.flush()
     return existing
