@@ -211,6 +211,10 @@ def test_switching_to_chinese(page: Any) -> None:
     page.goto("/customers")
     assert "位客户" in page.locator("#customer-count").inner_text()
     _shot(page, "customers-zh")
+    page.goto("/jobs")
+    assert "后台任务" in page.locator("h1").inner_text()
+    assert _raw_keys_or_reprs(page) == []
+    _shot(page, "jobs-zh")
     page.select_option("#locale-select", "en")
     page.wait_for_selector("text=Dashboard")
 
