@@ -30,7 +30,7 @@ from soloist.domain.intake.customers import CustomerRef, customer_for
 from soloist.domain.loyalty.ledger import MEMBER
 from soloist.domain.loyalty.order_points import settle_order_points
 from soloist.domain.orders import AwareTime, OrderCreate, OrderLineCreate, record_order
-from soloist.domain.scoring.live import rescore_churn_risk, rescore_customer
+from soloist.domain.scoring.live import rescore_scores
 from soloist.errors import ConflictError, NotFoundError, ValidationError
 from soloist.money import decimal_to_minor, minor_to_decimal
 from soloist.storage.models import Customer, LoyaltyAccount, Order
@@ -137,8 +137,7 @@ def _after_change(session: Session, order: Order, actor: str) -> None:
         select(Customer.id).where(Customer.id == order.customer_id).with_for_update()
     ).all()
     settle_order_points(session, order.id, actor)
-    rescore_customer(session, order.customer_id)
-    rescore_churn_risk(session, order.customer_id)
+    rescore_scores(session, order.customer_id)
 
 
 def receive_order(

@@ -54,19 +54,23 @@ class AnalyzeOptions:
     plots_dir: Path | None = None
 
 
-def load_paid_orders(session: Session, currency: str) -> pd.DataFrame:
-    """Paid orders in the workspace currency: customer_id, ordered_at (UTC), amount, cost.
+def load_paid_orders(
+    session: Session, currency: str, *, customer_id: int | None = None
+) -> pd.DataFrame:
+    """Paid orders in the workspace currency: customer_id, ordered_at (UTC), amount, cost
+    (of one customer, with ``customer_id``).
 
     ``amount`` is what the customer kept paying: the total less any partial refund.
     """
-    rows = session.execute(
-        select(
-            Order.customer_id,
-            Order.ordered_at,
-            Order.total_minor - Order.refunded_minor,
-            Order.cost_minor,
-        ).where(Order.status == "paid", Order.currency == currency)
-    ).all()
+    query = select(
+        Order.customer_id,
+        Order.ordered_at,
+        Order.total_minor - Order.refunded_minor,
+        Order.cost_minor,
+    ).where(Order.status == "paid", Order.currency == currency)
+    if customer_id is not None:
+        query = query.where(Order.customer_id == customer_id)
+    rows = session.execute(query).all()
     scale = float(minor_to_decimal(1, currency))
     frame = pd.DataFrame(rows, columns=["customer_id", "ordered_at", "amount", "cost"])
     frame["ordered_at"] = pd.to_datetime(frame["ordered_at"], utc=True).dt.tz_localize(None)

@@ -16,7 +16,9 @@ churn scores are refreshed by the refit only.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -27,12 +29,12 @@ from soloist.analytics import GammaGammaModel, rescore_churn, rfm_summary
 from soloist.domain.scoring.clv import (
     PURCHASE_MODELS,
     latest_run,
+    load_paid_orders,
     minor_units_per_unit,
     score_summary,
 )
 from soloist.domain.scoring.reasons import Reason, stored_reasons
-from soloist.money import minor_to_decimal
-from soloist.storage.models import CustomerScore, Order
+from soloist.storage.models import CustomerScore
 from soloist.storage.types import utcnow
 
 
@@ -41,21 +43,40 @@ def _fitted(model: Any, params: dict[str, float]) -> Any:
     return model
 
 
-def _customer_orders(session: Session, customer_id: int, currency: str) -> pd.DataFrame:
-    rows = session.execute(
-        select(Order.ordered_at, Order.total_minor - Order.refunded_minor).where(
-            Order.customer_id == customer_id, Order.status == "paid", Order.currency == currency
+OrdersOf = Callable[[str], pd.DataFrame]
+
+
+def _orders_of(session: Session, customer_id: int) -> OrdersOf:
+    """The customer's paid orders in a currency, read once however many scores need them."""
+
+    @functools.cache
+    def orders(currency: str) -> pd.DataFrame:
+        return load_paid_orders(session, currency, customer_id=customer_id)
+
+    return orders
+
+
+def _score_row(session: Session, run_id: int, customer_id: int) -> CustomerScore | None:
+    return session.scalar(
+        select(CustomerScore).where(
+            CustomerScore.model_run_id == run_id, CustomerScore.customer_id == customer_id
         )
-    ).all()
-    frame = pd.DataFrame(rows, columns=["ordered_at", "amount"])
-    frame["customer_id"] = customer_id
-    frame["ordered_at"] = pd.to_datetime(frame["ordered_at"], utc=True).dt.tz_localize(None)
-    frame["amount"] = frame["amount"].astype("float64") * float(minor_to_decimal(1, currency))
-    return frame
+    )
+
+
+def rescore_scores(session: Session, customer_id: int, *, now: dt.datetime | None = None) -> None:
+    """Every score of the customer that a stored fit can give again: CLV, then churn risk."""
+    when, orders = now or utcnow(), _orders_of(session, customer_id)
+    rescore_customer(session, customer_id, now=when, orders_of=orders)
+    rescore_churn_risk(session, customer_id, now=when, orders_of=orders)
 
 
 def rescore_customer(
-    session: Session, customer_id: int, *, now: dt.datetime | None = None
+    session: Session,
+    customer_id: int,
+    *,
+    now: dt.datetime | None = None,
+    orders_of: OrdersOf | None = None,
 ) -> CustomerScore | None:
     """Score one customer again from the newest CLV run's fit; ``None`` when there is no fit.
 
@@ -66,12 +87,8 @@ def rescore_customer(
     if run is None or not fit:
         return None
     currency = str(run.params["currency"])
-    orders = _customer_orders(session, customer_id, currency)
-    existing = session.scalar(
-        select(CustomerScore).where(
-            CustomerScore.model_run_id == run.id, CustomerScore.customer_id == customer_id
-        )
-    )
+    orders = (orders_of or _orders_of(session, customer_id))(currency)
+    existing = _score_row(session, run.id, customer_id)
     if orders.empty:
         if existing is not None:
             session.execute(delete(CustomerScore).where(CustomerScore.id == existing.id))
@@ -110,7 +127,11 @@ def rescore_customer(
 
 
 def rescore_churn_risk(
-    session: Session, customer_id: int, *, now: dt.datetime | None = None
+    session: Session,
+    customer_id: int,
+    *,
+    now: dt.datetime | None = None,
+    orders_of: OrdersOf | None = None,
 ) -> CustomerScore | None:
     """The customer's churn risk again from the newest churn run's stored scorer; ``None``
     when there is none (no run, or one that chose a tree ensemble) or no paid order left."""
@@ -119,7 +140,7 @@ def rescore_churn_risk(
     state, currency = params.get("scorer"), params.get("currency")
     if run is None or not state or not currency:
         return None
-    orders = _customer_orders(session, customer_id, str(currency))
+    orders = (orders_of or _orders_of(session, customer_id))(str(currency))
     if orders.empty:
         return None
     when = now or utcnow()
@@ -129,11 +150,7 @@ def rescore_churn_risk(
         pd.Timestamp(when.astimezone(dt.UTC).replace(tzinfo=None)),
     )
     row = scored.iloc[0]
-    existing = session.scalar(
-        select(CustomerScore).where(
-            CustomerScore.model_run_id == run.id, CustomerScore.customer_id == customer_id
-        )
-    )
+    existing = _score_row(session, run.id, customer_id)
     if existing is None:
         existing = CustomerScore(model_run_id=run.id, customer_id=customer_id, reasons={})
         session.add(existing)
