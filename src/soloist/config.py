@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -85,6 +85,96 @@ class Settings(BaseSettings):
             "unset: that webhook answers 503."
         ),
     )
+
+    smtp_host: str | None = Field(
+        default=None,
+        description="The SMTP server campaigns are sent through; unset: e-mail cannot be sent.",
+    )
+    smtp_port: int | None = Field(
+        default=None,
+        description="Its port; default 465 with `tls`, 587 with `starttls`, 25 with `none`.",
+    )
+    smtp_security: Literal["none", "starttls", "tls"] = Field(
+        default="starttls",
+        description=(
+            "`starttls` (upgrade a plain connection, port 587), `tls` (TLS from the start, port "
+            "465) or `none` (a local relay only)."
+        ),
+    )
+    smtp_username: str | None = Field(default=None, description="SMTP login; unset: none.")
+    smtp_password: SecretStr | None = Field(
+        default=None, description="SMTP password (or SOLOIST_SMTP_PASSWORD_FILE)."
+    )
+    smtp_timeout_s: float = Field(default=30.0, description="Seconds to wait for the server.")
+    mail_from: str | None = Field(
+        default=None,
+        description='The From of every message, e.g. "Ada\'s Coffee <ada@example.com>".',
+    )
+    mail_reply_to: str | None = Field(default=None, description="Reply-To; default: none.")
+    mail_rate: float = Field(
+        default=10.0,
+        ge=0,
+        description=(
+            "At most this many messages per second leave one sender (your provider's limit); "
+            "0: no ceiling."
+        ),
+    )
+    unsubscribe_mailto: str | None = Field(
+        default=None,
+        description=(
+            "An address for the `mailto:` form of List-Unsubscribe (its subject carries the "
+            "recipient's token); unset: only the HTTPS one-click link is offered."
+        ),
+    )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description=(
+            "The address customers reach this Soloist at: the base of every link in a message "
+            "(unsubscribe, click counting, the open pixel). Use https in production."
+        ),
+    )
+    attribution_days: int = Field(
+        default=7,
+        ge=1,
+        le=365,
+        description="A new campaign counts orders placed this many days after its message.",
+    )
+    sms_outbox: Path | None = Field(
+        default=None,
+        description=(
+            "Where the SMS channel writes its messages (JSON lines), since no gateway is set "
+            "up; default: sms-outbox.jsonl in the workspace."
+        ),
+    )
+    webhook_channel_url: str | None = Field(
+        default=None,
+        description="The URL the webhook channel POSTs each message to (JSON, signed).",
+    )
+    webhook_channel_secret: SecretStr | None = Field(
+        default=None,
+        description=(
+            "The key of the webhook channel's X-Soloist-Signature (HMAC-SHA256); "
+            "or SOLOIST_WEBHOOK_CHANNEL_SECRET_FILE."
+        ),
+    )
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url_is_http(cls, value: str) -> str:
+        url = value.strip().rstrip("/")
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"public_url must start with http:// or https://, got {value!r}")
+        return url
+
+    @property
+    def smtp_port_or_default(self) -> int:
+        if self.smtp_port:
+            return self.smtp_port
+        return {"tls": 465, "starttls": 587, "none": 25}[self.smtp_security]
+
+    @property
+    def sms_outbox_path(self) -> Path:
+        return self.sms_outbox or self.workspace / "sms-outbox.jsonl"
 
     @field_validator("currency")
     @classmethod

@@ -100,3 +100,24 @@ class AnalyticsInputError(SoloistError, ValueError):
 
     code = "analytics_input_error"
     http_status = 422
+
+
+class TemplateError(ValidationError):
+    """A campaign template that does not compile or render; ``details`` name its part and line."""
+
+    code = "template_error"
+
+
+class ChannelNotConfiguredError(SoloistError):
+    """A message channel is used whose settings are missing (no SMTP host, no From)."""
+
+    code = "channel_not_configured"
+    http_status = 503
+
+
+class ChannelUnavailableError(SoloistError):
+    """The channel's server cannot be reached or refuses us (not one recipient): nothing more
+    is sent now; the same send continues where it stopped once the server is back."""
+
+    code = "channel_unavailable"
+    http_status = 503

@@ -45,6 +45,9 @@ class Keyring:
     encryption_key: bytes = field(repr=False)
     lookup_key: bytes = field(repr=False)
     session_key: bytes = field(repr=False)
+    # Signs the links in messages (unsubscribe, click, open): a link cannot name another
+    # recipient, and changing the session key (signing everyone out) does not break old mail.
+    link_key: bytes = field(repr=False)
 
     @classmethod
     def from_master_key(cls, master_key: str) -> Keyring:
@@ -60,6 +63,7 @@ class Keyring:
             encryption_key=_derive(master, b"soloist/v1/column-encryption"),
             lookup_key=_derive(master, b"soloist/v1/lookup-hash"),
             session_key=_derive(master, b"soloist/v1/session-signing"),
+            link_key=_derive(master, b"soloist/v1/message-links"),
         )
 
     def encrypt(self, plaintext: str, purpose: str) -> bytes:

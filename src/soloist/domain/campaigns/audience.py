@@ -1,0 +1,254 @@
+"""Who a campaign reaches: its segment's customers, less those it must not reach, frozen into
+one message row per customer when sending starts.
+
+A customer is left out (a ``suppressed`` row, with the reason, so the report can count it) when
+they have no address for the channel (``no_address``), their consent for the channel is not in
+force (``no_consent``; ``unsubscribed`` when they withdrew it through an unsubscribe link), or
+their address is suppressed for the channel (``hard_bounce``, ``complaint``). Customers who join
+the segment after the freeze are not sent this campaign (as listmonk freezes its
+``max_subscriber_id``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from soloist.domain.campaigns.personal import campaign_language
+from soloist.domain.segment_rules import customers_matching
+from soloist.errors import NotFoundError, ValidationError
+from soloist.storage.bulk import chunks
+from soloist.storage.models import (
+    Campaign,
+    CampaignContent,
+    ConsentRecord,
+    Customer,
+    Message,
+    Segment,
+    SegmentMember,
+    Suppression,
+)
+
+UNSUBSCRIBE_SOURCE = "unsubscribe"
+
+
+@dataclass
+class FreezeResult:
+    recipients: int = 0
+    queued: int = 0
+    suppressed: dict[str, int] = field(default_factory=dict)
+
+
+def find_segment(session: Session, reference: str | int) -> Segment:
+    """A segment by id or by name."""
+    text = str(reference).strip()
+    segment = None
+    if text.isdigit():
+        segment = session.get(Segment, int(text))
+    if segment is None:
+        segment = session.scalar(select(Segment).where(Segment.name == text))
+    if segment is None:
+        raise NotFoundError(
+            f"No segment {text!r}; `soloist segments list` shows them.", segment=text
+        )
+    return segment
+
+
+def segment_customer_ids(session: Session, segment: Segment, currency: str) -> list[int]:
+    """The active customers in ``segment`` now: a rule is evaluated, the analyses' segments
+    and saved lists are read from their members."""
+    if segment.kind == "rule":
+        if not segment.rule:
+            raise ValidationError(f"Segment {segment.name!r} has no rule.", field="segment")
+        return customers_matching(session, segment.rule, currency)
+    statement = (
+        select(SegmentMember.customer_id)
+        .join(Customer, Customer.id == SegmentMember.customer_id)
+        .where(SegmentMember.segment_id == segment.id, Customer.status == "active")
+        .order_by(SegmentMember.customer_id)
+    )
+    return list(session.scalars(statement))
+
+
+def consents_in_force(
+    session: Session, customer_ids: list[int], channel: str
+) -> dict[int, ConsentRecord]:
+    """The latest consent record per customer for ``channel``."""
+    found: dict[int, ConsentRecord] = {}
+    for part in chunks(customer_ids):
+        records = session.scalars(
+            select(ConsentRecord)
+            .where(ConsentRecord.customer_id.in_(part), ConsentRecord.channel == channel)
+            .order_by(ConsentRecord.recorded_at, ConsentRecord.id)
+        )
+        for record in records:
+            found[record.customer_id] = record
+    return found
+
+
+def suppressed_addresses(session: Session, channel: str, hashes: list[str]) -> dict[str, str]:
+    """Address hash → the reason it is suppressed (a hard bounce or a complaint)."""
+    found: dict[str, str] = {}
+    for part in chunks([h for h in hashes if h]):
+        rows = session.execute(
+            select(Suppression.address_hash, Suppression.reason).where(
+                Suppression.channel == channel,
+                Suppression.address_hash.in_(part),
+                Suppression.reason.in_(("hard_bounce", "complaint")),
+            )
+        )
+        for address_hash, reason in rows:
+            found.setdefault(address_hash, reason)
+    return found
+
+
+def address_of(customer: Customer, channel: str) -> tuple[str | None, str | None]:
+    """The customer's address on ``channel`` and its lookup hash."""
+    if channel == "email":
+        return customer.email, customer.email_hash
+    if channel == "sms":
+        return customer.phone, customer.phone_hash
+    return str(customer.id), f"customer:{customer.id}"
+
+
+def exclusion_reason(
+    customer: Customer, channel: str, consent: ConsentRecord | None, suppressed: dict[str, str]
+) -> str | None:
+    address, address_hash = address_of(customer, channel)
+    if not address:
+        return "no_address"
+    if consent is None or not consent.granted:
+        if consent is not None and consent.source == UNSUBSCRIBE_SOURCE:
+            return "unsubscribed"
+        return "no_consent"
+    if address_hash and address_hash in suppressed:
+        return suppressed[address_hash]
+    return None
+
+
+def new_message_id(domain: str) -> str:
+    return f"<{secrets.token_hex(12)}@{domain}>"
+
+
+def freeze_recipients(
+    session: Session, campaign: Campaign, currency: str, domain: str, now: dt.datetime
+) -> FreezeResult:
+    """Write one message row per customer of the campaign's segment (queued or suppressed).
+    Run again, it adds nobody twice (each row's key is the campaign and the customer)."""
+    if campaign.segment_id is None:
+        raise ValidationError("The campaign has no segment.", field="segment")
+    segment = session.get(Segment, campaign.segment_id)
+    if segment is None:
+        raise NotFoundError(f"The campaign's segment {campaign.segment_id} no longer exists.")
+    languages = set(
+        session.scalars(
+            select(CampaignContent.language).where(CampaignContent.campaign_id == campaign.id)
+        )
+    )
+    ids = segment_customer_ids(session, segment, currency)
+    already = set(
+        session.scalars(select(Message.customer_id).where(Message.campaign_id == campaign.id))
+    )
+    ids = [i for i in ids if i not in already]
+    result = FreezeResult()
+    for part in chunks(ids, 2000):
+        customers = session.scalars(select(Customer).where(Customer.id.in_(part))).all()
+        consents = consents_in_force(session, list(part), campaign.channel)
+        hashes = [address_of(c, campaign.channel)[1] or "" for c in customers]
+        suppressed = suppressed_addresses(session, campaign.channel, hashes)
+        rows = []
+        for customer in customers:
+            reason = exclusion_reason(
+                customer, campaign.channel, consents.get(customer.id), suppressed
+            )
+            language = campaign_language(customer.language)
+            rows.append(
+                {
+                    "campaign_id": campaign.id,
+                    "customer_id": customer.id,
+                    "channel": campaign.channel,
+                    "status": "suppressed" if reason else "queued",
+                    "error": reason,
+                    "idempotency_key": f"campaign:{campaign.id}:customer:{customer.id}",
+                    "recipient": address_of(customer, campaign.channel)[0],
+                    "message_id": new_message_id(domain),
+                    "language": language if language in languages else campaign.default_language,
+                    "attempts": 0,
+                    "created_at": now,
+                }
+            )
+            result.recipients += 1
+            if reason:
+                result.suppressed[reason] = result.suppressed.get(reason, 0) + 1
+            else:
+                result.queued += 1
+        if rows:
+            session.execute(insert(Message), rows)
+    return result
+
+
+def count_audience(session: Session, campaign: Campaign, currency: str) -> dict[str, int]:
+    """Before sending: how many the segment holds, and how many would be left out and why."""
+    if campaign.segment_id is None:
+        return {"segment": 0, "reachable": 0}
+    segment = session.get(Segment, campaign.segment_id)
+    if segment is None:
+        return {"segment": 0, "reachable": 0}
+    ids = segment_customer_ids(session, segment, currency)
+    counts: dict[str, int] = {"segment": len(ids), "reachable": 0}
+    for part in chunks(ids, 2000):
+        customers = session.scalars(select(Customer).where(Customer.id.in_(part))).all()
+        consents = consents_in_force(session, list(part), campaign.channel)
+        hashes = [address_of(c, campaign.channel)[1] or "" for c in customers]
+        suppressed = suppressed_addresses(session, campaign.channel, hashes)
+        for customer in customers:
+            reason = exclusion_reason(
+                customer, campaign.channel, consents.get(customer.id), suppressed
+            )
+            key = reason or "reachable"
+            counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def message_counts(session: Session, campaign_id: int) -> dict[str, int]:
+    return dict(
+        session.execute(
+            select(Message.status, func.count())
+            .where(Message.campaign_id == campaign_id)
+            .group_by(Message.status)
+        ).all()
+    )
+
+
+def save_list_segment(session: Session, name: str, customer_ids: list[int], actor: str) -> Segment:
+    """A saved list: a segment of exactly these customers (replacing the list's members)."""
+    from sqlalchemy import delete
+
+    from soloist.domain.audit import record_audit
+
+    name = name.strip()
+    if not name or len(name) > 128:
+        raise ValidationError("A segment name must have 1 to 128 characters.", field="name")
+    segment = session.scalar(select(Segment).where(Segment.name == name))
+    if segment is not None and segment.kind != "list":
+        raise ValidationError(f"{name!r} is a {segment.kind} segment; choose another name.")
+    if segment is None:
+        segment = Segment(name=name, kind="list")
+        session.add(segment)
+        session.flush()
+    known = set()
+    for part in chunks(sorted(set(customer_ids))):
+        known.update(session.scalars(select(Customer.id).where(Customer.id.in_(part))))
+    missing = sorted(set(customer_ids) - known)
+    if missing:
+        raise NotFoundError(f"No customer {missing[0]} (and {len(missing) - 1} more).")
+    session.execute(delete(SegmentMember).where(SegmentMember.segment_id == segment.id))
+    rows = [{"segment_id": segment.id, "customer_id": c} for c in sorted(known)]
+    if rows:
+        session.execute(insert(SegmentMember), rows)
+    record_audit(session, actor, "segment.saved", "segment", segment.id, {"customers": len(rows)})
+    return segment

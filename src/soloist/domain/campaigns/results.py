@@ -1,0 +1,196 @@
+"""What a campaign did: delivered, bounced, unsubscribed, complained, clicked, opened, and the
+figure that matters, the orders and revenue of its recipients within the attribution window.
+
+An order counts for a message when the recipient placed it (paid, in the workspace currency,
+net of refunds) after the message was sent and within ``attribution_days`` of it. That is what
+the campaign was *followed by*, not what it *caused*: a randomised holdout that receives nothing
+measures the cause (the A/B and holdout work builds on this). Opens are reported with the share
+of machine opens and marked unreliable; clicks count people, not scanners.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from soloist.domain.campaigns.authoring import get_campaign
+from soloist.domain.scoring.scores import current_runs
+from soloist.money import minor_to_decimal
+from soloist.storage.models import CustomerScore, Message, MessageEvent, Order
+
+
+def campaign_results(session: Session, campaign_id: int, currency: str) -> dict[str, Any]:
+    campaign = get_campaign(session, campaign_id)
+    rows = session.execute(
+        select(
+            Message.id,
+            Message.customer_id,
+            Message.status,
+            Message.error,
+            Message.language,
+            Message.sent_at,
+            Message.opened_at,
+            Message.clicked_at,
+            Message.unsubscribed_at,
+            Message.complained_at,
+        ).where(Message.campaign_id == campaign_id)
+    ).all()
+    status = Counter(r.status for r in rows)
+    suppressed_by = Counter(r.error or "other" for r in rows if r.status == "suppressed")
+    sent_rows = [r for r in rows if r.sent_at is not None and r.status == "sent"]
+    machine_opened = set(
+        session.scalars(
+            select(MessageEvent.message_id)
+            .join(Message, Message.id == MessageEvent.message_id)
+            .where(
+                Message.campaign_id == campaign_id,
+                MessageEvent.kind == "open",
+                MessageEvent.machine.is_(True),
+            )
+            .distinct()
+        )
+    )
+    window = dt.timedelta(days=campaign.attribution_days)
+    orders = _attributed_orders(session, campaign_id, currency, window)
+    by_customer: dict[int, list[tuple[dt.datetime, int]]] = {}
+    for customer_id, ordered_at, net in orders:
+        by_customer.setdefault(customer_id, []).append((ordered_at, net))
+    segments = _segments_of(session, [r.customer_id for r in sent_rows])
+
+    def summarise(group: list[Any]) -> dict[str, Any]:
+        buyers = [r for r in group if r.customer_id in by_customer]
+        revenue = sum(net for r in buyers for _, net in by_customer[r.customer_id])
+        sent = len(group)
+        return {
+            "sent": sent,
+            "clicked": sum(1 for r in group if r.clicked_at is not None),
+            "opened": sum(1 for r in group if r.opened_at is not None),
+            "buyers": len(buyers),
+            "orders": sum(len(by_customer[r.customer_id]) for r in buyers),
+            "revenue": str(minor_to_decimal(int(revenue), currency)),
+            "conversion_rate": round(len(buyers) / sent, 4) if sent else None,
+        }
+
+    total = summarise(sent_rows)
+    by_language: dict[str, list[Any]] = {}
+    by_segment: dict[str, list[Any]] = {}
+    for r in sent_rows:
+        by_language.setdefault(r.language or "en", []).append(r)
+        by_segment.setdefault(segments.get(r.customer_id) or "unscored", []).append(r)
+    opened_any = sum(1 for r in sent_rows if r.opened_at is not None or r.id in machine_opened)
+    return {
+        "id": campaign.id,
+        "name": campaign.name,
+        "status": campaign.status,
+        "currency": currency,
+        "attribution_days": campaign.attribution_days,
+        "recipients": len(rows),
+        "queued": status.get("queued", 0) + status.get("sending", 0),
+        "sent": status.get("sent", 0),
+        "failed": status.get("failed", 0),
+        "bounced": status.get("bounced", 0),
+        "suppressed": status.get("suppressed", 0),
+        "suppressed_by_reason": dict(suppressed_by),
+        "unsubscribed": sum(1 for r in rows if r.unsubscribed_at is not None),
+        "complained": sum(1 for r in rows if r.complained_at is not None),
+        "clicked": total["clicked"],
+        "opened": total["opened"],
+        "machine_opens": len(machine_opened),
+        "opens_reliable": False,
+        "opens_note": (
+            "Opens are unreliable: mail apps and scanners fetch the pixel without a person "
+            f"(machine opens, {len(machine_opened)} of {opened_any} opened, are not counted); "
+            "judge by clicks and orders."
+        ),
+        "buyers": total["buyers"],
+        "orders": total["orders"],
+        "revenue": total["revenue"],
+        "conversion_rate": total["conversion_rate"],
+        "by_variant": {"A": total},
+        "by_language": {k: summarise(v) for k, v in sorted(by_language.items())},
+        "by_segment": {k: summarise(v) for k, v in sorted(by_segment.items())},
+        "daily": _daily(rows, orders, campaign.sent_at or campaign.started_at, window),
+    }
+
+
+def _attributed_orders(
+    session: Session, campaign_id: int, currency: str, window: dt.timedelta
+) -> list[tuple[int, dt.datetime, int]]:
+    """(customer, ordered_at, net minor units) of paid orders within the window of a message
+    the customer was sent."""
+    statement = (
+        select(
+            Order.customer_id, Order.ordered_at, Order.total_minor - Order.refunded_minor, Order.id
+        )
+        .join(
+            Message,
+            and_(
+                Message.customer_id == Order.customer_id,
+                Message.campaign_id == campaign_id,
+                Message.status == "sent",
+            ),
+        )
+        .where(
+            Order.status == "paid",
+            Order.currency == currency,
+            Order.ordered_at >= Message.sent_at,
+        )
+    )
+    found = []
+    for customer_id, ordered_at, net, _order_id in session.execute(statement):
+        found.append((int(customer_id), ordered_at, int(net or 0)))
+    sent_at = dict(
+        session.execute(
+            select(Message.customer_id, Message.sent_at).where(
+                Message.campaign_id == campaign_id, Message.status == "sent"
+            )
+        ).all()
+    )
+    return [
+        (c, at, net)
+        for c, at, net in found
+        if sent_at.get(c) is not None and at <= _aware(sent_at[c]) + window
+    ]
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _segments_of(session: Session, customer_ids: list[int]) -> dict[int, str]:
+    run_id = current_runs(session).get("segment")
+    if run_id is None or not customer_ids:
+        return {}
+    rows = session.execute(
+        select(CustomerScore.customer_id, CustomerScore.segment).where(
+            CustomerScore.model_run_id == run_id, CustomerScore.customer_id.in_(customer_ids)
+        )
+    )
+    return {int(c): str(s) for c, s in rows if s}
+
+
+def _daily(
+    rows: list[Any],
+    orders: list[tuple[int, dt.datetime, int]],
+    start: dt.datetime | None,
+    window: dt.timedelta,
+) -> list[dict[str, Any]]:
+    """Clicks and attributed orders per day since the send, for the results chart."""
+    if start is None:
+        return []
+    start = _aware(start)
+    days = window.days + 1
+    clicks = Counter((_aware(r.clicked_at) - start).days for r in rows if r.clicked_at is not None)
+    bought = Counter((_aware(at) - start).days for _, at, _ in orders)
+    return [
+        {"day": day, "clicks": clicks.get(day, 0), "orders": bought.get(day, 0)}
+        for day in range(days)
+    ]
+
+
+def count_recipients(session: Session, campaign_id: int) -> int:
+    return int(session.scalar(select(func.count()).where(Message.campaign_id == campaign_id)) or 0)

@@ -1,0 +1,475 @@
+"""Sending a campaign so that a crash loses nobody and repeats at most one message.
+
+Every recipient has a message row (frozen when sending starts) whose status is the send
+ledger: ``queued`` → ``sending`` → ``sent``. One sender at a time holds the campaign (a lock the
+operating system or the database server drops when the sender dies, :mod:`soloist.storage.leases`),
+and it moves through the rows one message at a time, in one transaction per message:
+
+1. commit: the previous message ``sent`` (the server has answered 250), this one ``sending``;
+2. hand this one to the channel;
+3. (the next message's commit records it ``sent``).
+
+A sender killed at any moment leaves at most one row ``sending``: the message whose fate it
+did not record. The next sender sends that one first, again, with the same Message-ID (fixed
+in the row), so a receiving server that keeps Message-IDs can drop the copy. So the guarantee:
+**every recipient gets the message once; a crash can repeat at most one message, and that one
+carries the same Message-ID.** (listmonk, by contrast, moves its cursor when it *reads* a
+batch and loses the unsent rest of the batch on a crash: listmonk #3022.)
+
+A temporary refusal (SMTP 4xx) puts the message back in the queue with a growing delay; after
+:data:`MAX_ATTEMPTS` it has failed. A permanent refusal of the address (SMTP 5xx) is a hard
+bounce: the address is suppressed for every later campaign. A server that cannot be reached
+stops the send; the campaign stays ``sending`` and continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from limits import RateLimitItemPerSecond
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+from sqlalchemy import case, func, select, update
+from sqlalchemy.orm import Session
+
+from soloist.domain.audit import record_audit
+from soloist.domain.campaigns.audience import address_of
+from soloist.domain.campaigns.authoring import get_campaign, start_sending
+from soloist.domain.campaigns.channels import (
+    Channel,
+    OutgoingMessage,
+    PermanentDeliveryError,
+    TemporaryDeliveryError,
+    channel_for,
+)
+from soloist.domain.campaigns.compose import Composer
+from soloist.domain.campaigns.smtp import mail_domain
+from soloist.errors import (
+    ChannelNotConfiguredError,
+    ChannelUnavailableError,
+    ConflictError,
+    TemplateError,
+)
+from soloist.storage.database import Database
+from soloist.storage.leases import hold_process_lock
+from soloist.storage.models import Campaign, Customer, Message, Suppression
+from soloist.storage.types import utcnow
+
+MAX_ATTEMPTS = 5
+RETRY_DELAYS = (
+    dt.timedelta(minutes=1),
+    dt.timedelta(minutes=5),
+    dt.timedelta(minutes=30),
+    dt.timedelta(hours=2),
+)
+BATCH = 200
+Clock = Callable[[], dt.datetime]
+
+
+class CampaignBusyError(ConflictError):
+    """Another process is sending this campaign now."""
+
+    code = "campaign_busy"
+
+
+@dataclass
+class SendReport:
+    campaign_id: int
+    status: str
+    sent: int = 0
+    resent_in_doubt: int = 0
+    retry_later: int = 0
+    failed: int = 0
+    bounced: int = 0
+    next_retry_at: dt.datetime | None = None
+    stopped: str | None = None  # why the send stopped before the end
+    errors: list[str] = field(default_factory=list)
+
+
+class _Pacer:
+    """At most ``rate`` messages per second (a moving window, from the ``limits`` library)."""
+
+    def __init__(self, rate: float) -> None:
+        self.limiter = MovingWindowRateLimiter(MemoryStorage()) if rate > 0 else None
+        per_second = max(1, round(rate)) if rate >= 1 else 1
+        seconds = 1 if rate >= 1 else max(1, round(1 / rate)) if rate > 0 else 1
+        self.item = RateLimitItemPerSecond(per_second, seconds)
+
+    def wait(self) -> None:
+        if self.limiter is None:
+            return
+        while not self.limiter.hit(self.item, "send"):
+            reset = self.limiter.get_window_stats(self.item, "send").reset_time
+            time.sleep(max(0.001, min(1.0, reset - time.time())))
+
+
+def sender_lock_name(campaign_id: int) -> str:
+    return f"campaign-sender-{campaign_id}"
+
+
+def send_campaign(
+    database: Database,
+    campaign_id: int,
+    actor: str,
+    *,
+    channel: Channel | None = None,
+    clock: Clock = utcnow,
+    time_budget_s: float | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> SendReport:
+    """Send ``campaign_id`` now (a draft or scheduled one starts: its list is frozen; a paused
+    one resumes), until every message is out, the time budget is spent, ``should_stop`` says
+    so, the owner pauses or cancels it, or the channel fails. Safe to call again after a
+    crash: it continues where the last sender stopped."""
+    with hold_process_lock(database.engine, sender_lock_name(campaign_id)) as held:
+        if not held:
+            raise CampaignBusyError(
+                f"Campaign {campaign_id} is being sent by another process; it will finish it.",
+                campaign_id=campaign_id,
+            )
+        settings = database.settings
+        with database.session() as session:
+            campaign = get_campaign(session, campaign_id)
+            if campaign.status in ("draft", "scheduled", "paused"):
+                start_sending(
+                    session,
+                    campaign_id,
+                    actor,
+                    settings.currency,
+                    mail_domain(settings.mail_from),
+                    clock(),
+                )
+            status = campaign.status
+        report = SendReport(campaign_id, status)
+        if status != "sending":
+            return report
+        own_channel = channel is None
+        try:
+            if channel is None:
+                channel = channel_for(settings, campaign.channel)
+            _Sender(database, campaign_id, channel, clock, report, actor).run(
+                time_budget_s, should_stop, on_progress
+            )
+        except ChannelUnavailableError as exc:
+            report.stopped = "channel_unavailable"
+            report.errors.append(exc.message)
+            with database.session() as session:
+                get_campaign(session, campaign_id).last_error = exc.message[:2000]
+            raise
+        finally:
+            if own_channel and channel is not None:
+                channel.close()
+        return report
+
+
+class _Sender:
+    def __init__(
+        self,
+        database: Database,
+        campaign_id: int,
+        channel: Channel,
+        clock: Clock,
+        report: SendReport,
+        actor: str,
+    ) -> None:
+        self.database, self.campaign_id, self.channel = database, campaign_id, channel
+        self.clock, self.report, self.actor = clock, report, actor
+        self.pacer = _Pacer(database.settings.mail_rate)
+        with database.session() as session:
+            campaign = get_campaign(session, campaign_id)
+            self.composer = Composer(
+                session, campaign, database.settings, database.keyring, clock()
+            )
+            self.total = int(
+                session.scalar(
+                    select(func.count())
+                    .select_from(Message)
+                    .where(Message.campaign_id == campaign_id, Message.status != "suppressed")
+                )
+                or 0
+            )
+
+    def run(
+        self,
+        time_budget_s: float | None,
+        should_stop: Callable[[], bool] | None,
+        on_progress: Callable[[int, int], None] | None,
+    ) -> None:
+        deadline = None if time_budget_s is None else time.monotonic() + time_budget_s
+        previous: int | None = None  # handed to the channel, not yet recorded as sent
+        try:
+            while True:
+                if previous is not None:  # recorded before the next batch is read
+                    with self.database.session() as session:
+                        _mark_sent(session, previous, self.clock())
+                    previous = None
+                batch = self._next_batch()
+                if not batch:
+                    break
+                for message_row, outgoing in batch:
+                    if (deadline is not None and time.monotonic() > deadline) or (
+                        should_stop is not None and should_stop()
+                    ):
+                        self.report.stopped = "stopped"
+                        return
+                    if not self._claim(previous, message_row):
+                        previous = None
+                        self.report.stopped = self.report.status
+                        return
+                    previous = None
+                    if isinstance(outgoing, TemplateError):
+                        self._give_up(message_row, outgoing.message, bounce=False)
+                        continue
+                    self.pacer.wait()
+                    try:
+                        self.channel.send(outgoing)
+                    except TemporaryDeliveryError as exc:
+                        self._later(message_row, str(exc))
+                        continue
+                    except PermanentDeliveryError as exc:
+                        self._give_up(message_row, str(exc), bounce=exc.bounce)
+                        continue
+                    previous = message_row
+                    self.report.sent += 1
+                    if on_progress is not None:
+                        on_progress(self.report.sent, self.total)
+        finally:
+            self._finish(previous)
+
+    def _next_batch(self) -> list[tuple[int, OutgoingMessage | TemplateError]]:
+        """The next messages due, in-doubt ones (``sending``) first, rendered in one
+        transaction (it stores any new link of the campaign)."""
+        now = self.clock()
+        with self.database.session() as session:
+            rows = session.execute(
+                select(
+                    Message.id,
+                    Message.customer_id,
+                    Message.message_id,
+                    Message.recipient,
+                    Message.language,
+                    Message.status,
+                )
+                .where(
+                    Message.campaign_id == self.campaign_id,
+                    Message.status.in_(("queued", "sending")),
+                    (Message.next_attempt_at.is_(None)) | (Message.next_attempt_at <= now),
+                )
+                .order_by(case((Message.status == "sending", 0), else_=1), Message.id)
+                .limit(BATCH)
+            ).all()
+            if not rows:
+                return []
+            self.composer.bind(session)
+            fields = self.composer.fields.for_customers(session, [r.customer_id for r in rows])
+            batch: list[tuple[int, OutgoingMessage | TemplateError]] = []
+            for row in rows:
+                if row.status == "sending":
+                    self.report.resent_in_doubt += 1
+                customer = fields.get(row.customer_id, {"id": row.customer_id, "name": ""})
+                try:
+                    outgoing: OutgoingMessage | TemplateError = self.composer.compose(
+                        customer,
+                        message_row=row.id,
+                        message_id=row.message_id,
+                        recipient=row.recipient or "",
+                        language=row.language,
+                    )
+                except TemplateError as exc:
+                    outgoing = exc
+                batch.append((row.id, outgoing))
+            return batch
+
+    def _claim(self, previous: int | None, message_row: int) -> bool:
+        """One commit: the previous message sent, this one sending; False (and nothing
+        claimed) when the owner has paused or cancelled the campaign meanwhile."""
+        now = self.clock()
+        with self.database.session() as session:
+            if previous is not None:
+                _mark_sent(session, previous, now)
+            status = session.scalar(select(Campaign.status).where(Campaign.id == self.campaign_id))
+            if status != "sending":
+                self.report.status = str(status)
+                return False
+            session.execute(
+                update(Message)
+                .where(Message.id == message_row)
+                .values(status="sending", attempts=Message.attempts + 1)
+            )
+        return True
+
+    def _later(self, message_row: int, error: str) -> None:
+        now = self.clock()
+        with self.database.session() as session:
+            message = session.get(Message, message_row)
+            assert message is not None
+            message.error = error[:255]
+            if message.attempts >= MAX_ATTEMPTS:
+                message.status = "failed"
+                self.report.failed += 1
+                return
+            delay = RETRY_DELAYS[min(message.attempts, len(RETRY_DELAYS)) - 1]
+            message.status, message.next_attempt_at = "queued", now + delay
+            self.report.retry_later += 1
+            due = message.next_attempt_at
+            if self.report.next_retry_at is None or due < self.report.next_retry_at:
+                self.report.next_retry_at = due
+
+    def _give_up(self, message_row: int, error: str, *, bounce: bool) -> None:
+        now = self.clock()
+        with self.database.session() as session:
+            message = session.get(Message, message_row)
+            assert message is not None
+            message.error = error[:255]
+            message.status = "bounced" if bounce else "failed"
+            if bounce:
+                self.report.bounced += 1
+                customer = session.get(Customer, message.customer_id)
+                address_hash = address_of(customer, message.channel)[1] if customer else None
+                if address_hash:
+                    suppress_address(
+                        session,
+                        channel=message.channel,
+                        address_hash=address_hash,
+                        reason="hard_bounce",
+                        customer_id=message.customer_id,
+                        campaign_id=self.campaign_id,
+                        source="smtp",
+                        detail=error,
+                        now=now,
+                    )
+            else:
+                self.report.failed += 1
+
+    def _finish(self, previous: int | None) -> None:
+        now = self.clock()
+        with self.database.session() as session:
+            if previous is not None:
+                _mark_sent(session, previous, now)
+            open_rows = dict(
+                session.execute(
+                    select(Message.status, func.count())
+                    .where(
+                        Message.campaign_id == self.campaign_id,
+                        Message.status.in_(("queued", "sending")),
+                    )
+                    .group_by(Message.status)
+                ).all()
+            )
+            campaign = get_campaign(session, self.campaign_id)
+            if not open_rows and campaign.status == "sending":
+                campaign.status, campaign.sent_at, campaign.last_error = "sent", now, None
+                record_audit(session, self.actor, "campaign.sent", "campaign", campaign.id, {})
+            self.report.status = campaign.status
+            if open_rows and self.report.next_retry_at is None:
+                self.report.next_retry_at = session.scalar(
+                    select(func.min(Message.next_attempt_at)).where(
+                        Message.campaign_id == self.campaign_id, Message.status == "queued"
+                    )
+                )
+
+
+def _mark_sent(session: Session, message_row: int, now: dt.datetime) -> None:
+    session.execute(
+        update(Message)
+        .where(Message.id == message_row, Message.status == "sending")
+        .values(status="sent", sent_at=now, error=None, next_attempt_at=None)
+    )
+
+
+def suppress_address(
+    session: Session,
+    *,
+    channel: str,
+    address_hash: str,
+    reason: str,
+    customer_id: int | None,
+    campaign_id: int | None,
+    source: str,
+    detail: str | None,
+    now: dt.datetime,
+) -> None:
+    """Record that an address is not to be sent to on ``channel`` (once per reason)."""
+    exists = session.scalar(
+        select(Suppression.id).where(
+            Suppression.channel == channel,
+            Suppression.address_hash == address_hash,
+            Suppression.reason == reason,
+        )
+    )
+    if exists is None:
+        session.add(
+            Suppression(
+                channel=channel,
+                address_hash=address_hash,
+                reason=reason,
+                customer_id=customer_id,
+                campaign_id=campaign_id,
+                source=source,
+                detail=(detail or "")[:255] or None,
+                created_at=now,
+            )
+        )
+        session.flush()
+
+
+def due_campaigns(session: Session, now: dt.datetime) -> list[int]:
+    """Campaigns a worker should send now: those sending with a message due, and scheduled
+    ones whose time has come."""
+    sending = select(Message.campaign_id).where(
+        Message.campaign_id == Campaign.id,
+        Message.status.in_(("queued", "sending")),
+        (Message.next_attempt_at.is_(None)) | (Message.next_attempt_at <= now),
+    )
+    statement = (
+        select(Campaign.id)
+        .where(
+            ((Campaign.status == "sending") & sending.exists())
+            | ((Campaign.status == "scheduled") & (Campaign.scheduled_at <= now))
+        )
+        .order_by(Campaign.id)
+    )
+    return list(session.scalars(statement))
+
+
+def send_due_campaigns(
+    database: Database,
+    actor: str,
+    *,
+    clock: Clock = utcnow,
+    time_budget_s: float | None = 30.0,
+    should_stop: Callable[[], bool] | None = None,
+) -> list[SendReport]:
+    """What the worker does between jobs: send each campaign that is due, for at most
+    ``time_budget_s`` each, so the other jobs get their turn. A campaign another process is
+    sending is left to it; a channel that cannot be reached is tried again next time."""
+    with database.read_session() as session:
+        due = due_campaigns(session, clock())
+    reports = []
+    for campaign_id in due:
+        if should_stop is not None and should_stop():
+            break
+        try:
+            reports.append(
+                send_campaign(
+                    database,
+                    campaign_id,
+                    actor,
+                    clock=clock,
+                    time_budget_s=time_budget_s,
+                    should_stop=should_stop,
+                )
+            )
+        except CampaignBusyError:
+            continue
+        except (ChannelUnavailableError, ChannelNotConfiguredError) as exc:
+            report = SendReport(campaign_id, "sending", stopped="channel_unavailable")
+            report.errors.append(exc.message)
+            with database.session() as session:
+                get_campaign(session, campaign_id).last_error = exc.message[:2000]
+            reports.append(report)
+    return reports

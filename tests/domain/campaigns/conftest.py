@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from soloist.config import Settings
+from soloist.storage.database import Database
+from tests.mailserver import SmtpServer
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    with SmtpServer() as server:
+        yield server
+
+
+@pytest.fixture
+def mail_database(database: Database, smtp_server: SmtpServer) -> Database:
+    """The ``database`` fixture with its settings pointed at the loopback SMTP server."""
+    values = {k.removeprefix("SOLOIST_").lower(): v for k, v in smtp_server.environ.items()}
+    database.settings = Settings(**{**database.settings.model_dump(), **values})
+    return database
