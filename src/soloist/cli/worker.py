@@ -62,13 +62,20 @@ def worker(
         runner.register_schedules()
         if once:
             outcomes = runner.run_pending()
+            campaigns = runner.campaign_reports
             if common.json:
                 print_json([o.__dict__ for o in outcomes])
                 return
+            for report in campaigns:
+                note = f": {'; '.join(report.errors)}" if report.errors else ""
+                out.print(
+                    f"Campaign {report.campaign_id}: {report.sent} sent, "
+                    f"now {report.status}{note}"
+                )
             for o in outcomes:
                 note = f": {o.error}" if o.error else ""
                 out.print(f"Job {o.job_id} ({o.kind}), attempt {o.attempt}: {o.status}{note}")
-            if not outcomes:
+            if not outcomes and not campaigns:
                 out.print("No job was due.")
             return
         stop = threading.Event()

@@ -18,7 +18,7 @@ import traceback
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from soloist.domain.jobs.handlers import (
     JobContext,
@@ -37,6 +37,9 @@ from soloist.domain.jobs.queue import (
     finish_job,
 )
 from soloist.domain.jobs.schedules import enqueue_due_jobs, save_schedule
+
+if TYPE_CHECKING:
+    from soloist.domain.campaigns.sending import SendReport
 from soloist.storage.database import Database
 from soloist.storage.models import Job
 from soloist.storage.types import utcnow
@@ -99,6 +102,8 @@ class Worker:
         rng: random.Random | None = None,
         retry_base: dt.timedelta = RETRY_BASE,
         retry_cap: dt.timedelta = RETRY_CAP,
+        send_campaigns: bool = True,
+        campaign_slice_s: float = 30.0,
     ) -> None:
         self.database = database
         self.handlers = dict(default_handlers() if handlers is None else handlers)
@@ -108,6 +113,8 @@ class Worker:
         self.poll_seconds = poll_seconds
         self.rng = rng or random.Random()
         self.retry_base, self.retry_cap = retry_base, retry_cap
+        self.send_campaigns, self.campaign_slice_s = send_campaigns, campaign_slice_s
+        self.campaign_reports: list[SendReport] = []
 
     def register_schedules(self) -> None:
         """Write the schedules the settings ask for (the nightly refit) into the database."""
@@ -180,9 +187,31 @@ class Worker:
         log.warning("job %s (%s) attempt %s: %s", job_id, kind, attempt, error)
         return JobOutcome(job_id, kind, attempt, status, error)
 
+    def send_due_campaigns(self, stop: threading.Event | None = None) -> list[SendReport]:
+        """Send the campaigns that are due (sending, or scheduled for now), each for at most
+        ``campaign_slice_s`` so that jobs get their turn; a send a crashed worker left is
+        picked up here, at once (its sender lock died with it)."""
+        if not self.send_campaigns:
+            return []
+        from soloist.domain.campaigns.sending import send_due_campaigns
+
+        reports = send_due_campaigns(
+            self.database,
+            f"worker:{self.worker_id}",
+            clock=self.clock,
+            time_budget_s=self.campaign_slice_s,
+            should_stop=None if stop is None else stop.is_set,
+        )
+        for report in reports:
+            for error in report.errors:
+                log.warning("campaign %s: %s", report.campaign_id, error)
+        return reports
+
     def run_pending(self, stop: threading.Event | None = None) -> list[JobOutcome]:
-        """Queue what the schedules say is due, then run due jobs until none is left."""
+        """Queue what the schedules say is due, send due campaigns, then run due jobs until
+        none is left (the campaign reports are kept in ``campaign_reports``)."""
         self.enqueue_due()
+        self.campaign_reports = self.send_due_campaigns(stop)
         outcomes = []
         while stop is None or not stop.is_set():
             outcome = self.run_one()
@@ -200,7 +229,8 @@ class Worker:
             except Exception:
                 log.exception("the worker could not reach its queue; trying again")
                 ran = []
-            if not ran:
+            progressed = any(r.sent or r.bounced or r.failed for r in self.campaign_reports)
+            if not ran and not progressed:
                 stop.wait(self.poll_seconds)
 
 
