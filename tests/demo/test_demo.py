@@ -69,3 +69,39 @@ def test_demo_refuses_a_workspace_with_customers(sqlite_database: Database) -> N
         build_demo(session, customers=20, seed=1, end_date=END)
     with pytest.raises(ConflictError), sqlite_database.session() as session:
         build_demo(session, customers=20, seed=1, end_date=END)
+
+
+def test_demo_has_past_campaigns_whose_lists_respect_consent_and_suppressions(
+    sqlite_database: Database,
+) -> None:
+    from soloist.domain.campaigns import campaign_results
+    from soloist.storage.models import Campaign, ConsentRecord, Message
+
+    with sqlite_database.session() as session:
+        summary = build_demo(session, customers=400, seed=5, end_date=END)
+    assert summary.campaigns == 4
+    with sqlite_database.read_session() as session:
+        campaigns = session.scalars(select(Campaign).order_by(Campaign.id)).all()
+        assert [c.status for c in campaigns] == ["sent", "sent", "sent", "draft"]
+        left: set[int] = set()
+        for campaign in campaigns[:3]:
+            results = campaign_results(session, campaign.id, "USD")
+            assert results["sent"] > 0 and results["clicked"] > 0
+            assert results["machine_opens"] > 0 and results["opens_reliable"] is False
+            messages = session.scalars(
+                select(Message).where(Message.campaign_id == campaign.id)
+            ).all()
+            recipients = {m.customer_id for m in messages}
+            assert not recipients & left  # bounced or unsubscribed earlier: never again
+            granted = {
+                c
+                for c, at in session.execute(
+                    select(ConsentRecord.customer_id, ConsentRecord.recorded_at).where(
+                        ConsentRecord.granted.is_(True)
+                    )
+                )
+                if at.replace(tzinfo=dt.UTC) < campaign.started_at.replace(tzinfo=dt.UTC)
+            }
+            assert recipients <= granted  # only those who had agreed by the send day
+            left |= {m.customer_id for m in messages if m.status == "bounced"}
+            left |= {m.customer_id for m in messages if m.unsubscribed_at is not None}

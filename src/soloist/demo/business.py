@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from soloist.demo import vocabulary as vocab
+from soloist.demo.campaigns import build_campaign_demo
 from soloist.demo.conversations import write_feedback
 from soloist.demo.loyalty import build_loyalty_demo
 from soloist.demo.purchases import (
@@ -67,6 +68,7 @@ class DemoSummary:
     owner_password: str | None
     loyalty_members: int = 0
     loyalty_holdout: int = 0
+    campaigns: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -366,6 +368,9 @@ def build_demo(
     loyalty = build_loyalty_demo(
         session, seed=seed, start=start, horizon_days=HORIZON_DAYS, currency=currency
     )
+    campaigns = build_campaign_demo(
+        session, rng, start, dt.datetime.combine(end, dt.time(), dt.UTC)
+    )
     password = owner_password
     if session.scalar(select(User.id).where(User.email == owner_email)) is None:
         password = password or secrets.token_urlsafe(12)
@@ -390,4 +395,5 @@ def build_demo(
         owner_password=password,
         loyalty_members=loyalty.members,
         loyalty_holdout=loyalty.holdout,
+        campaigns=campaigns,
     )
