@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from typing import Any
 
 import numpy as np
 from sqlalchemy import insert, select, update
@@ -166,13 +167,14 @@ def _write_messages(
     machine_open = rng.random(n) < 0.4
     clicked = human_open & (rng.random(n) < click_rate / 0.32)
     unsubscribed = rng.random(n) < 0.004
-    rows, events = [], []
+    rows: list[dict[str, Any]] = []
+    events: list[dict[str, object]] = []
     sent_times = [send_at + dt.timedelta(seconds=0.4 * i) for i in range(n)]
     for i, customer_id in enumerate(recipients):
         customer = customers[customer_id]
         sent = sent_times[i]
         language = "zh-CN" if (customer.language or "").startswith("zh") else "en"
-        row = {
+        row: dict[str, Any] = {
             "campaign_id": campaign.id,
             "customer_id": customer_id,
             "channel": "email",

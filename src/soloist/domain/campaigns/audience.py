@@ -195,20 +195,26 @@ def count_audience(session: Session, campaign: Campaign, currency: str) -> dict[
     """Before sending: how many the segment holds, and how many would be left out and why."""
     if campaign.segment_id is None:
         return {"segment": 0, "reachable": 0}
-    segment = session.get(Segment, campaign.segment_id)
+    return count_segment_audience(session, campaign.segment_id, campaign.channel, currency)
+
+
+def count_segment_audience(
+    session: Session, segment_id: int, channel: str, currency: str
+) -> dict[str, int]:
+    """What :func:`count_audience` says of a campaign to ``segment_id`` on ``channel``, for a
+    campaign still being written (the editor shows it as the owner picks the segment)."""
+    segment = session.get(Segment, segment_id)
     if segment is None:
         return {"segment": 0, "reachable": 0}
     ids = segment_customer_ids(session, segment, currency)
     counts: dict[str, int] = {"segment": len(ids), "reachable": 0}
     for part in chunks(ids, 2000):
         customers = session.scalars(select(Customer).where(Customer.id.in_(part))).all()
-        consents = consents_in_force(session, list(part), campaign.channel)
-        hashes = [address_of(c, campaign.channel)[1] or "" for c in customers]
-        suppressed = suppressed_addresses(session, campaign.channel, hashes)
+        consents = consents_in_force(session, list(part), channel)
+        hashes = [address_of(c, channel)[1] or "" for c in customers]
+        suppressed = suppressed_addresses(session, channel, hashes)
         for customer in customers:
-            reason = exclusion_reason(
-                customer, campaign.channel, consents.get(customer.id), suppressed
-            )
+            reason = exclusion_reason(customer, channel, consents.get(customer.id), suppressed)
             key = reason or "reachable"
             counts[key] = counts.get(key, 0) + 1
     return counts
@@ -222,6 +228,36 @@ def message_counts(session: Session, campaign_id: int) -> dict[str, int]:
             .group_by(Message.status)
         ).all()
     )
+
+
+def find_customers(session: Session, references: list[str]) -> list[int]:
+    """Customer ids for a list of ids and e-mail addresses (blank lines and ``#`` comments
+    skipped), in their order without repeats; an unknown one is an error naming its line."""
+    from soloist.domain.customers.records import find_customer_by_email
+
+    found: list[int] = []
+    missing: list[str] = []
+    for number, line in enumerate(references, start=1):
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        customer_id: int | None = None
+        if "@" in text:
+            customer = find_customer_by_email(session, text)
+            customer_id = customer.id if customer is not None else None
+        elif text.isdigit() and len(text) < 19 and session.get(Customer, int(text)) is not None:
+            customer_id = int(text)
+        if customer_id is None:
+            missing.append(f"line {number}: {text!r}")
+        elif customer_id not in found:
+            found.append(customer_id)
+    if missing:
+        more = f" (and {len(missing) - 3} more)" if len(missing) > 3 else ""
+        raise NotFoundError(
+            "No customer with this id or e-mail: " + "; ".join(missing[:3]) + more + ".",
+            missing=len(missing),
+        )
+    return found
 
 
 def save_list_segment(session: Session, name: str, customer_ids: list[int], actor: str) -> Segment:
@@ -240,7 +276,7 @@ def save_list_segment(session: Session, name: str, customer_ids: list[int], acto
         segment = Segment(name=name, kind="list")
         session.add(segment)
         session.flush()
-    known = set()
+    known: set[int] = set()
     for part in chunks(sorted(set(customer_ids))):
         known.update(session.scalars(select(Customer.id).where(Customer.id.in_(part))))
     missing = sorted(set(customer_ids) - known)

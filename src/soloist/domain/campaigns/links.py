@@ -79,15 +79,17 @@ class CampaignLinks:
         try:
             with self.session.begin_nested():
                 self.session.add(link)
-            link_id = link.id
+            link_id: int | None = link.id
         except IntegrityError:  # another sender stored it first
             link_id = self.session.scalar(
                 select(CampaignLink.id).where(
                     CampaignLink.campaign_id == self.campaign_id, CampaignLink.url_hash == digest
                 )
             )
-        self.ids[url] = int(link_id)
-        return int(link_id)
+        if link_id is None:
+            raise RuntimeError(f"The link {url!r} of campaign {self.campaign_id} vanished.")
+        self.ids[url] = link_id
+        return link_id
 
 
 _HREF = re.compile(r"""(?i)(<a\b[^>]*?\bhref\s*=\s*)(["'])(https?://[^"']+)\2""")

@@ -20,12 +20,12 @@ from sqlalchemy.orm import Session
 from soloist.domain.campaigns.authoring import get_campaign
 from soloist.domain.scoring.scores import current_runs
 from soloist.money import minor_to_decimal
-from soloist.storage.models import CustomerScore, Message, MessageEvent, Order
+from soloist.storage.models import Campaign, CustomerScore, Message, MessageEvent, Order, Segment
 
 
 def campaign_results(session: Session, campaign_id: int, currency: str) -> dict[str, Any]:
     campaign = get_campaign(session, campaign_id)
-    rows = session.execute(
+    rows: list[Any] = session.execute(
         select(
             Message.id,
             Message.customer_id,
@@ -38,7 +38,7 @@ def campaign_results(session: Session, campaign_id: int, currency: str) -> dict[
             Message.unsubscribed_at,
             Message.complained_at,
         ).where(Message.campaign_id == campaign_id)
-    ).all()
+    ).all()  # type: ignore[assignment]
     status = Counter(r.status for r in rows)
     suppressed_by = Counter(r.error or "other" for r in rows if r.status == "suppressed")
     sent_rows = [r for r in rows if r.sent_at is not None and r.status == "sent"]
@@ -117,6 +117,39 @@ def campaign_results(session: Session, campaign_id: int, currency: str) -> dict[
     }
 
 
+def summarise_campaigns(session: Session, currency: str) -> list[dict[str, Any]]:
+    """Every campaign, newest first, as the list of campaigns shows it: its segment, and once
+    sending started, how many it was sent to, clicks, and the orders and revenue that followed
+    (as :func:`campaign_results` counts them)."""
+    segments = dict(session.execute(select(Segment.id, Segment.name)).all())
+    rows = []
+    for campaign in session.scalars(select(Campaign).order_by(Campaign.id.desc())):
+        row: dict[str, Any] = {
+            "id": campaign.id,
+            "name": campaign.name,
+            "status": campaign.status,
+            "channel": campaign.channel,
+            "segment": segments.get(campaign.segment_id) if campaign.segment_id else None,
+            "scheduled_at": campaign.scheduled_at,
+            "started_at": campaign.started_at,
+            "sent_at": campaign.sent_at,
+            "created_at": campaign.created_at,
+            "started": campaign.started_at is not None,
+            "recipients": 0,
+            "sent": 0,
+            "clicked": 0,
+            "orders": 0,
+            "revenue": None,
+            "conversion_rate": None,
+        }
+        if campaign.started_at is not None:
+            results = campaign_results(session, campaign.id, currency)
+            for key in ("recipients", "sent", "clicked", "orders", "revenue", "conversion_rate"):
+                row[key] = results[key]
+        rows.append(row)
+    return rows
+
+
 def _attributed_orders(
     session: Session, campaign_id: int, currency: str, window: dt.timedelta
 ) -> list[tuple[int, dt.datetime, int]]:
@@ -153,7 +186,7 @@ def _attributed_orders(
     return [
         (c, at, net)
         for c, at, net in found
-        if sent_at.get(c) is not None and at <= _aware(sent_at[c]) + window
+        if (sent := sent_at.get(c)) is not None and at <= _aware(sent) + window
     ]
 
 
