@@ -10,6 +10,7 @@ import pytest
 
 SRC = Path(__file__).parents[1] / "src"
 FACES = [
+    "soloist.domain.campaigns",
     "soloist.domain.customers",
     "soloist.domain.imports",
     "soloist.domain.jobs",

@@ -11,6 +11,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from soloist import __version__
 from soloist.api import (
+    campaigns,
     customers,
     feedback,
     imports,
@@ -26,7 +27,8 @@ from soloist.api import webhooks as webhook_api
 from soloist.api.errors import install_error_handlers
 from soloist.config import Settings
 from soloist.storage.database import Database
-from soloist.web import auth, dashboard
+from soloist.web import auth, dashboard, mail_links
+from soloist.web import campaigns as web_campaigns
 from soloist.web import customers as web_customers
 from soloist.web import imports as web_imports
 from soloist.web import jobs as web_jobs
@@ -97,6 +99,7 @@ def create_app(
         segments.router,
         imports.router,
         webhook_api.router,
+        campaigns.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -109,6 +112,8 @@ def create_app(
         web_imports.router,
         settings_pages.router,
         web_jobs.router,
+        mail_links.router,
+        web_campaigns.router,
     ):
         app.include_router(page)
     return app

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from tests.mailserver import SmtpServer
 from tests.web.conftest import RAW_KEY
 
 CHROMIUM = Path(os.environ.get("SOLOIST_TEST_CHROMIUM", "/usr/bin/chromium"))
@@ -63,12 +64,25 @@ def _run(*args: str, env: dict[str, str], stdin: str | None = None) -> str:
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A small demo workspace (analysed when `soloist analyze` succeeds), served by uvicorn."""
+def mail_server() -> Iterator[SmtpServer]:
+    """The loopback SMTP server the served workspace sends its campaigns through."""
+    with SmtpServer() as smtp:
+        yield smtp
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory, mail_server: SmtpServer) -> Iterator[str]:
+    """A small demo workspace (analysed when `soloist analyze` succeeds), served by uvicorn with
+    its worker, sending e-mail to ``mail_server``."""
     if not CHROMIUM.exists():
         _unavailable(f"{CHROMIUM} is missing")
     workspace = tmp_path_factory.mktemp("browser") / "workspace"
-    env = {**os.environ, "SOLOIST_WORKSPACE": str(workspace), "SOLOIST_DEMO_PASSWORD": PASSWORD}
+    env = {
+        **os.environ,
+        **mail_server.environ,
+        "SOLOIST_WORKSPACE": str(workspace),
+        "SOLOIST_DEMO_PASSWORD": PASSWORD,
+    }
     env.pop("SOLOIST_DATABASE_URL", None)
     _run("demo", "--customers", "300", "--end-date", "2026-06-30", "--json", env=env)
     # Scores make the segment chart and the score panels appear; the pages work without them.
@@ -269,3 +283,105 @@ def test_import_through_the_wizard(page: Any, tmp_path: Path) -> None:
     _shot(page, "import-done")
     page.goto("/customers?q=Wizard")
     assert page.locator("#customers a.customer-link").count() == 2
+
+
+def _newsletter(page: Any) -> str:
+    """The value of the demo's saved list "Newsletter" in the segment select."""
+    options = page.locator("#segment-select option")
+    for index in range(options.count()):
+        if options.nth(index).inner_text().startswith("Newsletter"):
+            return str(options.nth(index).get_attribute("value"))
+    raise AssertionError("the demo has no Newsletter list")
+
+
+def test_write_a_campaign_with_its_live_preview_in_both_languages(
+    page: Any, mail_server: SmtpServer
+) -> None:
+    from playwright.sync_api import expect
+
+    page.goto("/campaigns")
+    page.click("#new-campaign")
+    page.wait_for_selector("#campaign-form")
+    page.fill("#campaign-name-input", "Browser beans")
+    page.select_option("#segment-select", _newsletter(page))
+    expect(page.locator("#audience-reachable")).to_contain_text("customers will receive it")
+    frame = page.frame_locator("#preview-frame").locator("body")
+
+    page.fill("#subject-en", "Fresh beans, {{ customer.first_name }}")
+    page.locator("#body-en").press_sequentially("Hello {{ customer.name }}, the new roast is in.")
+    expect(frame).to_contain_text("Hello Ada Lovelace, the new roast is in.")
+    expect(page.locator("#preview-subject")).to_have_text("Fresh beans, Ada")
+    page.locator("#body-en").press_sequentially(" Enjoy!")
+    expect(frame).to_contain_text("the new roast is in. Enjoy!")  # it follows the typing
+    page.locator("#body-en").press_sequentially("\n{{ customer.points }")
+    expect(page.locator("#preview #campaign-error")).to_contain_text("line 2")
+    for _ in range(len("\n{{ customer.points }")):
+        page.locator("#body-en").press("Backspace")
+    expect(frame).to_contain_text("Enjoy!")
+    _shot(page, "campaign-editor")
+
+    page.click("#tab-zh")
+    expect(page.locator("#panel-zh")).to_be_visible()
+    expect(page.locator("#panel-en")).to_be_hidden()
+    page.fill("#subject-zh", "{{ customer.name }}，新豆到了")
+    page.locator("#body-zh").press_sequentially("您好！新一季的咖啡豆到了。")
+    expect(page.locator("#preview-result")).to_have_attribute("data-language", "zh-CN")
+    expect(frame).to_contain_text("新一季的咖啡豆到了")
+    expect(page.locator("#preview-subject")).to_have_text("Ada Lovelace，新豆到了")
+    _shot(page, "campaign-editor-zh")
+    page.click("#save-campaign")
+    expect(page.locator("#campaign-done")).to_contain_text("created as a draft")
+    expect(page.locator("#tab-zh")).to_contain_text("✓")
+
+    page.click("#send-now")
+    reachable = page.locator("#audience-counts").get_attribute("data-reachable")
+    expect(page.locator("#send-dialog")).to_be_visible()
+    expect(page.locator("#send-count")).to_contain_text(f"{reachable} customers will receive")
+    _shot(page, "campaign-send-dialog")
+    page.click("#confirm-send")
+    expect(page.locator("#campaign-done")).to_contain_text("Sending started")
+    # the worker of `soloist serve` sends it; the page follows and reloads when it is done
+    expect(page.locator("#campaign-status")).to_have_text("sent", timeout=60_000)
+    expect(page.locator("#progress-text")).to_have_text(f"{reachable} of {reachable} sent")
+    assert len(mail_server.handler.messages()) >= int(reachable or 0) > 0
+
+
+def test_the_results_of_a_sent_campaign_draw_their_chart(page: Any) -> None:
+    page.goto("/campaigns")
+    page.locator("#campaigns a.campaign-link", has_text="Spring espresso launch").click()
+    page.wait_for_selector("#campaign-chart")
+    drawn = page.evaluate(
+        """() => {
+            const chart = Chart.getChart(document.getElementById('campaign-chart'));
+            return chart ? chart.data.datasets.map(d => d.data.reduce((a, b) => a + b, 0)) : null;
+        }"""
+    )
+    assert drawn is not None
+    clicks, orders = drawn
+    assert clicks > 0
+    assert orders > 0
+    assert page.locator("#by-language tbody tr").count() == 2
+    assert "unreliable" in page.locator("#opens-note").inner_text()
+    _shot(page, "campaign-results")
+
+
+def test_the_chinese_campaign_pages_show_no_raw_keys(page: Any) -> None:
+    page.select_option("#locale-select", "zh_Hans")
+    page.wait_for_selector("html[lang=zh-Hans]")
+    try:
+        page.goto("/campaigns")
+        assert "营销活动" in page.locator("h1").inner_text()
+        assert _raw_keys_or_reprs(page) == []
+        _shot(page, "campaigns-zh")
+        page.locator("#campaigns a.campaign-link", has_text="Spring espresso launch").click()
+        page.wait_for_selector("#campaign-chart")
+        assert "效果" in page.locator("#results h2").inner_text()
+        assert _raw_keys_or_reprs(page) == []
+        _shot(page, "campaign-results-zh")
+        page.goto("/campaigns/new")
+        page.wait_for_selector("#campaign-form")
+        assert _raw_keys_or_reprs(page) == []
+        assert "实时预览" in page.locator(".preview-head").inner_text()
+    finally:
+        page.select_option("#locale-select", "en")
+        page.wait_for_selector("html[lang=en]")

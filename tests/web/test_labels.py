@@ -13,6 +13,8 @@ import pytest
 import soloist.domain
 import soloist.domain.customers.overview
 from soloist.analytics.segmentation import RFM_SEGMENTS
+from soloist.domain.campaigns import FIELDS, LANGUAGES
+from soloist.domain.campaigns.templates import PARTS
 from soloist.domain.customers import SORTS
 from soloist.domain.imports import KINDS
 from soloist.domain.loyalty.rules import BONUS_KINDS
@@ -60,6 +62,10 @@ def _loyalty_rule_names() -> set[str]:
     return names
 
 
+# Fields a template offers that the editor does not list: the address and language are the
+# message's own business, and a recommendation is shown by its name.
+_UNLISTED_FIELDS = {"email", "language", "recommendation"}
+
 CODES = {
     "sort orders": (labels.SORT_LABELS, set(SORTS)),
     "import kinds": (labels.IMPORT_KINDS, set(KINDS)),
@@ -85,6 +91,20 @@ CODES = {
     "loyalty rules": (labels.LOYALTY_RULES, _loyalty_rule_names()),
     "bonus kinds": (labels.BONUS_KINDS, set(BONUS_KINDS)),
     "error codes": (labels.ERROR_MESSAGES, _error_codes()),
+    "campaign statuses": (labels.CAMPAIGN_STATUSES, set(models.CAMPAIGN_STATUSES)),
+    "campaign channels": (labels.CAMPAIGN_CHANNELS, set(models.CAMPAIGN_CHANNELS)),
+    "message statuses": (labels.MESSAGE_STATUSES, set(models.MESSAGE_STATUSES)),
+    "reasons a customer is left out": (
+        labels.AUDIENCE_REASONS,
+        {"no_address", "no_consent", *models.SUPPRESSION_REASONS, "other"},
+    ),
+    "campaign languages": (labels.CAMPAIGN_LANGUAGES, set(LANGUAGES)),
+    "template parts": (labels.TEMPLATE_PARTS, set(PARTS)),
+    "template fields": (
+        labels.TEMPLATE_FIELDS,
+        {f"customer.{f}" for f in FIELDS if f not in _UNLISTED_FIELDS}
+        | {"customer.recommendation.name", "unsubscribe_url"},
+    ),
 }
 
 
@@ -96,7 +116,7 @@ def test_every_code_has_a_label(what: str) -> None:
 
 
 def test_the_timeline_kinds_are_found() -> None:
-    assert _timeline_kinds() == {"order", "interaction", "survey", "review", "ticket"}
+    assert _timeline_kinds() == {"order", "interaction", "survey", "review", "ticket", "campaign"}
 
 
 def test_no_label_is_a_synthetic_key() -> None:

@@ -8,6 +8,7 @@ import typer
 
 from soloist import __version__
 from soloist.cli.analyze import analyze
+from soloist.cli.campaigns import campaign_app
 from soloist.cli.customers import customers_app
 from soloist.cli.demo import demo
 from soloist.cli.exports import export_command
@@ -40,6 +41,7 @@ app.add_typer(customers_app, name="customers")
 app.add_typer(segments_app, name="segments")
 app.command()(churn)
 app.add_typer(worker_app, name="worker")
+app.add_typer(campaign_app, name="campaign")
 
 
 def _version(value: bool) -> None:

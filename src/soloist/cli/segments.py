@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import nullcontext
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -10,6 +11,7 @@ from rich.table import Table
 
 from soloist.cli.common import Common, cli_actor, err, out, print_json, shared_options
 from soloist.domain.segment_rules import FIELDS, list_segments, save_rule_segment
+from soloist.errors import ValidationError
 
 # For the help; the clustering (scikit-learn) loads only when a command needs it. A test keeps
 # this equal to SEGMENT_METHODS.
@@ -108,6 +110,44 @@ def segments_save(
         print_json(result)
     else:
         out.print(f"Saved segment [bold]{result['name']}[/]: {count} customers match now.")
+
+
+@segments_app.command("save-list")
+@shared_options
+def segments_save_list(
+    common: Common,
+    name: Annotated[str, typer.Argument(help="Segment name (an existing list is replaced).")],
+    customers: Annotated[
+        Path,
+        typer.Option(
+            "--customers",
+            help="A file of customer ids or e-mail addresses, one a line (# comments allowed).",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+        ),
+    ],
+) -> None:
+    """Save a list segment of exactly these customers (for a campaign to a chosen few)."""
+    from soloist.domain.campaigns import find_customers, save_list_segment
+
+    try:
+        lines = customers.read_text(encoding="utf-8-sig").splitlines()
+    except UnicodeDecodeError as exc:
+        raise ValidationError(f"{customers.name} is not UTF-8 text; save it as UTF-8.") from exc
+    with common.open_database() as database, database.session() as session:
+        ids = find_customers(session, lines)
+        segment = save_list_segment(session, name, ids, cli_actor())
+        result = {
+            "id": segment.id,
+            "name": segment.name,
+            "kind": segment.kind,
+            "customers": len(ids),
+        }
+    if common.json:
+        print_json(result)
+    else:
+        out.print(f"Saved the list [bold]{result['name']}[/] of {len(ids)} customers.")
 
 
 @segments_app.command("list")

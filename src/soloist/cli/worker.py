@@ -69,8 +69,7 @@ def worker(
             for report in campaigns:
                 note = f": {'; '.join(report.errors)}" if report.errors else ""
                 out.print(
-                    f"Campaign {report.campaign_id}: {report.sent} sent, "
-                    f"now {report.status}{note}"
+                    f"Campaign {report.campaign_id}: {report.sent} sent, now {report.status}{note}"
                 )
             for o in outcomes:
                 note = f": {o.error}" if o.error else ""

@@ -22,7 +22,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from soloist.domain.campaigns import create_campaign, save_list_segment, set_content
-from soloist.domain.customers.records import record_consent
+from soloist.domain.customers import record_consent
 from soloist.storage.models import (
     Campaign,
     CampaignLink,

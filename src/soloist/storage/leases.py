@@ -9,7 +9,8 @@ sender may take over at once instead of waiting for a lease to expire.
 - PostgreSQL: a session-level ``pg_try_advisory_lock`` on a connection of its own (autocommit,
   so no transaction stays open), in a key space apart from the transaction locks of
   :mod:`soloist.storage.locks`.
-- MariaDB/MySQL: ``GET_LOCK(name, 0)`` on a connection of its own.
+- MariaDB/MySQL: ``GET_LOCK(name, 0)`` on a connection of its own; its names are server-wide,
+  so the name carries the database's (two workspaces on one server do not block each other).
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ def hold_process_lock(engine: Engine, name: str) -> Iterator[bool]:
                         text("SELECT pg_advisory_unlock(:c, :k)"), {"c": LEASE_CLASS, "k": key}
                     )
     else:
-        lock_name = "soloist-lease:" + hashlib.sha1(name.encode("utf-8")).hexdigest()[:40]
+        scoped = f"{engine.url.database or ''}/{name}"  # GET_LOCK's names span the server
+        lock_name = "soloist-lease:" + hashlib.sha1(scoped.encode("utf-8")).hexdigest()[:40]
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             held = connection.scalar(text("SELECT GET_LOCK(:n, 0)"), {"n": lock_name}) == 1
             try:

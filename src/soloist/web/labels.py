@@ -84,6 +84,7 @@ TIMELINE_KINDS: Final = LabelTable(
     survey=N_("Survey answer"),
     review=NP_("customer review", "Review"),
     ticket=N_("Support ticket"),
+    campaign=N_("Campaign"),
 )
 
 # Segments: scored by the latest analysis, or saved (rule, RFM, cluster).
@@ -92,6 +93,7 @@ SEGMENT_KINDS: Final = LabelTable(
     rule=N_("Rule"),
     rfm=N_("RFM"),
     cluster=N_("Cluster"),
+    list=N_("Saved list"),
 )
 
 # The RFM segments (soloist.analytics.segmentation.RFM_SEGMENTS); their names are English words.
@@ -197,6 +199,56 @@ JOB_STATUSES: Final = LabelTable(
     failed=NP_("job status", "failed"),
 )
 
+# Campaigns (soloist.storage.models.outreach): their states and channels, the states of their
+# messages, why a customer is left out of a send, and what a recipient did.
+CAMPAIGN_STATUSES: Final = LabelTable(
+    draft=NP_("campaign status", "draft"),
+    scheduled=NP_("campaign status", "scheduled"),
+    sending=NP_("campaign status", "sending"),
+    paused=NP_("campaign status", "paused"),
+    sent=NP_("campaign status", "sent"),
+    cancelled=NP_("campaign status", "cancelled"),
+)
+CAMPAIGN_CHANNELS: Final = LabelTable(email=N_("e-mail"), sms=N_("SMS"), webhook=N_("webhook"))
+MESSAGE_STATUSES: Final = LabelTable(
+    queued=NP_("message status", "queued"),
+    sending=NP_("message status", "sending"),
+    sent=NP_("message status", "sent"),
+    failed=NP_("message status", "failed"),
+    bounced=NP_("message status", "bounced"),
+    suppressed=NP_("message status", "not sent"),
+)
+# Why a customer of the segment is not sent the campaign (soloist.domain.campaigns.audience).
+AUDIENCE_REASONS: Final = LabelTable(
+    no_address=N_("no address for this channel"),
+    no_consent=N_("no consent"),
+    unsubscribed=N_("unsubscribed"),
+    hard_bounce=N_("address bounced before"),
+    complaint=N_("marked an earlier message as spam"),
+    other=NP_("reason", "other"),
+)
+MESSAGE_FLAGS: Final = LabelTable(
+    clicked=N_("clicked"), unsubscribed=N_("unsubscribed"), complained=N_("marked as spam")
+)
+CAMPAIGN_LANGUAGES: Final = LabelTable(
+    {"en": N_("English version"), "zh-CN": N_("Simplified Chinese version")}
+)
+# The parts of a campaign's template an error can be in (soloist.domain.campaigns.templates).
+TEMPLATE_PARTS: Final = LabelTable(subject=N_("subject"), html=N_("body"), text=N_("body"))
+# The fields a campaign template offers (soloist.domain.campaigns.personal), as written in it.
+TEMPLATE_FIELDS: Final = LabelTable(
+    {
+        "customer.name": N_("full name"),
+        "customer.first_name": N_("first name (a name written without spaces stays whole)"),
+        "customer.points": N_("loyalty points balance"),
+        "customer.tier": N_("loyalty tier, or none"),
+        "customer.last_product": N_("product of the latest paid order"),
+        "customer.clv_band": N_("predicted value band (high, medium or low)"),
+        "customer.recommendation.name": N_("a best seller they have not bought, or none"),
+        "unsubscribe_url": N_("one-click unsubscribe link"),
+    }
+)
+
 # The rows of the loyalty effect tables: (key in the report, label, unit).
 EFFECT_ROWS: Final = (
     ("repeat_purchase_rate", N_("Repeat-purchase rate since joining"), "percent"),
@@ -243,6 +295,13 @@ ERROR_MESSAGES: Final = LabelTable(
     webhook_concurrent_delivery=N_("The same webhook delivery arrived twice at once."),
     webhook_payload_too_large=N_("The webhook's body is too large; nothing was read."),
     webhook_no_customer=N_("The webhook names no customer Soloist can find or create."),
+    template_error=N_("The message template has a mistake; the details name its line."),
+    channel_not_configured=N_("Sending is not set up yet: the mail settings are missing."),
+    channel_unavailable=N_(
+        "The mail server cannot be reached now; sending continues where it stopped later."
+    ),
+    campaign_state=N_("The campaign cannot do this in its current state."),
+    campaign_busy=N_("Another process is sending this campaign now."),
 )
 
 # Every table the templates use, by the name they use.
@@ -269,5 +328,13 @@ TABLES: Final = {
     "QUALIFY_BY": QUALIFY_BY,
     "REFERRAL_STATUSES": REFERRAL_STATUSES,
     "JOB_STATUSES": JOB_STATUSES,
+    "CAMPAIGN_STATUSES": CAMPAIGN_STATUSES,
+    "CAMPAIGN_CHANNELS": CAMPAIGN_CHANNELS,
+    "MESSAGE_STATUSES": MESSAGE_STATUSES,
+    "AUDIENCE_REASONS": AUDIENCE_REASONS,
+    "MESSAGE_FLAGS": MESSAGE_FLAGS,
+    "CAMPAIGN_LANGUAGES": CAMPAIGN_LANGUAGES,
+    "TEMPLATE_PARTS": TEMPLATE_PARTS,
+    "TEMPLATE_FIELDS": TEMPLATE_FIELDS,
     "ERROR_MESSAGES": ERROR_MESSAGES,
 }

@@ -13,11 +13,14 @@ from typing import Any
 
 from soloist.money import minor_to_decimal
 from soloist.web.labels import (
+    AUDIENCE_REASONS,
     BONUS_KINDS,
+    CAMPAIGN_CHANNELS,
     ERROR_MESSAGES,
     INTERACTION_CHANNELS,
     INTERACTION_DIRECTIONS,
     LOYALTY_RULES,
+    MESSAGE_STATUSES,
     ORDER_STATUSES,
     SEGMENT_NAMES,
     SURVEY_KINDS,
@@ -51,9 +54,13 @@ class Wording(ReasonWording):
         return name
 
     def timeline_status(self, kind: str, status: str | None) -> str:
-        """An order's or ticket's status; an interaction's ``channel · direction``."""
+        """An order's or ticket's status; an interaction's ``channel · direction``; a campaign
+        message's ``channel · status``."""
         if not status:
             return ""
+        if kind == "campaign":
+            channel, _, state = status.partition(" · ")
+            return " · ".join([self._(CAMPAIGN_CHANNELS[channel]), self._(MESSAGE_STATUSES[state])])
         if kind == "order":
             return self._(ORDER_STATUSES[status])
         if kind == "ticket":
@@ -106,9 +113,12 @@ class Wording(ReasonWording):
         return self._("points redeemed")
 
     def timeline_detail(self, kind: str, detail: str | None) -> str:
-        """A ticket's detail is its priority; other details are the customer's own text."""
+        """A ticket's detail is its priority, a campaign message's why it was not sent; other
+        details are the customer's own text."""
         if not detail:
             return ""
+        if kind == "campaign":
+            return self._(AUDIENCE_REASONS[detail])
         return self._(TICKET_PRIORITIES[detail]) if kind == "ticket" else detail
 
     def coupon(self, coupon: Any, currency: str | None) -> str:

@@ -3,10 +3,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from tests.mailserver import SmtpServer
 
 from soloist.config import Settings
 from soloist.storage.database import Database
-from tests.mailserver import SmtpServer
 
 
 @pytest.fixture

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import select
+from tests.domain.campaigns.builders import ACTOR, BODY_EN, BODY_ZH, add_audience
+from tests.mailserver import SmtpServer
 
 from soloist.domain.campaigns import (
     campaign_results,
@@ -14,8 +16,6 @@ from soloist.domain.campaigns import (
 )
 from soloist.storage.database import Database
 from soloist.storage.models import Message, Suppression
-from tests.domain.campaigns.builders import ACTOR, BODY_EN, BODY_ZH, add_audience
-from tests.mailserver import SmtpServer
 
 
 def _campaign(database: Database, segment: str = "everyone") -> int:

@@ -15,7 +15,13 @@ from typing import TYPE_CHECKING
 from soloist.domain._lazy import lazy_face
 
 if TYPE_CHECKING:
-    from soloist.domain.campaigns.audience import count_audience, find_segment, save_list_segment
+    from soloist.domain.campaigns.audience import (
+        count_audience,
+        count_segment_audience,
+        find_customers,
+        find_segment,
+        save_list_segment,
+    )
     from soloist.domain.campaigns.authoring import (
         LANGUAGES,
         CampaignStateError,
@@ -27,11 +33,13 @@ if TYPE_CHECKING:
         get_campaign,
         list_campaigns,
         pause_campaign,
+        remove_content,
         schedule_campaign,
         set_content,
         start_sending,
         unschedule_campaign,
         update_campaign,
+        written_body,
     )
     from soloist.domain.campaigns.channels import (
         SIGNATURE_HEADER,
@@ -48,12 +56,17 @@ if TYPE_CHECKING:
     from soloist.domain.campaigns.compose import TEST_MESSAGE, Composer
     from soloist.domain.campaigns.links import CLICK, OPEN, UNSUBSCRIBE, LinkSigner
     from soloist.domain.campaigns.personal import FIELDS, PersonalFields
-    from soloist.domain.campaigns.preview import preview_campaign, send_test_message
-    from soloist.domain.campaigns.results import campaign_results
+    from soloist.domain.campaigns.preview import (
+        preview_campaign,
+        preview_draft,
+        send_test_message,
+    )
+    from soloist.domain.campaigns.results import campaign_results, summarise_campaigns
     from soloist.domain.campaigns.sending import (
         CampaignBusyError,
         SendReport,
         due_campaigns,
+        queue_campaign,
         send_campaign,
         send_due_campaigns,
     )
@@ -62,6 +75,7 @@ if TYPE_CHECKING:
         find_message,
         is_unsubscribed,
         message_by_header,
+        record_bounce,
         record_click,
         record_complaint,
         record_open,
@@ -98,8 +112,10 @@ _MODULE_OF = {
     "content_languages": "authoring",
     "contents_of": "authoring",
     "count_audience": "audience",
+    "count_segment_audience": "audience",
     "create_campaign": "authoring",
     "due_campaigns": "sending",
+    "find_customers": "audience",
     "find_message": "tracking",
     "find_segment": "audience",
     "get_campaign": "authoring",
@@ -108,20 +124,26 @@ _MODULE_OF = {
     "message_by_header": "tracking",
     "pause_campaign": "authoring",
     "preview_campaign": "preview",
+    "preview_draft": "preview",
+    "queue_campaign": "sending",
+    "record_bounce": "tracking",
     "record_click": "tracking",
     "record_complaint": "tracking",
     "record_open": "tracking",
+    "remove_content": "authoring",
     "save_list_segment": "audience",
     "schedule_campaign": "authoring",
     "send_campaign": "sending",
     "send_due_campaigns": "sending",
+    "send_test_message": "preview",
     "set_content": "authoring",
     "sign_webhook": "channels",
     "start_sending": "authoring",
-    "send_test_message": "preview",
+    "summarise_campaigns": "results",
     "unschedule_campaign": "authoring",
     "unsubscribe": "tracking",
     "update_campaign": "authoring",
+    "written_body": "authoring",
 }
 __all__ = [
     "CLICK",
@@ -153,8 +175,10 @@ __all__ = [
     "content_languages",
     "contents_of",
     "count_audience",
+    "count_segment_audience",
     "create_campaign",
     "due_campaigns",
+    "find_customers",
     "find_message",
     "find_segment",
     "get_campaign",
@@ -163,9 +187,13 @@ __all__ = [
     "message_by_header",
     "pause_campaign",
     "preview_campaign",
+    "preview_draft",
+    "queue_campaign",
+    "record_bounce",
     "record_click",
     "record_complaint",
     "record_open",
+    "remove_content",
     "save_list_segment",
     "schedule_campaign",
     "send_campaign",
@@ -174,8 +202,10 @@ __all__ = [
     "set_content",
     "sign_webhook",
     "start_sending",
+    "summarise_campaigns",
     "unschedule_campaign",
     "unsubscribe",
     "update_campaign",
+    "written_body",
 ]
 __getattr__, __dir__ = lazy_face(__name__, _MODULE_OF, globals())

@@ -59,10 +59,28 @@ def normalise_language(language: str | None) -> str:
 
 def split_body(body: str, text_body: str | None = None) -> tuple[str | None, str | None]:
     """A body file as (HTML part, plain-text part): HTML as it is (the text made from it when
-    sending), plain text as the text part with an HTML part made of its paragraphs."""
+    sending), plain text as the text part with an HTML part made of its paragraphs. Lines end
+    in LF (a browser's form sends a textarea's lines with CRLF), so that the line an error
+    names is the line the owner sees."""
+    body = _unix_lines(body)
+    text_body = _unix_lines(text_body) if text_body is not None else None
     if looks_like_html(body):
         return body, text_body
     return text_to_html(body), text_body if text_body is not None else body
+
+
+def _unix_lines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def written_body(content: CampaignContent) -> str:
+    """The body as the owner wrote it (what :func:`split_body` was given): the plain text when
+    the HTML part was made from it, else the HTML."""
+    if content.text_body is not None and (
+        not content.html_body or content.html_body == text_to_html(content.text_body)
+    ):
+        return content.text_body
+    return content.html_body or ""
 
 
 def get_campaign(session: Session, campaign_id: int, *, lock: bool = False) -> Campaign:
@@ -161,9 +179,17 @@ def update_campaign(
     segment: str | int | None = None,
     attribution_days: int | None = None,
     default_language: str | None = None,
+    channel: str | None = None,
 ) -> Campaign:
     campaign = get_campaign(session, campaign_id)
     require_editable(campaign)
+    if channel is not None:
+        if channel not in CAMPAIGN_CHANNELS:
+            raise ValidationError(
+                f"Unknown channel {channel!r}; use one of {', '.join(CAMPAIGN_CHANNELS)}.",
+                field="channel",
+            )
+        campaign.channel = channel
     if name is not None:
         if not name.strip() or len(name.strip()) > 128:
             raise ValidationError("A campaign name has 1 to 128 characters.", field="name")
@@ -186,6 +212,30 @@ def update_campaign(
     session.flush()
     record_audit(session, actor, "campaign.updated", "campaign", campaign_id, {})
     return campaign
+
+
+def remove_content(session: Session, campaign_id: int, language: str, actor: str) -> None:
+    """Remove one language's version (its customers then get the default language's); the
+    last version stays, and the default moves to the version that is left."""
+    campaign = get_campaign(session, campaign_id)
+    require_editable(campaign)
+    lang = normalise_language(language)
+    rows = list(
+        session.scalars(select(CampaignContent).where(CampaignContent.campaign_id == campaign_id))
+    )
+    languages = {row.language for row in rows}
+    if lang not in languages:
+        return
+    if languages == {lang}:
+        raise ValidationError("A campaign keeps at least one language's version.", field="body")
+    for row in rows:
+        if row.language == lang:
+            session.delete(row)
+    if campaign.default_language == lang:
+        campaign.default_language = sorted(languages - {lang})[0]
+    session.flush()
+    record_audit(session, actor, "campaign.content_removed", "campaign", campaign_id,
+                 {"language": lang})  # fmt: skip
 
 
 def content_languages(session: Session, campaign_id: int) -> list[str]:

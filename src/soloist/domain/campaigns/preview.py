@@ -1,5 +1,7 @@
 """Seeing a campaign before it goes: the message one named customer would get, in their
-language or in a chosen one, and a test send of it to the owner's own address."""
+language or in a chosen one (:func:`preview_campaign`, or :func:`preview_draft` for text not
+saved yet, as the editor shows it while the owner types), and a test send of it to the owner's
+own address."""
 
 from __future__ import annotations
 
@@ -9,12 +11,20 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from soloist.config import Settings
-from soloist.domain.campaigns.authoring import get_campaign, normalise_language
-from soloist.domain.campaigns.channels import Channel, channel_for
+from soloist.domain.campaigns.authoring import get_campaign, normalise_language, split_body
+from soloist.domain.campaigns.channels import (
+    Channel,
+    PermanentDeliveryError,
+    TemporaryDeliveryError,
+    channel_for,
+)
 from soloist.domain.campaigns.compose import TEST_MESSAGE, Composer
+from soloist.domain.campaigns.links import UNSUBSCRIBE, LinkSigner
+from soloist.domain.campaigns.personal import PersonalFields
 from soloist.domain.campaigns.smtp import mail_domain
+from soloist.domain.campaigns.templates import CompiledContent, check_templates
 from soloist.domain.customers.records import find_customer_by_email, get_customer
-from soloist.errors import NotFoundError, ValidationError
+from soloist.errors import ChannelUnavailableError, NotFoundError, ValidationError
 from soloist.storage.crypto import Keyring
 from soloist.storage.database import Database
 
@@ -33,17 +43,17 @@ SAMPLE_CUSTOMER = {
 
 
 def _customer_fields(
-    session: Session, composer: Composer, customer: str | int | None
+    session: Session, fields: PersonalFields, customer: str | int | None
 ) -> dict[str, Any]:
     if customer is None or str(customer).strip() == "":
         return dict(SAMPLE_CUSTOMER)
     text = str(customer).strip()
     found = find_customer_by_email(session, text) if "@" in text else None
-    if found is None and text.isdigit():
+    if found is None and text.isdigit() and int(text) < 2**63:
         found = get_customer(session, int(text))
     if found is None:
         raise NotFoundError(f"No customer {text!r} (give an id or an e-mail address).")
-    return composer.fields.for_customers(session, [found.id])[found.id]
+    return fields.for_customers(session, [found.id])[found.id]
 
 
 def preview_campaign(
@@ -59,7 +69,7 @@ def preview_campaign(
     """The message as ``customer`` (an id or e-mail; none: a sample customer) would get it."""
     campaign = get_campaign(session, campaign_id)
     composer = Composer(session, campaign, settings, keyring, now, track=False)
-    fields = _customer_fields(session, composer, customer)
+    fields = _customer_fields(session, composer.fields, customer)
     chosen = normalise_language(language) if language else None
     version = composer.language_for(chosen or fields.get("language"))
     outgoing = composer.compose(
@@ -78,6 +88,37 @@ def preview_campaign(
         "html": outgoing.html,
         "text": outgoing.text,
         "headers": outgoing.headers,
+    }
+
+
+def preview_draft(
+    session: Session,
+    settings: Settings,
+    keyring: Keyring,
+    now: dt.datetime,
+    *,
+    subject: str,
+    body: str,
+    language: str = "en",
+    customer: str | int | None = None,
+) -> dict[str, Any]:
+    """A version not saved yet (``subject`` and ``body``, HTML or plain text, as the editor
+    holds them) rendered as ``customer`` (an id or e-mail; none: a sample customer) would get
+    it in ``language``. Nothing is stored and no link is counted; a template error raises
+    :class:`~soloist.errors.TemplateError` naming the part and the line of what was typed."""
+    lang = normalise_language(language)
+    html_body, text_body = split_body(body)
+    check_templates(subject, html_body, text_body)
+    fields = _customer_fields(session, PersonalFields(session, now), customer)
+    signer = LinkSigner(keyring.link_key, settings.public_url)
+    context = {"customer": fields, "unsubscribe_url": signer.url(UNSUBSCRIBE, TEST_MESSAGE)}
+    rendered = CompiledContent(subject, html_body, text_body).render(context)
+    return {
+        "customer": {"id": fields.get("id"), "name": fields.get("name")},
+        "language": lang,
+        "subject": rendered.subject,
+        "html": rendered.html,
+        "text": rendered.text,
     }
 
 
@@ -123,6 +164,14 @@ def send_test_message(
     sender = channel or channel_for(database.settings, "email")
     try:
         sender.send(outgoing)
+    except PermanentDeliveryError as exc:  # the owner's own address refused: say so
+        raise ValidationError(
+            f"The mail server refused the test message to {to}: {exc}", field="to"
+        ) from exc
+    except TemporaryDeliveryError as exc:
+        raise ChannelUnavailableError(
+            f"The mail server could not take the test message now: {exc}; try again later."
+        ) from exc
     finally:
         if own:
             sender.close()

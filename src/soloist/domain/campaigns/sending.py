@@ -19,12 +19,15 @@ batch and loses the unsent rest of the batch on a crash: listmonk #3022.)
 A temporary refusal (SMTP 4xx) puts the message back in the queue with a growing delay; after
 :data:`MAX_ATTEMPTS` it has failed. A permanent refusal of the address (SMTP 5xx) is a hard
 bounce: the address is suppressed for every later campaign. A server that cannot be reached
-stops the send; the campaign stays ``sending`` and continues where it stopped.
+stops the send; the campaign stays ``sending`` and continues where it stopped. A message left
+in doubt by :data:`MAX_ATTEMPTS` senders (its sending ends the sender, by a crash or by an error
+no channel expects) is given up as failed, so that it cannot hold up the messages after it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,9 +35,10 @@ from dataclasses import dataclass, field
 from limits import RateLimitItemPerSecond
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
-from sqlalchemy import case, func, select, update
+from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.orm import Session
 
+from soloist.config import Settings
 from soloist.domain.audit import record_audit
 from soloist.domain.campaigns.audience import address_of
 from soloist.domain.campaigns.authoring import get_campaign, start_sending
@@ -57,6 +61,8 @@ from soloist.storage.database import Database
 from soloist.storage.leases import hold_process_lock
 from soloist.storage.models import Campaign, Customer, Message, Suppression
 from soloist.storage.types import utcnow
+
+log = logging.getLogger("soloist.campaigns")
 
 MAX_ATTEMPTS = 5
 RETRY_DELAYS = (
@@ -106,6 +112,13 @@ class _Pacer:
             time.sleep(max(0.001, min(1.0, reset - time.time())))
 
 
+@dataclass(frozen=True)
+class _GiveUp:
+    """A message not to send again: why."""
+
+    message: str
+
+
 def sender_lock_name(campaign_id: int) -> str:
     return f"campaign-sender-{campaign_id}"
 
@@ -132,8 +145,13 @@ def send_campaign(
                 campaign_id=campaign_id,
             )
         settings = database.settings
+        own_channel = channel is None
         with database.session() as session:
             campaign = get_campaign(session, campaign_id)
+            if channel is None and campaign.status in ("draft", "scheduled", "paused", "sending"):
+                # Missing settings are refused before the list is frozen: a campaign that
+                # cannot be sent stays as it was.
+                channel = channel_for(settings, campaign.channel)
             if campaign.status in ("draft", "scheduled", "paused"):
                 start_sending(
                     session,
@@ -146,11 +164,11 @@ def send_campaign(
             status = campaign.status
         report = SendReport(campaign_id, status)
         if status != "sending":
+            if own_channel and channel is not None:
+                channel.close()
             return report
-        own_channel = channel is None
         try:
-            if channel is None:
-                channel = channel_for(settings, campaign.channel)
+            assert channel is not None
             _Sender(database, campaign_id, channel, clock, report, actor).run(
                 time_budget_s, should_stop, on_progress
             )
@@ -221,7 +239,7 @@ class _Sender:
                         self.report.stopped = self.report.status
                         return
                     previous = None
-                    if isinstance(outgoing, TemplateError):
+                    if isinstance(outgoing, TemplateError | _GiveUp):
                         self._give_up(message_row, outgoing.message, bounce=False)
                         continue
                     self.pacer.wait()
@@ -233,6 +251,10 @@ class _Sender:
                     except PermanentDeliveryError as exc:
                         self._give_up(message_row, str(exc), bounce=exc.bounce)
                         continue
+                    except ChannelUnavailableError as exc:
+                        if exc.details.get("in_doubt") is False:  # never handed over
+                            self._release(message_row)
+                        raise
                     previous = message_row
                     self.report.sent += 1
                     if on_progress is not None:
@@ -240,9 +262,11 @@ class _Sender:
         finally:
             self._finish(previous)
 
-    def _next_batch(self) -> list[tuple[int, OutgoingMessage | TemplateError]]:
+    def _next_batch(self) -> list[tuple[int, OutgoingMessage | TemplateError | _GiveUp]]:
         """The next messages due, in-doubt ones (``sending``) first, rendered in one
-        transaction (it stores any new link of the campaign)."""
+        transaction (it stores any new link of the campaign). One left in doubt by
+        :data:`MAX_ATTEMPTS` senders is given up: sending it ends the send every time (as an
+        address ``smtplib`` cannot encode does), and it would hold up every message after it."""
         now = self.clock()
         with self.database.session() as session:
             rows = session.execute(
@@ -253,6 +277,7 @@ class _Sender:
                     Message.recipient,
                     Message.language,
                     Message.status,
+                    Message.attempts,
                 )
                 .where(
                     Message.campaign_id == self.campaign_id,
@@ -266,8 +291,14 @@ class _Sender:
                 return []
             self.composer.bind(session)
             fields = self.composer.fields.for_customers(session, [r.customer_id for r in rows])
-            batch: list[tuple[int, OutgoingMessage | TemplateError]] = []
+            batch: list[tuple[int, OutgoingMessage | TemplateError | _GiveUp]] = []
             for row in rows:
+                if row.status == "sending" and row.attempts >= MAX_ATTEMPTS:
+                    batch.append((row.id, _GiveUp(
+                        f"Given up: {row.attempts} senders stopped while sending it "
+                        "(a crash, or an error sending this message; see the worker's log)."
+                    )))  # fmt: skip
+                    continue
                 if row.status == "sending":
                     self.report.resent_in_doubt += 1
                 customer = fields.get(row.customer_id, {"id": row.customer_id, "name": ""})
@@ -291,16 +322,23 @@ class _Sender:
         with self.database.session() as session:
             if previous is not None:
                 _mark_sent(session, previous, now)
-            status = session.scalar(select(Campaign.status).where(Campaign.id == self.campaign_id))
+            connection = session.connection()
+            status = connection.scalar(_CAMPAIGN_STATUS, {"campaign": self.campaign_id})
             if status != "sending":
                 self.report.status = str(status)
                 return False
+            connection.execute(_CLAIM, {"row": message_row})
+        return True
+
+    def _release(self, message_row: int) -> None:
+        """Queue again, as if never claimed, a message the channel did not take (its server
+        could not be reached): an outage must not use up its attempts."""
+        with self.database.session() as session:
             session.execute(
                 update(Message)
-                .where(Message.id == message_row)
-                .values(status="sending", attempts=Message.attempts + 1)
+                .where(Message.id == message_row, Message.status == "sending")
+                .values(status="queued", attempts=Message.attempts - 1)
             )
-        return True
 
     def _later(self, message_row: int, error: str) -> None:
         now = self.clock()
@@ -373,12 +411,24 @@ class _Sender:
                 )
 
 
+# The statements of the per-message commit, built once and run as plain SQL on the session's
+# connection: through the ORM (an ORM-enabled UPDATE, built anew each time) the commit cost
+# several times as much as the SMTP exchange of the message it records.
+_MARK_SENT = (
+    update(Message)
+    .where(Message.id == bindparam("row"), Message.status == "sending")
+    .values(status="sent", sent_at=bindparam("now"), error=None, next_attempt_at=None)
+)
+_CAMPAIGN_STATUS = select(Campaign.status).where(Campaign.id == bindparam("campaign"))
+_CLAIM = (
+    update(Message)
+    .where(Message.id == bindparam("row"))
+    .values(status="sending", attempts=Message.attempts + 1)
+)
+
+
 def _mark_sent(session: Session, message_row: int, now: dt.datetime) -> None:
-    session.execute(
-        update(Message)
-        .where(Message.id == message_row, Message.status == "sending")
-        .values(status="sent", sent_at=now, error=None, next_attempt_at=None)
-    )
+    session.connection().execute(_MARK_SENT, {"row": message_row, "now": now})
 
 
 def suppress_address(
@@ -417,18 +467,35 @@ def suppress_address(
         session.flush()
 
 
+def queue_campaign(
+    session: Session, campaign_id: int, actor: str, settings: Settings, now: dt.datetime
+) -> Campaign:
+    """Start sending in the background (the API's and the web app's "send"): the channel's
+    settings are checked, the recipient list is frozen, and the worker sends it (a paused
+    campaign resumes; one sending already is left as it is)."""
+    campaign = get_campaign(session, campaign_id)
+    if campaign.status in ("draft", "scheduled", "paused"):
+        channel_for(settings, campaign.channel).close()  # no connection yet: settings only
+    start_sending(session, campaign_id, actor, settings.currency,
+                  mail_domain(settings.mail_from), now)  # fmt: skip
+    return get_campaign(session, campaign_id)
+
+
 def due_campaigns(session: Session, now: dt.datetime) -> list[int]:
-    """Campaigns a worker should send now: those sending with a message due, and scheduled
-    ones whose time has come."""
-    sending = select(Message.campaign_id).where(
-        Message.campaign_id == Campaign.id,
-        Message.status.in_(("queued", "sending")),
-        (Message.next_attempt_at.is_(None)) | (Message.next_attempt_at <= now),
+    """Campaigns a worker should send now: those sending with a message due, those sending
+    with no message left to send (a sender died between recording its last message and
+    marking the campaign sent, or everybody was suppressed: the worker marks them sent), and
+    scheduled ones whose time has come."""
+    open_messages = select(Message.campaign_id).where(
+        Message.campaign_id == Campaign.id, Message.status.in_(("queued", "sending"))
+    )
+    due_messages = open_messages.where(
+        (Message.next_attempt_at.is_(None)) | (Message.next_attempt_at <= now)
     )
     statement = (
         select(Campaign.id)
         .where(
-            ((Campaign.status == "sending") & sending.exists())
+            ((Campaign.status == "sending") & (due_messages.exists() | ~open_messages.exists()))
             | ((Campaign.status == "scheduled") & (Campaign.scheduled_at <= now))
         )
         .order_by(Campaign.id)
@@ -471,5 +538,12 @@ def send_due_campaigns(
             report.errors.append(exc.message)
             with database.session() as session:
                 get_campaign(session, campaign_id).last_error = exc.message[:2000]
+            reports.append(report)
+        except Exception as exc:  # one campaign's fault stops neither the others nor the jobs
+            log.exception("campaign %s: the send stopped", campaign_id)
+            error = f"{type(exc).__name__}: {exc}"
+            report = SendReport(campaign_id, "sending", stopped="error", errors=[error])
+            with database.session() as session:
+                get_campaign(session, campaign_id).last_error = error[:2000]
             reports.append(report)
     return reports

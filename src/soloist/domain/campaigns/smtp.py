@@ -5,7 +5,8 @@ and the server's answers sorted into what they mean for the message.
 - a 5xx to a recipient: a hard bounce (the address is suppressed); a 5xx to the data: that
   message failed for good;
 - a refused login, a refused sender, or a server that cannot be reached: nothing more is sent
-  now (:class:`~soloist.errors.ChannelUnavailableError`).
+  now (:class:`~soloist.errors.ChannelUnavailableError`; its ``in_doubt`` detail is False when
+  the message certainly did not reach the server, so it is queued again as it was).
 
 A connection that drops in the middle of a message leaves it in doubt (the server may have
 taken it); it is sent once more on a new connection, with the same Message-ID.
@@ -124,12 +125,14 @@ class SmtpChannel:
         except smtplib.SMTPAuthenticationError as exc:
             raise ChannelUnavailableError(
                 f"The SMTP server {self.host} refused the login of {self.username!r}: "
-                f"{exc.smtp_code} {_text(exc.smtp_error)}"
+                f"{exc.smtp_code} {_text(exc.smtp_error)}",
+                in_doubt=False,
             ) from exc
         except (smtplib.SMTPException, OSError) as exc:
             raise ChannelUnavailableError(
                 f"The SMTP server {self.host}:{self.port} ({self.security}) cannot be reached: "
-                f"{exc}"
+                f"{exc}",
+                in_doubt=False,
             ) from exc
         return connection
 
@@ -146,8 +149,10 @@ class SmtpChannel:
             except smtplib.SMTPServerDisconnected as exc:
                 self.close()
                 raise ChannelUnavailableError(
-                    f"The SMTP server {self.host} hung up: {exc}"
+                    f"The SMTP server {self.host} hung up: {exc}", in_doubt=True
                 ) from exc
+            except ChannelUnavailableError as exc:  # the first try may have reached it
+                raise ChannelUnavailableError(exc.message, in_doubt=True) from exc
         return None
 
     def _deliver(self, mail: EmailMessage, recipient: str) -> None:
@@ -164,7 +169,8 @@ class SmtpChannel:
         except smtplib.SMTPSenderRefused as exc:
             raise ChannelUnavailableError(
                 f"The SMTP server refused the sender {self.envelope_from}: "
-                f"{exc.smtp_code} {_text(exc.smtp_error)}"
+                f"{exc.smtp_code} {_text(exc.smtp_error)}",
+                in_doubt=False,
             ) from exc
         except smtplib.SMTPResponseException as exc:  # the data, or anything else it answered
             detail = f"{exc.smtp_code} {_text(exc.smtp_error)}"

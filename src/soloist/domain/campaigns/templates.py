@@ -135,6 +135,18 @@ def looks_like_html(source: str) -> bool:
 
 def text_to_html(source: str) -> str:
     """An HTML template from a plain-text one: paragraphs, with the text escaped by the
-    template's autoescape (so the ``{{ }}`` fields stay fields)."""
-    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", source) if p.strip()]
-    return "\n".join("<p>" + p.replace("\n", "<br>\n") + "</p>" for p in paragraphs)
+    template's autoescape (so the ``{{ }}`` fields stay fields). Every line stays on its line,
+    so an error in the HTML part names the line of the text the owner wrote."""
+    pieces = re.split(r"(\n[ \t]*\n\s*)", source)
+    made = []
+    for index, piece in enumerate(pieces):
+        text = piece.strip()
+        if index % 2 or not text:  # a blank-line separator, or nothing but space
+            made.append("\n" * piece.count("\n"))
+            continue
+        lead = piece[: len(piece) - len(piece.lstrip())]
+        trail = piece[len(piece.rstrip()) :]
+        paragraph = "<p>" + text.replace("\n", "<br>\n") + "</p>"
+        made.append("\n" * lead.count("\n") + paragraph + "\n" * trail.count("\n"))
+    result = "".join(made)
+    return result if result.strip() else ""

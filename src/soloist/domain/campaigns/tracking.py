@@ -162,6 +162,42 @@ def record_complaint(
     return message
 
 
+def record_bounce(
+    session: Session,
+    message_row: int,
+    now: dt.datetime,
+    actor: str,
+    source: str,
+    detail: str | None = None,
+) -> Message | None:
+    """A bounce the provider reported after accepting the message (a delayed DSN): the message
+    is marked bounced and its address suppressed for good (``hard_bounce``)."""
+    message = find_message(session, message_row)
+    if message is None:
+        return None
+    if message.status != "bounced":
+        message.status = "bounced"
+        message.error = (detail or f"bounce reported by {source}")[:255]
+        _event(session, message, "bounce", now, None, detail=detail or source)
+    customer = session.get(Customer, message.customer_id)
+    address_hash = address_of(customer, message.channel)[1] if customer else None
+    if address_hash:
+        suppress_address(
+            session,
+            channel=message.channel,
+            address_hash=address_hash,
+            reason="hard_bounce",
+            customer_id=message.customer_id,
+            campaign_id=message.campaign_id,
+            source=source,
+            detail=detail,
+            now=now,
+        )
+    record_audit(session, actor, "campaign.bounce", "customer", message.customer_id,
+                 {"message": message.id})  # fmt: skip
+    return message
+
+
 def message_by_header(session: Session, message_id: str) -> Message | None:
     """A campaign message by its Message-ID header (as a bounce or complaint report quotes it)."""
     value = message_id.strip()

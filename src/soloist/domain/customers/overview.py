@@ -1,6 +1,6 @@
 """Everything about one customer on one page (the "customer 360"): profile, totals, scores with
 their reasons, loyalty points, segments, and one timeline of orders, interactions, survey
-answers, reviews and tickets, newest first."""
+answers, reviews, tickets and the campaign messages sent (or not sent) to them, newest first."""
 
 from __future__ import annotations
 
@@ -14,10 +14,12 @@ from soloist.domain.customers.records import current_consents, get_customer
 from soloist.domain.loyalty.ledger import points_balance
 from soloist.domain.scoring.scores import CustomerScores, scores_of_customer
 from soloist.storage.models import (
+    Campaign,
     Customer,
     Interaction,
     LoyaltyAccount,
     LoyaltyTier,
+    Message,
     Order,
     Review,
     Segment,
@@ -31,7 +33,9 @@ TIMELINE_PER_KIND = 50
 
 @dataclass(frozen=True)
 class TimelineItem:
-    """One event: ``kind`` is order, interaction, survey, review or ticket."""
+    """One event: ``kind`` is order, interaction, survey, review, ticket or campaign (a message
+    of a campaign: ``status`` is ``<channel> · <message status>``, ``detail`` why it was not
+    sent, ``flags`` what the customer did with it, ``ref_id`` the campaign)."""
 
     kind: str
     at: dt.datetime
@@ -42,6 +46,7 @@ class TimelineItem:
     status: str | None = None
     score: int | None = None
     ref_id: int | None = None
+    flags: tuple[str, ...] = ()
 
 
 @dataclass
@@ -161,6 +166,35 @@ def _tickets(session: Session, customer_id: int) -> list[TimelineItem]:
     ]
 
 
+def _campaign_messages(session: Session, customer_id: int) -> list[TimelineItem]:
+    rows = session.execute(
+        select(Message, Campaign.name)
+        .join(Campaign, Campaign.id == Message.campaign_id)
+        .where(Message.customer_id == customer_id)
+        .order_by(Message.created_at.desc(), Message.id.desc())
+        .limit(TIMELINE_PER_KIND)
+    ).all()
+    items = []
+    for message, name in rows:
+        done = (
+            ("clicked", message.clicked_at),
+            ("unsubscribed", message.unsubscribed_at),
+            ("complained", message.complained_at),
+        )
+        items.append(
+            TimelineItem(
+                kind="campaign",
+                at=message.sent_at or message.created_at,
+                title=name,
+                status=f"{message.channel} · {message.status}",
+                detail=message.error if message.status == "suppressed" else None,
+                flags=tuple(flag for flag, at in done if at is not None),
+                ref_id=message.campaign_id,
+            )
+        )
+    return items
+
+
 def customer_overview(session: Session, customer_id: int) -> CustomerOverview:
     """The customer 360 of ``customer_id`` (NotFoundError when there is no such customer)."""
     customer = get_customer(session, customer_id)
@@ -206,6 +240,7 @@ def customer_overview(session: Session, customer_id: int) -> CustomerOverview:
         + _interactions(session, customer_id)
         + _feedback(session, customer_id)
         + _tickets(session, customer_id)
+        + _campaign_messages(session, customer_id)
     )
     view.timeline = sorted(items, key=lambda item: item.at, reverse=True)
     return view

@@ -1,4 +1,5 @@
-// Soloist web app: CSRF header for HTMX, auto-submitting selects, and the dashboard charts.
+// Soloist web app: CSRF header for HTMX, auto-submitting selects, the dashboard charts, and the
+// campaign editor (language tabs, live preview, field buttons, confirm dialogs, results chart).
 (function () {
   "use strict";
 
@@ -55,8 +56,122 @@
     }
   }
 
+  // --- the campaign editor -------------------------------------------------------------------
+
+  function activePanel(editor) {
+    return editor.querySelector(".panel.on") || editor.querySelector(".panel");
+  }
+
+  function campaignEditor() {
+    var editor = document.getElementById("campaign-form");
+    var pane = document.getElementById("preview");
+    if (!editor || !pane) { return; }
+    var customer = document.getElementById("preview-customer");
+    var body = document.body;
+    var timer = null;
+    var sent = 0;
+    var lastFocused = null;
+
+    function refresh() {
+      var panel = activePanel(editor);
+      var data = new FormData();
+      data.append("language", panel.dataset.language);
+      data.append("subject", panel.querySelector("[data-part=subject]").value);
+      data.append("body", panel.querySelector("[data-part=body]").value);
+      data.append("customer", customer ? customer.value : "");
+      var headers = {};
+      headers[body.dataset.csrfHeader] = body.dataset.csrfToken;
+      var mine = ++sent;
+      pane.setAttribute("aria-busy", "true");
+      fetch(editor.dataset.previewUrl, {
+        method: "POST", body: data, headers: headers, credentials: "same-origin"
+      }).then(function (response) { return response.text(); }).then(function (html) {
+        if (mine !== sent) { return; }  // an older answer arriving late
+        pane.innerHTML = html;
+        pane.removeAttribute("aria-busy");
+      }).catch(function () { pane.removeAttribute("aria-busy"); });
+    }
+
+    function later() {
+      clearTimeout(timer);
+      timer = setTimeout(refresh, 300);
+    }
+
+    editor.addEventListener("input", function (event) {
+      if (event.target.closest(".panel")) { later(); }
+    });
+    editor.addEventListener("focusin", function (event) {
+      if (event.target.matches("[data-part]")) { lastFocused = event.target; }
+    });
+    if (customer) { customer.addEventListener("input", later); }
+
+    editor.querySelectorAll(".tab").forEach(function (tab) {
+      tab.addEventListener("click", function () {
+        editor.querySelectorAll(".tab").forEach(function (other) {
+          other.setAttribute("aria-selected", other === tab ? "true" : "false");
+        });
+        editor.querySelectorAll(".panel").forEach(function (panel) {
+          panel.classList.toggle("on", panel.dataset.language === tab.dataset.language);
+        });
+        var chosen = document.getElementById("active-tab");
+        if (chosen) { chosen.value = tab.dataset.language; }
+        lastFocused = null;
+        refresh();
+      });
+    });
+
+    editor.querySelectorAll("button.field").forEach(function (button) {
+      button.addEventListener("click", function () {
+        var target = lastFocused && lastFocused.closest(".panel.on") ? lastFocused
+          : activePanel(editor).querySelector("[data-part=body]");
+        var text = button.dataset.insert;
+        var start = target.selectionStart, end = target.selectionEnd;
+        target.value = target.value.slice(0, start) + text + target.value.slice(end);
+        target.focus();
+        target.selectionStart = target.selectionEnd = start + text.length;
+        target.dispatchEvent(new Event("input", { bubbles: true }));
+      });
+    });
+    refresh();
+  }
+
+  function dialogs() {
+    document.querySelectorAll("[data-open-dialog]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        var dialog = document.getElementById(button.dataset.openDialog);
+        if (dialog && dialog.showModal) { dialog.showModal(); }
+      });
+    });
+    document.querySelectorAll("[data-close-dialog]").forEach(function (button) {
+      button.addEventListener("click", function () { button.closest("dialog").close(); });
+    });
+  }
+
+  function drawCampaignChart() {
+    var source = document.getElementById("campaign-data");
+    var canvas = document.getElementById("campaign-chart");
+    if (!source || !canvas || typeof Chart === "undefined") { return; }
+    var data = JSON.parse(source.textContent);
+    Chart.defaults.animation = false;
+    window.soloistCharts = window.soloistCharts || {};
+    window.soloistCharts.campaign = new Chart(canvas, {
+      type: "bar",
+      data: {
+        labels: data.labels,
+        datasets: [
+          { label: canvas.dataset.label, data: data.clicks, backgroundColor: "#2563eb" },
+          { label: canvas.dataset.valueLabel, data: data.orders, backgroundColor: "#f59e0b" }
+        ]
+      },
+      options: { responsive: true, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     autosubmit();
     drawCharts();
+    campaignEditor();
+    dialogs();
+    drawCampaignChart();
   });
 })();
