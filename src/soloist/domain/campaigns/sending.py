@@ -366,20 +366,9 @@ class _Sender:
             message.status = "bounced" if bounce else "failed"
             if bounce:
                 self.report.bounced += 1
-                customer = session.get(Customer, message.customer_id)
-                address_hash = address_of(customer, message.channel)[1] if customer else None
-                if address_hash:
-                    suppress_address(
-                        session,
-                        channel=message.channel,
-                        address_hash=address_hash,
-                        reason="hard_bounce",
-                        customer_id=message.customer_id,
-                        campaign_id=self.campaign_id,
-                        source="smtp",
-                        detail=error,
-                        now=now,
-                    )
+                suppress_recipient(
+                    session, message, "hard_bounce", source="smtp", detail=error, now=now
+                )
             else:
                 self.report.failed += 1
 
@@ -431,19 +420,22 @@ def _mark_sent(session: Session, message_row: int, now: dt.datetime) -> None:
     session.connection().execute(_MARK_SENT, {"row": message_row, "now": now})
 
 
-def suppress_address(
+def suppress_recipient(
     session: Session,
-    *,
-    channel: str,
-    address_hash: str,
+    message: Message,
     reason: str,
-    customer_id: int | None,
-    campaign_id: int | None,
+    *,
     source: str,
     detail: str | None,
     now: dt.datetime,
 ) -> None:
-    """Record that an address is not to be sent to on ``channel`` (once per reason)."""
+    """Record that the message's address is not to be sent to again on its channel (once per
+    reason): it bounced for good, complained or unsubscribed."""
+    customer = session.get(Customer, message.customer_id)
+    address_hash = address_of(customer, message.channel)[1] if customer else None
+    if not address_hash:
+        return
+    channel, customer_id, campaign_id = message.channel, message.customer_id, message.campaign_id
     exists = session.scalar(
         select(Suppression.id).where(
             Suppression.channel == channel,

@@ -17,10 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from soloist.domain.audit import record_audit
-from soloist.domain.campaigns.audience import UNSUBSCRIBE_SOURCE, address_of
-from soloist.domain.campaigns.sending import suppress_address
+from soloist.domain.campaigns.audience import UNSUBSCRIBE_SOURCE
+from soloist.domain.campaigns.sending import suppress_recipient
 from soloist.domain.customers.records import current_consents, record_consent
-from soloist.storage.models import CampaignLink, Customer, Message, MessageEvent
+from soloist.storage.models import CampaignLink, Message, MessageEvent
 
 MACHINE_SECONDS = 2.0
 _MACHINE_AGENTS = re.compile(
@@ -116,20 +116,7 @@ def unsubscribe(session: Session, message_row: int, now: dt.datetime, how: str) 
             evidence=f"{how}, message {message.id}",
             recorded_at=now,
         )
-    customer = session.get(Customer, message.customer_id)
-    address_hash = address_of(customer, message.channel)[1] if customer else None
-    if address_hash:
-        suppress_address(
-            session,
-            channel=message.channel,
-            address_hash=address_hash,
-            reason="unsubscribed",
-            customer_id=message.customer_id,
-            campaign_id=message.campaign_id,
-            source=how,
-            detail=None,
-            now=now,
-        )
+    suppress_recipient(session, message, "unsubscribed", source=how, detail=None, now=now)
     return message
 
 
@@ -143,20 +130,7 @@ def record_complaint(
     if message.complained_at is None:
         message.complained_at = now
         _event(session, message, "complaint", now, None, detail=source)
-    customer = session.get(Customer, message.customer_id)
-    address_hash = address_of(customer, message.channel)[1] if customer else None
-    if address_hash:
-        suppress_address(
-            session,
-            channel=message.channel,
-            address_hash=address_hash,
-            reason="complaint",
-            customer_id=message.customer_id,
-            campaign_id=message.campaign_id,
-            source=source,
-            detail=None,
-            now=now,
-        )
+    suppress_recipient(session, message, "complaint", source=source, detail=None, now=now)
     record_audit(session, actor, "campaign.complaint", "customer", message.customer_id,
                  {"message": message.id})  # fmt: skip
     return message
@@ -179,20 +153,7 @@ def record_bounce(
         message.status = "bounced"
         message.error = (detail or f"bounce reported by {source}")[:255]
         _event(session, message, "bounce", now, None, detail=detail or source)
-    customer = session.get(Customer, message.customer_id)
-    address_hash = address_of(customer, message.channel)[1] if customer else None
-    if address_hash:
-        suppress_address(
-            session,
-            channel=message.channel,
-            address_hash=address_hash,
-            reason="hard_bounce",
-            customer_id=message.customer_id,
-            campaign_id=message.campaign_id,
-            source=source,
-            detail=detail,
-            now=now,
-        )
+    suppress_recipient(session, message, "hard_bounce", source=source, detail=detail, now=now)
     record_audit(session, actor, "campaign.bounce", "customer", message.customer_id,
                  {"message": message.id})  # fmt: skip
     return message
