@@ -216,3 +216,21 @@ def test_sms_campaigns_need_sms_consent_and_a_phone(database: Database, tmp_path
         reasons = dict(session.execute(select(Message.customer_id, Message.error)).all())
     assert results["suppressed_by_reason"] == {"no_address": 1, "no_consent": 1}
     assert reasons[ids[2]] == "no_consent"
+
+
+def test_an_address_mail_cannot_carry_fails_that_message_only(
+    mail_database: Database, smtp_server: SmtpServer
+) -> None:
+    from soloist.storage.models import Customer
+
+    add_audience(mail_database, 3)
+    with mail_database.session() as session:
+        first = session.scalars(select(Customer).order_by(Customer.id)).first()
+        assert first is not None
+        first.email = "josé@example.net"  # accepted by the e-mail check, needs SMTPUTF8
+    campaign_id = _create(mail_database)
+
+    report = send_campaign(mail_database, campaign_id, ACTOR)
+
+    assert (report.status, report.sent, report.failed) == ("sent", 2, 1)
+    assert len(smtp_server.handler.messages()) == 2

@@ -137,7 +137,14 @@ class SmtpChannel:
         return connection
 
     def send(self, message: OutgoingMessage) -> str | None:
-        mail = build_email(message, self.mail_from, self.reply_to)
+        try:
+            mail = build_email(message, self.mail_from, self.reply_to)
+            mail.as_bytes()  # an address this message cannot carry fails here, not mid-send
+        except (UnicodeError, ValueError) as exc:
+            # e.g. a non-ASCII local part (josé@…), which needs SMTPUTF8: never deliverable as is
+            raise PermanentDeliveryError(
+                f"The message to {message.recipient!r} cannot be written: {exc}", bounce=False
+            ) from exc
         try:
             self._deliver(mail, message.recipient)
         except smtplib.SMTPServerDisconnected:
