@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, insert, select
@@ -130,6 +131,19 @@ def exclusion_reason(
     return None
 
 
+def classified(
+    session: Session, customer_ids: list[int], channel: str
+) -> Iterator[list[tuple[Customer, str | None]]]:
+    """The customers in batches, each with the reason they are left out on ``channel`` (None:
+    they are reached)."""
+    for part in chunks(customer_ids, 2000):
+        customers = session.scalars(select(Customer).where(Customer.id.in_(part))).all()
+        consents = consents_in_force(session, list(part), channel)
+        hashes = [address_of(c, channel)[1] or "" for c in customers]
+        suppressed = suppressed_addresses(session, channel, hashes)
+        yield [(c, exclusion_reason(c, channel, consents.get(c.id), suppressed)) for c in customers]
+
+
 def new_message_id(domain: str) -> str:
     return f"<{secrets.token_hex(12)}@{domain}>"
 
@@ -155,16 +169,9 @@ def freeze_recipients(
     )
     ids = [i for i in ids if i not in already]
     result = FreezeResult()
-    for part in chunks(ids, 2000):
-        customers = session.scalars(select(Customer).where(Customer.id.in_(part))).all()
-        consents = consents_in_force(session, list(part), campaign.channel)
-        hashes = [address_of(c, campaign.channel)[1] or "" for c in customers]
-        suppressed = suppressed_addresses(session, campaign.channel, hashes)
+    for batch in classified(session, ids, campaign.channel):
         rows = []
-        for customer in customers:
-            reason = exclusion_reason(
-                customer, campaign.channel, consents.get(customer.id), suppressed
-            )
+        for customer, reason in batch:
             language = campaign_language(customer.language)
             rows.append(
                 {
@@ -208,13 +215,8 @@ def count_segment_audience(
         return {"segment": 0, "reachable": 0}
     ids = segment_customer_ids(session, segment, currency)
     counts: dict[str, int] = {"segment": len(ids), "reachable": 0}
-    for part in chunks(ids, 2000):
-        customers = session.scalars(select(Customer).where(Customer.id.in_(part))).all()
-        consents = consents_in_force(session, list(part), channel)
-        hashes = [address_of(c, channel)[1] or "" for c in customers]
-        suppressed = suppressed_addresses(session, channel, hashes)
-        for customer in customers:
-            reason = exclusion_reason(customer, channel, consents.get(customer.id), suppressed)
+    for batch in classified(session, ids, channel):
+        for _customer, reason in batch:
             key = reason or "reachable"
             counts[key] = counts.get(key, 0) + 1
     return counts

@@ -19,13 +19,13 @@ import numpy as np
 from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
+from soloist.domain.scoring.scores import current_runs
 from soloist.storage.models import (
     Customer,
     CustomerScore,
     LedgerEntry,
     LoyaltyAccount,
     LoyaltyTier,
-    ModelRun,
     Order,
     OrderLine,
     Product,
@@ -69,12 +69,7 @@ class PersonalFields:
 
     @staticmethod
     def _clv_cuts(session: Session) -> tuple[int | None, tuple[float, float] | None]:
-        run_id = session.scalar(
-            select(ModelRun.id)
-            .where(ModelRun.kind == "clv", ModelRun.status == "succeeded")
-            .order_by(ModelRun.id.desc())
-            .limit(1)
-        )
+        run_id = current_runs(session).get("clv_12m_minor")
         if run_id is None:
             return None, None
         scored = select(CustomerScore.clv_12m_minor).where(

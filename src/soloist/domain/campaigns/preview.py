@@ -11,9 +11,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from soloist.config import Settings
+from soloist.domain.campaigns.audience import new_message_id
 from soloist.domain.campaigns.authoring import get_campaign, normalise_language, split_body
 from soloist.domain.campaigns.channels import (
     Channel,
+    OutgoingMessage,
     PermanentDeliveryError,
     TemporaryDeliveryError,
     channel_for,
@@ -147,8 +149,6 @@ def send_test_message(
             customer=customer,
             language=language,
         )
-    from soloist.domain.campaigns.audience import new_message_id
-    from soloist.domain.campaigns.channels import OutgoingMessage
 
     outgoing = OutgoingMessage(
         message_id=new_message_id(mail_domain(database.settings.mail_from)),

@@ -157,7 +157,10 @@ def _attributed_orders(
     the customer was sent."""
     statement = (
         select(
-            Order.customer_id, Order.ordered_at, Order.total_minor - Order.refunded_minor, Order.id
+            Order.customer_id,
+            Order.ordered_at,
+            Order.total_minor - Order.refunded_minor,
+            Message.sent_at,
         )
         .join(
             Message,
@@ -173,20 +176,10 @@ def _attributed_orders(
             Order.ordered_at >= Message.sent_at,
         )
     )
-    found = []
-    for customer_id, ordered_at, net, _order_id in session.execute(statement):
-        found.append((int(customer_id), ordered_at, int(net or 0)))
-    sent_at = dict(
-        session.execute(
-            select(Message.customer_id, Message.sent_at).where(
-                Message.campaign_id == campaign_id, Message.status == "sent"
-            )
-        ).all()
-    )
     return [
-        (c, at, net)
-        for c, at, net in found
-        if (sent := sent_at.get(c)) is not None and at <= _aware(sent) + window
+        (int(customer_id), ordered_at, int(net or 0))
+        for customer_id, ordered_at, net, sent_at in session.execute(statement)
+        if sent_at is not None and ordered_at <= _aware(sent_at) + window
     ]
 
 
