@@ -13,6 +13,7 @@ FACES = [
     "soloist.domain.campaigns",
     "soloist.domain.customers",
     "soloist.domain.imports",
+    "soloist.domain.journeys",
     "soloist.domain.jobs",
     "soloist.domain.loyalty",
     "soloist.domain.scoring",

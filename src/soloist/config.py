@@ -139,6 +139,24 @@ class Settings(BaseSettings):
         le=365,
         description="A new campaign counts orders placed this many days after its message.",
     )
+    frequency_cap: int = Field(
+        default=3,
+        ge=0,
+        le=100,
+        description=(
+            "At most this many campaign and journey messages reach one customer in 7 days "
+            "(a customer at the cap is left out of a campaign, and a journey's message waits "
+            "for room); 0: no cap."
+        ),
+    )
+    quiet_hours: str = Field(
+        default="21-8",
+        description=(
+            "Hours of the customer's day when nothing is sent, as START-END in 24-hour clock "
+            "(21-8: from 21:00 to 08:00), in the customer's time zone (the workspace's when "
+            "unknown); a message due then waits for the end. Empty: no quiet hours."
+        ),
+    )
     sms_outbox: Path | None = Field(
         default=None,
         description=(
@@ -157,6 +175,20 @@ class Settings(BaseSettings):
             "or SOLOIST_WEBHOOK_CHANNEL_SECRET_FILE."
         ),
     )
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours_are_a_range(cls, value: str) -> str:
+        text = value.strip()
+        if not text:
+            return ""
+        start, sep, end = text.partition("-")
+        if not sep or not start.strip().isdigit() or not end.strip().isdigit():
+            raise ValueError(f"quiet_hours must look like 21-8, got {value!r}")
+        first, last = int(start), int(end)
+        if not (0 <= first <= 23 and 0 <= last <= 23) or first == last:
+            raise ValueError(f"quiet_hours needs two different hours from 0 to 23, got {value!r}")
+        return f"{first}-{last}"
 
     @field_validator("public_url")
     @classmethod

@@ -21,6 +21,14 @@ if TYPE_CHECKING:
     from .customer_features import transaction_features
     from .drivers import satisfaction_drivers
     from .errors import AnalyticsError, NotFittedError
+    from .experiments import (
+        ProportionComparison,
+        VariantComparison,
+        compare_proportions,
+        compare_variants,
+        experiment_power,
+        sample_size_per_arm,
+    )
     from .gamma_gamma import GammaGammaModel
     from .metrics import (
         DEFAULT_LOYALTY_WEIGHTS,
@@ -51,6 +59,13 @@ if TYPE_CHECKING:
         segment_summary,
         segment_transitions,
     )
+    from .send_time import SendTimeModel, next_send_time
+    from .sequential import (
+        SequentialLook,
+        SequentialTest,
+        sequential_boundaries,
+        sequential_power,
+    )
     from .subscription_churn import score_subscription_churn
     from .survival import fit_sbg_censored, kaplan_meier
     from .validation import calibration_holdout_table, cumulative_repeat_purchases
@@ -65,8 +80,13 @@ _MODULE_OF = {
     "ModifiedBetaGeoModel": "bg_nbd",
     "NotFittedError": "errors",
     "ParetoNBDModel": "pareto_nbd",
+    "ProportionComparison": "experiments",
     "RFM_SEGMENTS": "segmentation",
+    "SendTimeModel": "send_time",
+    "SequentialLook": "sequential",
+    "SequentialTest": "sequential",
     "ShiftedBetaGeometricModel": "sbg",
+    "VariantComparison": "experiments",
     "average_order_value": "metrics",
     "calibration_holdout_table": "validation",
     "ces": "metrics",
@@ -75,6 +95,8 @@ _MODULE_OF = {
     "cluster_customers": "clustering",
     "cohort_retention": "metrics",
     "compare_clv_models": "next_purchase",
+    "compare_proportions": "experiments",
+    "compare_variants": "experiments",
     "conversion_rate": "metrics",
     "cross_validate_classifiers": "churn_models",
     "csat": "metrics",
@@ -83,8 +105,10 @@ _MODULE_OF = {
     "days_to_next_purchase": "next_purchase",
     "discounted_clv": "metrics",
     "discounted_clv_by_customer": "metrics",
+    "experiment_power": "experiments",
     "fit_sbg_censored": "survival",
     "kaplan_meier": "survival",
+    "next_send_time": "send_time",
     "nps": "metrics",
     "plot_calibration_holdout": "plotting",
     "plot_cumulative_repeat_purchases": "plotting",
@@ -95,12 +119,15 @@ _MODULE_OF = {
     "rfm_segment": "segmentation",
     "rfm_summary": "rfm",
     "rfm_table": "segmentation",
+    "sample_size_per_arm": "experiments",
     "satisfaction_drivers": "drivers",
     "rescore_churn": "churn",
     "score_churn": "churn",
     "score_subscription_churn": "subscription_churn",
     "segment_summary": "segmentation",
     "segment_transitions": "segmentation",
+    "sequential_boundaries": "sequential",
+    "sequential_power": "sequential",
     "transaction_features": "customer_features",
 }
 __all__ = [
@@ -114,7 +141,12 @@ __all__ = [
     "ModifiedBetaGeoModel",
     "NotFittedError",
     "ParetoNBDModel",
+    "ProportionComparison",
+    "SendTimeModel",
+    "SequentialLook",
+    "SequentialTest",
     "ShiftedBetaGeometricModel",
+    "VariantComparison",
     "average_order_value",
     "calibration_holdout_table",
     "ces",
@@ -123,6 +155,8 @@ __all__ = [
     "cluster_customers",
     "cohort_retention",
     "compare_clv_models",
+    "compare_proportions",
+    "compare_variants",
     "conversion_rate",
     "cross_validate_classifiers",
     "csat",
@@ -131,8 +165,10 @@ __all__ = [
     "days_to_next_purchase",
     "discounted_clv",
     "discounted_clv_by_customer",
+    "experiment_power",
     "fit_sbg_censored",
     "kaplan_meier",
+    "next_send_time",
     "nps",
     "plot_calibration_holdout",
     "plot_cumulative_repeat_purchases",
@@ -144,11 +180,14 @@ __all__ = [
     "rfm_segment",
     "rfm_summary",
     "rfm_table",
+    "sample_size_per_arm",
     "satisfaction_drivers",
     "score_churn",
     "score_subscription_churn",
     "segment_summary",
     "segment_transitions",
+    "sequential_boundaries",
+    "sequential_power",
     "transaction_features",
 ]
 

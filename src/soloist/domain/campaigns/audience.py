@@ -15,10 +15,17 @@ import datetime as dt
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from soloist.domain.campaigns.pacing import (
+    SendPolicy,
+    assign_arm,
+    best_send_times,
+    recent_message_counts,
+)
 from soloist.domain.campaigns.personal import campaign_language
 from soloist.domain.segment_rules import customers_matching
 from soloist.errors import NotFoundError, ValidationError
@@ -26,6 +33,7 @@ from soloist.storage.bulk import chunks
 from soloist.storage.models import (
     Campaign,
     CampaignContent,
+    CampaignExperiment,
     ConsentRecord,
     Customer,
     Message,
@@ -42,6 +50,9 @@ class FreezeResult:
     recipients: int = 0
     queued: int = 0
     suppressed: dict[str, int] = field(default_factory=dict)
+    holdout: int = 0
+    waiting: int = 0
+    by_variant: dict[str, int] = field(default_factory=dict)
 
 
 def find_segment(session: Session, reference: str | int) -> Segment:
@@ -149,10 +160,18 @@ def new_message_id(domain: str) -> str:
 
 
 def freeze_recipients(
-    session: Session, campaign: Campaign, currency: str, domain: str, now: dt.datetime
+    session: Session,
+    campaign: Campaign,
+    currency: str,
+    domain: str,
+    now: dt.datetime,
+    policy: SendPolicy | None = None,
 ) -> FreezeResult:
-    """Write one message row per customer of the campaign's segment (queued or suppressed).
-    Run again, it adds nobody twice (each row's key is the campaign and the customer)."""
+    """Write one message row per customer of the campaign's segment: ``suppressed`` (with the
+    reason; ``frequency_cap`` when the customer had enough messages this week), ``holdout``
+    (drawn to receive nothing), ``waiting`` (an A/B test's remainder, for the winner) or
+    ``queued`` with its variant and, for an optimised send, its hour. Run again, it adds
+    nobody twice (each row's key is the campaign and the customer)."""
     if campaign.segment_id is None:
         raise ValidationError("The campaign has no segment.", field="segment")
     segment = session.get(Segment, campaign.segment_id)
@@ -168,34 +187,85 @@ def freeze_recipients(
         session.scalars(select(Message.customer_id).where(Message.campaign_id == campaign.id))
     )
     ids = [i for i in ids if i not in already]
+    policy = policy or SendPolicy()
+    if campaign.assignment_seed is None:
+        campaign.assignment_seed = secrets.randbelow(2**31)
+    seed = campaign.assignment_seed
+    variants, test_share = arms_of(session, campaign)
     result = FreezeResult()
     for batch in classified(session, ids, campaign.channel):
-        rows = []
+        batch_ids = [customer.id for customer, _ in batch]
+        recent = recent_message_counts(session, batch_ids, now) if policy.frequency_cap else {}
+        rows: list[dict[str, Any]] = []
         for customer, reason in batch:
+            capped = policy.frequency_cap and recent.get(customer.id, 0) >= policy.frequency_cap
+            if reason is None and capped:
+                reason = "frequency_cap"
+            arm, variant = ("suppressed", None)
+            if reason is None:
+                arm, variant = assign_arm(
+                    seed, customer.id, campaign.holdout_share, variants, test_share
+                )
             language = campaign_language(customer.language)
             rows.append(
                 {
                     "campaign_id": campaign.id,
                     "customer_id": customer.id,
                     "channel": campaign.channel,
-                    "status": "suppressed" if reason else "queued",
+                    "status": {"test": "queued"}.get(arm, arm),
                     "error": reason,
+                    "variant": variant,
                     "idempotency_key": f"campaign:{campaign.id}:customer:{customer.id}",
                     "recipient": address_of(customer, campaign.channel)[0],
                     "message_id": new_message_id(domain),
                     "language": language if language in languages else campaign.default_language,
                     "attempts": 0,
                     "created_at": now,
+                    "next_attempt_at": None,
+                    "_zone": customer.timezone,
                 }
             )
             result.recipients += 1
             if reason:
                 result.suppressed[reason] = result.suppressed.get(reason, 0) + 1
+            elif arm == "holdout":
+                result.holdout += 1
+            elif arm == "waiting":
+                result.waiting += 1
             else:
                 result.queued += 1
+                key = variant or "A"
+                result.by_variant[key] = result.by_variant.get(key, 0) + 1
+        if campaign.send_time == "optimised":
+            queued = [r for r in rows if r["status"] == "queued"]
+            times = best_send_times(
+                session, [r["customer_id"] for r in queued], now, campaign.send_window_hours, seed
+            )
+            for row in queued:
+                at = times.get(row["customer_id"], now)
+                row["next_attempt_at"] = policy.when(at, row["_zone"])
+        for row in rows:
+            del row["_zone"]
         if rows:
             session.execute(insert(Message), rows)
     return result
+
+
+def arms_of(session: Session, campaign: Campaign) -> tuple[list[str], float]:
+    """The variants a campaign's test sends (A alone without a test) and the test's share."""
+    experiment = session.scalar(
+        select(CampaignExperiment).where(CampaignExperiment.campaign_id == campaign.id)
+    )
+    if experiment is None:
+        return ["A"], 1.0
+    variants = sorted(
+        set(
+            session.scalars(
+                select(CampaignContent.variant).where(CampaignContent.campaign_id == campaign.id)
+            )
+        )
+    )
+    return variants, experiment.test_share
 
 
 def count_audience(session: Session, campaign: Campaign, currency: str) -> dict[str, int]:

@@ -24,6 +24,7 @@ from soloist.domain.campaigns.audience import (
     freeze_recipients,
     message_counts,
 )
+from soloist.domain.campaigns.pacing import SendPolicy
 from soloist.domain.campaigns.templates import check_templates, looks_like_html, text_to_html
 from soloist.errors import ConflictError, NotFoundError, ValidationError
 from soloist.storage.models import CAMPAIGN_CHANNELS, Campaign, CampaignContent, Segment
@@ -246,19 +247,32 @@ def content_languages(session: Session, campaign_id: int) -> list[str]:
     )
 
 
-def contents_of(session: Session, campaign_id: int) -> dict[str, CampaignContent]:
+def contents_of(
+    session: Session, campaign_id: int, variant: str = "A"
+) -> dict[str, CampaignContent]:
     return {
         c.language: c
         for c in session.scalars(
             select(CampaignContent).where(
-                CampaignContent.campaign_id == campaign_id, CampaignContent.variant == "A"
+                CampaignContent.campaign_id == campaign_id, CampaignContent.variant == variant
             )
         )
     }
 
 
+def variants_of(session: Session, campaign_id: int) -> list[str]:
+    """The A/B variants the campaign has text for (A, the control, first)."""
+    return sorted(
+        set(
+            session.scalars(
+                select(CampaignContent.variant).where(CampaignContent.campaign_id == campaign_id)
+            )
+        )
+    )
+
+
 def require_editable(campaign: Campaign) -> None:
-    if campaign.status not in EDITABLE:
+    if campaign.status not in EDITABLE and campaign.journey is None:  # a journey's text stays
         raise CampaignStateError(
             f"Campaign {campaign.id} is {campaign.status}; only a draft or a scheduled campaign "
             "can be changed.",
@@ -298,6 +312,7 @@ def start_sending(
     currency: str,
     domain: str,
     now: dt.datetime,
+    policy: SendPolicy | None = None,
 ) -> FreezeResult | None:
     """Draft or scheduled → sending: freeze the recipients. A paused campaign resumes. None
     when the campaign was sending already."""
@@ -313,7 +328,7 @@ def start_sending(
     move_campaign(campaign, "sending")
     campaign.started_at = now
     campaign.last_error = None
-    result = freeze_recipients(session, campaign, currency, domain, now)
+    result = freeze_recipients(session, campaign, currency, domain, now, policy)
     record_audit(session, actor, "campaign.started", "campaign", campaign_id,
                  {"recipients": result.recipients, "queued": result.queued})  # fmt: skip
     return result
@@ -342,7 +357,9 @@ def unschedule_campaign(session: Session, campaign_id: int, actor: str) -> Campa
 
 
 def list_campaigns(session: Session) -> list[Campaign]:
-    return list(session.scalars(select(Campaign).order_by(Campaign.id.desc())))
+    """The campaigns, newest first (a journey's own campaign is shown with its journey)."""
+    statement = select(Campaign).where(Campaign.journey.is_(None)).order_by(Campaign.id.desc())
+    return list(session.scalars(statement))
 
 
 def campaign_summary(session: Session, campaign: Campaign) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from soloist.config import Settings
-from soloist.domain.campaigns.authoring import contents_of
+from soloist.domain.campaigns.authoring import contents_of, variants_of
 from soloist.domain.campaigns.channels import OutgoingMessage
 from soloist.domain.campaigns.links import (
     CLICK,
@@ -49,13 +49,15 @@ class Composer:
     ) -> None:
         self.campaign_id = campaign.id
         self.default_language = campaign.default_language
-        contents = contents_of(session, campaign.id)
-        if not contents:
+        self.variants: dict[str, dict[str, CompiledContent]] = {}
+        for variant in variants_of(session, campaign.id):
+            self.variants[variant] = {
+                language: CompiledContent(c.subject, c.html_body, c.text_body)
+                for language, c in contents_of(session, campaign.id, variant).items()
+            }
+        if not self.variants.get("A"):
             raise ValidationError("The campaign has no content to send.", field="body")
-        self.compiled = {
-            language: CompiledContent(c.subject, c.html_body, c.text_body)
-            for language, c in contents.items()
-        }
+        self.compiled = self.variants["A"]
         self.signer = LinkSigner(keyring.link_key, settings.public_url)
         self.fields = PersonalFields(session, now)
         self.links = CampaignLinks(session, campaign.id) if track else None
@@ -68,8 +70,11 @@ class Composer:
         if self.links is not None:
             self.links.session = session
 
-    def language_for(self, language: str | None) -> str:
-        return language if language in self.compiled else self.default_language
+    def language_for(self, language: str | None, variant: str | None = None) -> str:
+        compiled = self.variants.get(variant or "A", self.compiled)
+        if language in compiled:
+            return str(language)
+        return self.default_language if self.default_language in compiled else next(iter(compiled))
 
     def compose(
         self,
@@ -79,11 +84,14 @@ class Composer:
         message_id: str,
         recipient: str,
         language: str | None,
+        variant: str | None = None,
     ) -> OutgoingMessage:
-        version = self.language_for(language or customer.get("language"))
+        """The message for ``customer`` in their language, of A/B ``variant`` (A by default)."""
+        compiled = self.variants.get(variant or "A", self.compiled)
+        version = self.language_for(language or customer.get("language"), variant)
         unsubscribe_url = self.signer.url(UNSUBSCRIBE, message_row)
         context = {"customer": customer, "unsubscribe_url": unsubscribe_url}
-        rendered = self.compiled[version].render(context)
+        rendered = compiled[version].render(context)
         html_part, text_part = rendered.html, rendered.text
         if self.links is not None:
             links = self.links

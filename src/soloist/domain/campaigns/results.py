@@ -55,7 +55,7 @@ def campaign_results(session: Session, campaign_id: int, currency: str) -> dict[
         )
     )
     window = dt.timedelta(days=campaign.attribution_days)
-    orders = _attributed_orders(session, campaign_id, currency, window)
+    orders = attributed_orders(session, campaign_id, currency, window)
     by_customer: dict[int, list[tuple[dt.datetime, int]]] = {}
     for customer_id, ordered_at, net in orders:
         by_customer.setdefault(customer_id, []).append((ordered_at, net))
@@ -123,7 +123,8 @@ def summarise_campaigns(session: Session, currency: str) -> list[dict[str, Any]]
     (as :func:`campaign_results` counts them)."""
     segments = dict(session.execute(select(Segment.id, Segment.name)).all())
     rows = []
-    for campaign in session.scalars(select(Campaign).order_by(Campaign.id.desc())):
+    statement = select(Campaign).where(Campaign.journey.is_(None)).order_by(Campaign.id.desc())
+    for campaign in session.scalars(statement):
         row: dict[str, Any] = {
             "id": campaign.id,
             "name": campaign.name,
@@ -150,7 +151,7 @@ def summarise_campaigns(session: Session, currency: str) -> list[dict[str, Any]]
     return rows
 
 
-def _attributed_orders(
+def attributed_orders(
     session: Session, campaign_id: int, currency: str, window: dt.timedelta
 ) -> list[tuple[int, dt.datetime, int]]:
     """(customer, ordered_at, net minor units) of paid orders within the window of a message

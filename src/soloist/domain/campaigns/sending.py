@@ -50,6 +50,7 @@ from soloist.domain.campaigns.channels import (
     channel_for,
 )
 from soloist.domain.campaigns.compose import Composer
+from soloist.domain.campaigns.pacing import SendPolicy
 from soloist.domain.campaigns.smtp import mail_domain
 from soloist.errors import (
     ChannelNotConfiguredError,
@@ -160,6 +161,7 @@ def send_campaign(
                     settings.currency,
                     mail_domain(settings.mail_from),
                     clock(),
+                    SendPolicy.from_settings(settings),
                 )
             status = campaign.status
         report = SendReport(campaign_id, status)
@@ -279,6 +281,7 @@ class _Sender:
                     Message.language,
                     Message.status,
                     Message.attempts,
+                    Message.variant,
                 )
                 .where(
                     Message.campaign_id == self.campaign_id,
@@ -310,6 +313,7 @@ class _Sender:
                         message_id=row.message_id,
                         recipient=row.recipient or "",
                         language=row.language,
+                        variant=row.variant,
                     )
                 except TemplateError as exc:
                     outgoing = exc
@@ -387,17 +391,18 @@ class _Sender:
                     select(Message.status, func.count())
                     .where(
                         Message.campaign_id == self.campaign_id,
-                        Message.status.in_(("queued", "sending")),
+                        Message.status.in_(("queued", "sending", "waiting")),
                     )
                     .group_by(Message.status)
                 ).all()
             )
             campaign = get_campaign(session, self.campaign_id)
-            if not open_rows and campaign.status == "sending":
+            # A journey's campaign never ends; an A/B test's remainder waits for the winner.
+            if not open_rows and campaign.status == "sending" and campaign.journey is None:
                 campaign.status, campaign.sent_at, campaign.last_error = "sent", now, None
                 record_audit(session, self.actor, "campaign.sent", "campaign", campaign.id, {})
             self.report.status = campaign.status
-            if open_rows and self.report.next_retry_at is None:
+            if open_rows.keys() - {"waiting"} and self.report.next_retry_at is None:
                 self.report.next_retry_at = session.scalar(
                     select(func.min(Message.next_attempt_at)).where(
                         Message.campaign_id == self.campaign_id, Message.status == "queued"
@@ -473,8 +478,9 @@ def queue_campaign(
     campaign = get_campaign(session, campaign_id)
     if campaign.status in ("draft", "scheduled", "paused"):
         channel_for(settings, campaign.channel).close()  # no connection yet: settings only
+    policy = SendPolicy.from_settings(settings)
     start_sending(session, campaign_id, actor, settings.currency,
-                  mail_domain(settings.mail_from), now)  # fmt: skip
+                  mail_domain(settings.mail_from), now, policy)  # fmt: skip
     return get_campaign(session, campaign_id)
 
 
@@ -484,15 +490,18 @@ def due_campaigns(session: Session, now: dt.datetime) -> list[int]:
     marking the campaign sent, or everybody was suppressed: the worker marks them sent), and
     scheduled ones whose time has come."""
     open_messages = select(Message.campaign_id).where(
-        Message.campaign_id == Campaign.id, Message.status.in_(("queued", "sending"))
+        Message.campaign_id == Campaign.id, Message.status.in_(("queued", "sending", "waiting"))
     )
-    due_messages = open_messages.where(
-        (Message.next_attempt_at.is_(None)) | (Message.next_attempt_at <= now)
+    due_messages = select(Message.campaign_id).where(
+        Message.campaign_id == Campaign.id,
+        Message.status.in_(("queued", "sending")),
+        (Message.next_attempt_at.is_(None)) | (Message.next_attempt_at <= now),
     )
+    finished = ~open_messages.exists() & Campaign.journey.is_(None)
     statement = (
         select(Campaign.id)
         .where(
-            ((Campaign.status == "sending") & (due_messages.exists() | ~open_messages.exists()))
+            ((Campaign.status == "sending") & (due_messages.exists() | finished))
             | ((Campaign.status == "scheduled") & (Campaign.scheduled_at <= now))
         )
         .order_by(Campaign.id)

@@ -14,6 +14,7 @@ import os
 import random
 import socket
 import threading
+import time
 import traceback
 import uuid
 from collections.abc import Mapping
@@ -48,6 +49,7 @@ log = logging.getLogger("soloist.worker")
 
 DEFAULT_LEASE = dt.timedelta(hours=1)
 DEFAULT_POLL_SECONDS = 5.0
+AUTOMATION_EVERY_S = 60.0  # journeys and A/B looks run at most once a minute
 REFIT_SCHEDULE = "refit"
 
 
@@ -115,6 +117,8 @@ class Worker:
         self.retry_base, self.retry_cap = retry_base, retry_cap
         self.send_campaigns, self.campaign_slice_s = send_campaigns, campaign_slice_s
         self.campaign_reports: list[SendReport] = []
+        self.automation_every_s = AUTOMATION_EVERY_S
+        self._automation_at: float | None = None
 
     def register_schedules(self) -> None:
         """Write the schedules the settings ask for (the nightly refit) into the database."""
@@ -187,6 +191,27 @@ class Worker:
         log.warning("job %s (%s) attempt %s: %s", job_id, kind, attempt, error)
         return JobOutcome(job_id, kind, attempt, status, error)
 
+    def run_automations(self, *, force: bool = False) -> None:
+        """Run the journeys (enter new occasions, act on due entries) and take the A/B tests'
+        due looks, at most once every ``automation_every_s`` (a minute) unless ``force``."""
+        if not self.send_campaigns:
+            return
+        due = self._automation_at is None or (
+            time.monotonic() - self._automation_at >= self.automation_every_s
+        )
+        if not (due or force):
+            return
+        self._automation_at = time.monotonic()
+        from soloist.domain.campaigns.experiments import review_experiments
+        from soloist.domain.journeys.runner import run_journeys
+
+        actor = f"worker:{self.worker_id}"
+        for step in (run_journeys, review_experiments):
+            try:
+                step(self.database, actor, self.clock())
+            except Exception:  # one step's fault stops neither the other nor the jobs
+                log.exception("%s failed; trying again in a minute", step.__name__)
+
     def send_due_campaigns(self, stop: threading.Event | None = None) -> list[SendReport]:
         """Send the campaigns that are due (sending, or scheduled for now), each for at most
         ``campaign_slice_s`` so that jobs get their turn; a send a crashed worker left is
@@ -211,6 +236,7 @@ class Worker:
         """Queue what the schedules say is due, send due campaigns, then run due jobs until
         none is left (the campaign reports are kept in ``campaign_reports``)."""
         self.enqueue_due()
+        self.run_automations()
         self.campaign_reports = self.send_due_campaigns(stop)
         outcomes = []
         while stop is None or not stop.is_set():

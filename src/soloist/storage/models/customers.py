@@ -36,6 +36,8 @@ class Customer(IdMixin, TimestampMixin, Base):
     notes: Mapped[str | None] = mapped_column(EncryptedString("customers.notes"))
     country: Mapped[str | None] = mapped_column(String(2))
     language: Mapped[str | None] = mapped_column(String(16))
+    # IANA zone (Europe/London): quiet hours and send times follow it; the workspace's if None.
+    timezone: Mapped[str | None] = mapped_column(String(64))
     source: Mapped[str | None] = mapped_column(String(50))
     custom_fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(16), default="active", index=True)

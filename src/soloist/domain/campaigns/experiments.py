@@ -1,0 +1,545 @@
+"""A/B and A/B/n tests of a campaign, decided by a rule fixed before the first message.
+
+The owner chooses the metric (a human click, or a conversion: an order within the attribution
+window), the effect worth finding (``minimum_lift``, absolute: 5 % → 6 % is 0.01) and how sure
+to be (``alpha``, ``power``). The set-up shows how many customers each variant needs
+(:func:`soloist.analytics.sample_size_per_arm`) beside how many the segment holds.
+
+Customers are drawn into the variants by a seeded hash (:mod:`.pacing`); with ``test_share`` below
+1 only that share is in the test and the rest waits for the winner. The worker looks at the
+results ``looks`` times, evenly over ``decision_hours`` after the send started. Each look is a
+step of a group-sequential test with Lan–DeMets alpha spending (O'Brien–Fleming), so looking
+ten times keeps the overall false-positive rate at ``alpha`` where checking p < 0.05 ten times
+would make it about 18 %. With several variants each is compared with A at ``alpha / (k − 1)``
+(Bonferroni).
+
+Information. The messages all leave at once and the clicks arrive over days, so what grows
+between looks is not the number of recipients but the events. For the running share
+``p(t)`` of recipients with an event by time ``t``, the covariance of the running differences
+gives ``corr(Z_s, Z_t) = sqrt(odds(p_s) / odds(p_t))``: the test statistic is a Brownian motion
+in the odds of the pooled rate. So a look's information is ``odds(p̂) / (1/n_A + 1/n_B)``, and
+the plan's full information uses the rate the owner expects (baseline + lift / 2).
+
+A winner is declared only when a boundary is crossed; at the last look with no crossing the
+verdict is "no difference found" and the control (A) goes to the rest. The Bayesian answer
+(probability to beat A, expected loss) is shown beside the frequentist one, never used to
+stop.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from soloist.domain.audit import record_audit
+from soloist.domain.campaigns.audience import count_audience
+from soloist.domain.campaigns.authoring import get_campaign, require_editable, variants_of
+from soloist.domain.campaigns.results import attributed_orders
+from soloist.errors import ConflictError, NotFoundError, ValidationError
+from soloist.storage.database import Database
+from soloist.storage.models import TEST_METRICS, Campaign, CampaignExperiment, Message
+from soloist.storage.types import utcnow
+
+SPENDING = "obrien_fleming"
+MAX_LOOKS = 20
+
+
+def get_experiment(session: Session, campaign_id: int) -> CampaignExperiment | None:
+    return session.scalar(
+        select(CampaignExperiment).where(CampaignExperiment.campaign_id == campaign_id)
+    )
+
+
+def set_experiment(
+    session: Session,
+    campaign_id: int,
+    actor: str,
+    *,
+    metric: str = "click",
+    baseline_rate: float,
+    minimum_lift: float,
+    test_share: float = 1.0,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    looks: int = 5,
+    decision_hours: int = 72,
+) -> CampaignExperiment:
+    """Fix a campaign's test before it is sent (a draft or scheduled campaign only)."""
+    campaign = get_campaign(session, campaign_id)
+    require_editable(campaign)
+    _check_design(
+        metric, baseline_rate, minimum_lift, test_share, alpha, power, looks, decision_hours
+    )
+    experiment = get_experiment(session, campaign_id)
+    if experiment is None:
+        experiment = CampaignExperiment(campaign_id=campaign_id)
+        session.add(experiment)
+    experiment.metric, experiment.baseline_rate = metric, baseline_rate
+    experiment.minimum_lift, experiment.test_share = minimum_lift, test_share
+    experiment.alpha, experiment.power, experiment.looks = alpha, power, looks
+    experiment.decision_hours, experiment.status = decision_hours, "planned"
+    experiment.variants = max(2, len(variants_of(session, campaign_id)))
+    session.flush()
+    record_audit(
+        session,
+        actor,
+        "campaign.experiment_set",
+        "campaign",
+        campaign_id,
+        {
+            "metric": metric,
+            "baseline_rate": baseline_rate,
+            "minimum_lift": minimum_lift,
+            "test_share": test_share,
+            "alpha": alpha,
+            "power": power,
+            "looks": looks,
+            "decision_hours": decision_hours,
+        },
+    )
+    return experiment
+
+
+def remove_experiment(session: Session, campaign_id: int, actor: str) -> None:
+    campaign = get_campaign(session, campaign_id)
+    require_editable(campaign)
+    experiment = get_experiment(session, campaign_id)
+    if experiment is not None:
+        session.delete(experiment)
+        record_audit(session, actor, "campaign.experiment_removed", "campaign", campaign_id, {})
+
+
+def _check_design(
+    metric: str,
+    baseline: float,
+    lift: float,
+    test_share: float,
+    alpha: float,
+    power: float,
+    looks: int,
+    decision_hours: int,
+) -> None:
+    if metric not in TEST_METRICS:
+        raise ValidationError(f"metric must be one of {', '.join(TEST_METRICS)}.", field="metric")
+    if not 0 < baseline < 1:
+        raise ValidationError(
+            "baseline_rate must be between 0 and 1 (5% is 0.05).", field="baseline_rate"
+        )
+    if lift <= 0 or baseline + lift >= 1:
+        raise ValidationError(
+            "minimum_lift is the absolute rise worth finding (5% → 6% is 0.01): above 0, and "
+            "baseline_rate + minimum_lift below 1.",
+            field="minimum_lift",
+        )
+    if not 0 < test_share <= 1:
+        raise ValidationError("test_share must be above 0 and at most 1.", field="test_share")
+    if not 0 < alpha < 0.5 or not 0.5 <= power < 1:
+        raise ValidationError("alpha must be in (0, 0.5) and power in [0.5, 1).", field="alpha")
+    if not 1 <= looks <= MAX_LOOKS:
+        raise ValidationError(f"looks must be 1 to {MAX_LOOKS}.", field="looks")
+    if not 1 <= decision_hours <= 24 * 60:
+        raise ValidationError("decision_hours must be 1 to 1440.", field="decision_hours")
+
+
+def sample_size_guide(
+    *,
+    baseline_rate: float,
+    minimum_lift: float,
+    reachable: int,
+    variants: int = 2,
+    test_share: float = 1.0,
+    holdout_share: float = 0.0,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    looks: int = 5,
+) -> dict[str, Any]:
+    """How many recipients each variant needs for the effect, how many it will get, and the
+    power and smallest detectable lift at that size."""
+    from soloist.analytics import experiment_power, sample_size_per_arm
+
+    _check_design("click", baseline_rate, minimum_lift, test_share, alpha, power, looks, 1)
+    level = alpha / max(1, variants - 1)
+    needed = sample_size_per_arm(baseline_rate, minimum_lift, power=power, alpha=level, looks=looks)
+    per_arm = int(reachable * (1 - holdout_share) * test_share) // max(1, variants)
+    achieved = (
+        experiment_power(baseline_rate, minimum_lift, per_arm, alpha=level, looks=looks)
+        if per_arm >= 2
+        else 0.0
+    )
+    detectable = _detectable_lift(baseline_rate, per_arm, level, power, looks)
+    return {
+        "baseline_rate": baseline_rate,
+        "minimum_lift": minimum_lift,
+        "alpha": alpha,
+        "alpha_per_comparison": level,
+        "power": power,
+        "looks": looks,
+        "variants": variants,
+        "needed_per_variant": needed,
+        "needed_total": needed * variants,
+        "reachable": reachable,
+        "per_variant": per_arm,
+        "enough": per_arm >= needed,
+        "power_at_size": round(float(achieved), 4),
+        "detectable_lift": detectable,
+    }
+
+
+def _detectable_lift(
+    baseline: float, per_arm: int, alpha: float, power: float, looks: int
+) -> float | None:
+    """The smallest absolute lift found with ``power`` at ``per_arm`` (None: none below 1)."""
+    from soloist.analytics import sample_size_per_arm
+
+    if per_arm < 2:
+        return None
+    low, high = 1e-4, 1 - baseline - 1e-6
+    if sample_size_per_arm(baseline, high, power=power, alpha=alpha, looks=looks) > per_arm:
+        return None
+    for _ in range(40):
+        middle = (low + high) / 2
+        if sample_size_per_arm(baseline, middle, power=power, alpha=alpha, looks=looks) > per_arm:
+            low = middle
+        else:
+            high = middle
+    return round(high, 4)
+
+
+def campaign_guide(session: Session, campaign: Campaign, currency: str) -> dict[str, Any] | None:
+    """The sample-size guide for a campaign's planned test, with its segment's reach."""
+    experiment = get_experiment(session, campaign.id)
+    if experiment is None:
+        return None
+    reachable = count_audience(session, campaign, currency).get("reachable", 0)
+    return sample_size_guide(
+        baseline_rate=experiment.baseline_rate,
+        minimum_lift=experiment.minimum_lift,
+        reachable=reachable,
+        variants=max(2, len(variants_of(session, campaign.id))),
+        test_share=experiment.test_share,
+        holdout_share=campaign.holdout_share,
+        alpha=experiment.alpha,
+        power=experiment.power,
+        looks=experiment.looks,
+    )
+
+
+def arm_counts(
+    session: Session, campaign: Campaign, metric: str, currency: str
+) -> dict[str, tuple[int, int]]:
+    """Variant → (recipients with the event, recipients sent)."""
+    rows = session.execute(
+        select(Message.customer_id, Message.variant, Message.clicked_at).where(
+            Message.campaign_id == campaign.id,
+            Message.status == "sent",
+            Message.variant.is_not(None),
+        )
+    ).all()
+    buyers: set[int] = set()
+    if metric == "conversion":
+        window = dt.timedelta(days=campaign.attribution_days)
+        buyers = {c for c, _, _ in attributed_orders(session, campaign.id, currency, window)}
+    counts: dict[str, list[int]] = {}
+    for customer_id, variant, clicked_at in rows:
+        arm = counts.setdefault(str(variant), [0, 0])
+        arm[1] += 1
+        hit = clicked_at is not None if metric == "click" else customer_id in buyers
+        arm[0] += int(hit)
+    return {variant: (hits, sent) for variant, (hits, sent) in sorted(counts.items())}
+
+
+def look_times(campaign: Campaign, experiment: CampaignExperiment) -> list[dt.datetime]:
+    """When the rule looks: evenly over the decision window after the send started."""
+    if campaign.started_at is None:
+        return []
+    start = _aware(campaign.started_at)
+    step = dt.timedelta(hours=experiment.decision_hours) / experiment.looks
+    return [start + step * k for k in range(1, experiment.looks + 1)]
+
+
+def _load_state(experiment: CampaignExperiment) -> dict[str, Any]:
+    return json.loads(experiment.state) if experiment.state else {"tests": {}, "looks": []}
+
+
+def _information(hits: int, sent: int, hits_a: int, sent_a: int) -> tuple[float, float]:
+    """(pooled z, information on the odds scale) of a variant against A."""
+    pooled = (hits + hits_a) / (sent + sent_a)
+    if pooled <= 0 or pooled >= 1:
+        return 0.0, 0.0
+    spread = 1 / sent + 1 / sent_a
+    z = (hits / sent - hits_a / sent_a) / math.sqrt(pooled * (1 - pooled) * spread)
+    return z, pooled / (1 - pooled) / spread
+
+
+def take_look(
+    session: Session, campaign_id: int, currency: str, now: dt.datetime, actor: str
+) -> dict[str, Any] | None:
+    """The rule's next look, if its time has come: record it, and decide when a boundary is
+    crossed or this is the last look. Returns the look, or None when none was due."""
+    from soloist.analytics import SequentialTest
+
+    experiment = get_experiment(session, campaign_id)
+    campaign = get_campaign(session, campaign_id)
+    if experiment is None or experiment.status == "decided" or campaign.started_at is None:
+        return None
+    state = _load_state(experiment)
+    taken = len(state["looks"])
+    due = [k for k, at in enumerate(look_times(campaign, experiment), start=1) if at <= now]
+    if not due or due[-1] <= taken:
+        return None
+    number = due[-1]  # looks missed while no worker ran are skipped, not taken late
+    final = number == experiment.looks
+    counts = arm_counts(session, campaign, experiment.metric, currency)
+    hits_a, sent_a = counts.get("A", (0, 0))
+    others = [v for v in counts if v != "A"]
+    level = experiment.alpha / max(1, len(others))
+    expected = experiment.baseline_rate + experiment.minimum_lift / 2
+    look: dict[str, Any] = {
+        "look": number,
+        "at": now.isoformat(),
+        "final": final,
+        "counts": {v: list(c) for v, c in counts.items()},
+        "tests": {},
+    }
+    crossed: dict[str, float] = {}
+    for variant in others:
+        hits, sent = counts[variant]
+        if sent_a == 0 or sent == 0:
+            continue
+        z, information = _information(hits, sent, hits_a, sent_a)
+        saved = state["tests"].get(variant)
+        if saved:
+            test = SequentialTest.from_dict(saved)
+        else:
+            # The full information is the plan's, or more if the events so far promise more
+            # (growing as at this look to the last): an information level no larger than
+            # planned would spend the whole alpha early and leave the later looks none.
+            planned = expected / (1 - expected) / (1 / sent + 1 / sent_a)
+            promised = information * experiment.looks / number
+            test = SequentialTest(
+                alpha=level, spending=SPENDING, max_information=max(planned, promised)
+            )
+        last = test.looks[-1].information if test.looks else 0.0
+        if information <= last * (1 + 1e-9):
+            # No new event since the last look: nothing to test now; at the last look the
+            # previous boundary stands and was not crossed.
+            look["tests"][variant] = {
+                "z": round(z, 4),
+                "boundary": None,
+                "crossed": False,
+                "no_new_information": True,
+            }
+            continue
+        result = test.look(information, z, final=final)
+        state["tests"][variant] = test.to_dict()
+        look["tests"][variant] = {
+            "z": round(z, 4),
+            "boundary": round(result.boundary, 4),
+            "crossed": bool(result.crossed),
+        }
+        if result.crossed:
+            crossed[variant] = z
+    state["looks"].append(look)
+    experiment.state = json.dumps(state)
+    experiment.status = "running"
+    if crossed:
+        best, z = max(crossed.items(), key=lambda item: item[1])
+        rates = {v: h / s for v, (h, s) in counts.items() if s}
+        # B above A wins; A significantly above every crossing variant keeps A.
+        winner = best if z > 0 else max(rates, key=lambda v: rates[v])
+        _decide(session, campaign, experiment, winner, "winner", now, actor)
+    elif final:
+        _decide(session, campaign, experiment, "A", "no_difference", now, actor)
+    return look
+
+
+def _decide(
+    session: Session,
+    campaign: Campaign,
+    experiment: CampaignExperiment,
+    winner: str,
+    decision: str,
+    now: dt.datetime,
+    actor: str,
+) -> None:
+    experiment.status, experiment.winner, experiment.decision = "decided", winner, decision
+    experiment.decided_at = now
+    released = release_remainder(session, campaign, winner)
+    record_audit(
+        session,
+        actor,
+        "campaign.experiment_decided",
+        "campaign",
+        campaign.id,
+        {"winner": winner, "decision": decision, "remainder": released},
+    )
+
+
+def release_remainder(session: Session, campaign: Campaign, variant: str) -> int:
+    """Queue the test's remainder with ``variant`` (it goes out with the campaign's sender)."""
+    if campaign.status in ("cancelled",):
+        return 0
+    result = session.execute(
+        update(Message)
+        .where(Message.campaign_id == campaign.id, Message.status == "waiting")
+        .values(status="queued", variant=variant, next_attempt_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    released = int(getattr(result, "rowcount", 0) or 0)
+    if released and campaign.status == "sent":
+        campaign.status, campaign.sent_at = "sending", None
+    return released
+
+
+def send_winner(
+    session: Session, campaign_id: int, variant: str, actor: str, now: dt.datetime
+) -> CampaignExperiment:
+    """The owner's choice, before or against the rule: send ``variant`` to the remainder (the
+    results still show what the rule said)."""
+    campaign = get_campaign(session, campaign_id)
+    experiment = get_experiment(session, campaign_id)
+    if experiment is None:
+        raise NotFoundError(f"Campaign {campaign_id} has no A/B test.", campaign_id=campaign_id)
+    if variant not in variants_of(session, campaign_id):
+        raise ValidationError(
+            f"Campaign {campaign_id} has no variant {variant!r}.", field="variant"
+        )
+    if campaign.started_at is None:
+        raise ConflictError("The test has not been sent yet.", campaign_id=campaign_id)
+    if experiment.status == "decided":
+        raise ConflictError(
+            f"The test was decided already ({experiment.decision}, {experiment.winner}).",
+            campaign_id=campaign_id,
+        )
+    _decide(session, campaign, experiment, variant, "manual", now, actor)
+    return experiment
+
+
+def review_experiments(database: Database, actor: str, now: dt.datetime | None = None) -> int:
+    """What the worker does: take each running test's due look. Returns the looks taken."""
+    now = now or utcnow()
+    taken = 0
+    with database.read_session() as session:
+        ids = list(
+            session.scalars(
+                select(CampaignExperiment.campaign_id)
+                .join(Campaign, Campaign.id == CampaignExperiment.campaign_id)
+                .where(CampaignExperiment.status != "decided", Campaign.started_at.is_not(None))
+            )
+        )
+    for campaign_id in ids:
+        with database.session() as session:
+            if take_look(session, campaign_id, database.settings.currency, now, actor):
+                taken += 1
+    return taken
+
+
+def experiment_results(
+    session: Session, campaign_id: int, currency: str, now: dt.datetime | None = None
+) -> dict[str, Any] | None:
+    """The test's design, each variant's figures, both answers (frequentist and Bayesian)
+    against A, the looks taken and the verdict."""
+    from soloist.analytics import compare_proportions, compare_variants
+
+    campaign = get_campaign(session, campaign_id)
+    experiment = get_experiment(session, campaign_id)
+    if experiment is None:
+        return None
+    now = now or utcnow()
+    variants = variants_of(session, campaign_id)
+    counts = arm_counts(session, campaign, experiment.metric, currency)
+    level = experiment.alpha / max(1, len(variants) - 1)
+    hits_a, sent_a = counts.get("A", (0, 0))
+    arms: list[dict[str, Any]] = []
+    probability_best: dict[str, float] = {}
+    filled = [v for v in variants if counts.get(v, (0, 0))[1] > 0]
+    if len(filled) >= 2:
+        summary = compare_variants(
+            [counts[v][0] for v in filled],
+            [counts[v][1] for v in filled],
+            confidence=1 - level,
+        )
+        probability_best = dict(zip(filled, summary.probability_best, strict=True))
+    for variant in variants:
+        hits, sent = counts.get(variant, (0, 0))
+        arm: dict[str, Any] = {
+            "variant": variant,
+            "sent": sent,
+            "successes": hits,
+            "rate": round(hits / sent, 4) if sent else None,
+            "probability_best": round(float(probability_best[variant]), 4)
+            if variant in probability_best
+            else None,
+        }
+        if variant != "A" and sent and sent_a:
+            comparison = compare_proportions(hits_a, sent_a, hits, sent, confidence=1 - level)
+            arm["against_a"] = {key: _rounded(value) for key, value in comparison.to_dict().items()}
+        arms.append(arm)
+    state = _load_state(experiment)
+    guide = campaign_guide(session, campaign, currency) if campaign.started_at is None else None
+    times = look_times(campaign, experiment)
+    upcoming = [at for at in times if at > now]
+    return {
+        "campaign_id": campaign_id,
+        "metric": experiment.metric,
+        "baseline_rate": experiment.baseline_rate,
+        "minimum_lift": experiment.minimum_lift,
+        "alpha": experiment.alpha,
+        "alpha_per_comparison": level,
+        "power": experiment.power,
+        "looks": experiment.looks,
+        "decision_hours": experiment.decision_hours,
+        "test_share": experiment.test_share,
+        "needed_per_variant": _needed(experiment, level),
+        "status": experiment.status,
+        "winner": experiment.winner,
+        "decision": experiment.decision,
+        "decided_at": experiment.decided_at.isoformat() if experiment.decided_at else None,
+        "next_look_at": upcoming[0].isoformat()
+        if upcoming and experiment.status != "decided"
+        else None,
+        "looks_taken": state["looks"],
+        "waiting": _waiting(session, campaign_id),
+        "variants": arms,
+        "guide": guide,
+    }
+
+
+def _needed(experiment: CampaignExperiment, level: float) -> int:
+    from soloist.analytics import sample_size_per_arm
+
+    return int(
+        sample_size_per_arm(
+            experiment.baseline_rate,
+            experiment.minimum_lift,
+            power=experiment.power,
+            alpha=level,
+            looks=experiment.looks,
+        )
+    )
+
+
+def _waiting(session: Session, campaign_id: int) -> int:
+    from sqlalchemy import func
+
+    return int(
+        session.scalar(
+            select(func.count()).where(
+                Message.campaign_id == campaign_id, Message.status == "waiting"
+            )
+        )
+        or 0
+    )
+
+
+def _rounded(value: Any) -> Any:
+    return round(value, 6) if isinstance(value, float) and math.isfinite(value) else value
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)

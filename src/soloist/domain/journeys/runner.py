@@ -1,0 +1,283 @@
+"""Running the journeys: what the worker does each minute.
+
+1. **Enter**: each running journey's new occasions become entries, one per (journey, customer,
+   occasion); that unique key is what makes a journey act once per occasion across restarts,
+   re-runs and two workers. A customer is in the journey's holdout or not by a seeded draw of
+   their own (the same for every occasion), and a holdout entry is recorded, never acted on.
+2. **Act**: each entry whose time has come is checked (the journey's segment, consent and
+   suppression on the channel, the frequency cap, quiet hours in the customer's time zone)
+   and then, in one transaction, gets its message row (queued for the campaigns' sender, with
+   a unique idempotency key) or its task, and is marked done. A crash before the commit leaves
+   the entry waiting; after it, the message exists and the entry is done: never both, never
+   twice. An entry held back by the cap or quiet hours waits and is looked at again; one still
+   not sendable a week after its time is skipped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from soloist.domain.campaigns.audience import (
+    address_of,
+    classified,
+    new_message_id,
+    segment_customer_ids,
+)
+from soloist.domain.campaigns.pacing import SendPolicy, recent_message_counts, uniform
+from soloist.domain.campaigns.personal import campaign_language
+from soloist.domain.campaigns.smtp import mail_domain
+from soloist.domain.journeys.triggers import find_occasions
+from soloist.storage.database import Database
+from soloist.storage.leases import hold_process_lock
+from soloist.storage.models import (
+    Campaign,
+    CampaignContent,
+    Journey,
+    JourneyEntry,
+    Message,
+    Segment,
+    Task,
+)
+from soloist.storage.types import utcnow
+
+MAX_LATE = dt.timedelta(days=7)
+RESCAN_OVERLAP = dt.timedelta(hours=1)
+BATCH = 500
+LOCK_NAME = "journeys-runner"
+
+
+@dataclass
+class JourneyRunReport:
+    busy: bool = False
+    entered: int = 0
+    holdout: int = 0
+    sent: int = 0
+    tasks: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    waiting: dict[str, int] = field(default_factory=dict)
+
+
+def run_journeys(
+    database: Database, actor: str = "journeys", now: dt.datetime | None = None
+) -> JourneyRunReport:
+    """Enter new occasions and act on due entries of every running journey."""
+    now = now or utcnow()
+    report = JourneyRunReport()
+    with hold_process_lock(database.engine, LOCK_NAME) as held:
+        if not held:
+            report.busy = True
+            return report
+        with database.read_session() as session:
+            ids = list(session.scalars(select(Journey.id).where(Journey.status == "active")))
+        policy = SendPolicy.from_settings(database.settings)
+        domain = mail_domain(database.settings.mail_from)
+        for journey_id in ids:
+            with database.session() as session:
+                enter_occasions(session, journey_id, now, database.settings.currency, report)
+            while True:
+                with database.session() as session:
+                    acted = act_on_due(
+                        session, journey_id, now, policy, domain, report, database.settings.currency
+                    )
+                if acted < BATCH:
+                    break
+    return report
+
+
+def enter_occasions(
+    session: Session, journey_id: int, now: dt.datetime, currency: str, report: JourneyRunReport
+) -> int:
+    journey = session.get(Journey, journey_id)
+    if journey is None or journey.status != "active":
+        return 0
+    since = (journey.scanned_at or journey.started_at or now) - RESCAN_OVERLAP
+    occasions = find_occasions(session, journey, since, now, currency)
+    seen: set[tuple[int, str]] = set()
+    if occasions:
+        customers = sorted({o.customer_id for o in occasions})
+        for start in range(0, len(customers), 1000):
+            part = customers[start : start + 1000]
+            seen.update(
+                (int(c), str(k))
+                for c, k in session.execute(
+                    select(JourneyEntry.customer_id, JourneyEntry.occasion).where(
+                        JourneyEntry.journey_id == journey.id, JourneyEntry.customer_id.in_(part)
+                    )
+                )
+            )
+    rows = []
+    for occasion in occasions:
+        key = (occasion.customer_id, occasion.key)
+        if key in seen:
+            continue
+        seen.add(key)
+        held_out = journey.holdout_share > 0 and (
+            uniform(journey.assignment_seed, occasion.customer_id, "journey-holdout")
+            < journey.holdout_share
+        )
+        late = now - occasion.due_at > MAX_LATE
+        state = "holdout" if held_out else "skipped" if late else "waiting"
+        rows.append(
+            {
+                "journey_id": journey.id,
+                "customer_id": occasion.customer_id,
+                "occasion": occasion.key[:64],
+                "occurred_at": occasion.occurred_at,
+                "due_at": occasion.due_at,
+                "state": state,
+                "reason": "late" if state == "skipped" else None,
+                "created_at": now,
+            }
+        )
+        report.entered += 1
+        report.holdout += state == "holdout"
+        if state == "skipped":
+            report.skipped["late"] = report.skipped.get("late", 0) + 1
+    if rows:
+        session.execute(insert(JourneyEntry), rows)
+    journey.scanned_at = now
+    return len(rows)
+
+
+def act_on_due(
+    session: Session,
+    journey_id: int,
+    now: dt.datetime,
+    policy: SendPolicy,
+    domain: str,
+    report: JourneyRunReport,
+    currency: str,
+) -> int:
+    """Act on up to :data:`BATCH` due entries, in this one transaction. Returns how many were
+    looked at."""
+    journey = session.get(Journey, journey_id)
+    if journey is None or journey.status != "active":
+        return 0
+    entries = session.scalars(
+        select(JourneyEntry)
+        .where(
+            JourneyEntry.journey_id == journey_id,
+            JourneyEntry.state == "waiting",
+            JourneyEntry.due_at <= now,
+        )
+        # Entries held back last time (a reason noted) after the new ones: a crowd held back
+        # by the cap cannot keep the others waiting.
+        .order_by(JourneyEntry.reason.is_not(None), JourneyEntry.due_at, JourneyEntry.id)
+        .limit(BATCH)
+    ).all()
+    if not entries:
+        return 0
+    ids = sorted({e.customer_id for e in entries})
+    allowed = _segment_members(session, journey, currency)
+    campaign = session.get(Campaign, journey.campaign_id) if journey.campaign_id else None
+    languages = _languages(session, journey.campaign_id)
+    customers: dict[int, tuple[object, str | None]] = {}
+    if journey.action == "message":
+        for batch in classified(session, ids, journey.channel):
+            customers.update({c.id: (c, reason) for c, reason in batch})
+    recent = recent_message_counts(session, ids, now) if policy.frequency_cap else {}
+    held_back = 0
+    for entry in entries:
+        reason = _reason_to_skip(entry, allowed, customers, journey)
+        if reason is None and journey.action == "message":
+            customer, _ = customers[entry.customer_id]
+            if policy.frequency_cap and recent.get(entry.customer_id, 0) >= policy.frequency_cap:
+                reason = "frequency_cap"
+            elif policy.when(now, getattr(customer, "timezone", None)) > now:
+                reason = "quiet_hours"
+            if reason is not None:  # wait for room or for the morning, up to a week
+                if now - entry.due_at <= MAX_LATE:
+                    entry.reason = reason
+                    report.waiting[reason] = report.waiting.get(reason, 0) + 1
+                    held_back += 1
+                    continue
+            else:
+                _send(session, journey, campaign, entry, customer, languages, domain, now)
+                recent[entry.customer_id] = recent.get(entry.customer_id, 0) + 1
+                report.sent += 1
+                continue
+        if reason is None:  # a task for the owner
+            task = Task(
+                title=(journey.task_title or journey.name)[:255],
+                customer_id=entry.customer_id,
+                due_at=now,
+                notes=f"{journey.name}: {entry.occasion}",
+            )
+            session.add(task)
+            session.flush()
+            entry.state, entry.task_id, entry.done_at, entry.reason = "task", task.id, now, None
+            report.tasks += 1
+            continue
+        entry.state, entry.reason, entry.done_at = "skipped", reason, now
+        report.skipped[reason] = report.skipped.get(reason, 0) + 1
+    # Entries held back are not counted as progress: the runner moves to the next journey.
+    return len(entries) - held_back if held_back else len(entries)
+
+
+def _reason_to_skip(
+    entry: JourneyEntry,
+    allowed: set[int] | None,
+    customers: dict[int, tuple[object, str | None]],
+    journey: Journey,
+) -> str | None:
+    if allowed is not None and entry.customer_id not in allowed:
+        return "not_in_segment"
+    if journey.action != "message":
+        return None
+    found = customers.get(entry.customer_id)
+    if found is None:
+        return "no_customer"
+    return found[1]
+
+
+def _send(
+    session: Session,
+    journey: Journey,
+    campaign: Campaign | None,
+    entry: JourneyEntry,
+    customer: object,
+    languages: set[str],
+    domain: str,
+    now: dt.datetime,
+) -> None:
+    assert campaign is not None
+    language = campaign_language(getattr(customer, "language", None))
+    message = Message(
+        campaign_id=campaign.id,
+        journey_id=journey.id,
+        customer_id=entry.customer_id,
+        channel=journey.channel,
+        status="queued",
+        variant="A",
+        idempotency_key=f"journey:{journey.id}:{entry.customer_id}:{entry.occasion}"[:128],
+        recipient=address_of(customer, journey.channel)[0],  # type: ignore[arg-type]
+        message_id=new_message_id(domain),
+        language=language if language in languages else campaign.default_language,
+        created_at=now,
+    )
+    session.add(message)
+    session.flush()
+    entry.state, entry.message_id, entry.done_at, entry.reason = "sent", message.id, now, None
+
+
+def _segment_members(session: Session, journey: Journey, currency: str) -> set[int] | None:
+    if journey.segment_id is None:
+        return None
+    segment = session.get(Segment, journey.segment_id)
+    if segment is None:
+        return set()
+    return set(segment_customer_ids(session, segment, currency))
+
+
+def _languages(session: Session, campaign_id: int | None) -> set[str]:
+    if campaign_id is None:
+        return set()
+    return set(
+        session.scalars(
+            select(CampaignContent.language).where(CampaignContent.campaign_id == campaign_id)
+        )
+    )
