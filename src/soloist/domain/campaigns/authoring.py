@@ -27,7 +27,13 @@ from soloist.domain.campaigns.audience import (
 from soloist.domain.campaigns.pacing import SendPolicy
 from soloist.domain.campaigns.templates import check_templates, looks_like_html, text_to_html
 from soloist.errors import ConflictError, NotFoundError, ValidationError
-from soloist.storage.models import CAMPAIGN_CHANNELS, Campaign, CampaignContent, Segment
+from soloist.storage.models import (
+    CAMPAIGN_CHANNELS,
+    SEND_TIMES,
+    Campaign,
+    CampaignContent,
+    Segment,
+)
 
 LANGUAGES = ("en", "zh-CN")
 EDITABLE = ("draft", "scheduled")
@@ -181,9 +187,28 @@ def update_campaign(
     attribution_days: int | None = None,
     default_language: str | None = None,
     channel: str | None = None,
+    holdout_share: float | None = None,
+    send_time: str | None = None,
+    send_window_hours: int | None = None,
 ) -> Campaign:
     campaign = get_campaign(session, campaign_id)
     require_editable(campaign)
+    if holdout_share is not None:
+        if not 0 <= holdout_share <= 0.5:
+            raise ValidationError(
+                "holdout_share must be 0 to 0.5 (10% is 0.1).", field="holdout_share"
+            )
+        campaign.holdout_share = holdout_share
+    if send_time is not None:
+        if send_time not in SEND_TIMES:
+            raise ValidationError(
+                f"send_time must be one of {', '.join(SEND_TIMES)}.", field="send_time"
+            )
+        campaign.send_time = send_time
+    if send_window_hours is not None:
+        if not 1 <= send_window_hours <= 168:
+            raise ValidationError("send_window_hours must be 1 to 168.", field="send_window_hours")
+        campaign.send_window_hours = send_window_hours
     if channel is not None:
         if channel not in CAMPAIGN_CHANNELS:
             raise ValidationError(
@@ -374,6 +399,10 @@ def campaign_summary(session: Session, campaign: Campaign) -> dict[str, Any]:
         "languages": content_languages(session, campaign.id),
         "default_language": campaign.default_language,
         "attribution_days": campaign.attribution_days,
+        "holdout_share": campaign.holdout_share,
+        "send_time": campaign.send_time,
+        "send_window_hours": campaign.send_window_hours,
+        "variants": variants_of(session, campaign.id),
         "scheduled_at": _iso(campaign.scheduled_at),
         "started_at": _iso(campaign.started_at),
         "sent_at": _iso(campaign.sent_at),
