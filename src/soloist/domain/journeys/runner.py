@@ -182,6 +182,11 @@ def act_on_due(
     recent = recent_message_counts(session, ids, now) if policy.frequency_cap else {}
     held_back = 0
     for entry in entries:
+        if now - entry.due_at > MAX_LATE:  # a week late is too late (a birthday, a review)
+            reason = entry.reason or "late"
+            entry.state, entry.reason, entry.done_at = "skipped", reason, now
+            report.skipped[reason] = report.skipped.get(reason, 0) + 1
+            continue
         reason = _reason_to_skip(entry, allowed, customers, journey)
         if reason is None and journey.action == "message":
             customer, _ = customers[entry.customer_id]
@@ -190,16 +195,14 @@ def act_on_due(
             elif policy.when(now, getattr(customer, "timezone", None)) > now:
                 reason = "quiet_hours"
             if reason is not None:  # wait for room or for the morning, up to a week
-                if now - entry.due_at <= MAX_LATE:
-                    entry.reason = reason
-                    report.waiting[reason] = report.waiting.get(reason, 0) + 1
-                    held_back += 1
-                    continue
-            else:
-                _send(session, journey, campaign, entry, customer, languages, domain, now)
-                recent[entry.customer_id] = recent.get(entry.customer_id, 0) + 1
-                report.sent += 1
+                entry.reason = reason
+                report.waiting[reason] = report.waiting.get(reason, 0) + 1
+                held_back += 1
                 continue
+            _send(session, journey, campaign, entry, customer, languages, domain, now)
+            recent[entry.customer_id] = recent.get(entry.customer_id, 0) + 1
+            report.sent += 1
+            continue
         if reason is None:  # a task for the owner
             task = Task(
                 title=(journey.task_title or journey.name)[:255],

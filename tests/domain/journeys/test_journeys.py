@@ -1,0 +1,250 @@
+"""Journeys run by the worker's pass: each occasion once, under the cap and quiet hours, with a
+holdout, the messages sent through a loopback SMTP server."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from tests.domain.campaigns.builders import ACTOR, BODY_EN, add_audience
+from tests.mailserver import SmtpServer
+
+from soloist.domain.campaigns import send_due_campaigns
+from soloist.domain.customers.records import CustomerCreate, add_customers_bulk
+from soloist.domain.journeys import (
+    create_journey,
+    journey_results,
+    journey_timeline,
+    pause_journey,
+    run_journeys,
+    start_journey,
+)
+from soloist.domain.orders import OrderCreate, record_order
+from soloist.storage.database import Database
+from soloist.storage.models import (
+    ConsentRecord,
+    Customer,
+    JourneyEntry,
+    Message,
+    Subscription,
+    Task,
+)
+from soloist.storage.types import utcnow
+
+NOON = dt.datetime(2026, 11, 4, 12, 0, tzinfo=dt.UTC)
+
+
+def _journey(
+    database: Database, trigger: str, started: dt.datetime | None = None, **options: object
+) -> int:
+    with database.session() as session:
+        journey = create_journey(
+            session, name=f"{trigger} journey", trigger=trigger, actor=ACTOR,
+            subject="Hello {{ customer.first_name }}", body=BODY_EN,
+            holdout_share=options.pop("holdout_share", 0.0), **options,  # type: ignore[arg-type]
+        )  # fmt: skip
+        start_journey(session, journey.id, ACTOR, started or NOON - dt.timedelta(days=1))
+        return journey.id
+
+
+def _settle(database: Database, now: dt.datetime) -> None:
+    run_journeys(database, ACTOR, now)
+    send_due_campaigns(database, ACTOR, clock=lambda: now)
+
+
+def test_a_welcome_is_sent_once_per_new_customer_however_often_the_worker_runs(
+    mail_database: Database, smtp_server: SmtpServer
+) -> None:
+    add_audience(mail_database, 3)  # before the journey started: not welcomed
+    journey_id = _journey(mail_database, "welcome", started=utcnow())
+    add_audience(mail_database, 5, segment="new", domain="new.example")
+
+    later = utcnow() + dt.timedelta(minutes=1)
+    for _ in range(3):
+        _settle(mail_database, later)
+
+    received = sorted(item.rcpt_tos[0] for item in smtp_server.handler.messages())
+    assert received == [f"c{i}@new.example" for i in range(5)]
+    with mail_database.read_session() as session:
+        results = journey_results(session, journey_id, "USD", later)
+    assert results["by_state"] == {"sent": 5}
+    assert results["messages"]["sent"] == 5
+
+
+def test_two_runners_at_once_enter_and_send_each_occasion_once(
+    mail_database: Database, smtp_server: SmtpServer
+) -> None:
+    _journey(mail_database, "welcome", started=utcnow())
+    add_audience(mail_database, 20)
+    now = utcnow() + dt.timedelta(minutes=1)
+    barrier = threading.Barrier(2)
+
+    def runner() -> None:
+        barrier.wait()
+        run_journeys(mail_database, ACTOR, now)
+
+    threads = [threading.Thread(target=runner) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    run_journeys(mail_database, ACTOR, now)
+    send_due_campaigns(mail_database, ACTOR, clock=lambda: now)
+    with mail_database.read_session() as session:
+        entries = session.scalar(select(func.count()).select_from(JourneyEntry))
+        messages = session.scalar(select(func.count()).select_from(Message))
+    assert entries == 20
+    assert messages == 20
+    assert len(smtp_server.handler.messages()) == 20
+
+
+def test_a_review_request_goes_n_days_after_the_order_and_not_before(
+    mail_database: Database, smtp_server: SmtpServer
+) -> None:
+    ids = add_audience(mail_database, 2)
+    _journey(mail_database, "order", trigger_days=14)
+    with mail_database.session() as session:
+        record_order(session, OrderCreate(
+            external_id="o-1", customer_id=ids[0], ordered_at=NOON, currency="USD",
+            total=Decimal("30.00"),
+        ), ACTOR)  # fmt: skip
+    _settle(mail_database, NOON + dt.timedelta(days=13))
+    assert smtp_server.handler.messages() == []
+    with mail_database.read_session() as session:
+        entry = session.scalar(select(JourneyEntry))
+        assert entry is not None
+        assert (entry.state, entry.occasion) == ("waiting", f"order:{entry.occasion[6:]}")
+        assert entry.due_at == NOON + dt.timedelta(days=14)
+    _settle(mail_database, NOON + dt.timedelta(days=14, hours=1))
+    assert [item.rcpt_tos[0] for item in smtp_server.handler.messages()] == ["c0@example.net"]
+
+
+def test_the_frequency_cap_holds_a_message_back_and_a_week_later_skips_it(
+    mail_database: Database, smtp_server: SmtpServer
+) -> None:
+    ids = add_audience(mail_database, 2)
+    mail_database.settings = mail_database.settings.model_copy(update={"frequency_cap": 1})
+    journey_id = _journey(mail_database, "order", trigger_days=0)
+    with mail_database.session() as session:
+        for n, customer in enumerate([ids[0], ids[0], ids[1]]):
+            record_order(session, OrderCreate(
+                external_id=f"o-{n}", customer_id=customer, ordered_at=NOON + dt.timedelta(
+                    minutes=n), currency="USD", total=Decimal("10.00"),
+            ), ACTOR)  # fmt: skip
+    _settle(mail_database, NOON + dt.timedelta(hours=1))
+    # One message per customer this week: the second order's request waits.
+    assert sorted(i.rcpt_tos[0] for i in smtp_server.handler.messages()) == [
+        "c0@example.net", "c1@example.net",
+    ]  # fmt: skip
+    with mail_database.read_session() as session:
+        waiting = session.scalars(select(JourneyEntry).where(JourneyEntry.state == "waiting")).all()
+        assert [(e.customer_id, e.reason) for e in waiting] == [(ids[0], "frequency_cap")]
+    _settle(mail_database, NOON + dt.timedelta(days=8, hours=2))
+    with mail_database.read_session() as session:
+        results = journey_results(session, journey_id, "USD")
+    assert results["skipped_by_reason"] == {"frequency_cap": 1}
+    assert len(smtp_server.handler.messages()) == 2
+
+
+def test_quiet_hours_in_the_customers_zone_hold_a_message_until_morning(
+    mail_database: Database, smtp_server: SmtpServer
+) -> None:
+    ids = add_audience(mail_database, 1)
+    mail_database.settings = mail_database.settings.model_copy(update={"quiet_hours": "21-8"})
+    with mail_database.session() as session:
+        customer = session.get(Customer, ids[0])
+        assert customer is not None
+        customer.timezone = "Asia/Shanghai"  # UTC+8
+    _journey(mail_database, "order", trigger_days=0)
+    night = dt.datetime(2026, 11, 4, 15, 0, tzinfo=dt.UTC)  # 23:00 in Shanghai
+    with mail_database.session() as session:
+        record_order(session, OrderCreate(external_id="o-1", customer_id=ids[0], ordered_at=night,
+                     currency="USD", total=Decimal("10.00")), ACTOR)  # fmt: skip
+    _settle(mail_database, night)
+    assert smtp_server.handler.messages() == []
+    with mail_database.read_session() as session:
+        entry = session.scalar(select(JourneyEntry))
+        assert entry is not None
+        assert entry.reason == "quiet_hours"
+    _settle(mail_database, dt.datetime(2026, 11, 5, 0, 5, tzinfo=dt.UTC))  # 08:05 there
+    assert len(smtp_server.handler.messages()) == 1
+
+
+def test_holdout_customers_are_entered_but_never_sent_and_the_effect_is_measured(
+    mail_database: Database, smtp_server: SmtpServer
+) -> None:
+    ids = add_audience(mail_database, 200)
+    journey_id = _journey(mail_database, "order", trigger_days=0, holdout_share=0.3)
+    with mail_database.session() as session:
+        for n, customer in enumerate(ids):
+            order = OrderCreate(external_id=f"o-{n}", customer_id=customer, ordered_at=NOON,
+                                currency="USD", total=Decimal("10.00"))  # fmt: skip
+            record_order(session, order, ACTOR)
+    _settle(mail_database, NOON + dt.timedelta(minutes=30))
+    with mail_database.read_session() as session:
+        states = dict(
+            session.execute(
+                select(JourneyEntry.state, func.count()).group_by(JourneyEntry.state)
+            ).all()
+        )
+    assert 40 <= states["holdout"] <= 80
+    assert states["sent"] == 200 - states["holdout"]
+    assert len(smtp_server.handler.messages()) == states["sent"]
+    with mail_database.read_session() as session:
+        results = journey_results(session, journey_id, "USD", NOON + dt.timedelta(days=40))
+    assert results["effect"]["receivers"] == states["sent"]
+    assert results["effect"]["holdout"] == states["holdout"]
+
+
+def test_a_paused_journey_does_nothing_and_a_task_journey_makes_tasks(
+    mail_database: Database, smtp_server: SmtpServer
+) -> None:
+    ids = add_audience(mail_database, 2)
+    with mail_database.session() as session:
+        journey = create_journey(session, name="Call cancellers", trigger="subscription_cancelled",
+                                 actor=ACTOR, action="task", task_title="Call them",
+                                 holdout_share=0)  # fmt: skip
+        start_journey(session, journey.id, ACTOR, NOON - dt.timedelta(days=1))
+        journey_id = journey.id
+        for customer in ids:
+            session.add(Subscription(customer_id=customer, plan="Beans monthly", status="cancelled",
+                        price_minor=1500, currency="USD", started_at=NOON - dt.timedelta(days=90),
+                        cancelled_at=NOON))  # fmt: skip
+    with mail_database.session() as session:
+        pause_journey(session, journey_id, ACTOR)
+    run_journeys(mail_database, ACTOR, NOON + dt.timedelta(hours=1))
+    with mail_database.read_session() as session:
+        assert session.scalar(select(func.count()).select_from(JourneyEntry)) == 0
+    with mail_database.session() as session:
+        start_journey(session, journey_id, ACTOR, NOON + dt.timedelta(hours=2))
+    run_journeys(mail_database, ACTOR, NOON + dt.timedelta(hours=2))
+    with mail_database.read_session() as session:
+        tasks = session.scalars(select(Task)).all()
+    assert sorted(t.customer_id for t in tasks) == sorted(ids)
+    assert {t.title for t in tasks} == {"Call them"}
+    assert smtp_server.handler.messages() == []
+
+
+def test_a_birthday_is_greeted_on_the_day_and_the_timeline_shows_the_next_one(
+    mail_database: Database, smtp_server: SmtpServer
+) -> None:
+    with mail_database.session() as session:
+        [customer_id] = add_customers_bulk(session, [CustomerCreate(
+            name="Bea Day", email="bea@example.net", birthday=dt.date(1990, 11, 6),
+        )], ACTOR, "birthday")  # fmt: skip
+        session.add(ConsentRecord(customer_id=customer_id, channel="email", granted=True,
+                                  source="checkout", recorded_at=NOON))  # fmt: skip
+    journey_id = _journey(mail_database, "birthday")
+    _settle(mail_database, NOON)  # two days before: entered, not yet due
+    assert smtp_server.handler.messages() == []
+    _settle(mail_database, dt.datetime(2026, 11, 6, 9, 30, tzinfo=dt.UTC))
+    assert [i.rcpt_tos[0] for i in smtp_server.handler.messages()] == ["bea@example.net"]
+    with mail_database.read_session() as session:
+        timeline = journey_timeline(session, journey_id, customer_id, mail_database.settings,
+                                    mail_database.keyring, NOON)  # fmt: skip
+    assert [(item["occasion"], item["state"]) for item in timeline] == [
+        ("birthday:2026", "sent"), ("birthday:2027", "would_send"),
+    ]  # fmt: skip
+    assert timeline[0]["subject"] == "Hello Bea"
