@@ -183,9 +183,9 @@ def act_on_due(
     held_back = 0
     for entry in entries:
         if now - entry.due_at > MAX_LATE:  # a week late is too late (a birthday, a review)
-            reason = entry.reason or "late"
-            entry.state, entry.reason, entry.done_at = "skipped", reason, now
-            report.skipped[reason] = report.skipped.get(reason, 0) + 1
+            late = entry.reason or "late"
+            entry.state, entry.reason, entry.done_at = "skipped", late, now
+            report.skipped[late] = report.skipped.get(late, 0) + 1
             continue
         reason = _reason_to_skip(entry, allowed, customers, journey)
         if reason is None and journey.action == "message":
