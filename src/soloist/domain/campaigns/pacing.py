@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from soloist.config import Settings
 from soloist.storage.bulk import chunks
-from soloist.storage.models import Message, MessageEvent, Order
+from soloist.storage.models import Interaction, Message, MessageEvent, Order
 
 CAP_DAYS = 7
 HISTORY_DAYS = 365
@@ -139,7 +139,8 @@ def recent_message_counts(
 
 
 def engagement_events(session: Session, now: dt.datetime) -> pd.DataFrame:
-    """Human clicks and orders of the last year: what the send-time model learns from."""
+    """Human clicks, orders and the customer's own messages of the last year: what the
+    send-time model learns from."""
     since = now - dt.timedelta(days=HISTORY_DAYS)
     clicks = session.execute(
         select(Message.customer_id, MessageEvent.occurred_at)
@@ -155,7 +156,14 @@ def engagement_events(session: Session, now: dt.datetime) -> pd.DataFrame:
             Order.status == "paid", Order.ordered_at >= since
         )
     ).all()
-    rows = [(int(c), _utc(at)) for c, at in [*clicks, *orders]]
+    # A customer's own messages, calls and chats also say when they are about (a click alone
+    # says little: it follows our send within minutes).
+    inbound = session.execute(
+        select(Interaction.customer_id, Interaction.occurred_at).where(
+            Interaction.direction == "inbound", Interaction.occurred_at >= since
+        )
+    ).all()
+    rows = [(int(c), _utc(at)) for c, at in [*clicks, *orders, *inbound]]
     return pd.DataFrame(rows, columns=["customer", "timestamp"])
 
 
