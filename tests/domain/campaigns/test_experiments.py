@@ -296,3 +296,26 @@ def test_the_guide_says_when_a_list_is_too_small() -> None:
     assert small["detectable_lift"] > 0.04
     big = sample_size_guide(baseline_rate=0.05, minimum_lift=0.05, reachable=2000, looks=1)
     assert big["enough"]
+
+
+def test_an_a_b_n_test_compares_each_variant_with_a_at_a_bonferroni_level(
+    mail_database: Database, smtp_server: SmtpServer
+) -> None:
+    add_audience(mail_database, 600)
+    campaign_id = _ab_campaign(mail_database, variants="ABC")
+    send_campaign(mail_database, campaign_id, ACTOR, clock=lambda: START)
+    _click(mail_database, campaign_id, "A", 0.05)
+    _click(mail_database, campaign_id, "B", 0.25)
+    _click(mail_database, campaign_id, "C", 0.06)
+    with mail_database.session() as session:
+        look = take_look(session, campaign_id, "USD", START + dt.timedelta(hours=24), ACTOR)
+        results = experiment_results(session, campaign_id, "USD")
+    assert look is not None
+    assert look["tests"]["B"]["crossed"]
+    assert not look["tests"]["C"]["crossed"]
+    assert results is not None
+    assert results["alpha_per_comparison"] == pytest.approx(0.025)
+    assert (results["status"], results["winner"]) == ("decided", "B")
+    best = {arm["variant"]: arm["probability_best"] for arm in results["variants"]}
+    assert best["B"] > 0.99
+    assert sum(best.values()) == pytest.approx(1.0, abs=1e-3)

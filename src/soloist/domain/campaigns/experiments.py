@@ -307,12 +307,16 @@ def take_look(
         "tests": {},
     }
     crossed: dict[str, float] = {}
+    worse: set[str] = set()  # variants whose test has stopped with A ahead
     for variant in others:
         hits, sent = counts[variant]
         if sent_a == 0 or sent == 0:
             continue
         z, information = _information(hits, sent, hits_a, sent_a)
         saved = state["tests"].get(variant)
+        if saved and saved.get("looks") and saved["looks"][-1].get("crossed"):
+            worse.add(variant)  # it crossed below A at an earlier look: out of the running
+            continue
         if saved:
             test = SequentialTest.from_dict(saved)
         else:
@@ -339,20 +343,22 @@ def take_look(
         state["tests"][variant] = test.to_dict()
         look["tests"][variant] = {
             "z": round(z, 4),
-            "boundary": round(result.boundary, 4),
+            "boundary": round(result.boundary, 4) if math.isfinite(result.boundary) else None,
             "crossed": bool(result.crossed),
         }
-        if result.crossed:
+        if result.crossed and z > 0:
             crossed[variant] = z
+        elif result.crossed:
+            worse.add(variant)
     state["looks"].append(look)
     experiment.state = json.dumps(state)
     experiment.status = "running"
-    if crossed:
-        best, z = max(crossed.items(), key=lambda item: item[1])
+    if crossed:  # the best of the variants significantly ahead of A
         rates = {v: h / s for v, (h, s) in counts.items() if s}
-        # B above A wins; A significantly above every crossing variant keeps A.
-        winner = best if z > 0 else max(rates, key=lambda v: rates[v])
+        winner = max(crossed, key=lambda v: rates[v])
         _decide(session, campaign, experiment, winner, "winner", now, actor)
+    elif others and worse >= set(others):  # A significantly ahead of every variant
+        _decide(session, campaign, experiment, "A", "winner", now, actor)
     elif final:
         _decide(session, campaign, experiment, "A", "no_difference", now, actor)
     return look
