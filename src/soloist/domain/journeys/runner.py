@@ -48,6 +48,10 @@ MAX_LATE = dt.timedelta(days=7)
 RESCAN_OVERLAP = dt.timedelta(hours=1)
 BATCH = 500
 LOCK_NAME = "journeys-runner"
+# Triggers that look at every customer's state (not at what changed since the last scan): they
+# read (and decrypt) the whole table, so they are scanned hourly, not every minute.
+DATED_TRIGGERS = ("birthday", "points_expiring", "churn_risk")
+DATED_RESCAN = dt.timedelta(hours=1)
 
 
 @dataclass
@@ -94,7 +98,10 @@ def enter_occasions(
     journey = session.get(Journey, journey_id)
     if journey is None or journey.status != "active":
         return 0
-    since = (journey.scanned_at or journey.started_at or now) - RESCAN_OVERLAP
+    last = journey.scanned_at
+    if journey.trigger in DATED_TRIGGERS and last is not None and now - last < DATED_RESCAN:
+        return 0  # their occasions are entered days ahead: an hourly look is enough
+    since = (last or journey.started_at or now) - RESCAN_OVERLAP
     occasions = find_occasions(session, journey, since, now, currency)
     seen: set[tuple[int, str]] = set()
     if occasions:
