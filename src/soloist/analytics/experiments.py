@@ -51,6 +51,7 @@ Trials*. Chapman & Hall/CRC.
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 from collections.abc import Sequence
@@ -415,10 +416,18 @@ def _design(
     variance = p1 * (1 - p1) + p2 * (1 - p2)
     ratio = math.sqrt(2 * p_bar * (1 - p_bar) / variance)
     fractions = np.arange(1, int(looks) + 1) / int(looks)
-    bounds = np.array([stats.norm.isf(alpha / 2)]) if looks == 1 else sequential_boundaries(
-        fractions, alpha, spending
-    )  # fmt: skip
+    bounds = np.array(_equal_look_bounds(int(looks), float(alpha), spending))
     return abs(float(lift)), variance, ratio, fractions, bounds
+
+
+@functools.lru_cache(maxsize=64)
+def _equal_look_bounds(looks: int, alpha: float, spending: str) -> tuple[float, ...]:
+    """The boundaries of ``looks`` equally spaced looks (computed once per design: planning
+    pages ask for them many times)."""
+    if looks == 1:
+        return (float(stats.norm.isf(alpha / 2)),)
+    fractions = np.arange(1, looks + 1) / looks
+    return tuple(float(b) for b in sequential_boundaries(fractions, alpha, spending))
 
 
 def sample_size_per_arm(

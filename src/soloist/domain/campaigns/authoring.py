@@ -156,6 +156,8 @@ def set_content(
     """Add or replace one language's version; the templates are checked first."""
     campaign = get_campaign(session, campaign_id)
     require_editable(campaign)
+    if len(variant) != 1 or not "A" <= variant <= "Z":
+        raise ValidationError("A variant is one capital letter: A, B, C …", field="variant")
     lang = normalise_language(language)
     html_body, text_part = split_body(body, text_body)
     if len(subject) > 255:
@@ -240,12 +242,29 @@ def update_campaign(
     return campaign
 
 
-def remove_content(session: Session, campaign_id: int, language: str, actor: str) -> None:
+def remove_content(
+    session: Session, campaign_id: int, language: str, actor: str, *, variant: str | None = None
+) -> None:
     """Remove one language's version (its customers then get the default language's); the
-    last version stays, and the default moves to the version that is left."""
+    last version stays, and the default moves to the version that is left. With ``variant``
+    (B, C …) only that A/B variant's version goes: removing each of its languages removes the
+    variant."""
     campaign = get_campaign(session, campaign_id)
     require_editable(campaign)
     lang = normalise_language(language)
+    if variant is not None and variant != "A":
+        for row in session.scalars(
+            select(CampaignContent).where(
+                CampaignContent.campaign_id == campaign_id,
+                CampaignContent.variant == variant,
+                CampaignContent.language == lang,
+            )
+        ):
+            session.delete(row)
+        session.flush()
+        record_audit(session, actor, "campaign.content_removed", "campaign", campaign_id,
+                     {"language": lang, "variant": variant})  # fmt: skip
+        return
     rows = list(
         session.scalars(select(CampaignContent).where(CampaignContent.campaign_id == campaign_id))
     )

@@ -163,6 +163,10 @@ def sample_size_guide(
     from soloist.analytics import experiment_power, sample_size_per_arm
 
     _check_design("click", baseline_rate, minimum_lift, test_share, alpha, power, looks, 1)
+    if not 0 <= holdout_share <= 0.5:
+        raise ValidationError("holdout_share must be 0 to 0.5.", field="holdout_share")
+    if reachable < 0:
+        raise ValidationError("reachable cannot be negative.", field="reachable")
     level = alpha / max(1, variants - 1)
     needed = sample_size_per_arm(baseline_rate, minimum_lift, power=power, alpha=level, looks=looks)
     per_arm = int(reachable * (1 - holdout_share) * test_share) // max(1, variants)
@@ -193,21 +197,24 @@ def sample_size_guide(
 def _detectable_lift(
     baseline: float, per_arm: int, alpha: float, power: float, looks: int
 ) -> float | None:
-    """The smallest absolute lift found with ``power`` at ``per_arm`` (None: none below 1)."""
+    """The smallest absolute lift found with ``power`` at ``per_arm`` (None: none below 1).
+
+    The size needed falls as 1/lift² (times a factor that changes slowly with the rates), so
+    scaling the lift by √(needed / available) converges in a few steps."""
     from soloist.analytics import sample_size_per_arm
 
     if per_arm < 2:
         return None
-    low, high = 1e-4, 1 - baseline - 1e-6
-    if sample_size_per_arm(baseline, high, power=power, alpha=alpha, looks=looks) > per_arm:
+    ceiling = 1 - baseline - 1e-6
+    if sample_size_per_arm(baseline, ceiling, power=power, alpha=alpha, looks=looks) > per_arm:
         return None
-    for _ in range(40):
-        middle = (low + high) / 2
-        if sample_size_per_arm(baseline, middle, power=power, alpha=alpha, looks=looks) > per_arm:
-            low = middle
-        else:
-            high = middle
-    return round(high, 4)
+    lift = min(0.05, ceiling)
+    for _ in range(12):
+        needed = sample_size_per_arm(baseline, lift, power=power, alpha=alpha, looks=looks)
+        if abs(needed - per_arm) <= max(1, per_arm // 500):
+            break
+        lift = min(ceiling, lift * math.sqrt(needed / per_arm))
+    return round(lift, 4)
 
 
 def campaign_guide(session: Session, campaign: Campaign, currency: str) -> dict[str, Any] | None:
