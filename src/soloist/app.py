@@ -13,9 +13,11 @@ from soloist import __version__
 from soloist.api import (
     campaigns,
     customers,
+    experiments,
     feedback,
     imports,
     interactions,
+    journeys,
     loyalty,
     orders,
     scores,
@@ -30,8 +32,10 @@ from soloist.storage.database import Database
 from soloist.web import auth, dashboard, mail_links
 from soloist.web import campaigns as web_campaigns
 from soloist.web import customers as web_customers
+from soloist.web import experiments as web_experiments
 from soloist.web import imports as web_imports
 from soloist.web import jobs as web_jobs
+from soloist.web import journeys as web_journeys
 from soloist.web import loyalty as web_loyalty
 from soloist.web import segments as web_segments
 from soloist.web import settings as settings_pages
@@ -100,6 +104,8 @@ def create_app(
         imports.router,
         webhook_api.router,
         campaigns.router,
+        experiments.router,
+        journeys.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -113,7 +119,9 @@ def create_app(
         settings_pages.router,
         web_jobs.router,
         mail_links.router,
+        web_experiments.router,  # before the campaigns: /campaigns/guide is no /campaigns/{id}
         web_campaigns.router,
+        web_journeys.router,
     ):
         app.include_router(page)
     return app

@@ -8,17 +8,25 @@ import pytest
 from sqlalchemy import func, select
 
 from soloist.demo.business import build_demo
+from soloist.demo.experiments import NAME as AB_TEST
+from soloist.domain.campaigns import experiment_results
 from soloist.domain.status import workspace_status
 from soloist.errors import ConflictError
 from soloist.storage.database import Database
-from soloist.storage.models import Customer, Order, Subscription, SurveyResponse
+from soloist.storage.models import (
+    Campaign,
+    Customer,
+    JourneyEntry,
+    Order,
+    Subscription,
+    SurveyResponse,
+)
 
 END = dt.date(2026, 6, 30)
+END_AT = dt.datetime(2026, 6, 30, tzinfo=dt.UTC)
 
 
-def _summary_and_orders(
-    database: Database, seed: int
-) -> tuple[dict[str, object], list[tuple[str, int]]]:
+def _summary_and_orders(database: Database, seed: int) -> tuple[object, ...]:
     with database.session() as session:
         summary = build_demo(
             session, customers=300, seed=seed, end_date=END, owner_password="demo-password-1"
@@ -27,13 +35,36 @@ def _summary_and_orders(
         orders = session.execute(
             select(Order.external_id, Order.total_minor).order_by(Order.external_id)
         ).all()
-    return summary.to_dict(), [tuple(row) for row in orders]
+        test = session.scalar(select(Campaign.id).where(Campaign.name == AB_TEST))
+        assert test is not None
+        results = experiment_results(session, test, "USD", END_AT)
+        assert results is not None
+        entries = session.execute(
+            select(JourneyEntry.customer_id, JourneyEntry.occasion, JourneyEntry.state).order_by(
+                JourneyEntry.customer_id, JourneyEntry.occasion
+            )
+        ).all()
+    experiment = (
+        results["decision"],
+        results["winner"],
+        [(look["look"], look["counts"], look["tests"]) for look in results["looks_taken"]],
+        [(v["variant"], v["sent"], v["successes"]) for v in results["variants"]],
+    )
+    return (
+        summary.to_dict(),
+        [tuple(row) for row in orders],
+        experiment,
+        [tuple(row) for row in entries],
+    )
 
 
 def test_demo_is_reproducible_from_its_seed(database: Database, sqlite_database: Database) -> None:
+    """Built twice (on each engine, and on SQLite) with one seed: the same rows, the same A/B
+    decision from the same looks, the same journey entries."""
     first = _summary_and_orders(database, seed=7)
     second = _summary_and_orders(sqlite_database, seed=7)
     assert first == second
+    assert first[2][0] in ("winner", "no_difference")
 
 
 def test_demo_business_has_repeat_buyers_dropouts_and_feedback(sqlite_database: Database) -> None:
@@ -75,14 +106,17 @@ def test_demo_has_past_campaigns_whose_lists_respect_consent_and_suppressions(
     sqlite_database: Database,
 ) -> None:
     from soloist.domain.campaigns import campaign_results
-    from soloist.storage.models import Campaign, ConsentRecord, Message
+    from soloist.storage.models import ConsentRecord, Message
 
     with sqlite_database.session() as session:
         summary = build_demo(session, customers=400, seed=5, end_date=END)
-    assert summary.campaigns == 4
+    assert summary.campaigns == 5
     with sqlite_database.read_session() as session:
-        campaigns = session.scalars(select(Campaign).order_by(Campaign.id)).all()
-        assert [c.status for c in campaigns] == ["sent", "sent", "sent", "draft"]
+        campaigns = session.scalars(
+            select(Campaign).where(Campaign.journey.is_(None)).order_by(Campaign.id)
+        ).all()
+        # three past campaigns, the draft, and the A/B test (tests/demo/test_automations.py)
+        assert [c.status for c in campaigns] == ["sent", "sent", "sent", "draft", "sent"]
         left: set[int] = set()
         for campaign in campaigns[:3]:
             results = campaign_results(session, campaign.id, "USD")

@@ -385,3 +385,57 @@ def test_the_chinese_campaign_pages_show_no_raw_keys(page: Any) -> None:
     finally:
         page.select_option("#locale-select", "en")
         page.wait_for_selector("html[lang=en]")
+
+
+def test_the_sample_size_guide_follows_the_typing(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page.goto("/campaigns/new")
+    page.wait_for_selector("#campaign-form")
+    page.select_option("#segment-select", _newsletter(page))
+    expect(page.locator("#audience-reachable")).to_contain_text("customers will receive it")
+    expect(page.locator("#guide")).to_contain_text("Switch the test on")
+    page.click("#variant-tab-B")  # adding version B switches the test on
+    expect(page.locator("#ab-toggle")).to_be_checked()
+    expect(page.locator("#panel-B-en")).to_be_visible()
+    page.fill("#subject-B-en", "B: {{ customer.first_name }}, fresh beans")
+    page.locator("#body-B-en").press_sequentially("Version B for {{ customer.name }}.")
+    expect(page.locator("#preview-subject")).to_have_text("B: Ada, fresh beans")
+    expect(page.frame_locator("#preview-frame").locator("body")).to_contain_text(
+        "Version B for Ada Lovelace."
+    )
+
+    page.fill("#looks-input", "1")
+    page.fill("#baseline-input", "5")
+    page.fill("#lift-input", "1")
+    expect(page.locator("#guide-needed")).to_have_text("8,158")  # 5 % → 6 %, one look
+    expect(page.locator("#guide-warning")).to_contain_text("this test can only find lifts of")
+    _shot(page, "campaign-guide-too-small")
+    page.fill("#lift-input", "40")
+    expect(page.locator("#guide-verdict")).to_contain_text("Enough customers")
+    expect(page.locator("#guide-warning")).to_have_count(0)
+    page.uncheck("#ab-toggle")
+    expect(page.locator("#guide")).to_contain_text("Switch the test on")
+
+
+def test_a_journey_shows_one_customers_timeline(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page.goto("/journeys/new")
+    page.fill("#journey-name-input", "Browser reviews")
+    page.select_option("#trigger-select", "order")
+    expect(page.locator("#days-order")).to_be_visible()
+    expect(page.locator("#threshold-input")).to_be_hidden()
+    page.select_option("#trigger-select", "churn_risk")
+    expect(page.locator("#threshold-input")).to_be_visible()
+    page.select_option("#trigger-select", "order")
+    page.fill("#subject-en", "How is your coffee, {{ customer.first_name }}?")
+    page.locator("#body-en").press_sequentially("Hello {{ customer.name }}, tell us.")
+    expect(page.frame_locator("#preview-frame").locator("body")).to_contain_text(
+        "Hello Ada Lovelace, tell us."
+    )
+    page.click("#save-journey")
+    expect(page.locator("#journey-done")).to_contain_text("The journey was created")
+    page.select_option("#recent-customer", index=1)
+    expect(page.locator("#timeline-result")).not_to_contain_text("Choose a customer")
+    _shot(page, "journey-editor")

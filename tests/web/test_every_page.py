@@ -22,6 +22,7 @@ from soloist.app import create_app
 from soloist.config import load_settings
 from soloist.demo.business import build_demo
 from soloist.domain.customers.records import CustomerCreate, create_customer
+from soloist.domain.journeys import create_journey, list_journeys
 from soloist.domain.scoring import analyze_workspace, score_churn_risk, segment_customers
 from soloist.storage.database import Database
 from soloist.storage.migrate import upgrade_database
@@ -122,7 +123,23 @@ def _campaigns_worth_seeing(database: Database) -> list[int]:
     return sorted(found.values())
 
 
-def _page_paths(customers: dict[str, int], campaigns: list[int] | None = None) -> list[str]:
+def _journeys_worth_seeing(database: Database) -> list[int]:
+    """The demo's journeys, or one made here when the demo has none."""
+    with database.read_session() as session:
+        found = [journey.id for journey in list_journeys(session)]
+    if found:
+        return found
+    with database.session() as session:
+        journey = create_journey(
+            session, name="Review request", trigger="order", actor="test",
+            subject="How are the beans?", body="Tell us, {{ customer.first_name }}.",
+        )  # fmt: skip
+        return [journey.id]
+
+
+def _page_paths(
+    customers: dict[str, int], campaigns: list[int] | None = None, journeys: list[int] | None = None
+) -> list[str]:
     """Every GET page route, with each interesting customer for the ones that take an id."""
     paths: list[str] = []
     for route in _page_routes():
@@ -133,6 +150,9 @@ def _page_paths(customers: dict[str, int], campaigns: list[int] | None = None) -
             continue  # the links in campaign messages: tests/web/test_mail_links.py
         if params == {"campaign_id"}:
             paths += [route.path.format(campaign_id=c) for c in campaigns or []]
+            continue
+        if params == {"journey_id"}:
+            paths += [route.path.format(journey_id=j) for j in journeys or []]
             continue
         assert params <= {"customer_id"}, f"{route.path}: add its parameters to this test"
         if params:
@@ -198,7 +218,9 @@ def test_every_page_speaks_one_language_without_raw_keys(
     headers = {"Accept-Language": LANGUAGES[language]}
     customers = _customers_worth_seeing(workspace)
     problems: dict[str, list[str]] = {}
-    pages = _page_paths(customers, _campaigns_worth_seeing(workspace))
+    journeys = _journeys_worth_seeing(workspace)
+    pages = _page_paths(customers, _campaigns_worth_seeing(workspace), journeys)
+    pages += [f"/journeys/{j}?customer={c}" for j in journeys[:1] for c in customers.values()]
     pages += ["/customers?sort=risk&segment=champions", "/customers?q=zzzz-nobody"]
     for path in pages:
         response = client.get(path, headers=headers)

@@ -99,6 +99,15 @@ CODES = {
         {"no_address", "no_consent", *models.SUPPRESSION_REASONS, "other"},
     ),
     "campaign languages": (labels.CAMPAIGN_LANGUAGES, set(LANGUAGES)),
+    "A/B test metrics": (labels.TEST_METRICS, set(models.TEST_METRICS)),
+    "send times": (labels.SEND_TIMES, set(models.SEND_TIMES)),
+    "journey triggers": (labels.JOURNEY_TRIGGERS, set(models.JOURNEY_TRIGGERS)),
+    "journey statuses": (labels.JOURNEY_STATUSES, set(models.JOURNEY_STATUSES)),
+    "journey actions": (labels.JOURNEY_ACTIONS, set(models.JOURNEY_ACTIONS)),
+    "journey entry states": (
+        labels.JOURNEY_ENTRY_STATES,
+        {*models.JOURNEY_ENTRY_STATES, "would_send", "would_have_sent", "before_start"},
+    ),
     "template parts": (labels.TEMPLATE_PARTS, set(PARTS)),
     "template fields": (
         labels.TEMPLATE_FIELDS,

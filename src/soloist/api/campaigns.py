@@ -1,6 +1,8 @@
-"""/api/v1/campaigns: write a campaign to a segment (one version per language), preview it, send
-a test, send it (the background worker does), schedule, pause or cancel it, read its results;
-and /api/v1/campaigns/feedback for a mail provider's complaint and bounce reports.
+"""/api/v1/campaigns: write a campaign to a segment (one version per language, and A/B
+variants), preview it, send a test, send it (the background worker does), schedule, pause or
+cancel it, read its results; and /api/v1/campaigns/feedback for a mail provider's complaint and
+bounce reports. The A/B test, the holdout's effect and the sample-size guide are in
+:mod:`soloist.api.experiments`.
 
 Reads need a read token, everything that changes a campaign or sends a message a write token.
 Errors have the one shape of :mod:`soloist.api.errors`: a template that does not compile answers
@@ -86,6 +88,14 @@ class CampaignPublic(BaseModel):
     languages: list[str] = Field(description="The languages it has a version in.")
     default_language: str = Field(description="What a customer without their own gets.")
     attribution_days: int = Field(description="Orders within this many days count for it.")
+    holdout_share: float = Field(
+        description="The share of the list drawn at random to get nothing (0: no holdout)."
+    )
+    send_time: str = Field(
+        description="now, or optimised: each recipient's best hour within send_window_hours."
+    )
+    send_window_hours: int = Field(description="The hours an optimised send spreads over.")
+    variants: list[str] = Field(description="Its A/B variants (A, the control, first).")
     scheduled_at: dt.datetime | None
     started_at: dt.datetime | None = Field(description="When its recipient list was frozen.")
     sent_at: dt.datetime | None
@@ -108,6 +118,9 @@ class ContentPublic(BaseModel):
 
 class CampaignDetail(CampaignPublic):
     contents: dict[str, ContentPublic] = Field(description="The version of each language.")
+    variant_contents: dict[str, dict[str, ContentPublic]] = Field(
+        description="The other A/B variants (B, C …): the version of each language."
+    )
     audience: dict[str, int] = Field(
         description="Its segment now: `segment` (customers), `reachable`, and how many would "
         "be left out and why (no_consent, no_address, unsubscribed, hard_bounce, complaint)."
@@ -145,6 +158,11 @@ class CampaignUpdate(BaseModel):
     channel: Channel | None = None
     attribution_days: int | None = Field(default=None, ge=1, le=365)
     default_language: str | None = None
+    holdout_share: float | None = Field(
+        default=None, ge=0, le=0.5, description="A share drawn to get nothing (0.1: 10%)."
+    )
+    send_time: Literal["now", "optimised"] | None = None
+    send_window_hours: int | None = Field(default=None, ge=1, le=168)
 
 
 class ContentIn(BaseModel):
@@ -296,15 +314,25 @@ def _public(session: Session, campaign_id: int) -> CampaignPublic:
     return CampaignPublic(**campaign_summary(session, get_campaign(session, campaign_id)))
 
 
-def _detail(session: Session, campaign_id: int, currency: str) -> CampaignDetail:
-    campaign = get_campaign(session, campaign_id)
-    contents = {
+def _contents(session: Session, campaign_id: int, variant: str) -> dict[str, ContentPublic]:
+    return {
         language: ContentPublic(subject=c.subject, html=c.html_body, text=c.text_body)
-        for language, c in sorted(contents_of(session, campaign_id).items())
+        for language, c in sorted(contents_of(session, campaign_id, variant).items())
     }
+
+
+def campaign_detail(session: Session, campaign_id: int, currency: str) -> CampaignDetail:
+    """The campaign, its versions (of each variant) and who its segment reaches now."""
+    campaign = get_campaign(session, campaign_id)
+    summary = campaign_summary(session, campaign)
     return CampaignDetail(
-        **campaign_summary(session, campaign),
-        contents=contents,
+        **summary,
+        contents=_contents(session, campaign_id, "A"),
+        variant_contents={
+            variant: _contents(session, campaign_id, variant)
+            for variant in summary["variants"]
+            if variant != "A"
+        },
         audience=count_audience(session, campaign, currency),
     )
 
@@ -342,7 +370,7 @@ def post_campaign(
             text_body=data.text_body,
             attribution_days=data.attribution_days or settings.attribution_days,
         )
-    return _detail(session, campaign.id, settings.currency)
+    return campaign_detail(session, campaign.id, settings.currency)
 
 
 @router.post("/feedback", response_model=FeedbackPublic, responses={404: {"model": ErrorPublic}})
@@ -376,7 +404,7 @@ def read_campaign(
     campaign_id: CampaignId, database: DatabaseDep, session: ReadSession, _: Reader
 ) -> CampaignDetail:
     """One campaign: its state, its version per language, and who its segment reaches now."""
-    return _detail(session, campaign_id, database.settings.currency)
+    return campaign_detail(session, campaign_id, database.settings.currency)
 
 
 @router.patch("/{campaign_id}", response_model=CampaignDetail, responses=ERRORS)
@@ -387,7 +415,9 @@ def patch_campaign(
     session: WriteSession,
     who: Writer,
 ) -> CampaignDetail:
-    """Change the fields given of a draft or a scheduled campaign (409 once it is sending)."""
+    """Change the fields given of a draft or a scheduled campaign (409 once it is sending):
+    its holdout (``holdout_share``, 0 to 0.5) and send time (``send_time`` now or optimised,
+    within ``send_window_hours``) among them."""
     with _refused_input("segment"):
         update_campaign(
             session,
@@ -398,8 +428,11 @@ def patch_campaign(
             channel=data.channel,
             attribution_days=data.attribution_days,
             default_language=data.default_language,
+            holdout_share=data.holdout_share,
+            send_time=data.send_time,
+            send_window_hours=data.send_window_hours,
         )
-    return _detail(session, campaign_id, database.settings.currency)
+    return campaign_detail(session, campaign_id, database.settings.currency)
 
 
 @router.put("/{campaign_id}/contents/{language}", response_model=CampaignDetail, responses=ERRORS)
@@ -415,7 +448,42 @@ def put_content(
     set_content(
         session, campaign_id, language, data.subject, data.body, who.actor, text_body=data.text_body
     )
-    return _detail(session, campaign_id, database.settings.currency)
+    return campaign_detail(session, campaign_id, database.settings.currency)
+
+
+@router.put(
+    "/{campaign_id}/variants/{variant}/contents/{language}",
+    response_model=CampaignDetail,
+    responses=ERRORS,
+)
+def put_variant_content(
+    campaign_id: CampaignId,
+    variant: Annotated[
+        str,
+        Path(
+            pattern="^[A-Z]$",
+            description="One capital letter: B, C … (A is the campaign's own text).",
+        ),
+    ],
+    language: Annotated[str, Path(description=f"One of {', '.join(LANGUAGES)}.")],
+    data: ContentIn,
+    database: DatabaseDep,
+    session: WriteSession,
+    who: Writer,
+) -> CampaignDetail:
+    """Add or replace an A/B variant's version in ``language``. An A/B test
+    (``PUT …/experiment``) sends the variants; without one, only A is sent."""
+    set_content(
+        session,
+        campaign_id,
+        language,
+        data.subject,
+        data.body,
+        who.actor,
+        text_body=data.text_body,
+        variant=variant,
+    )
+    return campaign_detail(session, campaign_id, database.settings.currency)
 
 
 @router.post("/{campaign_id}/preview", response_model=PreviewPublic, responses=ERRORS)

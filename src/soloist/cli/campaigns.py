@@ -1,5 +1,8 @@
 """``soloist campaign …``: write a campaign to a segment (one version per language), preview it,
-send a test, send it in the foreground, schedule, pause or cancel it, and see what it did."""
+send a test, send it in the foreground, schedule, pause or cancel it, and see what it did.
+
+The A/B commands (``variant``, ``experiment``, ``guide``, ``winner``) are in
+:mod:`soloist.cli.experiments`, merged into this app by :mod:`soloist.cli.main`."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
@@ -20,11 +24,21 @@ from soloist.errors import ChannelUnavailableError, TemplateError, ValidationErr
 
 if TYPE_CHECKING:
     from soloist.domain.campaigns import SendReport
+    from soloist.storage.database import Database
 
 campaign_app = typer.Typer(
-    help="Campaigns: one message per language to a segment; preview, test, send, results.",
+    help="Campaigns: one message per language to a segment; preview, test, send, results; "
+    "A/B tests and holdouts.",
     no_args_is_help=True,
 )
+
+
+class SendTime(StrEnum):
+    """When each recipient's message goes."""
+
+    now = "now"
+    optimised = "optimised"
+
 
 CampaignArg = Annotated[int, typer.Argument(help="The campaign's id (`soloist campaign list`).")]
 SubjectOption = Annotated[
@@ -62,7 +76,7 @@ LanguageChoice = Annotated[
 ]
 
 
-def _read_text(path: Path) -> str:
+def read_text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -72,7 +86,7 @@ def _read_text(path: Path) -> str:
 
 
 @contextmanager
-def _naming_files(body_file: Path, text_file: Path | None) -> Iterator[None]:
+def naming_files(body_file: Path, text_file: Path | None) -> Iterator[None]:
     """A template error names the file (or the --subject) it is in, beside the line."""
     try:
         yield
@@ -110,15 +124,39 @@ def create_command(
         int | None,
         typer.Option(help="Count orders this many days after the message (default: settings)."),
     ] = None,
+    holdout: Annotated[
+        float | None,
+        typer.Option(
+            "--holdout",
+            help="A share of the list (0 to 0.5) that gets nothing, to measure what the "
+            "campaign caused.",
+        ),
+    ] = None,
+    send_time: Annotated[
+        SendTime | None,
+        typer.Option(
+            "--send-time", help="now, or optimised: each customer's best hour within --window."
+        ),
+    ] = None,
+    window: Annotated[
+        int | None,
+        typer.Option("--window", help="Hours an optimised send spreads over (1-168)."),
+    ] = None,
 ) -> None:
-    """Create a draft campaign to a segment; add other languages with `translate`."""
-    from soloist.domain.campaigns import campaign_summary, count_audience, create_campaign
+    """Create a draft campaign to a segment; add other languages with `translate`, A/B
+    variants with `variant`."""
+    from soloist.domain.campaigns import (
+        campaign_summary,
+        count_audience,
+        create_campaign,
+        update_campaign,
+    )
 
-    body = _read_text(body_file)
-    text = _read_text(text_file) if text_file is not None else None
+    body = read_text(body_file)
+    text = read_text(text_file) if text_file is not None else None
     with (
         common.open_database() as database,
-        _naming_files(body_file, text_file),
+        naming_files(body_file, text_file),
         database.session() as session,
     ):
         campaign = create_campaign(
@@ -133,6 +171,15 @@ def create_command(
             text_body=text,
             attribution_days=attribution_days or database.settings.attribution_days,
         )
+        if holdout is not None or send_time is not None or window is not None:
+            update_campaign(
+                session,
+                campaign.id,
+                cli_actor(),
+                holdout_share=holdout,
+                send_time=None if send_time is None else send_time.value,
+                send_window_hours=window,
+            )
         result = campaign_summary(session, campaign)
         result["audience"] = count_audience(session, campaign, database.settings.currency)
     if common.json:
@@ -145,6 +192,12 @@ def create_command(
         "be reached now.",
         highlight=False,
     )
+    if result["holdout_share"]:
+        out.print(
+            f"{result['holdout_share']:.0%} of them are held out at random to measure what it "
+            "causes.",
+            highlight=False,
+        )
     out.print(
         f"Next: `soloist campaign preview {result['id']}`, `soloist campaign test "
         f"{result['id']} --to YOU@EXAMPLE.COM`, then `soloist campaign send {result['id']}`.",
@@ -165,11 +218,11 @@ def translate_command(
     """Add (or replace) the campaign's version in one language; each customer gets theirs."""
     from soloist.domain.campaigns import campaign_summary, get_campaign, set_content
 
-    body = _read_text(body_file)
-    text = _read_text(text_file) if text_file is not None else None
+    body = read_text(body_file)
+    text = read_text(text_file) if text_file is not None else None
     with (
         common.open_database() as database,
-        _naming_files(body_file, text_file),
+        naming_files(body_file, text_file),
         database.session() as session,
     ):
         content = set_content(
@@ -248,7 +301,7 @@ def send_test_command(
     )
 
 
-def _report_dict(report: SendReport) -> dict[str, Any]:
+def report_dict(report: SendReport) -> dict[str, Any]:
     data = asdict(report)
     data["next_retry_at"] = report.next_retry_at.isoformat() if report.next_retry_at else None
     return data
@@ -259,12 +312,7 @@ def _report_dict(report: SendReport) -> dict[str, Any]:
 def send_command(common: Common, campaign_id: CampaignArg) -> None:
     """Send the campaign now, in the foreground (a draft's recipient list is frozen first). If
     it stops (Ctrl-C, a crash, the server away), the same command continues where it stopped."""
-    from soloist.domain.campaigns import (
-        CampaignStateError,
-        campaign_summary,
-        get_campaign,
-        send_campaign,
-    )
+    from soloist.domain.campaigns import CampaignStateError, campaign_summary, get_campaign
 
     with common.open_database() as database:
         with database.read_session() as session:
@@ -273,42 +321,48 @@ def send_command(common: Common, campaign_id: CampaignArg) -> None:
             raise CampaignStateError(
                 f"Campaign {campaign_id} is cancelled; it cannot be sent.", status="cancelled"
             )
-        counts = before["messages"]
-        done = sum(counts.get(s, 0) for s in ("sent", "failed", "bounced"))
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err,
-            transient=common.json,
-            disable=common.json,
-        ) as bar:
-            task = bar.add_task(f"Campaign {campaign_id}", total=None)
-
-            def progress(sent: int, total: int) -> None:
-                bar.update(task, completed=min(done + sent, total), total=max(total, 1))
-
-            try:
-                report = send_campaign(database, campaign_id, cli_actor(), on_progress=progress)
-            except ChannelUnavailableError as exc:
-                raise ChannelUnavailableError(
-                    f"{exc.message} Nothing more was sent; once the server is back, run "
-                    f"`soloist campaign send {campaign_id}` again to continue where it stopped.",
-                    **exc.details,
-                ) from None
-            except KeyboardInterrupt:
-                err.print(
-                    f"Stopped. `soloist campaign send {campaign_id}` continues where it stopped."
-                )
-                raise typer.Exit(130) from None
+        report = send_now(common, database, campaign_id, before["messages"])
     if common.json:
-        print_json(_report_dict(report))
+        print_json(report_dict(report))
         return
-    _print_report(report, before["status"])
+    print_send_report(report, before["status"])
 
 
-def _print_report(report: SendReport, before: str) -> None:
+def send_now(
+    common: Common, database: Database, campaign_id: int, counts: dict[str, int]
+) -> SendReport:
+    """Send what is due of the campaign in the foreground, with a progress bar."""
+    from soloist.domain.campaigns import send_campaign
+
+    done = sum(counts.get(s, 0) for s in ("sent", "failed", "bounced"))
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=common.json,
+        disable=common.json,
+    ) as bar:
+        task = bar.add_task(f"Campaign {campaign_id}", total=None)
+
+        def progress(sent: int, total: int) -> None:
+            bar.update(task, completed=min(done + sent, total), total=max(total, 1))
+
+        try:
+            return send_campaign(database, campaign_id, cli_actor(), on_progress=progress)
+        except ChannelUnavailableError as exc:
+            raise ChannelUnavailableError(
+                f"{exc.message} Nothing more was sent; once the server is back, run "
+                f"`soloist campaign send {campaign_id}` again to continue where it stopped.",
+                **exc.details,
+            ) from None
+        except KeyboardInterrupt:
+            err.print(f"Stopped. `soloist campaign send {campaign_id}` continues where it stopped.")
+            raise typer.Exit(130) from None
+
+
+def print_send_report(report: SendReport, before: str) -> None:
     number = report.campaign_id
     if before == "sent":
         out.print(f"Campaign {number} was sent already; nothing more to send.")
@@ -335,11 +389,17 @@ def _print_report(report: SendReport, before: str) -> None:
 @shared_options
 def status_command(common: Common, campaign_id: CampaignArg) -> None:
     """What the campaign did: recipients, sent, failed, suppressed, clicks, and the orders and
-    revenue that followed within its attribution window."""
-    from soloist.domain.campaigns import campaign_results
+    revenue that followed within its attribution window; an A/B test's variants and verdict,
+    and what a holdout says the campaign caused."""
+    from soloist.cli.experiments import print_experiment, print_holdout
+    from soloist.domain.campaigns import campaign_results, experiment_results, holdout_effect
 
+    now = _now()
     with common.open_database() as database, database.read_session() as session:
-        result = campaign_results(session, campaign_id, database.settings.currency)
+        currency = database.settings.currency
+        result = campaign_results(session, campaign_id, currency)
+        result["experiment"] = experiment_results(session, campaign_id, currency, now)
+        result["holdout"] = holdout_effect(session, campaign_id, currency, now)
     if common.json:
         print_json(result)
         return
@@ -370,6 +430,10 @@ def status_command(common: Common, campaign_id: CampaignArg) -> None:
         + result["opens_note"],
         highlight=False,
     )
+    if result["experiment"] is not None:
+        print_experiment(result["experiment"])
+    if result["holdout"] is not None:
+        print_holdout(result["holdout"], result["revenue"], result["currency"])
 
 
 @campaign_app.command("list")

@@ -11,8 +11,10 @@ from soloist.cli.analyze import analyze
 from soloist.cli.campaigns import campaign_app
 from soloist.cli.customers import customers_app
 from soloist.cli.demo import demo
+from soloist.cli.experiments import experiment_app
 from soloist.cli.exports import export_command
 from soloist.cli.imports import import_command
+from soloist.cli.journeys import journey_app
 from soloist.cli.loyalty import loyalty_app
 from soloist.cli.segments import churn, segments_app
 from soloist.cli.serve import serve
@@ -41,7 +43,9 @@ app.add_typer(customers_app, name="customers")
 app.add_typer(segments_app, name="segments")
 app.command()(churn)
 app.add_typer(worker_app, name="worker")
+campaign_app.add_typer(experiment_app)  # variant, experiment, guide, winner
 app.add_typer(campaign_app, name="campaign")
+app.add_typer(journey_app, name="journey")
 
 
 def _version(value: bool) -> None:

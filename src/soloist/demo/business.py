@@ -12,12 +12,13 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from soloist.demo import vocabulary as vocab
 from soloist.demo.campaigns import build_campaign_demo
 from soloist.demo.conversations import write_feedback
+from soloist.demo.journeys import build_automation_demo
 from soloist.demo.loyalty import build_loyalty_demo
 from soloist.demo.purchases import (
     PurchasePlan,
@@ -69,6 +70,11 @@ class DemoSummary:
     loyalty_members: int = 0
     loyalty_holdout: int = 0
     campaigns: int = 0
+    experiment_decision: str | None = None
+    experiment_winner: str | None = None
+    journeys: int = 0
+    journey_messages: int = 0
+    journey_holdout: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -347,6 +353,12 @@ def build_demo(
     customer_ids, chinese = _make_customers(
         session, rng, customers, start, plan.acquired_day, report
     )
+    # As if the shop had used Soloist all along: each customer was entered when first seen.
+    session.execute(
+        update(Customer)
+        .values(created_at=Customer.first_seen_at)
+        .execution_options(synchronize_session=False)
+    )
     order_ids, n_lines, revenue = _make_orders(
         session, rng, plan, customer_ids, start, products, currency, report
     )
@@ -368,8 +380,10 @@ def build_demo(
     loyalty = build_loyalty_demo(
         session, seed=seed, start=start, horizon_days=HORIZON_DAYS, currency=currency
     )
-    campaigns = build_campaign_demo(
-        session, rng, start, dt.datetime.combine(end, dt.time(), dt.UTC)
+    finish = dt.datetime.combine(end, dt.time(), dt.UTC)
+    campaigns = build_campaign_demo(session, rng, start, finish)
+    automations = build_automation_demo(
+        session, start=start, end=finish, seed=seed, currency=currency, progress=report
     )
     password = owner_password
     if session.scalar(select(User.id).where(User.email == owner_email)) is None:
@@ -395,5 +409,10 @@ def build_demo(
         owner_password=password,
         loyalty_members=loyalty.members,
         loyalty_holdout=loyalty.holdout,
-        campaigns=campaigns,
+        campaigns=campaigns + int(automations.experiment_decision is not None),
+        experiment_decision=automations.experiment_decision,
+        experiment_winner=automations.experiment_winner,
+        journeys=automations.journeys,
+        journey_messages=automations.journey_messages,
+        journey_holdout=automations.journey_holdout,
     )

@@ -38,13 +38,13 @@ LIST_NAME = "Newsletter"
 SHOP_URL = "https://coffee.example"
 DOMAIN = "coffee.example"
 
-_BODY_EN = """<p>Hello {{{{ customer.first_name }}}},</p>
+BODY_EN = """<p>Hello {{{{ customer.first_name }}}},</p>
 <p>{intro}</p>
 <p><a href="{url}">{cta}</a></p>
 {{% if customer.points %}}<p>You have {{{{ customer.points }}}} points to spend.</p>{{% endif %}}
 <p>Ada, Ada's Coffee</p>
 <p><small><a href="{{{{ unsubscribe_url }}}}">Unsubscribe</a></small></p>"""
-_BODY_ZH = """<p>{{{{ customer.name }}}}，您好！</p>
+BODY_ZH = """<p>{{{{ customer.name }}}}，您好！</p>
 <p>{intro}</p>
 <p><a href="{url}">{cta}</a></p>
 {{% if customer.points %}}<p>您有 {{{{ customer.points }}}} 积分可用。</p>{{% endif %}}
@@ -117,11 +117,11 @@ def build_campaign_demo(
             name=name,
             segment=segment.id,
             subject=en[0],
-            body=_BODY_EN.format(intro=en[1], url=url, cta=en[2]),
+            body=BODY_EN.format(intro=en[1], url=url, cta=en[2]),
             actor=ACTOR,
         )
         set_content(
-            session, campaign.id, "zh-CN", zh[0], _BODY_ZH.format(intro=zh[1], url=url, cta=zh[2]),
+            session, campaign.id, "zh-CN", zh[0], BODY_ZH.format(intro=zh[1], url=url, cta=zh[2]),
             ACTOR,
         )  # fmt: skip
         recipients = sorted(
@@ -135,7 +135,7 @@ def build_campaign_demo(
         name="Holiday gift guide",
         segment=segment.id,
         subject="Gifts for coffee lovers, {{ customer.first_name }}",
-        body=_BODY_EN.format(
+        body=BODY_EN.format(
             intro="Twelve gifts for the coffee lover in your life.",
             url=SHOP_URL + "/gifts",
             cta="See the gift guide",
@@ -207,14 +207,14 @@ def _write_messages(
         if sent is None:
             continue
         if machine_open[i]:
-            events.append(_event(message_id, "open", sent + dt.timedelta(seconds=1), sent,
-                                 machine=True, agent="Mozilla/5.0"))  # fmt: skip
+            events.append(event_row(message_id, "open", sent + dt.timedelta(seconds=1), sent,
+                                    machine=True, agent="Mozilla/5.0"))  # fmt: skip
         if "opened_at" in row:
-            events.append(_event(message_id, "open", row["opened_at"], sent))
+            events.append(event_row(message_id, "open", row["opened_at"], sent))
         if "clicked_at" in row:
-            events.append(_event(message_id, "click", row["clicked_at"], sent, link=link.id))
+            events.append(event_row(message_id, "click", row["clicked_at"], sent, link=link.id))
         if "unsubscribed_at" in row:
-            events.append(_event(message_id, "unsubscribe", row["unsubscribed_at"], sent))
+            events.append(event_row(message_id, "unsubscribe", row["unsubscribed_at"], sent))
             record_consent(
                 session, row["customer_id"], "email", False, ACTOR, source="unsubscribe",
                 evidence=f"one-click, message {message_id}", recorded_at=row["unsubscribed_at"],
@@ -249,7 +249,7 @@ def _write_messages(
     }
 
 
-def _event(
+def event_row(
     message_id: int,
     kind: str,
     at: dt.datetime,

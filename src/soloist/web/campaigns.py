@@ -34,6 +34,7 @@ from soloist.domain.campaigns import (
     remove_content,
     schedule_campaign,
     send_test_message,
+    send_winner,
     set_content,
     summarise_campaigns,
     unschedule_campaign,
@@ -42,6 +43,17 @@ from soloist.domain.campaigns import (
 )
 from soloist.domain.segment_rules import list_segments
 from soloist.errors import SoloistError, ValidationError
+from soloist.web.experiments import (
+    VARIANTS,
+    ExperimentForm,
+    experiment_panel,
+    guide_context,
+    held_back,
+    holdout_panel,
+    save_test,
+    saved_form,
+    submitted_form,
+)
 from soloist.web.labels import N_
 from soloist.web.rendering import render, wording
 from soloist.web.security import CsrfChecked, CurrentUser, WebUser, WriterUser
@@ -54,7 +66,7 @@ FORM_SUFFIX = {"en": "en", "zh-CN": "zh"}
 EDITABLE = ("draft", "scheduled")
 # What a redirect after an action says it did (?done=…); the template words each.
 DONE = frozenset(("created", "saved", "test", "sending", "resumed", "scheduled"))
-DONE |= {"unscheduled", "paused", "cancelled"}
+DONE |= {"unscheduled", "paused", "cancelled", "winner"}
 FRAME_STYLE = (
     "body{font:15px/1.5 system-ui,-apple-system,'Segoe UI','PingFang SC','Noto Sans CJK SC',"
     "sans-serif;color:#1f2937;margin:1rem;}img{max-width:100%;}"
@@ -72,6 +84,23 @@ class Draft:
     default_language: str = "en"
     subjects: dict[str, str] = field(default_factory=dict)
     bodies: dict[str, str] = field(default_factory=dict)
+    ab: ExperimentForm = field(default_factory=ExperimentForm)  # variants B …, the test
+
+    def subject(self, variant: str, language: str) -> str:
+        if variant == "A":
+            return self.subjects.get(language, "")
+        return self.ab.versions.subject(variant, language)
+
+    def body(self, variant: str, language: str) -> str:
+        if variant == "A":
+            return self.bodies.get(language, "")
+        return self.ab.versions.body(variant, language)
+
+    def variants(self) -> list[str]:
+        """A, the variants with text, and the next letter free (the editor's "add" tab)."""
+        written = ["A", *self.ab.versions.written()]
+        free = [v for v in VARIANTS if v not in written]
+        return written + free[:1]
 
     def filled(self) -> list[str]:
         """The languages with a subject or a body, default language first."""
@@ -94,29 +123,29 @@ def _draft_of(session: Any, campaign_id: int) -> Draft:
         default_language=campaign.default_language,
         subjects={lang: c.subject for lang, c in contents.items()},
         bodies={lang: written_body(c) for lang, c in contents.items()},
+        ab=saved_form(session, campaign),
     )
 
 
-def submitted_draft(
-    name: Annotated[str, Form()] = "",
-    segment: Annotated[str, Form()] = "",
-    channel: Annotated[str, Form()] = "email",
-    attribution_days: Annotated[str, Form()] = "7",
-    default_language: Annotated[str, Form()] = "en",
-    subject_en: Annotated[str, Form()] = "",
-    body_en: Annotated[str, Form()] = "",
-    subject_zh: Annotated[str, Form()] = "",
-    body_zh: Annotated[str, Form()] = "",
-) -> Draft:
-    """The editor's form as posted (its fields per language end in ``FORM_SUFFIX``)."""
+async def submitted_draft(request: Request) -> Draft:
+    """The editor's form as posted (its fields per language end in ``FORM_SUFFIX``; those of
+    the variants after A name the variant too: ``subject_B_en``)."""
+    form = await request.form()
+
+    def text(name: str, default: str = "") -> str:
+        value = form.get(name)
+        return value if isinstance(value, str) else default
+
+    default_language = text("default_language", "en")
     return Draft(
-        name=name,
-        segment=segment,
-        channel=channel,
-        attribution_days=attribution_days,
+        name=text("name"),
+        segment=text("segment"),
+        channel=text("channel", "email"),
+        attribution_days=text("attribution_days", "7"),
         default_language=default_language if default_language in LANGUAGES else "en",
-        subjects={"en": subject_en, "zh-CN": subject_zh},
-        bodies={"en": body_en, "zh-CN": body_zh},
+        subjects={lang: text(f"subject_{FORM_SUFFIX[lang]}") for lang in LANGUAGES},
+        bodies={lang: text(f"body_{FORM_SUFFIX[lang]}") for lang in LANGUAGES},
+        ab=submitted_form(form, FORM_SUFFIX),
     )
 
 
@@ -143,7 +172,7 @@ def _checked(draft: Draft) -> list[str]:
     return languages
 
 
-def _problem(request: Request, exc: SoloistError) -> dict[str, Any]:
+def problem_of(request: Request, exc: SoloistError) -> dict[str, Any]:
     """What the page says of an error: a sentence in the reader's language, and the English
     detail (a template error's own words, say) when it adds something."""
     details = exc.details
@@ -185,12 +214,14 @@ def _editor(
     draft: Draft | None = None,
     problem: dict[str, Any] | None = None,
     tab: str | None = None,
+    variant_tab: str | None = None,
 ) -> Response:
     """The editor of a new campaign (``campaign_id`` None) or of a saved one, with its
-    audience, actions and results."""
+    audience, A/B test and sample-size guide, actions and results."""
     settings = request.app.state.settings
     currency = settings.currency
-    summary = results = audience = None
+    now = dt.datetime.now(dt.UTC)
+    summary = results = audience = experiment = holdout = None
     with request.app.state.database.read_session() as session:
         segments = list_segments(session, currency)
         if campaign_id is not None:
@@ -206,11 +237,27 @@ def _editor(
                 audience = count_audience(session, campaign, currency)
             if campaign.started_at is not None:
                 results = campaign_results(session, campaign_id, currency)
-    draft = draft or Draft(attribution_days=str(settings.attribution_days))
-    if audience is None and campaign_id is None and draft.segment.isdigit():
-        with request.app.state.database.read_session() as session:
+                results["held"] = held_back(summary["messages"])
+                experiment = experiment_panel(session, campaign_id, currency, now)
+                holdout = holdout_panel(session, campaign_id, currency, now)
+        draft = draft or Draft(attribution_days=str(settings.attribution_days))
+        if audience is None and campaign_id is None and draft.segment.isdigit():
             audience = count_segment_audience(session, int(draft.segment), draft.channel, currency)
-    status = summary["status"] if summary else "draft"
+        status = summary["status"] if summary else "draft"
+        guide: dict[str, Any] = {"guide": None, "guide_problem": None, "reachable": None}
+        guide["off"] = not draft.ab.test.on
+        guide["fixed"] = status not in EDITABLE
+        if draft.ab.test.on and status in EDITABLE:
+            guide = guide_context(
+                request,
+                session,
+                draft.ab.test,
+                segment=draft.segment,
+                channel=draft.channel,
+                holdout_pct=draft.ab.holdout_pct,
+                variants=draft.ab.variant_count(),
+            )
+    variants = draft.variants()
     context = {
         "campaign": summary,
         "draft": draft,
@@ -222,6 +269,12 @@ def _editor(
         "audience": audience,
         "results": results,
         "chart": _chart(request, results) if results else None,
+        "experiment": experiment,
+        "holdout": holdout,
+        "variants": variants,
+        "written_variants": variants[: draft.ab.variant_count()],
+        "variant_tab": variant_tab if variant_tab in variants else "A",
+        **guide,
         "to_decimal": _money,
         "problem": problem,
         "done": None if problem else _done_code(request),
@@ -255,9 +308,16 @@ def new_campaign(request: Request, user: WriterUser) -> Response:
     return _editor(request, user, None)
 
 
+Tab = Annotated[str, Form()]
+
+
 @router.post("/campaigns/new", dependencies=[CsrfChecked])
 def create(
-    request: Request, user: WriterUser, draft: SubmittedDraft, tab: Annotated[str, Form()] = "en"
+    request: Request,
+    user: WriterUser,
+    draft: SubmittedDraft,
+    tab: Tab = "en",
+    variant_tab: Tab = "A",
 ) -> Response:
     try:
         languages = _checked(draft)
@@ -279,9 +339,13 @@ def create(
                 set_content(
                     session, campaign.id, lang, draft.subjects[lang], draft.bodies[lang], user.actor
                 )
+            save_test(session, campaign.id, user.actor, draft.ab)
             campaign_id = campaign.id
     except SoloistError as exc:
-        return _editor(request, user, None, draft=draft, problem=_problem(request, exc), tab=tab)
+        problem = problem_of(request, exc)
+        return _editor(
+            request, user, None, draft=draft, problem=problem, tab=tab, variant_tab=variant_tab
+        )
     return _done(campaign_id, "created")
 
 
@@ -313,7 +377,7 @@ def preview(
                 customer=customer or None,
             )
     except SoloistError as exc:
-        context["problem"] = _problem(request, exc)
+        context["problem"] = problem_of(request, exc)
     else:
         context["preview"] = found
         context["frame"] = _frame_document(found["html"] or "", found["language"])
@@ -357,6 +421,8 @@ def progress(request: Request, campaign_id: int, user: CurrentUser, was: str = "
     reloads to show the final results."""
     with request.app.state.database.read_session() as session:
         results = campaign_results(session, campaign_id, request.app.state.settings.currency)
+        summary = campaign_summary(session, get_campaign(session, campaign_id))
+        results["held"] = held_back(summary["messages"])
     context = {
         "campaign": {"id": campaign_id, "status": results["status"]},
         "results": results,
@@ -374,7 +440,8 @@ def save(
     campaign_id: int,
     user: WriterUser,
     draft: SubmittedDraft,
-    tab: Annotated[str, Form()] = "en",
+    tab: Tab = "en",
+    variant_tab: Tab = "A",
 ) -> Response:
     try:
         languages = _checked(draft)
@@ -397,9 +464,18 @@ def save(
                 if lang not in languages:
                     remove_content(session, campaign_id, lang, user.actor)
             update_campaign(session, campaign_id, user.actor, default_language=languages[0])
+            save_test(session, campaign_id, user.actor, draft.ab)
     except SoloistError as exc:
-        problem = _problem(request, exc)
-        return _editor(request, user, campaign_id, draft=draft, problem=problem, tab=tab)
+        problem = problem_of(request, exc)
+        return _editor(
+            request,
+            user,
+            campaign_id,
+            draft=draft,
+            problem=problem,
+            tab=tab,
+            variant_tab=variant_tab,
+        )
     return _done(campaign_id, "saved")
 
 
@@ -409,7 +485,7 @@ def _act(request: Request, user: WebUser, campaign_id: int, what: str, action: A
         with request.app.state.database.session() as session:
             action(session)
     except SoloistError as exc:
-        return _editor(request, user, campaign_id, problem=_problem(request, exc))
+        return _editor(request, user, campaign_id, problem=problem_of(request, exc))
     return _done(campaign_id, what)
 
 
@@ -476,6 +552,22 @@ def cancel(request: Request, campaign_id: int, user: WriterUser) -> Response:
     )
 
 
+@router.post("/campaigns/{campaign_id}/winner", dependencies=[CsrfChecked])
+def winner(
+    request: Request, campaign_id: int, user: WriterUser, variant: Annotated[str, Form()] = ""
+) -> Response:
+    """The owner's choice before the rule decides: ``variant`` goes to the test's remainder."""
+    return _act(
+        request,
+        user,
+        campaign_id,
+        "winner",
+        lambda session: send_winner(
+            session, campaign_id, variant, user.actor, dt.datetime.now(dt.UTC)
+        ),
+    )
+
+
 @router.post("/campaigns/{campaign_id}/test", dependencies=[CsrfChecked])
 def send_test(
     request: Request,
@@ -494,5 +586,5 @@ def send_test(
             language=language if language in LANGUAGES else None,
         )
     except SoloistError as exc:
-        return _editor(request, user, campaign_id, problem=_problem(request, exc), tab=language)
+        return _editor(request, user, campaign_id, problem=problem_of(request, exc), tab=language)
     return _done(campaign_id, "test")

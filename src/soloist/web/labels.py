@@ -217,6 +217,8 @@ MESSAGE_STATUSES: Final = LabelTable(
     failed=NP_("message status", "failed"),
     bounced=NP_("message status", "bounced"),
     suppressed=NP_("message status", "not sent"),
+    holdout=NP_("message status", "held out"),
+    waiting=NP_("message status", "waiting for the winner"),
 )
 # Why a customer of the segment is not sent the campaign (soloist.domain.campaigns.audience).
 AUDIENCE_REASONS: Final = LabelTable(
@@ -225,6 +227,7 @@ AUDIENCE_REASONS: Final = LabelTable(
     unsubscribed=N_("unsubscribed"),
     hard_bounce=N_("address bounced before"),
     complaint=N_("marked an earlier message as spam"),
+    frequency_cap=N_("had enough messages this week"),
     other=NP_("reason", "other"),
 )
 MESSAGE_FLAGS: Final = LabelTable(
@@ -233,6 +236,64 @@ MESSAGE_FLAGS: Final = LabelTable(
 CAMPAIGN_LANGUAGES: Final = LabelTable(
     {"en": N_("English version"), "zh-CN": N_("Simplified Chinese version")}
 )
+# A/B tests and send times of campaigns (soloist.storage.models.outreach, soloist.domain.campaigns
+# .experiments): what a test counts, its state and how it was decided.
+TEST_METRICS: Final = LabelTable(click=N_("clicks"), conversion=N_("orders"))
+SEND_TIMES: Final = LabelTable(
+    now=N_("Send to everyone at once"), optimised=N_("At each customer's best hour")
+)
+EXPERIMENT_STATUSES: Final = LabelTable(
+    planned=NP_("test status", "planned"),
+    running=NP_("test status", "running"),
+    decided=NP_("test status", "decided"),
+)
+EXPERIMENT_DECISIONS: Final = LabelTable(
+    winner=N_("a boundary was crossed"),
+    no_difference=N_("no difference found at the last look"),
+    manual=N_("chosen by hand"),
+)
+# Journeys (soloist.domain.journeys): triggers, states, actions, what a customer's entry did
+# and why one was skipped or waits, and the states of the editor's timeline.
+JOURNEY_TRIGGERS: Final = LabelTable(
+    welcome=N_("Welcome a new customer"),
+    order=N_("After an order (a review request)"),
+    birthday=N_("Before a birthday"),
+    tier_change=N_("Loyalty tier changed"),
+    points_expiring=N_("Points about to expire"),
+    churn_risk=N_("A valuable customer at risk of churning"),
+    subscription_cancelled=N_("Subscription cancelled"),
+)
+JOURNEY_STATUSES: Final = LabelTable(
+    draft=NP_("journey status", "draft"),
+    active=NP_("journey status", "running"),
+    paused=NP_("journey status", "paused"),
+)
+JOURNEY_ACTIONS: Final = LabelTable(message=N_("Send a message"), task=N_("Create a task for me"))
+JOURNEY_ENTRY_STATES: Final = LabelTable(
+    waiting=NP_("journey entry", "waiting"),
+    sent=NP_("journey entry", "sent"),
+    task=NP_("journey entry", "task created"),
+    holdout=NP_("journey entry", "held out"),
+    skipped=NP_("journey entry", "skipped"),
+    would_send=N_("would be sent"),
+    would_have_sent=N_("would have been sent"),
+    before_start=N_("before the journey started"),
+)
+JOURNEY_REASONS: Final = LabelTable(
+    not_in_segment=N_("not in the journey's segment"),
+    no_customer=N_("customer not found"),
+    late=N_("more than a week late"),
+    frequency_cap=N_("had enough messages this week"),
+    quiet_hours=N_("quiet hours"),
+    not_yet_due=N_("not due yet"),
+    no_address=N_("no address for this channel"),
+    no_consent=N_("no consent"),
+    unsubscribed=N_("unsubscribed"),
+    hard_bounce=N_("address bounced before"),
+    complaint=N_("marked an earlier message as spam"),
+    other=NP_("reason", "other"),
+)
+
 # The parts of a campaign's template an error can be in (soloist.domain.campaigns.templates).
 TEMPLATE_PARTS: Final = LabelTable(subject=N_("subject"), html=N_("body"), text=N_("body"))
 # The fields a campaign template offers (soloist.domain.campaigns.personal), as written in it.
@@ -337,4 +398,13 @@ TABLES: Final = {
     "TEMPLATE_PARTS": TEMPLATE_PARTS,
     "TEMPLATE_FIELDS": TEMPLATE_FIELDS,
     "ERROR_MESSAGES": ERROR_MESSAGES,
+    "TEST_METRICS": TEST_METRICS,
+    "SEND_TIMES": SEND_TIMES,
+    "EXPERIMENT_STATUSES": EXPERIMENT_STATUSES,
+    "EXPERIMENT_DECISIONS": EXPERIMENT_DECISIONS,
+    "JOURNEY_TRIGGERS": JOURNEY_TRIGGERS,
+    "JOURNEY_STATUSES": JOURNEY_STATUSES,
+    "JOURNEY_ACTIONS": JOURNEY_ACTIONS,
+    "JOURNEY_ENTRY_STATES": JOURNEY_ENTRY_STATES,
+    "JOURNEY_REASONS": JOURNEY_REASONS,
 }

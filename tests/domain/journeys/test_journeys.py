@@ -248,3 +248,33 @@ def test_a_birthday_is_greeted_on_the_day_and_the_timeline_shows_the_next_one(
         ("birthday:2026", "sent"), ("birthday:2027", "would_send"),
     ]  # fmt: skip
     assert timeline[0]["subject"] == "Hello Bea"
+
+
+def _zone_at(local_hour: int, now: dt.datetime) -> str:
+    """A fixed-offset zone whose clock reads ``local_hour`` at ``now``."""
+    offset = (local_hour - now.hour) % 24
+    offset = offset - 24 if offset > 14 else offset
+    return "Etc/GMT" + (f"-{offset}" if offset > 0 else f"+{-offset}" if offset < 0 else "")
+
+
+def test_one_customer_at_night_does_not_stop_the_pass_after_one_batch(
+    mail_database: Database, smtp_server: SmtpServer
+) -> None:
+    now = utcnow() + dt.timedelta(minutes=1)
+    mail_database.settings = mail_database.settings.model_copy(
+        update={"quiet_hours": "21-8", "timezone": _zone_at(12, now)}
+    )
+    _journey(mail_database, "welcome", started=utcnow())
+    ids = add_audience(mail_database, 520)
+    with mail_database.session() as session:
+        night_owl = session.get(Customer, ids[3])
+        assert night_owl is not None
+        night_owl.timezone = _zone_at(2, now)
+
+    report = run_journeys(mail_database, ACTOR, now)
+
+    assert report.sent == 519
+    assert report.waiting == {"quiet_hours": 1}
+    with mail_database.read_session() as session:
+        queued = session.scalar(select(func.count()).select_from(Message))
+    assert queued == 519

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import os
 import random
 import socket
@@ -49,6 +50,7 @@ log = logging.getLogger("soloist.worker")
 
 DEFAULT_LEASE = dt.timedelta(hours=1)
 DEFAULT_POLL_SECONDS = 5.0
+REPEAT_LOG_S = 3600.0
 AUTOMATION_EVERY_S = 60.0  # journeys and A/B looks run at most once a minute
 REFIT_SCHEDULE = "refit"
 
@@ -119,6 +121,7 @@ class Worker:
         self.campaign_reports: list[SendReport] = []
         self.automation_every_s = AUTOMATION_EVERY_S
         self._automation_at: float | None = None
+        self._logged: dict[tuple[int, str], float] = {}
 
     def register_schedules(self) -> None:
         """Write the schedules the settings ask for (the nightly refit) into the database."""
@@ -227,9 +230,15 @@ class Worker:
             time_budget_s=self.campaign_slice_s,
             should_stop=None if stop is None else stop.is_set,
         )
+        now = time.monotonic()
         for report in reports:
             for error in report.errors:
-                log.warning("campaign %s: %s", report.campaign_id, error)
+                # The same error (no SMTP settings yet) comes back every few seconds while
+                # messages wait: it is logged once an hour, not every poll.
+                key = (report.campaign_id, error)
+                if now - self._logged.get(key, -math.inf) >= REPEAT_LOG_S:
+                    self._logged[key] = now
+                    log.warning("campaign %s: %s", report.campaign_id, error)
         return reports
 
     def run_pending(self, stop: threading.Event | None = None) -> list[JobOutcome]:

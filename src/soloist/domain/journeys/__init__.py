@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     )
     from soloist.domain.journeys.runner import (
         JourneyRunReport,
+        act_on_due,
+        enter_occasions,
         run_journeys,
     )
     from soloist.domain.journeys.triggers import (
@@ -46,7 +48,9 @@ _MODULE_OF = {
     "TRIGGER_DAYS": "definitions",
     "JourneyRunReport": "runner",
     "Occasion": "triggers",
+    "act_on_due": "runner",
     "create_journey": "definitions",
+    "enter_occasions": "runner",
     "find_journey": "definitions",
     "find_occasions": "triggers",
     "get_journey": "definitions",
@@ -66,7 +70,9 @@ __all__ = [
     "TRIGGER_DAYS",
     "JourneyRunReport",
     "Occasion",
+    "act_on_due",
     "create_journey",
+    "enter_occasions",
     "find_journey",
     "find_occasions",
     "get_journey",

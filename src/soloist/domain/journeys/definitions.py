@@ -243,7 +243,7 @@ def start_journey(
         return journey
     if journey.started_at is None:
         journey.started_at = now - dt.timedelta(days=max(0, backfill_days))
-        journey.scanned_at = journey.started_at
+        journey.scanned_at = None  # the first pass scans from the start (dated triggers too)
     journey.status = "active"
     if campaign is not None:
         campaign.status = "sending"

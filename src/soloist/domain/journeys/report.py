@@ -26,7 +26,8 @@ def journey_results(
     session: Session, journey_id: int, currency: str, now: dt.datetime | None = None
 ) -> dict[str, Any]:
     """Entries by state and reason, the messages' clicks and orders, and the effect against
-    the journey's holdout (each customer followed for 30 days from their occasion's time)."""
+    the journey's holdout (each customer followed for 30 days from their occasion's time;
+    receivers are all due entries not held out, by assignment)."""
     now = now or utcnow()
     journey = get_journey(session, journey_id)
     entries = session.execute(
@@ -39,8 +40,16 @@ def journey_results(
     waiting = Counter(reason or "not_yet_due" for _, s, reason, _ in entries if s == "waiting")
     window = dt.timedelta(days=FOLLOW_UP_DAYS)
     done = [(c, due) for c, _, _, due in entries if due + window <= now]
-    receivers = [(c, due) for c, s, _, due in entries if s in ("sent", "task")]
-    holdout = [(c, due) for c, s, _, due in entries if s == "holdout"]
+    # Only occasions whose time has come: a holdout entry recorded ahead of its time (a review
+    # request for last week's order, a birthday next week) has no follow-up yet, and counting
+    # it as a customer who did not buy would make any journey look as if it worked. And by
+    # assignment (intention to treat): every due entry not held out is a receiver, whether it
+    # was sent, skipped for want of consent or held by the cap, as the holdout was drawn before
+    # any of that was known; comparing only those sent would compare consenting customers with
+    # all customers.
+    due_entries = [(c, s, due) for c, s, _, due in entries if due <= now]
+    receivers = [(c, due) for c, s, due in due_entries if s != "holdout"]
+    holdout = [(c, due) for c, s, due in due_entries if s == "holdout"]
     effect = compare_groups(
         outcomes(session, receivers, FOLLOW_UP_DAYS, currency),
         outcomes(session, holdout, FOLLOW_UP_DAYS, currency),

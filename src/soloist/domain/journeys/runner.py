@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import insert, select
+from sqlalchemy import case, insert, select
 from sqlalchemy.orm import Session
 
 from soloist.domain.campaigns.audience import (
@@ -54,6 +54,13 @@ DATED_TRIGGERS = ("birthday", "points_expiring", "churn_risk")
 DATED_RESCAN = dt.timedelta(hours=1)
 
 
+# New entries first, then those waiting for the morning, last those held by the weekly cap
+# (which frees slowly): a crowd held back cannot keep the others waiting.
+_HELD_LAST = case(
+    (JourneyEntry.reason.is_(None), 0), (JourneyEntry.reason == "frequency_cap", 2), else_=1
+)
+
+
 @dataclass
 class JourneyRunReport:
     busy: bool = False
@@ -63,6 +70,14 @@ class JourneyRunReport:
     tasks: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
     waiting: dict[str, int] = field(default_factory=dict)
+    held_ids: set[int] = field(default_factory=set, repr=False)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "busy": self.busy, "entered": self.entered, "holdout": self.holdout,
+            "sent": self.sent, "tasks": self.tasks, "skipped": dict(self.skipped),
+            "waiting": dict(self.waiting),
+        }  # fmt: skip
 
 
 def run_journeys(
@@ -159,8 +174,8 @@ def act_on_due(
     report: JourneyRunReport,
     currency: str,
 ) -> int:
-    """Act on up to :data:`BATCH` due entries, in this one transaction. Returns how many were
-    looked at."""
+    """Act on up to :data:`BATCH` due entries, in this one transaction. Returns how many count
+    as progress (:data:`BATCH`: the runner fetches another batch)."""
     journey = session.get(Journey, journey_id)
     if journey is None or journey.status != "active":
         return 0
@@ -171,9 +186,7 @@ def act_on_due(
             JourneyEntry.state == "waiting",
             JourneyEntry.due_at <= now,
         )
-        # Entries held back last time (a reason noted) after the new ones: a crowd held back
-        # by the cap cannot keep the others waiting.
-        .order_by(JourneyEntry.reason.is_not(None), JourneyEntry.due_at, JourneyEntry.id)
+        .order_by(_HELD_LAST, JourneyEntry.due_at, JourneyEntry.id)
         .limit(BATCH)
     ).all()
     if not entries:
@@ -188,6 +201,8 @@ def act_on_due(
             customers.update({c.id: (c, reason) for c, reason in batch})
     recent = recent_message_counts(session, ids, now) if policy.frequency_cap else {}
     held_back = 0
+    fresh = sum(entry.reason is None for entry in entries)  # never held back before
+    written: list[tuple[JourneyEntry, Message | Task]] = []  # their ids after one flush
     for entry in entries:
         if now - entry.due_at > MAX_LATE:  # a week late is too late (a birthday, a review)
             late = entry.reason or "late"
@@ -203,10 +218,14 @@ def act_on_due(
                 reason = "quiet_hours"
             if reason is not None:  # wait for room or for the morning, up to a week
                 entry.reason = reason
-                report.waiting[reason] = report.waiting.get(reason, 0) + 1
+                if entry.id not in report.held_ids:  # once per pass, however often looked at
+                    report.held_ids.add(entry.id)
+                    report.waiting[reason] = report.waiting.get(reason, 0) + 1
                 held_back += 1
                 continue
-            _send(session, journey, campaign, entry, customer, languages, domain, now)
+            written.append(
+                (entry, _send(session, journey, campaign, entry, customer, languages, domain, now))
+            )
             recent[entry.customer_id] = recent.get(entry.customer_id, 0) + 1
             report.sent += 1
             continue
@@ -218,14 +237,26 @@ def act_on_due(
                 notes=f"{journey.name}: {entry.occasion}",
             )
             session.add(task)
-            session.flush()
-            entry.state, entry.task_id, entry.done_at, entry.reason = "task", task.id, now, None
+            written.append((entry, task))
             report.tasks += 1
             continue
         entry.state, entry.reason, entry.done_at = "skipped", reason, now
         report.skipped[reason] = report.skipped.get(reason, 0) + 1
-    # Entries held back are not counted as progress: the runner moves to the next journey.
-    return len(entries) - held_back if held_back else len(entries)
+    if written:  # one flush for the batch's rows (one per message was most of the pass's time)
+        session.flush()
+        for entry, row in written:  # then each entry is updated once, at the commit
+            if isinstance(row, Message):
+                entry.state, entry.message_id = "sent", row.id
+            else:
+                entry.state, entry.task_id = "task", row.id
+            entry.done_at, entry.reason = now, None
+    # Entries held back are not counted as progress (the runner moves to the next journey
+    # rather than fetch them again), unless every entry of the batch was looked at for the first
+    # time: those held back now sort after the others, so the next batch holds new ones (else
+    # any entry held back, one customer at local night, stopped the pass at one batch).
+    if held_back and fresh < len(entries):
+        return len(entries) - held_back
+    return len(entries)
 
 
 def _reason_to_skip(
@@ -253,7 +284,8 @@ def _send(
     languages: set[str],
     domain: str,
     now: dt.datetime,
-) -> None:
+) -> Message:
+    """The entry's message row, added to the session (its id comes with the batch's flush)."""
     assert campaign is not None
     language = campaign_language(getattr(customer, "language", None))
     message = Message(
@@ -270,8 +302,7 @@ def _send(
         created_at=now,
     )
     session.add(message)
-    session.flush()
-    entry.state, entry.message_id, entry.done_at, entry.reason = "sent", message.id, now, None
+    return message
 
 
 def _segment_members(session: Session, journey: Journey, currency: str) -> set[int] | None:

@@ -62,6 +62,7 @@ class Order(IdMixin, Base):
     __table_args__ = (
         Index("ix_orders_customer_ordered", "customer_id", "ordered_at"),
         Index("ix_orders_ordered_at", "ordered_at"),
+        Index("ix_orders_created_at", "created_at"),  # journeys read the orders of the minute
         Index("ix_orders_status", "status"),
         # The dashboard's per-customer and per-month aggregates read these indexes only.
         Index("ix_orders_status_customer_ordered", "status", "customer_id", "ordered_at"),

@@ -49,7 +49,11 @@ class Customer(IdMixin, TimestampMixin, Base):
     )
 
     # The customer list: active customers in name order, one page at a time.
-    __table_args__ = (Index("ix_customers_status_name", "status", "name"),)
+    __table_args__ = (
+        Index("ix_customers_status_name", "status", "name"),
+        # The welcome journey reads the customers added since its last minute.
+        Index("ix_customers_created_at", "created_at"),
+    )
 
     @property
     def tag_names(self) -> list[str]:

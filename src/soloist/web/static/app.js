@@ -1,5 +1,6 @@
-// Soloist web app: CSRF header for HTMX, auto-submitting selects, the dashboard charts, and the
-// campaign editor (language tabs, live preview, field buttons, confirm dialogs, results chart).
+// Soloist web app: CSRF header for HTMX, auto-submitting selects, the dashboard charts, the
+// campaign editor (language and A/B version tabs, live preview, field buttons, confirm dialogs,
+// results chart) and the journey editor (the fields of the chosen trigger and action).
 (function () {
   "use strict";
 
@@ -62,8 +63,19 @@
     return editor.querySelector(".panel.on") || editor.querySelector(".panel");
   }
 
+  // The panel shown is the chosen language's, of the chosen A/B version (A when there are none).
+  function showPanel(editor) {
+    var language = document.getElementById("active-tab");
+    var variant = document.getElementById("active-variant");
+    editor.querySelectorAll(".panel").forEach(function (panel) {
+      var same = panel.dataset.language === (language ? language.value : "en") &&
+        (panel.dataset.variant || "A") === (variant ? variant.value : "A");
+      panel.classList.toggle("on", same);
+    });
+  }
+
   function campaignEditor() {
-    var editor = document.getElementById("campaign-form");
+    var editor = document.querySelector("form[data-preview-url]");
     var pane = document.getElementById("preview");
     if (!editor || !pane) { return; }
     var customer = document.getElementById("preview-customer");
@@ -110,11 +122,35 @@
         editor.querySelectorAll(".tab").forEach(function (other) {
           other.setAttribute("aria-selected", other === tab ? "true" : "false");
         });
-        editor.querySelectorAll(".panel").forEach(function (panel) {
-          panel.classList.toggle("on", panel.dataset.language === tab.dataset.language);
-        });
         var chosen = document.getElementById("active-tab");
         if (chosen) { chosen.value = tab.dataset.language; }
+        showPanel(editor);
+        lastFocused = null;
+        refresh();
+      });
+    });
+
+    // A/B versions: a tab each; the "add" tab becomes a version of its own when chosen, and
+    // switches the test on (the sample-size guide then plans for one more version).
+    editor.querySelectorAll(".variant-tab").forEach(function (tab) {
+      tab.addEventListener("click", function () {
+        editor.querySelectorAll(".variant-tab").forEach(function (other) {
+          other.setAttribute("aria-selected", other === tab ? "true" : "false");
+        });
+        if (tab.classList.contains("add")) {
+          tab.classList.remove("add");
+          tab.textContent = tab.dataset.written;
+          var count = document.getElementById("variant-count");
+          if (count) { count.value = String(editor.querySelectorAll(".variant-tab:not(.add)").length); }
+          var toggle = document.getElementById("ab-toggle");
+          if (toggle) {
+            toggle.checked = true;
+            toggle.dispatchEvent(new Event("change", { bubbles: true }));
+          }
+        }
+        var chosen = document.getElementById("active-variant");
+        if (chosen) { chosen.value = tab.dataset.variant; }
+        showPanel(editor);
         lastFocused = null;
         refresh();
       });
@@ -167,10 +203,39 @@
     });
   }
 
+  // The journey editor shows the fields of the chosen trigger and action only.
+  function journeyEditor() {
+    var form = document.getElementById("journey-form");
+    if (!form) { return; }
+    var trigger = document.getElementById("trigger-select");
+    function show() {
+      var chosenTrigger = trigger ? trigger.value : form.dataset.trigger;
+      var action = form.querySelector("[name=action]:checked");
+      var chosenAction = action ? action.value : form.dataset.action;
+      form.querySelectorAll("[data-triggers]").forEach(function (field) {
+        field.hidden = field.dataset.triggers.split(" ").indexOf(chosenTrigger) < 0;
+      });
+      form.querySelectorAll("[data-action]").forEach(function (field) {
+        field.hidden = field.dataset.action !== chosenAction;
+      });
+    }
+    form.addEventListener("change", show);
+    show();
+    var recent = document.getElementById("recent-customer");
+    var typed = document.getElementById("timeline-customer");
+    if (recent && typed) {
+      recent.addEventListener("change", function () {
+        typed.value = recent.value;
+        if (recent.value) { recent.form.requestSubmit(); }
+      });
+    }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     autosubmit();
     drawCharts();
     campaignEditor();
+    journeyEditor();
     dialogs();
     drawCampaignChart();
   });

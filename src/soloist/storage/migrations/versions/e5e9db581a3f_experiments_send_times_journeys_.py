@@ -179,6 +179,10 @@ def upgrade() -> None:
 
     with op.batch_alter_table("customers", schema=None) as batch_op:
         batch_op.add_column(sa.Column("timezone", sa.String(length=64), nullable=True))
+        batch_op.create_index("ix_customers_created_at", ["created_at"], unique=False)
+
+    with op.batch_alter_table("orders", schema=None) as batch_op:
+        batch_op.create_index("ix_orders_created_at", ["created_at"], unique=False)
 
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.add_column(sa.Column("variant", sa.String(length=16), nullable=True))
@@ -199,7 +203,11 @@ def downgrade() -> None:
         batch_op.drop_column("journey_id")
         batch_op.drop_column("variant")
 
+    with op.batch_alter_table("orders", schema=None) as batch_op:
+        batch_op.drop_index("ix_orders_created_at")
+
     with op.batch_alter_table("customers", schema=None) as batch_op:
+        batch_op.drop_index("ix_customers_created_at")
         batch_op.drop_column("timezone")
 
     with op.batch_alter_table("campaigns", schema=None) as batch_op:
