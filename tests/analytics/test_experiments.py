@@ -468,3 +468,24 @@ def test_looks_must_bring_new_information() -> None:
     test.look(40, 0.3)
     with pytest.raises(AnalyticsError, match="information"):
         test.look(40, 0.5)
+
+
+def test_a_final_look_with_nothing_new_spends_the_rest_of_alpha_and_no_more() -> None:
+    """A campaign's clicks stop coming before its last look: the last look sees the same data.
+    Its boundary must spend what is left of alpha on the same statistic (simulated: the
+    overall false-positive rate is at most, and close to, 5 %)."""
+    rng = np.random.default_rng(11)
+    infos = np.array([0.3, 0.6, 0.8])
+    runs = 40_000
+    paths = np.cumsum(rng.normal(size=(runs, 3)) * np.sqrt(np.diff(infos, prepend=0)), axis=1)
+    z = paths / np.sqrt(infos)
+    test = SequentialTest(alpha=0.05, max_information=1.0)
+    bounds = [test.look(i, 0.0).boundary for i in infos]
+    last = test.look(0.8, 0.0, final=True)
+    assert last.final
+    assert last.alpha_spent == 0.05
+    assert bounds[-1] > last.boundary > 1.9
+    rejected = (np.abs(z) >= bounds).any(axis=1) | (np.abs(z[:, 2]) >= last.boundary)
+    without_final = (np.abs(z) >= bounds).mean(axis=0).sum()
+    assert 0.044 <= rejected.mean() <= 0.05 + 2 * np.sqrt(0.05 * 0.95 / runs)
+    assert rejected.mean() > without_final + 0.005  # the rest of alpha was used

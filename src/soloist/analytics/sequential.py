@@ -259,14 +259,16 @@ def drift_for_power(information_fractions: ArrayLike, boundaries: ArrayLike, pow
     zero = sequential_power(information_fractions, boundaries, 0.0)
     if not zero < power < 1:
         raise AnalyticsError(f"power must be between {zero:.4g} (alpha) and 1, got {power!r}.")
-    return float(
-        optimize.brentq(
-            lambda drift: sequential_power(information_fractions, boundaries, drift) - power,
-            0.0,
-            40.0,
-            xtol=1e-8,
-        )
-    )
+
+    def shortfall(drift: float) -> float:
+        return sequential_power(information_fractions, boundaries, drift) - power
+
+    high = 40.0
+    while shortfall(high) < 0:  # a tiny alpha or a huge power needs a larger drift
+        high *= 2
+        if high > 1e4:
+            raise AnalyticsError(f"no drift reaches power {power!r} with these boundaries.")
+    return float(optimize.brentq(shortfall, 0.0, high, xtol=1e-8))
 
 
 # --- a monitor for a live experiment -------------------------------------------------------
@@ -379,6 +381,8 @@ class SequentialTest:
             why = "crossed its boundary" if last.crossed else "had its final look"
             raise AnalyticsError(f"the test {why} at look {last.look}; start a new test.")
         previous = self.looks[-1].information if self.looks else 0.0
+        if final and self.looks and is_real(information) and information == previous:
+            return self._final_on_the_same_data(z)
         if not (is_real(information) and previous < information < math.inf):
             raise AnalyticsError(
                 f"information must be a number above the previous look's {previous:g}, "
@@ -403,6 +407,38 @@ class SequentialTest:
             crossed=abs(z) >= boundary,
             alpha_spent=cumulative,
             final=final,
+        )
+        self.looks.append(result)
+        return result
+
+    def _final_on_the_same_data(self, z: float) -> SequentialLook:
+        """The final look when nothing was learnt since the last one (no new event): the rest
+        of alpha is spent on the same statistic, with the boundary ``c`` that makes
+        P₀(c ≤ |Z_{k−1}| < c_{k−1}, not stopped before) the budget left (read off the last
+        look's sub-density; on its grid, so never more than the budget)."""
+        if not (is_real(z) and math.isfinite(z)):
+            raise AnalyticsError(f"z must be a finite number, got {z!r}.")
+        last = self.looks[-1]
+        # (the argument only sizes the grid for a next look; twice the last keeps it as is)
+        stage = self._last_stage(2 * last.information / self.max_information)
+        target = self.alpha - self.alpha_spent
+        boundary = math.inf
+        if target > 1e-300 and stage.mass.size and stage.information > 0:
+            size = np.abs(stage.grid) / math.sqrt(stage.information)
+            order = np.argsort(-size)
+            spent = np.cumsum(stage.mass[order])
+            fits = int(np.searchsorted(spent, target, side="right"))
+            if fits > 0:
+                boundary = float(size[order][fits - 1])
+        result = SequentialLook(
+            look=len(self.looks) + 1,
+            information=last.information,
+            fraction=last.fraction,
+            boundary=boundary,
+            z=float(z),
+            crossed=abs(float(z)) >= boundary,
+            alpha_spent=self.alpha,
+            final=True,
         )
         self.looks.append(result)
         return result

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from soloist.api.campaigns import ERRORS, CampaignDetail, CampaignId, campaign_detail
 from soloist.api.deps import DatabaseDep, Reader, ReadSession, Writer, WriteSession
 from soloist.domain.campaigns import (
+    SendPolicy,
     experiment_results,
     holdout_effect,
     remove_experiment,
@@ -285,7 +286,8 @@ def post_winner(
     """Send ``variant`` to the test's remainder now, before the rule decides (the worker sends
     it); 409 before the send or once decided, 422 for a variant the campaign lacks."""
     now = utcnow()
-    send_winner(session, campaign_id, data.variant, who.actor, now)
+    policy = SendPolicy.from_settings(database.settings)
+    send_winner(session, campaign_id, data.variant, who.actor, now, policy)
     return _results(session, campaign_id, database.settings.currency, now)
 
 

@@ -440,11 +440,12 @@ def winner_command(
 ) -> None:
     """Send a variant to the test's remainder now, before (or instead of) the rule's decision;
     the results still show what the rule said."""
-    from soloist.domain.campaigns import campaign_summary, get_campaign, send_winner
+    from soloist.domain.campaigns import SendPolicy, campaign_summary, get_campaign, send_winner
 
     with common.open_database() as database:
         with database.session() as session:
-            send_winner(session, campaign_id, variant, cli_actor(), utcnow())
+            policy = SendPolicy.from_settings(database.settings)
+            send_winner(session, campaign_id, variant, cli_actor(), utcnow(), policy)
             before = campaign_summary(session, get_campaign(session, campaign_id))
         try:
             report = send_now(common, database, campaign_id, before["messages"])

@@ -20,6 +20,7 @@ from starlette.responses import RedirectResponse, Response
 
 from soloist.domain.campaigns import (
     LANGUAGES,
+    SendPolicy,
     campaign_results,
     campaign_summary,
     cancel_campaign,
@@ -563,7 +564,12 @@ def winner(
         campaign_id,
         "winner",
         lambda session: send_winner(
-            session, campaign_id, variant, user.actor, dt.datetime.now(dt.UTC)
+            session,
+            campaign_id,
+            variant,
+            user.actor,
+            dt.datetime.now(dt.UTC),
+            SendPolicy.from_settings(request.app.state.settings),
         ),
     )
 

@@ -140,7 +140,7 @@ def test_a_clear_winner_is_declared_by_the_rule_and_sent_to_the_rest(
         assert campaign.status == "sent"
 
 
-def test_no_difference_keeps_the_control_at_the_last_look(
+def test_no_difference_keeps_the_control_once_the_planned_information_is_in(
     mail_database: Database, smtp_server: SmtpServer
 ) -> None:
     add_audience(mail_database, 200)
@@ -148,19 +148,51 @@ def test_no_difference_keeps_the_control_at_the_last_look(
     send_campaign(mail_database, campaign_id, ACTOR, clock=lambda: START)
     _click(mail_database, campaign_id, "A", 0.10)
     _click(mail_database, campaign_id, "B", 0.12)
-    for hours in (24, 48):
-        with mail_database.session() as session:
-            look = take_look(session, campaign_id, "USD", START + dt.timedelta(hours=hours),
-                             ACTOR)  # fmt: skip
-            assert look is not None
-            assert not look["tests"]["B"]["crossed"]
     with mail_database.session() as session:
-        take_look(session, campaign_id, "USD", START + dt.timedelta(hours=72), ACTOR)
+        # Clicks at 10-12 % against a plan of 7.5 %: the first look already holds the planned
+        # information, spends all of alpha (a fixed test's 1.96) and finds no difference.
+        look = take_look(session, campaign_id, "USD", START + dt.timedelta(hours=24), ACTOR)
+        assert look is not None
+        assert look["tests"]["B"]["boundary"] == pytest.approx(1.96, abs=0.01)
+        assert not look["tests"]["B"]["crossed"]
         experiment = session.scalar(select(CampaignExperiment))
         assert experiment is not None
         assert (experiment.winner, experiment.decision) == ("A", "no_difference")
+    with mail_database.session() as session:  # later looks have nothing left to decide
+        assert take_look(session, campaign_id, "USD", START + dt.timedelta(hours=72), ACTOR) is None
         with pytest.raises(ConflictError):
             send_winner(session, campaign_id, "B", ACTOR, START + dt.timedelta(hours=73))
+    with mail_database.read_session() as session:
+        remainder = set(
+            session.scalars(
+                select(Message.variant).where(
+                    Message.campaign_id == campaign_id, Message.status == "queued"
+                )
+            )
+        )
+    assert remainder == {"A"}  # the control goes to the rest
+
+
+def test_a_last_look_without_new_clicks_still_spends_the_rest_of_alpha(
+    mail_database: Database, smtp_server: SmtpServer
+) -> None:
+    add_audience(mail_database, 400)
+    campaign_id = _ab_campaign(mail_database)
+    send_campaign(mail_database, campaign_id, ACTOR, clock=lambda: START)
+    _click(mail_database, campaign_id, "A", 0.01)
+    _click(mail_database, campaign_id, "B", 0.05)  # below the plan: interim looks save alpha
+    with mail_database.session() as session:
+        first = take_look(session, campaign_id, "USD", START + dt.timedelta(hours=24), ACTOR)
+        second = take_look(session, campaign_id, "USD", START + dt.timedelta(hours=48), ACTOR)
+        last = take_look(session, campaign_id, "USD", START + dt.timedelta(hours=72), ACTOR)
+    assert first is not None
+    assert second is not None
+    assert last is not None
+    assert second["tests"]["B"].get("no_new_information")
+    # No click since the first look, yet the final look has a boundary of its own (the rest of
+    # alpha, on the same data) below the first look's.
+    assert last["tests"]["B"]["boundary"] < first["tests"]["B"]["boundary"]
+    assert last["tests"]["B"]["z"] == first["tests"]["B"]["z"]
 
 
 def test_the_owner_can_send_a_variant_to_the_rest_before_the_rule_decides(

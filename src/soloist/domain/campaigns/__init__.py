@@ -62,12 +62,9 @@ if TYPE_CHECKING:
     )
     from soloist.domain.campaigns.experiments import (
         arm_counts,
-        campaign_guide,
         experiment_results,
-        get_experiment,
         remove_experiment,
         review_experiments,
-        sample_size_guide,
         send_winner,
         set_experiment,
         take_look,
@@ -80,6 +77,11 @@ if TYPE_CHECKING:
         recent_message_counts,
     )
     from soloist.domain.campaigns.personal import FIELDS, PersonalFields
+    from soloist.domain.campaigns.planning import (
+        campaign_guide,
+        get_experiment,
+        sample_size_guide,
+    )
     from soloist.domain.campaigns.preview import (
         preview_campaign,
         preview_draft,
@@ -133,7 +135,7 @@ _MODULE_OF = {
     "assign_arm": "pacing",
     "best_send_times": "pacing",
     "build_email": "smtp",
-    "campaign_guide": "experiments",
+    "campaign_guide": "planning",
     "campaign_results": "results",
     "campaign_summary": "authoring",
     "cancel_campaign": "authoring",
@@ -150,7 +152,7 @@ _MODULE_OF = {
     "find_message": "tracking",
     "find_segment": "audience",
     "get_campaign": "authoring",
-    "get_experiment": "experiments",
+    "get_experiment": "planning",
     "holdout_effect": "effect",
     "is_unsubscribed": "tracking",
     "list_campaigns": "authoring",
@@ -168,7 +170,7 @@ _MODULE_OF = {
     "remove_content": "authoring",
     "remove_experiment": "experiments",
     "review_experiments": "experiments",
-    "sample_size_guide": "experiments",
+    "sample_size_guide": "planning",
     "save_list_segment": "audience",
     "schedule_campaign": "authoring",
     "send_campaign": "sending",

@@ -239,7 +239,12 @@ def freeze_recipients(
         if campaign.send_time == "optimised":
             queued = [r for r in rows if r["status"] == "queued"]
             times = best_send_times(
-                session, [r["customer_id"] for r in queued], now, campaign.send_window_hours, seed
+                session,
+                [r["customer_id"] for r in queued],
+                now,
+                campaign.send_window_hours,
+                seed,
+                policy.timezone,
             )
             for row in queued:
                 at = times.get(row["customer_id"], now)

@@ -37,22 +37,22 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from soloist.domain.audit import record_audit
-from soloist.domain.campaigns.audience import count_audience
 from soloist.domain.campaigns.authoring import get_campaign, require_editable, variants_of
+from soloist.domain.campaigns.pacing import (
+    SendPolicy,
+    assign_arm,
+    best_send_times,
+    customer_zones,
+    recent_message_counts,
+)
+from soloist.domain.campaigns.planning import campaign_guide, check_design, get_experiment
 from soloist.domain.campaigns.results import attributed_orders
 from soloist.errors import ConflictError, NotFoundError, ValidationError
 from soloist.storage.database import Database
-from soloist.storage.models import TEST_METRICS, Campaign, CampaignExperiment, Message
+from soloist.storage.models import Campaign, CampaignExperiment, Message
 from soloist.storage.types import utcnow
 
 SPENDING = "obrien_fleming"
-MAX_LOOKS = 20
-
-
-def get_experiment(session: Session, campaign_id: int) -> CampaignExperiment | None:
-    return session.scalar(
-        select(CampaignExperiment).where(CampaignExperiment.campaign_id == campaign_id)
-    )
 
 
 def set_experiment(
@@ -72,7 +72,7 @@ def set_experiment(
     """Fix a campaign's test before it is sent (a draft or scheduled campaign only)."""
     campaign = get_campaign(session, campaign_id)
     require_editable(campaign)
-    _check_design(
+    check_design(
         metric, baseline_rate, minimum_lift, test_share, alpha, power, looks, decision_hours
     )
     experiment = get_experiment(session, campaign_id)
@@ -114,128 +114,6 @@ def remove_experiment(session: Session, campaign_id: int, actor: str) -> None:
         record_audit(session, actor, "campaign.experiment_removed", "campaign", campaign_id, {})
 
 
-def _check_design(
-    metric: str,
-    baseline: float,
-    lift: float,
-    test_share: float,
-    alpha: float,
-    power: float,
-    looks: int,
-    decision_hours: int,
-) -> None:
-    if metric not in TEST_METRICS:
-        raise ValidationError(f"metric must be one of {', '.join(TEST_METRICS)}.", field="metric")
-    if not 0 < baseline < 1:
-        raise ValidationError(
-            "baseline_rate must be between 0 and 1 (5% is 0.05).", field="baseline_rate"
-        )
-    if lift <= 0 or baseline + lift >= 1:
-        raise ValidationError(
-            "minimum_lift is the absolute rise worth finding (5% → 6% is 0.01): above 0, and "
-            "baseline_rate + minimum_lift below 1.",
-            field="minimum_lift",
-        )
-    if not 0 < test_share <= 1:
-        raise ValidationError("test_share must be above 0 and at most 1.", field="test_share")
-    if not 0 < alpha < 0.5 or not 0.5 <= power < 1:
-        raise ValidationError("alpha must be in (0, 0.5) and power in [0.5, 1).", field="alpha")
-    if not 1 <= looks <= MAX_LOOKS:
-        raise ValidationError(f"looks must be 1 to {MAX_LOOKS}.", field="looks")
-    if not 1 <= decision_hours <= 24 * 60:
-        raise ValidationError("decision_hours must be 1 to 1440.", field="decision_hours")
-
-
-def sample_size_guide(
-    *,
-    baseline_rate: float,
-    minimum_lift: float,
-    reachable: int,
-    variants: int = 2,
-    test_share: float = 1.0,
-    holdout_share: float = 0.0,
-    alpha: float = 0.05,
-    power: float = 0.8,
-    looks: int = 5,
-) -> dict[str, Any]:
-    """How many recipients each variant needs for the effect, how many it will get, and the
-    power and smallest detectable lift at that size."""
-    from soloist.analytics import experiment_power, sample_size_per_arm
-
-    _check_design("click", baseline_rate, minimum_lift, test_share, alpha, power, looks, 1)
-    if not 0 <= holdout_share <= 0.5:
-        raise ValidationError("holdout_share must be 0 to 0.5.", field="holdout_share")
-    if reachable < 0:
-        raise ValidationError("reachable cannot be negative.", field="reachable")
-    level = alpha / max(1, variants - 1)
-    needed = sample_size_per_arm(baseline_rate, minimum_lift, power=power, alpha=level, looks=looks)
-    per_arm = int(reachable * (1 - holdout_share) * test_share) // max(1, variants)
-    achieved = (
-        experiment_power(baseline_rate, minimum_lift, per_arm, alpha=level, looks=looks)
-        if per_arm >= 2
-        else 0.0
-    )
-    detectable = _detectable_lift(baseline_rate, per_arm, level, power, looks)
-    return {
-        "baseline_rate": baseline_rate,
-        "minimum_lift": minimum_lift,
-        "alpha": alpha,
-        "alpha_per_comparison": level,
-        "power": power,
-        "looks": looks,
-        "variants": variants,
-        "needed_per_variant": needed,
-        "needed_total": needed * variants,
-        "reachable": reachable,
-        "per_variant": per_arm,
-        "enough": per_arm >= needed,
-        "power_at_size": round(float(achieved), 4),
-        "detectable_lift": detectable,
-    }
-
-
-def _detectable_lift(
-    baseline: float, per_arm: int, alpha: float, power: float, looks: int
-) -> float | None:
-    """The smallest absolute lift found with ``power`` at ``per_arm`` (None: none below 1).
-
-    The size needed falls as 1/lift² (times a factor that changes slowly with the rates), so
-    scaling the lift by √(needed / available) converges in a few steps."""
-    from soloist.analytics import sample_size_per_arm
-
-    if per_arm < 2:
-        return None
-    ceiling = 1 - baseline - 1e-6
-    if sample_size_per_arm(baseline, ceiling, power=power, alpha=alpha, looks=looks) > per_arm:
-        return None
-    lift = min(0.05, ceiling)
-    for _ in range(12):
-        needed = sample_size_per_arm(baseline, lift, power=power, alpha=alpha, looks=looks)
-        if abs(needed - per_arm) <= max(1, per_arm // 500):
-            break
-        lift = min(ceiling, lift * math.sqrt(needed / per_arm))
-    return round(lift, 4)
-
-
-def campaign_guide(session: Session, campaign: Campaign, currency: str) -> dict[str, Any] | None:
-    """The sample-size guide for a campaign's planned test, with its segment's reach."""
-    experiment = get_experiment(session, campaign.id)
-    if experiment is None:
-        return None
-    reachable = count_audience(session, campaign, currency).get("reachable", 0)
-    return sample_size_guide(
-        baseline_rate=experiment.baseline_rate,
-        minimum_lift=experiment.minimum_lift,
-        reachable=reachable,
-        variants=max(2, len(variants_of(session, campaign.id))),
-        test_share=experiment.test_share,
-        holdout_share=campaign.holdout_share,
-        alpha=experiment.alpha,
-        power=experiment.power,
-        looks=experiment.looks,
-    )
-
-
 def arm_counts(
     session: Session, campaign: Campaign, metric: str, currency: str
 ) -> dict[str, tuple[int, int]]:
@@ -251,8 +129,25 @@ def arm_counts(
     if metric == "conversion":
         window = dt.timedelta(days=campaign.attribution_days)
         buyers = {c for c, _, _ in attributed_orders(session, campaign.id, currency, window)}
+    experiment = get_experiment(session, campaign.id)
+    remainder: set[int] = set()
+    if (
+        experiment is not None
+        and experiment.test_share < 1
+        and campaign.assignment_seed is not None
+    ):
+        # The remainder got the winner after the test: not part of the test's figures. Its
+        # members are those the seeded draw put outside the test.
+        variants = variants_of(session, campaign.id)
+        seed, share = campaign.assignment_seed, campaign.holdout_share
+        remainder = {
+            c for c, _, _ in rows
+            if assign_arm(seed, c, share, variants, experiment.test_share)[0] == "waiting"
+        }  # fmt: skip
     counts: dict[str, list[int]] = {}
     for customer_id, variant, clicked_at in rows:
+        if customer_id in remainder:
+            continue
         arm = counts.setdefault(str(variant), [0, 0])
         arm[1] += 1
         hit = clicked_at is not None if metric == "click" else customer_id in buyers
@@ -284,7 +179,12 @@ def _information(hits: int, sent: int, hits_a: int, sent_a: int) -> tuple[float,
 
 
 def take_look(
-    session: Session, campaign_id: int, currency: str, now: dt.datetime, actor: str
+    session: Session,
+    campaign_id: int,
+    currency: str,
+    now: dt.datetime,
+    actor: str,
+    policy: SendPolicy | None = None,
 ) -> dict[str, Any] | None:
     """The rule's next look, if its time has come: record it, and decide when a boundary is
     crossed or this is the last look. Returns the look, or None when none was due."""
@@ -294,8 +194,10 @@ def take_look(
     campaign = get_campaign(session, campaign_id)
     if experiment is None or experiment.status == "decided" or campaign.started_at is None:
         return None
+    if campaign.status == "cancelled":
+        return None
     state = _load_state(experiment)
-    taken = len(state["looks"])
+    taken = state["looks"][-1]["look"] if state["looks"] else 0
     due = [k for k, at in enumerate(look_times(campaign, experiment), start=1) if at <= now]
     if not due or due[-1] <= taken:
         return None
@@ -304,7 +206,7 @@ def take_look(
     counts = arm_counts(session, campaign, experiment.metric, currency)
     hits_a, sent_a = counts.get("A", (0, 0))
     others = [v for v in counts if v != "A"]
-    level = experiment.alpha / max(1, len(others))
+    level = experiment.alpha / max(1, experiment.variants - 1)
     expected = experiment.baseline_rate + experiment.minimum_lift / 2
     look: dict[str, Any] = {
         "look": number,
@@ -315,6 +217,7 @@ def take_look(
     }
     crossed: dict[str, float] = {}
     worse: set[str] = set()  # variants whose test has stopped with A ahead
+    spent: set[str] = set()  # variants with no alpha left and no crossing: nothing more to learn
     for variant in others:
         hits, sent = counts[variant]
         if sent_a == 0 or sent == 0:
@@ -327,25 +230,23 @@ def take_look(
         if saved:
             test = SequentialTest.from_dict(saved)
         else:
-            # The full information is the plan's, or more if the events so far promise more
-            # (growing as at this look to the last): an information level no larger than
-            # planned would spend the whole alpha early and leave the later looks none.
+            # The full information is the plan's (the rate expected at the end). Clicks come
+            # early, so it is often reached at the first look, which then spends all of alpha:
+            # a fixed test at that size, as planned.
             planned = expected / (1 - expected) / (1 / sent + 1 / sent_a)
-            promised = information * experiment.looks / number
-            test = SequentialTest(
-                alpha=level, spending=SPENDING, max_information=max(planned, promised)
-            )
+            test = SequentialTest(alpha=level, spending=SPENDING, max_information=planned)
         last = test.looks[-1].information if test.looks else 0.0
         if information <= last * (1 + 1e-9):
-            # No new event since the last look: nothing to test now; at the last look the
-            # previous boundary stands and was not crossed.
-            look["tests"][variant] = {
-                "z": round(z, 4),
-                "boundary": None,
-                "crossed": False,
-                "no_new_information": True,
-            }
-            continue
+            if final and test.looks:  # nothing new: the rest of alpha on the same data
+                information = last
+            else:  # nothing to test now
+                look["tests"][variant] = {
+                    "z": round(z, 4),
+                    "boundary": None,
+                    "crossed": False,
+                    "no_new_information": True,
+                }
+                continue
         result = test.look(information, z, final=final)
         state["tests"][variant] = test.to_dict()
         look["tests"][variant] = {
@@ -357,17 +258,21 @@ def take_look(
             crossed[variant] = z
         elif result.crossed:
             worse.add(variant)
+        elif result.alpha_spent >= level * (1 - 1e-9):
+            spent.add(variant)
     state["looks"].append(look)
     experiment.state = json.dumps(state)
     experiment.status = "running"
     if crossed:  # the best of the variants significantly ahead of A
         rates = {v: h / s for v, (h, s) in counts.items() if s}
         winner = max(crossed, key=lambda v: rates[v])
-        _decide(session, campaign, experiment, winner, "winner", now, actor)
+        _decide(session, campaign, experiment, winner, "winner", now, actor, policy)
     elif others and worse >= set(others):  # A significantly ahead of every variant
-        _decide(session, campaign, experiment, "A", "winner", now, actor)
-    elif final:
-        _decide(session, campaign, experiment, "A", "no_difference", now, actor)
+        _decide(session, campaign, experiment, "A", "winner", now, actor, policy)
+    elif final or (others and worse | spent >= set(others)):
+        # The last look, or the planned information reached with nothing crossed: later looks
+        # could not change the verdict.
+        _decide(session, campaign, experiment, "A", "no_difference", now, actor, policy)
     return look
 
 
@@ -379,10 +284,11 @@ def _decide(
     decision: str,
     now: dt.datetime,
     actor: str,
+    policy: SendPolicy | None = None,
 ) -> None:
     experiment.status, experiment.winner, experiment.decision = "decided", winner, decision
     experiment.decided_at = now
-    released = release_remainder(session, campaign, winner)
+    released = release_remainder(session, campaign, winner, now, policy)
     record_audit(
         session,
         actor,
@@ -393,24 +299,55 @@ def _decide(
     )
 
 
-def release_remainder(session: Session, campaign: Campaign, variant: str) -> int:
-    """Queue the test's remainder with ``variant`` (it goes out with the campaign's sender)."""
-    if campaign.status in ("cancelled",):
+def release_remainder(
+    session: Session,
+    campaign: Campaign,
+    variant: str,
+    now: dt.datetime,
+    policy: SendPolicy | None = None,
+) -> int:
+    """Queue the test's remainder with ``variant`` (it goes out with the campaign's sender),
+    under the rules a first send keeps: the frequency cap is checked again (days may have
+    passed), and quiet hours and an optimised send hour hold a message for its time."""
+    if campaign.status == "cancelled":
         return 0
-    result = session.execute(
-        update(Message)
-        .where(Message.campaign_id == campaign.id, Message.status == "waiting")
-        .values(status="queued", variant=variant, next_attempt_at=None)
-        .execution_options(synchronize_session=False)
-    )
-    released = int(getattr(result, "rowcount", 0) or 0)
+    policy = policy or SendPolicy()
+    rows = session.execute(
+        select(Message.id, Message.customer_id).where(
+            Message.campaign_id == campaign.id, Message.status == "waiting"
+        )
+    ).all()
+    if not rows:
+        return 0
+    ids = [int(customer) for _, customer in rows]
+    recent = recent_message_counts(session, ids, now) if policy.frequency_cap else {}
+    zones = customer_zones(session, ids)
+    times: dict[int, dt.datetime] = {}
+    if campaign.send_time == "optimised":
+        times = best_send_times(session, ids, now, campaign.send_window_hours,
+                                campaign.assignment_seed or 0, policy.timezone)  # fmt: skip
+    changes = []
+    for row_id, customer in rows:
+        if policy.frequency_cap and recent.get(customer, 0) >= policy.frequency_cap:
+            changes.append({"id": row_id, "status": "suppressed", "error": "frequency_cap"})
+            continue
+        at = policy.when(times.get(customer, now), zones.get(customer))
+        changes.append({"id": row_id, "status": "queued", "variant": variant,
+                        "next_attempt_at": None if at <= now else at})  # fmt: skip
+    session.execute(update(Message), changes)
+    released = sum(1 for change in changes if change["status"] == "queued")
     if released and campaign.status == "sent":
         campaign.status, campaign.sent_at = "sending", None
     return released
 
 
 def send_winner(
-    session: Session, campaign_id: int, variant: str, actor: str, now: dt.datetime
+    session: Session,
+    campaign_id: int,
+    variant: str,
+    actor: str,
+    now: dt.datetime,
+    policy: SendPolicy | None = None,
 ) -> CampaignExperiment:
     """The owner's choice, before or against the rule: send ``variant`` to the remainder (the
     results still show what the rule said)."""
@@ -429,7 +366,7 @@ def send_winner(
             f"The test was decided already ({experiment.decision}, {experiment.winner}).",
             campaign_id=campaign_id,
         )
-    _decide(session, campaign, experiment, variant, "manual", now, actor)
+    _decide(session, campaign, experiment, variant, "manual", now, actor, policy)
     return experiment
 
 
@@ -447,7 +384,8 @@ def review_experiments(database: Database, actor: str, now: dt.datetime | None =
         )
     for campaign_id in ids:
         with database.session() as session:
-            if take_look(session, campaign_id, database.settings.currency, now, actor):
+            policy = SendPolicy.from_settings(database.settings)
+            if take_look(session, campaign_id, database.settings.currency, now, actor, policy):
                 taken += 1
     return taken
 

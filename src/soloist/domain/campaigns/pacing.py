@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from soloist.config import Settings
 from soloist.storage.bulk import chunks
-from soloist.storage.models import Interaction, Message, MessageEvent, Order
+from soloist.storage.models import Customer, Interaction, Message, MessageEvent, Order
 
 CAP_DAYS = 7
 HISTORY_DAYS = 365
@@ -164,7 +164,22 @@ def engagement_events(session: Session, now: dt.datetime) -> pd.DataFrame:
         )
     ).all()
     rows = [(int(c), _utc(at)) for c, at in [*clicks, *orders, *inbound]]
-    return pd.DataFrame(rows, columns=["customer", "timestamp"])
+    events = pd.DataFrame(rows, columns=["customer", "timestamp"])
+    zones = customer_zones(session, sorted({c for c, _ in rows}))
+    # Habits are hours of the customer's own day: events are placed in their zone (the
+    # workspace's, given to the model, when they have none).
+    events["timezone"] = [zones.get(c) or "" for c in events["customer"]]
+    return events
+
+
+def customer_zones(session: Session, customer_ids: list[int]) -> dict[int, str | None]:
+    found: dict[int, str | None] = {}
+    for part in chunks(customer_ids):
+        rows = session.execute(
+            select(Customer.id, Customer.timezone).where(Customer.id.in_(part))
+        ).all()
+        found.update({int(c): tz for c, tz in rows})
+    return found
 
 
 def best_send_times(
@@ -173,9 +188,11 @@ def best_send_times(
     now: dt.datetime,
     window_hours: int,
     seed: int,
+    timezone: str = "UTC",
 ) -> dict[int, dt.datetime]:
     """Each customer's send time: their best hour of the week (Thompson-sampled) within the
-    next ``window_hours``."""
+    next ``window_hours``; habits are learnt in each customer's own time zone (``timezone``,
+    the workspace's, for those without one)."""
     from soloist.analytics import SendTimeModel, next_send_time
 
     if not customer_ids:
@@ -190,10 +207,12 @@ def best_send_times(
         hours_drawn = rng.choice(allowed, size=len(customer_ids))
         chosen = pd.DataFrame({"customer": customer_ids, "hour_of_week": hours_drawn})
     else:
-        model = SendTimeModel().fit(events)
+        model = SendTimeModel(default_timezone=zone(None, timezone).key).fit(events)
+        zones = {c: tz for c, tz in customer_zones(session, customer_ids).items() if tz}
         chosen = model.best_hours(
-            customer_ids, sample=True, random_state=seed, allowed_hours=allowed
-        )
+            customer_ids, sample=True, random_state=seed, allowed_hours=allowed,
+            timezones=zones, at=now,
+        )  # fmt: skip
     times: dict[int, dt.datetime] = {}
     for customer, hour in zip(chosen["customer"], chosen["hour_of_week"], strict=True):
         times[int(customer)] = max(now, next_send_time(int(hour), start))

@@ -62,17 +62,19 @@ def campaign_results(session: Session, campaign_id: int, currency: str) -> dict[
     segments = _segments_of(session, [r.customer_id for r in sent_rows])
 
     def summarise(group: list[Any]) -> dict[str, Any]:
-        buyers = [r for r in group if r.customer_id in by_customer]
-        revenue = sum(net for r in buyers for _, net in by_customer[r.customer_id])
+        # Per customer: a journey sends one customer several messages, and an order counts once.
+        people = {r.customer_id for r in group}
+        buyers = people & by_customer.keys()
+        revenue = sum(net for c in buyers for _, net in by_customer[c])
         sent = len(group)
         return {
             "sent": sent,
             "clicked": sum(1 for r in group if r.clicked_at is not None),
             "opened": sum(1 for r in group if r.opened_at is not None),
             "buyers": len(buyers),
-            "orders": sum(len(by_customer[r.customer_id]) for r in buyers),
+            "orders": sum(len(by_customer[c]) for c in buyers),
             "revenue": str(minor_to_decimal(int(revenue), currency)),
-            "conversion_rate": round(len(buyers) / sent, 4) if sent else None,
+            "conversion_rate": round(len(buyers) / len(people), 4) if people else None,
         }
 
     total = summarise(sent_rows)
@@ -158,6 +160,7 @@ def attributed_orders(
     the customer was sent."""
     statement = (
         select(
+            Order.id,
             Order.customer_id,
             Order.ordered_at,
             Order.total_minor - Order.refunded_minor,
@@ -177,11 +180,11 @@ def attributed_orders(
             Order.ordered_at >= Message.sent_at,
         )
     )
-    return [
-        (int(customer_id), ordered_at, int(net or 0))
-        for customer_id, ordered_at, net, sent_at in session.execute(statement)
-        if sent_at is not None and ordered_at <= _aware(sent_at) + window
-    ]
+    found: dict[int, tuple[int, dt.datetime, int]] = {}  # each order once, however many
+    for order_id, customer_id, ordered_at, net, sent_at in session.execute(statement):  # messages
+        if sent_at is not None and ordered_at <= _aware(sent_at) + window:
+            found.setdefault(int(order_id), (int(customer_id), ordered_at, int(net or 0)))
+    return list(found.values())
 
 
 def _aware(value: dt.datetime) -> dt.datetime:

@@ -201,8 +201,8 @@ def _apply(
             raise ValidationError("threshold is a churn risk between 0 and 1.", field="threshold")
         journey.threshold = threshold
     if minimum_value is not None:
-        if minimum_value < 0:
-            raise ValidationError("minimum_value cannot be negative.", field="minimum_value")
+        if not 0 <= minimum_value <= 1e12:
+            raise ValidationError("minimum_value must be 0 to 10¹².", field="minimum_value")
         journey.minimum_value = minimum_value
     if wait_hours is not None:
         if not 0 <= wait_hours <= 24 * 365:
@@ -212,7 +212,13 @@ def _apply(
         journey.segment_id = None if segment == "" else find_segment(session, segment).id
     if task_title is not None:
         journey.task_title = task_title.strip()[:255] or None
-    if holdout_share is not None:
+    if holdout_share is not None and holdout_share != journey.holdout_share:
+        if journey.started_at is not None:
+            # Moving customers between the groups mid-run would compare periods, not groups.
+            raise ConflictError(
+                "A started journey keeps its holdout share; create a new journey to change it.",
+                field="holdout_share",
+            )
         if not 0 <= holdout_share <= 0.5:
             raise ValidationError("holdout_share must be 0 to 0.5.", field="holdout_share")
         journey.holdout_share = holdout_share

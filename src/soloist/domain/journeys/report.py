@@ -43,13 +43,18 @@ def journey_results(
     # Only occasions whose time has come: a holdout entry recorded ahead of its time (a review
     # request for last week's order, a birthday next week) has no follow-up yet, and counting
     # it as a customer who did not buy would make any journey look as if it worked. And by
-    # assignment (intention to treat): every due entry not held out is a receiver, whether it
-    # was sent, skipped for want of consent or held by the cap, as the holdout was drawn before
-    # any of that was known; comparing only those sent would compare consenting customers with
-    # all customers.
-    due_entries = [(c, s, due) for c, s, _, due in entries if due <= now]
-    receivers = [(c, due) for c, s, due in due_entries if s != "holdout"]
-    holdout = [(c, due) for c, s, due in due_entries if s == "holdout"]
+    # assignment (intention to treat): every customer not held out is a receiver, whether sent,
+    # skipped for want of consent or held by the cap, as the holdout was drawn before any of
+    # that was known; comparing only those sent would compare consenting customers with all.
+    # One row per customer, not per occasion: the holdout is drawn per customer, so a frequent
+    # buyer's many review requests are one randomised unit, followed from their first due
+    # occasion (rows per occasion would count them many times and narrow the interval falsely).
+    first_due: dict[int, tuple[bool, dt.datetime]] = {}
+    for customer, state, _, due in entries:
+        if due <= now and (customer not in first_due or due < first_due[customer][1]):
+            first_due[customer] = (state == "holdout", due)
+    receivers = [(c, due) for c, (held, due) in first_due.items() if not held]
+    holdout = [(c, due) for c, (held, due) in first_due.items() if held]
     effect = compare_groups(
         outcomes(session, receivers, FOLLOW_UP_DAYS, currency),
         outcomes(session, holdout, FOLLOW_UP_DAYS, currency),
@@ -58,6 +63,7 @@ def journey_results(
     if effect is not None:
         effect["days"] = FOLLOW_UP_DAYS
         effect["complete_share"] = round(len(done) / len(entries), 4) if entries else 0.0
+        effect["unit"] = "customer"
     messages: dict[str, Any] = {}
     if journey.campaign_id is not None and journey.action == "message":
         results = campaign_results(session, journey.campaign_id, currency)

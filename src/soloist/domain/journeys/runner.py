@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass, field
 
 from sqlalchemy import case, insert, select
@@ -44,6 +45,7 @@ from soloist.storage.models import (
 )
 from soloist.storage.types import utcnow
 
+log = logging.getLogger("soloist.journeys")
 MAX_LATE = dt.timedelta(days=7)
 RESCAN_OVERLAP = dt.timedelta(hours=1)
 BATCH = 500
@@ -71,12 +73,13 @@ class JourneyRunReport:
     skipped: dict[str, int] = field(default_factory=dict)
     waiting: dict[str, int] = field(default_factory=dict)
     held_ids: set[int] = field(default_factory=set, repr=False)
+    failed: list[int] = field(default_factory=list)  # journeys whose pass raised
 
     def to_dict(self) -> dict[str, object]:
         return {
             "busy": self.busy, "entered": self.entered, "holdout": self.holdout,
             "sent": self.sent, "tasks": self.tasks, "skipped": dict(self.skipped),
-            "waiting": dict(self.waiting),
+            "waiting": dict(self.waiting), "failed": list(self.failed),
         }  # fmt: skip
 
 
@@ -95,16 +98,31 @@ def run_journeys(
         policy = SendPolicy.from_settings(database.settings)
         domain = mail_domain(database.settings.mail_from)
         for journey_id in ids:
-            with database.session() as session:
-                enter_occasions(session, journey_id, now, database.settings.currency, report)
-            while True:
-                with database.session() as session:
-                    acted = act_on_due(
-                        session, journey_id, now, policy, domain, report, database.settings.currency
-                    )
-                if acted < BATCH:
-                    break
+            try:
+                _run_one(database, journey_id, now, policy, domain, report)
+            except Exception:  # one journey's fault does not stop the others
+                log.exception("journey %s: this pass failed; it is tried again next minute",
+                              journey_id)  # fmt: skip
+                report.failed.append(journey_id)
     return report
+
+
+def _run_one(
+    database: Database,
+    journey_id: int,
+    now: dt.datetime,
+    policy: SendPolicy,
+    domain: str,
+    report: JourneyRunReport,
+) -> None:
+    currency = database.settings.currency
+    with database.session() as session:
+        enter_occasions(session, journey_id, now, currency, report)
+    while True:
+        with database.session() as session:
+            acted = act_on_due(session, journey_id, now, policy, domain, report, currency)
+        if acted < BATCH:
+            break
 
 
 def enter_occasions(

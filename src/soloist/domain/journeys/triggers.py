@@ -24,6 +24,7 @@ from soloist.storage.models import (
     Customer,
     CustomerScore,
     Journey,
+    JourneyEntry,
     LedgerEntry,
     Order,
     Subscription,
@@ -182,10 +183,20 @@ def _churn_risk(session: Session, journey: Journey, scan: Scan) -> Iterator[Occa
             CustomerScore.model_run_id == value_run, CustomerScore.clv_12m_minor >= floor
         )
         at_risk &= {int(c) for c in session.scalars(valuable)}
-    # One win-back per customer in each period of trigger_days (90 by default).
+    # One win-back per customer in each period of trigger_days (90 by default), and never two
+    # within that many days (a customer at risk across a period's edge is not mailed twice).
     period_days = max(1, journey.trigger_days)
     period = (scan.now - EARLIEST).days // period_days
-    for customer_id in sorted(at_risk):
+    recent = {
+        int(c)
+        for c in session.scalars(
+            select(JourneyEntry.customer_id).where(
+                JourneyEntry.journey_id == journey.id,
+                JourneyEntry.occurred_at > scan.now - dt.timedelta(days=period_days),
+            )
+        )
+    }
+    for customer_id in sorted(at_risk - recent):
         yield Occasion(customer_id, f"churn:{period}", scan.now, scan.now)
 
 
