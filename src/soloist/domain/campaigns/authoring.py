@@ -284,9 +284,12 @@ def remove_content(
 
 
 def content_languages(session: Session, campaign_id: int) -> list[str]:
+    """The languages the campaign has text in (in any of its A/B versions)."""
     return sorted(
-        session.scalars(
-            select(CampaignContent.language).where(CampaignContent.campaign_id == campaign_id)
+        set(
+            session.scalars(
+                select(CampaignContent.language).where(CampaignContent.campaign_id == campaign_id)
+            )
         )
     )
 
