@@ -355,7 +355,7 @@ def build_loyalty_demo(
     _enrol(session, launch, now, seed, later=True)
     extra_orders, extra_lines, extra_revenue = _plant_uplift(session, rng, now, currency, uplift)
     entries = _credit_orders(session)
-    review_tiers(session, now, actor=ACTOR, notify=False)
+    review_tiers(session, now, actor=ACTOR)
     expire_points(session, now)
     rewards = _catalogue(session, currency, now)
     redemptions = _redeem(session, rng, rewards, now)

@@ -278,3 +278,30 @@ def test_one_customer_at_night_does_not_stop_the_pass_after_one_batch(
     with mail_database.read_session() as session:
         queued = session.scalar(select(func.count()).select_from(Message))
     assert queued == 519
+
+
+def test_a_tier_change_journey_tells_a_member_who_moved_up_once(
+    mail_database: Database, smtp_server: SmtpServer
+) -> None:
+    from tests.domain.loyalty.helpers import T0, member, order, programme
+
+    from soloist.domain.customers.records import record_consent
+    from soloist.domain.loyalty.programme import earn_for_order
+
+    journey_id = _journey(mail_database, "tier_change", started=utcnow())
+    with mail_database.session() as session:
+        programme(session)
+        ada = member(session, email="ada@example.com")
+        bo = member(session, "Bo", email="bo@example.com")  # no consent
+        record_consent(session, ada, "email", True, "test")
+        earn_for_order(session, order(session, ada, "600", T0).id, at=T0)
+        earn_for_order(session, order(session, bo, "300", T0).id, at=T0)
+    for _ in range(2):
+        _settle(mail_database, utcnow() + dt.timedelta(minutes=1))
+
+    assert [i.rcpt_tos[0] for i in smtp_server.handler.messages()] == ["ada@example.com"]
+    with mail_database.read_session() as session:
+        results = journey_results(session, journey_id, "USD")
+    # Enrolment into the lowest tier is not an occasion; each move up is.
+    assert results["by_state"] == {"sent": 1, "skipped": 1}
+    assert results["skipped_by_reason"] == {"no_consent": 1}

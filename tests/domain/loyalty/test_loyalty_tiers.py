@@ -4,12 +4,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from tests.domain.loyalty.helpers import T0, days, member, order, programme
 
-from soloist.domain.customers.records import record_consent
 from soloist.domain.loyalty.programme import earn_for_order
 from soloist.domain.loyalty.summary import loyalty_summary
 from soloist.domain.loyalty.tiers import review_tier, review_tiers
 from soloist.storage.database import Database
-from soloist.storage.models import LoyaltyAccount, Message
+from soloist.storage.models import AuditEntry, LoyaltyAccount, Message
 
 
 def _tier(session: Session, customer_id: int) -> str | None:
@@ -64,19 +63,15 @@ def test_a_member_who_still_qualifies_keeps_the_tier_for_another_period(
         assert _tier(session, ada) == "Silver"
 
 
-def test_tier_changes_queue_a_message_for_the_engagement_channel(database: Database) -> None:
+def test_a_tier_change_is_recorded_for_the_journeys_and_queues_no_message_itself(
+    database: Database,
+) -> None:
     with database.session() as session:
         programme(session)
         ada = member(session, email="ada@example.com")
-        bo = member(session, "Bo", email="bo@example.com")
-        record_consent(session, ada, "email", True, "test")
         earn_for_order(session, order(session, ada, "600", T0).id, at=T0)
-        earn_for_order(session, order(session, bo, "300", T0).id, at=T0)
-        messages = session.scalars(select(Message).order_by(Message.customer_id)).all()
-        assert [(m.customer_id, m.channel, m.status) for m in messages] == [
-            (ada, "email", "queued"),
-            (bo, "email", "suppressed"),  # no consent: kept for the record, never sent
-        ]
-        assert messages[0].subject == "Welcome to Gold"
-        assert messages[0].recipient == "ada@example.com"
-        assert messages[0].idempotency_key == f"loyalty:tier:{ada}:2"
+        assert session.scalars(select(Message)).all() == []  # a tier_change journey tells her
+        changes = session.scalars(
+            select(AuditEntry.changes).where(AuditEntry.action == "loyalty.tier_changed")
+        ).all()
+        assert [c["tier"] for c in changes] == [[None, "Bronze"], ["Bronze", "Gold"]]

@@ -131,9 +131,11 @@ def _tier_change(session: Session, journey: Journey, scan: Scan) -> Iterator[Occ
         )
     )
     for row in session.execute(statement):
-        tiers = (row.changes or {}).get("tier") or [None, None]
+        changes = row.changes or {}
+        tiers = changes.get("tier") or [None, None]
         customer = str(row.entity_id or "")
-        if not customer.isdigit() or tiers[-1] is None:
+        # A move, not the first placement at enrolment (a welcome journey greets those).
+        if not customer.isdigit() or tiers[-1] is None or changes.get("direction") == "initial":
             continue
         at: dt.datetime = row.occurred_at
         yield Occasion(int(customer), f"tier:{row.id}", at, at)

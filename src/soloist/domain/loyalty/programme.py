@@ -204,7 +204,6 @@ def enrol_customers(
             settings=rules,
             tiers=tiers,
             actor=actor,
-            notify=False,
             metrics=metrics[customer_id],
         )
     members = len(joined)

@@ -15,16 +15,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from soloist.domain.audit import record_audit
-from soloist.domain.customers.records import current_consents
 from soloist.domain.loyalty.ledger import MEMBER
 from soloist.domain.loyalty.rules import ProgrammeSettings, get_programme_settings
 from soloist.errors import ConflictError
 from soloist.storage.models import (
-    Customer,
     LedgerEntry,
     LoyaltyAccount,
     LoyaltyTier,
-    Message,
     Order,
 )
 
@@ -159,28 +156,6 @@ def qualifying_tier(tiers: list[LoyaltyTier], metrics: dict[str, int]) -> Loyalt
     return best
 
 
-def _queue_notification(
-    session: Session, account: LoyaltyAccount, change: TierChange, at: dt.datetime
-) -> None:
-    customer = session.get(Customer, account.customer_id)
-    if customer is None or not customer.email:
-        return
-    consented = current_consents(session, customer.id).get("email", False)
-    verb = "Welcome to" if change.direction != "down" else "You are now in"
-    session.add(
-        Message(
-            customer_id=customer.id,
-            channel="email",
-            status="queued" if consented else "suppressed",
-            error=None if consented else "no e-mail consent",
-            idempotency_key=f"loyalty:tier:{customer.id}:{account.version}",
-            recipient=customer.email,
-            subject=f"{verb} {change.new_tier}"[:255],
-            created_at=at,
-        )
-    )
-
-
 def review_tier(
     session: Session,
     customer_id: int,
@@ -189,7 +164,6 @@ def review_tier(
     settings: ProgrammeSettings | None = None,
     tiers: list[LoyaltyTier] | None = None,
     actor: str = TIER_ACTOR,
-    notify: bool = True,
     metrics: dict[str, int] | None = None,
 ) -> TierChange | None:
     """Move a member up at once, or down when their review date has come; ``None`` if unchanged."""
@@ -237,14 +211,11 @@ def review_tier(
         customer_id,
         {"tier": [change.old_tier, change.new_tier], "direction": direction},
     )
-    lowest = min(t.rank for t in tiers)
-    if notify and not (direction == "initial" and target is not None and target.rank == lowest):
-        _queue_notification(session, account, change, now)
     return change
 
 
 def review_tiers(
-    session: Session, now: dt.datetime, *, actor: str = TIER_ACTOR, notify: bool = True
+    session: Session, now: dt.datetime, *, actor: str = TIER_ACTOR
 ) -> list[TierChange]:
     """The periodic job: review every member (downgrades happen only here, at review dates)."""
     rules = get_programme_settings(session)
@@ -266,7 +237,6 @@ def review_tiers(
             settings=rules,
             tiers=tiers,
             actor=actor,
-            notify=notify,
             metrics=metrics[customer_id],
         )
         if change is not None:
