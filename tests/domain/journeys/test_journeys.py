@@ -305,3 +305,25 @@ def test_a_tier_change_journey_tells_a_member_who_moved_up_once(
     # Enrolment into the lowest tier is not an occasion; each move up is.
     assert results["by_state"] == {"sent": 1, "skipped": 1}
     assert results["skipped_by_reason"] == {"no_consent": 1}
+
+
+def test_a_birthday_greeting_is_due_at_nine_on_the_customers_own_clock(
+    mail_database: Database,
+) -> None:
+    from soloist.domain.journeys import find_occasions, get_journey
+
+    with mail_database.session() as session:
+        shanghai, london = add_customers_bulk(session, [
+            CustomerCreate(name="Wei", email="wei@example.net", birthday=dt.date(1990, 11, 6)),
+            CustomerCreate(name="Ann", email="ann@example.net", birthday=dt.date(1985, 7, 1)),
+        ], ACTOR, "zones")  # fmt: skip
+        customer = session.get(Customer, shanghai)
+        assert customer is not None
+        customer.timezone = "Asia/Shanghai"
+    journey_id = _journey(mail_database, "birthday")
+    with mail_database.read_session() as session:
+        journey = get_journey(session, journey_id)
+        wei = find_occasions(session, journey, NOON, NOON, "USD", shanghai, "Europe/London")
+        ann = find_occasions(session, journey, NOON, NOON, "USD", london, "Europe/London")
+    assert wei[0].due_at == dt.datetime(2026, 11, 6, 1, 0, tzinfo=dt.UTC)  # 09:00 in Shanghai
+    assert ann[0].due_at == dt.datetime(2026, 7, 1, 8, 0, tzinfo=dt.UTC)  # 09:00 BST

@@ -155,7 +155,13 @@ def journey_timeline(
             subject = f"⚠ {getattr(exc, 'message', exc)}"
     since = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
     occasions = find_occasions(
-        session, journey, since, now, settings.currency, customer_id=customer_id
+        session,
+        journey,
+        since,
+        now,
+        settings.currency,
+        customer_id=customer_id,
+        timezone=settings.timezone,
     )
     items = []
     for occasion in sorted(occasions, key=lambda o: o.due_at):

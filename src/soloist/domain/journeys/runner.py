@@ -117,7 +117,7 @@ def _run_one(
 ) -> None:
     currency = database.settings.currency
     with database.session() as session:
-        enter_occasions(session, journey_id, now, currency, report)
+        enter_occasions(session, journey_id, now, currency, report, database.settings.timezone)
     while True:
         with database.session() as session:
             acted = act_on_due(session, journey_id, now, policy, domain, report, currency)
@@ -126,7 +126,12 @@ def _run_one(
 
 
 def enter_occasions(
-    session: Session, journey_id: int, now: dt.datetime, currency: str, report: JourneyRunReport
+    session: Session,
+    journey_id: int,
+    now: dt.datetime,
+    currency: str,
+    report: JourneyRunReport,
+    timezone: str = "UTC",
 ) -> int:
     journey = session.get(Journey, journey_id)
     if journey is None or journey.status != "active":
@@ -135,7 +140,7 @@ def enter_occasions(
     if journey.trigger in DATED_TRIGGERS and last is not None and now - last < DATED_RESCAN:
         return 0  # their occasions are entered days ahead: an hourly look is enough
     since = (last or journey.started_at or now) - RESCAN_OVERLAP
-    occasions = find_occasions(session, journey, since, now, currency)
+    occasions = find_occasions(session, journey, since, now, currency, timezone=timezone)
     seen: set[tuple[int, str]] = set()
     if occasions:
         customers = sorted({o.customer_id for o in occasions})

@@ -16,6 +16,7 @@ from typing import NamedTuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from soloist.domain.campaigns.pacing import zone
 from soloist.domain.loyalty.ledger import open_lots
 from soloist.domain.scoring.scores import current_runs
 from soloist.money import precision
@@ -30,7 +31,7 @@ from soloist.storage.models import (
     Subscription,
 )
 
-BIRTHDAY_HOUR = 9  # the birthday message goes at 09:00 (then quiet hours and caps apply)
+BIRTHDAY_HOUR = 9  # the greeting goes at 09:00 the customer's time (then caps apply)
 LOOKAHEAD = dt.timedelta(days=7)  # dated occasions are entered this far ahead
 EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
@@ -41,6 +42,7 @@ class Scan(NamedTuple):
     started: dt.datetime  # occasions before the journey started do not count
     currency: str
     one: int | None  # one customer's occasions, for the timeline
+    timezone: str = "UTC"  # the workspace's: the day of those customers without a zone
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ def find_occasions(
     now: dt.datetime,
     currency: str,
     customer_id: int | None = None,
+    timezone: str = "UTC",
 ) -> list[Occasion]:
     """The journey's occasions learnt after ``since`` (all of one customer's, when
     ``customer_id`` is given: the editor's timeline)."""
@@ -67,7 +70,9 @@ def find_occasions(
     return [
         Occasion(o.customer_id, o.key, o.occurred_at, o.due_at + wait)
         for o in finder(
-            session, journey, Scan(_aware(since), _aware(now), started, currency, customer_id)
+            session,
+            journey,
+            Scan(_aware(since), _aware(now), started, currency, customer_id, timezone),
         )
     ]
 
@@ -96,16 +101,19 @@ def _order(session: Session, journey: Journey, scan: Scan) -> Iterator[Occasion]
 
 
 def _birthday(session: Session, journey: Journey, scan: Scan) -> Iterator[Occasion]:
-    statement = select(Customer.id, Customer.birthday).where(Customer.status == "active")
+    statement = select(Customer.id, Customer.birthday, Customer.timezone).where(
+        Customer.status == "active"
+    )
     if scan.one is not None:
         statement = statement.where(Customer.id == scan.one)
     before = dt.timedelta(days=journey.trigger_days)
-    for customer_id, birthday in session.execute(statement):
+    for customer_id, birthday, timezone in session.execute(statement):
         if birthday is None:
             continue
+        local = zone(timezone, scan.timezone)  # 09:00 on their day, where they are
         for year in (scan.now.year, scan.now.year + 1):
             day = _birthday_in(birthday, year)
-            at = dt.datetime.combine(day, dt.time(BIRTHDAY_HOUR), tzinfo=dt.UTC)
+            at = dt.datetime.combine(day, dt.time(BIRTHDAY_HOUR), tzinfo=local).astimezone(dt.UTC)
             due = at - before
             if scan.one is None and not (due >= scan.started and due <= scan.now + LOOKAHEAD):
                 continue
