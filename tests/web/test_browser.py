@@ -439,3 +439,42 @@ def test_a_journey_shows_one_customers_timeline(page: Any) -> None:
     page.select_option("#recent-customer", index=1)
     expect(page.locator("#timeline-result")).not_to_contain_text("Choose a customer")
     _shot(page, "journey-editor")
+
+
+def test_the_a_b_and_journey_pages_read_right_in_both_languages(page: Any) -> None:
+    """The demo's decided A/B test with its holdout, and its journeys with their timeline: no
+    raw key in either language, and the Chinese pages' panels in Chinese."""
+    chinese = {
+        "#ab-results": "A/B 测试",
+        "#holdout-results": "对照组",
+        "#journey-results": "实测效果",
+    }
+
+    def visit(language: str) -> None:
+        page.goto("/campaigns")
+        page.locator("#campaigns a.campaign-link", has_text="Autumn blend").click()
+        page.wait_for_selector("#ab-results")
+        assert _raw_keys_or_reprs(page) == []
+        if language == "zh":
+            for selector in ("#ab-results", "#holdout-results"):
+                assert chinese[selector] in page.locator(selector).inner_text()
+        _shot(page, f"campaign-ab-{language}")
+        page.goto("/journeys")
+        assert _raw_keys_or_reprs(page) == []
+        page.locator("a", has_text="Review request").first.click()
+        page.wait_for_selector("#journey-results")
+        page.select_option("#recent-customer", index=1)
+        page.wait_for_selector("#journey-timeline")
+        assert _raw_keys_or_reprs(page) == []
+        if language == "zh":
+            assert chinese["#journey-results"] in page.locator("#journey-results").inner_text()
+        _shot(page, f"journey-{language}")
+
+    visit("en")
+    page.select_option("#locale-select", "zh_Hans")
+    page.wait_for_selector("html[lang=zh-Hans]")
+    try:
+        visit("zh")
+    finally:
+        page.select_option("#locale-select", "en")
+        page.wait_for_selector("html[lang=en]")
