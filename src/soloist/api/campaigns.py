@@ -251,6 +251,8 @@ class CampaignResults(BaseModel):
     bounced: int
     suppressed: int
     suppressed_by_reason: dict[str, int]
+    held_out: int = Field(description="Drawn at random to receive nothing (the holdout).")
+    waiting: int = Field(description="The A/B test's remainder, waiting for the winner.")
     unsubscribed: int
     complained: int
     clicked: int

@@ -55,6 +55,7 @@ from soloist.domain.journeys import (
     start_journey,
 )
 from soloist.storage.models import JourneyEntry, Segment
+from soloist.storage.types import as_utc
 
 JOURNEY_DAYS = 38
 STEP_HOURS = (8, 14, 20)
@@ -219,7 +220,7 @@ class DemoJourneys:
         )
         for journey_id, campaign_id, (opens, clicks), link in self.running:
             first = due.get(journey_id)
-            if first is None or _aware(first) > now:
+            if first is None or as_utc(first) > now:
                 continue
             # As the runner does: another batch only when this one was full.
             while (
@@ -293,7 +294,3 @@ def build_automation_demo(
         journey_messages=counts.get("sent", 0),
         journey_holdout=counts.get("holdout", 0),
     )
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)

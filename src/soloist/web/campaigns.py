@@ -49,7 +49,6 @@ from soloist.web.experiments import (
     ExperimentForm,
     experiment_panel,
     guide_context,
-    held_back,
     holdout_panel,
     save_test,
     saved_form,
@@ -238,7 +237,6 @@ def _editor(
                 audience = count_audience(session, campaign, currency)
             if campaign.started_at is not None:
                 results = campaign_results(session, campaign_id, currency)
-                results["held"] = held_back(summary["messages"])
                 experiment = experiment_panel(session, campaign_id, currency, now)
                 holdout = holdout_panel(session, campaign_id, currency, now)
         draft = draft or Draft(attribution_days=str(settings.attribution_days))
@@ -422,8 +420,6 @@ def progress(request: Request, campaign_id: int, user: CurrentUser, was: str = "
     reloads to show the final results."""
     with request.app.state.database.read_session() as session:
         results = campaign_results(session, campaign_id, request.app.state.settings.currency)
-        summary = campaign_summary(session, get_campaign(session, campaign_id))
-        results["held"] = held_back(summary["messages"])
     context = {
         "campaign": {"id": campaign_id, "status": results["status"]},
         "results": results,

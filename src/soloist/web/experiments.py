@@ -314,12 +314,6 @@ def save_test(session: Any, campaign_id: int, actor: str, ab: ExperimentForm) ->
         remove_experiment(session, campaign_id, actor)
 
 
-def held_back(messages: dict[str, int]) -> dict[str, int]:
-    """The frozen list's customers who are not sent now: the holdout, and the test's
-    remainder waiting for the winner."""
-    return {"holdout": messages.get("holdout", 0), "waiting": messages.get("waiting", 0)}
-
-
 # --- the sample-size guide ------------------------------------------------------------------
 
 

@@ -197,6 +197,7 @@ def freeze_recipients(
         batch_ids = [customer.id for customer, _ in batch]
         recent = recent_message_counts(session, batch_ids, now) if policy.frequency_cap else {}
         rows: list[dict[str, Any]] = []
+        zones = {customer.id: customer.timezone for customer, _ in batch}
         for customer, reason in batch:
             capped = policy.frequency_cap and recent.get(customer.id, 0) >= policy.frequency_cap
             if reason is None and capped:
@@ -222,7 +223,6 @@ def freeze_recipients(
                     "attempts": 0,
                     "created_at": now,
                     "next_attempt_at": None,
-                    "_zone": customer.timezone,
                 }
             )
             result.recipients += 1
@@ -248,9 +248,7 @@ def freeze_recipients(
             )
             for row in queued:
                 at = times.get(row["customer_id"], now)
-                row["next_attempt_at"] = policy.when(at, row["_zone"])
-        for row in rows:
-            del row["_zone"]
+                row["next_attempt_at"] = policy.when(at, zones.get(row["customer_id"]))
         if rows:
             session.execute(insert(Message), rows)
     return result

@@ -31,6 +31,7 @@ from soloist.domain.scoring.scores import current_runs
 from soloist.money import minor_to_decimal, precision
 from soloist.storage.bulk import chunks
 from soloist.storage.models import CustomerScore, Message, Order
+from soloist.storage.types import as_utc
 
 RECEIVER_STATUSES = ("queued", "sending", "sent", "failed", "bounced")
 CONFIDENCE = 0.95
@@ -47,8 +48,8 @@ def outcomes(
     by_customer: dict[int, list[tuple[dt.datetime, int]]] = {}
     ids = sorted({customer for customer, _ in starts})
     if starts:
-        earliest = min(_aware(at) for _, at in starts) - window
-        latest = max(_aware(at) for _, at in starts) + window
+        earliest = min(as_utc(at) for _, at in starts) - window
+        latest = max(as_utc(at) for _, at in starts) + window
         for part in chunks(ids):
             rows = session.execute(
                 select(
@@ -62,12 +63,12 @@ def outcomes(
                 )
             )
             for customer, at, net in rows:
-                by_customer.setdefault(int(customer), []).append((_aware(at), int(net or 0)))
+                by_customer.setdefault(int(customer), []).append((as_utc(at), int(net or 0)))
     risks = _churn_risks(session, ids)
     scale = 10 ** _exponent(currency)
     bought, revenue, before, risk = [], [], [], []
     for customer, start in starts:
-        start = _aware(start)
+        start = as_utc(start)
         orders = by_customer.get(customer, [])
         after = [net for at, net in orders if start <= at <= start + window]
         prior = [net for at, net in orders if start - window <= at < start]
@@ -146,7 +147,7 @@ def holdout_effect(
     rows = session.execute(
         select(Message.customer_id, Message.status).where(Message.campaign_id == campaign_id)
     ).all()
-    start = _aware(campaign.started_at)
+    start = as_utc(campaign.started_at)
     receivers = [(int(c), start) for c, status in rows if status in RECEIVER_STATUSES]
     holdout = [(int(c), start) for c, status in rows if status == "holdout"]
     days = campaign.attribution_days
@@ -202,7 +203,3 @@ def _money(value: float, currency: str) -> str:
 
 def _exponent(currency: str) -> int:
     return precision(currency)
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)

@@ -33,7 +33,7 @@ import json
 import math
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from soloist.domain.audit import record_audit
@@ -50,7 +50,7 @@ from soloist.domain.campaigns.results import attributed_orders
 from soloist.errors import ConflictError, NotFoundError, ValidationError
 from soloist.storage.database import Database
 from soloist.storage.models import Campaign, CampaignExperiment, Message
-from soloist.storage.types import utcnow
+from soloist.storage.types import as_utc, utcnow
 
 SPENDING = "obrien_fleming"
 
@@ -159,7 +159,7 @@ def look_times(campaign: Campaign, experiment: CampaignExperiment) -> list[dt.da
     """When the rule looks: evenly over the decision window after the send started."""
     if campaign.started_at is None:
         return []
-    start = _aware(campaign.started_at)
+    start = as_utc(campaign.started_at)
     step = dt.timedelta(hours=experiment.decision_hours) / experiment.looks
     return [start + step * k for k in range(1, experiment.looks + 1)]
 
@@ -476,8 +476,6 @@ def _needed(experiment: CampaignExperiment, level: float) -> int:
 
 
 def _waiting(session: Session, campaign_id: int) -> int:
-    from sqlalchemy import func
-
     return int(
         session.scalar(
             select(func.count()).where(
@@ -490,7 +488,3 @@ def _waiting(session: Session, campaign_id: int) -> int:
 
 def _rounded(value: Any) -> Any:
     return round(value, 6) if isinstance(value, float) and math.isfinite(value) else value
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)

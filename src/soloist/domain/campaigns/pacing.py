@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from soloist.config import Settings
 from soloist.storage.bulk import chunks
 from soloist.storage.models import Customer, Interaction, Message, MessageEvent, Order
+from soloist.storage.types import as_utc
 
 CAP_DAYS = 7
 HISTORY_DAYS = 365
@@ -163,7 +164,7 @@ def engagement_events(session: Session, now: dt.datetime) -> pd.DataFrame:
             Interaction.direction == "inbound", Interaction.occurred_at >= since
         )
     ).all()
-    rows = [(int(c), _utc(at)) for c, at in [*clicks, *orders, *inbound]]
+    rows = [(int(c), as_utc(at)) for c, at in [*clicks, *orders, *inbound]]
     events = pd.DataFrame(rows, columns=["customer", "timestamp"])
     zones = customer_zones(session, sorted({c for c, _ in rows}))
     # Habits are hours of the customer's own day: events are placed in their zone (the
@@ -221,7 +222,3 @@ def best_send_times(
 
 def _hour_of_week(at: dt.datetime) -> int:
     return at.weekday() * 24 + at.hour
-
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)

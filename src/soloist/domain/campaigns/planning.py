@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from soloist.domain.campaigns.audience import count_audience
@@ -17,8 +18,6 @@ MAX_LOOKS = 20
 
 
 def get_experiment(session: Session, campaign_id: int) -> CampaignExperiment | None:
-    from sqlalchemy import select
-
     return session.scalar(
         select(CampaignExperiment).where(CampaignExperiment.campaign_id == campaign_id)
     )

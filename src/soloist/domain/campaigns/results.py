@@ -21,6 +21,7 @@ from soloist.domain.campaigns.authoring import get_campaign
 from soloist.domain.scoring.scores import current_runs
 from soloist.money import minor_to_decimal
 from soloist.storage.models import Campaign, CustomerScore, Message, MessageEvent, Order, Segment
+from soloist.storage.types import as_utc
 
 
 def campaign_results(session: Session, campaign_id: int, currency: str) -> dict[str, Any]:
@@ -96,6 +97,9 @@ def campaign_results(session: Session, campaign_id: int, currency: str) -> dict[
         "failed": status.get("failed", 0),
         "bounced": status.get("bounced", 0),
         "suppressed": status.get("suppressed", 0),
+        # Not sent and not to be sent now: drawn to get nothing, or waiting for an A/B winner.
+        "held_out": status.get("holdout", 0),
+        "waiting": status.get("waiting", 0),
         "suppressed_by_reason": dict(suppressed_by),
         "unsubscribed": sum(1 for r in rows if r.unsubscribed_at is not None),
         "complained": sum(1 for r in rows if r.complained_at is not None),
@@ -182,13 +186,9 @@ def attributed_orders(
     )
     found: dict[int, tuple[int, dt.datetime, int]] = {}  # each order once, however many
     for order_id, customer_id, ordered_at, net, sent_at in session.execute(statement):  # messages
-        if sent_at is not None and ordered_at <= _aware(sent_at) + window:
+        if sent_at is not None and ordered_at <= as_utc(sent_at) + window:
             found.setdefault(int(order_id), (int(customer_id), ordered_at, int(net or 0)))
     return list(found.values())
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def _segments_of(session: Session, customer_ids: list[int]) -> dict[int, str]:
@@ -212,10 +212,10 @@ def _daily(
     """Clicks and attributed orders per day since the send, for the results chart."""
     if start is None:
         return []
-    start = _aware(start)
+    start = as_utc(start)
     days = window.days + 1
-    clicks = Counter((_aware(r.clicked_at) - start).days for r in rows if r.clicked_at is not None)
-    bought = Counter((_aware(at) - start).days for _, at, _ in orders)
+    clicks = Counter((as_utc(r.clicked_at) - start).days for r in rows if r.clicked_at is not None)
+    bought = Counter((as_utc(at) - start).days for _, at, _ in orders)
     return [
         {"day": day, "clicks": clicks.get(day, 0), "orders": bought.get(day, 0)}
         for day in range(days)

@@ -16,7 +16,7 @@ from soloist.domain.campaigns.results import campaign_results
 from soloist.domain.journeys.definitions import get_journey, journey_summary
 from soloist.domain.journeys.triggers import find_occasions
 from soloist.storage.crypto import Keyring
-from soloist.storage.models import Campaign, Journey, JourneyEntry, Message
+from soloist.storage.models import Campaign, Journey, JourneyEntry
 from soloist.storage.types import utcnow
 
 FOLLOW_UP_DAYS = 30
@@ -199,7 +199,3 @@ def _item(
         "subject": subject if journey.action == "message" else journey.task_title,
         "message_id": None if entry is None else entry.message_id,
     }
-
-
-def messages_of_journey(session: Session, journey_id: int) -> int:
-    return int(session.scalar(select(func.count()).where(Message.journey_id == journey_id)) or 0)

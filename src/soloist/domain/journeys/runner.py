@@ -37,6 +37,7 @@ from soloist.storage.leases import hold_process_lock
 from soloist.storage.models import (
     Campaign,
     CampaignContent,
+    Customer,
     Journey,
     JourneyEntry,
     Message,
@@ -218,7 +219,7 @@ def act_on_due(
     allowed = _segment_members(session, journey, currency)
     campaign = session.get(Campaign, journey.campaign_id) if journey.campaign_id else None
     languages = _languages(session, journey.campaign_id)
-    customers: dict[int, tuple[object, str | None]] = {}
+    customers: dict[int, tuple[Customer, str | None]] = {}
     if journey.action == "message":
         for batch in classified(session, ids, journey.channel):
             customers.update({c.id: (c, reason) for c, reason in batch})
@@ -237,7 +238,7 @@ def act_on_due(
             customer, _ = customers[entry.customer_id]
             if policy.frequency_cap and recent.get(entry.customer_id, 0) >= policy.frequency_cap:
                 reason = "frequency_cap"
-            elif policy.when(now, getattr(customer, "timezone", None)) > now:
+            elif policy.when(now, customer.timezone) > now:
                 reason = "quiet_hours"
             if reason is not None:  # wait for room or for the morning, up to a week
                 entry.reason = reason
@@ -285,7 +286,7 @@ def act_on_due(
 def _reason_to_skip(
     entry: JourneyEntry,
     allowed: set[int] | None,
-    customers: dict[int, tuple[object, str | None]],
+    customers: dict[int, tuple[Customer, str | None]],
     journey: Journey,
 ) -> str | None:
     if allowed is not None and entry.customer_id not in allowed:
@@ -303,14 +304,14 @@ def _send(
     journey: Journey,
     campaign: Campaign | None,
     entry: JourneyEntry,
-    customer: object,
+    customer: Customer,
     languages: set[str],
     domain: str,
     now: dt.datetime,
 ) -> Message:
     """The entry's message row, added to the session (its id comes with the batch's flush)."""
     assert campaign is not None
-    language = campaign_language(getattr(customer, "language", None))
+    language = campaign_language(customer.language)
     message = Message(
         campaign_id=campaign.id,
         journey_id=journey.id,
@@ -319,7 +320,7 @@ def _send(
         status="queued",
         variant="A",
         idempotency_key=f"journey:{journey.id}:{entry.customer_id}:{entry.occasion}"[:128],
-        recipient=address_of(customer, journey.channel)[0],  # type: ignore[arg-type]
+        recipient=address_of(customer, journey.channel)[0],
         message_id=new_message_id(domain),
         language=language if language in languages else campaign.default_language,
         created_at=now,

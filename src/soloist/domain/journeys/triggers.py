@@ -30,6 +30,7 @@ from soloist.storage.models import (
     Order,
     Subscription,
 )
+from soloist.storage.types import as_utc
 
 BIRTHDAY_HOUR = 9  # the greeting goes at 09:00 the customer's time (then caps apply)
 LOOKAHEAD = dt.timedelta(days=7)  # dated occasions are entered this far ahead
@@ -64,7 +65,7 @@ def find_occasions(
 ) -> list[Occasion]:
     """The journey's occasions learnt after ``since`` (all of one customer's, when
     ``customer_id`` is given: the editor's timeline)."""
-    started = _aware(journey.started_at or now) if customer_id is None else EARLIEST
+    started = as_utc(journey.started_at or now) if customer_id is None else EARLIEST
     finder = _FINDERS[journey.trigger]
     wait = dt.timedelta(hours=journey.wait_hours)
     return [
@@ -72,7 +73,7 @@ def find_occasions(
         for o in finder(
             session,
             journey,
-            Scan(_aware(since), _aware(now), started, currency, customer_id, timezone),
+            Scan(as_utc(since), as_utc(now), started, currency, customer_id, timezone),
         )
     ]
 
@@ -168,10 +169,10 @@ def _points_expiring(session: Session, journey: Journey, scan: Scan) -> Iterator
         ).all()
         for lot in open_lots(entries):
             expires = lot.expires_at
-            if lot.remaining <= 0 or expires is None or not scan.now < _aware(expires) <= horizon:
+            if lot.remaining <= 0 or expires is None or not scan.now < as_utc(expires) <= horizon:
                 continue
             # One reminder per lot; it is due trigger_days before the points go.
-            due = max(scan.now, _aware(expires) - dt.timedelta(days=journey.trigger_days))
+            due = max(scan.now, as_utc(expires) - dt.timedelta(days=journey.trigger_days))
             yield Occasion(customer_id, f"expiry:{lot.entry_id}", scan.now, due)
 
 
@@ -237,7 +238,3 @@ _FINDERS = {
     "churn_risk": _churn_risk,
     "subscription_cancelled": _subscription_cancelled,
 }
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
