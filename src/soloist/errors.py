@@ -36,6 +36,11 @@ class ValidationError(SoloistError):
     http_status = 422
 
 
+class UsageError(ValidationError):
+    """A command asked for something that does not exist (an unknown kind, format, model or
+    method): the CLI exits 2, as for any other usage error."""
+
+
 class NotFoundError(SoloistError):
     code = "not_found"
     http_status = 404

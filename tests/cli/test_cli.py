@@ -163,7 +163,7 @@ def test_analyze_json_prints_the_run(tmp_path: Path) -> None:
     assert 140 <= model_run["metrics"]["customers"] <= 150  # buyers with a paid order
     assert {"r", "alpha", "a", "b"} == set(model_run["params"]["purchase"])
     refused = run("analyze", "--workspace", str(folder), "--model", "nonsense")
-    assert refused.returncode == 1
+    assert refused.returncode == 2  # bad usage
     assert refused.stderr.startswith("Error: Unknown model")
 
 

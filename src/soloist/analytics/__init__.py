@@ -29,7 +29,7 @@ if TYPE_CHECKING:
         experiment_power,
         sample_size_per_arm,
     )
-    from .gamma_gamma import GammaGammaModel
+    from .gamma_gamma import GammaGammaModel, discounted_purchase_value
     from .metrics import (
         DEFAULT_LOYALTY_WEIGHTS,
         average_order_value,
@@ -77,6 +77,7 @@ _MODULE_OF = {
     "ClusteringResult": "clustering",
     "DEFAULT_LOYALTY_WEIGHTS": "metrics",
     "GammaGammaModel": "gamma_gamma",
+    "discounted_purchase_value": "gamma_gamma",
     "ModifiedBetaGeoModel": "bg_nbd",
     "NotFittedError": "errors",
     "ParetoNBDModel": "pareto_nbd",
@@ -165,6 +166,7 @@ __all__ = [
     "days_to_next_purchase",
     "discounted_clv",
     "discounted_clv_by_customer",
+    "discounted_purchase_value",
     "experiment_power",
     "fit_sbg_censored",
     "kaplan_meier",

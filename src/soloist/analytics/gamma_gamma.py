@@ -25,7 +25,7 @@ from ._math import FloatArray, as_float_array
 from .base import BaseEstimator, PurchaseModel, compress_rows, unique_inverse, weighted_sum
 from .errors import AnalyticsError
 
-__all__ = ["GammaGammaModel"]
+__all__ = ["GammaGammaModel", "discounted_purchase_value"]
 
 #: months -> model periods, as in lifetimes' ``customer_lifetime_value``
 _PERIODS_PER_MONTH = {"W": 4.345, "M": 1.0, "D": 30.0, "H": 30.0 * 24.0}
@@ -232,25 +232,48 @@ class GammaGammaModel(BaseEstimator):
         model periods per month (``freq``: "D" 30, "W" 4.345, "M" 1, "H" 720 — the
         ``lifetimes`` convention). ``discount_rate`` is per month.
         """
-        if freq not in _PERIODS_PER_MONTH:
-            raise AnalyticsError(f"freq must be one of {sorted(_PERIODS_PER_MONTH)}, got {freq!r}")
-        if int(time) != time or time < 1:
-            raise AnalyticsError(f"time must be a whole number of months >= 1, got {time!r}")
-        if not np.isfinite(discount_rate) or discount_rate <= -1:
-            raise AnalyticsError(f"discount_rate must be > -1, got {discount_rate!r}")
-        if not np.isfinite(margin):
-            raise AnalyticsError("margin must be finite")
         spend = np.asarray(
             self.conditional_expected_average_profit(frequency, monetary_value), dtype=np.float64
         )
-        step = _PERIODS_PER_MONTH[freq]
-        clv = np.zeros_like(spend)
-        previous = np.zeros_like(spend)
-        for i in range(1, int(time) + 1):
-            cumulative = np.asarray(
-                purchase_model.expected_purchases(i * step, frequency, recency, T),
-                dtype=np.float64,
-            )
-            clv += margin * spend * (cumulative - previous) / (1.0 + discount_rate) ** i
-            previous = cumulative
+        clv = discounted_purchase_value(
+            purchase_model, spend, frequency, recency, T, time, discount_rate, margin, freq
+        )
         return to_output(clv, frequency)
+
+
+def discounted_purchase_value(
+    purchase_model: PurchaseModel,
+    spend: Any,
+    frequency: Any,
+    recency: Any,
+    T: Any,
+    time: int = 12,
+    discount_rate: float = 0.01,
+    margin: float = 1.0,
+    freq: str = "D",
+) -> FloatArray:
+    """``Σ_{i=1..time} margin · spend · (E[X(iΔ)] - E[X((i-1)Δ)]) / (1+d)^i`` per customer.
+
+    The sum of :meth:`GammaGammaModel.customer_lifetime_value`, for any per-customer expected
+    ``spend`` (an array, or one number for everyone).
+    """
+    if freq not in _PERIODS_PER_MONTH:
+        raise AnalyticsError(f"freq must be one of {sorted(_PERIODS_PER_MONTH)}, got {freq!r}")
+    if int(time) != time or time < 1:
+        raise AnalyticsError(f"time must be a whole number of months >= 1, got {time!r}")
+    if not np.isfinite(discount_rate) or discount_rate <= -1:
+        raise AnalyticsError(f"discount_rate must be > -1, got {discount_rate!r}")
+    if not np.isfinite(margin):
+        raise AnalyticsError("margin must be finite")
+    spend = np.broadcast_to(np.asarray(spend, dtype=np.float64), np.shape(frequency))
+    step = _PERIODS_PER_MONTH[freq]
+    clv = np.zeros_like(spend)
+    previous = np.zeros_like(spend)
+    for i in range(1, int(time) + 1):
+        cumulative = np.asarray(
+            purchase_model.expected_purchases(i * step, frequency, recency, T),
+            dtype=np.float64,
+        )
+        clv += margin * spend * (cumulative - previous) / (1.0 + discount_rate) ** i
+        previous = cumulative
+    return clv

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,8 +16,10 @@ from soloist.cli.common import (
     out,
     parse_date,
     print_json,
+    progress_bars,
     shared_options,
 )
+from soloist.errors import SoloistError, UsageError
 
 # The models' names, for the help; the command's modules (SciPy, scikit-learn) load only when it
 # runs, so that every other command starts at once. A test keeps this equal to PURCHASE_MODELS.
@@ -29,16 +30,24 @@ MODEL_NAMES = ("bg-nbd", "mbg-nbd", "pareto-nbd")
 def analyze(
     common: Common,
     model: Annotated[
-        str, typer.Option(help=f"Purchase model: {' or '.join(MODEL_NAMES)}.")
-    ] = "bg-nbd",
-    holdout_days: Annotated[int, typer.Option(help="Days held out to check the model.")] = 90,
+        str,
+        typer.Option(
+            help=f"Purchase model: auto (the best on the holdout) or {', '.join(MODEL_NAMES)}."
+        ),
+    ] = "auto",
+    holdout_days: Annotated[
+        int | None,
+        typer.Option(
+            help="Days held out to check the models (default 90, or a third of the data)."
+        ),
+    ] = None,
     discount_rate: Annotated[float, typer.Option(help="Annual discount rate for CLV.")] = 0.10,
     end_date: Annotated[
         dt.date | None,
         typer.Option(
             parser=parse_date,
             metavar="<date>",
-            help="Last day of data to use (default: the last order).",
+            help="Last day of data, for every analysis of the run (default: the last order).",
         ),
     ] = None,
     clv_only: Annotated[
@@ -48,8 +57,9 @@ def analyze(
         Path | None, typer.Option(help="Folder to save the holdout check figures (PNG) in.")
     ] = None,
 ) -> None:
-    """Fit BG/NBD (or Pareto/NBD) and Gamma-Gamma, check them on a holdout, store scores;
-    then segment the customers (RFM and K-Means clusters) and score churn risk with reasons."""
+    """Compare BG/NBD, MBG/NBD and Pareto/NBD on a holdout, keep the best with Gamma-Gamma,
+    store scores; then segment the customers (RFM and K-Means clusters) and score churn risk
+    with reasons."""
     from soloist.domain.scoring import (
         AnalyzeOptions,
         analyze_workspace,
@@ -57,62 +67,128 @@ def analyze(
         segment_customers,
     )
 
+    if model != "auto" and model not in MODEL_NAMES:
+        raise UsageError(f"Unknown model {model!r}; use auto or one of {', '.join(MODEL_NAMES)}.")
     options = AnalyzeOptions(
-        model=model,
+        model=None if model == "auto" else model,
         holdout_days=holdout_days,
         annual_discount_rate=discount_rate,
         observation_end=end_date,
         plots_dir=plots,
     )
-    with common.open_database() as database, database.session() as session:
-        spinner = err.status("Fitting the CLV models…", spinner="dots")
-        with nullcontext() if common.json else spinner:
-            currency, actor = database.settings.currency, cli_actor()
-            run = analyze_workspace(session, currency, actor, options)
-            followers = (
-                []
-                if clv_only
-                else [
-                    segment_customers(session, currency, actor, "kmeans"),
-                    score_churn_risk(session, currency, actor, horizon_days=90),
-                ]
-            )
-        result: dict[str, Any] = {
-            "id": run.id,
-            "kind": run.kind,
-            "status": run.status,
-            "data_start": run.data_start.isoformat() if run.data_start else None,
-            "data_end": run.data_end.isoformat() if run.data_end else None,
-            "params": run.params,
-            "metrics": run.metrics,
-            "followed_by": [{"id": r.id, "kind": r.kind, "status": r.status} for r in followers],
-        }
+    actor = cli_actor()
+    with common.open_database() as database:
+        currency = database.settings.currency
+        with (
+            progress_bars(enabled=not common.json, steps_of="CLV models") as progress,
+            database.session() as session,
+        ):
+            run = analyze_workspace(session, currency, actor, options, progress=progress)
+            result = _run_result(run)
+        followers: list[dict[str, Any]] = []
+        if not clv_only:
+            for label, analysis in (
+                ("Segments", lambda s, p: segment_customers(
+                    s, currency, actor, "kmeans", observation_end=end_date, progress=p)),
+                ("Churn", lambda s, p: score_churn_risk(
+                    s, currency, actor, horizon_days=90, observation_end=end_date, progress=p)),
+            ):  # fmt: skip
+                try:
+                    with (
+                        progress_bars(enabled=not common.json, steps_of=label) as progress,
+                        database.session() as session,
+                    ):
+                        follower = analysis(session, progress)
+                        followers.append({"id": follower.id, "kind": follower.kind,
+                                          "status": follower.status})  # fmt: skip
+                except SoloistError as exc:
+                    followers.append({"kind": label.lower(), "status": "failed",
+                                      "error": exc.message})  # fmt: skip
+    result["followed_by"] = followers
     if common.json:
         print_json(result)
-        return
-    metrics, params = run.metrics, run.params
-    holdout = metrics["holdout"]
-    table = Table(title=f"Model run {run.id}: {params['purchase_model']} + Gamma-Gamma")
+    else:
+        _print_run(result)
+    if any(f["status"] == "failed" for f in followers):
+        raise typer.Exit(1)
+
+
+def _run_result(run: Any) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "kind": run.kind,
+        "status": run.status,
+        "data_start": run.data_start.isoformat() if run.data_start else None,
+        "data_end": run.data_end.isoformat() if run.data_end else None,
+        "params": run.params,
+        "metrics": run.metrics,
+    }
+
+
+def _print_run(result: dict[str, Any]) -> None:
+    metrics, params = result["metrics"], result["params"]
+    holdout, comparison = metrics["holdout"], metrics["model_comparison"]
+    currency = params["currency"]
+    spend = "Gamma-Gamma" if params["spend_model"] == "gamma-gamma" else "mean order value"
+    table = Table(title=f"Model run {result['id']}: {params['purchase_model']} + {spend}")
     table.add_column("what")
     table.add_column("value", justify="right")
-    period = f"{run.data_start:%Y-%m-%d} – {run.data_end:%Y-%m-%d}" if run.data_end else "—"
-    table.add_row("data", period)
-    table.add_row("customers scored", str(metrics["customers"]))
+    table.add_row("data", f"{result['data_start'][:10]} – {result['data_end'][:10]}")
+    table.add_row("customers scored", f"{metrics['customers']:,}")
+    table.add_row("  of whom bought again", f"{metrics['repeat_customers']:,}")
     for name, value in params["purchase"].items():
         table.add_row(f"  {name}", f"{value:.4g}")
-    table.add_row("log-likelihood", f"{metrics['log_likelihood']:.1f}")
+    if params["purchase_penalizer"]:
+        table.add_row("  penalty (cross-validated)", f"{params['purchase_penalizer']:g}")
+    table.add_row("log-likelihood", f"{metrics['log_likelihood']:,.1f}")
     table.add_row(
-        f"holdout {holdout['holdout_days']} days: predicted / actual repeat purchases",
-        f"{holdout['predicted_repeat_purchases']:.0f} / {holdout['actual_repeat_purchases']}",
+        f"holdout {holdout['holdout_days']} days from {holdout['calibration_end']}: "
+        "predicted / actual repeat purchases",
+        f"{holdout['predicted_repeat_purchases']:,.0f} / {holdout['actual_repeat_purchases']:,}",
     )
-    table.add_row("  aggregate error", f"{holdout['aggregate_error_percent']} %")
-    table.add_row("mean P(alive)", f"{metrics['mean_p_alive']:.2f}")
-    table.add_row(f"total 12-month CLV ({params['currency']})", f"{metrics['total_clv_12m']:,.2f}")
+    error = holdout["aggregate_error_percent"]
+    table.add_row(
+        "  aggregate error",
+        "— (no repeat purchase in the holdout)" if error is None else f"{error:+.1f} %",
+    )
+    table.add_row("  RMSE per customer", f"{holdout['rmse']:.3f}")
+    mean_alive = metrics["mean_p_alive"]
+    table.add_row("mean P(alive)", "—" if mean_alive is None else f"{mean_alive:.2f}")
+    table.add_row(f"total 12-month CLV ({currency})", f"{metrics['total_clv_12m']:,.2f} {currency}")
     out.print(table)
+    models = Table(title="Purchase models on the holdout")
+    for column in ("model", "log-likelihood", "predicted", "aggregate error", "RMSE", "penalty"):
+        models.add_column(column, justify="left" if column == "model" else "right")
+    for name, c in comparison["candidates"].items():
+        chosen = " (chosen)" if name == comparison["chosen"] else ""
+        models.add_row(
+            name + chosen,
+            f"{c['log_likelihood']:,.1f}",
+            f"{c['predicted_repeat_purchases']:,.0f}",
+            "—"
+            if c["aggregate_error_percent"] is None
+            else f"{c['aggregate_error_percent']:+.1f} %",
+            f"{c['rmse']:.4f}",
+            f"{c['penalizer']:g}" if c["penalizer"] else "",
+        )
+    for name in comparison["failed"]:
+        models.add_row(name, "[red]not fitted[/]", "", "", "", "")
+    out.print(models)
+    for name, why in comparison["failed"].items():
+        out.print(f"{name} not fitted: {why}", highlight=False)
+    out.print(f"Why: {comparison['reason']}.", highlight=False)
+    for note in params.get("notes", []):
+        out.print(f"Note: {note}.", highlight=False)
     for path in holdout.get("plots", []):
         out.print(f"Saved {path}")
-    for follower in followers:
+    for follower in result["followed_by"]:
+        if follower["status"] == "failed":
+            err.print(
+                f"[bold red]Error:[/] the {follower['kind']} analysis failed: {follower['error']}",
+                highlight=False,
+            )
+            continue
         out.print(
-            f"Model run {follower.id} ({follower.kind}) stored; "
-            f"see `soloist {'segments' if follower.kind == 'segments' else 'churn'}`."
+            f"Model run {follower['id']} ({follower['kind']}) stored; "
+            f"see `soloist {'segments' if follower['kind'] == 'segments' else 'churn'}`."
         )

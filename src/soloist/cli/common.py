@@ -27,11 +27,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, overload
 
+import click
 import typer
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    ProgressColumn,
+    Task,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.progress import Progress as RichProgress
+from rich.text import Text
 
 from soloist.config import Settings, load_settings
-from soloist.errors import SoloistError
+from soloist.errors import SoloistError, UsageError
 from soloist.storage.database import Database
 
 out = Console(soft_wrap=True)
@@ -65,14 +77,38 @@ def debug_enabled() -> bool:
 
 @contextmanager
 def cli_errors() -> Iterator[None]:
-    """Print ``Error: …`` and exit 1 on a SoloistError; tracebacks only with --debug."""
+    """Print ``Error: …`` and exit 1 on a SoloistError (2 for a usage error); any other
+    exception gets one line too. Tracebacks only with --debug."""
     try:
         yield
+    except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+        raise
     except SoloistError as exc:
         if debug_enabled():
             raise
         err.print(f"[bold red]Error:[/] {exc.message}", highlight=False)
+        raise typer.Exit(2 if isinstance(exc, UsageError) else 1) from None
+    except Exception as exc:
+        if debug_enabled():
+            raise
+        err.print(f"[bold red]Error:[/] {unexpected_error_message(exc)}", highlight=False)
         raise typer.Exit(1) from None
+
+
+def unexpected_error_message(exc: Exception) -> str:
+    """One line for an error nobody raised on purpose: what it was, and how to see more."""
+    from sqlalchemy.exc import ArgumentError, OperationalError
+
+    if isinstance(exc, OperationalError):
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        return f"The database cannot be opened: {reason}. Check --db or SOLOIST_DATABASE_URL."
+    if isinstance(exc, ArgumentError):
+        return f"The database URL is not valid: {exc}. Check --db or SOLOIST_DATABASE_URL."
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return (
+        f"{type(exc).__name__}{': ' + text if text else ''} "
+        "(this is a bug or an unexpected input; run again with --debug for the traceback)"
+    )
 
 
 @dataclass(frozen=True)
@@ -174,3 +210,42 @@ def print_json(data: Any) -> None:
 def cli_actor() -> str:
     user = os.environ.get("USER") or os.environ.get("USERNAME") or "unknown"
     return f"cli:{user}"
+
+
+class _RateColumn(ProgressColumn):
+    """Items per second, once there is a rate to show."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:,.0f}/s" if speed and task.total and task.total > 10 else "")
+
+
+@contextmanager
+def progress_bars(
+    *, enabled: bool = True, steps_of: str | None = None
+) -> Iterator[Callable[[str, int, int], None]]:
+    """A ``progress(stage, done, total)`` callback drawing one bar per stage on stderr, with
+    counts, rate and elapsed time; nothing at all when ``enabled`` is false (``--json``).
+
+    With ``steps_of`` the stages are steps of one piece of work: one bar, named
+    ``"{steps_of}: {stage}"``."""
+    with RichProgress(
+        TextColumn("{task.description:<30}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        _RateColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not enabled,
+    ) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            key = steps_of or stage
+            label = f"{steps_of}: {stage}" if steps_of else stage
+            if key not in tasks:
+                tasks[key] = bar.add_task(label, total=max(total, 1))
+            bar.update(tasks[key], description=label, completed=done, total=max(total, 1))
+
+        yield progress

@@ -28,7 +28,7 @@ def test_analyze_on_imported_cdnow_reproduces_the_published_bg_nbd(
             session,
             "USD",
             "test",
-            AnalyzeOptions(observation_end=dt.date(1997, 9, 30), holdout_days=91),
+            AnalyzeOptions(observation_end=dt.date(1997, 9, 30), holdout_days=91, model="bg-nbd"),
         )
         scored = session.scalar(
             select(func.count(CustomerScore.id)).where(CustomerScore.model_run_id == run.id)

@@ -93,9 +93,10 @@ def refit_workspace(context: JobContext) -> dict[str, Any]:
             return analysis(reader, store)
 
     try:
+        model, holdout_days = payload.get("model"), payload.get("holdout_days")
         options = AnalyzeOptions(
-            model=str(payload.get("model", "bg-nbd")),
-            holdout_days=int(payload.get("holdout_days", 90)),
+            model=None if model in (None, "auto") else str(model),
+            holdout_days=None if holdout_days is None else int(holdout_days),
         )
         runs = [
             fitted(

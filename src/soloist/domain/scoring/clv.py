@@ -1,10 +1,11 @@
 """``soloist analyze``: fit the "buy till you die" models to the workspace's orders and store
 per-customer scores, traceable to the model run that made them.
 
-The purchase model (BG/NBD by default, or Pareto/NBD) is first fitted on a calibration window
-and checked against the following holdout window; the figures of that check are kept with the run.
-Then it is refitted on all the data and every customer is scored: probability alive, expected
-purchases in the next 90 days, a Gamma-Gamma spend estimate and a discounted 12-month CLV.
+BG/NBD, MBG/NBD and Pareto/NBD are fitted on a calibration window and checked against the
+holdout window that follows; the one that predicted the holdout best is kept, and why is stored
+with the run (:mod:`soloist.domain.scoring.model_choice`). It is then refitted on all the data
+and every customer is scored: probability alive, expected purchases in the next 90 days, a
+Gamma-Gamma spend estimate and a discounted 12-month CLV.
 """
 
 from __future__ import annotations
@@ -21,33 +22,41 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from soloist.analytics import (
-    BetaGeoModel,
     GammaGammaModel,
-    ModifiedBetaGeoModel,
-    ParetoNBDModel,
-    calibration_holdout_table,
+    discounted_purchase_value,
     plot_calibration_holdout,
     plot_cumulative_repeat_purchases,
     rfm_summary,
 )
 from soloist.domain._progress import Progress, no_progress
 from soloist.domain.audit import insert_rows, record_audit
-from soloist.errors import ValidationError
+from soloist.domain.scoring.model_choice import (
+    ALIVE_FOR_ONE_TIME_BUYERS,
+    PURCHASE_MODELS,
+    ModelComparison,
+    check_enough_purchases,
+    choose_holdout_days,
+    compare_purchase_models,
+    fit_purchase_model,
+    fit_spend_model,
+)
+from soloist.errors import UsageError, ValidationError
 from soloist.money import minor_to_decimal
 from soloist.storage.models import CustomerScore, ModelRun, Order
 
-PURCHASE_MODELS = {
-    "bg-nbd": BetaGeoModel,
-    "mbg-nbd": ModifiedBetaGeoModel,
-    "pareto-nbd": ParetoNBDModel,
-}
 SCORE_CHUNK = 20_000
+NO_CHURN_SIGN_P_ALIVE = 0.99
+HOLDOUT_LAYOUT = (
+    "calibration/holdout by calendar time (Fader, Hardie & Lee 2005): every customer first seen "
+    "before the calibration end is fitted on their purchases up to it and checked against their "
+    "repeat purchases in the holdout days that follow"
+)
 
 
 @dataclass(frozen=True)
 class AnalyzeOptions:
-    model: str = "bg-nbd"
-    holdout_days: int = 90
+    model: str | None = None  # None: choose by evidence on the holdout
+    holdout_days: int | None = None  # None: 90 days, or a third of a shorter span
     annual_discount_rate: float = 0.10
     horizon_months: int = 12
     observation_end: dt.date | None = None
@@ -79,6 +88,29 @@ def load_paid_orders(
     return frame
 
 
+def observation_end(orders: pd.DataFrame, end_date: dt.date | None) -> pd.Timestamp:
+    """The last moment of data an analysis uses: the end of ``end_date``, or the last order.
+
+    Refuses an end date before the first order or after today, naming both dates.
+    """
+    first, last = orders["ordered_at"].min(), orders["ordered_at"].max()
+    if end_date is None:
+        return pd.Timestamp(last)
+    if end_date < first.date():
+        raise ValidationError(
+            f"The end date {end_date:%Y-%m-%d} is before the first paid order "
+            f"({first:%Y-%m-%d}); give a date between {first:%Y-%m-%d} and {last:%Y-%m-%d}.",
+            field="end_date",
+        )
+    if end_date > dt.datetime.now(dt.UTC).date():
+        raise ValidationError(
+            f"The end date {end_date:%Y-%m-%d} is in the future; the analysis can only look at "
+            f"what has happened (the last paid order is of {last:%Y-%m-%d}).",
+            field="end_date",
+        )
+    return pd.Timestamp(end_date) + pd.Timedelta(hours=23, minutes=59, seconds=59)
+
+
 def _gross_margin(orders: pd.DataFrame) -> float:
     """Share of revenue kept after costs, over the orders whose cost is known (1 if none)."""
     known = orders.dropna(subset=["cost"])
@@ -88,17 +120,11 @@ def _gross_margin(orders: pd.DataFrame) -> float:
     return max(0.0, 1.0 - float(known["cost"].sum()) / revenue)
 
 
-def _fit_purchase_model(name: str, summary: pd.DataFrame) -> Any:
-    """Customers first seen on the last day (T = 0) carry no information and are left out."""
-    seen = summary[summary["T"] > 0]
-    return PURCHASE_MODELS[name]().fit(seen["frequency"], seen["recency"], seen["T"])
-
-
 def _holdout_check(
-    orders: pd.DataFrame, options: AnalyzeOptions, end: pd.Timestamp
-) -> tuple[dict[str, Any], Any, pd.DataFrame]:
-    """Fit on the calibration window, predict the holdout window, compare with what happened."""
-    calibration_end = end - pd.Timedelta(days=options.holdout_days)
+    orders: pd.DataFrame, names: list[str], holdout_days: int, end: pd.Timestamp
+) -> tuple[ModelComparison, dict[str, Any], pd.DataFrame]:
+    """Fit each model on the calibration window, predict the holdout window, compare."""
+    calibration_end = end - pd.Timedelta(days=holdout_days)
     summary = rfm_summary(
         orders,
         "customer_id",
@@ -107,37 +133,28 @@ def _holdout_check(
         observation_end=end,
         calibration_end=calibration_end,
     )
-    model = _fit_purchase_model(options.model, summary)
-    predicted = np.asarray(
-        model.expected_purchases(
-            options.holdout_days, summary["frequency"], summary["recency"], summary["T"]
-        ),
-        dtype=float,
-    )
-    actual = summary["frequency_holdout"].to_numpy(dtype=float)
-    total_actual = float(actual.sum())
-    by_frequency = calibration_holdout_table(model, summary)
-    metrics = {
+    check_enough_purchases(summary, f"the calibration window (to {calibration_end:%Y-%m-%d})")
+    comparison = compare_purchase_models(summary, holdout_days, names)
+    chosen = comparison.chosen_metrics()
+    holdout = {
+        "layout": HOLDOUT_LAYOUT,
         "calibration_end": calibration_end.date().isoformat(),
-        "holdout_days": options.holdout_days,
+        "holdout_days": holdout_days,
         "customers": len(summary),
-        "predicted_repeat_purchases": round(float(predicted.sum()), 1),
-        "actual_repeat_purchases": int(total_actual),
-        "aggregate_error_percent": round(
-            100 * (float(predicted.sum()) - total_actual) / total_actual, 2
-        )
-        if total_actual
-        else None,
-        "mean_absolute_error": round(float(np.mean(np.abs(predicted - actual))), 4),
-        "correlation": round(float(np.corrcoef(predicted, actual)[0, 1]), 4)
-        if actual.std() > 0 and predicted.std() > 0
-        else None,
-        "by_calibration_frequency": [
-            {"frequency": str(index), **{k: round(float(v), 4) for k, v in row.items()}}
-            for index, row in by_frequency.iterrows()
-        ],
+        **{k: chosen[k] for k in _HOLDOUT_KEYS},
     }
-    return metrics, model, summary
+    return comparison, holdout, summary
+
+
+_HOLDOUT_KEYS = (
+    "predicted_repeat_purchases",
+    "actual_repeat_purchases",
+    "aggregate_error_percent",
+    "rmse",
+    "mean_absolute_error",
+    "correlation",
+    "by_calibration_frequency",
+)
 
 
 def _save_plots(
@@ -175,7 +192,8 @@ def analyze_workspace(
     progress: Progress | None = None,
     store: Session | None = None,
 ) -> ModelRun:
-    """Fit, validate, score every customer and store it all as one model run.
+    """Compare the purchase models on a holdout, fit the best on all the data, score every
+    customer and store it all as one model run.
 
     ``store`` writes the run when given (``session`` then only reads), as in
     :func:`~soloist.domain.scoring.churn.score_churn_risk`. Nothing is written before the
@@ -183,32 +201,31 @@ def analyze_workspace(
     """
     opts = options or AnalyzeOptions()
     report = progress or no_progress
-    if opts.model not in PURCHASE_MODELS:
-        raise ValidationError(
+    if opts.model is not None and opts.model not in PURCHASE_MODELS:
+        raise UsageError(
             f"Unknown model {opts.model!r}; use one of {', '.join(PURCHASE_MODELS)}.", field="model"
         )
-    if opts.holdout_days < 7:
-        raise ValidationError("The holdout must be at least 7 days.", field="holdout_days")
+    names = list(PURCHASE_MODELS) if opts.model is None else [opts.model]
     orders = load_paid_orders(session, currency)
     if orders.empty:
         raise ValidationError(
             f"There are no paid orders in {currency} to analyse; import some first."
         )
-    end = (
-        pd.Timestamp(opts.observation_end) + pd.Timedelta(hours=23, minutes=59)
-        if opts.observation_end
-        else orders["ordered_at"].max()
-    )
+    end = observation_end(orders, opts.observation_end)
     orders = orders[orders["ordered_at"] <= end]
-    report("validating on holdout", 0, 3)
-    holdout, holdout_model, holdout_summary = _holdout_check(orders, opts, end)
+    span_days = (end.normalize() - orders["ordered_at"].min().normalize()).days
+    holdout_days = choose_holdout_days(span_days, opts.holdout_days)
+    report("comparing models on the holdout", 0, 3)
+    comparison, holdout, holdout_summary = _holdout_check(orders, names, holdout_days, end)
     if opts.plots_dir is not None:
-        holdout["plots"] = _save_plots(opts.plots_dir, holdout_model, holdout_summary, orders, end)
+        holdout["plots"] = _save_plots(
+            opts.plots_dir, comparison.fits[comparison.chosen].model, holdout_summary, orders, end
+        )
     report("fitting models", 1, 3)
     summary = rfm_summary(orders, "customer_id", "ordered_at", "amount", observation_end=end)
-    purchase = _fit_purchase_model(opts.model, summary)
-    repeaters = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
-    spend_model = GammaGammaModel().fit(repeaters["frequency"], repeaters["monetary_value"])
+    fit = fit_purchase_model(comparison.chosen, summary)
+    purchase = fit.model
+    spend_model, spend_note = fit_spend_model(summary, orders)
     margin = _gross_margin(orders)
     monthly_rate = (1.0 + opts.annual_discount_rate) ** (1 / 12) - 1.0
     scores = score_summary(
@@ -217,6 +234,9 @@ def analyze_workspace(
     p_alive, expected_90, spend, clv = (
         scores[name] for name in ("p_alive", "expected_90", "spend", "clv")
     )
+    no_churn_note = _no_sign_of_churn(p_alive)
+    if no_churn_note:
+        p_alive[:] = np.nan
     report("storing scores", 2, 3)
     session = store or session
     run = ModelRun(
@@ -234,7 +254,7 @@ def analyze_workspace(
         {
             "model_run_id": run.id,
             "customer_id": int(cid),
-            "p_alive": float(p_alive[i]),
+            "p_alive": float(p_alive[i]) if np.isfinite(p_alive[i]) else None,
             "expected_purchases_90d": float(expected_90[i]),
             "clv_12m_minor": round(clv[i] * per_unit),
             "spend_estimate_minor": round(spend[i] * per_unit),
@@ -246,10 +266,21 @@ def analyze_workspace(
         insert_rows(
             session, CustomerScore, rows[start : start + SCORE_CHUNK], actor, f"clv run {run.id}"
         )
+    notes = [
+        n
+        for n in (
+            spend_note,
+            no_churn_note or _one_time_buyers_note(comparison.chosen, summary),
+        )
+        if n
+    ]
     run.params = {
-        "purchase_model": opts.model,
+        "purchase_model": comparison.chosen,
+        "model_choice": comparison.reason,
+        "purchase_penalizer": fit.penalizer,
         "purchase": _rounded(purchase.params_),
         "purchase_standard_errors": _rounded(getattr(purchase, "standard_errors_", {}) or {}),
+        "spend_model": "gamma-gamma" if isinstance(spend_model, GammaGammaModel) else "pooled-mean",
         "spend": _rounded(spend_model.params_),
         # Full precision, for scoring one customer again later from this fit (scoring/live.py).
         "fit": {
@@ -261,16 +292,28 @@ def analyze_workspace(
         "horizon_months": opts.horizon_months,
         "time_unit": "days",
         "currency": currency,
+        "notes": notes,
+        "p_alive_blank": bool(no_churn_note),
     }
+    known_alive = p_alive[np.isfinite(p_alive)]
     run.metrics = {
         "log_likelihood": round(float(purchase.log_likelihood_), 3),
-        "spend_log_likelihood": round(float(spend_model.log_likelihood_), 3),
+        "spend_log_likelihood": _finite_or_none(spend_model.log_likelihood_),
         "customers": len(summary),
-        "repeat_customers": len(repeaters),
+        "repeat_customers": int((summary["frequency"] > 0).sum()),
         "orders": len(orders),
         "holdout": holdout,
+        "model_comparison": {
+            "chosen": comparison.chosen,
+            "reason": comparison.reason,
+            "candidates": {
+                name: {k: v for k, v in c.items() if k != "by_calibration_frequency"}
+                for name, c in comparison.candidates.items()
+            },
+            "failed": comparison.failed,
+        },
         "total_clv_12m": round(float(clv.sum()), 2),
-        "mean_p_alive": round(float(p_alive.mean()), 4),
+        "mean_p_alive": round(float(known_alive.mean()), 4) if known_alive.size else None,
     }
     run.status = "succeeded"
     run.finished_at = dt.datetime.now(dt.UTC)
@@ -279,9 +322,38 @@ def analyze_workspace(
     return run
 
 
+def _one_time_buyers_note(model: str, summary: pd.DataFrame) -> str | None:
+    if model in ALIVE_FOR_ONE_TIME_BUYERS or not (summary["frequency"] == 0).any():
+        return None
+    return (
+        f"{model} assumes nobody leaves before buying again, so it cannot say whether the "
+        f"{int((summary['frequency'] == 0).sum()):,} one-time buyers are still active: "
+        "their probability is left blank"
+    )
+
+
+def _no_sign_of_churn(p_alive: np.ndarray) -> str | None:
+    """A probability that is 100 % for (nearly) everyone tells nothing: the fitted dropout is
+    so small that a customer who left cannot be told from one who buys rarely (a growing
+    shop's first year, say). Then no P(alive) is shown rather than "100 % still active" to
+    every lapsed customer; expected purchases and CLV remain."""
+    known = p_alive[np.isfinite(p_alive)]
+    if known.size == 0 or float(np.quantile(known, 0.05)) < NO_CHURN_SIGN_P_ALIVE:
+        return None
+    return (
+        "the data show no sign of customers leaving yet (the model gives 95 % of the customers "
+        f"at least {NO_CHURN_SIGN_P_ALIVE:.0%} probability of still buying), so the probability "
+        "still active is left blank; see the churn risk for who is slipping away"
+    )
+
+
+def _finite_or_none(value: float) -> float | None:
+    return round(float(value), 3) if math.isfinite(float(value)) else None
+
+
 def score_summary(
     purchase: Any,
-    spend_model: GammaGammaModel,
+    spend_model: Any,
     summary: pd.DataFrame,
     horizon_months: int,
     monthly_rate: float,
@@ -295,27 +367,32 @@ def score_summary(
     """
     x, tx, big_t, m = (summary[c] for c in ("frequency", "recency", "T", "monetary_value"))
     spend_basis = m.where(x > 0, 0.0)
+    p_alive = np.array(purchase.probability_alive(x, tx, big_t), dtype=float)
+    if type(purchase).__name__ not in _ALIVE_MODEL_CLASSES:
+        # BG/NBD's P(alive) is 1 for every one-time buyer by assumption, not by evidence.
+        p_alive[np.asarray(x) == 0] = np.nan
+    spend = np.asarray(spend_model.conditional_expected_average_profit(x, spend_basis), dtype=float)
     return {
-        "p_alive": np.asarray(purchase.probability_alive(x, tx, big_t), dtype=float),
+        "p_alive": p_alive,
         "expected_90": np.asarray(purchase.expected_purchases(90, x, tx, big_t), dtype=float),
-        "spend": np.asarray(
-            spend_model.conditional_expected_average_profit(x, spend_basis), dtype=float
-        ),
-        "clv": np.asarray(
-            spend_model.customer_lifetime_value(
-                purchase,
-                x,
-                tx,
-                big_t,
-                spend_basis,
-                time=horizon_months,
-                discount_rate=monthly_rate,
-                margin=margin,
-                freq="D",
-            ),
-            dtype=float,
+        "spend": spend,
+        "clv": discounted_purchase_value(
+            purchase,
+            spend,
+            x,
+            tx,
+            big_t,
+            time=horizon_months,
+            discount_rate=monthly_rate,
+            margin=margin,
+            freq="D",
         ),
     }
+
+
+_ALIVE_MODEL_CLASSES = frozenset(
+    PURCHASE_MODELS[name].__name__ for name in ALIVE_FOR_ONE_TIME_BUYERS
+)
 
 
 def minor_units_per_unit(currency: str) -> int:

@@ -21,6 +21,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -33,6 +34,7 @@ from soloist.domain.scoring.clv import (
     minor_units_per_unit,
     score_summary,
 )
+from soloist.domain.scoring.model_choice import PooledSpend
 from soloist.domain.scoring.reasons import Reason, stored_reasons
 from soloist.storage.models import CustomerScore
 from soloist.storage.types import utcnow
@@ -99,7 +101,10 @@ def rescore_customer(
     )
     summary = rfm_summary(orders, "customer_id", "ordered_at", "amount", observation_end=end)
     purchase = _fitted(PURCHASE_MODELS[str(run.params["purchase_model"])](), fit["purchase"])
-    spend_model = _fitted(GammaGammaModel(), fit["spend"])
+    spend_model = _fitted(
+        PooledSpend() if run.params.get("spend_model") == "pooled-mean" else GammaGammaModel(),
+        fit["spend"],
+    )
     scores = score_summary(
         purchase,
         spend_model,
@@ -110,7 +115,9 @@ def rescore_customer(
     )
     per_unit = minor_units_per_unit(currency)
     values = {
-        "p_alive": float(scores["p_alive"][0]),
+        "p_alive": None
+        if run.params.get("p_alive_blank") or not np.isfinite(scores["p_alive"][0])
+        else float(scores["p_alive"][0]),
         "expected_purchases_90d": float(scores["expected_90"][0]),
         "clv_12m_minor": round(float(scores["clv"][0]) * per_unit),
         "spend_estimate_minor": round(float(scores["spend"][0]) * per_unit),
