@@ -81,7 +81,9 @@ def cli_errors() -> Iterator[None]:
     exception gets one line too. Tracebacks only with --debug."""
     try:
         yield
-    except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+    except (typer.Exit, typer.Abort, click.exceptions.Exit, click.exceptions.Abort):
+        raise
+    except click.ClickException:
         raise
     except SoloistError as exc:
         if debug_enabled():
@@ -229,7 +231,7 @@ def progress_bars(
 
     With ``steps_of`` the stages are steps of one piece of work: one bar, named
     ``"{steps_of}: {stage}"``."""
-    with RichProgress(
+    bar = RichProgress(
         TextColumn("{task.description:<30}"),
         BarColumn(),
         MofNCompleteColumn(),
@@ -238,14 +240,20 @@ def progress_bars(
         console=err,
         transient=True,
         disable=not enabled,
-    ) as bar:
-        tasks: dict[str, TaskID] = {}
+    )
+    tasks: dict[str, TaskID] = {}
 
-        def progress(stage: str, done: int, total: int) -> None:
-            key = steps_of or stage
-            label = f"{steps_of}: {stage}" if steps_of else stage
-            if key not in tasks:
-                tasks[key] = bar.add_task(label, total=max(total, 1))
-            bar.update(tasks[key], description=label, completed=done, total=max(total, 1))
+    def progress(stage: str, done: int, total: int) -> None:
+        if not tasks:
+            bar.start()  # only once there is something to show: no blank line otherwise
+        key = steps_of or stage
+        label = f"{steps_of}: {stage}" if steps_of else stage
+        if key not in tasks:
+            tasks[key] = bar.add_task(label, total=max(total, 1))
+        bar.update(tasks[key], description=label, completed=done, total=max(total, 1))
 
+    try:
         yield progress
+    finally:
+        if tasks:
+            bar.stop()

@@ -7,7 +7,14 @@ from typing import Annotated
 
 import typer
 
-from soloist.cli.common import Common, cli_actor, out, print_json, shared_options
+from soloist.cli.common import (
+    Common,
+    cli_actor,
+    out,
+    print_json,
+    progress_bars,
+    shared_options,
+)
 
 
 @shared_options
@@ -22,9 +29,19 @@ def export_command(
     """Export customers, orders or the latest scores to CSV, Excel or Parquet."""
     from soloist.domain.exports import export_records
 
-    with common.open_database() as database, database.session() as session:
+    with (
+        common.open_database() as database,
+        database.session() as session,
+        progress_bars(enabled=not common.json) as progress,
+    ):
         result = export_records(
-            session, kind, output, format, actor=cli_actor(), currency=database.settings.currency
+            session,
+            kind,
+            output,
+            format,
+            actor=cli_actor(),
+            currency=database.settings.currency,
+            progress=progress,
         )
     if common.json:
         print_json(

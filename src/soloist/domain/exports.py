@@ -16,13 +16,15 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from soloist.domain._progress import Progress, no_progress
 from soloist.domain.audit import record_audit
-from soloist.errors import ValidationError
+from soloist.errors import UsageError, ValidationError
 from soloist.money import minor_to_decimal
 from soloist.storage.models import Customer, CustomerScore, ModelRun, Order
 
 EXPORT_KINDS = ("customers", "orders", "scores")
 EXPORT_FORMATS = ("csv", "xlsx", "parquet")
+PROGRESS_EVERY = 2000
 CUSTOMER_COLUMNS: tuple[str, ...] = (
     "id",
     "external_id",
@@ -187,6 +189,20 @@ def _write(path: Path, fmt: str, columns: tuple[str, ...], rows: Iterator[dict[s
     return len(data)
 
 
+def _counted(
+    rows: Iterator[dict[str, Any]], stage: str, total: int, progress: Progress | None
+) -> Iterator[dict[str, Any]]:
+    """``rows``, telling ``progress`` every few thousand (``total`` 0: not known beforehand)."""
+    report = progress or no_progress
+    done = 0
+    for row in rows:
+        yield row
+        done += 1
+        if done % PROGRESS_EVERY == 0:
+            report(stage, done, max(total, done))
+    report(stage, done, max(total, done))
+
+
 def export_records(
     session: Session,
     kind: str,
@@ -195,23 +211,27 @@ def export_records(
     *,
     actor: str,
     currency: str = "USD",
+    progress: Progress | None = None,
 ) -> ExportResult:
     """Write ``kind`` (customers, orders, scores) to ``path`` as csv, xlsx or parquet (default:
     from the file's suffix)."""
     path = Path(path)
     if kind not in EXPORT_KINDS:
-        raise ValidationError(f"Unknown export {kind!r}; use one of {', '.join(EXPORT_KINDS)}.")
+        raise UsageError(f"Unknown export {kind!r}; use one of {', '.join(EXPORT_KINDS)}.")
     fmt = (fmt or path.suffix.lstrip(".") or "csv").lower()
     if fmt not in EXPORT_FORMATS:
-        raise ValidationError(f"Unknown export format {fmt!r}; use csv, xlsx or parquet.")
+        raise UsageError(f"Unknown export format {fmt!r}; use csv, xlsx or parquet.")
     if kind == "customers":
         rows, columns = _customers(session), CUSTOMER_COLUMNS
+        total = session.scalar(select(func.count(Customer.id))) or 0
     elif kind == "orders":
         rows, columns = _orders(session), ORDER_COLUMNS
+        total = session.scalar(select(func.count(Order.id))) or 0
     else:
         rows, columns = _scores(session, currency), SCORE_COLUMNS
+        total = 0
     try:
-        count = _write(path, fmt, columns, rows)
+        count = _write(path, fmt, columns, _counted(rows, f"exporting {kind}", total, progress))
     except OSError as exc:
         raise ValidationError(f"Cannot write {path}: {exc.strerror or exc}") from exc
     record_audit(
