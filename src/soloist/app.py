@@ -19,6 +19,7 @@ from soloist.api import (
     interactions,
     journeys,
     loyalty,
+    model_runs,
     orders,
     scores,
     segments,
@@ -37,6 +38,7 @@ from soloist.web import imports as web_imports
 from soloist.web import jobs as web_jobs
 from soloist.web import journeys as web_journeys
 from soloist.web import loyalty as web_loyalty
+from soloist.web import models as web_models
 from soloist.web import segments as web_segments
 from soloist.web import settings as settings_pages
 from soloist.web.errors import web_error_response
@@ -106,6 +108,7 @@ def create_app(
         campaigns.router,
         experiments.router,
         journeys.router,
+        model_runs.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -122,6 +125,7 @@ def create_app(
         web_experiments.router,  # before the campaigns: /campaigns/guide is no /campaigns/{id}
         web_campaigns.router,
         web_journeys.router,
+        web_models.router,
     ):
         app.include_router(page)
     return app

@@ -178,7 +178,7 @@ def _print_run(result: dict[str, Any]) -> None:
         out.print(f"{name} not fitted: {why}", highlight=False)
     out.print(f"Why: {comparison['reason']}.", highlight=False)
     for note in params.get("notes", []):
-        out.print(f"Note: {note}.", highlight=False)
+        out.print(f"Note: {note['text']}.", highlight=False)
     for path in holdout.get("plots", []):
         out.print(f"Saved {path}")
     for follower in result["followed_by"]:

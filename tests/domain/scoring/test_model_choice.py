@@ -156,7 +156,8 @@ def test_too_few_repeat_buyers_for_gamma_gamma_fall_back_to_the_mean_order_value
     repeaters = int(((summary["frequency"] > 0) & (summary["monetary_value"] > 0)).sum())
     assert repeaters < 20
     assert note is not None
-    assert f"only {repeaters} customers bought twice" in note
+    assert note["code"] == "pooled_spend"
+    assert f"only {repeaters} customers bought twice" in note["text"]
     spend = model.conditional_expected_average_profit(
         summary["frequency"], summary["monetary_value"]
     )

@@ -306,6 +306,7 @@ def analyze_workspace(
         "model_comparison": {
             "chosen": comparison.chosen,
             "reason": comparison.reason,
+            "tie_break": comparison.tie_break,
             "candidates": {
                 name: {k: v for k, v in c.items() if k != "by_calibration_frequency"}
                 for name, c in comparison.candidates.items()
@@ -322,17 +323,19 @@ def analyze_workspace(
     return run
 
 
-def _one_time_buyers_note(model: str, summary: pd.DataFrame) -> str | None:
-    if model in ALIVE_FOR_ONE_TIME_BUYERS or not (summary["frequency"] == 0).any():
+def _one_time_buyers_note(model: str, summary: pd.DataFrame) -> dict[str, Any] | None:
+    once = int((summary["frequency"] == 0).sum())
+    if model in ALIVE_FOR_ONE_TIME_BUYERS or not once:
         return None
-    return (
-        f"{model} assumes nobody leaves before buying again, so it cannot say whether the "
-        f"{int((summary['frequency'] == 0).sum()):,} one-time buyers are still active: "
-        "their probability is left blank"
-    )
+    return {
+        "code": "one_time_buyers_unknown",
+        "count": once,
+        "text": f"{model} assumes nobody leaves before buying again, so it cannot say whether "
+        f"the {once:,} one-time buyers are still active: their probability is left blank",
+    }
 
 
-def _no_sign_of_churn(p_alive: np.ndarray) -> str | None:
+def _no_sign_of_churn(p_alive: np.ndarray) -> dict[str, Any] | None:
     """A probability that is 100 % for (nearly) everyone tells nothing: the fitted dropout is
     so small that a customer who left cannot be told from one who buys rarely (a growing
     shop's first year, say). Then no P(alive) is shown rather than "100 % still active" to
@@ -340,11 +343,12 @@ def _no_sign_of_churn(p_alive: np.ndarray) -> str | None:
     known = p_alive[np.isfinite(p_alive)]
     if known.size == 0 or float(np.quantile(known, 0.05)) < NO_CHURN_SIGN_P_ALIVE:
         return None
-    return (
-        "the data show no sign of customers leaving yet (the model gives 95 % of the customers "
-        f"at least {NO_CHURN_SIGN_P_ALIVE:.0%} probability of still buying), so the probability "
-        "still active is left blank; see the churn risk for who is slipping away"
-    )
+    return {
+        "code": "no_sign_of_churn",
+        "text": "the data show no sign of customers leaving yet (the model gives 95 % of the "
+        f"customers at least {NO_CHURN_SIGN_P_ALIVE:.0%} probability of still buying), so the "
+        "probability still active is left blank; see the churn risk for who is slipping away",
+    }
 
 
 def _finite_or_none(value: float) -> float | None:

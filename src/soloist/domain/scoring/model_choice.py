@@ -172,6 +172,7 @@ class ModelComparison:
 
     chosen: str
     reason: str
+    tie_break: str | None  # why a model other than the lowest RMSE was kept
     candidates: dict[str, dict[str, Any]]
     failed: dict[str, str]
     fits: dict[str, PurchaseFit]
@@ -204,14 +205,14 @@ def compare_purchase_models(
             "No purchase model could be fitted to the calibration window: "
             + "; ".join(f"{name}: {why}" for name, why in failed.items())
         )
-    chosen, reason = _choose(candidates, forced=len(names) == 1)
-    return ModelComparison(chosen, reason, candidates, failed, fits)
+    chosen, reason, tie_break = _choose(candidates, forced=len(names) == 1)
+    return ModelComparison(chosen, reason, tie_break, candidates, failed, fits)
 
 
-def _choose(candidates: dict[str, dict[str, Any]], *, forced: bool) -> tuple[str, str]:
+def _choose(candidates: dict[str, dict[str, Any]], *, forced: bool) -> tuple[str, str, str | None]:
     if forced:
         (name,) = candidates
-        return name, f"{name} was asked for (--model)"
+        return name, f"{name} was asked for (--model)", "forced"
     best_rmse = min(c["rmse"] for c in candidates.values())
     best = min(candidates, key=lambda n: candidates[n]["rmse"])
     tied = [n for n, c in candidates.items() if c["rmse"] <= best_rmse * (1 + TIE_TOLERANCE)]
@@ -221,15 +222,22 @@ def _choose(candidates: dict[str, dict[str, Any]], *, forced: bool) -> tuple[str
     )
     scores = ", ".join(f"{n} {c['rmse']:.4f}" for n, c in candidates.items())
     if chosen == best:
-        return chosen, f"{chosen} predicted the holdout best (RMSE per customer: {scores})"
+        return chosen, f"{chosen} predicted the holdout best (RMSE per customer: {scores})", None
+    tie_break = (
+        "one_time_buyers"
+        if chosen in ALIVE_FOR_ONE_TIME_BUYERS and best not in ALIVE_FOR_ONE_TIME_BUYERS
+        else "log_likelihood"
+    )
     why = (
         "it can tell whether a one-time buyer is still active"
-        if chosen in ALIVE_FOR_ONE_TIME_BUYERS and best not in ALIVE_FOR_ONE_TIME_BUYERS
+        if tie_break == "one_time_buyers"
         else "its calibration log-likelihood is higher"
     )
-    return chosen, (
+    return (
+        chosen,
         f"{chosen} predicted the holdout within {TIE_TOLERANCE:.0%} of the best ({best}; RMSE "
-        f"per customer: {scores}) and is preferred because {why}"
+        f"per customer: {scores}) and is preferred because {why}",
+        tie_break,
     )
 
 
@@ -291,19 +299,25 @@ class PooledSpend:
         return np.full(np.shape(frequency), self.params_["mean_spend"], dtype=np.float64)
 
 
-def fit_spend_model(summary: pd.DataFrame, orders: pd.DataFrame) -> tuple[Any, str | None]:
-    """Gamma-Gamma on the repeat buyers, or :class:`PooledSpend` and why."""
+def fit_spend_model(
+    summary: pd.DataFrame, orders: pd.DataFrame
+) -> tuple[Any, dict[str, Any] | None]:
+    """Gamma-Gamma on the repeat buyers, or :class:`PooledSpend` and a note saying why."""
     repeaters = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
     mean_order = float(orders.loc[orders["amount"] > 0, "amount"].mean())
     if len(repeaters) < MIN_SPEND_REPEATERS:
-        return PooledSpend(mean_order), (
-            f"only {len(repeaters)} customers bought twice (Gamma-Gamma needs "
-            f"{MIN_SPEND_REPEATERS}): everyone's spend per purchase is the mean order value"
-        )
+        return PooledSpend(mean_order), {
+            "code": "pooled_spend",
+            "count": len(repeaters),
+            "text": f"only {len(repeaters)} customers bought twice (Gamma-Gamma needs "
+            f"{MIN_SPEND_REPEATERS}): everyone's spend per purchase is the mean order value",
+        }
     try:
         return GammaGammaModel().fit(repeaters["frequency"], repeaters["monetary_value"]), None
     except AnalyticsError as exc:
-        return PooledSpend(mean_order), (
-            f"Gamma-Gamma could not be fitted ({_first_sentence(str(exc))}): everyone's spend "
-            "per purchase is the mean order value"
-        )
+        return PooledSpend(mean_order), {
+            "code": "pooled_spend",
+            "count": len(repeaters),
+            "text": f"Gamma-Gamma could not be fitted ({_first_sentence(str(exc))}): everyone's "
+            "spend per purchase is the mean order value",
+        }
