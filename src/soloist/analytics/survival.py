@@ -110,11 +110,19 @@ def median_survival(curve: pd.DataFrame) -> float | None:
     return float(below.iloc[0]) if len(below) else None
 
 
-def fit_sbg_censored(periods: Any, churned: Any) -> ShiftedBetaGeometricModel:
-    """Fit the sBG model to individual lifetimes in whole periods, with right-censoring.
+def fit_sbg_censored(
+    periods: Any, churned: Any, entry: Any = None
+) -> ShiftedBetaGeometricModel:
+    """Fit the sBG model to individual lifetimes in whole periods, with right-censoring and,
+    with ``entry``, left truncation.
 
     ``periods[i]`` is the number of billing periods subscription ``i`` lasted (cancelled) or
     has lasted so far (``churned[i]`` False). Cancellations need ``periods >= 1``.
+    ``entry[i]`` is the number of periods the subscription had already lasted when it came
+    under observation (0 by default): a book that records only who left in the last month
+    observes each subscriber from their last period on, and each likelihood term is then
+    conditional on surviving to ``entry`` (divided by ``S(entry)``; Klein & Moeschberger 2003,
+    §3.4).
 
     Returns
     -------
@@ -124,15 +132,19 @@ def fit_sbg_censored(periods: Any, churned: Any) -> ShiftedBetaGeometricModel:
     """
     t = np.asarray(periods, dtype=np.float64)
     c = np.asarray(churned, dtype=bool)
-    if t.size != c.size or t.size == 0:
-        raise AnalyticsError("periods and churned must be non-empty and of equal length")
+    e = np.zeros_like(t) if entry is None else np.asarray(entry, dtype=np.float64)
+    if t.size != c.size or t.size == 0 or e.size != t.size:
+        raise AnalyticsError("periods, churned and entry must be non-empty and of equal length")
     if not np.all(np.isfinite(t)) or np.any(t < 0) or np.any(t != np.round(t)):
         raise AnalyticsError("periods must be whole numbers >= 0")
+    if np.any(e < 0) or np.any(e != np.round(e)) or np.any(e > t) or np.any(c & (e >= t)):
+        raise AnalyticsError("entry must be whole numbers from 0 to periods (below it if churned)")
     if np.any(c & (t < 1)):
         raise AnalyticsError("a cancelled subscription must have lasted at least 1 period")
     if not c.any():
         raise AnalyticsError("no subscription was cancelled: the sBG model is not identified")
     (tc, nc), (ta, na) = np.unique(t[c], return_counts=True), np.unique(t[~c], return_counts=True)
+    te, ne = np.unique(e[e > 0], return_counts=True)
 
     def negative_ll(z: Any) -> float:
         a, b = np.exp(z)
@@ -140,6 +152,8 @@ def fit_sbg_censored(periods: Any, churned: Any) -> ShiftedBetaGeometricModel:
         ll = float(nc @ (betaln(a + 1.0, b + tc - 1.0) - lb))
         if ta.size:
             ll += float(na @ (betaln(a, b + ta) - lb))
+        if te.size:
+            ll -= float(ne @ (betaln(a, b + te) - lb))
         return -ll if np.isfinite(ll) else np.inf
 
     best = None

@@ -7,11 +7,10 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from soloist.api.deps import Reader, ReadSession
-from soloist.errors import NotFoundError
-from soloist.storage.models import ModelRun
+from soloist.domain.scoring import get_model_run as find_model_run
+from soloist.domain.scoring import list_model_runs as newest_model_runs
 
 router = APIRouter(prefix="/api/v1/model-runs", tags=["model runs"])
 
@@ -33,7 +32,7 @@ class ModelRunPublic(BaseModel):
     )
 
 
-def _public(run: ModelRun) -> ModelRunPublic:
+def _public(run: Any) -> ModelRunPublic:
     return ModelRunPublic(
         id=run.id,
         kind=run.kind,
@@ -54,15 +53,10 @@ def list_model_runs(
     limit: int = Query(default=20, ge=1, le=200),
 ) -> list[ModelRunPublic]:
     """The newest model runs first."""
-    query = select(ModelRun).order_by(ModelRun.id.desc()).limit(limit)
-    if kind is not None:
-        query = query.where(ModelRun.kind == kind)
-    return [_public(run) for run in session.scalars(query)]
+    return [_public(run) for run in newest_model_runs(session, kind, limit)]
 
 
 @router.get("/{run_id}", response_model=ModelRunPublic)
 def get_model_run(run_id: int, session: ReadSession, _: Reader) -> ModelRunPublic:
-    run = session.get(ModelRun, run_id) if run_id < 2**63 else None
-    if run is None:
-        raise NotFoundError(f"No model run {run_id}.")
-    return _public(run)
+    """One model run with its parameters and checks."""
+    return _public(find_model_run(session, run_id))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any
@@ -79,6 +80,7 @@ def analyze(
     actor = cli_actor()
     with common.open_database() as database:
         currency = database.settings.currency
+        options = dataclasses.replace(options, rates=database.settings.rates)
         with (
             progress_bars(enabled=not common.json, steps_of="CLV models") as progress,
             database.session() as session,
@@ -125,7 +127,38 @@ def _run_result(run: Any) -> dict[str, Any]:
     }
 
 
+def _print_subscription_run(result: dict[str, Any]) -> None:
+    metrics, params = result["metrics"], result["params"]
+    holdout, currency = metrics["holdout"], params["currency"]
+    table = Table(title=f"Model run {result['id']}: subscription retention (sBG)")
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    table.add_row("data", f"{result['data_start'][:10]} – {result['data_end'][:10]}")
+    table.add_row("subscriptions", f"{metrics['subscriptions']:,}")
+    table.add_row("  cancelled", f"{metrics['cancelled']:,}")
+    table.add_row("customers scored", f"{metrics['customers']:,}")
+    table.add_row("  still subscribed", f"{metrics['running']:,}")
+    for name, value in params["purchase"].items():
+        table.add_row(f"  {name}", f"{value:.4g}")
+    table.add_row(
+        "5-fold check: predicted / actual cancellations in the latest period",
+        f"{holdout['predicted_cancellations']:,.0f} / {holdout['actual_cancellations']:,}",
+    )
+    error = holdout["aggregate_error_percent"]
+    table.add_row("  aggregate error", "—" if error is None else f"{error:+.1f} %")
+    table.add_row("  RMSE per subscription", f"{holdout['rmse']:.3f}")
+    table.add_row(f"total 12-month CLV ({currency})", f"{metrics['total_clv_12m']:,.2f} {currency}")
+    out.print(table)
+    out.print(f"Why: {params['model_choice']}.", highlight=False)
+    for note in params.get("notes", []):
+        out.print(f"Note: {note['text']}.", highlight=False)
+
+
 def _print_run(result: dict[str, Any]) -> None:
+    if result["params"].get("basis") == "subscriptions":
+        _print_subscription_run(result)
+        _print_followers(result["followed_by"])
+        return
     metrics, params = result["metrics"], result["params"]
     holdout, comparison = metrics["holdout"], metrics["model_comparison"]
     currency = params["currency"]
@@ -181,7 +214,11 @@ def _print_run(result: dict[str, Any]) -> None:
         out.print(f"Note: {note['text']}.", highlight=False)
     for path in holdout.get("plots", []):
         out.print(f"Saved {path}")
-    for follower in result["followed_by"]:
+    _print_followers(result["followed_by"])
+
+
+def _print_followers(followers: list[dict[str, Any]]) -> None:
+    for follower in followers:
         if follower["status"] == "failed":
             err.print(
                 f"[bold red]Error:[/] the {follower['kind']} analysis failed: {follower['error']}",

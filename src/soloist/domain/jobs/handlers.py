@@ -97,6 +97,7 @@ def refit_workspace(context: JobContext) -> dict[str, Any]:
         options = AnalyzeOptions(
             model=None if model in (None, "auto") else str(model),
             holdout_days=None if holdout_days is None else int(holdout_days),
+            rates=context.settings.rates,
         )
         runs = [
             fitted(

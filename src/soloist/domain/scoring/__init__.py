@@ -19,7 +19,13 @@ if TYPE_CHECKING:
         analyze_workspace,
         latest_run,
     )
-    from soloist.domain.scoring.scores import CustomerScores, current_runs, scores_of_customer
+    from soloist.domain.scoring.scores import (
+        CustomerScores,
+        current_runs,
+        get_model_run,
+        list_model_runs,
+        scores_of_customer,
+    )
     from soloist.domain.scoring.segments import SEGMENT_METHODS, segment_customers
 
 _MODULE_OF = {
@@ -29,6 +35,8 @@ _MODULE_OF = {
     "SEGMENT_METHODS": "segments",
     "analyze_workspace": "clv",
     "current_runs": "scores",
+    "get_model_run": "scores",
+    "list_model_runs": "scores",
     "latest_run": "clv",
     "score_churn_risk": "churn",
     "scores_of_customer": "scores",
@@ -41,7 +49,9 @@ __all__ = [
     "CustomerScores",
     "analyze_workspace",
     "current_runs",
+    "get_model_run",
     "latest_run",
+    "list_model_runs",
     "score_churn_risk",
     "scores_of_customer",
     "segment_customers",

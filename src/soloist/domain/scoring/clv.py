@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from soloist.analytics import (
 )
 from soloist.domain._progress import Progress, no_progress
 from soloist.domain.audit import insert_rows, record_audit
+from soloist.domain.currencies import Rates, explain_missing_orders, paid_order_amounts
 from soloist.domain.scoring.model_choice import (
     ALIVE_FOR_ONE_TIME_BUYERS,
     PURCHASE_MODELS,
@@ -40,9 +42,10 @@ from soloist.domain.scoring.model_choice import (
     fit_purchase_model,
     fit_spend_model,
 )
+from soloist.domain.scoring.subscription_clv import analyze_subscriptions
 from soloist.errors import UsageError, ValidationError
 from soloist.money import minor_to_decimal
-from soloist.storage.models import CustomerScore, ModelRun, Order
+from soloist.storage.models import CustomerScore, ModelRun, Order, Subscription
 
 SCORE_CHUNK = 20_000
 NO_CHURN_SIGN_P_ALIVE = 0.99
@@ -61,16 +64,26 @@ class AnalyzeOptions:
     horizon_months: int = 12
     observation_end: dt.date | None = None
     plots_dir: Path | None = None
+    rates: Rates = field(default_factory=dict)  # orders in these currencies count, converted
 
 
 def load_paid_orders(
-    session: Session, currency: str, *, customer_id: int | None = None
+    session: Session,
+    currency: str,
+    *,
+    customer_id: int | None = None,
+    rates: Rates | None = None,
 ) -> pd.DataFrame:
     """Paid orders in the workspace currency: customer_id, ordered_at (UTC), amount, cost
-    (of one customer, with ``customer_id``).
+    (of one customer, with ``customer_id``); with ``rates``, also the orders paid in those
+    currencies, converted (:func:`~soloist.domain.currencies.paid_order_amounts`).
 
     ``amount`` is what the customer kept paying: the total less any partial refund.
     """
+    if rates:
+        return _frame(
+            paid_order_amounts(session, currency, rates, customer_id=customer_id), currency
+        )
     query = select(
         Order.customer_id,
         Order.ordered_at,
@@ -79,7 +92,10 @@ def load_paid_orders(
     ).where(Order.status == "paid", Order.currency == currency)
     if customer_id is not None:
         query = query.where(Order.customer_id == customer_id)
-    rows = session.execute(query).all()
+    return _frame(session.execute(query).all(), currency)
+
+
+def _frame(rows: Sequence[Any], currency: str) -> pd.DataFrame:
     scale = float(minor_to_decimal(1, currency))
     frame = pd.DataFrame(rows, columns=["customer_id", "ordered_at", "amount", "cost"])
     frame["ordered_at"] = pd.to_datetime(frame["ordered_at"], utc=True).dt.tz_localize(None)
@@ -206,11 +222,21 @@ def analyze_workspace(
             f"Unknown model {opts.model!r}; use one of {', '.join(PURCHASE_MODELS)}.", field="model"
         )
     names = list(PURCHASE_MODELS) if opts.model is None else [opts.model]
-    orders = load_paid_orders(session, currency)
+    orders = load_paid_orders(session, currency, rates=opts.rates)
     if orders.empty:
-        raise ValidationError(
-            f"There are no paid orders in {currency} to analyse; import some first."
-        )
+        if session.scalar(
+            select(Subscription.id).where(Subscription.currency == currency).limit(1)
+        ):
+            return analyze_subscriptions(
+                session,
+                currency,
+                actor,
+                end_date=opts.observation_end,
+                annual_discount_rate=opts.annual_discount_rate,
+                progress=report,
+                store=store,
+            )
+        raise ValidationError(explain_missing_orders(session, currency, opts.rates))
     end = observation_end(orders, opts.observation_end)
     orders = orders[orders["ordered_at"] <= end]
     span_days = (end.normalize() - orders["ordered_at"].min().normalize()).days

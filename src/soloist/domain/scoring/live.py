@@ -86,8 +86,8 @@ def rescore_customer(
     """
     run = latest_run(session, "clv")
     fit = (run.params or {}).get("fit") if run is not None else None
-    if run is None or not fit:
-        return None
+    if run is None or not fit or run.params.get("basis") == "subscriptions":
+        return None  # a subscription book is valued from its subscriptions, not orders
     currency = str(run.params["currency"])
     orders = (orders_of or _orders_of(session, customer_id))(currency)
     existing = _score_row(session, run.id, customer_id)

@@ -17,6 +17,7 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from soloist.domain.scoring.reasons import Reason, in_score_order, read_reasons
+from soloist.errors import NotFoundError
 from soloist.money import minor_to_decimal
 from soloist.storage.caches import VersionedCache
 from soloist.storage.models import CustomerScore, ModelRun
@@ -142,3 +143,18 @@ def scores_of_customer(session: Session, customer_id: int) -> CustomerScores:
             result.reasons.setdefault(score, reasons)
     result.reasons = in_score_order(result.reasons)
     return result
+
+
+def list_model_runs(session: Session, kind: str | None = None, limit: int = 20) -> list[ModelRun]:
+    """The newest model runs first, of one ``kind`` (clv, segments, churn) or of all."""
+    query = select(ModelRun).order_by(ModelRun.id.desc()).limit(limit)
+    if kind is not None:
+        query = query.where(ModelRun.kind == kind)
+    return list(session.scalars(query))
+
+
+def get_model_run(session: Session, run_id: int) -> ModelRun:
+    run = session.get(ModelRun, run_id) if 0 < run_id < 2**63 else None
+    if run is None:
+        raise NotFoundError(f"No model run {run_id}.")
+    return run

@@ -1,0 +1,113 @@
+"""`analyze` for a subscription business (no paid orders): the sBG retention model recovers
+known truth, whether the whole book was watched or only last month's leavers were recorded
+(the Telco layout), and the real Telco book gets a check it can defend."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sqlalchemy import select
+
+from soloist.analytics import ShiftedBetaGeometricModel, fit_sbg_censored
+from soloist.domain.scoring.clv import analyze_workspace
+from soloist.domain.scoring.subscription_clv import (
+    cross_validated_check,
+    lifetimes,
+    value_of_running,
+)
+from soloist.storage.database import Database
+from soloist.storage.models import CustomerScore
+from tests.domain.scoring.test_real_data_runs import add_telco
+
+END = pd.Timestamp("2026-06-30")
+
+
+def simulated_book(alpha: float, beta: float, n: int, seed: int) -> pd.DataFrame:
+    """Monthly subscriptions started over five years; each subscriber cancels at the end of a
+    month with probability theta ~ Beta(alpha, beta) (the sBG story)."""
+    rng = np.random.default_rng(seed)
+    theta = rng.beta(alpha, beta, n)
+    lasts = np.minimum(rng.geometric(theta), 1000)  # periods paid, >= 1 (capped: past END)
+    starts = [END - pd.DateOffset(months=int(m)) - pd.Timedelta(days=int(d))
+              for m, d in zip(rng.integers(1, 60, n), rng.integers(0, 28, n), strict=True)]  # fmt: skip
+    ends = [s + pd.DateOffset(months=int(k)) - pd.Timedelta(days=1) for s, k in zip(starts, lasts, strict=True)]  # fmt: skip
+    return pd.DataFrame(
+        {
+            "customer_id": range(n),
+            "started_at": starts,
+            "cancelled_at": [e if e <= END else pd.NaT for e in ends],
+            "price": 10.0,
+            "interval": "month",
+        }
+    )
+
+
+def test_the_whole_book_recovers_the_true_retention() -> None:
+    book = lifetimes(simulated_book(0.7, 1.2, 4000, seed=1), END)
+    model = fit_sbg_censored(book["periods"], book["cancelled"], book["entry"])
+    assert model.params_["alpha"] == pytest.approx(0.7, rel=0.15)
+    assert model.params_["beta"] == pytest.approx(1.2, rel=0.15)
+    check = cross_validated_check(book)
+    assert abs(check["aggregate_error_percent"]) < 5
+
+
+def test_a_book_that_records_only_last_months_leavers_is_read_as_such() -> None:
+    """Keep only the subscriptions alive a month before the end (the Telco snapshot): read
+    without left truncation, it looks like years without a cancellation."""
+    full = simulated_book(0.7, 1.2, 6000, seed=2)
+    alive_then = full["cancelled_at"].isna() | (full["cancelled_at"] > END - pd.Timedelta(days=30))
+    snapshot = lifetimes(full[alive_then & (full["started_at"] < END - pd.Timedelta(days=30))], END)
+    assert snapshot["entry"].gt(0).mean() > 0.8
+    truncated = fit_sbg_censored(snapshot["periods"], snapshot["cancelled"], snapshot["entry"])
+    naive = fit_sbg_censored(snapshot["periods"], snapshot["cancelled"])
+    truth = ShiftedBetaGeometricModel()
+    truth.params_ = {"alpha": 0.7, "beta": 1.2}
+    tenure = np.array([1, 3, 12, 36])
+    assert np.allclose(truncated.retention_rate(tenure), truth.retention_rate(tenure), atol=0.03)
+    assert not np.allclose(naive.retention_rate(tenure), truth.retention_rate(tenure), atol=0.03)
+    check = cross_validated_check(snapshot)
+    assert abs(check["aggregate_error_percent"]) < 10
+
+
+def test_a_subscribers_value_is_the_discounted_chance_of_each_renewal() -> None:
+    model = ShiftedBetaGeometricModel()
+    model.params_ = {"alpha": 0.7, "beta": 1.2}
+    started = END - pd.DateOffset(months=5) + pd.Timedelta(days=3)  # 4 periods paid; next in 3 days
+    book = lifetimes(
+        pd.DataFrame({"customer_id": [1], "started_at": [started], "cancelled_at": [pd.NaT],
+                      "price": [10.0], "interval": ["month"]}),
+        END,
+    )  # fmt: skip
+    assert book["periods"].tolist() == [4]
+    (value,) = value_of_running(model, book, END, annual_discount_rate=0.10).itertuples()
+    keep = model.survival(np.arange(5, 17)) / model.survival(4)  # renewals 5 … 16 within a year
+    monthly = 1.1 ** (1 / 12) - 1
+    assert value.clv == pytest.approx(float((10 * keep / (1 + monthly) ** np.arange(1, 13)).sum()))
+    assert value.expected_90 == pytest.approx(float(keep[:3].sum()))
+
+
+@pytest.mark.slow
+def test_analyze_values_the_telco_book_with_a_check_it_can_defend(
+    sqlite_database: Database,
+) -> None:
+    with sqlite_database.session() as session:
+        add_telco(session)
+    with sqlite_database.session() as session:
+        run = analyze_workspace(session, "USD", "test")
+        check = run.metrics["holdout"]
+        assert run.params["basis"] == "subscriptions"
+        assert run.metrics["customers"] == 7043
+        assert run.metrics["running"] == 5174
+        assert check["actual_cancellations"] == 1869
+        assert check["predicted_cancellations"] == pytest.approx(1869, rel=0.05)
+        # better than one churn rate for everyone (sqrt(p(1-p)) at p = 1869/7043)
+        assert check["rmse"] < np.sqrt(0.2654 * 0.7346)
+        scores = session.execute(
+            select(CustomerScore.p_alive, CustomerScore.clv_12m_minor).where(
+                CustomerScore.model_run_id == run.id
+            )
+        ).all()
+        assert sum(p == 1.0 for p, _ in scores) == 5174
+        assert all(clv == 0 for p, clv in scores if p == 0.0)
+        assert all(clv > 0 for p, clv in scores if p == 1.0)
