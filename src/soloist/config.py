@@ -8,15 +8,22 @@ the value, as container secrets do.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import tomllib
+from collections.abc import Mapping
+from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
+from pydantic import ValidationError as PydanticValidationError
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from soloist.errors import ConfigurationError
+from soloist.money import check_currency, check_rate
 
 CONFIG_FILE_NAME = "soloist.toml"
 KEY_FILE_NAME = "master.key"
@@ -49,7 +56,28 @@ class Settings(BaseSettings):
         ),
     )
     currency: str = Field(
-        default="USD", description="ISO 4217 code of the business's own currency."
+        default="USD",
+        description=(
+            "ISO 4217 code of the business's own currency: totals, CLV and the analyses are in "
+            "it (`soloist init --currency`)."
+        ),
+    )
+    country: str | None = Field(
+        default=None,
+        description=(
+            "ISO 3166 alpha-2 code of the business's country (GB, US, CN): phone numbers "
+            "written without a +country code are read as this country's (`soloist init "
+            "--country`); unset: such a number is refused unless the row or --region names one."
+        ),
+    )
+    rates: Annotated[dict[str, Decimal], NoDecode] = Field(
+        default_factory=dict,
+        description=(
+            "Exchange rates into `currency` for orders in other currencies, CODE = RATE "
+            "(1 CODE is worth RATE of `currency`): the [soloist.rates] table of soloist.toml "
+            '(`soloist rates set`), or SOLOIST_RATES="EUR=0.85,JPY=0.0052"; an order in a '
+            "currency without a rate stays out of the totals, and they say so."
+        ),
     )
     timezone: str = Field(default="UTC", description="Time zone in which dates are shown.")
     locale: str = Field(default="en", description="Default language: en or zh_Hans.")
@@ -208,13 +236,38 @@ class Settings(BaseSettings):
     def sms_outbox_path(self) -> Path:
         return self.sms_outbox or self.workspace / "sms-outbox.jsonl"
 
+    _environment: set[str] = PrivateAttr(default_factory=set)
+
     @field_validator("currency")
     @classmethod
     def _currency_is_iso(cls, value: str) -> str:
-        code = value.strip().upper()
-        if len(code) != 3 or not code.isalpha():
-            raise ValueError(f"currency must be a 3-letter ISO 4217 code, got {value!r}")
-        return code
+        return check_currency(value)
+
+    @field_validator("country", mode="before")
+    @classmethod
+    def _country_is_iso(cls, value: Any) -> str | None:
+        if value is None or not str(value).strip():
+            return None
+        return check_country(str(value))
+
+    @field_validator("rates", mode="before")
+    @classmethod
+    def _rates_are_positive(cls, value: Any) -> dict[str, Decimal]:
+        return parse_rates(value)
+
+    @model_validator(mode="after")
+    def _no_rate_for_the_own_currency(self) -> Settings:
+        if self.currency in self.rates:
+            raise ValueError(
+                f"rates: {self.currency} is the workspace currency and needs no rate; remove it "
+                "(soloist rates remove " + self.currency + ")"
+            )
+        return self
+
+    def from_environment(self, name: str) -> bool:
+        """Whether the setting ``name`` came from the environment (``SOLOIST_NAME`` or its
+        ``_FILE``), which beats soloist.toml: a change written to the file would not show."""
+        return name in self._environment
 
     @property
     def resolved_database_url(self) -> str:
@@ -237,6 +290,60 @@ class Settings(BaseSettings):
             "Run `soloist init` to create the workspace.",
             key_file=str(self.key_file),
         )
+
+
+# Codes CLDR lists among territories that are not ISO 3166 countries (XK, Kosovo, is kept).
+_NOT_COUNTRIES = frozenset(
+    ("AC", "CP", "CQ", "DG", "EA", "EU", "EZ", "IC", "QO", "TA", "UN", "XA", "XB", "ZZ")
+)
+
+
+@lru_cache(maxsize=1)
+def country_codes() -> frozenset[str]:
+    """ISO 3166 alpha-2 codes (from CLDR, through Babel)."""
+    from babel import Locale
+
+    codes = {str(code) for code in Locale.parse("en").territories}
+    return frozenset(c for c in codes if len(c) == 2 and c.isalpha()) - _NOT_COUNTRIES
+
+
+def check_country(code: str) -> str:
+    """``code`` as an upper-case ISO 3166 alpha-2 code; ``ValueError`` naming it otherwise."""
+    text = code.strip().upper()
+    if text not in country_codes():
+        hint = " (the United Kingdom is GB)" if text == "UK" else ""
+        raise ValueError(
+            f"{code.strip()!r} is not an ISO 3166 two-letter country code such as GB, US or "
+            f"CN{hint}"
+        )
+    return text
+
+
+def parse_rates(value: Any) -> dict[str, Decimal]:
+    """Exchange rates from a mapping (the TOML table) or text (``"EUR=0.85, JPY=0.0052"``):
+    upper-case ISO 4217 codes to positive Decimals; ``ValueError`` naming the bad one."""
+    if value is None:
+        return {}
+    if isinstance(value, str):
+        pairs: list[tuple[str, Any]] = []
+        for part in re.split(r"[,;\s]+", value.strip()):
+            if not part:
+                continue
+            code, sep, rate = part.partition("=")
+            if not sep:
+                raise ValueError(f"write each rate as CODE=RATE, got {part!r}")
+            pairs.append((code, rate))
+    elif isinstance(value, Mapping):
+        pairs = list(value.items())
+    else:
+        raise ValueError(f"a table of CODE = RATE, got {value!r}")
+    rates: dict[str, Decimal] = {}
+    for code, rate in pairs:
+        try:
+            rates[check_currency(str(code))] = check_rate(rate)
+        except ValueError as exc:
+            raise ValueError(f"{code}: {exc}") from None
+    return rates
 
 
 def _read_file_variants(environ: dict[str, str]) -> dict[str, Any]:
@@ -274,15 +381,100 @@ def load_settings(
             values.update(tomllib.loads(config_file.read_text(encoding="utf-8")).get("soloist", {}))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigurationError(f"{config_file} is not valid TOML: {exc}") from exc
+    from_environment: set[str] = set()
     for name in Settings.model_fields:
         env_name = f"SOLOIST_{name.upper()}"
         if env_name in env:
             values[name] = env[env_name]
-    values.update(_read_file_variants(env))
+            from_environment.add(name)
+    file_variants = _read_file_variants(env)
+    values.update(file_variants)
+    from_environment |= set(file_variants)
     values["workspace"] = ws
     if database_url:
         values["database_url"] = database_url
     try:
-        return Settings.model_validate(values)
-    except ValueError as exc:
-        raise ConfigurationError(f"Invalid setting: {exc}") from exc
+        settings = Settings.model_validate(values)
+    except PydanticValidationError as exc:
+        problems = "; ".join(
+            (".".join(str(p) for p in e["loc"]) + ": " if e["loc"] else "")
+            + str(e["msg"]).removeprefix("Value error, ")
+            for e in exc.errors()
+        )
+        raise ConfigurationError(
+            f"Invalid setting (in {config_file} or a SOLOIST_ variable): {problems}"
+        ) from exc
+    settings._environment = from_environment
+    return settings
+
+
+_TABLE_HEADER = re.compile(r"^\s*\[\s*([A-Za-z0-9_.\- ]+?)\s*\]\s*(#.*)?$")
+
+
+def write_config_values(
+    workspace: Path, values: Mapping[str, str | None], table: str = "soloist"
+) -> Path:
+    """Set (a value) or remove (``None``) keys of one table of the workspace's soloist.toml,
+    keeping the rest of the file, comments included, as it was; returns the file's path.
+
+    Values are written as TOML strings. The result is read back before it replaces the file:
+    a layout this cannot edit safely (say, ``rates = {…}`` written inline) is refused with a
+    :class:`ConfigurationError` that asks for the edit by hand, and the file is left alone.
+    """
+    path = workspace / CONFIG_FILE_NAME
+    text = path.read_text(encoding="utf-8") if path.exists() else "[soloist]\n"
+    lines = text.splitlines()
+    start = next(
+        (
+            i
+            for i, line in enumerate(lines)
+            if (m := _TABLE_HEADER.match(line)) and m.group(1).replace(" ", "") == table
+        ),
+        None,
+    )
+    if start is None:
+        while lines and not lines[-1].strip():
+            lines.pop()
+        lines += ["", f"[{table}]"] if lines else [f"[{table}]"]
+        start = len(lines) - 1
+    end = next(
+        (i for i in range(start + 1, len(lines)) if lines[i].lstrip().startswith("[")),
+        len(lines),
+    )
+    for key, value in values.items():
+        pattern = re.compile(rf"^\s*\"?{re.escape(key)}\"?\s*=")
+        found = next((i for i in range(start + 1, end) if pattern.match(lines[i])), None)
+        if value is None:
+            if found is not None:
+                del lines[found]
+                end -= 1
+            continue
+        line = f"{key} = {json.dumps(value)}"
+        if found is not None:
+            lines[found] = line
+            continue
+        at = end  # after the table's last key (before its trailing comments and blanks)
+        while at > start + 1 and (not lines[at - 1].strip() or lines[at - 1].lstrip()[0] == "#"):
+            at -= 1
+        lines.insert(at, line)
+        end += 1
+    new_text = "\n".join(lines) + "\n"
+    try:
+        section: Any = tomllib.loads(new_text)
+        for part in table.split("."):
+            section = section.get(part, {})
+    except (tomllib.TOMLDecodeError, AttributeError) as exc:
+        raise ConfigurationError(
+            f"{path} cannot be updated automatically ({exc}); set {dict(values)} in its "
+            f"[{table}] table by hand."
+        ) from None
+    if any(section.get(key) != value for key, value in values.items()):
+        raise ConfigurationError(
+            f"{path} cannot be updated automatically; set {dict(values)} in its [{table}] "
+            "table by hand."
+        )
+    workspace.mkdir(parents=True, exist_ok=True)
+    scratch = path.with_name(path.name + ".new")
+    scratch.write_text(new_text, encoding="utf-8")
+    os.replace(scratch, path)
+    return path

@@ -17,15 +17,36 @@ class ModelRunBrief(BaseModel):
     status: str
 
 
+class RevenuePart(BaseModel):
+    """The paid orders in one currency."""
+
+    currency: str
+    orders: int
+    amount: str = Field(description="Their sum, in this currency.")
+    rate: str | None = Field(
+        description="1 unit is worth this much of the workspace currency (1 for its own); "
+        "null without a rate."
+    )
+    converted: str | None = Field(description="The sum in the workspace currency; null: no rate.")
+
+
 class StatusPublic(BaseModel):
     """Counts of every kind of record and the paid revenue (decimal strings)."""
 
     customers: int = Field(description="Active customers.")
     orders: int
     order_lines: int
-    revenue: str = Field(description="Paid orders in the workspace's currency.")
+    revenue: str = Field(
+        description="Paid orders in the workspace's currency, other currencies at its rates."
+    )
     currency: str
     revenue_by_currency: dict[str, str] = Field(description="Paid orders per currency.")
+    revenue_parts: list[RevenuePart]
+    rates: dict[str, str] = Field(description="The exchange rates used (soloist rates).")
+    unconverted: list[str] = Field(
+        description="Currencies with paid orders and no rate, left out of `revenue`."
+    )
+    warnings: list[str] = Field(description="What the revenue leaves out, and what to do.")
     paid_orders: int
     refunded_orders: int
     cancelled_orders: int
@@ -49,9 +70,8 @@ class Health(BaseModel):
 @router.get("/api/v1/status", response_model=StatusPublic)
 def get_status(request: Request, session: ReadSession, _: Reader) -> StatusPublic:
     """The same counts and revenue as `soloist status --json`."""
-    return StatusPublic.model_validate(
-        workspace_status(session, request.app.state.settings.currency)
-    )
+    settings = request.app.state.settings
+    return StatusPublic.model_validate(workspace_status(session, settings.currency, settings.rates))
 
 
 @router.get("/healthz", include_in_schema=False)

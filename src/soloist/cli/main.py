@@ -16,6 +16,7 @@ from soloist.cli.exports import export_command
 from soloist.cli.imports import import_command
 from soloist.cli.journeys import journey_app
 from soloist.cli.loyalty import loyalty_app
+from soloist.cli.rates import rates_app
 from soloist.cli.segments import churn, segments_app
 from soloist.cli.serve import serve
 from soloist.cli.users import token_app, user_app
@@ -31,6 +32,7 @@ app = typer.Typer(
 )
 app.command()(init)
 app.command()(status)
+app.add_typer(rates_app, name="rates")
 app.command()(demo)
 app.command()(serve)
 app.command()(analyze)

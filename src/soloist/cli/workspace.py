@@ -2,22 +2,101 @@
 
 from __future__ import annotations
 
+import os
 import sys
-from typing import Annotated
+from decimal import Decimal
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from soloist.cli.common import Common, cli_actor, out, print_json, shared_options
+from soloist.cli.common import Common, cli_actor, err, out, print_json, shared_options
+from soloist.config import CONFIG_FILE_NAME, check_country
+from soloist.domain.currencies import count_orders
 from soloist.domain.status import workspace_status
 from soloist.domain.users import add_user
 from soloist.domain.workspace import init_workspace
 from soloist.errors import ValidationError
+from soloist.money import check_currency
+
+
+def currency_option(value: str | None) -> str | None:
+    """An ISO 4217 ``--currency``; anything else is bad usage (exit 2)."""
+    if value is None:
+        return None
+    try:
+        return check_currency(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+def _country_option(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return check_country(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+def _country_of_this_machine() -> str | None:
+    """The territory of the user's locale (``en_GB.UTF-8`` → GB), if it names one."""
+    for name in ("LC_ALL", "LC_MONETARY", "LANG"):
+        value = os.environ.get(name, "")
+        territory = value.split(".")[0].partition("_")[2][:2]
+        if territory:
+            try:
+                return check_country(territory)
+            except ValueError:
+                return None
+    return None
+
+
+def _ask_currency_and_country(
+    currency: str | None, country: str | None
+) -> tuple[str | None, str | None]:
+    """Ask, on a terminal, for what the options did not say (a new workspace only)."""
+    from babel.numbers import get_territory_currencies
+
+    guess = _country_of_this_machine()
+    if currency is None:
+        local = get_territory_currencies(guess, tender=True) if guess else []
+        currency = typer.prompt(
+            "Currency of your business (ISO 4217: USD, EUR, GBP, CNY …)",
+            default=local[0] if local else "USD",
+            value_proc=lambda text: currency_option(text) or "",
+        )
+    if country is None:
+        answer = typer.prompt(
+            "Country of phone numbers written without +code (ISO 3166: GB, US, CN …; - for none)",
+            default=guess or "-",
+            value_proc=lambda text: "" if text.strip() in ("", "-") else _country_option(text),
+        )
+        country = answer or None
+    return currency, country
 
 
 @shared_options
 def init(
     common: Common,
+    currency: Annotated[
+        str | None,
+        typer.Option(
+            "--currency",
+            help="ISO 4217 code of the business's currency (USD, EUR, GBP, CNY …): totals and "
+            "analyses are in it. Default USD; asked on a terminal. Changes an existing "
+            "workspace's while it has no orders in the old one.",
+            callback=currency_option,
+        ),
+    ] = None,
+    country: Annotated[
+        str | None,
+        typer.Option(
+            "--country",
+            help="ISO 3166 code (GB, US, CN …) of phone numbers written without +country code.",
+            callback=_country_option,
+        ),
+    ] = None,
     owner_email: Annotated[
         str | None,
         typer.Option(help="Also create the owner account (the web app's first login)."),
@@ -27,8 +106,22 @@ def init(
         typer.Option("--owner-password-stdin", help="Read the owner's password from stdin."),
     ] = False,
 ) -> None:
-    """Create a workspace (folder, master key, settings, database) or upgrade its schema."""
-    result = init_workspace(common.settings())
+    """Create a workspace (folder, master key, settings, database) or upgrade its schema.
+
+    On a terminal, a new workspace asks for its currency and country unless the options give
+    them; elsewhere (CI, a pipe, --json) the defaults are used without asking.
+    """
+    settings = common.settings()
+    asks = (
+        not common.json
+        and not owner_password_stdin
+        and sys.stdin.isatty()
+        and os.environ.get("CI", "") in ("", "0", "false")
+        and not (settings.workspace / CONFIG_FILE_NAME).exists()
+    )
+    if asks and (currency is None or country is None):
+        currency, country = _ask_currency_and_country(currency, country)
+    result = init_workspace(settings, currency=currency, country=country)
     owner = _create_owner(common, owner_email, owner_password_stdin) if owner_email else None
     if common.json:
         print_json(
@@ -39,6 +132,9 @@ def init(
                 "created_key": result.created_key,
                 "previous_revision": result.previous_revision,
                 "revision": result.revision,
+                "currency": result.currency,
+                "country": result.country,
+                "changes": result.changes,
                 "owner": owner,
             }
         )
@@ -48,6 +144,13 @@ def init(
         action = "Checked"
     out.print(f"{action} workspace [bold]{result.workspace}[/] ({result.backend}).")
     out.print(f"Database: {result.database_url} at schema revision {result.revision}.")
+    for change in result.changes:
+        out.print(f"Changed the {change}.")
+    out.print(
+        f"Currency {result.currency}, phone country {result.country or 'not set'} "
+        "(soloist init --currency CODE --country CC changes them).",
+        highlight=False,
+    )
     if result.created_key:
         out.print(
             f"A new master key was written to {result.workspace}/master.key — back it up: "
@@ -68,22 +171,54 @@ def _create_owner(common: Common, email: str, password_stdin: bool) -> str:
         return add_user(session, email, "owner", password, cli_actor(), name=None).email
 
 
+def _money(amount: str | Decimal, currency: str) -> str:
+    return f"{Decimal(amount):,} {currency}"
+
+
+def _revenue_rows(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """The revenue, then one line per currency when there is more than the workspace's."""
+    currency = data["currency"]
+    rows = [("revenue", _money(data["revenue"], currency))]
+    parts = data["revenue_parts"]
+    if [p["currency"] for p in parts] in ([], [currency]):
+        return rows
+    for part in parts:
+        code, amount = part["currency"], _money(part["amount"], part["currency"])
+        if code == currency:
+            text = amount
+        elif part["converted"] is None:
+            text = f"{amount}, no rate: not in the revenue"
+        else:
+            text = (
+                f"{amount} = {_money(part['converted'], currency)} "
+                f"at 1 {code} = {part['rate']} {currency}"
+            )
+        rows.append((f"  paid in {code} ({count_orders(part['orders'])})", text))
+    return rows
+
+
 @shared_options
 def status(common: Common) -> None:
-    """Counts of customers, orders and the rest, and the paid revenue."""
+    """Counts of customers, orders and the rest, and the paid revenue in the workspace
+    currency, per currency when orders are in several (converted at `soloist rates`)."""
     with common.open_database() as database, database.session() as session:
-        data = workspace_status(session, database.settings.currency)
+        settings = database.settings
+        data = workspace_status(session, settings.currency, settings.rates)
     if common.json:
         print_json(data)
         return
     table = Table(title="Soloist workspace", show_header=False)
     table.add_column("what")
     table.add_column("value", justify="right")
+    skip = ("revenue_by_currency", "revenue_parts", "latest_model_run", "currency", "rates")
     for key, value in data.items():
-        if key in ("revenue_by_currency", "latest_model_run", "currency"):
+        if key in (*skip, "unconverted", "warnings"):
             continue
-        label = key.replace("_", " ")
         if key == "revenue":
-            value = f"{value} {data['currency']}"
-        table.add_row(label, "—" if value is None else str(value))
+            for label, text in _revenue_rows(data):
+                table.add_row(label, text)
+            continue
+        table.add_row(key.replace("_", " "), "—" if value is None else str(value))
     out.print(table)
+    for warning in data["warnings"]:
+        err.print(f"[bold yellow]Warning:[/] {warning}", highlight=False)

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from soloist.domain.currencies import Rates, currency_warnings, revenue_by_currency
 from soloist.money import minor_to_decimal
 from soloist.storage.models import (
     Customer,
@@ -26,22 +27,17 @@ def _count(session: Session, column: Any, *where: Any) -> int:
     return int(session.scalar(select(func.count(column)).where(*where)) or 0)
 
 
-def workspace_status(session: Session, currency: str) -> dict[str, Any]:
-    """Counts of every kind of record and the paid revenue, as decimal strings per currency.
+def workspace_status(session: Session, currency: str, rates: Rates | None = None) -> dict[str, Any]:
+    """Counts of every kind of record and the paid revenue, as decimal strings.
 
-    ``revenue`` is the total of paid orders in the workspace's own ``currency``; orders in
-    other currencies are listed under ``revenue_by_currency`` and never converted silently.
+    ``revenue`` is the paid revenue in the workspace ``currency``: its own orders, and orders
+    in other currencies converted at ``rates`` (1 CODE = RATE ``currency``; ``rates`` lists the
+    ones used). ``revenue_by_currency`` gives each currency's sum in that currency, and
+    ``revenue_parts`` each currency's orders, sum, rate and converted sum;
+    ``unconverted`` the currencies with paid orders but no rate, left out of ``revenue`` and
+    explained in ``warnings``, never converted silently.
     """
-    by_currency = dict(
-        session.execute(
-            select(Order.currency, func.sum(Order.total_minor))
-            .where(Order.status == "paid")
-            .group_by(Order.currency)
-        ).all()
-    )
-    revenue_by_currency = {
-        code: str(minor_to_decimal(int(total or 0), code)) for code, total in by_currency.items()
-    }
+    totals = revenue_by_currency(session, currency, rates or {})
     first, last = session.execute(
         select(func.min(Order.ordered_at), func.max(Order.ordered_at))
     ).one()
@@ -50,9 +46,24 @@ def workspace_status(session: Session, currency: str) -> dict[str, Any]:
         "customers": _count(session, Customer.id, Customer.status == "active"),
         "orders": _count(session, Order.id),
         "order_lines": _count(session, OrderLine.id),
-        "revenue": revenue_by_currency.get(currency, str(minor_to_decimal(0, currency))),
+        "revenue": str(totals.total),
         "currency": currency,
-        "revenue_by_currency": revenue_by_currency,
+        "revenue_by_currency": totals.by_currency(),
+        "revenue_parts": [
+            {
+                "currency": p.currency,
+                "orders": p.orders,
+                "amount": str(p.amount),
+                "rate": None if p.rate is None else str(p.rate),
+                "converted": None
+                if p.converted_minor is None
+                else str(minor_to_decimal(p.converted_minor, currency)),
+            }
+            for p in totals.parts
+        ],
+        "rates": {code: str(rate) for code, rate in totals.rates_used.items()},
+        "unconverted": [p.currency for p in totals.unconverted],
+        "warnings": currency_warnings(totals),
         "paid_orders": _count(session, Order.id, Order.status == "paid"),
         "refunded_orders": _count(session, Order.id, Order.status == "refunded"),
         "cancelled_orders": _count(session, Order.id, Order.status == "cancelled"),
