@@ -29,6 +29,7 @@ CONFIG_FILE_NAME = "soloist.toml"
 KEY_FILE_NAME = "master.key"
 DATABASE_FILE_NAME = "soloist.db"
 DEFAULT_WORKSPACE = Path("soloist-workspace")
+DEFAULT_CURRENCY = "USD"
 
 
 class Settings(BaseSettings):
@@ -56,7 +57,7 @@ class Settings(BaseSettings):
         ),
     )
     currency: str = Field(
-        default="USD",
+        default=DEFAULT_CURRENCY,
         description=(
             "ISO 4217 code of the business's own currency: totals, CLV and the analyses are in "
             "it (`soloist init --currency`)."

@@ -139,6 +139,9 @@ def test_the_first_retail_file_in_gbp_makes_a_gbp_workspace(tmp_path: Path) -> N
     assert f"already has {figures['orders']:,} orders in GBP" in refused.stderr
     assert "soloist rates set USD RATE" in refused.stderr
     assert settings_file(folder)["currency"] == "GBP"
+    # the loyalty programme follows, so a GBP shop's orders earn points
+    loyalty = run("loyalty", "settings", "--workspace", str(folder))
+    assert "currency = GBP" in loyalty.stdout
 
 
 @pytest.mark.slow

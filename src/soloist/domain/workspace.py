@@ -17,7 +17,13 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from soloist.config import CONFIG_FILE_NAME, Settings, check_country, write_config_values
+from soloist.config import (
+    CONFIG_FILE_NAME,
+    DEFAULT_CURRENCY,
+    Settings,
+    check_country,
+    write_config_values,
+)
 from soloist.domain.currencies import count_orders, describe_rate
 from soloist.errors import ValidationError
 from soloist.money import check_currency
@@ -121,10 +127,13 @@ def init_workspace(
         if new_config:
             final_currency = wanted_currency or settings.currency
             final_country = wanted_country or settings.country
+            with database.session() as session:
+                loyalty_follows_currency(session, DEFAULT_CURRENCY, final_currency)
         else:
             if wanted_currency and wanted_currency != settings.currency:
                 with database.session() as session:
                     change_workspace_currency(session, settings, wanted_currency)
+                    loyalty_follows_currency(session, settings.currency, wanted_currency)
                 changes.append(f"currency {settings.currency} → {wanted_currency}")
                 final_currency = wanted_currency
             if wanted_country and wanted_country != settings.country:
@@ -144,6 +153,15 @@ def init_workspace(
         )
     finally:
         database.dispose()
+
+
+def loyalty_follows_currency(session: Session, old: str, new: str) -> None:
+    """The loyalty programme earns on orders in one currency: when it was the workspace's old
+    one (USD by default), it follows the workspace to the new one, so a GBP shop earns points."""
+    from soloist.domain.loyalty.rules import get_programme_settings, update_programme_settings
+
+    if old != new and get_programme_settings(session).currency == old:
+        update_programme_settings(session, {"currency": new}, "workspace")
 
 
 def count_orders_by_currency(session: Session) -> dict[str, int]:
@@ -215,6 +233,7 @@ def settle_import_currency(
                     "change with soloist init --currency"
                 ]
             write_config_values(settings.workspace, {"currency": code})
+            loyalty_follows_currency(session, currency, code)
             settings.currency = code  # and for the rest of this process (a running server)
             return [
                 f"The workspace currency is now {code} (from the file); "
