@@ -85,6 +85,37 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = Field(
         default=30_000, description="How long a SQLite writer waits for the lock, in ms."
     )
+    import_max_cell_bytes: int = Field(
+        default=256 * 1024,
+        ge=1024,
+        description=(
+            "An import refuses a file with a cell longer than this many bytes (UTF-8); default "
+            "256 KiB, eight times what an Excel cell can hold."
+        ),
+    )
+    import_max_columns: int = Field(
+        default=500,
+        ge=2,
+        description="An import refuses a file with more columns than this; default 500.",
+    )
+    import_max_uncompressed_bytes: int = Field(
+        default=1024**3,
+        ge=1024**2,
+        description=(
+            "An import refuses a file larger than this many bytes, counted after unzipping a "
+            ".gz file or a workbook; default 1 GiB. Reading a file takes a few times its size "
+            "in memory."
+        ),
+    )
+    import_max_compression_ratio: int = Field(
+        default=100,
+        ge=0,
+        description=(
+            "An import stops reading a .gz file (or a workbook) that expands more than this many "
+            "times, once 16 MiB have come out of it (a gzip bomb); 0: no such check. Real "
+            "exports compress 3 to 10 times."
+        ),
+    )
     refit_schedule: str = Field(
         default="0 3 * * *",
         description=(

@@ -125,6 +125,7 @@ SAMPLE_FIELDS = {
     "ago": "3 months",
     "category": "Coffee beans",
     "feature": "basket size",
+    "share": "72%",
 }
 DATA_WORDS = {"Coffee", "beans", "basket", "size"}
 

@@ -23,11 +23,18 @@ holdout cutoff (Fader, Hardie & Lee 2005):
 The best by holdout ROC AUC (the baselines included) is refitted on the holdout rows — the most
 recent labelled data — and scores every customer at ``now``: the probability of no purchase in
 the next ``H`` days.
+
+Each candidate is fitted on its own: one that cannot be fitted is left out of the comparison and
+named in ``failed`` with a one-line reason. BG/NBD is fitted at the three cutoffs (retried with
+``penalizer_coef = 0.001`` when not identified); when it cannot be, the classifiers go on
+without ``p_alive`` and both baselines fail with the reason. When the fit at the training cutoff
+sees no churn (``P(alive)`` nearly constant), ``p_alive`` is not a feature either (see
+:func:`_informative_p_alive`), and ``notes`` says so.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -39,6 +46,7 @@ from .churn_models import (
     classification_quality,
     explain_predictions,
     make_classifier,
+    one_line,
     one_thread,
 )
 from .customer_features import prepare_transactions, to_timestamp, transaction_features
@@ -48,6 +56,8 @@ from .next_purchase import days_to_next_purchase
 __all__ = ["BASELINES", "ChurnResult", "churn_dataset", "p_alive_from_features", "score_churn"]
 
 BASELINES = ("bg_nbd_p_alive", "bg_nbd_no_purchase")
+#: P(alive) is a feature only when its standard deviation at the training cutoff is this or more
+MIN_P_ALIVE_SPREAD = 0.01
 #: transaction features the churn models read (``total_spent`` is left out: it is
 #: ``orders × average_order_value``, and the collinear pair would make reasons contradict)
 CHURN_FEATURES = (
@@ -73,7 +83,13 @@ class ChurnResult:
     comparison: dict[str, dict[str, Any]]
     horizon_days: int
     cutoffs: dict[str, str]
-    bg_nbd_params: dict[str, float]
+    bg_nbd_params: dict[str, float] | None
+    # The models that could not be fitted or scored, each with a one-line reason.
+    failed: dict[str, str] = field(default_factory=dict)
+    # The L2 penalty each BG/NBD fit needed to be identified, by cutoff (0: none).
+    bg_nbd_penalizer: dict[str, float] = field(default_factory=dict)
+    # What the run had to decide on the way, in plain words.
+    notes: list[str] = field(default_factory=list)
     # The chosen scorer as JSON (see :func:`rescore_churn`); None for the tree ensembles and
     # when extra features were used, which cannot be rebuilt from a few numbers.
     scorer_state: dict[str, Any] | None = None
@@ -85,7 +101,10 @@ class ChurnResult:
             "horizon_days": self.horizon_days,
             "cutoffs": self.cutoffs,
             "bg_nbd_params": self.bg_nbd_params,
+            "bg_nbd_penalizer": self.bg_nbd_penalizer,
+            "notes": self.notes,
             "comparison": self.comparison,
+            "failed": self.failed,
             "customers_scored": len(self.scores),
         }
 
@@ -101,6 +120,19 @@ def _fit_bgnbd(features: pd.DataFrame) -> BetaGeoModel:
         model = BetaGeoModel(penalizer_coef=0.001)
         model.fit(frequency, recency, T)
     return model
+
+
+def _try_bgnbd(
+    fits: dict[str, pd.DataFrame],
+) -> tuple[dict[str, BetaGeoModel] | None, str | None]:
+    """BG/NBD fitted on each named feature table, or None and why when one cannot be."""
+    fitted: dict[str, BetaGeoModel] = {}
+    for when, features in fits.items():
+        try:
+            fitted[when] = _fit_bgnbd(features)
+        except AnalyticsError as exc:
+            return None, f"BG/NBD cannot be fitted at the {when} cutoff: {one_line(exc)}"
+    return fitted, None
 
 
 def _btyd_columns(X: FloatMatrix, columns: list[str]) -> tuple[FloatMatrix, ...]:
@@ -163,7 +195,7 @@ class _Scorer:
         self.model: Any = None
         self.bgnbd: BetaGeoModel | None = None
 
-    def matrix(self, X: pd.DataFrame, bgnbd: BetaGeoModel) -> FloatMatrix:
+    def matrix(self, X: pd.DataFrame, bgnbd: BetaGeoModel | None) -> FloatMatrix:
         base = X.reindex(columns=[c for c in self.columns if c != "p_alive"]).to_numpy(
             dtype=np.float64
         )
@@ -171,10 +203,11 @@ class _Scorer:
         if "p_alive" not in self.columns:
             return base
         feature_cols = [c for c in self.columns if c != "p_alive"]
+        assert bgnbd is not None, "p_alive needs a BG/NBD fit"
         p = p_alive_from_features(bgnbd, base, feature_cols)
         return np.column_stack([base, p])
 
-    def fit(self, X: pd.DataFrame, y: pd.Series, bgnbd: BetaGeoModel) -> _Scorer:
+    def fit(self, X: pd.DataFrame, y: pd.Series, bgnbd: BetaGeoModel | None) -> _Scorer:
         self.bgnbd = bgnbd
         if self.name not in BASELINES:
             m = self.matrix(X, bgnbd)
@@ -182,22 +215,21 @@ class _Scorer:
         return self
 
     def predict(self, m: FloatMatrix) -> FloatMatrix:
-        assert self.bgnbd is not None
+        if self.name not in BASELINES:
+            return np.asarray(self.model.predict_proba(m)[:, 1], dtype=np.float64)
+        assert self.bgnbd is not None, "a BG/NBD baseline needs its fit"
         cols = [c for c in self.columns if c != "p_alive"]
         if self.name == "bg_nbd_p_alive":
             return 1.0 - p_alive_from_features(self.bgnbd, m[:, : len(cols)], cols)
-        if self.name == "bg_nbd_no_purchase":
-            return p_no_purchase_from_features(
-                self.bgnbd, m[:, : len(cols)], cols, float(self.horizon)
-            )
-        return np.asarray(self.model.predict_proba(m)[:, 1], dtype=np.float64)
+        # bg_nbd_no_purchase
+        return p_no_purchase_from_features(self.bgnbd, m[:, : len(cols)], cols, float(self.horizon))
 
 
 REBUILDABLE = ("logistic", *BASELINES)
 
 
 def _state_of(scorer: _Scorer, typical: FloatMatrix) -> dict[str, Any] | None:
-    if scorer.name not in REBUILDABLE or scorer.bgnbd is None:
+    if scorer.name not in REBUILDABLE:
         return None
     state: dict[str, Any] = {
         "name": scorer.name,
@@ -205,7 +237,9 @@ def _state_of(scorer: _Scorer, typical: FloatMatrix) -> dict[str, Any] | None:
         "medians": [float(v) for v in scorer.medians],
         "typical": [float(v) for v in typical],
         "horizon_days": int(scorer.horizon),
-        "bg_nbd": {k: float(v) for k, v in scorer.bgnbd.params_.items()},
+        "bg_nbd": (
+            None if scorer.bgnbd is None else {k: float(v) for k, v in scorer.bgnbd.params_.items()}
+        ),
     }
     if scorer.name == "logistic":
         scale, model = scorer.model["scale"], scorer.model["model"]
@@ -223,8 +257,9 @@ def _scorer_from(state: dict[str, Any]) -> tuple[_Scorer, FloatMatrix]:
     name, columns = str(state["name"]), list(state["columns"])
     scorer = _Scorer(name, columns, np.asarray(state["medians"], dtype=np.float64), 0,
                      int(state["horizon_days"]))  # fmt: skip
-    scorer.bgnbd = BetaGeoModel()
-    scorer.bgnbd.params_ = {k: float(v) for k, v in state["bg_nbd"].items()}
+    if state.get("bg_nbd") is not None:
+        scorer.bgnbd = BetaGeoModel()
+        scorer.bgnbd.params_ = {k: float(v) for k, v in state["bg_nbd"].items()}
     if name == "logistic":
         fitted = state["logistic"]
         width = len(fitted["mean"])
@@ -262,7 +297,6 @@ def rescore_churn(
     customer's own, and the scorer, its BG/NBD fit and the typical values come from the state.
     """
     scorer, typical = _scorer_from(state)
-    assert scorer.bgnbd is not None
     tx = prepare_transactions(transactions, customer_col, date_col, amount_col)
     now = to_timestamp(observation_end, "observation_end").floor("D") + pd.Timedelta(days=1)
     tx = tx[tx["date"] < now]
@@ -278,12 +312,10 @@ def rescore_churn(
         predict=scorer.predict if scorer.name != "logistic" else None,
         top=top_reasons,
     )
-    next_days = days_to_next_purchase(
-        scorer.bgnbd, X_now["orders"].to_numpy() - 1.0, X_now["tenure_days"].to_numpy()
-    )
     return pd.DataFrame(
-        {"churn_risk": risk, "p_alive": m_now[:, -1], "next_purchase_days": next_days,
-         "reasons": reasons},
+        {"churn_risk": risk,
+         "p_alive": _p_alive_now(scorer.bgnbd, X_now),
+         "next_purchase_days": _next_purchase(scorer.bgnbd, X_now), "reasons": reasons},
         index=X_now.index,
     )  # fmt: skip
 
@@ -340,32 +372,59 @@ def score_churn(
             raise AnalyticsError(
                 f"the {label} window needs at least 5 churners and 5 stayers to learn from"
             )
-    bg_train, bg_test = _fit_bgnbd(X_train), _fit_bgnbd(X_test)
-    columns = [*X_train.columns, "p_alive"]
-    medians = np.append(np.nanmedian(X_train.to_numpy(dtype=np.float64), axis=0), np.nan)
-    medians = np.where(np.isnan(medians), 0.0, medians)
-    comparison: dict[str, dict[str, Any]] = {}
-    for name in (*models, *BASELINES):
-        scorer = _Scorer(name, columns, medians, random_state, horizon_days).fit(
-            X_train, y_train, bg_train
-        )
-        # the holdout features (p_alive included) use the model fitted before the holdout cutoff
-        comparison[name] = classification_quality(
-            y_test.to_numpy(), scorer.predict(scorer.matrix(X_test, bg_test))
-        )
-    chosen = max(comparison, key=lambda n: (comparison[n]["roc_auc"], -comparison[n]["brier"]))
     X_now = transaction_features(tx, now, prepared=True).loc[:, list(CHURN_FEATURES)]
     if extra_features is not None:
         X_now = X_now.join(extra_features, how="left")
-    bg_now = _fit_bgnbd(X_now)
-    final = _Scorer(chosen, columns, medians, random_state, horizon_days).fit(
-        X_test, y_test, bg_test
-    )
+    failed: dict[str, str] = {}
+    # BG/NBD gives the classifiers their p_alive column and is two of the candidates; when the
+    # data do not identify it, the classifiers go on without p_alive and the baselines fail.
+    bg, bg_failure = _try_bgnbd({"training": X_train, "holdout": X_test, "scoring": X_now})
+    notes: list[str] = []
+    with_p_alive = bg is not None and _informative_p_alive(bg["training"], X_train, notes)
+    columns = [*X_train.columns, *(["p_alive"] if with_p_alive else [])]
+    medians = np.nanmedian(X_train.to_numpy(dtype=np.float64), axis=0)
+    if with_p_alive:
+        medians = np.append(medians, np.nan)
+    medians = np.where(np.isnan(medians), 0.0, medians)
+    comparison: dict[str, dict[str, Any]] = {}
+    for name in (*models, *BASELINES):
+        if name in BASELINES and bg is None:
+            failed[name] = str(bg_failure)
+            continue
+        bg_train, bg_test = (bg["training"], bg["holdout"]) if bg is not None else (None, None)
+        try:
+            scorer = _Scorer(name, columns, medians, random_state, horizon_days).fit(
+                X_train, y_train, bg_train
+            )
+            # the holdout features (p_alive included) use the model fitted before the holdout
+            comparison[name] = classification_quality(
+                y_test.to_numpy(), scorer.predict(scorer.matrix(X_test, bg_test))
+            )
+        except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
+            failed[name] = one_line(exc)
+    if not comparison:
+        raise AnalyticsError(
+            "no churn model could be fitted: "
+            + "; ".join(f"{name}: {why}" for name, why in failed.items())
+        )
+    ranked = sorted(comparison, key=lambda n: (-comparison[n]["roc_auc"], comparison[n]["brier"]))
+    bg_test, bg_now = (bg["holdout"], bg["scoring"]) if bg is not None else (None, None)
+    for chosen in ranked:
+        try:
+            final = _Scorer(chosen, columns, medians, random_state, horizon_days).fit(
+                X_test, y_test, bg_test
+            )
+            break
+        except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
+            failed[chosen] = f"refit on the holdout rows failed: {one_line(exc)}"
+    else:
+        raise AnalyticsError("no churn model could be refitted: " + "; ".join(failed.values()))
     final.bgnbd = bg_now
     m_now = final.matrix(X_now, bg_now)
     risk = final.predict(m_now)
-    typical = np.append(np.nanmedian(X_test.to_numpy(dtype=np.float64), axis=0), np.nan)
-    typical[-1] = float(np.median(m_now[:, -1]))
+    typical = np.nanmedian(X_test.to_numpy(dtype=np.float64), axis=0)
+    if "p_alive" in columns:
+        typical = np.append(typical, float(np.median(m_now[:, -1])))
     typical = np.where(np.isnan(typical), 0.0, typical)
     reason_model = final.model if chosen not in BASELINES else None
     reasons = explain_predictions(
@@ -377,14 +436,11 @@ def score_churn(
         predict=final.predict if chosen != "logistic" else None,
         top=top_reasons,
     )
-    next_days = days_to_next_purchase(
-        bg_now, X_now["orders"].to_numpy() - 1.0, X_now["tenure_days"].to_numpy()
-    )
     scores = pd.DataFrame(
         {
             "churn_risk": risk,
-            "p_alive": m_now[:, -1],
-            "next_purchase_days": next_days,
+            "p_alive": _p_alive_now(bg_now, X_now),
+            "next_purchase_days": _next_purchase(bg_now, X_now),
             "reasons": reasons,
         },
         index=X_now.index,
@@ -399,6 +455,40 @@ def score_churn(
             "holdout": str(test_cut.date()),
             "scored_at": str(now.date()),
         },
-        bg_nbd_params={k: float(v) for k, v in bg_now.params_.items()},
+        bg_nbd_params=None if bg_now is None else {k: float(v) for k, v in bg_now.params_.items()},
+        failed=failed,
+        bg_nbd_penalizer={k: float(m.penalizer_coef) for k, m in (bg or {}).items()},
+        notes=notes,
         scorer_state=_state_of(final, typical) if extra_features is None else None,
+    )
+
+
+def _informative_p_alive(model: BetaGeoModel, X: pd.DataFrame, notes: list[str]) -> bool:
+    """Whether P(alive) at the training cutoff tells customers apart. A BG/NBD fit that sees no
+    sign of churn there (dropout probability near 0) gives everyone P(alive) ≈ 1: a constant
+    the classifiers cannot learn from, and that the holdout's own fit does not reproduce."""
+    columns = list(X.columns)
+    p = p_alive_from_features(model, X.to_numpy(dtype=np.float64), columns)
+    if float(np.std(p)) >= MIN_P_ALIVE_SPREAD:
+        return True
+    notes.append(
+        "P(alive) is left out of the classifiers' features: the BG/NBD fit at the training "
+        f"cutoff sees no sign of churn (P(alive) {float(np.min(p)):.3f}–{float(np.max(p)):.3f})"
+    )
+    return False
+
+
+def _p_alive_now(model: BetaGeoModel | None, X: pd.DataFrame) -> Any:
+    if model is None:
+        return np.nan
+    return p_alive_from_features(model, X.to_numpy(dtype=np.float64), list(X.columns))
+
+
+def _next_purchase(model: BetaGeoModel | None, X: pd.DataFrame) -> FloatMatrix:
+    """Median days to the next purchase (NaN for everyone without a BG/NBD fit)."""
+    if model is None:
+        return np.full(len(X), np.nan)
+    return np.asarray(
+        days_to_next_purchase(model, X["orders"].to_numpy() - 1.0, X["tenure_days"].to_numpy()),
+        dtype=np.float64,
     )

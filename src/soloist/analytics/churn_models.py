@@ -44,6 +44,7 @@ __all__ = [
     "encode_frame",
     "explain_predictions",
     "make_classifier",
+    "one_line",
 ]
 
 CLASSIFIERS = ("logistic", "random_forest", "gradient_boosting")
@@ -164,37 +165,75 @@ def cross_validate_classifiers(
     models: tuple[str, ...] = CLASSIFIERS,
     folds: int = 5,
     random_state: int = 0,
-) -> dict[str, dict[str, float]]:
-    """Stratified k-fold quality of each classifier (mean and sd of ROC AUC, PR AUC, Brier)."""
+    *,
+    failed: dict[str, str] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Stratified k-fold quality of each classifier.
+
+    Per model: the mean and sd over the folds of ROC AUC, and the mean PR AUC and Brier score;
+    from the out-of-fold scores of every row together, the top-decile lift, the base rate and
+    the calibration table (as :func:`classification_quality` gives for a holdout).
+
+    With ``failed`` (a dict), a model that cannot be fitted is left out and its one-line reason
+    is put there under its name; without it the error is raised.
+    """
     y_arr = np.asarray(y, dtype=np.int64)
     encoded = encode_frame(X)
     x = encoded.to_numpy(dtype=np.float64)
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=random_state)
-    results: dict[str, dict[str, float]] = {}
+    results: dict[str, dict[str, Any]] = {}
     with single_threaded():
         for name in models:
-            results[name] = _cross_validate_one(name, x, y_arr, splitter, random_state)
+            try:
+                results[name] = _cross_validate_one(name, x, y_arr, splitter, random_state)
+            except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
+                if failed is None:
+                    raise
+                failed[name] = one_line(exc)
     return results
+
+
+def one_line(exc: BaseException, limit: int = 160) -> str:
+    """An error's message on one line, cut at its first clause when long.
+
+    ``"BetaGeoModel: the data do not identify the model — the likelihood is flat …"`` becomes
+    ``"BetaGeoModel: the data do not identify the model"``.
+    """
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if len(text) <= limit:
+        return text
+    for mark in (" — ", "; ", ". "):
+        head = text.split(mark)[0]
+        if 20 <= len(head) <= limit:
+            return head
+    return text[: limit - 1] + "…"
 
 
 def _cross_validate_one(
     name: str, x: FloatMatrix, y_arr: Any, splitter: StratifiedKFold, random_state: int
-) -> dict[str, float]:
+) -> dict[str, Any]:
     aucs, prs, briers = [], [], []
+    oof = np.empty(y_arr.size, dtype=np.float64)
     for train, test in splitter.split(x, y_arr):
-        medians = np.nanmedian(x[train], axis=0)
+        medians = np.nan_to_num(np.nanmedian(x[train], axis=0))
         xtr = np.where(np.isnan(x[train]), medians, x[train])
         xte = np.where(np.isnan(x[test]), medians, x[test])
         model = make_classifier(name, random_state).fit(xtr, y_arr[train])
         p = model.predict_proba(xte)[:, 1]
+        oof[test] = p
         aucs.append(roc_auc_score(y_arr[test], p))
         prs.append(average_precision_score(y_arr[test], p))
         briers.append(brier_score_loss(y_arr[test], p))
+    pooled = classification_quality(y_arr, oof)
     return {
         "roc_auc": float(np.mean(aucs)),
         "roc_auc_sd": float(np.std(aucs)),
         "pr_auc": float(np.mean(prs)),
         "brier": float(np.mean(briers)),
+        "top_decile_lift": pooled["top_decile_lift"],
+        "customers": pooled["customers"],
+        "base_rate": pooled["base_rate"],
+        "calibration": pooled["calibration"],
     }
 
 

@@ -70,10 +70,18 @@ class ClusteringResult:
                     "cluster": int(c),
                     "customers": int(sizes.get(c, 0)),
                     "description": self.descriptions.get(int(c), ""),
+                    "one_time_share": self._one_time_share(int(c)),
                 }
                 for c in sizes.index
             ],
         }
+
+    def _one_time_share(self, cluster: int) -> float | None:
+        """Share of the cluster's members who bought once (None without an orders column)."""
+        if "one_time_share" not in self.profiles.columns or cluster not in self.profiles.index:
+            return None
+        value = float(self.profiles.loc[cluster, "one_time_share"])
+        return round(value, 4) if np.isfinite(value) else None
 
 
 def prepare_features(

@@ -1,8 +1,12 @@
 """Turn a cluster's feature profile into a sentence: "spend 3× the median, buy monthly, …".
 
 Each cluster is compared with the whole customer base on medians (robust to a few huge
-spenders). Known feature names get specific phrases; the remaining features that set the
-cluster most apart (largest gap in standard deviations) get a generic "high X" / "low X".
+spenders). How often the members buy is told from their shares, not from the median member:
+"bought once" only when every member did, "mostly one-time buyers (72%)" when most did, and
+otherwise the rhythm of the members who bought again ("buy monthly"), with "30% bought only
+once" when that share is notable. Known feature names get specific phrases; the remaining
+features that set the cluster most apart (largest gap in standard deviations) get a generic
+"high X" / "low X".
 
 Every phrase is one of :data:`PHRASES`, a printf template with named fields, and a description
 is its phrases joined by ``", "``. That closed grammar is what lets another language word the
@@ -37,12 +41,15 @@ _SPECIFIC = {
 SEPARATOR = ", "
 #: every phrase a description is made of; fields: ``ratio`` and ``score`` (one decimal),
 #: ``ago`` (:func:`~soloist.analytics.customer_features.humanize_days`), ``category`` (a product
-#: category), ``feature`` (a feature name with spaces for underscores)
+#: category), ``feature`` (a feature name with spaces for underscores), ``share`` (a whole
+#: percentage with its sign, "72%")
 PHRASES = {
     "spend_ratio": "spend %(ratio)s× the median",
     "spend_far_below": "spend far below the median",
     "spend_typical": "typical spend",
     "bought_once": "bought once",
+    "mostly_once": "mostly one-time buyers (%(share)s)",
+    "some_once": "%(share)s bought only once",
     "weekly": "buy weekly",
     "fortnightly": "buy every two weeks",
     "monthly": "buy monthly",
@@ -107,8 +114,45 @@ def _first(columns: pd.Index, names: tuple[str, ...]) -> str | None:
     return next((c for c in names if c in columns), None)
 
 
+#: from this share of one-time buyers on, a cluster is "mostly one-time buyers"
+MOSTLY_ONCE = 0.5
+#: from this share on, a cluster of repeat buyers says how many bought only once
+SOME_ONCE = 0.2
+
+
+def _percent(share: float) -> str:
+    """A whole percentage, rounded down (99.7 % of one-time buyers is not "100%")."""
+    return f"{int(np.floor(100.0 * share + 1e-9))}%"
+
+
+def _buying(profile: pd.Series, overall: pd.Series, once: float, repeat_gap: float) -> list[str]:
+    """How often the members buy, from the share who bought once and the repeaters' rhythm."""
+    cols = profile.index
+    orders = _first(cols, _ORDERS)
+    if orders is not None and np.isfinite(once):
+        if once >= 1.0:
+            return [_say("bought_once")]
+        if once >= MOSTLY_ONCE:
+            return [_say("mostly_once", share=_percent(once))]
+    words: list[str] = []
+    if "interpurchase_days" in cols:
+        gap = repeat_gap if np.isfinite(repeat_gap) else float(profile["interpurchase_days"])
+        words.append(rhythm_phrase(gap))
+    elif orders is not None:
+        phrase = _ratio_phrase("orders", profile[orders], overall[orders])
+        if phrase:
+            words.append(phrase)
+    if orders is not None and np.isfinite(once) and once >= SOME_ONCE:
+        words.append(_say("some_once", share=_percent(once)))
+    return words
+
+
 def _sentence(
-    profile: pd.Series, overall: pd.Series, means: pd.Series, all_means: pd.Series
+    profile: pd.Series,
+    overall: pd.Series,
+    means: pd.Series,
+    all_means: pd.Series,
+    buying: tuple[float, float] = (np.nan, np.nan),
 ) -> list[str]:
     words: list[str] = []
     cols = profile.index
@@ -116,15 +160,7 @@ def _sentence(
     if spend:
         phrase = _ratio_phrase("spend", profile[spend], overall[spend])
         words.append(phrase or _say("spend_typical"))
-    orders = _first(cols, _ORDERS)
-    if orders is not None and profile[orders] <= 1:
-        words.append(_say("bought_once"))
-    elif "interpurchase_days" in cols:
-        words.append(rhythm_phrase(float(profile["interpurchase_days"])))
-    elif orders is not None:
-        phrase = _ratio_phrase("orders", profile[orders], overall[orders])
-        if phrase:
-            words.append(phrase)
+    words.extend(_buying(profile, overall, *buying))
     shares = [c for c in cols if str(c).startswith("share_")]
     if shares:
         top = max(shares, key=lambda c: means[c])
@@ -150,7 +186,8 @@ def _sentence(
 def describe_clusters(
     features: pd.DataFrame, labels: pd.Series
 ) -> tuple[pd.DataFrame, dict[int, str]]:
-    """Profiles (size, share and feature medians per cluster) and one sentence per cluster."""
+    """Profiles (size, share, share of one-time buyers and feature medians per cluster) and one
+    sentence per cluster."""
     numeric = features.select_dtypes(include=[np.number, "bool"]).astype(np.float64)
     overall = numeric.median()
     all_means = numeric.mean()
@@ -163,12 +200,23 @@ def describe_clusters(
     profiles.insert(0, "share", sizes / sizes.sum())
     profiles.insert(0, "customers", sizes)
     profiles.index.name = "cluster"
+    orders = _first(numeric.columns, _ORDERS)
+    once = pd.Series(np.nan, index=medians.index)
+    repeat_gap = pd.Series(np.nan, index=medians.index)
+    if orders is not None:
+        once = (numeric[orders] <= 1).groupby(labels.to_numpy()).mean()
+        if "interpurchase_days" in numeric.columns:
+            repeaters = numeric["interpurchase_days"].where(numeric[orders] > 1)
+            repeat_gap = repeaters.groupby(labels.to_numpy()).median()
+    if orders is not None:
+        profiles.insert(2, "one_time_share", once.reindex(profiles.index))
     descriptions: dict[int, str] = {}
     for cluster in medians.index:
         if cluster < 0:
             descriptions[int(cluster)] = _say("outliers")
             continue
-        words = _sentence(medians.loc[cluster], overall, means.loc[cluster], all_means)
+        buying = (float(once.get(cluster, np.nan)), float(repeat_gap.get(cluster, np.nan)))
+        words = _sentence(medians.loc[cluster], overall, means.loc[cluster], all_means, buying)
         gaps = ((means.loc[cluster] - all_means) / spread).drop(
             labels=[c for c in numeric.columns if c in _SPECIFIC or str(c).startswith("share_")]
         )

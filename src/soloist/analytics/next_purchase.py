@@ -30,7 +30,7 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.tree import DecisionTreeRegressor
 
 from .bg_nbd import BetaGeoModel
-from .churn_models import one_thread
+from .churn_models import one_line, one_thread
 from .customer_features import prepare_transactions, to_timestamp, transaction_features
 from .errors import AnalyticsError
 from .gamma_gamma import GammaGammaModel
@@ -129,8 +129,11 @@ def compare_clv_models(
 ) -> dict[str, Any]:
     """Holdout comparison of direct CLV regressions with BTYD (BG/NBD × Gamma-Gamma).
 
-    Returns ``{"chosen", "horizon_days", "holdout_start", "customers", "comparison"}`` with
-    :func:`regression_quality` figures per model (``btyd`` among them).
+    Returns ``{"chosen", "horizon_days", "holdout_start", "customers", "actual_total",
+    "failed", "comparison"}`` with :func:`regression_quality` figures per model (``btyd`` among
+    them). Each model is tried on its own: one that cannot be fitted (BG/NBD not identified by
+    the data, say) is left out of ``comparison`` and its one-line reason is in ``failed``;
+    ``chosen`` is the best of those that worked (None when none did).
     """
     tx = prepare_transactions(transactions, customer_col, date_col, amount_col)
     now = to_timestamp(observation_end, "observation_end").floor("D") + pd.Timedelta(days=1)
@@ -144,20 +147,28 @@ def compare_clv_models(
     X_test = transaction_features(tx, test_cut, prepared=True)
     y_test = _window_spend(tx, test_cut, horizon_days, X_test.index)
     comparison: dict[str, Any] = {}
+    failed: dict[str, str] = {}
     for name in models:
-        model = _make_regressor(name, random_state)
-        model.fit(X_train.to_numpy(), y_train.to_numpy())
-        predicted = np.clip(model.predict(X_test.to_numpy()), 0.0, None)
-        comparison[name] = regression_quality(y_test, predicted)
-    comparison["btyd"] = regression_quality(
-        y_test, _btyd_spend(tx, test_cut, horizon_days, X_test.index)
-    )
-    chosen = min(comparison, key=lambda n: comparison[n]["rmse"])
+        try:
+            model = _make_regressor(name, random_state)
+            model.fit(X_train.to_numpy(), y_train.to_numpy())
+            predicted = np.clip(model.predict(X_test.to_numpy()), 0.0, None)
+            comparison[name] = regression_quality(y_test, predicted)
+        except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
+            failed[name] = one_line(exc)
+    try:
+        comparison["btyd"] = regression_quality(
+            y_test, _btyd_spend(tx, test_cut, horizon_days, X_test.index)
+        )
+    except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
+        failed["btyd"] = one_line(exc)
+    chosen = min(comparison, key=lambda n: comparison[n]["rmse"]) if comparison else None
     return {
         "chosen": chosen,
         "horizon_days": int(horizon_days),
         "holdout_start": str(test_cut.date()),
         "customers": len(X_test),
         "actual_total": float(y_test.sum()),
+        "failed": failed,
         "comparison": comparison,
     }

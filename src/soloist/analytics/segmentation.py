@@ -6,6 +6,15 @@ among the customers (5 = best: most recent, most frequent, highest spend). Ties 
 the score is ``ceil(5 · pct_rank)`` with the *average* percentile rank of the tied group, so equal
 customers are never split arbitrarily between two scores.
 
+A customer who bought once scores F = 1 whatever the rank: where most customers buy once, the
+average rank of that tie lies mid-table (F = 3), and a one-time buyer who spent a lot would be
+named "champions" or "loyal". With F = 1, ``FM`` of a one-time buyer is at most 3, so no one-time
+buyer is ever a champion, loyal or can't lose; and a recent one (R = 4 or 5) is "promising" or
+"new", never a "potential loyalist" (a name for customers who came back). One-time buyers
+therefore fall into new, promising, about to sleep, need attention, hibernating, at risk and
+lost. :func:`rfm_caveats` says when the frequency cannot rank the customers at all (most share
+one value), so that the segments rest on recency and spend alone.
+
 The named segments come from the usual R × FM grid, with ``FM = round_half_up((F + M) / 2)``:
 
 =======  ==================  ==================  ===============  ===========  ===========
@@ -21,6 +30,7 @@ R \\ FM   1                   2                   3                4            
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -33,6 +43,7 @@ __all__ = [
     "RFM_SEGMENTS",
     "moved_customers",
     "quintile_scores",
+    "rfm_caveats",
     "rfm_scores",
     "rfm_segment",
     "rfm_table",
@@ -135,7 +146,9 @@ def rfm_scores(
 
     ``table`` has one row per customer (e.g. from :func:`rfm_table`); recency is *days since the
     last purchase* (smaller is better). Returns a copy with ``r_score``, ``f_score``,
-    ``m_score``, ``fm_score``, ``rfm_code`` (e.g. ``"545"``) and ``segment`` added.
+    ``m_score``, ``fm_score``, ``rfm_code`` (e.g. ``"545"``) and ``segment`` added. A customer
+    with a frequency of 1 (one purchase) scores F = 1, and with R = 5 or 4 is "new" or
+    "promising" whatever the grid says (see the module docstring).
     """
     missing = [c for c in (recency_col, frequency_col, monetary_col) if c not in table.columns]
     if missing:
@@ -143,13 +156,63 @@ def rfm_scores(
     out = table.copy()
     out["r_score"] = quintile_scores(table[recency_col], higher_is_better=False)
     out["f_score"] = quintile_scores(table[frequency_col])
+    # one purchase is the lowest frequency there is, however many customers share it
+    out.loc[table[frequency_col] <= 1, "f_score"] = 1
     out["m_score"] = quintile_scores(table[monetary_col])
     out["fm_score"] = (out["f_score"] + out["m_score"] + 1) // 2  # round half up
     out["rfm_code"] = (
         out["r_score"].astype(str) + out["f_score"].astype(str) + out["m_score"].astype(str)
     )
     out["segment"] = rfm_segment(out["r_score"].to_numpy(), out["fm_score"].to_numpy())
+    # a recent one-time buyer is new (R = 5) or promising (R = 4), not yet a potential loyalist
+    once = (table[frequency_col] <= 1).to_numpy()
+    out.loc[once & (out["r_score"] == 5).to_numpy(), "segment"] = "new"
+    out.loc[once & (out["r_score"] == 4).to_numpy(), "segment"] = "promising"
     return out
+
+
+#: when more customers than this share one frequency, F cannot rank them
+UNINFORMATIVE_SHARE = 0.8
+
+
+def rfm_caveats(table: pd.DataFrame, *, frequency_col: str = "frequency") -> list[dict[str, Any]]:
+    """What the data do not support in an RFM segmentation, as ``{"code", "share", "text"}``.
+
+    ``one_time_buyers``: more than 80 % of the customers bought once, so frequency cannot tell
+    them apart: the segments rest on recency and spend, and (as always) no one-time buyer is
+    named champions, loyal, potential loyalists or can't lose. ``same_frequency``: the same for
+    any one frequency shared by more than 80 % (a subscription-like log where everyone buys
+    monthly, say).
+    """
+    if frequency_col not in table.columns:
+        raise AnalyticsError(f"the RFM table has no column {frequency_col!r}")
+    frequency = table[frequency_col]
+    if frequency.empty:
+        return []
+    counts = frequency.value_counts(normalize=True)
+    value, share = float(counts.index[0]), float(counts.iloc[0])
+    shown = f"{math.floor(100.0 * share + 1e-9)}%"  # rounded down: 99.95 % is not "100%"
+    if share <= UNINFORMATIVE_SHARE:
+        return []
+    if value <= 1:
+        return [
+            {
+                "code": "one_time_buyers",
+                "share": round(share, 4),
+                "text": f"{shown} of the customers bought only once: frequency cannot tell "
+                "them apart, so these segments rest on recency and spend, and no one-time "
+                "buyer is called a champion, loyal, a potential loyalist or can't lose.",
+            }
+        ]
+    return [
+        {
+            "code": "same_frequency",
+            "share": round(share, 4),
+            "value": value,
+            "text": f"{shown} of the customers bought on {value:.0f} days: frequency cannot "
+            "tell them apart, so these segments rest on recency and spend.",
+        }
+    ]
 
 
 def segment_summary(

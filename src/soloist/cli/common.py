@@ -257,3 +257,14 @@ def progress_bars(
     finally:
         if tasks:
             bar.stop()
+
+
+EndDateOption = Annotated[
+    dt.date | None,
+    typer.Option(
+        "--end-date",
+        parser=parse_date,
+        metavar="<date>",
+        help="Last day of data to use (default: the last order).",
+    ),
+]

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
-from soloist.cli.common import Common, cli_actor, err, out, print_json, shared_options
+from soloist.cli.common import (
+    Common,
+    EndDateOption,
+    cli_actor,
+    out,
+    print_json,
+    progress_bars,
+    shared_options,
+)
 from soloist.domain.segment_rules import FIELDS, list_segments, save_rule_segment
 from soloist.errors import ValidationError
 
@@ -46,16 +53,26 @@ def segments(
         str,
         typer.Option(help=f"rfm, or RFM plus clusters by {', '.join(METHOD_NAMES[1:])}."),
     ] = "rfm",
+    end_date: EndDateOption = None,
 ) -> None:
     """Score RFM segments (and clusters) of every customer and store them as a model run."""
     if ctx.invoked_subcommand is not None:
         return
-    with common.open_database() as database, database.session() as session:
-        spinner = err.status("Segmenting customers…", spinner="dots")
-        with nullcontext() if common.json else spinner:
-            from soloist.domain.scoring import segment_customers
+    with (
+        common.open_database() as database,
+        database.session() as session,
+        progress_bars(enabled=not common.json, steps_of="Segments") as progress,
+    ):
+        from soloist.domain.scoring import segment_customers
 
-            run = segment_customers(session, database.settings.currency, cli_actor(), method)
+        run = segment_customers(
+            session,
+            database.settings.currency,
+            cli_actor(),
+            method,
+            observation_end=end_date,
+            progress=progress,
+        )
         result = _run_dict(run)
     if common.json:
         print_json(result)
@@ -75,6 +92,8 @@ def segments(
             "—" if clv is None else f"{clv:,.2f}",
         )
     out.print(table)
+    for warning in metrics.get("warnings") or []:
+        out.print(f"[yellow]Note:[/] {warning['text']}")
     movement = metrics.get("movement")
     if movement:
         out.print(f"{movement['changed']} customers changed segment since run "
@@ -172,49 +191,68 @@ def segments_list(common: Common) -> None:
 def churn(
     common: Common,
     horizon_days: Annotated[
-        int, typer.Option(help="Churned = no purchase within this many days.")
+        int,
+        typer.Option(
+            help="Churned = no purchase (for a subscription: a cancellation) within this many days."
+        ),
     ] = 90,
+    end_date: EndDateOption = None,
 ) -> None:
-    """Compare churn models on a time-split holdout, score every customer, store the run."""
-    with common.open_database() as database, database.session() as session:
-        spinner = err.status("Scoring churn risk…", spinner="dots")
-        with nullcontext() if common.json else spinner:
-            from soloist.domain.scoring import score_churn_risk
+    """Compare churn models on a time-split holdout, score every customer, store the run.
 
-            run = score_churn_risk(
-                session, database.settings.currency, cli_actor(), horizon_days=horizon_days
-            )
+    Every model that works reports; one that does not is named with the reason. A subscription
+    business needs no orders: its subscribers are scored by the subscription model."""
+    with (
+        common.open_database() as database,
+        database.session() as session,
+        progress_bars(enabled=not common.json, steps_of="Churn") as progress,
+    ):
+        from soloist.domain.scoring import score_churn_risk
+
+        run = score_churn_risk(
+            session,
+            database.settings.currency,
+            cli_actor(),
+            horizon_days=horizon_days,
+            observation_end=end_date,
+            progress=progress,
+        )
         result = _run_dict(run)
     if common.json:
         print_json(result)
         return
     m = result["metrics"]
-    table = Table(
-        title=f"Churn models on the holdout from {m['cutoffs']['holdout']} "
-        f"({m['horizon_days']} days); chosen: {m['chosen']}"
-    )
-    for col in ("model", "ROC AUC", "PR AUC", "Brier", "top-decile lift"):
-        table.add_column(col, justify="left" if col == "model" else "right")
-    for name, q in m["comparison"].items():
-        lift = q["top_decile_lift"]
-        table.add_row(
-            name + (" ✓" if name == m["chosen"] else ""),
-            f"{q['roc_auc']:.3f}",
-            f"{q['pr_auc']:.3f}",
-            f"{q['brier']:.3f}",
-            "—" if lift is None else f"{lift:.2f}",
+    if m.get("comparison"):
+        table = _quality_table(
+            f"Churn models on the holdout from {m['cutoffs']['holdout']} "
+            f"({m['horizon_days']} days); chosen: {m['chosen']}",
+            m["comparison"],
+            m["chosen"],
         )
-    out.print(table)
+        out.print(table)
+    _print_failures("churn", m.get("failed") or {})
+    for note in m.get("notes") or []:
+        out.print(f"Note: {note}.", markup=False)
+    if m.get("order_churn_message"):
+        out.print(f"Churn from orders: {m['order_churn_message']}; scored from subscriptions.")
+    mean = m.get("mean_churn_risk")
     out.print(
-        f"{m['customers_scored']} customers scored; mean risk {m['mean_churn_risk']:.0%}, "
-        f"{m['high_risk_customers']} at 70 % or more."
+        f"{m['customers_scored']} customers scored"
+        + (f"; mean risk {mean:.0%}" if mean is not None else "")
+        + f", {m['high_risk_customers']} at 70 % or more."
     )
-    clv = m["clv_comparison"]
-    out.print(
-        f"CLV over {clv['horizon_days']} days on the holdout: best {clv['chosen']} (RMSE "
-        + ", ".join(f"{k} {v['rmse']:.2f}" for k, v in clv["comparison"].items())
-        + ")."
-    )
+    _print_subscription(m.get("subscription"))
+    clv = m.get("clv_comparison")
+    if clv and clv.get("comparison"):
+        out.print(
+            f"CLV over {clv['horizon_days']} days on the holdout: best {clv['chosen']} (RMSE "
+            + ", ".join(f"{k} {v['rmse']:.2f}" for k, v in clv["comparison"].items())
+            + ")."
+        )
+    elif clv and clv.get("message"):
+        out.print(f"CLV comparison: {clv['message']}.")
+    if clv:
+        _print_failures("CLV", clv.get("failed") or {})
     for kind, block in (m.get("satisfaction_drivers") or {}).items():
         drivers = [d for d in block.get("drivers", []) if d["significant"]][:3]
         if drivers:
@@ -224,3 +262,53 @@ def churn(
                 for d in drivers
             ]
             out.print(f"{kind.upper()} drivers: " + "; ".join(parts))
+
+
+def _quality_table(title: str, comparison: dict[str, Any], chosen: str | None) -> Table:
+    """ROC AUC, PR AUC, Brier and top-decile lift of each model, the chosen one ticked."""
+    table = Table(title=title)
+    for col in ("model", "ROC AUC", "PR AUC", "Brier", "top-decile lift"):
+        table.add_column(col, justify="left" if col == "model" else "right")
+    for name, q in comparison.items():
+        lift = q.get("top_decile_lift")
+        auc = f"{q['roc_auc']:.3f}"
+        if q.get("roc_auc_sd") is not None:
+            auc += f" ± {q['roc_auc_sd']:.3f}"
+        table.add_row(
+            name + (" ✓" if name == chosen else ""),
+            auc,
+            f"{q['pr_auc']:.3f}",
+            f"{q['brier']:.3f}",
+            "—" if lift is None else f"{lift:.2f}",
+        )
+    return table
+
+
+def _print_failures(what: str, failed: dict[str, str]) -> None:
+    for name, why in failed.items():
+        out.print(f"{what} model {name} did not work: {why}", markup=False)
+
+
+def _print_subscription(sub: dict[str, Any] | None) -> None:
+    """The subscription model's cross-validated quality, like the order models' holdout."""
+    if not sub:
+        return
+    if sub.get("cross_validation"):
+        base = sub.get("base_rate")
+        out.print(
+            _quality_table(
+                f"Subscription churn models, {sub.get('folds', 5)}-fold cross-validation on the "
+                f"{sub.get('rows')} subscriptions active on or after {sub.get('cutoff')} ("
+                + (f"{base:.0%} cancelled within {sub.get('horizon_days')} days" if base else "")
+                + f"); chosen: {sub['chosen']}",
+                sub["cross_validation"],
+                sub["chosen"],
+            )
+        )
+    for column, why in (sub.get("left_out") or {}).items():
+        out.print(f"Subscription feature {column!r} left out: {why}.", markup=False)
+    _print_failures("Subscription", sub.get("failed") or {})
+    if sub.get("message"):
+        out.print(f"Subscriptions: {sub['message']}.", markup=False)
+    if sub.get("subscriptions_scored") is not None:
+        out.print(f"{sub['subscriptions_scored']} active subscriptions scored.")

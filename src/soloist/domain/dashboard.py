@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -19,6 +20,7 @@ from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from soloist.analytics import metrics
+from soloist.domain.currencies import Rates, in_currency, revenue_by_currency
 from soloist.domain.scoring.scores import current_runs
 from soloist.errors import AnalyticsInputError
 from soloist.storage.caches import VersionedCache
@@ -42,10 +44,12 @@ ACTIVE_DAYS = 90
 
 
 class MonthRevenue(NamedTuple):
-    """Paid revenue of one calendar month (``YYYY-MM``), in minor units."""
+    """Paid revenue of one calendar month (``YYYY-MM``), in minor units; ``partial`` when the
+    data end before the month does (the figure is not comparable with the full months)."""
 
     month: str
     revenue_minor: int
+    partial: bool = False
 
 
 @dataclass(frozen=True)
@@ -70,10 +74,14 @@ class AtRiskCustomer:
 
 @dataclass
 class Dashboard:
-    """Every figure of the dashboard; money in minor units of ``currency``."""
+    """Every figure of the dashboard; money in minor units of ``currency`` (orders in other
+    currencies converted at ``rates``; ``unconverted_12m``: paid in the last 12 months in a
+    currency without a rate, in its own minor units, left out of the revenue)."""
 
     as_of: dt.datetime
     currency: str
+    rates: dict[str, Decimal] = field(default_factory=dict)
+    unconverted_12m: dict[str, int] = field(default_factory=dict)
     revenue_trend: list[MonthRevenue] = field(default_factory=list)
     revenue_12m_minor: int = 0
     customers: int = 0
@@ -88,6 +96,10 @@ class Dashboard:
     repeat_purchase_rate: float | None = None
     cohorts: list[str] = field(default_factory=list)
     cohort_matrix: list[list[float | None]] = field(default_factory=list)
+    # the month (YYYY-MM) the data end inside of, not yet over; its revenue and cohort cells
+    # are partial (cohort_partial marks those cells)
+    partial_month: str | None = None
+    cohort_partial: list[list[bool]] = field(default_factory=list)
     scored: bool = False
     clv_total_minor: int | None = None
     clv_average_minor: int | None = None
@@ -118,25 +130,23 @@ def _revenue(session: Session, board: Dashboard) -> None:
     start = (board.as_of - dt.timedelta(days=31 * TREND_MONTHS)).replace(day=1)
     month = month_of(session, Order.ordered_at)
     rows = session.execute(
-        select(month, func.sum(Order.total_minor), func.count(Order.id))
+        select(month, Order.currency, func.sum(Order.total_minor))
         .where(
             Order.status == "paid",
-            Order.currency == board.currency,
+            Order.currency.in_(sorted({board.currency, *board.rates})),
             Order.ordered_at >= start,
         )
-        .group_by(month)
-        .order_by(month)
+        .group_by(month, Order.currency)
     ).all()
-    board.revenue_trend = [MonthRevenue(str(m), int(total or 0)) for m, total, _ in rows][
-        -TREND_MONTHS:
-    ]
+    by_month: dict[str, int] = {}
+    for m, code, total in rows:
+        converted = in_currency(int(total or 0), str(code), board.currency, board.rates) or 0
+        by_month[str(m)] = by_month.get(str(m), 0) + converted
+    board.revenue_trend = [MonthRevenue(m, v) for m, v in sorted(by_month.items())][-TREND_MONTHS:]
     year_ago = board.as_of - dt.timedelta(days=365)
-    total, count = session.execute(
-        select(func.sum(Order.total_minor), func.count(Order.id)).where(
-            Order.status == "paid", Order.currency == board.currency, Order.ordered_at > year_ago
-        )
-    ).one()
-    board.revenue_12m_minor, board.orders_12m = int(total or 0), int(count or 0)
+    totals = revenue_by_currency(session, board.currency, board.rates, Order.ordered_at > year_ago)
+    board.revenue_12m_minor, board.orders_12m = totals.total_minor, totals.orders
+    board.unconverted_12m = {p.currency: p.amount_minor for p in totals.unconverted}
 
 
 def _customers(session: Session, board: Dashboard) -> None:
@@ -244,6 +254,29 @@ def _cohorts(session: Session, board: Dashboard) -> None:
     ]
 
 
+def _month_ends_after(moment: dt.datetime) -> bool:
+    """Whether the calendar month of ``moment`` goes on after its day (it is not the last)."""
+    return (moment + dt.timedelta(days=1)).month == moment.month
+
+
+def _mark_partial(board: Dashboard) -> None:
+    """Mark the month the data end inside of, in the revenue trend and the cohort cells: a
+    month that is not over holds only part of its revenue and of its returning customers."""
+    if not _month_ends_after(board.as_of):
+        return
+    month = board.as_of.strftime("%Y-%m")
+    board.partial_month = month
+    board.revenue_trend = [m._replace(partial=m.month >= month) for m in board.revenue_trend]
+    partial = []
+    for cohort, row in zip(board.cohorts, board.cohort_matrix, strict=True):
+        year, number = (int(part) for part in cohort.split("-"))
+        partial.append(
+            [f"{year + (number - 1 + k) // 12:04d}-{(number - 1 + k) % 12 + 1:02d}" >= month
+             for k in range(len(row))]
+        )  # fmt: skip
+    board.cohort_partial = partial
+
+
 def scored_segments(session: Session, runs: dict[str, int]) -> list[SegmentFigure]:
     """Sizes (and total predicted CLV) of the segments of the current segmentation run."""
     if "segment" not in runs:
@@ -339,18 +372,20 @@ def _scores(session: Session, board: Dashboard) -> None:
     board.at_risk = _at_risk(session, runs)
 
 
-def build_dashboard(session: Session, currency: str) -> Dashboard:
-    """Compute every dashboard figure now (no cache)."""
-    board = Dashboard(as_of=_as_of(session), currency=currency)
+def build_dashboard(session: Session, currency: str, rates: Rates | None = None) -> Dashboard:
+    """Compute every dashboard figure now (no cache); orders in other currencies count in the
+    revenue at ``rates`` (1 CODE = RATE ``currency``)."""
+    board = Dashboard(as_of=_as_of(session), currency=currency, rates=dict(rates or {}))
     _revenue(session, board)
     _customers(session, board)
     _surveys(session, board)
     _cohorts(session, board)
+    _mark_partial(board)
     _scores(session, board)
     return board
 
 
-# Keyed on (database URL, currency) and the data_version(); latest() is the stale board.
+# Keyed on (database URL, currency and rates) and the data_version(); latest() is the stale board.
 _boards: VersionedCache[tuple[str, str], Dashboard] = VersionedCache("dashboards", maxsize=8)
 _refreshing: dict[tuple[str, str], threading.Event] = {}
 _refreshing_lock = threading.Lock()
@@ -364,17 +399,24 @@ def data_version(session: Session) -> tuple[Any, ...]:
     return (audit, runs[0], runs[1], orders)
 
 
+def _slot(url: str, currency: str, rates: Rates) -> tuple[str, str]:
+    """A board's cache slot: its database, and the currency and rates its money is in."""
+    return url, " ".join([currency, *(f"{c}={r}" for c, r in sorted(rates.items()))])
+
+
 def refresh_dashboard(database: Database, currency: str) -> Dashboard:
-    """Compute the dashboard now in a session of its own and cache it."""
+    """Compute the dashboard now in a session of its own and cache it (other currencies at
+    the workspace's rates, ``database.settings.rates``)."""
+    rates = database.settings.rates
     with database.read_session() as session:
         version = data_version(session)
-        board = build_dashboard(session, currency)
-    _boards.put((str(database.engine.url), currency), version, board)
+        board = build_dashboard(session, currency, rates)
+    _boards.put(_slot(str(database.engine.url), currency, rates), version, board)
     return board
 
 
 def _refresh_in_background(database: Database, currency: str) -> None:
-    slot = (str(database.engine.url), currency)
+    slot = _slot(str(database.engine.url), currency, database.settings.rates)
     with _refreshing_lock:
         if slot in _refreshing:
             return
@@ -405,7 +447,8 @@ def dashboard(session: Session, currency: str, database: Database | None = None)
     """
     url = str(session.get_bind().engine.url)
     version = data_version(session)
-    slot = (url, currency)
+    rates = database.settings.rates if database is not None else {}
+    slot = _slot(url, currency, rates)
     cached, previous = _boards.get(slot, version), _boards.latest(slot)
     with _refreshing_lock:
         running = _refreshing.get(slot)
@@ -419,6 +462,6 @@ def dashboard(session: Session, currency: str, database: Database | None = None)
     if previous is not None and database is not None:
         _refresh_in_background(database, currency)
         return replace(previous, stale=True)
-    board = build_dashboard(session, currency)
+    board = build_dashboard(session, currency, rates)
     _boards.put(slot, version, board)
     return board

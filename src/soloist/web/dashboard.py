@@ -26,6 +26,8 @@ def chart_data(board: Dashboard, segment_label: Callable[[str, str], str]) -> di
             "values": [
                 float(minor_to_decimal(m.revenue_minor, currency)) for m in board.revenue_trend
             ],
+            # a month the data end inside of: drawn dashed and lighter, with a note
+            "partial": [m.partial for m in board.revenue_trend],
         },
         "segments": {
             "labels": [segment_label(s.name, s.kind) for s in board.segments],

@@ -79,6 +79,8 @@ CLUSTER_PHRASES = (
     N_("spend far below the median"),
     N_("typical spend"),
     N_("bought once"),
+    N_("mostly one-time buyers (%(share)s)"),
+    N_("%(share)s bought only once"),
     N_("buy weekly"),
     N_("buy every two weeks"),
     N_("buy monthly"),
@@ -110,6 +112,7 @@ _FIELD_PATTERNS = {
     "ago": r"an unknown time|today|\d+(?:\.\d+)? (?:days?|weeks?|months?|years?)",
     "category": r".+?",
     "feature": r"[^,]+?",
+    "share": r"\d+(?:\.\d+)?%",
 }
 _DAYS_PER = {"day": 1.0, "week": 7.0, "month": 30.4, "year": 365.25}
 
@@ -291,6 +294,8 @@ class ReasonWording:
             shown["ratio"] = self.fmt.number(float(fields["ratio"]), 1)
         if "score" in fields:
             shown["score"] = self.fmt.number(float(fields["score"]), 1)
+        if "share" in fields:
+            shown["share"] = self.fmt.percent(float(fields["share"].rstrip("%")) / 100.0, 0)
         if "ago" in fields:
             days = _english_days(fields["ago"])
             shown["ago"] = (

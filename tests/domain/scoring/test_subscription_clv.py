@@ -19,6 +19,7 @@ from soloist.domain.scoring.subscription_clv import (
 from soloist.storage.database import Database
 from soloist.storage.models import CustomerScore
 from tests.domain.scoring.test_real_data_runs import add_telco
+from tests.real_data import telco_frame
 
 END = pd.Timestamp("2026-06-30")
 
@@ -111,3 +112,36 @@ def test_analyze_values_the_telco_book_with_a_check_it_can_defend(
         assert sum(p == 1.0 for p, _ in scores) == 5174
         assert all(clv == 0 for p, clv in scores if p == 0.0)
         assert all(clv > 0 for p, clv in scores if p == 1.0)
+
+
+@pytest.mark.slow
+def test_segments_of_a_subscription_business_rest_on_its_payments(
+    sqlite_database: Database,
+) -> None:
+    from soloist.domain.scoring.segments import segment_customers
+
+    with sqlite_database.session() as session:
+        ids = add_telco(session)
+    with sqlite_database.session() as session:
+        run = segment_customers(session, "USD", "test", "kmeans")
+        assert run.params["basis"] == "subscriptions"
+        assert run.status == "succeeded"
+        segments = dict(
+            session.execute(
+                select(CustomerScore.customer_id, CustomerScore.segment).where(
+                    CustomerScore.model_run_id == run.id
+                )
+            ).all()
+        )
+    assert len(segments) == 7043
+    frame = telco_frame()
+    by_row = [segments[ids[i]] for i in range(len(frame))]
+    staying = (frame["Churn"] == "No").to_numpy()
+    long_paying = staying & (frame["tenure"] >= 24).to_numpy()
+    # a subscriber who has paid two years and still pays is never "lost" or "hibernating"
+    assert not {by_row[i] for i in np.flatnonzero(long_paying)} & {"lost", "hibernating"}
+    # and more of them are champions or loyal than of the first-year subscribers
+    good = {"champions", "loyal"}
+    first_year = (frame["tenure"] <= 12).to_numpy()
+    share = lambda mask: np.mean([by_row[i] in good for i in np.flatnonzero(mask)])  # noqa: E731
+    assert share(long_paying) > share(first_year)

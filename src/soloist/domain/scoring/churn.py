@@ -6,12 +6,18 @@ view when the workspace has subscriptions, compares CLV models on the holdout an
 drivers of CSAT and NPS. It stores one ``model_runs`` row (kind ``churn``) holding the whole
 comparison, and one ``customer_scores`` row per customer with ``churn_risk``,
 ``next_purchase_days`` and the reasons in plain words.
+
+Every model is tried on its own: one that cannot be fitted is listed under ``failed`` with its
+reason and the others still report. A subscription business needs no paid orders: with none
+(or too few to learn from), the subscription model scores the subscribers and the run says so
+(``basis``: ``orders`` or ``subscriptions``); subscribers without paid orders get the
+subscription model's risk in a workspace that has both.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -26,10 +32,11 @@ from soloist.analytics.subscription_churn import score_subscription_churn
 from soloist.domain._progress import Progress, no_progress
 from soloist.domain.audit import insert_rows, record_audit
 from soloist.domain.scoring.reasons import Reason, stored_reasons
-from soloist.domain.scoring.segments import load_transactions
+from soloist.domain.scoring.segments import end_of_day, load_transactions
 from soloist.errors import ValidationError
 from soloist.money import minor_to_decimal
 from soloist.storage.models import (
+    Customer,
     CustomerScore,
     ModelRun,
     Subscription,
@@ -38,6 +45,8 @@ from soloist.storage.models import (
 )
 
 CHUNK = 20_000
+#: fewer subscriptions than this are not enough to learn anything from
+MIN_SUBSCRIPTIONS = 20
 
 
 def _subscriptions(session: Session) -> pd.DataFrame:
@@ -60,21 +69,56 @@ def _subscriptions(session: Session) -> pd.DataFrame:
     return frame
 
 
-def satisfaction_driver_tables(session: Session, orders: pd.DataFrame) -> dict[str, Any]:
-    """Drivers of CSAT (per ticket) and NPS (per customer), each a ranked list or a message."""
+def customer_fields(session: Session, customer_ids: Any) -> pd.DataFrame | None:
+    """The customers' own fields (``custom_fields``) as columns, indexed by customer id: numbers
+    where every given value is one, text otherwise; None when nobody has any."""
+    ids = sorted({int(c) for c in customer_ids})
+    records: dict[int, dict[str, Any]] = {}
+    for start in range(0, len(ids), CHUNK):
+        part = ids[start : start + CHUNK]
+        rows = session.execute(
+            select(Customer.id, Customer.custom_fields).where(Customer.id.in_(part))
+        ).all()
+        for row in rows:
+            cid, fields = cast(tuple[int, dict[str, Any] | None], tuple(row))
+            if fields:
+                records[cid] = {str(k): v for k, v in fields.items()}
+    if not records:
+        return None
+    frame = pd.DataFrame.from_dict(records, orient="index")
+    for col in frame.columns:
+        numbers = pd.to_numeric(frame[col], errors="coerce")
+        given = frame[col].notna() & (frame[col].astype("string").str.strip() != "")
+        if bool(numbers[given].notna().all()):
+            frame[col] = numbers.astype(np.float64)
+        else:
+            frame[col] = frame[col].astype("string")
+    return frame
+
+
+def satisfaction_driver_tables(
+    session: Session, orders: pd.DataFrame, until: pd.Timestamp | None = None
+) -> dict[str, Any]:
+    """Drivers of CSAT (per ticket) and NPS (per customer), each a ranked list or a message;
+    with ``until`` (naive UTC), only the answers and tickets before it."""
+    survey_query = select(
+        SurveyResponse.customer_id, SurveyResponse.kind, SurveyResponse.score,
+        SurveyResponse.responded_at,
+    ).where(SurveyResponse.customer_id.is_not(None))  # fmt: skip
+    ticket_query = select(
+        Ticket.customer_id, Ticket.category, Ticket.priority, Ticket.opened_at,
+        Ticket.first_response_at, Ticket.resolved_at,
+    ).where(Ticket.customer_id.is_not(None))  # fmt: skip
+    if until is not None:
+        limit = until.to_pydatetime().replace(tzinfo=dt.UTC)
+        survey_query = survey_query.where(SurveyResponse.responded_at < limit)
+        ticket_query = ticket_query.where(Ticket.opened_at < limit)
     surveys = pd.DataFrame(
-        session.execute(
-            select(SurveyResponse.customer_id, SurveyResponse.kind, SurveyResponse.score,
-                   SurveyResponse.responded_at).where(SurveyResponse.customer_id.is_not(None))
-        ).all(),
+        session.execute(survey_query).all(),
         columns=["customer_id", "kind", "score", "responded_at"],
-    )  # fmt: skip
+    )
     tickets = pd.DataFrame(
-        session.execute(
-            select(Ticket.customer_id, Ticket.category, Ticket.priority, Ticket.opened_at,
-                   Ticket.first_response_at, Ticket.resolved_at)
-            .where(Ticket.customer_id.is_not(None))
-        ).all(),
+        session.execute(ticket_query).all(),
         columns=["customer_id", "category", "priority", "opened_at", "first_response_at",
                  "resolved_at"],
     )  # fmt: skip
@@ -146,8 +190,13 @@ def score_churn_risk(
     random_state: int = 0,
     progress: Progress | None = None,
     store: Session | None = None,
+    observation_end: dt.date | None = None,
 ) -> ModelRun:
     """Compare churn models, score every customer, store the run; returns the run.
+
+    ``observation_end`` uses only the data up to the end of that day (orders, subscriptions,
+    surveys and tickets), and the run's ``data_end`` says so; by default the data end at the
+    last paid order (or, with no orders, the last subscription start or cancellation).
 
     ``store`` writes the run when given (``session`` then only reads): the background refit
     reads and fits with no write lock held, and writes in a short transaction at the end.
@@ -157,65 +206,75 @@ def score_churn_risk(
     report = progress or no_progress
     if horizon_days < 7:
         raise ValidationError("The horizon must be at least 7 days.", field="horizon_days")
-    orders, end = load_transactions(reader, currency)
-    report("comparing churn models", 0, 4)
-    churn = score_churn(orders, end, horizon_days=horizon_days, random_state=random_state)
-    report("comparing CLV models", 1, 4)
-    clv = compare_clv_models(orders, end, horizon_days=horizon_days, random_state=random_state)
-    report("subscriptions and satisfaction", 2, 4)
-    subscription_summary: dict[str, Any] | None = None
-    subscription_reasons: dict[int, list[Reason]] = {}
+    orders, end = load_transactions(reader, currency, observation_end, required=False)
     subs = _subscriptions(reader)
-    if len(subs) >= 20:
+    if orders.empty and subs.empty:
+        raise ValidationError(
+            f"There are no paid orders in {currency} and no subscriptions to score"
+            + (f" on or before {observation_end}" if observation_end else "")
+            + "; import some first."
+        )
+    report("comparing churn models", 0, 4)
+    churn, order_message = None, None
+    if orders.empty:
+        order_message = f"no paid orders in {currency}"
+    else:
         try:
-            sub = score_subscription_churn(subs, end, horizon_days=horizon_days)
-            subscription_summary = sub.summary()
-            for _, row in sub.scores.iterrows():
-                subscription_reasons[int(row["customer_id"])] = _subscription_reasons(row)
+            churn = score_churn(orders, end, horizon_days=horizon_days, random_state=random_state)
         except AnalyticsError as exc:
-            subscription_summary = {"message": str(exc)}
-    drivers = satisfaction_driver_tables(reader, orders)
+            if len(subs) < MIN_SUBSCRIPTIONS:
+                raise ValidationError(f"Churn cannot be scored from the orders: {exc}.") from exc
+            order_message = str(exc)
+    report("comparing CLV models", 1, 4)
+    clv = _clv_comparison(orders, end, horizon_days, random_state)
+    report("subscriptions and satisfaction", 2, 4)
+    if orders.empty:
+        end = _subscription_end(subs, observation_end)
+    sub, subscription_summary = _subscription_view(reader, subs, end, horizon_days, random_state)
+    if churn is None and sub is None:
+        why = (subscription_summary or {}).get("message") or f"{len(subs)} subscriptions"
+        raise ValidationError(
+            f"Churn cannot be scored: {order_message}, and the subscriptions give no model "
+            f"({why}; at least {MIN_SUBSCRIPTIONS} subscriptions with 10 cancellations are needed)."
+        )
+    until = end.floor("D") + pd.Timedelta(days=1) if observation_end is not None else None
+    drivers = satisfaction_driver_tables(reader, orders, until)
+    starts = [_naive(orders["date"].min())] if not orders.empty else []
+    starts += [_naive(subs["started_at"].min())] if sub is not None else []
     run = ModelRun(
         kind="churn",
         status="running",
-        data_start=orders["date"].min().to_pydatetime().replace(tzinfo=dt.UTC),
-        data_end=end.to_pydatetime().replace(tzinfo=dt.UTC),
+        data_start=_utc(min(pd.Timestamp(t) for t in starts)),
+        data_end=_utc(end),
         params={
             "horizon_days": horizon_days,
             "random_state": random_state,
             "currency": currency,
+            "observation_end": observation_end.isoformat() if observation_end else None,
             # The chosen scorer, to score one customer again between runs (scoring/live.py).
-            "scorer": churn.scorer_state,
+            "scorer": churn.scorer_state if churn is not None else None,
         },
         metrics={},
     )
     session.add(run)
     session.flush()
     report("storing scores", 3, 4)
-    scores = churn.scores
-    rows = []
-    for cid, risk, nxt, reasons in zip(
-        scores.index, scores["churn_risk"], scores["next_purchase_days"], scores["reasons"],
-        strict=True,
-    ):  # fmt: skip
-        why = {"churn": [Reason.from_stored(r) for r in reasons]}
-        if int(cid) in subscription_reasons:
-            why["subscription"] = subscription_reasons[int(cid)]
-        rows.append(
-            {
-                "model_run_id": run.id,
-                "customer_id": int(cid),
-                "churn_risk": round(float(risk), 6),
-                "next_purchase_days": _finite(nxt),
-                "reasons": stored_reasons(why),
-            }
-        )
+    rows = _score_rows(run.id, churn, sub)
     for start in range(0, len(rows), CHUNK):
         insert_rows(session, CustomerScore, rows[start : start + CHUNK], actor, f"churn {run.id}")
-    risk = scores["churn_risk"].to_numpy()
+    risk = np.array([r["churn_risk"] for r in rows], dtype=np.float64)
+    summary: dict[str, Any] = (
+        churn.summary()
+        if churn is not None
+        else {"chosen": f"subscription {sub.chosen}" if sub else None,
+              "horizon_days": horizon_days, "comparison": {}, "failed": {}}
+    )  # fmt: skip
     run.metrics = {
-        **churn.summary(),
-        "mean_churn_risk": round(float(risk.mean()), 4),
+        **summary,
+        "basis": "orders" if churn is not None else "subscriptions",
+        "order_churn_message": order_message,
+        "customers_scored": len(rows),
+        "mean_churn_risk": round(float(risk.mean()), 4) if risk.size else None,
         "high_risk_customers": int((risk >= 0.7).sum()),
         "clv_comparison": clv,
         "subscription": subscription_summary,
@@ -226,6 +285,102 @@ def score_churn_risk(
     record_audit(session, actor, "model_run.finished", "model_run", run.id, {"kind": "churn"})
     report("done", 4, 4)
     return run
+
+
+def _naive(moment: Any) -> pd.Timestamp:
+    """A moment as a naive UTC timestamp (the analytics' convention)."""
+    stamp = pd.Timestamp(moment)
+    return stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo is not None else stamp
+
+
+def _utc(moment: pd.Timestamp) -> dt.datetime:
+    return _naive(moment).to_pydatetime().replace(tzinfo=dt.UTC)
+
+
+def _clv_comparison(
+    orders: pd.DataFrame, end: pd.Timestamp, horizon_days: int, random_state: int
+) -> dict[str, Any] | None:
+    """The CLV models on the holdout; a message instead when the orders cannot hold one."""
+    if orders.empty:
+        return None
+    try:
+        return compare_clv_models(orders, end, horizon_days=horizon_days, random_state=random_state)
+    except AnalyticsError as exc:
+        return {"message": str(exc), "comparison": {}, "failed": {}, "chosen": None}
+
+
+def _subscription_end(subs: pd.DataFrame, observation_end: dt.date | None) -> pd.Timestamp:
+    """The end of a subscription-only workspace's data: the given day, or the last event."""
+    if observation_end is not None:
+        return end_of_day(observation_end)
+    events = pd.concat([subs["started_at"], subs["cancelled_at"].dropna()])
+    return _naive(pd.to_datetime(events, utc=True).max())
+
+
+def _subscription_view(
+    reader: Session, subs: pd.DataFrame, end: pd.Timestamp, horizon_days: int, random_state: int
+) -> tuple[Any, dict[str, Any] | None]:
+    """The subscription model's result and summary; (None, None) without enough subscriptions,
+    (None, message) when it cannot be fitted."""
+    if len(subs) < MIN_SUBSCRIPTIONS:
+        return None, None
+    try:
+        sub = score_subscription_churn(
+            subs,
+            end,
+            horizon_days=horizon_days,
+            extra_features=customer_fields(reader, subs["customer_id"]),
+            random_state=random_state,
+        )
+    except AnalyticsError as exc:
+        return None, {"message": str(exc)}
+    return sub, sub.summary()
+
+
+def _score_rows(run_id: int, churn: Any, sub: Any) -> list[dict[str, Any]]:
+    """One row per customer: the order model's risk with its reasons and the subscription
+    view; a subscriber the order model did not score gets the subscription model's risk."""
+    subscription_reasons: dict[int, list[Reason]] = {}
+    subscription_risk: dict[int, float] = {}
+    if sub is not None:
+        for _, row in sub.scores.iterrows():
+            cid = int(row["customer_id"])
+            if float(row["churn_risk"]) >= subscription_risk.get(cid, -1.0):
+                subscription_risk[cid] = float(row["churn_risk"])
+                subscription_reasons[cid] = _subscription_reasons(row)
+    rows: list[dict[str, Any]] = []
+    scored: set[int] = set()
+    if churn is not None:
+        scores = churn.scores
+        for cid, risk, nxt, reasons in zip(
+            scores.index, scores["churn_risk"], scores["next_purchase_days"], scores["reasons"],
+            strict=True,
+        ):  # fmt: skip
+            why = {"churn": [Reason.from_stored(r) for r in reasons]}
+            if int(cid) in subscription_reasons:
+                why["subscription"] = subscription_reasons[int(cid)]
+            scored.add(int(cid))
+            rows.append(
+                {
+                    "model_run_id": run_id,
+                    "customer_id": int(cid),
+                    "churn_risk": round(float(risk), 6),
+                    "next_purchase_days": _finite(nxt),
+                    "reasons": stored_reasons(why),
+                }
+            )
+    for cid, risk in subscription_risk.items():
+        if cid not in scored:
+            rows.append(
+                {
+                    "model_run_id": run_id,
+                    "customer_id": cid,
+                    "churn_risk": round(risk, 6),
+                    "next_purchase_days": None,
+                    "reasons": stored_reasons({"subscription": subscription_reasons[cid]}),
+                }
+            )
+    return rows
 
 
 def _finite(value: Any) -> float | None:

@@ -20,6 +20,7 @@ from soloist.analytics.clustering import METHODS, cluster_customers
 from soloist.analytics.customer_features import transaction_features
 from soloist.analytics.segmentation import (
     RFM_SEGMENTS,
+    rfm_caveats,
     rfm_scores,
     segment_summary,
     segment_transitions,
@@ -29,7 +30,8 @@ from soloist.domain.audit import insert_rows, record_audit
 from soloist.domain.scoring.clv import load_paid_orders
 from soloist.domain.scoring.reasons import Reason, stored_reasons
 from soloist.domain.scoring.scores import current_runs
-from soloist.errors import ValidationError
+from soloist.domain.scoring.subscription_clv import renewal_payments
+from soloist.errors import UsageError, ValidationError
 from soloist.money import minor_to_decimal
 from soloist.storage.models import (
     CustomerScore,
@@ -55,20 +57,45 @@ CLUSTER_FEATURES = (
 CHUNK = 20_000
 
 
-def load_transactions(session: Session, currency: str) -> tuple[pd.DataFrame, pd.Timestamp]:
-    """Paid orders as ``customer_id``, ``date``, ``amount`` and the last order's time."""
-    orders = load_paid_orders(session, currency)
-    if orders.empty:
-        raise ValidationError(f"There are no paid orders in {currency} to analyse; import some.")
-    orders = orders.rename(columns={"ordered_at": "date"})
-    return orders[["customer_id", "date", "amount"]], orders["date"].max()
+def end_of_day(day: dt.date) -> pd.Timestamp:
+    """The last moment of ``day`` (naive UTC, to the second), a run's ``data_end``."""
+    return pd.Timestamp(day) + pd.Timedelta(days=1) - pd.Timedelta(seconds=1)
+
+
+def load_transactions(
+    session: Session,
+    currency: str,
+    observation_end: dt.date | None = None,
+    *,
+    required: bool = True,
+) -> tuple[pd.DataFrame, pd.Timestamp]:
+    """Paid orders as ``customer_id``, ``date``, ``amount``, and the end of the data.
+
+    The end is the last order's time, or with ``observation_end`` the end of that day (the
+    orders after it left out). No order is an error unless ``required`` is false.
+    """
+    orders = load_paid_orders(session, currency).rename(columns={"ordered_at": "date"})
+    orders = orders[["customer_id", "date", "amount"]]
+    if observation_end is not None:
+        end = end_of_day(observation_end)
+        orders = orders[orders["date"] <= end]
+    if orders.empty and required:
+        when = f" on or before {observation_end}" if observation_end is not None else ""
+        raise ValidationError(
+            f"There are no paid orders in {currency}{when} to analyse; import some."
+        )
+    if observation_end is None:
+        end = orders["date"].max() if not orders.empty else pd.Timestamp("NaT")
+    return orders, end
 
 
 def load_behaviour(
     session: Session, currency: str, orders: pd.DataFrame, end: pd.Timestamp
 ) -> pd.DataFrame:
-    """Per-customer behaviour: purchase features, category shares, CSAT, NPS, tickets."""
+    """Per-customer behaviour: purchase features, category shares, CSAT, NPS, tickets (what
+    happened by the end of ``end``'s day)."""
     now = end.floor("D") + pd.Timedelta(days=1)
+    until = now.to_pydatetime().replace(tzinfo=dt.UTC)
     features = transaction_features(orders, now).loc[:, list(CLUSTER_FEATURES)]
     scale = float(minor_to_decimal(1, currency))
     lines = pd.DataFrame(
@@ -76,7 +103,7 @@ def load_behaviour(
             select(Order.customer_id, Product.category, OrderLine.amount_minor)
             .join(OrderLine, OrderLine.order_id == Order.id)
             .join(Product, Product.id == OrderLine.product_id)
-            .where(Order.status == "paid", Order.currency == currency)
+            .where(Order.status == "paid", Order.currency == currency, Order.ordered_at < until)
         ).all(),
         columns=["customer_id", "category", "amount"],
     )
@@ -92,7 +119,9 @@ def load_behaviour(
     surveys = pd.DataFrame(
         session.execute(
             select(SurveyResponse.customer_id, SurveyResponse.kind, SurveyResponse.score).where(
-                SurveyResponse.customer_id.is_not(None), SurveyResponse.kind.in_(("csat", "nps"))
+                SurveyResponse.customer_id.is_not(None),
+                SurveyResponse.kind.in_(("csat", "nps")),
+                SurveyResponse.responded_at < until,
             )
         ).all(),
         columns=["customer_id", "kind", "score"],
@@ -101,7 +130,11 @@ def load_behaviour(
         means = surveys[surveys["kind"] == kind].groupby("customer_id")["score"].mean()
         features[kind] = means.reindex(features.index).astype(np.float64)
     tickets = pd.Series(
-        [row[0] for row in session.execute(select(Ticket.customer_id)).all()], dtype="Int64"
+        [
+            row[0]
+            for row in session.execute(select(Ticket.customer_id).where(Ticket.opened_at < until))
+        ],
+        dtype="Int64",
     ).value_counts()
     features["tickets"] = tickets.reindex(features.index).fillna(0).astype(np.float64)
     return features.loc[:, features.notna().any()]
@@ -178,9 +211,12 @@ def segment_customers(
     random_state: int = 0,
     progress: Progress | None = None,
     store: Session | None = None,
+    observation_end: dt.date | None = None,
 ) -> ModelRun:
     """Score RFM segments (and clusters unless ``method`` is ``rfm``) and store them.
 
+    ``observation_end`` uses only the data up to the end of that day (orders, their lines,
+    surveys and tickets); recency is counted to it, and the run's ``data_end`` says so.
     ``store`` writes the run when given (``session`` then only reads), as in
     :func:`~soloist.domain.scoring.churn.score_churn_risk`.
     """
@@ -188,10 +224,19 @@ def segment_customers(
     session = store or session
     report = progress or no_progress
     if method not in SEGMENT_METHODS:
-        raise ValidationError(
+        raise UsageError(
             f"Unknown method {method!r}; use one of {', '.join(SEGMENT_METHODS)}.", field="method"
         )
-    orders, end = load_transactions(reader, currency)
+    orders, end = load_transactions(reader, currency, observation_end, required=False)
+    basis = "orders"
+    if orders.empty:
+        # a subscription business: each paid billing period is a purchase
+        cut = end_of_day(observation_end) if observation_end is not None else None
+        orders = renewal_payments(reader, currency, cut)
+        end = cut if cut is not None else orders["date"].max()
+        basis = "subscriptions"
+        if orders.empty:
+            load_transactions(reader, currency, observation_end)  # raises the plain error
     report("reading behaviour", 0, 4)
     behaviour = load_behaviour(reader, currency, orders, end)
     table = pd.DataFrame(
@@ -215,7 +260,13 @@ def segment_customers(
         status="running",
         data_start=orders["date"].min().to_pydatetime().replace(tzinfo=dt.UTC),
         data_end=end.to_pydatetime().replace(tzinfo=dt.UTC),
-        params={"method": method, "random_state": random_state, "currency": currency},
+        params={
+            "basis": basis,
+            "method": method,
+            "random_state": random_state,
+            "currency": currency,
+            "observation_end": observation_end.isoformat() if observation_end else None,
+        },
         metrics={},
     )
     session.add(run)
@@ -258,6 +309,8 @@ def segment_customers(
     metrics: dict[str, Any] = {
         "customers": len(rfm),
         "rfm": _records(summary),
+        # what the data cannot support, in plain words (``code`` for the web app to translate)
+        "warnings": rfm_caveats(rfm),
         "movement": None,
     }
     if previous_id is not None:

@@ -312,3 +312,28 @@ def analyze_subscriptions(
     record_audit(session, actor, "model_run.finished", "model_run", run.id, {"kind": "clv"})
     report("done", 3, 3)
     return run
+
+
+def renewal_payments(
+    session: Session, currency: str, end: pd.Timestamp | None = None
+) -> pd.DataFrame:
+    """Each subscription's payments as purchases (``customer_id``, ``date``, ``amount``): one
+    at the start of every billing period begun by ``end`` (default: the book's last event)
+    and before its cancellation. A subscription business's recency, frequency and spend, for
+    the RFM segments and clusters of a workspace without orders."""
+    subscriptions = load_subscriptions(session, currency)
+    if subscriptions.empty:
+        return pd.DataFrame(columns=["customer_id", "date", "amount"])
+    if end is None:
+        end = pd.concat([subscriptions["started_at"], subscriptions["cancelled_at"].dropna()]).max()
+    book = lifetimes(subscriptions, end)
+    rows = []
+    for row in book.itertuples():
+        step = (
+            pd.DateOffset(weeks=1)
+            if row.interval == "week"
+            else pd.DateOffset(months=PERIOD_MONTHS[row.interval])
+        )
+        paid = max(int(row.periods), 1) if row.cancelled else int(row.periods) + 1
+        rows.extend((row.customer_id, row.started_at + step * k, row.price) for k in range(paid))
+    return pd.DataFrame(rows, columns=["customer_id", "date", "amount"])

@@ -23,6 +23,9 @@
     Chart.defaults.animation = false;
     var revenue = document.getElementById("revenue-chart");
     if (revenue) {
+      // A month the data end inside of is partial: the line to it is dashed, its point hollow.
+      var partial = data.revenue.partial || [];
+      var isPartial = function (i) { return !!partial[i]; };
       window.soloistCharts.revenue = new Chart(revenue, {
         type: "line",
         data: {
@@ -30,7 +33,16 @@
           datasets: [{
             label: revenue.dataset.label, data: data.revenue.values,
             borderColor: "#2563eb", backgroundColor: "rgba(37, 99, 235, 0.15)", fill: true,
-            tension: 0.25
+            tension: 0.25,
+            segment: {
+              borderDash: function (ctx) { return isPartial(ctx.p1DataIndex) ? [6, 4] : undefined; },
+              borderColor: function (ctx) {
+                return isPartial(ctx.p1DataIndex) ? "rgba(37, 99, 235, 0.45)" : undefined;
+              }
+            },
+            pointBackgroundColor: data.revenue.values.map(function (_, i) {
+              return isPartial(i) ? "#ffffff" : "#2563eb";
+            })
           }]
         },
         options: { responsive: true, plugins: { legend: { display: false } } }
