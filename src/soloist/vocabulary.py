@@ -34,9 +34,11 @@ WIDTHS: Final[dict[str, int]] = {
     "subscriptions.cancel_reason": 255,
     "interactions.subject": 255,
     "survey_responses.language": 16,
+    "survey_responses.external_id": 128,
     "reviews.title": 255,
     "reviews.language": 16,
     "reviews.source": 32,
+    "reviews.external_id": 128,
     "import_batches.filename": 255,
 }
 

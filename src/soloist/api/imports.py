@@ -1,9 +1,11 @@
 """/api/v1/imports: preview and import a file (customers, orders, subscriptions, interactions,
-feedback), through the same domain use case as ``soloist import``.
+feedback), or several files of one export at once (``/api/v1/imports/bundle``), through the same
+domain use cases as ``soloist import``.
 
-The file is sent as ``multipart/form-data``. A refused file answers 422 with the error shape,
+Files are sent as ``multipart/form-data``. A refused file answers 422 with the error shape,
 ``code = "import_refused"`` and the whole report (``rows_read``, ``invalid``, ``errors`` …) in
-``details``; then nothing was written.
+``details``; then nothing was written. ``map_value`` (repeatable, ``FIELD:WORD=VALUE``) says what a
+file's words mean, as ``--map-value`` does.
 """
 
 from __future__ import annotations
@@ -12,16 +14,21 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile, status
 
 from soloist.api.deps import Reader, Writer, WriteSession
 from soloist.domain.imports import (
+    KINDS,
+    BundleReport,
     ImportOptions,
     ImportPreview,
     ImportReport,
+    check_value_map,
     import_file,
+    import_files,
+    parse_value_maps,
     preview_import,
 )
 from soloist.errors import ValidationError
@@ -31,20 +38,43 @@ MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 CHUNK = 1024 * 1024
 
 
+def _save(upload: UploadFile, folder: Path, budget: int) -> tuple[Path, int]:
+    """Write ``upload`` into ``folder`` under its own (sanitised) name; the bytes written."""
+    name = Path(upload.filename or "upload.csv").name or "upload.csv"
+    path = folder / name
+    if path.exists():
+        raise ValidationError(f"Two uploads are named {name!r}.", field="files")
+    size = 0
+    with path.open("wb") as handle:
+        while chunk := upload.file.read(CHUNK):
+            size += len(chunk)
+            if size > budget:
+                raise ValidationError("The upload is larger than 200 MB.", field="file")
+            handle.write(chunk)
+    return path, size
+
+
 @contextmanager
 def saved_upload(upload: UploadFile) -> Iterator[Path]:
     """The upload in a private temporary folder under its own (sanitised) name."""
-    name = Path(upload.filename or "upload.csv").name or "upload.csv"
     with tempfile.TemporaryDirectory(prefix="soloist-import-") as folder:
-        path = Path(folder) / name
-        size = 0
-        with path.open("wb") as handle:
-            while chunk := upload.file.read(CHUNK):
-                size += len(chunk)
-                if size > MAX_UPLOAD_BYTES:
-                    raise ValidationError("The file is larger than 200 MB.", field="file")
-                handle.write(chunk)
+        path, _ = _save(upload, Path(folder), MAX_UPLOAD_BYTES)
         yield path
+
+
+def _options(
+    request: Request, kind: str, map_value: list[str] | None, **given: Any
+) -> ImportOptions:
+    value_map = parse_value_maps(map_value or [])
+    if kind in KINDS:
+        check_value_map(kind, value_map)
+    settings = request.app.state.settings
+    return ImportOptions(
+        value_map=value_map,
+        timezone=settings.timezone,
+        country=getattr(settings, "country", None),
+        **given,
+    )
 
 
 @router.post("/preview", response_model=ImportPreview)
@@ -70,10 +100,19 @@ def post_import(
     dry_run: Annotated[bool, Form(description="Check and report, write nothing.")] = False,
     skip_invalid: Annotated[bool, Form(description="Import the valid rows only.")] = False,
     currency: Annotated[str | None, Form(description="Currency of amounts without one.")] = None,
+    map_value: Annotated[
+        list[str] | None, Form(description="FIELD:WORD=VALUE, e.g. status:invoiced=paid.")
+    ] = None,
 ) -> ImportReport:
     """Import a file atomically and idempotently; answers with the data-quality report."""
-    options = ImportOptions(
-        format=format, dry_run=dry_run, skip_invalid=skip_invalid, currency=currency
+    options = _options(
+        request,
+        kind,
+        map_value,
+        format=format,
+        dry_run=dry_run,
+        skip_invalid=skip_invalid,
+        currency=currency,
     )
     with saved_upload(file) as path:
         report = import_file(
@@ -85,3 +124,38 @@ def post_import(
             default_currency=request.app.state.settings.currency,
         )
     return report
+
+
+@router.post("/bundle", response_model=BundleReport, status_code=status.HTTP_201_CREATED)
+def post_bundle(
+    request: Request,
+    session: WriteSession,
+    who: Writer,
+    files: Annotated[list[UploadFile], File(description="The files of one export.")],
+    kind: Annotated[str, Form(description="auto (recognise each file), or one kind")] = "auto",
+    dry_run: Annotated[bool, Form(description="Check and report, write nothing.")] = False,
+    skip_invalid: Annotated[bool, Form(description="Import the valid rows only.")] = False,
+    currency: Annotated[str | None, Form(description="Currency of amounts without one.")] = None,
+    map_value: Annotated[
+        list[str] | None, Form(description="FIELD:WORD=VALUE, e.g. status:invoiced=paid.")
+    ] = None,
+) -> BundleReport:
+    """Import several files of one export (an Olist export, Shopify customers and orders, monthly
+    files) in dependency order, in one transaction: one refused file writes nothing."""
+    options = _options(
+        request, kind, map_value, dry_run=dry_run, skip_invalid=skip_invalid, currency=currency
+    )
+    with tempfile.TemporaryDirectory(prefix="soloist-import-") as folder:
+        budget, paths = MAX_UPLOAD_BYTES, []
+        for upload in files:
+            path, size = _save(upload, Path(folder), budget)
+            budget -= size
+            paths.append(path)
+        return import_files(
+            session,
+            kind,
+            paths,
+            options,
+            who.actor,
+            default_currency=request.app.state.settings.currency,
+        )

@@ -29,6 +29,13 @@ _CONTACT: dict[str, tuple[str, ...]] = {
         "会员编号",
         "会员号",
         "用户id",
+        "买家会员名",
+        "买家账号",
+        "买家id",
+        "客户账号",
+        "用户账号",
+        "会员账号",
+        "买家会员id",
     ),
     "name": (
         "name",
@@ -52,6 +59,12 @@ _CONTACT: dict[str, tuple[str, ...]] = {
         "买家",
         "买家昵称",
         "会员名称",
+        "收货人姓名",
+        "收件人",
+        "收件人姓名",
+        "买家姓名",
+        "提货人",
+        "联系人姓名",
     ),
     "first_name": ("first name", "firstname", "given name", "名"),
     "last_name": ("last name", "lastname", "surname", "family name", "姓"),
@@ -82,6 +95,15 @@ _CONTACT: dict[str, tuple[str, ...]] = {
         "电话",
         "联系电话",
         "电话号码",
+        "联系手机",
+        "收货人手机",
+        "收货人手机号",
+        "收货人电话",
+        "收件人手机",
+        "收件人手机号",
+        "收件人电话",
+        "买家手机号",
+        "提货人手机号",
     ),
     "company": (
         "company",
@@ -144,6 +166,8 @@ FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
             "订单id",
             "单号",
             "订单",
+            "主订单编号",
+            "订单编码",
         ),
         "ordered_at": (
             "date",
@@ -164,6 +188,11 @@ FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
             "购买时间",
             "交易时间",
             "成交时间",
+            "订单创建时间",
+            "订单付款时间",
+            "买家付款时间",
+            "订单成交时间",
+            "下单日期",
         ),
         "status": (
             "status",
@@ -174,6 +203,7 @@ FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
             "订单状态",
             "交易状态",
             "支付状态",
+            "订单状态名称",
         ),
         "currency": ("currency", "currency code", "币种", "货币"),
         "total": (
@@ -196,9 +226,25 @@ FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
             "支付金额",
             "消费金额",
             "销售额",
+            "买家实际支付金额",
+            "实付款",
+            "订单实付金额",
+            "用户实付金额",
+            "应付金额",
+            "订单总金额",
         ),
-        "discount": ("discount", "discount amount", "优惠", "优惠金额", "折扣", "折扣金额"),
-        "refunded": ("refunded", "refunded amount", "refund amount", "退款金额"),
+        "discount": (
+            "discount",
+            "discount amount",
+            "优惠",
+            "优惠金额",
+            "折扣",
+            "折扣金额",
+            "店铺优惠",
+            "店铺优惠折扣",
+            "订单优惠",
+        ),
+        "refunded": ("refunded", "refunded amount", "refund amount", "退款金额", "已退款金额"),
         "sku": (
             "sku",
             "stock code",
@@ -211,6 +257,8 @@ FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
             "货号",
             "sku编码",
             "商品id",
+            "商家编码",
+            "规格编码",
         ),
         "description": (
             "product",
@@ -225,12 +273,34 @@ FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
             "宝贝标题",
             "品名",
             "商品标题",
+            "商品名",
         ),
-        "quantity": ("quantity", "qty", "units", "number of items", "数量", "购买数量", "件数"),
-        "unit_price": ("unit price", "price", "item price", "单价", "价格", "商品单价"),
-        "line_amount": ("line total", "line amount", "item total", "小计", "商品金额"),
-        "channel": ("channel", "sales channel", "渠道", "销售渠道"),
-        "cancelled_at": ("cancelled at", "canceled at", "取消时间"),
+        "quantity": (
+            "quantity",
+            "qty",
+            "units",
+            "number of items",
+            "数量",
+            "购买数量",
+            "件数",
+            "宝贝总数量",
+            "商品数量",
+            "订购数量",
+            "宝贝数量",
+        ),
+        "unit_price": (
+            "unit price",
+            "price",
+            "item price",
+            "单价",
+            "价格",
+            "商品单价",
+            "商品价格",
+            "京东价",
+        ),
+        "line_amount": ("line total", "line amount", "item total", "小计", "商品金额", "商品总价"),
+        "channel": ("channel", "sales channel", "渠道", "销售渠道", "订单来源"),
+        "cancelled_at": ("cancelled at", "canceled at", "取消时间", "订单关闭时间"),
     },
     "subscriptions": {
         **_CONTACT,
@@ -316,6 +386,18 @@ FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "feedback": {
         **_CONTACT,
+        "feedback_id": (
+            "feedback id",
+            "review id",
+            "response id",
+            "answer id",
+            "survey response id",
+            "评价id",
+            "评价编号",
+            "反馈编号",
+            "反馈id",
+        ),
+        "order_id": ("order id", "order no", "order number", "订单号", "订单编号", "订单id"),
         "survey": ("survey", "survey type", "kind", "type", "问卷", "问卷类型", "类型"),
         "score": ("score", "nps", "csat", "ces", "评分", "分数", "得分"),
         "rating": ("rating", "stars", "star rating", "review rating", "星级", "星数"),
@@ -379,13 +461,25 @@ DIRECTIONS = {
 }
 DIRECTION_SYNONYMS = {w: d for d, words in DIRECTIONS.items() for w in words}
 
+# Where an export has several columns for one field, the one these names say wins, wherever it
+# stands: what the buyer actually paid over the list total (Taobao's 总金额 beside
+# 买家实际支付金额), when the order was placed over when it was paid, a mobile over a landline.
+PREFERRED: dict[str, tuple[str, ...]] = {
+    "total": ("买家实际支付金额", "实付金额", "实付款", "订单实付金额", "用户实付金额", "实收金额"),
+    "ordered_at": ("订单创建时间", "下单时间", "创建时间", "订单时间", "下单日期"),
+    "phone": ("联系手机", "手机", "手机号", "手机号码", "收货人手机号", "收件人手机号"),
+}
+
 _PUNCTUATION = re.compile(r"[\s_\-.#()（）:：/]+")
+# A unit after a column name, as Chinese exports write it: 实付金额(元), 商品数量（件）.
+_UNIT = re.compile(r"[(（]\s*(?:元|件|个|人民币|rmb|cny|¥|￥)\s*[)）]\s*$")
 
 
 def header_key(name: str) -> str:
-    """``Customer ID`` → ``customerid``; ``客户 名称`` → ``客户名称``."""
+    """``Customer ID`` → ``customerid``; ``客户 名称`` → ``客户名称``; ``实付金额(元)`` →
+    ``实付金额``."""
     text = unicodedata.normalize("NFKC", name).strip().lower().lstrip("\ufeff")
-    return _PUNCTUATION.sub("", text)
+    return _PUNCTUATION.sub("", _UNIT.sub("", text))
 
 
 _INDEX: dict[str, dict[str, str]] = {
@@ -402,11 +496,21 @@ def field_for(kind: str, column: str) -> str | None:
     return _INDEX[kind].get(header_key(column))
 
 
+_PREFERRED_KEYS = {field: {header_key(n) for n in names} for field, names in PREFERRED.items()}
+
+
 def map_by_synonyms(kind: str, header: list[str]) -> dict[str, int]:
-    """``{field: column index}``; when two columns mean one field, the first one wins."""
+    """``{field: column index}``; when two columns mean one field, the first one wins — unless
+    a later one has a :data:`PREFERRED` name."""
     mapping: dict[str, int] = {}
+    strong: set[str] = set()
     for index, column in enumerate(header):
         field = field_for(kind, column)
-        if field is not None and field not in mapping:
+        if field is None or field in strong:
+            continue
+        preferred = header_key(column) in _PREFERRED_KEYS.get(field, ())
+        if field not in mapping or preferred:
             mapping[field] = index
+        if preferred:
+            strong.add(field)
     return mapping

@@ -179,6 +179,11 @@ def parse_int(text: str) -> int:
     return int(amount)
 
 
+# The words of an order's status. Chinese shop platforms (Taobao/Tmall, JD, Youzan, Pinduoduo,
+# WeChat stores) name the step the order is at: every step after the buyer paid — waiting to be
+# shipped (待发货), shipped (已发货), waiting for receipt (待收货), done (交易成功) — is paid; a
+# partial refund (部分退款, Shopify's partially_refunded) leaves the order paid with the refunded
+# amount beside it; a closed trade (交易关闭) never completed.
 _STATUS_WORDS = {
     "paid": (
         "paid",
@@ -191,17 +196,55 @@ _STATUS_WORDS = {
         "shipped",
         "delivered",
         "closed",
+        "paid_out",
+        "captured",
+        "partially_refunded",
         "已付款",
         "已支付",
         "已完成",
+        "完成",
         "交易成功",
+        "交易完成",
+        "订单完成",
+        "买家已付款",
+        "支付成功",
+        "付款成功",
+        "待发货",
+        "等待卖家发货",
+        "等待出库",
         "已发货",
+        "卖家已发货",
+        "待收货",
+        "等待买家确认收货",
+        "等待确认收货",
         "已收货",
-        "paid_out",
-        "captured",
+        "已签收",
+        "待评价",
+        "已评价",
+        "部分退款",
+        "退款中",
+        "售后中",
+        "卖家部分发货",
+        "买家已付款,等待卖家发货",
+        "卖家已发货,等待买家确认",
+        "已发货,待签收",
+        "待签收",
     ),
-    "refunded": ("refunded", "refund", "已退款", "退款成功", "returned"),
-    "cancelled": ("cancelled", "canceled", "voided", "void", "已取消", "交易关闭", "已关闭"),
+    "refunded": ("refunded", "refund", "returned", "已退款", "退款成功", "全额退款", "退款完成"),
+    "cancelled": (
+        "cancelled",
+        "canceled",
+        "voided",
+        "void",
+        "已取消",
+        "取消",
+        "订单取消",
+        "交易关闭",
+        "交易自动关闭",
+        "订单关闭",
+        "已关闭",
+        "已作废",
+    ),
     "pending": (
         "pending",
         "on-hold",
@@ -209,30 +252,45 @@ _STATUS_WORDS = {
         "authorized",
         "unpaid",
         "partially_paid",
-        "partially_refunded",
+        "open",
         "待付款",
         "待支付",
         "未付款",
-        "待发货",
-        "open",
+        "未支付",
+        "等待买家付款",
+        "等待付款",
+        "待买家付款",
     ),
     "failed": ("failed", "failure", "declined", "expired", "失败", "支付失败"),
 }
 STATUS_SYNONYMS = {word: status for status, words in _STATUS_WORDS.items() for word in words}
+ORDER_STATUSES = tuple(_STATUS_WORDS)
+
+
+def status_word(text: str) -> str:
+    """The form a status is looked up in: ``Partially Refunded`` → ``partially_refunded``."""
+    return unicodedata.normalize("NFKC", text).strip().lower().replace(" ", "_")
 
 
 def parse_order_status(text: str) -> str:
     """paid, refunded, cancelled, pending — or 'failed' (a payment that never happened)."""
-    word = unicodedata.normalize("NFKC", text).strip().lower().replace(" ", "_")
-    word = word.removeprefix("wc-")
+    word = status_word(text).removeprefix("wc-")
     status = STATUS_SYNONYMS.get(word) or STATUS_SYNONYMS.get(word.replace("_", "-"))
     if status is None:
-        if word == "partially_refunded":
-            return "paid"
+        value = text.strip()
         raise ValueError(
-            f"unknown order status {text.strip()!r} (use paid, refunded, cancelled or pending)"
+            f"unknown order status {value!r} (use paid, refunded, cancelled or pending, or say "
+            f"what it means: {map_value_hint('status', value, 'paid')})"
         )
     return status
+
+
+def map_value_hint(field: str, value: str, target: str) -> str:
+    """The ``--map-value`` option that maps ``value`` of ``field`` to ``target``, quoted for a
+    shell when it must be."""
+    option = f"{field}:{value}={target}"
+    plain = all(c.isalnum() or c in "_-:=." for c in option)
+    return f"--map-value {option}" if plain else f'--map-value "{option}"'
 
 
 _SUBSCRIPTION_WORDS = {

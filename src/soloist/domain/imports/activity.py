@@ -1,5 +1,5 @@
-"""Writing an import's subscriptions, interactions and feedback, and the counts every writer
-returns.
+"""Writing an import's subscriptions and interactions, and the counts every writer returns
+(feedback: :mod:`soloist.domain.imports.feedback`).
 
 Each ``write_*`` function compares the file's rows with what the database holds under the same
 natural keys and returns counts: ``imported`` (new), ``updated`` (changed) and ``unchanged``. With
@@ -17,10 +17,9 @@ from sqlalchemy.orm import DeclarativeBase, Session
 
 from soloist.domain.audit import describe_changes, insert_rows, record_audit
 from soloist.domain.imports.customers import Resolved
-from soloist.imports.clean import FeedbackDraft, InteractionDraft, SubscriptionDraft
+from soloist.imports.clean import InteractionDraft, SubscriptionDraft
 from soloist.storage.bulk import among, chunks
-from soloist.storage.models import Interaction, Review, Subscription, SurveyResponse
-from soloist.vocabulary import clipped
+from soloist.storage.models import Interaction, Subscription
 
 
 @dataclass
@@ -31,6 +30,7 @@ class Counts:
     updated: int = 0
     unchanged: int = 0
     extra: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
 
 class _Draft(Protocol):
@@ -105,7 +105,7 @@ def write_subscriptions(
     return counts
 
 
-def _existing_keys(
+def existing_keys(
     session: Session, columns: Sequence[Any], customer_ids: list[int]
 ) -> set[tuple[Any, ...]]:
     """The values of ``columns`` (the first is the customer id) in the rows of these customers."""
@@ -118,11 +118,11 @@ def _existing_keys(
     return keys
 
 
-def _known_customers(drafts: Iterable[_Draft], customers: Resolved) -> list[int]:
+def known_customers(drafts: Iterable[_Draft], customers: Resolved) -> list[int]:
     return [cid for d in drafts if (cid := customers.existing_id(d.customer))]
 
 
-def _new_drafts(
+def new_drafts(
     drafts: Iterable[D],
     customers: Resolved,
     key_of: Callable[[D, int | None], tuple[Any, ...]],
@@ -166,7 +166,7 @@ def write_interactions(
     """Interactions have no id of their own: one is the same when customer, channel, time and
     subject are."""
     counts = Counts()
-    held = _existing_keys(
+    held = existing_keys(
         session,
         (
             Interaction.customer_id,
@@ -174,13 +174,13 @@ def write_interactions(
             Interaction.occurred_at,
             Interaction.subject,
         ),
-        _known_customers(drafts, customers),
+        known_customers(drafts, customers),
     )
 
     def key_of(draft: InteractionDraft, customer_id: int | None) -> tuple[Any, ...]:
         return (customer_id, draft.channel, draft.occurred_at, draft.subject)
 
-    new = list(_new_drafts(drafts, customers, key_of, held, counts))
+    new = list(new_drafts(drafts, customers, key_of, held, counts))
     if apply:
         rows = [
             {
@@ -194,65 +194,4 @@ def write_interactions(
             for draft in new
         ]
         _insert(session, Interaction, rows, actor, source)
-    return counts
-
-
-def write_feedback(
-    session: Session,
-    drafts: list[FeedbackDraft],
-    customers: Resolved,
-    *,
-    actor: str,
-    source: str,
-    apply: bool,
-) -> Counts:
-    """Survey answers are the same when customer, survey, score and time are; reviews when
-    customer, rating, time and title are."""
-    counts = Counts()
-    known = _known_customers(drafts, customers)
-    surveys = (
-        SurveyResponse.customer_id,
-        SurveyResponse.kind,
-        SurveyResponse.score,
-        SurveyResponse.responded_at,
-    )
-    reviews = (Review.customer_id, Review.rating, Review.published_at, Review.title)
-    held = {("survey", *key) for key in _existing_keys(session, surveys, known)}
-    held |= {("review", *key) for key in _existing_keys(session, reviews, known)}
-
-    def key_of(draft: FeedbackDraft, customer_id: int | None) -> tuple[Any, ...]:
-        if draft.kind == "review":
-            return ("review", customer_id, draft.score, draft.at, draft.title)
-        return ("survey", customer_id, draft.kind, draft.score, draft.at)
-
-    new = list(_new_drafts(drafts, customers, key_of, held, counts))
-    if not apply:
-        return counts
-    survey_rows = [
-        {
-            "customer_id": customers.id_of(draft.customer),
-            "kind": draft.kind,
-            "score": draft.score,
-            "comment": draft.comment,
-            "language": draft.language,
-            "responded_at": draft.at,
-        }
-        for draft in new
-        if draft.kind != "review"
-    ]
-    review_rows = [
-        {
-            "customer_id": customers.id_of(draft.customer),
-            "rating": draft.score,
-            "title": draft.title,
-            "body": draft.comment,
-            "language": draft.language,
-            "source": draft.source or clipped(source, "reviews.source"),
-            "published_at": draft.at,
-        }
-        for draft in new
-        if draft.kind == "review"
-    ]
-    _insert(session, SurveyResponse, survey_rows, actor, source)
-    _insert(session, Review, review_rows, actor, source)
     return counts

@@ -2,10 +2,10 @@
 left alone.
 
 An order is the same order when its natural id (``external_id``) is; it has changed when any
-of its customer, status, currency, total, discount, time or channel differ, or any of its lines
-(by line number: SKU, description, quantity, unit price, amount). The comparison is made on
-whole frames, so a second import of a million lines reads them back once and compares them in
-one join.
+of its customer, status, currency, total, discount, refunded amount, time or channel differ, or
+any of its lines (by line number: SKU, description, quantity, unit price, amount). The
+comparison is made on whole frames, so a second import of a million lines reads them back once
+and compares them in one join.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ _HEADER = (
     "currency",
     "total_minor",
     "discount_minor",
+    "refunded_minor",
     "ordered_at",
     "channel",
 )

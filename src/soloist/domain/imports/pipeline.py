@@ -23,17 +23,15 @@ from typing import Any
 import polars as pl
 from sqlalchemy.orm import Session
 
+from soloist.domain._progress import Progress, no_progress
 from soloist.domain.audit import record_audit
-from soloist.domain.imports.activity import (
-    Counts,
-    write_feedback,
-    write_interactions,
-    write_subscriptions,
-)
+from soloist.domain.imports.activity import Counts, write_interactions, write_subscriptions
 from soloist.domain.imports.customers import Resolved, normalise_contacts, resolve_customers
+from soloist.domain.imports.feedback import write_feedback
 from soloist.domain.imports.orders import write_orders
+from soloist.domain.imports.value_maps import ValueMap, apply_value_map
 from soloist.domain.jobs.queue import enqueue_job
-from soloist.errors import ImportRefusedError, ValidationError
+from soloist.errors import ImportRefusedError, UsageError
 from soloist.imports import FORMATS, KINDS, ImportFormat, RawTable, read_table
 from soloist.imports.clean import Cleaned, CleanOptions, clean_table
 from soloist.imports.synonyms import FIELDS, IDENTITY_FIELDS
@@ -64,7 +62,9 @@ class ImportOptions:
     skip_invalid: bool = False
     currency: str | None = None
     timezone: str = "UTC"
-    region: str | None = None  # country for phone numbers without a +country code
+    region: str | None = None  # country for phone numbers without a +country code (--region)
+    country: str | None = None  # the workspace's country, when the file does not say
+    value_map: ValueMap = field(default_factory=dict)  # field -> {word: value} (--map-value)
 
 
 @dataclass
@@ -115,6 +115,7 @@ class ImportReport:
     details: dict[str, int] = field(default_factory=dict)
     mapping: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    currencies: dict[str, int] = field(default_factory=dict)  # orders of the file per currency
     batch_id: int | None = None
     dry_run: bool = False
 
@@ -145,19 +146,22 @@ def _refuse(path: Path, message: str) -> ImportRefusedError:
 
 def _check_kind(kind: str) -> None:
     if kind not in KINDS:
-        raise ValidationError(f"Unknown import kind {kind!r}; use one of {', '.join(KINDS)}.")
+        raise UsageError(f"Unknown import kind {kind!r}; use one of {', '.join(KINDS)}.")
 
 
 def _choose_format(table: RawTable, kind: str, options: ImportOptions) -> ImportFormat:
     if options.format and options.format != "auto":
         fmt = FORMATS.get(options.format)
         if fmt is None:
-            raise ValidationError(
+            raise UsageError(
                 f"Unknown format {options.format!r}; use auto or one of "
                 f"{', '.join(FORMATS.names())}."
             )
     else:
         fmt = FORMATS.detect(table)
+    if not fmt.kinds:  # one table of a multi-table export, which means nothing alone
+        hint = getattr(fmt, "hint", "import the whole export with `soloist import auto FOLDER`")
+        raise _refuse(table.path, f"this file is {fmt.label}; {hint}")
     if kind not in fmt.kinds:
         raise _refuse(
             table.path,
@@ -184,7 +188,7 @@ def _mapping(
         if target.strip().lower() in IGNORE:
             continue
         if target not in fields:
-            raise ValidationError(
+            raise UsageError(
                 f"--map {column}={target}: {target!r} is not a field of {kind}; use one of "
                 f"{', '.join(fields)} (or leave it empty to ignore the column)."
             )
@@ -198,6 +202,14 @@ def _mapping(
                 f"name it with --map COLUMN={alternatives[0]}",
             )
     return mapping
+
+
+def import_fields(kind: str) -> list[tuple[str, str, list[str]]]:
+    """(field, what it holds, column names that mean it) of every field of ``kind``."""
+    from soloist.imports.field_help import fields_of
+
+    _check_kind(kind)
+    return fields_of(kind)
 
 
 def detect_format(path: Path | str) -> str:
@@ -294,32 +306,100 @@ def import_file(
     actor: str = "system",
     *,
     default_currency: str = "USD",
+    progress: Progress | None = None,
 ) -> ImportReport:
     """Import ``path`` as ``kind`` in the caller's transaction and return the report.
 
     Raises :class:`ImportRefusedError` (``details`` hold the report) when the file cannot be
     read or has invalid rows and ``skip_invalid`` is not set; then nothing was written.
+    ``progress`` hears of each step (``read``, ``clean``, ``customers``, ``write``) and of the
+    rows read.
     """
     options = options or ImportOptions()
     _check_kind(kind)
-    path = Path(path)
-    table = read_table(path)
-    fmt = _choose_format(table, kind, options)
+    tell = progress or no_progress
+    tell("step:read", 0, len(STEPS))
+    table = read_table(Path(path))
+    return import_table(
+        session,
+        kind,
+        table,
+        options,
+        actor,
+        default_currency=default_currency,
+        progress=progress,
+    )
+
+
+STEPS = ("read", "clean", "customers", "write")
+_CHINESE_ENCODINGS = ("gb18030", "gbk", "gb2312")
+# Where Chinese headers do not mean the mainland: these workspaces keep their own country.
+_CHINESE_ELSEWHERE = ("TW", "HK", "MO", "SG")
+
+
+def _is_cjk(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+def phone_region(table: RawTable, options: ImportOptions) -> tuple[str | None, str | None]:
+    """The country phones without ``+code`` are read in, and why when the file decided it:
+    ``--region``; else mainland China for a file that evidently comes from there (GBK-encoded,
+    or Chinese headers in a workspace not set to Taiwan, Hong Kong, Macao or Singapore); else
+    the workspace's country."""
+    if options.region:
+        return options.region.upper(), None
+    if (table.encoding or "").lower() in _CHINESE_ENCODINGS:
+        return "CN", "phones without +country read as Chinese (CN): the file is in GBK"
+    workspace = (options.country or "").upper() or None
+    if workspace not in _CHINESE_ELSEWHERE and any(_is_cjk(c) for c in table.header):
+        return "CN", "phones without +country read as Chinese (CN): the file has Chinese headers"
+    return workspace, None
+
+
+def import_table(
+    session: Session,
+    kind: str,
+    table: RawTable,
+    options: ImportOptions,
+    actor: str = "system",
+    *,
+    default_currency: str = "USD",
+    fmt: ImportFormat | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import a table already read (a file, or the join of an export's tables that a
+    multi-table import made), as :func:`import_file` does. ``fmt``: its format, when the
+    caller knows it (else ``options.format`` or detection decide)."""
+    _check_kind(kind)
+    tell = progress or no_progress
+    path = table.path
+    tell("rows", len(table.rows), len(table.rows))
+    fmt = fmt or _choose_format(table, kind, options)
     mapping = _mapping(table, fmt, kind, options)
+    mapped_notes = apply_value_map(table, mapping, kind, options.value_map)
+    tell("step:clean", 1, len(STEPS))
     clean_options = CleanOptions(
         dayfirst=options.dayfirst,
         timezone=options.timezone,
         currency=(options.currency or default_currency).upper(),
         currency_given=options.currency is not None,
+        chosen_columns=frozenset(options.mapping),  # named with --map: a choice made
     )
     cleaned = clean_table(table, fmt, kind, mapping, clean_options)
     columns = {name: table.header[index] for name, index in mapping.items()}
-    normalise_contacts(cleaned, columns, options.region)
+    region, region_note = phone_region(table, options)
+    normalise_contacts(cleaned, columns, region)
     report = _report(table, fmt, kind, cleaned, mapping, options.dry_run)
+    report.notes[:0] = mapped_notes
+    if region_note and "phone" in mapping:
+        report.notes.append(region_note)
     if report.invalid and not options.skip_invalid:
         report.status = "refused"
         raise ImportRefusedError(report.error_message(), **report.to_dict())
     _drop_invalid(cleaned)
+    if kind == "orders":
+        report.currencies = dict(sorted(cleaned.orders["currency"].value_counts().iter_rows()))
+    tell("step:customers", 2, len(STEPS))
     apply = not options.dry_run
     batch: ImportBatch | None = None
     if apply:
@@ -351,6 +431,7 @@ def import_file(
     }
     report.duplicates["customers_matched_existing"] = resolved.matched
     report.duplicates["customers_repeated_in_file"] = len(resolved.alias)
+    tell("step:write", 3, len(STEPS))
     counts = _write(session, kind, cleaned, resolved, batch, fmt, actor, apply)
     report.imported, report.updated, report.unchanged = (
         counts.imported,
@@ -358,33 +439,47 @@ def import_file(
         counts.unchanged,
     )
     report.details = counts.extra
+    report.notes.extend(counts.notes)
     if apply and batch is not None:
-        if not (report.imported or report.updated or resolved.created or resolved.updated):
-            report.status = "unchanged"
-        batch.status = report.status
-        batch.report = report.to_dict()
-        batch.finished_at = utcnow()
-        if kind == "orders" and (report.imported or report.updated):
-            # New and changed orders earn or give back their points in the background.
-            enqueue_job(session, "loyalty-sync", {"import_batch": batch.id},
-                        dedupe_key=f"loyalty-sync:import:{batch.id}")  # fmt: skip
-        record_audit(
-            session,
-            actor,
-            "import.completed",
-            "import_batch",
-            batch.id,
-            {
-                "kind": kind,
-                "file": path.name,
-                "format": fmt.name,
-                "imported": report.imported,
-                "updated": report.updated,
-                "skipped": report.skipped,
-                "invalid": report.invalid,
-            },
-        )
+        _finish(session, batch, report, resolved, kind, actor)
+    tell("step:done", len(STEPS), len(STEPS))
     return report
+
+
+def _finish(
+    session: Session,
+    batch: ImportBatch,
+    report: ImportReport,
+    resolved: Resolved,
+    kind: str,
+    actor: str,
+) -> None:
+    """Close the batch with its report, queue the points of new orders, audit the import."""
+    if not (report.imported or report.updated or resolved.created or resolved.updated):
+        report.status = "unchanged"
+    batch.status = report.status
+    batch.report = report.to_dict()
+    batch.finished_at = utcnow()
+    if kind == "orders" and (report.imported or report.updated):
+        # New and changed orders earn or give back their points in the background.
+        enqueue_job(session, "loyalty-sync", {"import_batch": batch.id},
+                    dedupe_key=f"loyalty-sync:import:{batch.id}")  # fmt: skip
+    record_audit(
+        session,
+        actor,
+        "import.completed",
+        "import_batch",
+        batch.id,
+        {
+            "kind": kind,
+            "file": report.file,
+            "format": report.format,
+            "imported": report.imported,
+            "updated": report.updated,
+            "skipped": report.skipped,
+            "invalid": report.invalid,
+        },
+    )
 
 
 def _used_customers(cleaned: Cleaned) -> set[str]:

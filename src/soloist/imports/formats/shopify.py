@@ -77,3 +77,44 @@ class ShopifyOrders(TableFormat):
             values["status"] = "cancelled"
         if values.get("status", "").lower() == "voided":
             values["status"] = "cancelled"
+
+
+class ShopifyCustomers(TableFormat):
+    """Shopify's customers export (Customers → Export): one row per customer, with the default
+    address. Its orders export names customers by e-mail, which is how the two meet; the
+    marketing consent columns are left out (consent is recorded where it is given)."""
+
+    name: ClassVar[str] = "shopify-customers"
+    label: ClassVar[str] = "Shopify customers export"
+    source: ClassVar[str] = "shopify"
+    kinds: ClassVar[tuple[str, ...]] = ("customers",)
+    required: ClassVar[tuple[str, ...]] = (
+        "First Name",
+        "Last Name",
+        "Email",
+        "Total Spent",
+        "Total Orders",
+    )
+    columns: ClassVar[dict[str, str]] = {
+        "Customer ID": "customer_id",
+        "First Name": "first_name",
+        "Last Name": "last_name",
+        "Email": "email",
+        "Phone": "phone",
+        "Default Address Company": "company",
+        "Company": "company",
+        "Default Address Address1": "address",
+        "Address1": "address",
+        "Default Address Country Code": "country",
+        "Country Code": "country",
+        "Tags": "tags",
+        "Note": "notes",
+    }
+
+    def map_columns(self, table: RawTable, kind: str) -> dict[str, int]:
+        mapping = super().map_columns(table, kind)
+        # The default address's phone stands in when the customer has no phone of their own.
+        index = table.column("Default Address Phone")
+        if "phone" not in mapping and index is not None:
+            mapping["phone"] = index
+        return mapping

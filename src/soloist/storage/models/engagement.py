@@ -46,6 +46,10 @@ class SurveyResponse(IdMixin, Base):
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"))
     responded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # The answer's id in the file it was imported from (``file:r-17``), and its order: the key
+    # of idempotent imports.
+    external_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
 
     __table_args__ = (Index("ix_survey_responses_kind_responded", "kind", "responded_at"),)
 
@@ -64,6 +68,9 @@ class Review(IdMixin, Base):
     language: Mapped[str | None] = mapped_column(String(16))
     source: Mapped[str | None] = mapped_column(String(32))
     published_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # The review's id in the export it was imported from (``olist:7b00d98b…``): the key of
+    # idempotent imports.
+    external_id: Mapped[str | None] = mapped_column(String(128), unique=True)
 
 
 class Ticket(IdMixin, TimestampMixin, Base):
