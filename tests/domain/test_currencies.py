@@ -173,3 +173,18 @@ def test_dashboard_revenue_counts_converted_orders_and_lists_the_rest(database: 
     assert board.unconverted_12m == {"JPY": 900}
     assert plain.revenue_12m_minor == 10000
     assert plain.unconverted_12m == {"EUR": 5000, "JPY": 900}
+
+
+def test_a_partial_refund_leaves_the_revenue(database: Database) -> None:
+    """A Shopify or WooCommerce order refunded in part stays paid; what was refunded is not
+    revenue in the totals, the dashboard or the customer's figures."""
+    customer_id = _orders(database, ("R-1", "GBP", "100.00"), ("R-2", "GBP", "40.00"))
+    with database.session() as session:
+        order = session.scalars(select(Order).where(Order.external_id == "R-1")).one()
+        order.refunded_minor = 2500
+    with database.session() as session:
+        totals = revenue_by_currency(session, "GBP", {})
+        status = workspace_status(session, "GBP")
+    assert totals.total == Decimal("115.00")
+    assert status["revenue"] == "115.00"
+    assert customer_id

@@ -343,14 +343,14 @@ def test_a_live_write_during_the_refit_does_not_wait_for_the_fit(
     with sqlite_database.session() as session:
         import_file(session, "orders", data, ImportOptions(), "test")
     fitting, release = threading.Event(), threading.Event()
-    fit = clv._fit_purchase_model
+    compare = clv.compare_purchase_models
 
-    def slow_fit(name: str, summary: Any) -> Any:
+    def slow_fit(*args: Any, **kwargs: Any) -> Any:
         fitting.set()
         assert release.wait(60)
-        return fit(name, summary)
+        return compare(*args, **kwargs)
 
-    monkeypatch.setattr(clv, "_fit_purchase_model", slow_fit)
+    monkeypatch.setattr(clv, "compare_purchase_models", slow_fit)
     enqueue(sqlite_database, "refit", {"clv_only": True})
     outcomes: list[Any] = []
     worker = threading.Thread(target=lambda: outcomes.extend(Worker(sqlite_database).run_pending()))

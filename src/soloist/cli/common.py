@@ -71,6 +71,13 @@ WorkspaceOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 
 
+# Usage errors Typer reports itself; recent Typer raises those of its own copy of Click.
+CLICK_ERRORS: tuple[type[Exception], ...] = tuple(
+    {click.ClickException}
+    | {c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"}
+)
+
+
 def debug_enabled() -> bool:
     return os.environ.get("SOLOIST_DEBUG", "") not in ("", "0", "false")
 
@@ -83,7 +90,7 @@ def cli_errors() -> Iterator[None]:
         yield
     except (typer.Exit, typer.Abort, click.exceptions.Exit, click.exceptions.Abort):
         raise
-    except click.ClickException:
+    except CLICK_ERRORS:
         raise
     except SoloistError as exc:
         if debug_enabled():

@@ -118,13 +118,18 @@ def in_currency(amount_minor: int, code: str, currency: str, rates: Rates) -> in
 def revenue_by_currency(
     session: Session, currency: str, rates: Rates, *where: Any
 ) -> RevenueTotals:
-    """Paid revenue (sum of order totals) per currency, and its total in ``currency`` with the
-    currencies that have a rate converted; ``where``: more conditions on :class:`Order`.
+    """Paid revenue (order totals less partial refunds) per currency, and its total in
+    ``currency`` with the currencies that have a rate converted; ``where``: more conditions on
+    :class:`Order`.
 
     Each currency's sum is converted once (exact, then rounded half to even to the minor unit).
     """
     rows = session.execute(
-        select(Order.currency, func.count(Order.id), func.sum(Order.total_minor))
+        select(
+            Order.currency,
+            func.count(Order.id),
+            func.sum(Order.total_minor - Order.refunded_minor),
+        )
         .where(Order.status == "paid", *where)
         .group_by(Order.currency)
     ).all()

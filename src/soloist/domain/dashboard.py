@@ -130,7 +130,7 @@ def _revenue(session: Session, board: Dashboard) -> None:
     start = (board.as_of - dt.timedelta(days=31 * TREND_MONTHS)).replace(day=1)
     month = month_of(session, Order.ordered_at)
     rows = session.execute(
-        select(month, Order.currency, func.sum(Order.total_minor))
+        select(month, Order.currency, func.sum(Order.total_minor - Order.refunded_minor))
         .where(
             Order.status == "paid",
             Order.currency.in_(sorted({board.currency, *board.rates})),

@@ -267,7 +267,7 @@ def _field_expression(name: str, runs: dict[str, int], scale: float) -> Any:
     if name == "orders":
         return select(func.count(Order.id)).where(*paid).scalar_subquery()
     if name == "revenue":
-        total = func.coalesce(func.sum(Order.total_minor), 0) * scale
+        total = func.coalesce(func.sum(Order.total_minor - Order.refunded_minor), 0) * scale
         return select(total).where(*paid).scalar_subquery()
     if name == "days_since_last_order":
         return select(func.max(Order.ordered_at)).where(*paid).scalar_subquery()

@@ -204,7 +204,7 @@ def customer_overview(session: Session, customer_id: int) -> CustomerOverview:
             Order.currency,
             Order.status,
             func.count(Order.id),
-            func.sum(Order.total_minor),
+            func.sum(Order.total_minor - Order.refunded_minor),
             func.min(Order.ordered_at),
             func.max(Order.ordered_at),
         )
