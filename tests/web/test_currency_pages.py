@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,7 +16,7 @@ from soloist.domain.customers.records import CustomerCreate, create_customer
 from soloist.domain.orders import OrderCreate, record_order
 from soloist.domain.users import add_user
 from soloist.storage.database import Database
-from tests.web.conftest import PASSWORD, sign_in, visible_texts
+from tests.web.conftest import PASSWORD, csrf_of, sign_in, visible_texts
 
 
 @pytest.fixture
@@ -63,3 +64,29 @@ def test_the_dashboard_revenue_counts_rated_currencies_and_names_the_others(
 def test_the_clv_filter_says_its_currency(gbp_shop: TestClient) -> None:
     sign_in(gbp_shop)
     assert "Min. CLV (GBP)" in visible_texts(gbp_shop.get("/customers").text)
+
+
+def test_the_wizards_first_orders_in_gbp_make_the_workspace_gbp(
+    web: TestClient, sqlite_database: Database, tmp_path: Path
+) -> None:
+    """The import wizard adopts the file's currency as `soloist import` does, and says so."""
+    token = sign_in(web)
+    upload = tmp_path / "orders.csv"
+    upload.write_text(
+        "order_id,email,name,date,total,currency\n"
+        "W-1,ada@example.com,Ada,2026-05-01,19.90,GBP\n"
+        "W-2,bob@example.com,Bob,2026-05-02,25.00,GBP\n",
+        encoding="utf-8",
+    )
+    with upload.open("rb") as handle:
+        preview = web.post(
+            "/import/preview",
+            data={"kind": "orders", "csrf_token": token},
+            files={"file": ("orders.csv", handle, "text/csv")},
+        )
+    assert preview.status_code == 200
+    done = web.post("/import/confirm", data={"csrf_token": csrf_of(preview.text)})
+    assert done.status_code == 200
+    assert 'id="adopted-currency"' in done.text
+    assert "GBP" in done.text
+    assert sqlite_database.settings.currency == "GBP"

@@ -17,6 +17,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from starlette.responses import RedirectResponse, Response
 
 from soloist.domain.imports import KINDS, ImportOptions, import_file, preview_import
+from soloist.domain.workspace import settle_import_currency
 from soloist.errors import ImportRefusedError, SoloistError, ValidationError
 from soloist.web.labels import N_
 from soloist.web.rendering import render
@@ -51,6 +52,12 @@ def _discard(request: Request) -> None:
         shutil.rmtree(_upload_dir(request) / str(data["id"]), ignore_errors=True)
 
 
+def _options(request: Request, **given: Any) -> ImportOptions:
+    """The workspace's time zone and country (for phone numbers without +code), as the CLI."""
+    settings = request.app.state.settings
+    return ImportOptions(timezone=settings.timezone, country=settings.country, **given)
+
+
 def _dry_run(request: Request, path: Path, kind: str, actor: str) -> dict[str, Any]:
     """The report an import would give, from a transaction that is always rolled back."""
     database = request.app.state.database
@@ -60,7 +67,7 @@ def _dry_run(request: Request, path: Path, kind: str, actor: str) -> dict[str, A
                 session,
                 kind,
                 path,
-                ImportOptions(dry_run=True),
+                _options(request, dry_run=True),
                 actor,
                 default_currency=request.app.state.settings.currency,
             )
@@ -121,18 +128,21 @@ def confirm(
     if pending is None:
         return RedirectResponse("/import", status_code=303)
     path, kind = pending
-    options = ImportOptions(skip_invalid=skip_invalid)
+    options = _options(request, skip_invalid=skip_invalid)
+    settings = request.app.state.settings
+    before = settings.currency
     try:
         with request.app.state.database.session() as session:
-            report = import_file(
-                session,
-                kind,
-                path,
-                options,
-                user.actor,
-                default_currency=request.app.state.settings.currency,
-            ).to_dict()
+            imported = import_file(
+                session, kind, path, options, user.actor, default_currency=settings.currency
+            )
+            report = imported.to_dict()
+            # The first orders into an empty workspace set its currency, as on the CLI.
+            report["currency_notes"] = settle_import_currency(
+                session, settings, imported.currencies
+            )
     except ImportRefusedError as exc:
         report = {**exc.details, "refused": True}
+    report["adopted_currency"] = settings.currency if settings.currency != before else None
     _discard(request)
     return render(request, "imports/done.html", {"report": report}, user=user)
