@@ -74,6 +74,11 @@ FORMAT_LABELS: Final = LabelTable(
         "stripe-customers": N_("Stripe customers export"),
         "stripe-subscriptions": N_("Stripe subscriptions export"),
         "woocommerce": N_("WooCommerce orders export"),
+        "shopify-customers": N_("Shopify customers export"),
+        "olist": N_("One table of an Olist export"),
+        "olist-customers": N_("Olist customers table"),
+        "olist-orders": N_("Olist orders, items and payments"),
+        "olist-reviews": N_("Olist reviews"),
     }
 )
 
