@@ -56,7 +56,11 @@ def test_analyze_succeeds_on_the_full_log_and_says_which_model_and_why(retail: D
         # the calibration fit needed a penalty, chosen by cross-validation
         assert run.metrics["model_comparison"]["candidates"][comparison["chosen"]]["penalizer"] > 0
         assert holdout["holdout_days"] == 90
-        assert holdout["actual_repeat_purchases"] > 4000
+        # the figures docs/tutorial.md and docs/clv.md quote
+        assert holdout["actual_repeat_purchases"] == 4483
+        assert comparison["chosen"] == "mbg-nbd"
+        assert holdout["predicted_repeat_purchases"] == pytest.approx(3519, rel=0.01)
+        assert "pareto-nbd" in comparison["failed"]
         assert holdout["aggregate_error_percent"] is not None
         assert holdout["rmse"] > 0
         # nobody who never came back is shown as certainly still active

@@ -371,7 +371,7 @@ def _no_sign_of_churn(p_alive: np.ndarray) -> dict[str, Any] | None:
         return None
     return {
         "code": "no_sign_of_churn",
-        "text": "the data show no sign of customers leaving yet (the model gives 95 % of the "
+        "text": "the data show no sign of customers leaving yet (the model gives 95% of the "
         f"customers at least {NO_CHURN_SIGN_P_ALIVE:.0%} probability of still buying), so the "
         "probability still active is left blank; see the churn risk for who is slipping away",
     }
