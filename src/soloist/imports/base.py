@@ -105,6 +105,9 @@ class TableFormat:
     default_currency: ClassVar[str | None] = None
     required: ClassVar[tuple[str, ...]] = ()  # header keys that must all be present
     columns: ClassVar[dict[str, str]] = {}  # column name -> field, before the synonyms
+    # Whether the layout records returns as negative quantities or amounts (a retail log's
+    # credit notes); elsewhere a line below zero is refused, as it would count as revenue.
+    returns_aware: ClassVar[bool] = False
 
     def detect(self, table: RawTable) -> bool:
         keys = {header_key(column) for column in table.header}

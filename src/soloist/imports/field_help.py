@@ -50,6 +50,10 @@ _HELP: dict[str, str] = {
     "interval": "billing interval: week, month, quarter or year (default month)",
     "started_at": "when the subscription started",
     "cancel_reason": "why it was cancelled",
+    "tenure": "months subscribed as of the snapshot's day (`--as-of`), in place of a start "
+    "date: the start is that day less the tenure",
+    "churned": "whether the subscriber left (yes/no, 1/0, true/false), in place of a status: "
+    "yes is cancelled in the month before the snapshot's day, no is active",
     "direction": "inbound, outbound or internal (blank: internal for a note, else outbound)",
     "subject": "subject or title",
     "body": "text of the conversation",
@@ -77,7 +81,7 @@ _BY_KIND: dict[tuple[str, str], str] = {
 _REQUIRED_NOTE = {
     "customers": "an id, e-mail, phone or name",
     "orders": "a customer field, `ordered_at`, and `total` or the lines' prices",
-    "subscriptions": "a customer field, `plan`, `price` and `started_at`",
+    "subscriptions": "a customer field, `plan`, `price`, and `started_at` or `tenure`",
     "interactions": "a customer field, `channel` and `occurred_at`",
     "feedback": "a customer field, `score` or `rating`, and `responded_at`",
 }
@@ -118,7 +122,8 @@ def fields_markdown() -> str:
         parts.append("")
     preferred = "; ".join(f"`{f}`: {', '.join(names)}" for f, names in PREFERRED.items())
     parts.append(
-        "When a file has two columns for one field, the first wins, except these names, which "
-        f"win wherever they stand: {preferred}."
+        "When a file has two columns for one field, it is refused until you say which to read "
+        "(`--map COLUMN=field`), except where these names settle it, winning wherever they "
+        f"stand: {preferred}."
     )
     return "\n".join(parts) + "\n"

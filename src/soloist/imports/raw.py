@@ -2,8 +2,10 @@
 
 Whatever the container (CSV, TSV, whitespace-separated, .xlsx, gzipped), the formats and the
 cleaning above see only a :class:`RawTable`; :func:`refuse` is the one way a reader turns a file
-down. Kept apart from the readers (:mod:`soloist.imports.text`, :mod:`soloist.imports.excel`) so
-that neither needs the other.
+down, and :class:`ReadLimits` the bounds every reader keeps to (cell size, columns, uncompressed
+size), so that no file, however broken or hostile, is half-read or grows without bound in memory.
+Kept apart from the readers (:mod:`soloist.imports.text`, :mod:`soloist.imports.excel`) so that
+neither needs the other.
 """
 
 from __future__ import annotations
@@ -18,6 +20,70 @@ from soloist.errors import ImportRefusedError
 
 # What str.strip() strips: every character Python calls whitespace.
 PY_WHITESPACE = "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
+
+KIB, MIB, GIB = 1024, 1024**2, 1024**3
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """What a reader accepts before it refuses a file (the ``import_max_*`` settings).
+
+    - ``max_cell_bytes``: the longest cell, in UTF-8 bytes. Excel holds at most 32,767 characters
+      in a cell and Google Sheets 50,000, so no spreadsheet export comes near 256 KiB (a cell of
+      100 kB is unusual but legal); a megabyte-long cell is a broken file or a wrong delimiter.
+    - ``max_columns``: the widest header. Shopify's order export has about 80 columns; thousands
+      mean a file that is not a table (or a wrong delimiter).
+    - ``max_uncompressed_bytes``: the largest file, counted after gunzip (and, for a workbook,
+      the sum of its parts). 1 GiB is ten times the full UCI Online Retail II log; reading a
+      file means holding it in memory a few times over, so this bounds the memory an import
+      (or a preview through the API, which needs only a read token) can take.
+    - ``max_compression_ratio``: a gzip file (or a workbook) that expands more than this many
+      times is refused as soon as that is seen, while streaming — once more than
+      :data:`RATIO_FLOOR_BYTES` has come out. Real exports compress 3-10 times (the Online Retail
+      months 6 times); a gzip bomb, 1,000 times. 0 turns the check off.
+    """
+
+    max_cell_bytes: int = 256 * KIB
+    max_columns: int = 500
+    max_uncompressed_bytes: int = GIB
+    max_compression_ratio: int = 100
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> ReadLimits:
+        """The limits from :class:`soloist.config.Settings` (its ``import_max_*`` fields)."""
+        return cls(
+            max_cell_bytes=settings.import_max_cell_bytes,
+            max_columns=settings.import_max_columns,
+            max_uncompressed_bytes=settings.import_max_uncompressed_bytes,
+            max_compression_ratio=settings.import_max_compression_ratio,
+        )
+
+
+DEFAULT_LIMITS = ReadLimits()
+# A file may expand any number of times until this much has come out of it (a small file of
+# repeated rows is no threat); past it, ``max_compression_ratio`` applies.
+RATIO_FLOOR_BYTES = 16 * MIB
+
+
+def size_text(count: int) -> str:
+    """``262144`` → ``256 KiB``; ``1073741824`` → ``1 GiB`` (a byte count as people read it)."""
+    for unit, name in ((GIB, "GiB"), (MIB, "MiB"), (KIB, "KiB")):
+        if count >= unit:
+            value = count / unit
+            return (
+                f"{value:.0f} {name}"
+                if value >= 10 or value.is_integer()
+                else f"{value:.1f} {name}"
+            )
+    return f"{count} bytes"
+
+
+def shown(text: str, width: int = 40, *, quote: bool = True) -> str:
+    """``text`` for a message (quoted, unless ``quote`` is false), cut to ``width`` characters:
+    a cell may be huge."""
+    part = text[:width]
+    part = repr(part) if quote else part
+    return part if len(text) <= width else f"{part}… ({len(text):,} characters)"
 
 
 class FrameRows(Sequence[list[str]]):
@@ -103,11 +169,23 @@ class RawTable:
         return self.stripped_frame.to_series(index)
 
 
-def refuse(path: Path | str, message: str, **details: object) -> ImportRefusedError:
+def refuse(
+    path: Path | str,
+    message: str,
+    *,
+    row: int | None = None,
+    column: str | None = None,
+    **details: object,
+) -> ImportRefusedError:
+    """The error that turns the file at ``path`` down, naming the row (as a spreadsheet numbers
+    it) and the column where the problem is, when there is one place."""
     name = Path(path).name
+    places = [f"row {row}"] if row is not None else []
+    places += [f"column {column!r}"] if column is not None else []
+    where = ", ".join(places) + ": " if places else ""
     return ImportRefusedError(
-        f"{name}: {message}",
+        f"{name}: {where}{message}",
         file=name,
-        errors=[{"row": None, "column": None, "message": message}],
+        errors=[{"row": row, "column": column, "message": message}],
         **details,
     )

@@ -263,7 +263,7 @@ def analyze_subscriptions(
     session.add(run)
     session.flush()
     per_unit = 10 ** -int(minor_to_decimal(1, currency).as_tuple().exponent)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for cid in everyone:
         running = cid in scored.index
         rows.append(
@@ -327,7 +327,7 @@ def renewal_payments(
     if end is None:
         end = pd.concat([subscriptions["started_at"], subscriptions["cancelled_at"].dropna()]).max()
     book = lifetimes(subscriptions, end)
-    rows = []
+    rows: list[tuple[Any, pd.Timestamp, float]] = []
     for row in book.itertuples():
         step = (
             pd.DateOffset(weeks=1)

@@ -56,8 +56,13 @@ def clean_subscriptions(
     """Subscriptions, keyed by the file's subscription id — or, without one, by customer, plan,
     start day and a running count."""
     seen: Counter[str] = Counter()
+    # A snapshot's format reads its own cells first: a tenure and churn make the start, status
+    # and cancellation (soloist.imports.formats.snapshot).
+    snapshot = getattr(fmt, "read_snapshot", None)
     for row in kept_rows(table, fmt, mapping, out):
         customer = _customer(row, fmt)
+        if snapshot is not None:
+            snapshot(row)
         plan = row.need("plan", row.text("plan"), "plan")
         price = row.need("price", row.typed("price", parse_amount, "bad amount"), "price")
         quantity = row.typed("quantity", parse_int, "bad quantity")
@@ -209,5 +214,7 @@ def clean_feedback(
                 language=(row.text("language") or "")[:_FEEDBACK_LANGUAGE] or None,
                 at=at,
                 source=clipped(row.text("source"), "reviews.source"),
+                external_id=row.text("feedback_id"),
+                order=row.text("order_id"),
             )
         )

@@ -6,22 +6,32 @@ and :func:`customer_keys` (whole columns, for orders) give each row's customer k
 the customers in ``Cleaned.customers`` with the first value the file gives for each detail
 (:data:`CUSTOMER_DETAILS`). A detail is text, cut to its column's width, unless it has a reader
 of its own below (the country, the birthday).
+
+Every row that names its customer is checked the same way: a malformed e-mail or a cell that is
+not a country makes the row invalid (named by row and column; ``--skip-invalid`` leaves it out),
+wherever in the file it is — not only in the first row of its customer. A country cell that
+names no one country (``Unspecified``, ``European Community``, ``Channel Islands``, as the UCI
+Online Retail log has) is left blank and counted in a note
+(:mod:`~soloist.imports.clean.countries`).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
 
 from soloist.imports.base import ImportFormat, RecordColumns
+from soloist.imports.clean.countries import read_country
 from soloist.imports.clean.drafts import Cleaned, CleanOptions, CustomerRef
 from soloist.imports.clean.rows import Row, kept_rows, moment
 from soloist.imports.columns import text_column
-from soloist.imports.raw import RawTable
+from soloist.imports.raw import RawTable, shown
 from soloist.imports.synonyms import CUSTOMER_DETAILS, FIELDS, IDENTITY_FIELDS
-from soloist.imports.values import clean_text, parse_country, parse_date
+from soloist.imports.values import clean_text, parse_date
 from soloist.vocabulary import WIDTHS, clipped
 
 # A file's customer id, prefixed by its format's source, must fit customers.external_id.
@@ -33,8 +43,8 @@ _TYPED: dict[str, tuple[Callable[[str, CleanOptions], Any], str]] = {
     "birthday": (lambda text, options: parse_date(text, dayfirst=options.dayfirst), "bad date"),
 }
 # Details read as text (cut to their column's width) from every row that names its customer:
-# those the kind's files can hold, but the name (part of the identity), the country (read
-# leniently below) and the typed ones.
+# those the kind's files can hold, but the name (part of the identity), the country (read by
+# :func:`~soloist.imports.clean.countries.read_country`) and the typed ones.
 _TEXT: dict[str, tuple[str, ...]] = {
     kind: tuple(
         name
@@ -46,15 +56,54 @@ _TEXT: dict[str, tuple[str, ...]] = {
 
 Text = Callable[[str], str | None]  # a record's cell by field, read as text
 
+# An address: a local part of dot-separated atoms, an @, and a domain of at least two labels
+# (letters, digits and inner hyphens; any script) ending in a top-level domain of letters.
+_ATOM = r"[^\s@.,;:<>()\[\]\"\\]+"
+_LABEL = r"[^\W_](?:[\w-]*[^\W_])?"
+EMAIL = re.compile(rf"^{_ATOM}(?:\.{_ATOM})*@(?:{_LABEL}\.)+(?:[^\W\d_]{{2,}}|xn--[a-z0-9-]+)$")
+
+
+@dataclass(frozen=True)
+class Refused:
+    """Why a row's customer cells are refused: the field, the message and a countable reason."""
+
+    field: str
+    message: str
+    reason: str
+
+
+def email_problem(text: str) -> str | None:
+    """Why ``text`` (an e-mail cell, read as text) is not an e-mail address, or None."""
+    if EMAIL.match(text.lower()):
+        return None
+    return f"not an e-mail address: {shown(text)}"
+
 
 def _detail_text(name: str, text: str | None) -> str | None:
     column = f"customers.{name}"
     return clipped(text, column) if column in WIDTHS else text
 
 
-def identity(fmt: ImportFormat, text: Text) -> tuple[str | None, str | None, str | None] | None:
-    """(key, external id, name) of a row's customer — key None when the row names nobody;
-    None when the customer id is too long."""
+def identity(fmt: ImportFormat, text: Text) -> tuple[str | None, str | None, str | None] | Refused:
+    """(key, external id, name) of a row's customer — key None when the row names nobody; or
+    why its cells are refused (a customer id too long, a malformed e-mail, an unknown
+    country)."""
+    found = _identity(fmt, text)
+    if isinstance(found, Refused) or found[0] is None:
+        return found
+    email = text("email")
+    if email and (problem := email_problem(email)):
+        return Refused("email", problem, "bad e-mail")
+    country = text("country")
+    if country:
+        try:
+            read_country(country)
+        except ValueError as exc:
+            return Refused("country", str(exc), "unknown country")
+    return found
+
+
+def _identity(fmt: ImportFormat, text: Text) -> tuple[str | None, str | None, str | None] | Refused:
     external = text("customer_id")
     email = text("email")
     phone = text("phone")
@@ -63,7 +112,7 @@ def identity(fmt: ImportFormat, text: Text) -> tuple[str | None, str | None, str
     if not name and (first or last):
         name = " ".join(part for part in (first, last) if part)
     if external and len(external) > MAX_CUSTOMER_ID:
-        return None
+        return Refused("customer_id", TOO_LONG, "bad customer id")
     external_id = f"{fmt.source}:{external}" if external else None
     if external_id:
         key = external_id
@@ -92,9 +141,8 @@ def _register(
     country = None
     country_text = text("country")
     if country_text:
-        try:
-            country = parse_country(country_text)
-        except ValueError:
+        country = read_country(country_text)  # checked by identity()
+        if country is None:
             out.unknown_countries[country_text] += unknown_weight
     ref = out.customers.get(key)
     if ref is None:
@@ -109,10 +157,10 @@ def _register(
 
 def customer_of(row: Row, fmt: ImportFormat) -> str | None:
     """The key of this row's customer (collected in ``row.out.customers``); None when the row
-    names nobody or its customer id is refused (reported)."""
+    names nobody or its customer cells are refused (reported)."""
     found = identity(fmt, row.text)
-    if found is None:
-        row.fail("customer_id", TOO_LONG, "bad customer id")
+    if isinstance(found, Refused):
+        row.fail(found.field, found.message, found.reason)
         return None
     key, external_id, name = found
     if key is None:
@@ -148,28 +196,31 @@ def customer_keys(
     )
     rows = frame["row"]
     weighted = "country" in present
-    answers: list[tuple[str | None, bool]] = []
+    answers: list[tuple[str | None, bool, str | None, str | None, str | None]] = []
     for values in combos.iter_rows():
         cells = dict(zip(present, values, strict=False))
         found = identity(fmt, cells.get)
-        if found is None:
-            answers.append((None, True))
+        if isinstance(found, Refused):
+            field = names.get(found.field) or found.field
+            answers.append((None, True, field, found.message, found.reason))
             continue
         key, external_id, name = found
-        answers.append((key, False))
+        answers.append((key, False, None, None, None))
         if key is not None:
             weight = values[-1] if weighted else 1
             _register(out, key, rows[values[-2]], external_id, cells.get, name, weight)
-    mapping = combos.select(present).hstack(
-        pl.DataFrame(
-            answers, schema={"key": pl.String, "customer_failed": pl.Boolean}, orient="row"
-        )
-    )
+    schema = {
+        "key": pl.String,
+        "customer_failed": pl.Boolean,
+        "_column": pl.String,
+        "_message": pl.String,
+        "_reason": pl.String,
+    }
+    mapping = combos.select(present).hstack(pl.DataFrame(answers, schema=schema, orient="row"))
     keys = texts.join(mapping, on=present, how="left", nulls_equal=True, maintain_order="left")
-    failed = frame.filter(keys["customer_failed"])
-    column = names.get("customer_id") or "customer_id"
-    for row in failed["row"]:
-        out.add_error(row, column, TOO_LONG, "bad customer id")
+    failed = keys.select(rows, "_column", "_message", "_reason").filter(keys["customer_failed"])
+    for row, column, message, reason in failed.iter_rows():
+        out.add_error(row, column, message, reason)
     return keys.select("key", "customer_failed")
 
 

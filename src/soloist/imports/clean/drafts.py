@@ -12,6 +12,8 @@ import polars as pl
 
 from soloist.imports.columns import UTC_TIME
 
+MAX_MESSAGE = 300  # characters of one problem's message
+
 ORDER_SCHEMA = pl.Schema(
     {
         "external_id": pl.String(),
@@ -22,6 +24,7 @@ ORDER_SCHEMA = pl.Schema(
         "currency": pl.String(),
         "total_minor": pl.Int64(),
         "discount_minor": pl.Int64(),
+        "refunded_minor": pl.Int64(),  # given back so far (all of the total when refunded)
         "channel": pl.String(),
     }
 )
@@ -44,6 +47,9 @@ class CleanOptions:
     timezone: str = "UTC"
     currency: str = "USD"  # when neither the file nor its format names one
     currency_given: bool = False  # --currency was passed: it beats the format's default
+    # Columns the user mapped or left out by name (--map): a choice between two columns that
+    # mean one field is then made.
+    chosen_columns: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -115,6 +121,8 @@ class FeedbackDraft:
     language: str | None
     at: dt.datetime
     source: str | None
+    external_id: str | None = None  # the file's own id of the answer or review
+    order: str | None = None  # the order number it is about, as the file gives it
 
 
 @dataclass
@@ -141,6 +149,8 @@ class Cleaned:
     notes: list[str] = field(default_factory=list)
 
     def add_error(self, row: int, column: str | None, message: str, reason: str) -> None:
+        if len(message) > MAX_MESSAGE:  # it quotes a cell, which may be huge
+            message = f"{message[: MAX_MESSAGE - 40]}… ({len(message):,} characters)"
         self.errors.append(Issue(row, column, message, reason))
         self.invalid_rows.add(row)
 

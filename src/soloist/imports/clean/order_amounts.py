@@ -17,6 +17,7 @@ import polars as pl
 from soloist.imports.clean.order_cells import OrderRules
 from soloist.imports.clean.rows import MAX_MINOR
 from soloist.imports.columns import Problems, distinct_map
+from soloist.imports.raw import shown
 from soloist.imports.values import parse_amount, parse_int, round_to
 from soloist.money import precision
 
@@ -41,7 +42,7 @@ def _minor(cell: str | None, currency: str | None) -> tuple[int | None, bool, st
     amount = parse_amount(text)
     value, rounded = round_to(amount, precision(currency))
     if abs(value) >= MAX_MINOR:
-        return None, rounded, f"amount {amount} is too large"
+        return None, rounded, f"amount {shown(str(amount), quote=False)} is too large"
     return value, rounded, None
 
 
@@ -74,10 +75,15 @@ def _line_values(
     for value, counted in ((unit or Decimal(0), not derived), (amount or Decimal(0), True)):
         minor, changed = round_to(value, digits)
         rounded += changed and counted
-        problems.append(f"amount {value} is too large" if abs(minor) >= MAX_MINOR else None)
+        too_large = abs(minor) >= MAX_MINOR
+        problems.append(
+            f"amount {shown(str(value), quote=False)} is too large" if too_large else None
+        )
         minors.append(0 if abs(minor) >= MAX_MINOR else minor)
     too_many = abs(qty) > MAX_QUANTITY
-    problems.append(f"quantity {qty} is too large" if too_many else None)
+    problems.append(
+        f"quantity {shown(quantity_text, quote=False)} is too large" if too_many else None
+    )
     return (qty if not too_many else 0, minors[0], minors[1], rounded, *problems)
 
 
@@ -131,21 +137,30 @@ def _read_amounts(
 
 
 def totals(frame: pl.DataFrame, rules: OrderRules, errors: Problems) -> tuple[pl.DataFrame, int]:
-    """Each order's first usable total in minor units and whether a refund of all of it came
-    with it; and how many of the totals read were rounded."""
+    """Each order's first usable total in minor units, whether a refund of all of it came
+    with it, and the refunded amount given with it (minor units, or null); and how many of the
+    totals read were rounded."""
     read, rounded = _read_amounts(frame, "total", pl.Expr.is_not_null, _TOTAL_CHECK, rules, errors)
 
-    def refund(total_cell: str, refunded_cell: str | None) -> tuple[bool]:
+    def refund(
+        total_cell: str, refunded_cell: str | None, currency: str
+    ) -> tuple[bool, int | None]:
         refunded_text = (refunded_cell or "").strip()
         if not refunded_text:
-            return (False,)
+            return False, None
         total, refunded = parse_amount(total_cell.strip()), parse_amount(refunded_text)
-        return (total > 0 and refunded >= total,)
+        minor = round_to(abs(refunded), precision(currency))[0]
+        return total > 0 and refunded >= total, min(minor, MAX_MINOR)
 
     first = read.filter(pl.col("total_minor").is_not_null())
-    refunds = distinct_map(first, ["total_cell", "refunded_cell"], refund, {"refund": pl.Boolean})
+    refunds = distinct_map(
+        first,
+        ["total_cell", "refunded_cell", "currency"],
+        refund,
+        {"refund": pl.Boolean, "refunded_minor": pl.Int64},
+    )
     first = first.hstack(refunds)
-    return first.select("external_id", "total_minor", "refund"), rounded
+    return first.select("external_id", "total_minor", "refund", "refunded_minor"), rounded
 
 
 def discounts(frame: pl.DataFrame, rules: OrderRules, errors: Problems) -> tuple[pl.DataFrame, int]:

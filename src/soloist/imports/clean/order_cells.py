@@ -32,6 +32,12 @@ class OrderRules:
         return self.names.get(name) or name
 
 
+def records_returns(fmt: ImportFormat) -> bool:
+    """Whether ``fmt``'s files record returns and cancellations as negative lines (a retail
+    log's credit notes: ``returns_aware`` on the format), which are then kept."""
+    return bool(getattr(fmt, "returns_aware", False))
+
+
 def raw(frame: pl.DataFrame, name: str) -> pl.Expr:
     """The column ``name`` of the records, or nulls where the file has none (as many as there
     are records, none for none: a bare literal would make a one-row column of an empty frame)."""

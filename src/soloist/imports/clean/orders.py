@@ -14,7 +14,9 @@ The rules, record by record in file order:
 - a record the format marked (``skip``), or that names no customer, is only counted;
 - a record with a ``failed`` status is a payment that never happened: counted, not imported;
 - a record with a bad or missing date, an unknown status or currency, or a cell that is not a
-  number, is invalid (and named);
+  number, is invalid (and named); so is one with a quantity, price, line amount or total below
+  zero, unless its format records returns as negative lines (the retail log's credit notes) —
+  elsewhere a negative line would count as paid revenue;
 - the order is the record's order number (with the format's prefix), or — where the file has
   no order numbers — the customer, the time and a running count, one order per record;
 - the first valid record of an order gives its customer, time, status, currency and channel;
@@ -38,11 +40,18 @@ from soloist.imports.base import ImportFormat, RecordColumns
 from soloist.imports.clean.customers import customer_keys
 from soloist.imports.clean.drafts import LINE_SCHEMA, ORDER_SCHEMA, Cleaned, CleanOptions
 from soloist.imports.clean.order_amounts import discounts, given, lines, totals
-from soloist.imports.clean.order_cells import OrderRules, currencies, dates, raw, statuses
+from soloist.imports.clean.order_cells import (
+    OrderRules,
+    currencies,
+    dates,
+    raw,
+    records_returns,
+    statuses,
+)
 from soloist.imports.clean.quality import amount_outliers
-from soloist.imports.clean.rows import column_names, default_currency
-from soloist.imports.columns import Problems, cell_errors, text_column, typed_column
-from soloist.imports.raw import RawTable
+from soloist.imports.clean.rows import MAX_WHOLE, column_names, default_currency
+from soloist.imports.columns import Problems, text_column, typed_column
+from soloist.imports.raw import RawTable, shown
 from soloist.imports.values import clean_text, parse_amount, parse_int
 from soloist.vocabulary import WIDTHS
 
@@ -50,6 +59,14 @@ from soloist.vocabulary import WIDTHS
 NO_CUSTOMER = "no customer (needs an id, e-mail, phone or name)"
 _AMOUNTS = ("unit_price", "line_amount", "total", "discount", "refunded")
 _LINE_FIELDS = ("sku", "description", "quantity", "unit_price", "line_amount")
+# The cells that may not go below zero (but where a format records returns), as messages name
+# them: a negative line would count as paid revenue.
+_NOT_BELOW_ZERO = {
+    "quantity": "quantity",
+    "unit_price": "unit price",
+    "line_amount": "line amount",
+    "total": "total",
+}
 
 
 @dataclass
@@ -100,17 +117,43 @@ def _text(frame: pl.DataFrame, name: str, field: str) -> pl.Series:
     return text_column(frame, name, clean_text).str.head(WIDTHS[field])
 
 
+def _quantity(text: str) -> int:
+    quantity = parse_int(text)
+    if abs(quantity) > MAX_WHOLE:
+        raise ValueError(f"quantity {shown(text, quote=False)} is too large")
+    return quantity
+
+
+def _sign(text: str) -> int:
+    amount = parse_amount(text)
+    return (amount > 0) - (amount < 0)
+
+
+def _below_zero(rules: OrderRules) -> dict[str, pl.Expr]:
+    """Field -> whether a record's cell of it is below zero, for the fields that may not be
+    (none in a format whose files record returns as negative lines)."""
+    if records_returns(rules.fmt):
+        return {}
+    signs = {name: pl.col(f"{name}_sign") for name in _NOT_BELOW_ZERO if name != "quantity"}
+    return {
+        name: (expr < 0).fill_null(False)
+        for name, expr in {"quantity": pl.col("quantity"), **signs}.items()
+    }
+
+
 def _typed(source: pl.DataFrame, rules: OrderRules) -> pl.DataFrame:
-    """Every cell of the records typed (``x`` and ``x_error``), the amount cells kept as text
-    (``x_cell``) for :mod:`~soloist.imports.clean.order_amounts`, and whether each record is a
-    line (``has_line``)."""
+    """Every cell of the records typed (``x`` and ``x_error``; the sign of each amount,
+    ``x_sign``), the amount cells kept as text (``x_cell``) for
+    :mod:`~soloist.imports.clean.order_amounts`, and whether each record is a line
+    (``has_line``)."""
     frame = source.select("idx", "row", "key", "customer_failed")
     frame = frame.hstack(dates(source, rules))
     frame = frame.hstack(statuses(source))
     frame = frame.hstack(currencies(source, rules))
-    frame = frame.hstack(typed_column(source, "quantity", parse_int, pl.Int64))
+    frame = frame.hstack(typed_column(source, "quantity", _quantity, pl.Int64))
     for name in _AMOUNTS:
-        frame = frame.hstack([cell_errors(source, name, parse_amount)])
+        signs = typed_column(source, name, _sign, pl.Int8)
+        frame = frame.hstack([signs[name].alias(f"{name}_sign"), signs[f"{name}_error"]])
     cells = source.select(
         *(raw(source, name).alias(f"{name}_cell") for name in (*_AMOUNTS, "quantity")),
         pl.any_horizontal(
@@ -185,6 +228,7 @@ def orders_of_records(
         "unknown currency",
     )
     checks = [("quantity", "bad quantity")] + [(name, "bad amount") for name in _AMOUNTS]
+    below = _below_zero(rules)
     for check, (name, reason) in enumerate(checks, start=4):
         errors.add(
             frame,
@@ -194,6 +238,14 @@ def orders_of_records(
             pl.col(f"{name}_error"),
             reason,
         )
+        if name in below:
+            message = pl.format(
+                "{} {} is below zero: a return or refund is not read as a negative line in "
+                "this layout; give the order the status refunded instead",
+                pl.lit(_NOT_BELOW_ZERO[name]),
+                pl.col(f"{name}_cell").str.strip_chars().str.head(40),
+            )
+            errors.add(frame, below[name], check, column(name), message, "negative amount")
     valid = (
         ~pl.col("customer_failed")
         & pl.col("key").is_not_null()
@@ -201,6 +253,7 @@ def orders_of_records(
         & pl.col("status").is_not_null()
         & pl.col("currency").is_not_null()
         & pl.all_horizontal(*(pl.col(f"{n}_error").is_null() for n, _ in checks))
+        & ~pl.any_horizontal(pl.lit(False), *below.values())
     )
     frame = frame.filter(valid)
     frame = frame.with_columns(_order_ids(frame, rules, errors))
@@ -249,6 +302,7 @@ def orders_of_records(
             pl.coalesce("total_minor", "_sum", pl.lit(0, pl.Int64)).alias("total_minor"),
             pl.col("discount_minor").fill_null(0),
         )
+        .with_columns(_refunded().alias("refunded_minor"))
         .select(list(ORDER_SCHEMA))
         .cast(ORDER_SCHEMA)
     )
@@ -276,6 +330,18 @@ def orders_of_records(
         rounded_amounts=rounded,
         amounts=amounts,
         first_seen=first_seen,
+    )
+
+
+def _refunded() -> pl.Expr:
+    """What an order gave back: all of it when refunded, else the refunded amount its file
+    gives (a partial refund of a paid order), at most its total."""
+    total = pl.col("total_minor")
+    given_back = pl.col("refunded_minor").fill_null(0)
+    return (
+        pl.when(pl.col("status") == "refunded")
+        .then(total)
+        .otherwise(pl.min_horizontal(given_back, pl.max_horizontal(total, pl.lit(0))))
     )
 
 

@@ -15,13 +15,14 @@ from babel.numbers import list_currencies
 
 from soloist.imports.base import ImportFormat, Record
 from soloist.imports.clean.drafts import Cleaned, CleanOptions
-from soloist.imports.raw import RawTable
+from soloist.imports.raw import RawTable, shown
 from soloist.imports.values import clean_text, parse_datetime, round_to
 from soloist.money import precision
 
 T = TypeVar("T")
 CURRENCIES = frozenset(list_currencies())
 MAX_MINOR = 10**15  # amounts are stored as integer minor units below this
+MAX_WHOLE = 2**31 - 1  # counts (quantities, scores) are stored as 32-bit integers
 NO_CUSTOMER = "no customer id, e-mail, phone or name"
 
 
@@ -40,10 +41,14 @@ class Row:
         if not raw:
             return None
         try:
-            return parse(raw)
+            value = parse(raw)
         except (ValueError, ArithmeticError) as exc:
             self.fail(name, str(exc), reason)
             return None
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_WHOLE:
+            self.fail(name, f"{shown(raw, quote=False)} is too large a number", reason)
+            return None
+        return value
 
     def need(self, name: str, value: T | None, what: str) -> T | None:
         if value is None and self.record.values.get(name, "").strip() == "":
@@ -114,7 +119,7 @@ def minor_units(row: Row, name: str, amount: Decimal | None, currency: str) -> i
     if rounded:
         row.out.rounded_amounts += 1
     if abs(minor) >= MAX_MINOR:
-        row.fail(name, f"amount {amount} is too large", "amount too large")
+        row.fail(name, f"amount {shown(str(amount), quote=False)} is too large", "amount too large")
         return None
     return minor
 

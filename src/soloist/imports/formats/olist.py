@@ -33,7 +33,7 @@ import polars as pl
 
 from soloist.errors import ImportRefusedError
 from soloist.imports.base import Record, RecordColumns, TableFormat
-from soloist.imports.raw import FrameRows, RawTable
+from soloist.imports.raw import FrameRows, RawTable, refuse
 from soloist.imports.synonyms import header_key
 
 # Role -> the header keys (see header_key) a table of that role has; the first match wins.
@@ -220,7 +220,12 @@ class _Problems:
 
 def _index(table: RawTable, name: str) -> int:
     key = header_key(name)
-    return next(i for i, column in enumerate(table.header) if header_key(column) == key)
+    for i, column in enumerate(table.header):
+        if header_key(column) == key:
+            return i
+    raise refuse(
+        table.path, "missing: an Olist table has it; is the file an Olist export?", column=name
+    )
 
 
 def _text(table: RawTable, name: str) -> pl.Series:

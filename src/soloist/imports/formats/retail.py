@@ -20,6 +20,7 @@ from soloist.imports.synonyms import header_key
 
 class RetailLineItems(TableFormat):
     name: ClassVar[str] = "retail"
+    returns_aware: ClassVar[bool] = True  # negative quantities are returns (C invoices)
     label: ClassVar[str] = "Line-item retail log (UCI Online Retail layout)"
     source: ClassVar[str] = "retail"
     kinds: ClassVar[tuple[str, ...]] = ("orders",)
