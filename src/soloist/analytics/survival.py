@@ -110,9 +110,7 @@ def median_survival(curve: pd.DataFrame) -> float | None:
     return float(below.iloc[0]) if len(below) else None
 
 
-def fit_sbg_censored(
-    periods: Any, churned: Any, entry: Any = None
-) -> ShiftedBetaGeometricModel:
+def fit_sbg_censored(periods: Any, churned: Any, entry: Any = None) -> ShiftedBetaGeometricModel:
     """Fit the sBG model to individual lifetimes in whole periods, with right-censoring and,
     with ``entry``, left truncation.
 

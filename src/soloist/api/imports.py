@@ -10,6 +10,7 @@ file's words mean, as ``--map-value`` does.
 
 from __future__ import annotations
 
+import datetime as dt
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,6 +31,7 @@ from soloist.domain.imports import (
     import_files,
     parse_value_maps,
     preview_import,
+    read_limits,
 )
 from soloist.errors import ValidationError
 
@@ -73,12 +75,14 @@ def _options(
         value_map=value_map,
         timezone=settings.timezone,
         country=getattr(settings, "country", None),
+        limits=read_limits(settings),
         **given,
     )
 
 
 @router.post("/preview", response_model=ImportPreview)
 def preview(
+    request: Request,
     _: Reader,
     kind: Annotated[str, Form(description="customers, orders, subscriptions, interactions…")],
     file: Annotated[UploadFile, File(description="CSV, TSV, Excel or text file.")],
@@ -86,7 +90,8 @@ def preview(
 ) -> ImportPreview:
     """The detected format, encoding, column mapping and first rows; nothing is written."""
     with saved_upload(file) as path:
-        return preview_import(path, kind, ImportOptions(format=format))
+        limits = read_limits(request.app.state.settings)
+        return preview_import(path, kind, ImportOptions(format=format, limits=limits))
 
 
 @router.post("", response_model=ImportReport, status_code=status.HTTP_201_CREATED)
@@ -103,6 +108,13 @@ def post_import(
     map_value: Annotated[
         list[str] | None, Form(description="FIELD:WORD=VALUE, e.g. status:invoiced=paid.")
     ] = None,
+    as_of: Annotated[
+        dt.date | None,
+        Form(
+            description="The day a subscription snapshot (tenure in months) was taken; "
+            "default today."
+        ),
+    ] = None,
 ) -> ImportReport:
     """Import a file atomically and idempotently; answers with the data-quality report."""
     options = _options(
@@ -113,6 +125,7 @@ def post_import(
         dry_run=dry_run,
         skip_invalid=skip_invalid,
         currency=currency,
+        as_of=as_of,
     )
     with saved_upload(file) as path:
         report = import_file(
@@ -139,11 +152,24 @@ def post_bundle(
     map_value: Annotated[
         list[str] | None, Form(description="FIELD:WORD=VALUE, e.g. status:invoiced=paid.")
     ] = None,
+    as_of: Annotated[
+        dt.date | None,
+        Form(
+            description="The day a subscription snapshot (tenure in months) was taken; "
+            "default today."
+        ),
+    ] = None,
 ) -> BundleReport:
     """Import several files of one export (an Olist export, Shopify customers and orders, monthly
     files) in dependency order, in one transaction: one refused file writes nothing."""
     options = _options(
-        request, kind, map_value, dry_run=dry_run, skip_invalid=skip_invalid, currency=currency
+        request,
+        kind,
+        map_value,
+        dry_run=dry_run,
+        skip_invalid=skip_invalid,
+        currency=currency,
+        as_of=as_of,
     )
     with tempfile.TemporaryDirectory(prefix="soloist-import-") as folder:
         budget, paths = MAX_UPLOAD_BYTES, []

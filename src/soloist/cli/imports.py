@@ -8,6 +8,7 @@ report. ``soloist import fields [KIND…]`` lists the fields each kind reads.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -33,7 +34,7 @@ FIELDS_HELP = {
     "quantity, unit_price, line_amount, channel, cancelled_at",
     "subscriptions": "customer_id, name, first_name, last_name, email, phone, company, country, "
     "subscription_id, plan, price, quantity, currency, interval, status, started_at, "
-    "cancelled_at, cancel_reason",
+    "cancelled_at, cancel_reason, tenure, churned",
     "interactions": "customer_id, name, first_name, last_name, email, phone, company, country, "
     "channel, direction, subject, body, occurred_at",
     "feedback": "customer_id, name, first_name, last_name, email, phone, company, country, "
@@ -59,6 +60,17 @@ def _parse_map(pairs: list[str]) -> dict[str, str]:
         column, target = pair.split("=", 1)
         mapping[column.strip()] = target.strip()
     return mapping
+
+
+def _as_of(text: str | None) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageError(
+            f"--as-of {text!r}: not a date; write it as YYYY-MM-DD, e.g. 2024-06-30"
+        ) from None
 
 
 def _print_report(report: dict[str, Any]) -> None:
@@ -215,7 +227,8 @@ def import_command(
         typer.Option(
             "--format",
             help="auto, generic, shopify, stripe-charges, stripe-customers, "
-            "stripe-subscriptions, woocommerce, retail, cdnow, olist-customers",
+            "stripe-subscriptions, woocommerce, retail, cdnow, olist-customers, "
+            "subscription-snapshot",
         ),
     ] = "auto",
     map_: Annotated[
@@ -256,6 +269,16 @@ def import_command(
             "for a GBK or Chinese-headed file).",
         ),
     ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            metavar="YYYY-MM-DD",
+            help="The day a subscription snapshot (a tenure in months instead of a start date, "
+            "the Telco layout) was taken; starts are counted back from it (default: today).",
+            show_default=False,
+        ),
+    ] = None,
     preview: Annotated[
         bool, typer.Option("--preview", help="Show the detected format and column mapping only.")
     ] = False,
@@ -267,6 +290,7 @@ def import_command(
         data_files,
         import_file,
         import_files,
+        read_limits,
     )
     from soloist.domain.workspace import settle_import_currency
 
@@ -293,6 +317,8 @@ def import_command(
             currency=currency,
             region=region,
             value_map=_value_map(map_value or [], map_values or [], kind),
+            as_of=_as_of(as_of),
+            limits=read_limits(common.settings()),
         )
         data_files(paths)  # refuses a path that is not there, as it was typed
         one_file = len(paths) == 1 and not paths[0].is_dir() and kind not in AUTO

@@ -15,6 +15,7 @@ from soloist.imports.formats.generic import GenericFormat
 from soloist.imports.formats.olist import OlistCustomers, OlistPart
 from soloist.imports.formats.retail import RetailLineItems
 from soloist.imports.formats.shopify import ShopifyCustomers, ShopifyOrders
+from soloist.imports.formats.snapshot import SubscriptionSnapshot
 from soloist.imports.formats.stripe import StripeCharges, StripeCustomers, StripeSubscriptions
 from soloist.imports.formats.woocommerce import WooCommerceOrders
 from soloist.imports.raw import RawTable
@@ -32,6 +33,7 @@ FORMATS.register(RetailLineItems(), "online-retail", "uci")
 FORMATS.register(CdnowLog())
 FORMATS.register(OlistCustomers())
 FORMATS.register(OlistPart())
+FORMATS.register(SubscriptionSnapshot(), "snapshot", "telco")
 FORMATS.register(GenericFormat(), "csv", "tsv", "xlsx", "excel", "table")
 
 __all__ = [
@@ -41,6 +43,7 @@ __all__ = [
     "RawTable",
     "Record",
     "Registry",
+    "SubscriptionSnapshot",
     "TableFormat",
     "read_table",
 ]

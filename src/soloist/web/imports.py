@@ -16,7 +16,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from starlette.responses import RedirectResponse, Response
 
-from soloist.domain.imports import KINDS, ImportOptions, import_file, preview_import
+from soloist.domain.imports import (
+    KINDS,
+    ImportOptions,
+    import_file,
+    preview_import,
+    read_limits,
+)
 from soloist.domain.workspace import settle_import_currency
 from soloist.errors import ImportRefusedError, SoloistError, ValidationError
 from soloist.web.labels import N_
@@ -55,7 +61,12 @@ def _discard(request: Request) -> None:
 def _options(request: Request, **given: Any) -> ImportOptions:
     """The workspace's time zone and country (for phone numbers without +code), as the CLI."""
     settings = request.app.state.settings
-    return ImportOptions(timezone=settings.timezone, country=settings.country, **given)
+    return ImportOptions(
+        timezone=settings.timezone,
+        country=settings.country,
+        limits=read_limits(settings),
+        **given,
+    )
 
 
 def _dry_run(request: Request, path: Path, kind: str, actor: str) -> dict[str, Any]:
@@ -108,7 +119,7 @@ def preview(
                 raise ValidationError(N_("The file is larger than 200 MB."), field="file")
             handle.write(chunk)
     try:
-        found = preview_import(path, kind)
+        found = preview_import(path, kind, _options(request))
     except SoloistError as exc:
         shutil.rmtree(folder, ignore_errors=True)
         context = {"kinds": KINDS, "error": exc.message, "error_code": exc.code}

@@ -79,6 +79,7 @@ FORMAT_LABELS: Final = LabelTable(
         "olist-customers": N_("Olist customers table"),
         "olist-orders": N_("Olist orders, items and payments"),
         "olist-reviews": N_("Olist reviews"),
+        "subscription-snapshot": N_("Subscription snapshot: tenure and churn (Telco layout)"),
     }
 )
 

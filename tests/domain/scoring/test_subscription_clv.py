@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from sqlalchemy import select
+from tests.domain.scoring.test_real_data_runs import add_telco
+from tests.real_data import telco_frame
 
 from soloist.analytics import ShiftedBetaGeometricModel, fit_sbg_censored
 from soloist.domain.scoring.clv import analyze_workspace
@@ -18,8 +20,6 @@ from soloist.domain.scoring.subscription_clv import (
 )
 from soloist.storage.database import Database
 from soloist.storage.models import CustomerScore
-from tests.domain.scoring.test_real_data_runs import add_telco
-from tests.real_data import telco_frame
 
 END = pd.Timestamp("2026-06-30")
 
@@ -30,9 +30,15 @@ def simulated_book(alpha: float, beta: float, n: int, seed: int) -> pd.DataFrame
     rng = np.random.default_rng(seed)
     theta = rng.beta(alpha, beta, n)
     lasts = np.minimum(rng.geometric(theta), 1000)  # periods paid, >= 1 (capped: past END)
-    starts = [END - pd.DateOffset(months=int(m)) - pd.Timedelta(days=int(d))
-              for m, d in zip(rng.integers(1, 60, n), rng.integers(0, 28, n), strict=True)]  # fmt: skip
-    ends = [s + pd.DateOffset(months=int(k)) - pd.Timedelta(days=1) for s, k in zip(starts, lasts, strict=True)]  # fmt: skip
+    months, days = rng.integers(1, 60, n), rng.integers(0, 28, n)
+    starts = [
+        END - pd.DateOffset(months=int(m)) - pd.Timedelta(days=int(d))
+        for m, d in zip(months, days, strict=True)
+    ]
+    ends = [
+        s + pd.DateOffset(months=int(k)) - pd.Timedelta(days=1)
+        for s, k in zip(starts, lasts, strict=True)
+    ]
     return pd.DataFrame(
         {
             "customer_id": range(n),

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         import_fields,
         import_file,
         preview_import,
+        read_limits,
     )
     from soloist.domain.imports.value_maps import (
         ValueMap,
@@ -51,6 +52,7 @@ _MODULE_OF = {
     "merge_value_maps": "value_maps",
     "parse_value_maps": "value_maps",
     "preview_import": "pipeline",
+    "read_limits": "pipeline",
     "read_value_map_file": "value_maps",
 }
 __all__ = [
@@ -70,6 +72,7 @@ __all__ = [
     "merge_value_maps",
     "parse_value_maps",
     "preview_import",
+    "read_limits",
     "read_value_map_file",
 ]
 __getattr__, __dir__ = lazy_face(__name__, _MODULE_OF, globals())

@@ -1,5 +1,6 @@
 """Writing an import's subscriptions and interactions, and the counts every writer returns
-(feedback: :mod:`soloist.domain.imports.feedback`).
+(feedback: :mod:`soloist.domain.imports.feedback`); reading a subscription snapshot as of its
+day, and keeping its other columns as the customers' own fields.
 
 Each ``write_*`` function compares the file's rows with what the database holds under the same
 natural keys and returns counts: ``imported`` (new), ``updated`` (changed) and ``unchanged``. With
@@ -8,18 +9,24 @@ natural keys and returns counts: ``imported`` (new), ``updated`` (changed) and `
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import datetime as dt
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import DeclarativeBase, Session
 
 from soloist.domain.audit import describe_changes, insert_rows, record_audit
 from soloist.domain.imports.customers import Resolved
-from soloist.imports.clean import InteractionDraft, SubscriptionDraft
+from soloist.errors import UsageError
+from soloist.imports import ImportFormat, RawTable, SubscriptionSnapshot
+from soloist.imports.clean import Cleaned, InteractionDraft, SubscriptionDraft
+from soloist.imports.formats.snapshot import cancellation_day
 from soloist.storage.bulk import among, chunks
-from soloist.storage.models import Interaction, Subscription
+from soloist.storage.models import Customer, Interaction, Subscription
+from soloist.storage.types import utcnow
 
 
 @dataclass
@@ -195,3 +202,120 @@ def write_interactions(
         ]
         _insert(session, Interaction, rows, actor, source)
     return counts
+
+
+def _today(timezone: str) -> dt.date:
+    try:
+        return dt.datetime.now(ZoneInfo(timezone)).date()
+    except (ZoneInfoNotFoundError, ValueError):
+        return dt.datetime.now(dt.UTC).date()
+
+
+def dated_format(
+    fmt: ImportFormat,
+    kind: str,
+    mapping: Mapping[str, int],
+    as_of: dt.date | None,
+    timezone: str,
+) -> tuple[ImportFormat, str | None]:
+    """The format that reads a subscription snapshot as of its day (``as_of``, default today in
+    ``timezone``) and the note that says which day; a plain table with a tenure and no start
+    date is read as a snapshot too. Other files keep their format (a note says when ``as_of``
+    was given for nothing)."""
+    snapshot = isinstance(fmt, SubscriptionSnapshot)
+    if not snapshot and fmt.name == "generic" and "tenure" in mapping:
+        snapshot = "started_at" not in mapping
+        fmt = SubscriptionSnapshot() if snapshot else fmt
+    if not snapshot or kind != "subscriptions":
+        unused = as_of is not None and kind == "subscriptions"
+        return fmt, (f"--as-of {as_of} not used: the file gives start dates" if unused else None)
+    today = _today(timezone)
+    if as_of is not None and as_of > today:
+        raise UsageError(
+            f"--as-of {as_of} is after today ({today}): give the day the snapshot was taken"
+        )
+    day = as_of or today
+    said = "the day given" if as_of else "today; give the snapshot's own day with --as-of"
+    assert isinstance(fmt, SubscriptionSnapshot)
+    return fmt.on(day), (
+        f"a snapshot as of {day} ({said}): each subscription started its tenure in months "
+        f"before that day; those that churned are taken to have cancelled on "
+        f"{cancellation_day(day, dt.date.min)}, the middle of the month before it"
+    )
+
+
+def snapshot_fields(
+    table: RawTable,
+    fmt: ImportFormat,
+    kind: str,
+    mapping: Mapping[str, int],
+    ignored: Collection[str],
+    cleaned: Cleaned,
+) -> tuple[dict[str, dict[str, str]], str | None]:
+    """Customer key -> the own fields a snapshot's other columns give them (the first value
+    the file gives for each; empty for other formats and for rows left out), and a note naming
+    the columns kept so."""
+    if not isinstance(fmt, SubscriptionSnapshot):
+        return {}, None
+    by_row = fmt.customer_fields(table, kind, mapping, ignored)
+    rows = (
+        [(draft.row, draft.customer) for draft in cleaned.subscriptions]
+        if kind == "subscriptions"
+        else [(ref.row, key) for key, ref in cleaned.customers.items()]
+    )
+    found: dict[str, dict[str, str]] = {}
+    for row, key in rows:
+        given = found.setdefault(key, {})
+        for name, value in by_row.get(row, {}).items():
+            given.setdefault(name, value)
+    kept = {key: given for key, given in found.items() if given}
+    names = list(dict.fromkeys(name for given in kept.values() for name in given))
+    if not names:
+        return kept, None
+    return kept, f"kept as the customers' own fields: {', '.join(names)}"
+
+
+def newest_customer_id(session: Session) -> int:
+    """The highest customer id so far: customers an import creates come after it."""
+    return int(session.scalar(select(func.max(Customer.id))) or 0)
+
+
+def write_customer_fields(
+    session: Session,
+    fields: Mapping[str, Mapping[str, str]],
+    customers: Resolved,
+    newest: int,
+    *,
+    actor: str,
+    apply: bool,
+) -> int:
+    """Set each customer's own fields (``custom_fields``) to those the file gives, keeping the
+    others they have; returns how many customers already there (id up to ``newest``) change,
+    each change audited. A dry run only counts."""
+    given: dict[int, dict[str, str]] = {}
+    for key, values in fields.items():
+        customer_id = customers.existing_id(key)
+        if customer_id is not None:  # a dry run's new customers have no id yet
+            mine = given.setdefault(customer_id, {})
+            mine.update({k: v for k, v in values.items() if k not in mine})
+    stored: dict[int, dict[str, Any]] = {}
+    for part in chunks(sorted(given)):
+        query = select(Customer.id, Customer.custom_fields).where(among(session, Customer.id, part))
+        stored.update({row.id: dict(row.custom_fields or {}) for row in session.execute(query)})
+    changed, rows, now = 0, [], utcnow()
+    for customer_id, values in given.items():
+        before = stored.get(customer_id, {})
+        after = {**before, **values}
+        if after == before:
+            continue
+        rows.append({"id": customer_id, "custom_fields": after, "updated_at": now})
+        if customer_id <= newest:
+            changed += 1
+            if apply:
+                changes = describe_changes({"custom_fields": before}, {"custom_fields": after})
+                record_audit(
+                    session, actor, "customer.updated_by_import", "customer", customer_id, changes
+                )
+    if apply and rows:
+        session.execute(update(Customer), rows)
+    return changed

@@ -42,6 +42,7 @@ from soloist.domain.imports.pipeline import (
 from soloist.errors import ImportRefusedError, UsageError
 from soloist.imports import FORMATS, KINDS, ImportFormat, RawTable, read_table
 from soloist.imports.formats.olist import assemble, olist_role
+from soloist.imports.raw import ReadLimits
 
 # The order kinds are written in: what a later kind refers to is there first.
 ORDER = ("customers", "orders", "subscriptions", "interactions", "feedback")
@@ -149,14 +150,14 @@ def guess_kind(table: RawTable, fmt: ImportFormat) -> str | None:
     return None
 
 
-def _plan(kind: str, files: list[Path], report: BundleReport) -> list[_Step]:
+def _plan(kind: str, files: list[Path], report: BundleReport, limits: ReadLimits) -> list[_Step]:
     """The imports to make, in the order to make them."""
     if kind not in AUTO:
         return [_Step(kind, path, path.name) for path in files]
     steps: list[_Step] = []
     olist: dict[str, RawTable] = {}
     for path in files:
-        table = read_table(path)
+        table = read_table(path, limits)
         role = olist_role(table)
         if role is not None:
             if role in olist:
@@ -225,7 +226,7 @@ def import_files(
     files = data_files(paths)
     report = BundleReport(kind=kind, status="dry_run" if options.dry_run else "imported")
     report.dry_run = options.dry_run
-    steps = _plan(kind, files, report)
+    steps = _plan(kind, files, report, options.limits)
     inner = dataclasses.replace(options, dry_run=False)
     savepoint = session.begin_nested() if options.dry_run else None
     rows_before = 0
@@ -239,7 +240,7 @@ def import_files(
                 else:
                     tell(stage, done, total)
 
-            table = step.table if step.table is not None else read_table(step.path)
+            table = step.table if step.table is not None else read_table(step.path, options.limits)
             step.table = None  # read once, let go once imported
             try:
                 one = import_table(

@@ -15,6 +15,7 @@ number), customers by external id, then the keyed e-mail hash, then the phone ha
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -25,7 +26,15 @@ from sqlalchemy.orm import Session
 
 from soloist.domain._progress import Progress, no_progress
 from soloist.domain.audit import record_audit
-from soloist.domain.imports.activity import Counts, write_interactions, write_subscriptions
+from soloist.domain.imports.activity import (
+    Counts,
+    dated_format,
+    newest_customer_id,
+    snapshot_fields,
+    write_customer_fields,
+    write_interactions,
+    write_subscriptions,
+)
 from soloist.domain.imports.customers import Resolved, normalise_contacts, resolve_customers
 from soloist.domain.imports.feedback import write_feedback
 from soloist.domain.imports.orders import write_orders
@@ -34,6 +43,7 @@ from soloist.domain.jobs.queue import enqueue_job
 from soloist.errors import ImportRefusedError, UsageError
 from soloist.imports import FORMATS, KINDS, ImportFormat, RawTable, read_table
 from soloist.imports.clean import Cleaned, CleanOptions, clean_table
+from soloist.imports.raw import DEFAULT_LIMITS, ReadLimits
 from soloist.imports.synonyms import FIELDS, IDENTITY_FIELDS
 from soloist.storage.models import ImportBatch
 from soloist.storage.types import utcnow
@@ -45,7 +55,7 @@ IGNORE = ("", "-", "ignore", "skip")
 REQUIRED: dict[str, list[tuple[str, ...]]] = {
     "customers": [IDENTITY_FIELDS],
     "orders": [IDENTITY_FIELDS, ("ordered_at",), ("total", "line_amount", "unit_price")],
-    "subscriptions": [IDENTITY_FIELDS, ("plan",), ("price",), ("started_at",)],
+    "subscriptions": [IDENTITY_FIELDS, ("plan",), ("price",), ("started_at", "tenure")],
     "interactions": [IDENTITY_FIELDS, ("channel",), ("occurred_at",)],
     "feedback": [IDENTITY_FIELDS, ("score", "rating"), ("responded_at",)],
 }
@@ -65,6 +75,13 @@ class ImportOptions:
     region: str | None = None  # country for phone numbers without a +country code (--region)
     country: str | None = None  # the workspace's country, when the file does not say
     value_map: ValueMap = field(default_factory=dict)  # field -> {word: value} (--map-value)
+    as_of: dt.date | None = None  # the day a subscription snapshot was taken (default: today)
+    limits: ReadLimits = DEFAULT_LIMITS  # cell size, columns, uncompressed size (the settings)
+
+
+def read_limits(settings: Any) -> ReadLimits:
+    """The readers' bounds from the workspace's settings (``SOLOIST_IMPORT_MAX_*``)."""
+    return ReadLimits.from_settings(settings)
 
 
 @dataclass
@@ -214,7 +231,7 @@ def import_fields(kind: str) -> list[tuple[str, str, list[str]]]:
 
 def detect_format(path: Path | str) -> str:
     """The name of the layout the file is in (``shopify``, ``cdnow``, ``generic`` …)."""
-    return FORMATS.detect(read_table(path)).name
+    return FORMATS.detect(read_table(path)).name  # the default limits: a look, not an import
 
 
 def preview_import(
@@ -223,7 +240,7 @@ def preview_import(
     """The detected format and column mapping, and the first rows — nothing is written."""
     options = options or ImportOptions()
     _check_kind(kind)
-    table = read_table(path)
+    table = read_table(path, options.limits)
     fmt = _choose_format(table, kind, options)
     mapping = _mapping(table, fmt, kind, options)
     used = set(mapping.values())
@@ -319,7 +336,7 @@ def import_file(
     _check_kind(kind)
     tell = progress or no_progress
     tell("step:read", 0, len(STEPS))
-    table = read_table(Path(path))
+    table = read_table(Path(path), options.limits)
     return import_table(
         session,
         kind,
@@ -376,6 +393,7 @@ def import_table(
     tell("rows", len(table.rows), len(table.rows))
     fmt = fmt or _choose_format(table, kind, options)
     mapping = _mapping(table, fmt, kind, options)
+    fmt, dated = dated_format(fmt, kind, mapping, options.as_of, options.timezone)
     mapped_notes = apply_value_map(table, mapping, kind, options.value_map)
     tell("step:clean", 1, len(STEPS))
     clean_options = CleanOptions(
@@ -390,7 +408,7 @@ def import_table(
     region, region_note = phone_region(table, options)
     normalise_contacts(cleaned, columns, region)
     report = _report(table, fmt, kind, cleaned, mapping, options.dry_run)
-    report.notes[:0] = mapped_notes
+    report.notes[:0] = [*mapped_notes, *([dated] if dated else [])]
     if region_note and "phone" in mapping:
         report.notes.append(region_note)
     if report.invalid and not options.skip_invalid:
@@ -414,6 +432,10 @@ def import_table(
         session.add(batch)
         session.flush()
         report.batch_id = batch.id
+    ignored = [c for c, target in options.mapping.items() if target.strip().lower() in IGNORE]
+    own_fields, fields_note = snapshot_fields(table, fmt, kind, mapping, ignored, cleaned)
+    report.notes.extend([fields_note] if fields_note else [])
+    newest = newest_customer_id(session) if own_fields else 0
     used = _used_customers(cleaned)
     resolved = resolve_customers(
         session,
@@ -422,6 +444,9 @@ def import_table(
         apply=apply,
         actor=actor,
         source=fmt.source,
+    )
+    resolved.updated += write_customer_fields(
+        session, own_fields, resolved, newest, actor=actor, apply=apply
     )
     report.customers = {
         "created": resolved.created,
