@@ -578,3 +578,20 @@ def test_empty_binary_and_damaged_files_are_refused(
     path.write_bytes(content)
     with pytest.raises(ImportRefusedError), sqlite_database.session() as session:
         import_file(session, "orders", path, ImportOptions(), "test")
+
+
+def test_western_european_text_in_windows_1252_is_read_not_refused(
+    sqlite_database: Database, tmp_path: Path
+) -> None:
+    """Words of one accented letter ("à", "é") are common in French and Portuguese; they are
+    no sign of Cyrillic read as Windows-1252."""
+    path = tmp_path / "clients.csv"
+    path.write_bytes(
+        "name,email,notes\n"
+        "Anne Dupont,anne@example.com,Livraison à Paris\n"
+        "João Silva,joao@example.com,Ela é cliente\n"
+        "Renée Müller,renee@example.com,Café crème à emporter\n".encode("cp1252")
+    )
+    report = _import(sqlite_database, "customers", path)
+    assert report.imported == 3
+    assert read_table(path).encoding == "cp1252"

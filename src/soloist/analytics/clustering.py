@@ -135,8 +135,10 @@ def _fit_labels(
             AgglomerativeClustering(n_clusters=k, linkage="ward").fit_predict(x), dtype=np.int64
         )
     if method == "hdbscan":
-        size = options.get("min_cluster_size") or max(5, x.shape[0] // 50)
-        model_h = HDBSCAN(min_cluster_size=int(size), copy=True)
+        size = int(options.get("min_cluster_size") or max(5, x.shape[0] // 50))
+        # a small sample (a few customers, or a stability subsample) caps both sizes
+        size = max(2, min(size, x.shape[0] - 1))
+        model_h = HDBSCAN(min_cluster_size=size, min_samples=size, copy=True)
         return np.asarray(model_h.fit_predict(x), dtype=np.int64)
     min_samples = int(options.get("min_samples") or max(5, 2 * x.shape[1]))
     eps = options.get("eps")

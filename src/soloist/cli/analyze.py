@@ -70,6 +70,12 @@ def analyze(
 
     if model != "auto" and model not in MODEL_NAMES:
         raise UsageError(f"Unknown model {model!r}; use auto or one of {', '.join(MODEL_NAMES)}.")
+    if not 0 <= discount_rate < 1:
+        raise UsageError(
+            f"--discount-rate is a yearly rate from 0 to 1 (0.10 is 10 %), not {discount_rate}."
+        )
+    if holdout_days is not None and holdout_days < 7:
+        raise UsageError(f"--holdout-days must be at least 7, not {holdout_days}.")
     options = AnalyzeOptions(
         model=None if model == "auto" else model,
         holdout_days=holdout_days,
@@ -141,7 +147,7 @@ def _print_subscription_run(result: dict[str, Any]) -> None:
     for name, value in params["purchase"].items():
         table.add_row(f"  {name}", f"{value:.4g}")
     table.add_row(
-        "5-fold check: predicted / actual cancellations in the latest period",
+        "5-fold check: predicted / actual cancellations over the periods watched",
         f"{holdout['predicted_cancellations']:,.0f} / {holdout['actual_cancellations']:,}",
     )
     error = holdout["aggregate_error_percent"]

@@ -193,6 +193,8 @@ def _accented(text: str) -> tuple[int, int]:
     """(non-ASCII letters, all letters) of the words of ``text`` that hold a non-ASCII letter."""
     accented = letters = 0
     for word in _ACCENTED_WORD.findall(text):
+        if len(word) < 2:
+            continue  # "à", "é", "ó": whole words of one accented letter in French, Portuguese
         accented += sum(1 for ch in word if ord(ch) > 127)
         letters += len(word)
     return accented, letters

@@ -4,6 +4,9 @@ known truth, whether the whole book was watched or only last month's leavers wer
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,14 +15,17 @@ from tests.domain.scoring.test_real_data_runs import add_telco
 from tests.real_data import telco_frame
 
 from soloist.analytics import ShiftedBetaGeometricModel, fit_sbg_censored
-from soloist.domain.scoring.clv import analyze_workspace
+from soloist.domain.audit import insert_rows
+from soloist.domain.customers.records import CustomerCreate, add_customers_bulk
+from soloist.domain.scoring.clv import AnalyzeOptions, analyze_workspace
 from soloist.domain.scoring.subscription_clv import (
     cross_validated_check,
     lifetimes,
     value_of_running,
 )
+from soloist.errors import ValidationError
 from soloist.storage.database import Database
-from soloist.storage.models import CustomerScore
+from soloist.storage.models import CustomerScore, Subscription
 
 END = pd.Timestamp("2026-06-30")
 
@@ -151,3 +157,73 @@ def test_segments_of_a_subscription_business_rest_on_its_payments(
     first_year = (frame["tenure"] <= 12).to_numpy()
     share = lambda mask: np.mean([by_row[i] in good for i in np.flatnonzero(mask)])  # noqa: E731
     assert share(long_paying) > share(first_year)
+
+
+def _book(session: Any, rows: list[dict[str, Any]]) -> list[int]:
+    people = [CustomerCreate(name=f"S{i}") for i in range(len(rows))]
+    ids = add_customers_bulk(session, people, "test", "book")
+    insert_rows(
+        session,
+        Subscription,
+        [
+            {"customer_id": ids[i], "plan": "p", "currency": "USD", **row}
+            for i, row in enumerate(rows)
+        ],
+        "test",
+        "book",
+    )
+    return ids
+
+
+@pytest.mark.slow
+def test_a_small_book_alike_subscribers_and_odd_rows_are_valued_honestly(
+    sqlite_database: Database,
+) -> None:
+    """Sixty monthly subscribers who all leave at one rate (the sBG runs off to its geometric
+    limit), five yearly ones too few to model, two cancelled without a date."""
+    rng = np.random.default_rng(4)
+    start = pd.Timestamp("2024-01-01", tz="UTC")
+    rows: list[dict[str, Any]] = []
+    for _ in range(60):
+        begun = start + pd.DateOffset(months=int(rng.integers(0, 12)))
+        lasts = int(rng.geometric(0.08))
+        ended = begun + pd.DateOffset(months=lasts) - pd.Timedelta(days=3)
+        gone = ended <= pd.Timestamp("2025-12-31", tz="UTC")
+        rows.append(
+            {
+                "billing_interval": "month",
+                "price_minor": 1000,
+                "started_at": begun.to_pydatetime(),
+                "status": "cancelled" if gone else "active",
+                "cancelled_at": ended.to_pydatetime() if gone else None,
+            }
+        )
+    rows += [{"billing_interval": "year", "price_minor": 9000, "status": "active",
+              "started_at": start.to_pydatetime(), "cancelled_at": None}] * 5  # fmt: skip
+    rows += [{"billing_interval": "month", "price_minor": 1000, "status": "cancelled",
+              "started_at": start.to_pydatetime(), "cancelled_at": None}] * 2  # fmt: skip
+    with sqlite_database.session() as session:
+        ids = _book(session, rows)
+    with sqlite_database.session() as session:
+        run = analyze_workspace(session, "USD", "test")
+        scores = {
+            cid: (p, clv)
+            for cid, p, clv in session.execute(
+                select(CustomerScore.customer_id, CustomerScore.p_alive,
+                       CustomerScore.clv_12m_minor).where(CustomerScore.model_run_id == run.id)
+            )
+        }  # fmt: skip
+        codes = {note["code"] for note in run.params["notes"]}
+        assert {"interval_skipped", "constant_retention"} <= codes
+        # a yearly subscriber still pays: active, with no value the model could give
+        assert all(scores[cid] == (1.0, None) for cid in ids[60:65])
+        # cancelled with no day: gone, and left out of the fit
+        assert all(scores[cid] == (0.0, 0) for cid in ids[65:])
+        check = run.metrics["holdout"]
+        assert abs(check["aggregate_error_percent"]) < 10
+        last = max(r["cancelled_at"] or r["started_at"] for r in rows[:60])
+        with pytest.raises(ValidationError, match="after the book's last recorded"):
+            analyze_workspace(
+                session, "USD", "test",
+                AnalyzeOptions(observation_end=(last + dt.timedelta(days=40)).date()),
+            )  # fmt: skip

@@ -31,8 +31,9 @@ from soloist.analytics.next_purchase import compare_clv_models
 from soloist.analytics.subscription_churn import score_subscription_churn
 from soloist.domain._progress import Progress, no_progress
 from soloist.domain.audit import insert_rows, record_audit
+from soloist.domain.scoring.dates import end_of_day
 from soloist.domain.scoring.reasons import Reason, stored_reasons
-from soloist.domain.scoring.segments import end_of_day, load_transactions
+from soloist.domain.scoring.segments import load_transactions
 from soloist.errors import ValidationError
 from soloist.money import minor_to_decimal
 from soloist.storage.models import (

@@ -32,8 +32,10 @@ from soloist.analytics import (
 from soloist.domain._progress import Progress, no_progress
 from soloist.domain.audit import insert_rows, record_audit
 from soloist.domain.currencies import Rates, explain_missing_orders, paid_order_amounts
+from soloist.domain.scoring.dates import checked_end_date, end_of_day
 from soloist.domain.scoring.model_choice import (
     ALIVE_FOR_ONE_TIME_BUYERS,
+    POOLED,
     PURCHASE_MODELS,
     ModelComparison,
     check_enough_purchases,
@@ -118,13 +120,8 @@ def observation_end(orders: pd.DataFrame, end_date: dt.date | None) -> pd.Timest
             f"({first:%Y-%m-%d}); give a date between {first:%Y-%m-%d} and {last:%Y-%m-%d}.",
             field="end_date",
         )
-    if end_date > dt.datetime.now(dt.UTC).date():
-        raise ValidationError(
-            f"The end date {end_date:%Y-%m-%d} is in the future; the analysis can only look at "
-            f"what has happened (the last paid order is of {last:%Y-%m-%d}).",
-            field="end_date",
-        )
-    return pd.Timestamp(end_date) + pd.Timedelta(hours=23, minutes=59, seconds=59)
+    checked_end_date(end_date)
+    return end_of_day(end_date)
 
 
 def _gross_margin(orders: pd.DataFrame) -> float:
@@ -221,6 +218,11 @@ def analyze_workspace(
         raise UsageError(
             f"Unknown model {opts.model!r}; use one of {', '.join(PURCHASE_MODELS)}.", field="model"
         )
+    if not 0 <= opts.annual_discount_rate < 1:
+        raise ValidationError(
+            f"The discount rate is a yearly rate from 0 to 1, not {opts.annual_discount_rate}.",
+            field="annual_discount_rate",
+        )
     names = list(PURCHASE_MODELS) if opts.model is None else [opts.model]
     orders = load_paid_orders(session, currency, rates=opts.rates)
     if orders.empty:
@@ -292,14 +294,16 @@ def analyze_workspace(
         insert_rows(
             session, CustomerScore, rows[start : start + SCORE_CHUNK], actor, f"clv run {run.id}"
         )
-    notes = [
-        n
-        for n in (
-            spend_note,
-            no_churn_note or _one_time_buyers_note(comparison.chosen, summary),
-        )
-        if n
-    ]
+    pooled = comparison.chosen == POOLED
+    pooled_note = (
+        {"code": "pooled_rate", "count": metrics_repeaters(summary), "text": comparison.reason}
+        if pooled
+        else None
+    )
+    alive_note = (
+        None if pooled else no_churn_note or _one_time_buyers_note(comparison.chosen, summary)
+    )
+    notes = [n for n in (pooled_note, spend_note, alive_note) if n]
     run.params = {
         "purchase_model": comparison.chosen,
         "model_choice": comparison.reason,
@@ -318,6 +322,8 @@ def analyze_workspace(
         "horizon_months": opts.horizon_months,
         "time_unit": "days",
         "currency": currency,
+        # the orders in other currencies counted, at these rates (live rescoring counts alike)
+        "rates": {code: str(rate) for code, rate in sorted(opts.rates.items())},
         "notes": notes,
         "p_alive_blank": bool(no_churn_note),
     }
@@ -347,6 +353,10 @@ def analyze_workspace(
     record_audit(session, actor, "model_run.finished", "model_run", run.id, {"kind": "clv"})
     report("done", 3, 3)
     return run
+
+
+def metrics_repeaters(summary: pd.DataFrame) -> int:
+    return int((summary["frequency"] > 0).sum())
 
 
 def _one_time_buyers_note(model: str, summary: pd.DataFrame) -> dict[str, Any] | None:

@@ -19,6 +19,7 @@ import datetime as dt
 import functools
 import math
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -28,13 +29,12 @@ from sqlalchemy.orm import Session
 
 from soloist.analytics import GammaGammaModel, rescore_churn, rfm_summary
 from soloist.domain.scoring.clv import (
-    PURCHASE_MODELS,
     latest_run,
     load_paid_orders,
     minor_units_per_unit,
     score_summary,
 )
-from soloist.domain.scoring.model_choice import PooledSpend
+from soloist.domain.scoring.model_choice import PooledSpend, purchase_model_class
 from soloist.domain.scoring.reasons import Reason, stored_reasons
 from soloist.storage.models import CustomerScore
 from soloist.storage.types import utcnow
@@ -45,15 +45,17 @@ def _fitted(model: Any, params: dict[str, float]) -> Any:
     return model
 
 
-OrdersOf = Callable[[str], pd.DataFrame]
+OrdersOf = Callable[..., pd.DataFrame]
 
 
 def _orders_of(session: Session, customer_id: int) -> OrdersOf:
-    """The customer's paid orders in a currency, read once however many scores need them."""
+    """The customer's paid orders in a currency (and those converted at ``rates``, as the run
+    that made the fit counted them), read once however many scores need them."""
 
     @functools.cache
-    def orders(currency: str) -> pd.DataFrame:
-        return load_paid_orders(session, currency, customer_id=customer_id)
+    def orders(currency: str, rates: tuple[tuple[str, str], ...] = ()) -> pd.DataFrame:
+        converted = {code: Decimal(rate) for code, rate in rates}
+        return load_paid_orders(session, currency, customer_id=customer_id, rates=converted)
 
     return orders
 
@@ -89,7 +91,8 @@ def rescore_customer(
     if run is None or not fit or run.params.get("basis") == "subscriptions":
         return None  # a subscription book is valued from its subscriptions, not orders
     currency = str(run.params["currency"])
-    orders = (orders_of or _orders_of(session, customer_id))(currency)
+    rates = tuple(sorted((run.params.get("rates") or {}).items()))
+    orders = (orders_of or _orders_of(session, customer_id))(currency, rates)
     existing = _score_row(session, run.id, customer_id)
     if orders.empty:
         if existing is not None:
@@ -100,7 +103,7 @@ def rescore_customer(
         pd.Timestamp(when.astimezone(dt.UTC).replace(tzinfo=None)), orders["ordered_at"].max()
     )
     summary = rfm_summary(orders, "customer_id", "ordered_at", "amount", observation_end=end)
-    purchase = _fitted(PURCHASE_MODELS[str(run.params["purchase_model"])](), fit["purchase"])
+    purchase = _fitted(purchase_model_class(str(run.params["purchase_model"]))(), fit["purchase"])
     spend_model = _fitted(
         PooledSpend() if run.params.get("spend_model") == "pooled-mean" else GammaGammaModel(),
         fit["spend"],

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import special
 from sklearn.model_selection import KFold
 
 from soloist.analytics import (
@@ -41,6 +42,8 @@ PURCHASE_MODELS: dict[str, type[Any]] = {
     "pareto-nbd": ParetoNBDModel,
 }
 PENALTY_GRID = (1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1)
+MIN_REPEAT_BUYERS = 20  # fewer, and no four-parameter model is worth fitting
+POOLED = "pooled-rate"
 CV_FOLDS = 3
 MAX_FAILED_PENALTIES = 4
 TIE_TOLERANCE = 0.02
@@ -68,6 +71,11 @@ class PurchaseFit:
         }
 
 
+def purchase_model_class(name: str) -> type[Any]:
+    """The class of a stored run's purchase model (the BTYD models, or the pooled rate)."""
+    return PooledRateModel if name == POOLED else PURCHASE_MODELS[name]
+
+
 def _columns(summary: pd.DataFrame) -> tuple[Any, Any, Any]:
     return summary["frequency"], summary["recency"], summary["T"]
 
@@ -79,6 +87,8 @@ def fit_purchase_model(name: str, summary: pd.DataFrame, *, random_state: int = 
     Raises :class:`AnalyticsError` when no penalty on the grid identifies the model.
     """
     seen = summary[summary["T"] > 0]
+    if name == POOLED:
+        return PurchaseFit(POOLED, PooledRateModel().fit(*_columns(seen)))
     cls = PURCHASE_MODELS[name]
     try:
         return PurchaseFit(name, cls().fit(*_columns(seen)))
@@ -192,6 +202,8 @@ def compare_purchase_models(
     candidates: dict[str, dict[str, Any]] = {}
     failed: dict[str, str] = {}
     fits: dict[str, PurchaseFit] = {}
+    if int((summary[summary["T"] > 0]["frequency"] > 0).sum()) < MIN_REPEAT_BUYERS:
+        return _pooled_fallback(summary, holdout_days, failed)
     for name in names:
         try:
             fit = fit_purchase_model(name, summary, random_state=random_state)
@@ -201,12 +213,27 @@ def compare_purchase_models(
         fits[name] = fit
         candidates[name] = holdout_metrics(fit, summary, holdout_days)
     if not candidates:
-        raise AnalyticsError(
-            "No purchase model could be fitted to the calibration window: "
-            + "; ".join(f"{name}: {why}" for name, why in failed.items())
-        )
+        return _pooled_fallback(summary, holdout_days, failed)
     chosen, reason, tie_break = _choose(candidates, forced=len(names) == 1)
     return ModelComparison(chosen, reason, tie_break, candidates, failed, fits)
+
+
+def _pooled_fallback(
+    summary: pd.DataFrame, holdout_days: int, failed: dict[str, str]
+) -> ModelComparison:
+    """Every customer at the shop's average repeat rate: what the data identify when no BTYD
+    model can be fitted (too few repeat buyers, or none identified)."""
+    fit = fit_purchase_model(POOLED, summary)
+    metrics = holdout_metrics(fit, summary, holdout_days)
+    repeaters = int((summary["frequency"] > 0).sum())
+    why = (
+        f"only {repeaters} customers bought again before the holdout; the BTYD models need "
+        f"{MIN_REPEAT_BUYERS}"
+        if repeaters < MIN_REPEAT_BUYERS
+        else "no BTYD model could be fitted"
+    )
+    reason = f"{why}: every customer is expected to buy again at the shop's average rate"
+    return ModelComparison(POOLED, reason, "fallback", {POOLED: metrics}, failed, {POOLED: fit})
 
 
 def _choose(candidates: dict[str, dict[str, Any]], *, forced: bool) -> tuple[str, str, str | None]:
@@ -285,6 +312,38 @@ def check_enough_purchases(summary: pd.DataFrame, what: str) -> None:
             f"None of the {len(seen):,} customers of {what} bought again on a later day; the "
             "purchase models learn from repeat purchases."
         )
+
+
+class PooledRateModel:
+    """One repeat-purchase rate for everyone, no dropout: ``x_i ~ Poisson(λ T_i)`` over each
+    customer's time since the first purchase, so ``λ̂ = Σ x / Σ T`` and
+    ``E[X(t) | x, T] = λ̂ t``. The fallback when too few customers bought again for the
+    heterogeneity and dropout of the BTYD models to be learnt; it says nothing about who is
+    still active (P(alive) is unknown)."""
+
+    def __init__(self) -> None:
+        self.params_: dict[str, float] = {}
+        self.log_likelihood_ = float("nan")
+
+    def fit(self, frequency: Any, recency: Any, age: Any) -> PooledRateModel:
+        x, t = np.asarray(frequency, dtype=np.float64), np.asarray(age, dtype=np.float64)
+        rate = float(x.sum() / t.sum()) if t.sum() > 0 else 0.0
+        self.params_ = {"rate_per_day": rate}
+        mean = rate * t
+        with np.errstate(divide="ignore", invalid="ignore"):
+            terms = np.where(x > 0, x * np.log(mean), 0.0) - mean - special.gammaln(x + 1)
+        self.log_likelihood_ = float(terms.sum())
+        return self
+
+    def expected_purchases(self, t: Any, frequency: Any, recency: Any, age: Any) -> Any:
+        shape = np.broadcast(np.asarray(t), np.asarray(frequency)).shape
+        return np.broadcast_to(self.params_["rate_per_day"] * np.asarray(t, float), shape)
+
+    def expected_repeat_purchases(self, t: Any) -> Any:
+        return self.params_["rate_per_day"] * np.asarray(t, dtype=np.float64)
+
+    def probability_alive(self, frequency: Any, recency: Any, age: Any) -> Any:
+        return np.full(np.shape(frequency), np.nan)
 
 
 class PooledSpend:

@@ -28,6 +28,7 @@ from soloist.analytics.segmentation import (
 from soloist.domain._progress import Progress, no_progress
 from soloist.domain.audit import insert_rows, record_audit
 from soloist.domain.scoring.clv import load_paid_orders
+from soloist.domain.scoring.dates import checked_end_date, end_of_day
 from soloist.domain.scoring.reasons import Reason, stored_reasons
 from soloist.domain.scoring.scores import current_runs
 from soloist.domain.scoring.subscription_clv import renewal_payments
@@ -57,11 +58,6 @@ CLUSTER_FEATURES = (
 CHUNK = 20_000
 
 
-def end_of_day(day: dt.date) -> pd.Timestamp:
-    """The last moment of ``day`` (naive UTC, to the second), a run's ``data_end``."""
-    return pd.Timestamp(day) + pd.Timedelta(days=1) - pd.Timedelta(seconds=1)
-
-
 def load_transactions(
     session: Session,
     currency: str,
@@ -76,6 +72,7 @@ def load_transactions(
     """
     orders = load_paid_orders(session, currency).rename(columns={"ordered_at": "date"})
     orders = orders[["customer_id", "date", "amount"]]
+    observation_end = checked_end_date(observation_end)
     if observation_end is not None:
         end = end_of_day(observation_end)
         orders = orders[orders["date"] <= end]

@@ -36,6 +36,7 @@ from soloist.analytics import ShiftedBetaGeometricModel, fit_sbg_censored
 from soloist.analytics.errors import AnalyticsError
 from soloist.domain._progress import Progress, no_progress
 from soloist.domain.audit import insert_rows, record_audit
+from soloist.domain.scoring.dates import checked_end_date, end_of_day
 from soloist.errors import ValidationError
 from soloist.money import minor_to_decimal
 from soloist.storage.models import CustomerScore, ModelRun, Subscription
@@ -43,6 +44,7 @@ from soloist.storage.models import CustomerScore, ModelRun, Subscription
 PERIOD_MONTHS = {"month": 1, "quarter": 3, "year": 12}
 PERIODS_PER_YEAR = {"week": 52, "month": 12, "quarter": 4, "year": 1}
 MIN_SUBSCRIPTIONS = 30
+ENDED = ("cancelled", "canceled", "expired", "ended")
 FOLDS = 5
 
 
@@ -55,10 +57,11 @@ def load_subscriptions(session: Session, currency: str) -> pd.DataFrame:
             Subscription.cancelled_at,
             Subscription.price_minor,
             Subscription.billing_interval,
+            Subscription.status,
         ).where(Subscription.currency == currency)
     ).all()
     frame = pd.DataFrame(
-        rows, columns=["customer_id", "started_at", "cancelled_at", "price", "interval"]
+        rows, columns=["customer_id", "started_at", "cancelled_at", "price", "interval", "status"]
     )
     for column in ("started_at", "cancelled_at"):
         frame[column] = pd.to_datetime(frame[column], utc=True).dt.tz_localize(None)
@@ -107,6 +110,26 @@ def lifetimes(subscriptions: pd.DataFrame, end: pd.Timestamp) -> pd.DataFrame:
     return started
 
 
+GEOMETRIC_SCALE = 1e6  # α + β of an sBG with (practically) no heterogeneity
+
+
+def fit_retention(book: pd.DataFrame) -> tuple[ShiftedBetaGeometricModel, bool]:
+    """The sBG fitted to ``book``; where α and β run off together (subscribers all alike),
+    its geometric limit: one churn rate θ = cancellations / periods watched, as an sBG with
+    α = θK, β = (1 − θ)K for a large K. The flag says which."""
+    try:
+        return fit_sbg_censored(book["periods"], book["cancelled"], book["entry"]), False
+    except AnalyticsError as exc:
+        watched = float((book["periods"] - book["entry"]).sum())
+        cancelled = float(book["cancelled"].sum())
+        if "extreme" not in str(exc) or not 0 < cancelled < watched:
+            raise
+    rate = cancelled / watched
+    model = ShiftedBetaGeometricModel()
+    model.params_ = {"alpha": rate * GEOMETRIC_SCALE, "beta": (1 - rate) * GEOMETRIC_SCALE}
+    return model, True
+
+
 def _expected_cancellations(
     model: ShiftedBetaGeometricModel, entry: np.ndarray, periods: np.ndarray
 ) -> np.ndarray:
@@ -125,7 +148,7 @@ def cross_validated_check(book: pd.DataFrame, random_state: int = 0) -> dict[str
     folds = KFold(n_splits=FOLDS, shuffle=True, random_state=random_state).split(book)
     for train, test in folds:
         part = book.iloc[train]
-        model = fit_sbg_censored(part["periods"], part["cancelled"], part["entry"])
+        model, _ = fit_retention(part)
         predicted[test] = _expected_cancellations(
             model, book["entry"].to_numpy()[test], book["periods"].to_numpy()[test]
         )
@@ -203,16 +226,25 @@ def analyze_subscriptions(
 ) -> ModelRun:
     """Fit the sBG per billing interval, check it, score every subscriber, store the run."""
     report = progress or no_progress
+    end_date = checked_end_date(end_date)
     subscriptions = load_subscriptions(session, currency)
     if subscriptions.empty:
         raise ValidationError(f"There are no paid orders and no subscriptions in {currency}.")
+    # Ended without a date (a status "cancelled" and no cancellation day): their length is
+    # unknown, so they are left out of the fit; their customers are not counted as running.
+    undated = subscriptions["cancelled_at"].isna() & subscriptions["status"].isin(ENDED)
+    ended_customers = set(subscriptions.loc[undated, "customer_id"])
+    subscriptions = subscriptions[~undated]
     events = pd.concat([subscriptions["started_at"], subscriptions["cancelled_at"].dropna()])
     last = events.max()
-    end = (
-        pd.Timestamp(end_date) + pd.Timedelta(hours=23, minutes=59, seconds=59)
-        if end_date is not None
-        else last
-    )
+    end = end_of_day(end_date) if end_date is not None else last
+    if end_date is not None and end_date > last.date():
+        raise ValidationError(
+            f"The end date {end_date:%Y-%m-%d} is after the book's last recorded start or "
+            f"cancellation ({last:%Y-%m-%d}): the months after it would count as months in "
+            "which nobody left.",
+            field="end_date",
+        )
     if end < subscriptions["started_at"].min():
         raise ValidationError(
             f"The end date {end:%Y-%m-%d} is before the first subscription started "
@@ -224,6 +256,7 @@ def analyze_subscriptions(
     fits: dict[str, Any] = {}
     checks: dict[str, Any] = {}
     skipped: dict[str, str] = {}
+    constant_hazard: list[str] = []
     values = []
     for interval, group in book.groupby("interval"):
         name = str(interval)
@@ -231,11 +264,13 @@ def analyze_subscriptions(
             skipped[name] = f"only {len(group)} subscriptions (at least {MIN_SUBSCRIPTIONS})"
             continue
         try:
-            model = fit_sbg_censored(group["periods"], group["cancelled"], group["entry"])
+            model, constant = fit_retention(group)
             checks[name] = cross_validated_check(group)
         except AnalyticsError as exc:
             skipped[name] = str(exc)
             continue
+        if constant:
+            constant_hazard.append(name)
         fits[name] = {k: float(v) for k, v in model.params_.items()}
         running = group[~group["cancelled"]]
         values.append(value_of_running(model, running, end, annual_discount_rate))
@@ -250,7 +285,8 @@ def analyze_subscriptions(
         if values
         else pd.DataFrame(columns=["expected_90", "clv", "spend"])
     )
-    everyone = sorted(set(book["customer_id"]))
+    everyone = sorted(set(book["customer_id"]) | ended_customers)
+    running_customers = set(book.loc[~book["cancelled"], "customer_id"])
     session = store or session
     run = ModelRun(
         kind="clv",
@@ -265,17 +301,22 @@ def analyze_subscriptions(
     per_unit = 10 ** -int(minor_to_decimal(1, currency).as_tuple().exponent)
     rows: list[dict[str, Any]] = []
     for cid in everyone:
-        running = cid in scored.index
+        valued = cid in scored.index  # running, in a billing interval the model covers
         rows.append(
             {
                 "model_run_id": run.id,
                 "customer_id": int(cid),
-                "p_alive": 1.0 if running else 0.0,
-                "expected_purchases_90d": float(scored.at[cid, "expected_90"]) if running else 0.0,
-                "clv_12m_minor": round(float(scored.at[cid, "clv"]) * per_unit) if running else 0,
+                # observed, not estimated: a subscription of theirs still runs
+                "p_alive": 1.0 if cid in running_customers else 0.0,
+                "expected_purchases_90d": float(scored.at[cid, "expected_90"])
+                if valued
+                else (None if cid in running_customers else 0.0),
+                "clv_12m_minor": round(float(scored.at[cid, "clv"]) * per_unit)
+                if valued
+                else (None if cid in running_customers else 0),
                 "spend_estimate_minor": round(float(scored.at[cid, "spend"]) * per_unit)
-                if running
-                else 0,
+                if valued
+                else None,
                 "reasons": {},
             }
         )
@@ -295,17 +336,25 @@ def analyze_subscriptions(
         "notes": [
             {"code": "interval_skipped", "text": f"{k} subscriptions not modelled: {v}"}
             for k, v in skipped.items()
+        ]
+        + [
+            {
+                "code": "constant_retention",
+                "text": f"{k} subscriptions: every subscriber seems to leave at the same rate, "
+                "whatever their tenure, so one rate is used (the geometric limit of the model)",
+            }
+            for k in constant_hazard
         ],
     }
     run.metrics = {
         "customers": len(everyone),
-        "running": len(scored),
+        "running": len(running_customers),
         "subscriptions": len(book),
         "cancelled": int(book["cancelled"].sum()),
         "holdout": checks[main],
         "by_interval": checks,
         "total_clv_12m": round(float(scored["clv"].sum()) if len(scored) else 0.0, 2),
-        "mean_p_alive": round(len(scored) / len(everyone), 4) if everyone else None,
+        "mean_p_alive": round(len(running_customers) / len(everyone), 4) if everyone else None,
     }
     run.status = "succeeded"
     run.finished_at = dt.datetime.now(dt.UTC)
