@@ -83,6 +83,16 @@ FORMAT_LABELS: Final = LabelTable(
     }
 )
 
+# The purchase models `soloist analyze` chooses from (soloist.domain.scoring.model_choice).
+PURCHASE_MODELS: Final = LabelTable(
+    {
+        "bg-nbd": N_("BG/NBD"),
+        "mbg-nbd": N_("MBG/NBD"),
+        "pareto-nbd": N_("Pareto/NBD"),
+        "pooled-rate": N_("one average repeat rate"),
+    }
+)
+
 # The events of a customer's timeline (soloist.domain.customers.TimelineItem.kind).
 TIMELINE_KINDS: Final = LabelTable(
     order=N_("Order"),
@@ -376,6 +386,7 @@ TABLES: Final = {
     "SORT_LABELS": SORT_LABELS,
     "IMPORT_KINDS": IMPORT_KINDS,
     "FORMAT_LABELS": FORMAT_LABELS,
+    "PURCHASE_MODELS": PURCHASE_MODELS,
     "TIMELINE_KINDS": TIMELINE_KINDS,
     "SEGMENT_KINDS": SEGMENT_KINDS,
     "SEGMENT_NAMES": SEGMENT_NAMES,

@@ -12,11 +12,8 @@ from soloist.web.security import CurrentUser
 
 router = APIRouter(include_in_schema=False)
 
-MODEL_NAMES = {"bg-nbd": "BG/NBD", "mbg-nbd": "MBG/NBD", "pareto-nbd": "Pareto/NBD"}
-
-
 @router.get("/models")
 def models_page(request: Request, user: CurrentUser) -> Response:
     with request.app.state.database.read_session() as session:
         run = latest_run(session, "clv")
-    return render(request, "models.html", {"run": run, "model_names": MODEL_NAMES}, user=user)
+    return render(request, "models.html", {"run": run}, user=user)
