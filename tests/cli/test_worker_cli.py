@@ -35,7 +35,7 @@ def test_a_queued_refit_runs_once_and_is_listed_as_done(tmp_path: Path) -> None:
     listed = run("worker", "jobs", "--status", "done", "--workspace", ws, "--json")
     assert listed.returncode == 0, listed.stderr
     (done,) = json.loads(listed.stdout)
-    assert done["result"] == {"skipped": "no paid orders in USD to analyse"}
+    assert done["result"] == {"skipped": "no paid orders and no subscriptions in USD to analyse"}
 
 
 def test_an_unknown_job_kind_is_refused_with_the_known_ones(tmp_path: Path) -> None:

@@ -97,9 +97,11 @@ def analyze(
         if not clv_only:
             for label, analysis in (
                 ("Segments", lambda s, p: segment_customers(
-                    s, currency, actor, "kmeans", observation_end=end_date, progress=p)),
+                    s, currency, actor, "kmeans", observation_end=end_date, progress=p,
+                    rates=options.rates)),
                 ("Churn", lambda s, p: score_churn_risk(
-                    s, currency, actor, horizon_days=90, observation_end=end_date, progress=p)),
+                    s, currency, actor, horizon_days=90, observation_end=end_date, progress=p,
+                    rates=options.rates)),
             ):  # fmt: skip
                 try:
                     with (

@@ -72,6 +72,7 @@ def segments(
             method,
             observation_end=end_date,
             progress=progress,
+            rates=database.settings.rates,
         )
         result = _run_dict(run)
     if common.json:
@@ -216,6 +217,7 @@ def churn(
             horizon_days=horizon_days,
             observation_end=end_date,
             progress=progress,
+            rates=database.settings.rates,
         )
         result = _run_dict(run)
     if common.json:

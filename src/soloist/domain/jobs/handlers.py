@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from soloist.config import Settings
 from soloist.errors import AnalyticsInputError, SoloistError, ValidationError
 from soloist.storage.database import Database
-from soloist.storage.models import Order
+from soloist.storage.models import Order, Subscription
 
 if TYPE_CHECKING:
     from soloist.storage.models import ModelRun
@@ -75,14 +75,16 @@ def refit_workspace(context: JobContext) -> dict[str, Any]:
 
     session, currency, payload = context.session, context.settings.currency, context.payload
     database, actor = context.database, context.actor
-    paid = select(Order.id).where(Order.status == "paid", Order.currency == currency).limit(1)
+    counted = sorted({currency, *context.settings.rates})
+    paid = select(Order.id).where(Order.status == "paid", Order.currency.in_(counted)).limit(1)
+    booked = select(Subscription.id).where(Subscription.currency == currency).limit(1)
     if database is None:
-        has_orders = session.scalar(paid)
+        has_data = session.scalar(paid) or session.scalar(booked)
     else:  # not through ``session``: its first statement would take SQLite's write lock
         with database.read_session() as reader:
-            has_orders = reader.scalar(paid)
-    if has_orders is None:
-        return {"skipped": f"no paid orders in {currency} to analyse"}
+            has_data = reader.scalar(paid) or reader.scalar(booked)
+    if has_data is None:
+        return {"skipped": f"no paid orders and no subscriptions in {currency} to analyse"}
 
     def fitted(analysis: Callable[[Session, Session], ModelRun]) -> ModelRun:
         """One analysis: read and fit with no write lock held, then write in a short
@@ -107,11 +109,11 @@ def refit_workspace(context: JobContext) -> dict[str, Any]:
         if not payload.get("clv_only", False):
             runs.append(
                 fitted(lambda read, store: segment_customers(read, currency, actor, "kmeans",
-                                                             store=store))
+                                                             store=store, rates=options.rates))
             )  # fmt: skip
             runs.append(
                 fitted(lambda read, store: score_churn_risk(read, currency, actor, horizon_days=90,
-                                                            store=store))
+                                                            store=store, rates=options.rates))
             )  # fmt: skip
     except (ValidationError, AnalyticsInputError, TypeError, ValueError) as exc:
         # The data or the options do not allow a fit: trying again at once will not help.

@@ -31,6 +31,7 @@ from soloist.analytics.next_purchase import compare_clv_models
 from soloist.analytics.subscription_churn import score_subscription_churn
 from soloist.domain._progress import Progress, no_progress
 from soloist.domain.audit import insert_rows, record_audit
+from soloist.domain.currencies import Rates
 from soloist.domain.scoring.dates import end_of_day
 from soloist.domain.scoring.reasons import Reason, stored_reasons
 from soloist.domain.scoring.segments import load_transactions
@@ -192,6 +193,7 @@ def score_churn_risk(
     progress: Progress | None = None,
     store: Session | None = None,
     observation_end: dt.date | None = None,
+    rates: Rates | None = None,
 ) -> ModelRun:
     """Compare churn models, score every customer, store the run; returns the run.
 
@@ -207,7 +209,7 @@ def score_churn_risk(
     report = progress or no_progress
     if horizon_days < 7:
         raise ValidationError("The horizon must be at least 7 days.", field="horizon_days")
-    orders, end = load_transactions(reader, currency, observation_end, required=False)
+    orders, end = load_transactions(reader, currency, observation_end, required=False, rates=rates)
     subs = _subscriptions(reader)
     if orders.empty and subs.empty:
         raise ValidationError(

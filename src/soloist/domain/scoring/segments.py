@@ -27,6 +27,7 @@ from soloist.analytics.segmentation import (
 )
 from soloist.domain._progress import Progress, no_progress
 from soloist.domain.audit import insert_rows, record_audit
+from soloist.domain.currencies import Rates
 from soloist.domain.scoring.clv import load_paid_orders
 from soloist.domain.scoring.dates import checked_end_date, end_of_day
 from soloist.domain.scoring.reasons import Reason, stored_reasons
@@ -64,13 +65,15 @@ def load_transactions(
     observation_end: dt.date | None = None,
     *,
     required: bool = True,
+    rates: Rates | None = None,
 ) -> tuple[pd.DataFrame, pd.Timestamp]:
     """Paid orders as ``customer_id``, ``date``, ``amount``, and the end of the data.
 
     The end is the last order's time, or with ``observation_end`` the end of that day (the
-    orders after it left out). No order is an error unless ``required`` is false.
+    orders after it left out). No order is an error unless ``required`` is false. With
+    ``rates``, orders in those currencies count too, converted.
     """
-    orders = load_paid_orders(session, currency).rename(columns={"ordered_at": "date"})
+    orders = load_paid_orders(session, currency, rates=rates).rename(columns={"ordered_at": "date"})
     orders = orders[["customer_id", "date", "amount"]]
     observation_end = checked_end_date(observation_end)
     if observation_end is not None:
@@ -209,6 +212,7 @@ def segment_customers(
     progress: Progress | None = None,
     store: Session | None = None,
     observation_end: dt.date | None = None,
+    rates: Rates | None = None,
 ) -> ModelRun:
     """Score RFM segments (and clusters unless ``method`` is ``rfm``) and store them.
 
@@ -224,7 +228,7 @@ def segment_customers(
         raise UsageError(
             f"Unknown method {method!r}; use one of {', '.join(SEGMENT_METHODS)}.", field="method"
         )
-    orders, end = load_transactions(reader, currency, observation_end, required=False)
+    orders, end = load_transactions(reader, currency, observation_end, required=False, rates=rates)
     basis = "orders"
     if orders.empty:
         # a subscription business: each paid billing period is a purchase
