@@ -109,6 +109,63 @@ class ChurnResult:
         }
 
 
+MIN_CLASS = 5  # churners and stayers each window needs for a model to learn from
+
+
+def _base_rate_result(
+    y_train: pd.Series,
+    y_test: pd.Series,
+    X_now: pd.DataFrame,
+    horizon_days: int,
+    cuts: tuple[pd.Timestamp, pd.Timestamp, pd.Timestamp],
+    short: str,
+) -> ChurnResult:
+    """Everyone at the shop's churn rate of the training window: what the data support when
+    one window has fewer than 5 churners or 5 stayers (a log of one-time buyers has no
+    stayers), so no model can learn who stays. Its holdout figures are those of a constant:
+    ROC AUC 0.5 and lift 1 by definition, the Brier score measured."""
+    rate = float(y_train.mean())
+    y = y_test.to_numpy(dtype=np.float64)
+    base = float(y.mean()) if y.size else None
+    quality: dict[str, Any] = {
+        "customers": int(y.size),
+        "base_rate": base,
+        "roc_auc": 0.5,
+        "pr_auc": base,
+        "brier": float(np.mean((rate - y) ** 2)) if y.size else None,
+        "top_decile_lift": 1.0,
+        "calibration": [],
+    }
+    text = (
+        f"too few customers stayed or left in the {short} window to tell who stays: everyone "
+        f"is at the shop's rate, {rate:.0%} gone within {horizon_days} days"
+    )
+    reason = {"feature": "base_rate", "text": text, "value": round(rate, 4)}
+    scores = pd.DataFrame(
+        {
+            "churn_risk": rate,
+            "p_alive": np.nan,
+            "next_purchase_days": np.nan,
+            "reasons": [[reason] for _ in range(len(X_now))],
+        },
+        index=X_now.index,
+    )
+    train_cut, test_cut, now = cuts
+    return ChurnResult(
+        scores=scores,
+        chosen="base_rate",
+        comparison={"base_rate": quality},
+        horizon_days=int(horizon_days),
+        cutoffs={
+            "training": str(train_cut.date()),
+            "holdout": str(test_cut.date()),
+            "scored_at": str(now.date()),
+        },
+        bg_nbd_params=None,
+        notes=[text],
+    )
+
+
 def _fit_bgnbd(features: pd.DataFrame) -> BetaGeoModel:
     frequency = features["orders"].to_numpy() - 1.0
     T = features["tenure_days"].to_numpy()
@@ -367,12 +424,17 @@ def score_churn(
         )
     X_train, y_train = churn_dataset(tx, train_cut, horizon_days, extra_features)
     X_test, y_test = churn_dataset(tx, test_cut, horizon_days, extra_features)
-    for label, y in (("training", y_train), ("holdout", y_test)):
-        if y.nunique() < 2 or min(y.sum(), (1 - y).sum()) < 5:
-            raise AnalyticsError(
-                f"the {label} window needs at least 5 churners and 5 stayers to learn from"
-            )
     X_now = transaction_features(tx, now, prepared=True).loc[:, list(CHURN_FEATURES)]
+    for label, y in (("training", y_train), ("holdout", y_test)):
+        if y.nunique() < 2 or min(y.sum(), (1 - y).sum()) < MIN_CLASS:
+            if len(y_train) < MIN_CLASS:
+                raise AnalyticsError(
+                    f"the {label} window needs at least {MIN_CLASS} churners and {MIN_CLASS} "
+                    "stayers to learn from"
+                )
+            return _base_rate_result(
+                y_train, y_test, X_now, horizon_days, (train_cut, test_cut, now), label
+            )
     if extra_features is not None:
         X_now = X_now.join(extra_features, how="left")
     failed: dict[str, str] = {}

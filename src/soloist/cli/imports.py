@@ -226,9 +226,9 @@ def import_command(
         str,
         typer.Option(
             "--format",
-            help="auto, generic, shopify, stripe-charges, stripe-customers, "
+            help="auto, generic, shopify, shopify-customers, stripe-charges, stripe-customers, "
             "stripe-subscriptions, woocommerce, retail, cdnow, olist-customers, "
-            "subscription-snapshot",
+            "subscription-snapshot (an Olist folder: soloist import auto FOLDER)",
         ),
     ] = "auto",
     map_: Annotated[
@@ -246,7 +246,7 @@ def import_command(
         list[Path] | None,
         typer.Option(
             "--map-values",
-            help='A mapping file: TOML ([status] invoiced = "paid") or CSV (field,word,value).',
+            help='A mapping file: TOML (\\[status] invoiced = "paid") or CSV (field,word,value).',
         ),
     ] = None,
     dry_run: Annotated[

@@ -29,7 +29,7 @@ def _rate_argument(value: str) -> str:
 
 rates_app = typer.Typer(
     help="Exchange rates into the workspace currency: orders in another currency count in the "
-    "totals and analyses only at a rate you give (kept in soloist.toml, [soloist.rates]).",
+    "totals and analyses only at a rate you give (kept in soloist.toml, \\[soloist.rates]).",
     no_args_is_help=True,
 )
 

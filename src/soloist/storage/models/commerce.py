@@ -64,7 +64,8 @@ class Order(IdMixin, Base):
         Index("ix_orders_ordered_at", "ordered_at"),
         Index("ix_orders_created_at", "created_at"),  # journeys read the orders of the minute
         Index("ix_orders_status", "status"),
-        # The dashboard's per-customer and per-month aggregates read these indexes only.
+        # The dashboard's per-customer and per-month aggregates read these indexes (the revenue
+        # net of refunds also reads the rows for refunded_minor).
         Index("ix_orders_status_customer_ordered", "status", "customer_id", "ordered_at"),
         Index("ix_orders_revenue", "status", "currency", "ordered_at", "total_minor"),
     )
