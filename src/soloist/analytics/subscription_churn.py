@@ -215,9 +215,15 @@ def score_subscription_churn(
     km = kaplan_meier(days.to_numpy(), ended.to_numpy())
     periods = np.floor(days.to_numpy() / period_days)
     periods = np.where(ended.to_numpy(), np.maximum(periods, 1.0), periods)
+    # Cancellations are watched from the first one recorded (left truncation, as the CLV's
+    # retention model): a table of last month's leavers is not years in which nobody left.
+    watched_from = subs.loc[ended, "cancelled_at"].min()
+    before = ((watched_from - subs["started_at"]) / _DAY).clip(lower=0.0).to_numpy()
+    entry = np.floor(before / period_days) if pd.notna(watched_from) else np.zeros(len(subs))
+    entry = np.clip(np.minimum(entry, periods - ended.to_numpy()), 0.0, None)
     failed: dict[str, str] = {}
     try:
-        sbg: Any = fit_sbg_censored(periods, ended.to_numpy())
+        sbg: Any = fit_sbg_censored(periods, ended.to_numpy(), entry)
     except (ValueError, ArithmeticError) as exc:
         sbg, failed["sbg"] = None, one_line(exc)
     active = subs[~ended]
