@@ -193,3 +193,21 @@ def test_orders_in_another_currency_count_only_at_the_rate_given(tmp_path: Path)
     assert "'zero' is not a number" in bad.stderr
     assert run("rates", "remove", "EUR", "--workspace", str(folder)).returncode == 0
     assert status(folder)["revenue"] == "25.50"
+
+
+def test_a_first_subscription_book_sets_the_currency_too(tmp_path: Path) -> None:
+    """A subscription business imports no orders: its book's currency is the workspace's."""
+    folder = tmp_path / "book"
+    assert run("init", "--workspace", str(folder)).returncode == 0
+    book = tmp_path / "book.csv"
+    book.write_text(
+        "customerID,tenure,Contract,MonthlyCharges,Churn\n"
+        "A-1,12,Month-to-month,29.85,No\n"
+        "A-2,3,One year,56.95,Yes\n",
+        encoding="utf-8",
+    )
+    result = run("import", "subscriptions", str(book), "--currency", "GBP", "--as-of",
+                 "2024-06-30", "--workspace", str(folder))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "The workspace currency is now GBP (from the file)" in result.stdout
+    assert settings_file(folder)["currency"] == "GBP"

@@ -324,7 +324,9 @@ def test_the_refit_job_on_an_empty_workspace_has_nothing_to_do(database: Databas
     outcome = Worker(database).run_one()
     assert outcome is not None
     assert outcome.status == "done"
-    assert _job(database, job.id).result == {"skipped": "no paid orders and no subscriptions in USD to analyse"}
+    assert _job(database, job.id).result == {
+        "skipped": "no paid orders and no subscriptions in USD to analyse"
+    }
 
 
 @pytest.mark.slow

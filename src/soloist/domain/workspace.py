@@ -30,7 +30,7 @@ from soloist.money import check_currency
 from soloist.storage.crypto import generate_master_key
 from soloist.storage.database import Database
 from soloist.storage.migrate import current_revision, head_revision, upgrade_database
-from soloist.storage.models import Order
+from soloist.storage.models import Order, Subscription
 
 CONFIG_TEMPLATE = """\
 # Soloist workspace settings. Every key can also be set as SOLOIST_<KEY> in the environment.
@@ -165,9 +165,15 @@ def loyalty_follows_currency(session: Session, old: str, new: str) -> None:
 
 
 def count_orders_by_currency(session: Session) -> dict[str, int]:
-    """How many orders (any status) the workspace holds in each currency."""
-    rows = session.execute(select(Order.currency, func.count(Order.id)).group_by(Order.currency))
-    return {str(code): int(count) for code, count in rows}
+    """How many orders and subscriptions (any status) the workspace holds in each currency."""
+    held: dict[str, int] = {}
+    for table in (Order, Subscription):
+        rows = session.execute(
+            select(table.currency, func.count(table.id)).group_by(table.currency)
+        )
+        for code, count in rows:
+            held[str(code)] = held.get(str(code), 0) + int(count)
+    return held
 
 
 def change_workspace_currency(session: Session, settings: Settings, currency: str) -> None:

@@ -117,6 +117,26 @@ class FrameRows(Sequence[list[str]]):
             yield list(row)
 
 
+class _Released(Sequence[list[str]]):
+    """The rows of a table whose cells were let go (:meth:`RawTable.release_cells`): only
+    their count is left."""
+
+    def __init__(self, count: int) -> None:
+        self.size = count
+
+    def __len__(self) -> int:
+        return self.size
+
+    @overload
+    def __getitem__(self, index: int) -> list[str]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[list[str]]: ...
+
+    def __getitem__(self, index: int | slice) -> list[str] | list[list[str]]:
+        raise LookupError("the cells of this table were let go once imported")
+
+
 @dataclass
 class RawTable:
     """A file as text cells. ``row_numbers[i]`` is the row of ``rows[i]`` as a spreadsheet
@@ -133,7 +153,9 @@ class RawTable:
     sha256: str = ""
     notes: list[str] = field(default_factory=list)
     frame: Any = None  # a Polars DataFrame of the cells (text) when read column-wise
-    stripped_frame: Any = None  # the same cells without surrounding whitespace
+    # The same cells without surrounding whitespace, when the reader has them at no cost
+    # (whitespace-separated cells hold none); else :meth:`stripped_series` makes a column.
+    stripped_frame: Any = None
 
     def column(self, name: str) -> int | None:
         try:
@@ -156,17 +178,23 @@ class RawTable:
         return [row[index].strip() if index < len(row) else "" for row in self.rows]
 
     def stripped_series(self, index: int) -> Any:
-        """:meth:`stripped` as a Polars Series of text."""
+        """:meth:`stripped` as a Polars Series of text (made when asked, not kept: a whole
+        stripped copy of a large file would double the memory the import holds)."""
         if self.frame is None:
             import polars as pl
 
             return pl.Series(self.stripped(index), dtype=pl.String)
-        if self.stripped_frame is None:
-            self.stripped_frame = self.frame.select(
-                self.frame.get_columns()[i].str.strip_chars(PY_WHITESPACE)
-                for i in range(self.frame.width)
-            )
-        return self.stripped_frame.to_series(index)
+        if self.stripped_frame is not None:
+            return self.stripped_frame.to_series(index)
+        return self.frame.to_series(index).str.strip_chars(PY_WHITESPACE)
+
+    def release_cells(self) -> None:
+        """Let go of the cells once an import has read them (the header, the row numbers' count
+        and the rest stay): the rows of a large file are most of the memory an import holds,
+        and what was made of them no longer needs them."""
+        count = len(self.rows)
+        self.frame = self.stripped_frame = None
+        self.rows = _Released(count)
 
 
 def refuse(

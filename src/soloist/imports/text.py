@@ -353,9 +353,10 @@ def _parse_columnar(text: str, path: Path, delimiter: str, limits: ReadLimits) -
         return None
     import polars as pl
 
+    encoded = text.encode("utf-8")
     try:
         frame = pl.read_csv(
-            io.BytesIO(text.encode("utf-8")),
+            io.BytesIO(encoded),
             has_header=False,
             infer_schema=False,
             separator=delimiter,
@@ -365,22 +366,14 @@ def _parse_columnar(text: str, path: Path, delimiter: str, limits: ReadLimits) -
         )
     except Exception:  # anything Polars does not read plainly goes through the csv module
         return None
+    finally:
+        del encoded  # the text and the frame are enough to hold at once
     if frame.height != lines or frame.width < 2 or frame.null_count().sum_horizontal().item():
         return None
-    stripped = frame.select(pl.all().str.strip_chars(PY_WHITESPACE))
-    if stripped.select(pl.all_horizontal(pl.all() == "").any()).item():
+    if _has_blank_row(frame):
         return None  # the csv path leaves out blank rows and renumbers; keep it simple
-    if '"' in text:
-        for index, line in enumerate(text.split("\n")):
-            if '"' in line:
-                try:
-                    cells = next(
-                        csv.reader([line.removesuffix("\r")], delimiter=delimiter, strict=True)
-                    )
-                except csv.Error:
-                    return None  # a quote left open: the csv path says where
-                if cells != list(frame.row(index)):
-                    return None
+    if '"' in text and not _quoted_lines_agree(text, frame, delimiter):
+        return None
     header = [cell.strip() for cell in frame.row(0)]
     if _looks_numeric(header):
         return None
@@ -394,8 +387,47 @@ def _parse_columnar(text: str, path: Path, delimiter: str, limits: ReadLimits) -
         container="csv",
         delimiter=delimiter,
         frame=data,
-        stripped_frame=stripped.slice(1),
     )
+
+
+def _has_blank_row(frame: object) -> bool:
+    """Whether a row of ``frame`` has only blank cells (checked a column at a time: a stripped
+    copy of a large file whole would double the memory of the read)."""
+    import polars as pl
+
+    assert isinstance(frame, pl.DataFrame)
+    blank: pl.Series | None = None
+    for column in frame.get_columns():
+        empty = column.str.strip_chars(PY_WHITESPACE) == ""
+        blank = empty if blank is None else blank & empty
+        if not blank.any():
+            return False
+    return bool(blank is not None and blank.any())
+
+
+def _quoted_lines_agree(text: str, frame: object, delimiter: str) -> bool:
+    """Whether every line of ``text`` with a quote is split by the csv module as the frame
+    holds it (row ``i`` of the frame is line ``i``); other lines are never made strings."""
+    import polars as pl
+
+    assert isinstance(frame, pl.DataFrame)
+    index = line_start = 0  # the line number of the line that starts at line_start
+    quote = text.find('"')
+    while quote >= 0:
+        start = text.rfind("\n", 0, quote) + 1
+        index += text.count("\n", line_start, start)
+        line_start = start
+        end = text.find("\n", quote) % (len(text) + 1)  # -1 (no line break left): the end
+        try:
+            cells = next(
+                csv.reader([text[start:end].removesuffix("\r")], delimiter=delimiter, strict=True)
+            )
+        except csv.Error:
+            return False  # a quote left open: the csv path says where
+        if cells != list(frame.row(index)):
+            return False
+        quote = text.find('"', end)
+    return True
 
 
 def _check_frame_cells(frame: object, header: list[str], path: Path, limits: ReadLimits) -> None:

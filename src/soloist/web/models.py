@@ -12,6 +12,7 @@ from soloist.web.security import CurrentUser
 
 router = APIRouter(include_in_schema=False)
 
+
 @router.get("/models")
 def models_page(request: Request, user: CurrentUser) -> Response:
     with request.app.state.database.read_session() as session:

@@ -16,6 +16,7 @@ number), customers by external id, then the keyed e-mail hash, then the phone ha
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -417,6 +418,9 @@ def import_table(
     _drop_invalid(cleaned)
     if kind == "orders":
         report.currencies = dict(sorted(cleaned.orders["currency"].value_counts().iter_rows()))
+    elif kind == "subscriptions" and cleaned.subscriptions:
+        # a subscription book's currency is the workspace's as much as an order file's
+        report.currencies = dict(sorted(Counter(s.currency for s in cleaned.subscriptions).items()))
     tell("step:customers", 2, len(STEPS))
     apply = not options.dry_run
     batch: ImportBatch | None = None
@@ -435,6 +439,7 @@ def import_table(
     ignored = [c for c, target in options.mapping.items() if target.strip().lower() in IGNORE]
     own_fields, fields_note = snapshot_fields(table, fmt, kind, mapping, ignored, cleaned)
     report.notes.extend([fields_note] if fields_note else [])
+    table.release_cells()  # all is read: a large file's cells need not stay for the writing
     newest = newest_customer_id(session) if own_fields else 0
     used = _used_customers(cleaned)
     resolved = resolve_customers(

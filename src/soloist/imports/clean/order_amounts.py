@@ -180,8 +180,20 @@ def lines(
 ) -> tuple[pl.DataFrame, pl.DataFrame, int]:
     """The order lines (numbered within each order), each line's (idx, row, minor) amount,
     and how many given amounts were rounded."""
-    cells = frame.filter(pl.col("has_line")).with_columns(
-        pl.col("unit_price_cell").is_null().alias("_derived")
+    # Only the columns a line needs: the records' frame is wide, and each step below copies
+    # what it is given (two million lines of forty columns are gigabytes).
+    cells = frame.filter(pl.col("has_line")).select(
+        "idx",
+        "row",
+        "external_id",
+        "first_idx",
+        "sku",
+        "description",
+        "quantity_cell",
+        "unit_price_cell",
+        "line_amount_cell",
+        "currency",
+        pl.col("unit_price_cell").is_null().alias("_derived"),
     )
     made = distinct_map(
         cells,

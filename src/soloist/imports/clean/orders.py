@@ -189,6 +189,7 @@ def orders_of_records(
     counted = every.filter(pl.col("skip").is_not_null()).group_by("skip", maintain_order=True)
     skipped.update(dict(counted.len().iter_rows()))
     frame = _typed(every.filter(pl.col("skip").is_null()), rules)
+    del every, counted  # the typed records are all that is read from here on
 
     column = rules.column
     errors.add(

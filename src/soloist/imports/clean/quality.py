@@ -18,7 +18,9 @@ def missing_and_duplicates(table: RawTable, out: Cleaned) -> None:
     """Blank cells per column and rows repeated exactly, counted on the file as read."""
     if table.frame is not None:
         frame = table.frame
-        out.duplicate_rows = frame.height - frame.n_unique() if frame.height else 0
+        out.duplicate_rows = repeated_rows(frame)
+        # One column at a time: a stripped copy of every column at once would double the
+        # memory a large file takes.
         counts = [int((table.stripped_series(i) == "").sum()) for i in range(frame.width)]
     else:
         counts = [0] * len(table.header)
@@ -37,6 +39,17 @@ def missing_and_duplicates(table: RawTable, out: Cleaned) -> None:
         for i, (name, n) in enumerate(zip(table.header, counts, strict=True))
         if n
     }
+
+
+def repeated_rows(frame: pl.DataFrame) -> int:
+    """How many rows of ``frame`` repeat an earlier one exactly. The rows are hashed first and
+    only those whose hash repeats are compared whole (``n_unique`` of every row of a large file
+    would take several times its memory); rows of a hash seen once are unique for certain, so
+    the count is exact."""
+    if not frame.height:
+        return 0
+    candidates = frame.filter(frame.hash_rows().is_duplicated())
+    return candidates.height - candidates.n_unique() if candidates.height else 0
 
 
 def future_dates(out: Cleaned) -> None:
