@@ -70,3 +70,15 @@ def test_a_file_with_invalid_rows_is_refused_whole(
 def test_importing_needs_write_access(client: TestClient, tokens: dict[str, str]) -> None:
     assert post(client, tokens["read"], CSV)["http"] == 403
     assert post(client, tokens["viewer"], CSV)["http"] == 403
+
+
+def test_the_first_orders_through_the_api_set_the_workspace_currency(
+    client: TestClient, tokens: dict[str, str]
+) -> None:
+    """As `soloist import` and the wizard do: an empty USD workspace takes the file's GBP."""
+    imported = post(client, tokens["write"], CSV.replace(b"USD", b"GBP"))
+    assert imported["http"] == 201
+    assert any("The workspace currency is now GBP" in note for note in imported["notes"])
+    status = client.get("/api/v1/status", headers=bearer(tokens["read"])).json()
+    assert status["currency"] == "GBP"
+    assert status["revenue"] == "20.50"

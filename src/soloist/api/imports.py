@@ -33,6 +33,7 @@ from soloist.domain.imports import (
     preview_import,
     read_limits,
 )
+from soloist.domain.workspace import settle_import_currency
 from soloist.errors import ValidationError
 
 router = APIRouter(prefix="/api/v1/imports", tags=["imports"])
@@ -127,15 +128,16 @@ def post_import(
         currency=currency,
         as_of=as_of,
     )
+    settings = request.app.state.settings
     with saved_upload(file) as path:
         report = import_file(
-            session,
-            kind,
-            path,
-            options,
-            who.actor,
-            default_currency=request.app.state.settings.currency,
+            session, kind, path, options, who.actor, default_currency=settings.currency
         )
+    # The first orders (or subscriptions) into an empty workspace set its currency, as on the
+    # CLI and in the import wizard; the notes say so.
+    report.notes.extend(
+        settle_import_currency(session, settings, report.currencies, dry_run=dry_run)
+    )
     return report
 
 
