@@ -25,6 +25,11 @@ def minor_to_decimal(amount_minor: int, currency: str) -> Decimal:
     return Decimal(amount_minor).scaleb(-precision(currency))
 
 
+def minor_units_per_unit(currency: str) -> int:
+    """100 for USD (cents), 1 for JPY: how many minor units make one currency unit."""
+    return 10 ** precision(currency)
+
+
 def decimal_to_minor(amount: Decimal, currency: str) -> int:
     """A Decimal amount to integer minor units; refuses amounts finer than the currency allows."""
     digits = precision(currency)

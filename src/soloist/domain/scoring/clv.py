@@ -46,7 +46,7 @@ from soloist.domain.scoring.model_choice import (
 )
 from soloist.domain.scoring.subscription_clv import analyze_subscriptions
 from soloist.errors import UsageError, ValidationError
-from soloist.money import minor_to_decimal
+from soloist.money import minor_to_decimal, minor_units_per_unit
 from soloist.storage.models import CustomerScore, ModelRun, Order, Subscription
 
 SCORE_CHUNK = 20_000
@@ -433,11 +433,6 @@ def score_summary(
 _ALIVE_MODEL_CLASSES = frozenset(
     PURCHASE_MODELS[name].__name__ for name in ALIVE_FOR_ONE_TIME_BUYERS
 )
-
-
-def minor_units_per_unit(currency: str) -> int:
-    """100 for USD (cents), 1 for JPY: how many minor units make one currency unit."""
-    return 10 ** -int(minor_to_decimal(1, currency).as_tuple().exponent)
 
 
 def _rounded(params: dict[str, Any]) -> dict[str, float]:

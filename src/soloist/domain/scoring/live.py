@@ -31,11 +31,11 @@ from soloist.analytics import GammaGammaModel, rescore_churn, rfm_summary
 from soloist.domain.scoring.clv import (
     latest_run,
     load_paid_orders,
-    minor_units_per_unit,
     score_summary,
 )
 from soloist.domain.scoring.model_choice import PooledSpend, purchase_model_class
 from soloist.domain.scoring.reasons import Reason, stored_reasons
+from soloist.money import minor_units_per_unit
 from soloist.storage.models import CustomerScore
 from soloist.storage.types import utcnow
 

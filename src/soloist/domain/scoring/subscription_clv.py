@@ -38,7 +38,7 @@ from soloist.domain._progress import Progress, no_progress
 from soloist.domain.audit import insert_rows, record_audit
 from soloist.domain.scoring.dates import checked_end_date, end_of_day
 from soloist.errors import ValidationError
-from soloist.money import minor_to_decimal
+from soloist.money import minor_to_decimal, minor_units_per_unit
 from soloist.storage.models import CustomerScore, ModelRun, Subscription
 
 PERIOD_MONTHS = {"month": 1, "quarter": 3, "year": 12}
@@ -167,13 +167,16 @@ def cross_validated_check(book: pd.DataFrame, random_state: int = 0) -> dict[str
     }
 
 
+def billing_period(interval: str) -> pd.DateOffset:
+    """One billing period of ``interval`` (week, month, quarter, year) as a calendar offset."""
+    if interval == "week":
+        return pd.DateOffset(weeks=1)
+    return pd.DateOffset(months=PERIOD_MONTHS[interval])
+
+
 def _renewals_due(row: Any, end: pd.Timestamp, days: int) -> int:
     """How many renewals of a running subscription fall due within ``days`` after ``end``."""
-    step = (
-        pd.DateOffset(weeks=1)
-        if row.interval == "week"
-        else pd.DateOffset(months=PERIOD_MONTHS[row.interval])
-    )
+    step = billing_period(row.interval)
     due, count, horizon = (
         row.started_at + step * (int(row.periods) + 1),
         0,
@@ -298,7 +301,7 @@ def analyze_subscriptions(
     )
     session.add(run)
     session.flush()
-    per_unit = 10 ** -int(minor_to_decimal(1, currency).as_tuple().exponent)
+    per_unit = minor_units_per_unit(currency)
     rows: list[dict[str, Any]] = []
     for cid in everyone:
         valued = cid in scored.index  # running, in a billing interval the model covers
@@ -378,11 +381,7 @@ def renewal_payments(
     book = lifetimes(subscriptions, end)
     rows: list[tuple[Any, pd.Timestamp, float]] = []
     for row in book.itertuples():
-        step = (
-            pd.DateOffset(weeks=1)
-            if row.interval == "week"
-            else pd.DateOffset(months=PERIOD_MONTHS[row.interval])
-        )
+        step = billing_period(row.interval)
         paid = max(int(row.periods), 1) if row.cancelled else int(row.periods) + 1
         rows.extend((row.customer_id, row.started_at + step * k, row.price) for k in range(paid))
     return pd.DataFrame(rows, columns=["customer_id", "date", "amount"])
