@@ -27,7 +27,7 @@ class TicketPublic(BaseModel):
     opened_at: dt.datetime
     first_response_at: dt.datetime | None
     resolved_at: dt.datetime | None
-    sla_due_at: dt.datetime | None
+    resolution_due_at: dt.datetime | None
 
 
 class TicketPage(BaseModel):
@@ -41,7 +41,7 @@ class TicketPage(BaseModel):
 def read_tickets(
     session: ReadSession,
     _: Reader,
-    status: Annotated[str | None, Query(description="open, pending, solved, closed")] = None,
+    status: Annotated[str | None, Query(description="new, open, pending, resolved, closed")] = None,
     priority: Annotated[str | None, Query(description="low, normal, high, urgent")] = None,
     customer_id: Annotated[int | None, Query(description="Only this customer's.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,

@@ -111,7 +111,7 @@ def write_feedback(
                 "opened_at": opened,
                 "first_response_at": first_response if first_response < now else None,
                 "resolved_at": resolved if done else None,
-                "sla_due_at": opened + dt.timedelta(hours=SLA_HOURS[priority]),
+                "resolution_due_at": opened + dt.timedelta(hours=SLA_HOURS[priority]),
                 "created_at": opened,
                 "updated_at": resolved if done else opened,
             }

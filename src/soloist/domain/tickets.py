@@ -41,7 +41,7 @@ def open_ticket(
         category=category,
         status="open",
         opened_at=opened,
-        sla_due_at=opened + dt.timedelta(hours=SLA_HOURS[priority]),
+        resolution_due_at=opened + dt.timedelta(hours=SLA_HOURS[priority]),
         created_at=opened,
         updated_at=opened,
     )
@@ -100,7 +100,7 @@ def set_ticket_status(
             {"status": [ticket.status, status]},
         )
         ticket.status = status
-        if status in ("solved", "closed") and ticket.resolved_at is None:
+        if status in ("resolved", "closed") and ticket.resolved_at is None:
             ticket.resolved_at = at or dt.datetime.now(dt.UTC)
     return ticket
 

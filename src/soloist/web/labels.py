@@ -149,7 +149,8 @@ ORDER_STATUSES: Final = LabelTable(
 TICKET_STATUSES: Final = LabelTable(
     open=N_("open"),
     pending=NP_("ticket status", "pending"),
-    solved=N_("solved"),
+    new=N_("new"),
+    resolved=N_("resolved"),
     closed=N_("closed"),
 )
 TICKET_PRIORITIES: Final = LabelTable(
