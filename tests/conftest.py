@@ -15,14 +15,20 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
 
 from soloist.config import Settings, load_settings
 from soloist.domain.caches import clear_derived_caches
 from soloist.storage.crypto import generate_master_key
 from soloist.storage.database import Database
 from soloist.storage.migrate import upgrade_database
-from soloist.storage.models import Base
+from soloist.storage.models import (
+    DEFAULT_DEAL_STAGES,
+    DEFAULT_SLA_MINUTES,
+    Base,
+    DealStage,
+    SlaPolicy,
+)
 
 ENGINES = ("sqlite", "postgresql", "mariadb")
 SERVER_URL_VARIABLES = {
@@ -131,7 +137,27 @@ def _empty_all_tables(database: Database) -> None:
             for name in names:
                 connection.execute(text(f"TRUNCATE TABLE {name}"))
             connection.execute(text("SET FOREIGN_KEY_CHECKS=1"))
+        _seed_reference_rows(connection)
     clear_derived_caches()  # ids restart, so caches keyed on them would be stale
+
+
+def _seed_reference_rows(connection: Connection) -> None:
+    """Write back the rows the migrations seed (pipeline stages, SLA targets): an emptied
+    database should look like a freshly migrated one."""
+    connection.execute(
+        DealStage.__table__.insert(),
+        [
+            {"key": key, "position": i, "probability_percent": percent, "outcome": outcome}
+            for i, (key, percent, outcome) in enumerate(DEFAULT_DEAL_STAGES)
+        ],
+    )
+    connection.execute(
+        SlaPolicy.__table__.insert(),
+        [
+            {"priority": p, "first_response_minutes": first, "resolution_minutes": resolve}
+            for p, first, resolve in DEFAULT_SLA_MINUTES
+        ],
+    )
 
 
 @pytest.fixture(params=ENGINES)

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from soloist.domain.customers.records import CustomerCreate, create_customer
 from soloist.domain.feedback import add_review, record_survey_response
 from soloist.domain.orders import OrderCreate, OrderLineCreate, record_order
-from soloist.domain.tickets import open_ticket
+from soloist.domain.service import Desk, open_ticket
 from soloist.storage.database import Database
 from soloist.storage.models import CustomerScore, ModelRun, Segment, SegmentMember
 from tests.api.conftest import bearer
@@ -52,7 +52,8 @@ def shop(database: Database) -> dict[str, int]:
         record_survey_response(session, "nps", 9, "t", customer_id=ada.id, responded_at=T0)
         record_survey_response(session, "csat", 2, "t", customer_id=bob.id, comment="slow")
         add_review(session, 5, "t", customer_id=ada.id, body="Lovely", published_at=T0)
-        open_ticket(session, "Where is my parcel?", "It is late.", "t", customer_id=bob.id)
+        desk = Desk.of(session, "UTC")
+        open_ticket(session, desk, "Where is my parcel?", "It is late.", "t", customer_id=bob.id)
         run = ModelRun(kind="clv", status="succeeded", finished_at=T0, params={}, metrics={})
         session.add(run)
         session.flush()
@@ -124,11 +125,13 @@ def test_feedback_lists_surveys_and_reviews_together(
 def test_tickets_filter_by_status(
     client: TestClient, tokens: dict[str, str], shop: dict[str, int]
 ) -> None:
-    open_ = client.get("/api/v1/tickets?status=open", headers=bearer(tokens["read"])).json()
-    assert open_["total"] == 1
-    assert open_["items"][0]["subject"] == "Where is my parcel?"
-    solved = client.get("/api/v1/tickets?status=solved", headers=bearer(tokens["read"])).json()
-    assert solved["total"] == 0
+    new = client.get("/api/v1/tickets?status=new", headers=bearer(tokens["read"])).json()
+    assert new["total"] == 1
+    assert new["items"][0]["subject"] == "Where is my parcel?"
+    resolved = client.get("/api/v1/tickets?status=resolved", headers=bearer(tokens["read"]))
+    assert resolved.json()["total"] == 0
+    unknown = client.get("/api/v1/tickets?status=solved", headers=bearer(tokens["read"]))
+    assert unknown.status_code == 422
 
 
 def test_segments_list_scored_and_saved_segments(

@@ -12,7 +12,7 @@ from soloist.domain.customers.records import CustomerCreate, create_customer
 from soloist.domain.feedback import add_review, record_survey_response
 from soloist.domain.interactions import log_interaction
 from soloist.domain.subscriptions import cancel_subscription, start_subscription
-from soloist.domain.tickets import open_ticket, reply_to_ticket, set_ticket_status
+from soloist.domain.service import Desk, open_ticket, reply_to_ticket, set_ticket_status
 from soloist.errors import ConflictError, ValidationError
 from soloist.storage.database import Database
 from soloist.storage.models import Ticket
@@ -35,8 +35,10 @@ def test_survey_scores_must_be_on_the_scale(database: Database) -> None:
 def test_ticket_times_first_response_and_resolution(database: Database) -> None:
     opened = dt.datetime(2025, 5, 1, 9, tzinfo=dt.UTC)
     with database.session() as session:
+        desk = Desk.of(session, "UTC")
         ticket = open_ticket(
             session,
+            desk,
             "Where is my order?",
             "It has been a week",
             "t",
@@ -44,11 +46,17 @@ def test_ticket_times_first_response_and_resolution(database: Database) -> None:
             opened_at=opened,
         )
         ticket_id = ticket.id
-        assert ticket.sla_due_at == opened + dt.timedelta(hours=8)
+        # 2025-05-01 is a Thursday: the high priority's 8 business hours (09:00-17:00) end at
+        # 17:00 the same day, the first response's 2 at 11:00.
+        assert ticket.resolution_due_at == opened + dt.timedelta(hours=8)
+        assert ticket.first_response_due_at == opened + dt.timedelta(hours=2)
         reply_to_ticket(
-            session, ticket_id, "On its way!", "user:1", at=opened + dt.timedelta(hours=2)
+            session, desk, ticket_id, "On its way!", "user:1", at=opened + dt.timedelta(hours=2),
+            status="open",
+        )  # fmt: skip
+        set_ticket_status(
+            session, desk, ticket_id, "resolved", "user:1", at=opened + dt.timedelta(hours=5)
         )
-        set_ticket_status(session, ticket_id, "solved", "user:1", at=opened + dt.timedelta(hours=5))
     with database.session() as session:
         loaded = session.get(Ticket, ticket_id)
         assert loaded is not None
@@ -56,7 +64,12 @@ def test_ticket_times_first_response_and_resolution(database: Database) -> None:
         assert loaded.resolved_at == opened + dt.timedelta(hours=5)
         assert [m.body for m in loaded.messages] == ["It has been a week", "On its way!"]
         actions = [e.action for e in audit_trail(session, "ticket", ticket_id)]
-        assert actions == ["ticket.status_changed", "ticket.replied", "ticket.opened"]
+        assert actions == [
+            "ticket.status_changed",  # open -> resolved
+            "ticket.status_changed",  # new -> open, by answering
+            "ticket.replied",
+            "ticket.opened",
+        ]
 
 
 def test_interactions_need_a_known_channel(database: Database) -> None:

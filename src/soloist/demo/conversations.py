@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 
 from soloist.demo import vocabulary as vocab
 from soloist.domain.audit import insert_rows
-from soloist.domain.tickets import SLA_HOURS
 from soloist.storage.models import Interaction, Review, SurveyResponse, Ticket, TicketMessage
 
+SLA_HOURS = {"urgent": 4, "high": 8, "normal": 24, "low": 72}
 ACTOR = "system:demo"
 
 

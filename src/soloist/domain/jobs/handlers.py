@@ -130,9 +130,29 @@ def sync_loyalty_points(context: JobContext) -> dict[str, Any]:
     return {"earned": result.earned, "reversed": result.reversed}
 
 
+def send_ticket_reply(context: JobContext) -> dict[str, Any]:
+    """Mail a staff reply to the ticket's customer (see :mod:`soloist.domain.service.mail`)."""
+    from soloist.domain.service.mail import send_reply
+
+    return send_reply(context)
+
+
+def send_survey(context: JobContext) -> dict[str, Any]:
+    """Mail a survey link (``survey-send``: the CSAT survey of a resolved ticket); a link for the
+    same occasion that went out already means nothing is sent again."""
+    from soloist.domain.surveys.sending import run_survey_send_job
+
+    return run_survey_send_job(context)
+
+
 def default_handlers() -> dict[str, JobHandler]:
     """The built-in kinds: a fresh dict, so a caller may add kinds of its own."""
-    return {"refit": refit_workspace, "loyalty-sync": sync_loyalty_points}
+    return {
+        "refit": refit_workspace,
+        "loyalty-sync": sync_loyalty_points,
+        "ticket-reply": send_ticket_reply,
+        "survey-send": send_survey,
+    }
 
 
 JOB_KINDS = tuple(default_handlers())

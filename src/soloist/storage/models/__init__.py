@@ -25,6 +25,7 @@ from soloist.storage.models.customers import (
     CustomerTag,
 )
 from soloist.storage.models.engagement import (
+    DEFAULT_SLA_MINUTES,
     INTERACTION_CHANNELS,
     INTERACTION_DIRECTIONS,
     SURVEY_KINDS,
@@ -96,6 +97,7 @@ __all__ = [
     "DEAL_OUTCOMES",
     "DEAL_STAGES",
     "DEFAULT_DEAL_STAGES",
+    "DEFAULT_SLA_MINUTES",
     "INTERACTION_CHANNELS",
     "INTERACTION_DIRECTIONS",
     "JOB_STATUSES",

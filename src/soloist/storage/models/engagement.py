@@ -17,6 +17,14 @@ SURVEY_KINDS = SURVEY_SCALES  # kind -> (lowest, highest) score, as imports read
 # new -> open -> pending (waiting on the customer: the SLA clock stops) -> resolved -> closed
 TICKET_STATUSES = ("new", "open", "pending", "resolved", "closed")
 TICKET_PRIORITIES = ("low", "normal", "high", "urgent")
+# The targets a new workspace starts with, in business minutes: (priority, first response,
+# resolution). The migration that made ``sla_policies`` wrote these rows; the owner edits them.
+DEFAULT_SLA_MINUTES: tuple[tuple[str, int, int], ...] = (
+    ("urgent", 60, 240),
+    ("high", 120, 480),
+    ("normal", 480, 1440),
+    ("low", 960, 2400),
+)
 
 
 class Interaction(IdMixin, Base):
