@@ -19,6 +19,8 @@ from soloist.cli.loyalty import loyalty_app
 from soloist.cli.rates import rates_app
 from soloist.cli.segments import churn, segments_app
 from soloist.cli.serve import serve
+from soloist.cli.tickets import ticket_app
+from soloist.cli.surveys import survey_app
 from soloist.cli.users import token_app, user_app
 from soloist.cli.worker import worker_app
 from soloist.cli.workspace import init, status
@@ -48,6 +50,8 @@ app.add_typer(worker_app, name="worker")
 campaign_app.add_typer(experiment_app)  # variant, experiment, guide, winner
 app.add_typer(campaign_app, name="campaign")
 app.add_typer(journey_app, name="journey")
+app.add_typer(ticket_app, name="ticket")
+app.add_typer(survey_app, name="survey")
 
 
 def _version(value: bool) -> None:
