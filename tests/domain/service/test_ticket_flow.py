@@ -173,3 +173,29 @@ def test_the_dashboard_counts_breached_and_nearly_due_tickets(database: Database
         # Answered late; its resolution is due 13:00, within the hour. "Soon" is now late.
         summary = sla_summary(session, T0 + dt.timedelta(minutes=215))
         assert (summary.breached, summary.due_soon) == (1, 1)
+
+
+def test_a_breach_gives_one_task_per_rule_however_often_the_worker_looks(
+    database: Database,
+) -> None:
+    from soloist.domain.sales import add_task_rule
+    from soloist.domain.service import create_breach_tasks
+    from soloist.storage.models import Task
+
+    customer_id = _customer(database)
+    with database.session() as session:
+        add_task_rule(session, {"kind": "sla_breach", "title": "Answer the late ticket"}, "t",
+                      now=T0 - dt.timedelta(days=1))  # fmt: skip
+        ticket = open_ticket(session, ALWAYS, "Late", "x", "t", customer_id=customer_id,
+                             priority="urgent", opened_at=T0)  # fmt: skip
+        ticket_id = ticket.id
+    assert create_breach_tasks(database, "t", T0 + dt.timedelta(minutes=59)) == 0
+    assert create_breach_tasks(database, "t", T0 + dt.timedelta(minutes=61)) == 1
+    assert create_breach_tasks(database, "t", T0 + dt.timedelta(minutes=90)) == 0
+    # Past its resolution too: a second task, for the second target.
+    assert create_breach_tasks(database, "t", T0 + dt.timedelta(hours=5)) == 1
+    with database.read_session() as session:
+        tasks = session.query(Task).order_by(Task.id).all()
+        assert [(t.ticket_id, t.customer_id, t.title) for t in tasks] == [
+            (ticket_id, customer_id, "Answer the late ticket")
+        ] * 2

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from soloist.domain._lazy import lazy_face
 
 if TYPE_CHECKING:
+    from soloist.domain.service.automation import breached_tickets, create_breach_tasks
     from soloist.domain.service.business_time import (
         BusinessCalendar,
         add_business_minutes,
@@ -70,7 +71,9 @@ _MODULE_OF = {
     "TRANSITIONS": "tickets",
     "add_business_minutes": "business_time",
     "add_customer_message": "tickets",
+    "breached_tickets": "automation",
     "business_minutes_between": "business_time",
+    "create_breach_tasks": "automation",
     "delete_canned_reply": "canned",
     "get_ticket": "tickets",
     "list_canned_replies": "canned",
@@ -106,7 +109,9 @@ __all__ = [
     "SlaTargets",
     "add_business_minutes",
     "add_customer_message",
+    "breached_tickets",
     "business_minutes_between",
+    "create_breach_tasks",
     "delete_canned_reply",
     "get_ticket",
     "list_canned_replies",
