@@ -186,6 +186,38 @@ class Settings(BaseSettings):
             "recipient's token); unset: only the HTTPS one-click link is offered."
         ),
     )
+    imap_host: str | None = Field(
+        default=None,
+        description=(
+            "The IMAP server of the support mailbox: each new e-mail there becomes a ticket or "
+            "joins one (the worker reads it once a minute); unset: no mail is read."
+        ),
+    )
+    imap_port: int | None = Field(
+        default=None,
+        description="Its port; default 993 with `tls`, 143 with `starttls` or `none`.",
+    )
+    imap_security: Literal["none", "starttls", "tls"] = Field(
+        default="tls",
+        description=(
+            "`tls` (TLS from the start, port 993), `starttls` (upgrade a plain connection, port "
+            "143) or `none` (a server on the same machine only)."
+        ),
+    )
+    imap_username: str | None = Field(default=None, description="IMAP login of the mailbox.")
+    imap_password: SecretStr | None = Field(
+        default=None, description="IMAP password (or SOLOIST_IMAP_PASSWORD_FILE)."
+    )
+    imap_mailbox: str = Field(
+        default="INBOX", description="The folder whose new mail becomes tickets; default INBOX."
+    )
+    imap_processed_mailbox: str | None = Field(
+        default=None,
+        description=(
+            "A folder that filed mail is moved to (created when missing); unset: filed mail "
+            "stays where it is, marked read."
+        ),
+    )
     public_url: str = Field(
         default="http://127.0.0.1:8000",
         description=(
@@ -263,6 +295,12 @@ class Settings(BaseSettings):
         if self.smtp_port:
             return self.smtp_port
         return {"tls": 465, "starttls": 587, "none": 25}[self.smtp_security]
+
+    @property
+    def imap_port_or_default(self) -> int:
+        if self.imap_port:
+            return self.imap_port
+        return 993 if self.imap_security == "tls" else 143
 
     @property
     def sms_outbox_path(self) -> Path:

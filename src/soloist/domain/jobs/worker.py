@@ -195,8 +195,10 @@ class Worker:
         return JobOutcome(job_id, kind, attempt, status, error)
 
     def run_automations(self, *, force: bool = False) -> None:
-        """Run the journeys (enter new occasions, act on due entries) and take the A/B tests'
-        due looks, at most once every ``automation_every_s`` (a minute) unless ``force``."""
+        """Run the journeys (enter new occasions, act on due entries), take the A/B tests' due
+        looks, run the task rules (SLA breaches too), send the due task reminders and file the
+        support mailbox's new mail, at most once every ``automation_every_s`` (a minute) unless
+        ``force``."""
         if not self.send_campaigns:
             return
         due = self._automation_at is None or (
@@ -207,9 +209,13 @@ class Worker:
         self._automation_at = time.monotonic()
         from soloist.domain.campaigns.experiments import review_experiments
         from soloist.domain.journeys.runner import run_journeys
+        from soloist.domain.sales import run_task_rules, send_due_reminders
+        from soloist.domain.service import create_breach_tasks, poll_support_mailbox
 
         actor = f"worker:{self.worker_id}"
-        for step in (run_journeys, review_experiments):
+        steps = (run_journeys, review_experiments, run_task_rules, create_breach_tasks,
+                 send_due_reminders, poll_support_mailbox)  # fmt: skip
+        for step in steps:
             try:
                 step(self.database, actor, self.clock())
             except Exception:  # one step's fault stops neither the other nor the jobs

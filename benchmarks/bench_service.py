@@ -1,0 +1,199 @@
+"""Latency of the service and sales pages on the 100,000-customer workspace, through a real
+server, while a writer posts an order through the API every 100 ms.
+
+Build the workspace as for ``bench_web.py`` (``soloist demo --customers 100000 --purchase-rate
+2.6``, then ``soloist analyze``), then::
+
+    python benchmarks/bench_service.py --workspace /tmp/ws100k --password bench-password-123
+
+It starts ``soloist serve`` on a free loopback port, signs in through the login form, starts
+the writer (a write token made for the run posts ``POST /api/v1/orders`` every 100 ms), and
+times N requests of each page (p50 / p95 / max in ms): the ticket inbox (active tickets by due
+time; the breached filter; a subject search), random ticket threads, the pipeline board, the
+tasks list, the dashboard, and ``GET /api/v1/tickets`` / ``GET /api/v1/deals/forecast``.
+
+The baseline does the same work the "plain" way, per request: pandas ``read_sql`` of the tables
+and the filter / sort / group in memory (the inbox: active tickets joined to customer names,
+sorted by due time, first 50; the board: open deals grouped by stage with weighted sums).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pandas as pd
+from sqlalchemy import text
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from bench_web import percentiles, sign_in, start_server, timed
+
+from soloist.config import load_settings
+from soloist.domain.workspace import open_workspace
+
+SUBJECT_WORDS = ["order", "refund", "late", "broken", "订单", "coffee", "invoice", "delivery"]
+
+
+def write_token(workspace: Path, email: str) -> str:
+    from soloist.domain.users import create_token
+
+    database = open_workspace(load_settings(workspace=workspace))
+    with database.session() as session:
+        _, token = create_token(session, email, "write", "bench")
+    database.dispose()
+    return str(token)
+
+
+class OrderWriter(threading.Thread):
+    """Posts one order every ``every_s`` through the API until stopped; counts the answers."""
+
+    def __init__(self, url: str, token: str, every_s: float = 0.1) -> None:
+        super().__init__(daemon=True)
+        self.url, self.token, self.every_s = url, token, every_s
+        self.stop = threading.Event()
+        self.posted = self.failed = 0
+
+    def run(self) -> None:
+        headers = {"Authorization": f"Bearer {self.token}"}
+        with httpx.Client(base_url=self.url, timeout=30, headers=headers) as client:
+            n = 0
+            while not self.stop.is_set():
+                started = time.perf_counter()
+                n += 1
+                body = {
+                    "external_id": f"bench-service-{os.getpid()}-{n}",
+                    "customer": {"email": f"bench{n % 500}@example.com", "name": "Bench Buyer"},
+                    "currency": "USD",
+                    "status": "paid",
+                    "lines": [{"sku": "BENCH", "name": "Beans", "quantity": 1,
+                               "unit_price": "12.50"}],
+                }  # fmt: skip
+                answer = client.post("/api/v1/orders", json=body)
+                if answer.status_code in (200, 201):
+                    self.posted += 1
+                else:
+                    self.failed += 1
+                self.stop.wait(max(0.0, self.every_s - (time.perf_counter() - started)))
+
+
+def web_figures(url: str, email: str, password: str, n: int, ticket_ids: list[int],
+                rng: random.Random) -> dict[str, Any]:  # fmt: skip
+    figures: dict[str, Any] = {}
+    with httpx.Client(base_url=url, timeout=60, headers={"Accept-Language": "en"},
+                      follow_redirects=True) as client:  # fmt: skip
+        sign_in(client, email, password)
+
+        def page(path: str, **params: Any) -> Any:
+            return lambda: client.get(path, params=params).raise_for_status()
+
+        figures["ticket inbox: active, by due time"] = percentiles(
+            timed(page("/tickets", sort="due"), n)
+        )
+        figures["ticket inbox: breached only"] = percentiles(
+            timed(page("/tickets", breached="1"), n)
+        )
+        figures["ticket inbox: subject search, newest"] = percentiles(
+            timed(lambda: client.get("/tickets", params={"q": rng.choice(SUBJECT_WORDS),
+                                                         "status": ""}).raise_for_status(), n)
+        )  # fmt: skip
+        figures["ticket thread (random tickets)"] = percentiles(
+            timed(lambda: client.get(f"/tickets/{rng.choice(ticket_ids)}").raise_for_status(), n)
+        )
+        figures["pipeline board"] = percentiles(timed(page("/deals"), n))
+        figures["tasks"] = percentiles(timed(page("/tasks"), n))
+        figures["dashboard"] = percentiles(timed(page("/"), n))
+        figures["API: GET /api/v1/tickets?status=active&sort=due"] = percentiles(
+            timed(page("/api/v1/tickets", status="active", sort="due"), n)
+        )
+        figures["API: GET /api/v1/deals/forecast"] = percentiles(
+            timed(page("/api/v1/deals/forecast"), n)
+        )
+    return figures
+
+
+def baseline_figures(workspace: Path, n: int) -> dict[str, Any]:
+    database = open_workspace(load_settings(workspace=workspace))
+    engine = database.engine
+    figures: dict[str, Any] = {}
+
+    def inbox() -> None:
+        tickets = pd.read_sql(
+            text("SELECT id, customer_id, subject, status, priority, resolution_due_at, "
+                 "last_message_at FROM tickets"), engine)  # fmt: skip
+        customers = pd.read_sql(text("SELECT id, name FROM customers"), engine)
+        active = tickets[tickets["status"].isin(["new", "open", "pending"])]
+        active.merge(customers, left_on="customer_id", right_on="id", how="left").sort_values(
+            "resolution_due_at", na_position="last"
+        ).head(50)
+
+    figures["ticket inbox: active, by due time"] = percentiles(timed(inbox, n))
+
+    def board() -> None:
+        deals = pd.read_sql(text("SELECT stage, value_minor, probability_percent FROM deals"),
+                            engine)  # fmt: skip
+        deals["weighted"] = deals["value_minor"] * deals["probability_percent"] / 100
+        deals.groupby("stage")[["value_minor", "weighted"]].sum()
+
+    figures["pipeline board (sums by stage only)"] = percentiles(timed(board, n))
+    database.dispose()
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workspace", type=Path, required=True)
+    parser.add_argument("--email", default="owner@example.com")
+    parser.add_argument("--password", required=True)
+    parser.add_argument("-n", type=int, default=60, help="Requests per measurement.")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--json", type=Path, help="Also write the figures here.")
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+    database = open_workspace(load_settings(workspace=args.workspace))
+    with database.engine.connect() as connection:
+        sizes = {
+            table: connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+            for table in ("customers", "orders", "tickets", "ticket_messages", "deals", "tasks")
+        }
+        ticket_ids = list(connection.execute(text("SELECT id FROM tickets")).scalars())
+    database.dispose()
+    token = write_token(args.workspace, args.email)
+    process, url = start_server(args.workspace)
+    writer = OrderWriter(url, token)
+    try:
+        writer.start()
+        web = web_figures(url, args.email, args.password, args.n,
+                          rng.sample(ticket_ids, min(len(ticket_ids), 1000)), rng)  # fmt: skip
+    finally:
+        writer.stop.set()
+        writer.join(timeout=30)
+        process.terminate()
+        process.wait(timeout=10)
+    result = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.system()}",
+        "python": platform.python_version(),
+        "sqlite": __import__("sqlite3").sqlite_version,
+        "date": time.strftime("%Y-%m-%d"),
+        "sizes": sizes,
+        "writer": {"orders_posted": writer.posted, "failed": writer.failed},
+        "web": web,
+        "baseline_pandas": baseline_figures(args.workspace, max(5, args.n // 3)),
+    }
+    out = json.dumps(result, indent=2, ensure_ascii=False)
+    print(out)
+    if args.json:
+        args.json.write_text(out + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
