@@ -273,3 +273,17 @@ def test_task_errors_are_one_clear_line(env: dict[str, str]) -> None:
     priority = _run(env, "task", "add", "x", "--priority", "urgent")
     assert priority.exit_code == 1
     assert "priority" in priority.stderr
+
+
+def test_task_rules_are_added_listed_refused_and_removed(env: dict[str, str]) -> None:
+    rule = _json(_run(env, "task", "rule", "add", "deal_stage", "--title", "Send the contract",
+                      "--stage", "negotiation", "--due-days", "2", "--json"))  # fmt: skip
+    assert (rule["kind"], rule["stage"], rule["due_days"]) == ("deal_stage", "negotiation", 2)
+    refused = _run(env, "task", "rule", "add", "churn_risk", "--title", "Call", "--threshold", "2")
+    assert refused.exit_code == 1
+    assert "threshold" in refused.output
+    unknown = _run(env, "task", "rule", "add", "deal_stage", "--title", "x", "--stage", "nowhere")
+    assert "No stage 'nowhere'" in unknown.output
+    assert [r["id"] for r in _json(_run(env, "task", "rule", "list", "--json"))] == [rule["id"]]
+    assert _run(env, "task", "rule", "remove", rule["id"]).exit_code == 0
+    assert _json(_run(env, "task", "rule", "list", "--json")) == []

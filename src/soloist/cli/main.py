@@ -10,6 +10,7 @@ from soloist import __version__
 from soloist.cli.analyze import analyze
 from soloist.cli.campaigns import campaign_app
 from soloist.cli.customers import customers_app
+from soloist.cli.deals import deal_app
 from soloist.cli.demo import demo
 from soloist.cli.experiments import experiment_app
 from soloist.cli.exports import export_command
@@ -19,8 +20,9 @@ from soloist.cli.loyalty import loyalty_app
 from soloist.cli.rates import rates_app
 from soloist.cli.segments import churn, segments_app
 from soloist.cli.serve import serve
-from soloist.cli.tickets import ticket_app
 from soloist.cli.surveys import survey_app
+from soloist.cli.tasks import task_app
+from soloist.cli.tickets import ticket_app
 from soloist.cli.users import token_app, user_app
 from soloist.cli.worker import worker_app
 from soloist.cli.workspace import init, status
@@ -52,6 +54,8 @@ app.add_typer(campaign_app, name="campaign")
 app.add_typer(journey_app, name="journey")
 app.add_typer(ticket_app, name="ticket")
 app.add_typer(survey_app, name="survey")
+app.add_typer(deal_app, name="deal")
+app.add_typer(task_app, name="task")
 
 
 def _version(value: bool) -> None:

@@ -225,3 +225,86 @@ def reopen_command(common: Common, task_id: TaskArg) -> None:
 def delete_command(common: Common, task_id: TaskArg) -> None:
     """Delete a task."""
     _change(common, task_id, "delete")
+
+
+rule_app = typer.Typer(
+    help="Task rules: a task for you when a deal reaches a stage, a valuable customer's churn "
+    "risk crosses a threshold, or a ticket breaches its SLA.",
+    no_args_is_help=True,
+)
+task_app.add_typer(rule_app, name="rule")
+
+
+def _rule_json(rule: Any) -> dict[str, Any]:
+    return dict(rule.model_dump(mode="json"))
+
+
+@rule_app.command("list")
+@shared_options
+def rule_list_command(common: Common) -> None:
+    """The task rules, oldest first."""
+    from soloist.domain.sales import task_rules
+
+    with common.open_database() as database, database.read_session() as session:
+        rows = [_rule_json(rule) for rule in task_rules(session)]
+    if common.json:
+        print_json(rows)
+        return
+    if not rows:
+        out.print("No task rules: `soloist task rule add --help`.")
+        return
+    table = Table(title="Task rules")
+    for column in ("id", "kind", "when", "task", "due in"):
+        table.add_column(column)
+    for row in rows:
+        when = {
+            "deal_stage": f"a deal enters {row.get('stage')}",
+            "churn_risk": f"risk ≥ {row.get('threshold')}, CLV ≥ {row.get('min_clv')}",
+            "sla_breach": "a ticket misses a target",
+        }[row["kind"]]
+        table.add_row(row["id"], row["kind"], when, row["title"], f"{row['due_days']} d")
+    out.print(table)
+
+
+@rule_app.command("add")
+@shared_options
+def rule_add_command(
+    common: Common,
+    kind: Annotated[str, typer.Argument(help="deal_stage, churn_risk or sla_breach.")],
+    title: Annotated[str, typer.Option("--title", help="The title of the tasks it makes.")],
+    due_days: Annotated[int, typer.Option("--due-days", help="Its tasks are due this late.")] = 1,
+    stage: Annotated[
+        str | None, typer.Option("--stage", help="deal_stage: the stage a deal enters.")
+    ] = None,
+    threshold: Annotated[
+        float | None, typer.Option("--threshold", help="churn_risk: the risk that counts (0–1).")
+    ] = None,
+    min_clv: Annotated[
+        str | None, typer.Option("--min-clv", help="churn_risk: the 12-month CLV needed.")
+    ] = None,
+) -> None:
+    """Add a task rule; it acts on what happens from now on."""
+    from soloist.domain.sales import add_task_rule
+
+    data: dict[str, Any] = {"kind": kind, "title": title, "due_days": due_days}
+    optional = {"stage": stage, "threshold": threshold, "min_clv": min_clv}
+    data |= {key: value for key, value in optional.items() if value is not None}
+    with common.open_database() as database, database.session() as session:
+        rule = _rule_json(add_task_rule(session, data, cli_actor()))
+    if common.json:
+        print_json(rule)
+        return
+    out.print(f"Task rule {rule['id']} added.")
+
+
+@rule_app.command("remove")
+@shared_options(json=False)
+def rule_remove_command(
+    common: Common, rule_id: Annotated[str, typer.Argument(help="The rule's id.")]
+) -> None:
+    """Remove a task rule (the tasks it made stay)."""
+    from soloist.domain.sales import remove_task_rule
+
+    with common.open_database() as database, database.session() as session:
+        remove_task_rule(session, rule_id, cli_actor())
+    out.print(f"Task rule {rule_id} removed.")

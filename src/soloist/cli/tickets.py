@@ -13,12 +13,11 @@ import typer
 from rich.table import Table
 
 from soloist.cli.common import Common, cli_actor, out, print_json, shared_options
-from soloist.errors import NotFoundError, ValidationError
+from soloist.cli.deals import customer_id_of
+from soloist.errors import ValidationError
 from soloist.storage.types import utcnow
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
     from soloist.storage.models import Ticket
 
 ticket_app = typer.Typer(
@@ -30,18 +29,6 @@ ticket_app = typer.Typer(
 TicketArg = Annotated[int, typer.Argument(help="The ticket's id.", min=1)]
 STATUSES = "new, open, pending, resolved or closed"
 PRIORITIES = "low, normal, high or urgent"
-
-
-def customer_id_of(session: Session, reference: str) -> int:
-    """A customer named on the command line by id or by e-mail address."""
-    from soloist.domain.customers import find_customer_by_email, get_customer
-
-    if reference.strip().isdigit():
-        return int(get_customer(session, int(reference)).id)
-    found = find_customer_by_email(session, reference)
-    if found is None:
-        raise NotFoundError(f"No customer with the e-mail address {reference!r}.")
-    return int(found.id)
 
 
 def _body(text: str | None, file: Path | None) -> str:

@@ -92,6 +92,8 @@ class Dashboard:
     csat: float | None = None
     csat_percent: float | None = None
     csat_responses: int = 0
+    ces: float | None = None  # mean on 1–7; the survey links ask "how easy", so higher is easier
+    ces_responses: int = 0
     retention_rate: float | None = None
     repeat_purchase_rate: float | None = None
     cohorts: list[str] = field(default_factory=list)
@@ -206,11 +208,14 @@ def _surveys(session: Session, board: Dashboard) -> None:
     year_ago = board.as_of - dt.timedelta(days=365)
     rows = session.execute(
         select(SurveyResponse.kind, SurveyResponse.score, func.count(SurveyResponse.id))
-        .where(SurveyResponse.responded_at > year_ago, SurveyResponse.kind.in_(("nps", "csat")))
+        .where(
+            SurveyResponse.responded_at > year_ago,
+            SurveyResponse.kind.in_(("nps", "csat", "ces")),
+        )
         .group_by(SurveyResponse.kind, SurveyResponse.score)
     ).all()
     scores: dict[str, np.ndarray] = {}
-    for kind in ("nps", "csat"):
+    for kind in ("nps", "csat", "ces"):
         pairs = [(score, count) for k, score, count in rows if k == kind]
         scores[kind] = np.repeat([s for s, _ in pairs], [c for _, c in pairs]).astype(float)
     if scores["nps"].size:
@@ -219,6 +224,8 @@ def _surveys(session: Session, board: Dashboard) -> None:
         board.csat = metrics.csat(scores["csat"], scale=5, mode="mean")
         board.csat_percent = metrics.csat(scores["csat"], scale=5, mode="percent")
         board.csat_responses = int(scores["csat"].size)
+    if scores["ces"].size:
+        board.ces, board.ces_responses = metrics.ces(scores["ces"]), int(scores["ces"].size)
 
 
 def _cohorts(session: Session, board: Dashboard) -> None:
