@@ -52,7 +52,7 @@ def shop(database: Database) -> dict[str, int]:
         record_survey_response(session, "nps", 9, "t", customer_id=ada.id, responded_at=T0)
         record_survey_response(session, "csat", 2, "t", customer_id=bob.id, comment="slow")
         add_review(session, 5, "t", customer_id=ada.id, body="Lovely", published_at=T0)
-        desk = Desk.of(session, "UTC")
+        desk = Desk.of(session, database.settings)
         open_ticket(session, desk, "Where is my parcel?", "It is late.", "t", customer_id=bob.id)
         run = ModelRun(kind="clv", status="succeeded", finished_at=T0, params={}, metrics={})
         session.add(run)

@@ -120,7 +120,7 @@ def test_a_reply_to_a_staff_reply_joins_its_ticket_and_reopens_it(
     poll_support_mailbox(sqlite_database, ACTOR)
     [ticket] = tickets(sqlite_database)
     with sqlite_database.session() as session:
-        desk = Desk.of(session, "UTC")
+        desk = Desk.of(session, sqlite_database.settings)
         reply_to_ticket(session, desk, ticket.id, "It left on Monday.", "user:1",
                         message_id="<staff-1@coffee.example>",
                         at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1))  # fmt: skip
@@ -407,7 +407,7 @@ def test_the_sla_clock_starts_at_the_mails_time(
     [ticket] = tickets(sqlite_database)
     assert ticket.opened_at == ticket.sla_clock_started_at == sent
     with sqlite_database.read_session() as session:
-        calendar = Desk.of(session, "UTC").calendar
+        calendar = Desk.of(session, sqlite_database.settings).calendar
     assert ticket.first_response_target_minutes
     assert ticket.first_response_due_at == add_business_minutes(
         calendar, sent, ticket.first_response_target_minutes

@@ -11,8 +11,13 @@ from soloist.domain.audit import audit_trail
 from soloist.domain.customers.records import CustomerCreate, create_customer
 from soloist.domain.feedback import add_review, record_survey_response
 from soloist.domain.interactions import log_interaction
+from soloist.domain.service import (
+    Desk,
+    open_ticket,
+    reply_to_ticket,
+    set_ticket_status,
+)
 from soloist.domain.subscriptions import cancel_subscription, start_subscription
-from soloist.domain.service import Desk, open_ticket, reply_to_ticket, set_ticket_status
 from soloist.errors import ConflictError, ValidationError
 from soloist.storage.database import Database
 from soloist.storage.models import Ticket
@@ -35,7 +40,7 @@ def test_survey_scores_must_be_on_the_scale(database: Database) -> None:
 def test_ticket_times_first_response_and_resolution(database: Database) -> None:
     opened = dt.datetime(2025, 5, 1, 9, tzinfo=dt.UTC)
     with database.session() as session:
-        desk = Desk.of(session, "UTC")
+        desk = Desk.of(session, database.settings)
         ticket = open_ticket(
             session,
             desk,

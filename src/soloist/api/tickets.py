@@ -179,7 +179,7 @@ def read_tickets(
     offset: Annotated[int, Query(ge=0, le=2**31)] = 0,
 ) -> TicketPage:
     """Tickets, newest first (or by last message, or soonest due)."""
-    desk = Desk.of(session, database.settings.timezone)
+    desk = Desk.of(session, database.settings)
     items, total = list_tickets(
         session,
         customer_id=customer_id,
@@ -206,7 +206,7 @@ def post_ticket(data: TicketIn, database: DatabaseDep, who: Writer) -> TicketDet
     """Open a ticket with the customer's first message; its SLA clock starts now."""
 
     def work(session: Session) -> TicketDetail:
-        desk = Desk.of(session, database.settings.timezone)
+        desk = Desk.of(session, database.settings)
         ticket = open_ticket(
             session, desk, data.subject, data.body, who.actor, customer_id=data.customer_id,
             priority=data.priority, channel=data.channel, category=data.category,
@@ -221,7 +221,7 @@ def read_ticket(
     ticket_id: TicketId, session: ReadSession, database: DatabaseDep, _: Reader
 ) -> TicketDetail:
     """One ticket with its thread (internal notes included)."""
-    return _detail(get_ticket(session, ticket_id), Desk.of(session, database.settings.timezone))
+    return _detail(get_ticket(session, ticket_id), Desk.of(session, database.settings))
 
 
 @router.patch(
@@ -236,7 +236,7 @@ def patch_ticket(
     or the priority (its targets apply at once, minutes already used still count)."""
 
     def work(session: Session) -> TicketDetail:
-        desk = Desk.of(session, database.settings.timezone)
+        desk = Desk.of(session, database.settings)
         if data.priority is not None:
             set_ticket_priority(session, desk, ticket_id, data.priority, who.actor)
         if data.status is not None:
@@ -261,7 +261,7 @@ def post_message(
     from soloist.domain.service import add_customer_message
 
     def work(session: Session) -> TicketDetail:
-        desk = Desk.of(session, database.settings.timezone)
+        desk = Desk.of(session, database.settings)
         if data.author == "customer":
             message = add_customer_message(session, desk, ticket_id, data.body, who.actor)
         else:
@@ -286,7 +286,7 @@ def post_merge(
     """Merge this ticket (a duplicate) into `into`: the messages move, this one closes."""
 
     def work(session: Session) -> TicketDetail:
-        desk = Desk.of(session, database.settings.timezone)
+        desk = Desk.of(session, database.settings)
         return _detail(merge_tickets(session, desk, ticket_id, data.into, who.actor), desk)
 
     return run_in_transaction(database, work)

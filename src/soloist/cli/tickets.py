@@ -82,7 +82,7 @@ def open_command(
 
     text = _body(body, body_file)
     with common.open_database() as database, database.session() as session:
-        desk = Desk.of(session, database.settings.timezone)
+        desk = Desk.of(session, database.settings)
         ticket = open_ticket(
             session, desk, subject, text, cli_actor(),
             customer_id=customer_id_of(session, customer), priority=priority, channel="phone",
@@ -115,7 +115,7 @@ def list_command(
 
     now = utcnow()
     with common.open_database() as database, database.read_session() as session:
-        desk = Desk.of(session, database.settings.timezone)
+        desk = Desk.of(session, database.settings)
         items, total = list_tickets(
             session, status=status, priority=priority, breached_at=now if breached else None,
             customer_id=customer_id_of(session, customer) if customer else None,
@@ -145,7 +145,7 @@ def show_command(common: Common, ticket_id: TicketArg) -> None:
     from soloist.domain.service import Desk, get_ticket
 
     with common.open_database() as database, database.read_session() as session:
-        desk = Desk.of(session, database.settings.timezone)
+        desk = Desk.of(session, database.settings)
         ticket = get_ticket(session, ticket_id)
         row = _row(ticket, desk.calendar, utcnow())
         row["messages"] = [
@@ -187,7 +187,7 @@ def reply_command(
 
     text = _body(body, body_file)
     with common.open_database() as database, database.session() as session:
-        desk = Desk.of(session, database.settings.timezone)
+        desk = Desk.of(session, database.settings)
         message = reply_to_ticket(
             session, desk, ticket_id, text, cli_actor(), internal=internal, status=status
         )
@@ -217,7 +217,7 @@ def status_command(
     from soloist.domain.service import Desk, set_ticket_status
 
     with common.open_database() as database, database.session() as session:
-        desk = Desk.of(session, database.settings.timezone)
+        desk = Desk.of(session, database.settings)
         ticket = set_ticket_status(session, desk, ticket_id, status, cli_actor())
         row = _row(ticket, desk.calendar, utcnow())
     if common.json:
@@ -237,7 +237,7 @@ def priority_command(
     from soloist.domain.service import Desk, set_ticket_priority
 
     with common.open_database() as database, database.session() as session:
-        desk = Desk.of(session, database.settings.timezone)
+        desk = Desk.of(session, database.settings)
         ticket = set_ticket_priority(session, desk, ticket_id, priority, cli_actor())
         row = _row(ticket, desk.calendar, utcnow())
     if common.json:
@@ -259,7 +259,7 @@ def merge_command(
     from soloist.domain.service import Desk, merge_tickets
 
     with common.open_database() as database, database.session() as session:
-        desk = Desk.of(session, database.settings.timezone)
+        desk = Desk.of(session, database.settings)
         target = merge_tickets(session, desk, ticket_id, into, cli_actor())
         result = {"merged": ticket_id, "into": target.id, "messages": len(target.messages)}
     if common.json:

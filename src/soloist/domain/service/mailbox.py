@@ -331,7 +331,7 @@ def _file(
 def _receive(session: Session, settings: Settings, actor: str, mail: InboundMail) -> _Outcome:
     try:
         with session.begin_nested():
-            desk = Desk.of(session, settings.timezone)
+            desk = Desk.of(session, settings)
             ticket, wrote = receive_mail(session, desk, mail, actor, currency=settings.currency)
             ticket_id = ticket.id
     except REFUSALS as exc:

@@ -18,6 +18,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from soloist.config import Settings
 from soloist.domain.audit import record_audit
 from soloist.domain.service import sla
 from soloist.domain.service.business_time import BusinessCalendar
@@ -46,13 +47,15 @@ SUBJECT_TAG = re.compile(r"\[#(\d{1,12})\]")
 
 @dataclass(frozen=True)
 class Desk:
-    """What every ticket change needs besides the session: the calendar the clocks count in."""
+    """What every ticket change needs besides the session: the calendar the clocks count in,
+    and the workspace settings (whether mail can go out, for the CSAT survey on resolving)."""
 
     calendar: BusinessCalendar
+    settings: Settings | None = None
 
     @classmethod
-    def of(cls, session: Session, timezone: str) -> Desk:
-        return cls(service_calendar(session, timezone))
+    def of(cls, session: Session, settings: Settings) -> Desk:
+        return cls(service_calendar(session, settings.timezone), settings)
 
 
 def _check_priority(priority: str) -> None:
@@ -194,15 +197,15 @@ def set_ticket_status(
     ticket = _lock_ticket(session, ticket_id)
     when = at or utcnow()
     if _move(session, desk, ticket, status, actor, when) and status == "resolved":
-        _ask_for_csat(session, ticket, when)
+        _ask_for_csat(session, desk, ticket, when)
     session.flush()
     return ticket
 
 
-def _ask_for_csat(session: Session, ticket: Ticket, now: dt.datetime) -> None:
+def _ask_for_csat(session: Session, desk: Desk, ticket: Ticket, now: dt.datetime) -> None:
     from soloist.domain.surveys import queue_csat_for_resolved_ticket
 
-    queue_csat_for_resolved_ticket(session, ticket, now)
+    queue_csat_for_resolved_ticket(session, ticket, now, settings=desk.settings)
 
 
 def set_ticket_priority(
@@ -297,7 +300,7 @@ def reply_to_ticket(
         if target != ticket.status:
             _move(session, desk, ticket, target, actor, when)
             if target == "resolved":
-                _ask_for_csat(session, ticket, when)
+                _ask_for_csat(session, desk, ticket, when)
     elif status is not None:
         _move(session, desk, ticket, status, actor, when)
     session.flush()
