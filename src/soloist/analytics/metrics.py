@@ -195,7 +195,12 @@ def nps(scores: Any) -> float:
 
 
 def ces(scores: Any, scale: int = 7) -> float:
-    """Customer Effort Score: mean answer on a ``1..scale`` scale (lower = less effort)."""
+    """Customer Effort Score: mean answer on a ``1..scale`` scale.
+
+    Soloist asks CES 2.0's question, "How easy was it to get your issue resolved?", with 1 =
+    very difficult and 7 = very easy, so a higher score means less effort (imported answers
+    on the older scale, where 1 meant little effort, should be turned round on import).
+    """
     if int(scale) != scale or scale < 2:
         raise AnalyticsError(f"scale must be a whole number >= 2, got {scale!r}")
     return float(_scores(scores, "scores", 1, scale).mean())
