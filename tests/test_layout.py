@@ -16,7 +16,10 @@ FACES = [
     "soloist.domain.journeys",
     "soloist.domain.jobs",
     "soloist.domain.loyalty",
+    "soloist.domain.sales",
     "soloist.domain.scoring",
+    "soloist.domain.service",
+    "soloist.domain.surveys",
     "soloist.domain.webhooks",
     "soloist.demo",
 ]

@@ -25,6 +25,9 @@ from soloist.api import (
     segments,
     status,
 )
+from soloist.api import deals as deal_api
+from soloist.api import surveys as survey_api
+from soloist.api import tasks as task_api
 from soloist.api import tickets as ticket_api
 from soloist.api import webhooks as webhook_api
 from soloist.api.errors import install_error_handlers
@@ -33,14 +36,22 @@ from soloist.storage.database import Database
 from soloist.web import auth, dashboard, mail_links
 from soloist.web import campaigns as web_campaigns
 from soloist.web import customers as web_customers
+from soloist.web import deal_page as web_deal_page
+from soloist.web import deals as web_deals
 from soloist.web import experiments as web_experiments
 from soloist.web import imports as web_imports
 from soloist.web import jobs as web_jobs
 from soloist.web import journeys as web_journeys
 from soloist.web import loyalty as web_loyalty
 from soloist.web import models as web_models
+from soloist.web import pipeline_settings as web_pipeline_settings
 from soloist.web import segments as web_segments
+from soloist.web import service_settings as web_service_settings
 from soloist.web import settings as settings_pages
+from soloist.web import surveys as web_surveys
+from soloist.web import tasks as web_tasks
+from soloist.web import ticket_thread as web_ticket_thread
+from soloist.web import tickets as web_tickets
 from soloist.web.errors import web_error_response
 from soloist.web.headers import SecurityHeadersMiddleware
 from soloist.web.rendering import STATIC_DIR
@@ -102,6 +113,9 @@ def create_app(
         interactions.router,
         feedback.router,
         ticket_api.router,
+        survey_api.router,
+        deal_api.router,
+        task_api.router,
         segments.router,
         imports.router,
         webhook_api.router,
@@ -120,8 +134,16 @@ def create_app(
         web_loyalty.router,
         web_imports.router,
         settings_pages.router,
+        web_service_settings.router,
+        web_tickets.router,
+        web_ticket_thread.router,  # after the tickets: /tickets/new is no /tickets/{id}
+        web_deals.router,  # before the deal page: /deals/new is no /deals/{id}
+        web_deal_page.router,
+        web_pipeline_settings.router,
+        web_tasks.router,
         web_jobs.router,
         mail_links.router,
+        web_surveys.router,
         web_experiments.router,  # before the campaigns: /campaigns/guide is no /campaigns/{id}
         web_campaigns.router,
         web_journeys.router,

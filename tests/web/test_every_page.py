@@ -30,10 +30,12 @@ from soloist.storage.models import (
     Campaign,
     Customer,
     CustomerScore,
+    Deal,
     Interaction,
     LedgerEntry,
     LoyaltyAccount,
     Review,
+    Task,
     Ticket,
 )
 from soloist.web.i18n import Translator
@@ -137,8 +139,31 @@ def _journeys_worth_seeing(database: Database) -> list[int]:
         return [journey.id]
 
 
+def _tickets_worth_seeing(database: Database) -> list[int]:
+    """A ticket in each status the demo has."""
+    with database.read_session() as session:
+        rows = session.execute(select(Ticket.status, Ticket.id).order_by(Ticket.id)).all()
+    found = dict(rows)  # status → the newest ticket in it
+    assert found, "the demo has no tickets"
+    return sorted(found.values())
+
+
+def _sales_worth_seeing(database: Database) -> dict[str, list[int]]:
+    """A deal in each stage the demo has, and a task in each of its states (by priority)."""
+    with database.read_session() as session:
+        deals = dict(session.execute(select(Deal.stage, Deal.id).order_by(Deal.id)).all())
+        tasks = session.scalars(select(Task.id).order_by(Task.id)).all()
+    assert deals, "the demo has no deals"
+    assert tasks, "the demo has no tasks"
+    return {"deal_id": sorted(deals.values()), "task_id": list(tasks[:3])}
+
+
 def _page_paths(
-    customers: dict[str, int], campaigns: list[int] | None = None, journeys: list[int] | None = None
+    customers: dict[str, int],
+    campaigns: list[int] | None = None,
+    journeys: list[int] | None = None,
+    tickets: list[int] | None = None,
+    sales: dict[str, list[int]] | None = None,
 ) -> list[str]:
     """Every GET page route, with each interesting customer for the ones that take an id."""
     paths: list[str] = []
@@ -153,6 +178,13 @@ def _page_paths(
             continue
         if params == {"journey_id"}:
             paths += [route.path.format(journey_id=j) for j in journeys or []]
+            continue
+        if params == {"ticket_id"}:
+            paths += [route.path.format(ticket_id=t) for t in tickets or []]
+            continue
+        if len(params) == 1 and params <= {"deal_id", "task_id"}:
+            (name,) = params
+            paths += [route.path.format(**{name: i}) for i in (sales or {}).get(name, [])]
             continue
         assert params <= {"customer_id"}, f"{route.path}: add its parameters to this test"
         if params:
@@ -219,7 +251,9 @@ def test_every_page_speaks_one_language_without_raw_keys(
     customers = _customers_worth_seeing(workspace)
     problems: dict[str, list[str]] = {}
     journeys = _journeys_worth_seeing(workspace)
-    pages = _page_paths(customers, _campaigns_worth_seeing(workspace), journeys)
+    tickets = _tickets_worth_seeing(workspace)
+    sales = _sales_worth_seeing(workspace)
+    pages = _page_paths(customers, _campaigns_worth_seeing(workspace), journeys, tickets, sales)
     pages += [f"/journeys/{j}?customer={c}" for j in journeys[:1] for c in customers.values()]
     pages += ["/customers?sort=risk&segment=champions", "/customers?q=zzzz-nobody"]
     for path in pages:

@@ -9,10 +9,16 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from soloist.errors import SoloistError
+from soloist.errors import SoloistError, ValidationError
+
+OUT_OF_RANGE = (
+    "A value is out of range or not allowed here: an id or a number too large for the database, "
+    "a date beyond what it stores, or a character it refuses (NUL)."
+)
 
 
 class ErrorDetail(BaseModel):
@@ -44,6 +50,15 @@ def install_error_handlers(app: FastAPI, pages: PageErrorHook | None = None) -> 
             return page
         headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
         return JSONResponse(exc.to_dict(), status_code=exc.http_status, headers=headers)
+
+    async def out_of_range(request: Request, exc: Exception) -> Response:
+        """What the database refused as out of its range (an id above its integer type, a NUL
+        in a string on PostgreSQL) or Python could not represent (a date past year 9999): bad
+        input, answered 422 like any other, never a 500."""
+        return await soloist_error(request, ValidationError(OUT_OF_RANGE))
+
+    app.add_exception_handler(DataError, out_of_range)
+    app.add_exception_handler(OverflowError, out_of_range)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:

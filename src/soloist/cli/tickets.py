@@ -338,7 +338,9 @@ def hours_command(
                 value = json.loads(file.read_text(encoding="utf-8"))
             except (json.JSONDecodeError, UnicodeDecodeError) as exc:
                 raise ValidationError(f"{file} is not JSON: {exc}", field="file") from exc
-            calendar = save_service_calendar(session, value, cli_actor(), utcnow())
+            calendar = save_service_calendar(
+                session, value, cli_actor(), utcnow(), timezone=database.settings.timezone
+            )
         else:
             calendar = service_calendar(session, database.settings.timezone)
         shown = calendar.to_json()

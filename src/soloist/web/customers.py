@@ -17,8 +17,11 @@ from soloist.domain.customers import (
     segment_names,
 )
 from soloist.money import decimal_to_minor, minor_to_decimal
+from soloist.web.deals import customer_deals
 from soloist.web.rendering import is_htmx, render
 from soloist.web.security import CurrentUser
+from soloist.web.tasks import customer_tasks
+from soloist.web.tickets import customer_tickets
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
@@ -101,9 +104,20 @@ def customer_page(request: Request, customer_id: int, user: CurrentUser) -> Resp
     with request.app.state.database.read_session() as session:
         view = customer_overview(session, customer_id)
         tags = view.customer.tag_names
+        tickets = customer_tickets(request, session, customer_id)
+        deals = customer_deals(request, session, customer_id)
+        tasks = customer_tasks(request, session, customer_id)
     return render(
         request,
         "customers/detail.html",
-        {"view": view, "c": view.customer, "tags": tags, "to_major": minor_to_decimal},
+        {
+            "view": view,
+            "c": view.customer,
+            "tags": tags,
+            "tickets": tickets,
+            "deals": deals,
+            "tasks": tasks,
+            "to_major": minor_to_decimal,
+        },
         user=user,
     )

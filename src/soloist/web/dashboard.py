@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -9,9 +10,11 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from soloist.domain.dashboard import Dashboard, dashboard
+from soloist.domain.service import sla_summary
 from soloist.money import minor_to_decimal
 from soloist.web.rendering import render, wording
 from soloist.web.security import CurrentUser
+from soloist.web.tasks import today_tasks
 
 router = APIRouter(include_in_schema=False)
 
@@ -50,11 +53,16 @@ def show_dashboard(request: Request, user: CurrentUser) -> Response:
     currency = request.app.state.settings.currency
     with database.read_session() as session:
         board = dashboard(session, currency, database)
+        support = sla_summary(session, dt.datetime.now(dt.UTC))  # the breach warning
+        today, today_total = today_tasks(request, session)  # the "Today" card
     return render(
         request,
         "dashboard.html",
         {
             "board": board,
+            "support": support,
+            "today_tasks": today,
+            "today_total": today_total,
             "charts": chart_data(board, wording(request, user).segment),
             "heat": heat,
             "to_major": minor_to_decimal,

@@ -159,6 +159,75 @@ TICKET_PRIORITIES: Final = LabelTable(
     high=N_("high priority"),
     urgent=N_("urgent"),
 )
+# The support desk's pages (soloist.domain.service): how a ticket stands against an SLA target
+# (SlaState.state), which clock, what became of a staff reply's e-mail, the status buttons, the
+# inbox's filters and sorts, and the languages of canned replies.
+SLA_STATES: Final = LabelTable(
+    met=NP_("SLA", "met"),
+    breached=NP_("SLA", "breached"),
+    due=NP_("SLA", "on time"),
+    due_soon=NP_("SLA", "due soon"),
+    paused=NP_("SLA", "paused"),
+    none=NP_("SLA", "no target"),
+)
+SLA_CLOCKS: Final = LabelTable(first_response=N_("first response"), resolution=N_("resolution"))
+REPLY_DELIVERIES: Final = LabelTable(
+    queued=NP_("reply delivery", "queued for sending"),
+    sent=NP_("reply delivery", "sent"),
+    failed=NP_("reply delivery", "not delivered"),
+    recorded=N_("recorded, not sent (no mail server)"),
+    no_address=N_("not sent: the customer has no e-mail address"),
+)
+TICKET_ACTIONS: Final = LabelTable(
+    open=N_("Mark as open"),
+    pending=N_("Wait for the customer"),
+    resolved=N_("Resolve"),
+    closed=N_("Close for good"),
+)
+TICKET_FILTERS: Final = LabelTable(
+    active=N_("Active (new, open, pending)"),
+    all=N_("All tickets"),
+)
+TICKET_SORTS: Final = LabelTable(
+    due=N_("Due soonest"),
+    newest=N_("Newest tickets first"),
+    updated=N_("Latest message first"),
+)
+CANNED_LANGUAGES: Final = LabelTable(
+    {"": N_("any language"), "en": N_("in English"), "zh-CN": N_("in Simplified Chinese")}
+)
+# The sales pipeline (soloist.domain.sales): the built-in stages (a stage the owner named shows
+# its own name), task priorities and states, the task list's tabs and the kinds of task rules.
+DEAL_STAGES: Final = LabelTable(
+    lead=NP_("deal stage", "Lead"),
+    qualified=NP_("deal stage", "Qualified"),
+    proposal=NP_("deal stage", "Proposal"),
+    negotiation=NP_("deal stage", "Negotiation"),
+    won=NP_("deal stage", "Won"),
+    lost=NP_("deal stage", "Lost"),
+)
+TASK_PRIORITIES: Final = LabelTable(
+    low=N_("low priority"), normal=N_("normal priority"), high=N_("high priority")
+)
+TASK_STATES: Final = LabelTable(
+    overdue=NP_("task", "overdue"),
+    today=NP_("task", "due today"),
+    upcoming=NP_("task", "upcoming"),
+    someday=NP_("task", "no due date"),
+    done=NP_("task", "done"),
+)
+TASK_FILTERS: Final = LabelTable(
+    today=N_("Today and overdue"),
+    overdue=N_("Overdue"),
+    upcoming=N_("Upcoming"),
+    open=N_("All open"),
+    done=N_("Done"),
+)
+TASK_RULE_KINDS: Final = LabelTable(
+    deal_stage=N_("A deal reaches a stage"),
+    churn_risk=N_("A valuable customer's churn risk crosses a threshold"),
+    sla_breach=N_("A ticket breaches its SLA"),
+)
 INTERACTION_CHANNELS: Final = LabelTable(
     email=N_("e-mail"),
     call=N_("call"),
@@ -397,6 +466,18 @@ TABLES: Final = {
     "ORDER_STATUSES": ORDER_STATUSES,
     "TICKET_STATUSES": TICKET_STATUSES,
     "TICKET_PRIORITIES": TICKET_PRIORITIES,
+    "SLA_STATES": SLA_STATES,
+    "SLA_CLOCKS": SLA_CLOCKS,
+    "REPLY_DELIVERIES": REPLY_DELIVERIES,
+    "TICKET_ACTIONS": TICKET_ACTIONS,
+    "TICKET_FILTERS": TICKET_FILTERS,
+    "TICKET_SORTS": TICKET_SORTS,
+    "CANNED_LANGUAGES": CANNED_LANGUAGES,
+    "DEAL_STAGES": DEAL_STAGES,
+    "TASK_PRIORITIES": TASK_PRIORITIES,
+    "TASK_STATES": TASK_STATES,
+    "TASK_FILTERS": TASK_FILTERS,
+    "TASK_RULE_KINDS": TASK_RULE_KINDS,
     "INTERACTION_CHANNELS": INTERACTION_CHANNELS,
     "INTERACTION_DIRECTIONS": INTERACTION_DIRECTIONS,
     "CONSENT_CHANNELS": CONSENT_CHANNELS,

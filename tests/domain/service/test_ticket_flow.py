@@ -16,12 +16,15 @@ from soloist.domain.service import (
     BusinessCalendar,
     Desk,
     InboundMail,
+    list_tickets,
     merge_tickets,
     open_ticket,
     queue_reply,
     receive_mail,
     reply_to_ticket,
+    set_ticket_priority,
     set_ticket_status,
+    sla_state,
     sla_summary,
 )
 from soloist.errors import ConflictError, ValidationError
@@ -199,3 +202,48 @@ def test_a_breach_gives_one_task_per_rule_however_often_the_worker_looks(
         assert [(t.ticket_id, t.customer_id, t.title) for t in tasks] == [
             (ticket_id, customer_id, "Answer the late ticket")
         ] * 2
+
+
+def test_a_ticket_that_missed_its_target_stays_counted_as_breached(database: Database) -> None:
+    """Reopened after its minutes ran out, or raised to a priority whose target it has already
+    used up: a running ticket past its target is in every breach count."""
+    customer_id = _customer(database)
+    minutes = lambda n: T0 + dt.timedelta(minutes=n)  # noqa: E731
+    with database.session() as session:
+        reopened = open_ticket(session, ALWAYS, "Reopened", "x", "t", customer_id=customer_id,
+                               priority="urgent", opened_at=T0)  # fmt: skip
+        reply_to_ticket(session, ALWAYS, reopened.id, "Try this", "u", at=minutes(10))
+        set_ticket_status(session, ALWAYS, reopened.id, "open", "t", at=minutes(20))
+        set_ticket_status(session, ALWAYS, reopened.id, "pending", "t", at=minutes(400))
+        set_ticket_status(session, ALWAYS, reopened.id, "open", "t", at=minutes(410))
+        raised = open_ticket(session, ALWAYS, "Raised", "x", "t", customer_id=customer_id,
+                             priority="low", opened_at=T0)  # fmt: skip
+        reply_to_ticket(session, ALWAYS, raised.id, "Looking", "u", at=minutes(5), status="open")
+        set_ticket_status(session, ALWAYS, raised.id, "pending", "t", at=minutes(300))
+        set_ticket_priority(session, ALWAYS, raised.id, "urgent", "t")
+        set_ticket_status(session, ALWAYS, raised.id, "open", "t", at=minutes(310))
+        now = minutes(420)
+        late, _ = list_tickets(session, breached_at=now)
+        assert {t.id for t in late} == {reopened.id, raised.id}
+        assert sla_summary(session, now).breached == 2
+        for ticket in (reopened, raised):
+            assert sla_state(ticket, ALWAYS.calendar, now)[1].state == "breached"
+            assert ticket.resolution_due_at is not None
+            assert ticket.resolution_due_at <= now
+
+
+def test_a_first_response_given_while_the_clock_stood_stays_met(database: Database) -> None:
+    customer_id = _customer(database)
+    with database.session() as session:
+        ticket = open_ticket(session, ALWAYS, "Quick", "x", "t", customer_id=customer_id,
+                             priority="urgent", opened_at=T0)  # fmt: skip
+        set_ticket_status(
+            session, ALWAYS, ticket.id, "pending", "t", at=T0 + dt.timedelta(minutes=10)
+        )
+        reply_to_ticket(session, ALWAYS, ticket.id, "Here", "u", at=T0 + dt.timedelta(minutes=20),
+                        status="pending")  # fmt: skip
+        set_ticket_status(session, ALWAYS, ticket.id, "open", "t", at=T0 + dt.timedelta(minutes=30))
+        later = T0 + dt.timedelta(minutes=150)
+        set_ticket_status(session, ALWAYS, ticket.id, "pending", "t", at=later)
+        first, _ = sla_state(ticket, ALWAYS.calendar, later)
+        assert first.state == "met"

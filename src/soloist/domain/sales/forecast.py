@@ -129,6 +129,11 @@ def _merge(parts: Iterable[LeftOut]) -> tuple[LeftOut, ...]:
     return tuple(LeftOut(code, n, value) for code, (n, value) in sorted(sums.items()))
 
 
+def _month_key(day: dt.date) -> str:
+    """``YYYY-MM`` with four digits always (``strftime`` writes year 1 as ``1``)."""
+    return f"{day.year:04d}-{day.month:02d}"
+
+
 def _month_start(day: dt.date, shift: int = 0) -> dt.date:
     index = day.year * 12 + day.month - 1 + shift
     return dt.date(index // 12, index % 12 + 1, 1)
@@ -154,7 +159,7 @@ def forecast_deals(
     today = (now or utcnow()).astimezone(zone).date()
     current = _month_start(today)
     first = _month_start(start or today)
-    keys = [_month_start(first, i).strftime("%Y-%m") for i in range(max(months, 0))]
+    keys = [_month_key(_month_start(first, i)) for i in range(max(months, 0))]
     end = _month_start(first, len(keys))
     window = (_local_midnight(first, zone), _local_midnight(end, zone))
     stages = list_stages(session)
@@ -188,7 +193,7 @@ def forecast_deals(
         else:
             month = _month_start(as_utc(closed_at).astimezone(zone).date())
             percent, kind = 100, "won"
-        key = month.strftime("%Y-%m")
+        key = _month_key(month)
         if key not in sums:
             continue
         overdue += closed_at is None and expected is not None and expected < current

@@ -16,22 +16,28 @@ from sqlalchemy.orm import Session
 
 from soloist.domain.service.sla import RUNNING
 from soloist.storage.database import Database
-from soloist.storage.models import Ticket
+from soloist.storage.models import Task, Ticket
 from soloist.storage.types import utcnow
 
-BATCH = 200
+KEY_PREFIX = "sla-breach:"
 
 
 def breached_tickets(session: Session, now: dt.datetime) -> list[tuple[Ticket, str]]:
     """Running tickets past a due time at ``now``, with the target they missed
-    (``first-response`` or ``resolution``)."""
+    (``first-response`` or ``resolution``), longest overdue first."""
     running = Ticket.status.in_(RUNNING)
     late_first = select(Ticket).where(
         running, Ticket.first_response_at.is_(None), Ticket.first_response_due_at < now
     )
     late_resolution = select(Ticket).where(running, Ticket.resolution_due_at < now)
-    found = [(t, "first-response") for t in session.scalars(late_first.limit(BATCH))]
-    found += [(t, "resolution") for t in session.scalars(late_resolution.limit(BATCH))]
+    found = [
+        (t, "first-response")
+        for t in session.scalars(late_first.order_by(Ticket.first_response_due_at, Ticket.id))
+    ]
+    found += [
+        (t, "resolution")
+        for t in session.scalars(late_resolution.order_by(Ticket.resolution_due_at, Ticket.id))
+    ]
     return found
 
 
@@ -47,6 +53,11 @@ def create_breach_tasks(
         rules = task_rules(session, "sla_breach")
         if not rules:
             return 0
+        made_before = set(
+            session.scalars(
+                select(Task.automation_key).where(Task.automation_key.like(f"{KEY_PREFIX}%"))
+            )
+        )
         for ticket, target in breached_tickets(session, now):
             due = (
                 ticket.first_response_due_at
@@ -56,6 +67,9 @@ def create_breach_tasks(
             for rule in rules:
                 if rule.created_at is not None and due is not None and due < rule.created_at:
                     continue  # a rule acts on what happens after it was made
+                key = f"{KEY_PREFIX}{rule.id}:{ticket.id}:{target}"
+                if key in made_before:
+                    continue
                 _, new = create_task_once(
                     session,
                     rule.title,
@@ -65,7 +79,7 @@ def create_breach_tasks(
                     ticket_id=ticket.id,
                     due_at=now + dt.timedelta(days=rule.due_days),
                     priority="high",
-                    automation_key=f"sla-breach:{rule.id}:{ticket.id}:{target}",
+                    automation_key=key,
                     now=now,
                 )
                 made += new

@@ -45,12 +45,18 @@ def service_calendar(session: Session, timezone: str) -> BusinessCalendar:
 
 
 def save_service_calendar(
-    session: Session, value: dict[str, Any], actor: str, now: dt.datetime
+    session: Session,
+    value: dict[str, Any],
+    actor: str,
+    now: dt.datetime,
+    *,
+    timezone: str | None = None,
 ) -> BusinessCalendar:
     """Store a new calendar (validated whole before anything is written) and move the due times
-    of the running tickets to it."""
+    of the running tickets to it; ``timezone`` is the workspace's, that of the default calendar
+    in force until the first one is saved."""
     calendar = BusinessCalendar.from_json(value)
-    previous = service_calendar(session, calendar.timezone)
+    previous = service_calendar(session, timezone or calendar.timezone)
     stored = calendar.to_json()
     row = session.get(WorkspaceSetting, CALENDAR_KEY)
     if row is None:

@@ -38,47 +38,71 @@ def minutes_used(ticket: Ticket, calendar: BusinessCalendar, now: dt.datetime) -
     return used
 
 
-def _due(calendar: BusinessCalendar, ticket: Ticket, target: int | None) -> dt.datetime | None:
-    if target is None or ticket.sla_clock_started_at is None:
+def _due(
+    calendar: BusinessCalendar,
+    ticket: Ticket,
+    target: int | None,
+    recorded: dt.datetime | None,
+    at: dt.datetime | None,
+) -> dt.datetime | None:
+    """The due time for ``target`` given the clock, ``recorded`` the one stored so far.
+
+    The invariant the inbox and the breach counts rely on: a running clock has a due time
+    (in the past once its minutes are used up); a standing clock has one only when the target
+    was already missed, so no due time on a finished target means it was met in time.
+    """
+    if target is None:
         return None
-    remaining = target - (ticket.sla_minutes_used or 0.0)
-    if remaining <= 0:
+    used = ticket.sla_minutes_used or 0.0
+    started = ticket.sla_clock_started_at
+    if started is not None:
+        if target > used:
+            return add_business_minutes(calendar, started, target - used)
         # Used up before the clock last started: it fell due when the minutes ran out, which
-        # the due time recorded then still says.
+        # the due time recorded then says; without one, it was due by the time it started.
+        return recorded if recorded is not None and recorded <= started else started
+    if used < target:
         return None
-    return add_business_minutes(calendar, ticket.sla_clock_started_at, remaining)
+    # Missed while the clock ran: the breach stays on record while it stands.
+    return recorded if recorded is not None and (at is None or recorded <= at) else at or recorded
 
 
-def refresh_due_times(ticket: Ticket, calendar: BusinessCalendar) -> None:
-    """Work the due times out again from the clock (after any change to it)."""
+def refresh_due_times(
+    ticket: Ticket, calendar: BusinessCalendar, at: dt.datetime | None = None
+) -> None:
+    """Work the due times out again from the clock (after any change to it, at ``at``). The
+    first response's is settled once the first response is given."""
     if ticket.first_response_at is None:
-        due = _due(calendar, ticket, ticket.first_response_target_minutes)
-        if due is not None or ticket.sla_clock_started_at is None:
-            ticket.first_response_due_at = due
-    due = _due(calendar, ticket, ticket.resolution_target_minutes)
-    if due is not None or ticket.sla_clock_started_at is None:
-        ticket.resolution_due_at = due
+        ticket.first_response_due_at = _due(
+            calendar, ticket, ticket.first_response_target_minutes,
+            ticket.first_response_due_at, at,
+        )  # fmt: skip
+    ticket.resolution_due_at = _due(
+        calendar, ticket, ticket.resolution_target_minutes, ticket.resolution_due_at, at
+    )
 
 
 def start_clock(ticket: Ticket, calendar: BusinessCalendar, at: dt.datetime) -> None:
     if ticket.sla_clock_started_at is None:
         ticket.sla_clock_started_at = at
-    refresh_due_times(ticket, calendar)
+    refresh_due_times(ticket, calendar, at)
 
 
 def stop_clock(ticket: Ticket, calendar: BusinessCalendar, at: dt.datetime) -> None:
     if ticket.sla_clock_started_at is not None:
         ticket.sla_minutes_used = minutes_used(ticket, calendar, at)
         ticket.sla_clock_started_at = None
-    refresh_due_times(ticket, calendar)
+    refresh_due_times(ticket, calendar, at)
 
 
-def set_targets(session: Session, ticket: Ticket, calendar: BusinessCalendar) -> None:
+def set_targets(
+    session: Session, ticket: Ticket, calendar: BusinessCalendar, at: dt.datetime | None = None
+) -> None:
     """Take the targets of the ticket's priority (none when the priority has no policy)."""
     targets = sla_targets(session).get(ticket.priority)
     ticket.first_response_target_minutes = targets.first_response_minutes if targets else None
     ticket.resolution_target_minutes = targets.resolution_minutes if targets else None
-    refresh_due_times(ticket, calendar)
+    refresh_due_times(ticket, calendar, at)
 
 
 def recompute_running_tickets(
@@ -106,7 +130,7 @@ def recompute_running_tickets(
         policy = targets.get(ticket.priority)
         ticket.first_response_target_minutes = policy.first_response_minutes if policy else None
         ticket.resolution_target_minutes = policy.resolution_minutes if policy else None
-        refresh_due_times(ticket, calendar)
+        refresh_due_times(ticket, calendar, now)
     session.flush()
     return len(tickets)
 
@@ -133,11 +157,10 @@ def sla_state(
         if target is None:
             return SlaState("none", None, used, None)
         if done_at is not None:
-            late = (due is not None and done_at > due) or (
-                due is None and _used_at(ticket, calendar, done_at) > target
-            )
+            # Settled: without a due time it was done while the clock stood, in time.
+            late = due is not None and done_at > due
             return SlaState("breached" if late else "met", due, used, target)
-        if used >= target:
+        if used >= target or (running and due is not None and due <= now):
             return SlaState("breached", due, used, target)
         if not running:
             return SlaState("paused", None, used, target)
@@ -154,10 +177,3 @@ def sla_state(
         ),
         judge(ticket.resolution_target_minutes, ticket.resolution_due_at, resolved),
     )
-
-
-def _used_at(ticket: Ticket, calendar: BusinessCalendar, at: dt.datetime) -> float:
-    """The minutes used when ``at`` passed: exact while the clock stood still since."""
-    if ticket.sla_clock_started_at is None or at <= ticket.sla_clock_started_at:
-        return ticket.sla_minutes_used or 0.0
-    return minutes_used(ticket, calendar, at)

@@ -118,7 +118,7 @@ def open_ticket(
     session.flush()
     session.add(TicketStatusChange(ticket_id=ticket.id, from_status=None, to_status="new",
                                    changed_at=opened, actor=actor[:100]))  # fmt: skip
-    sla.set_targets(session, ticket, desk.calendar)
+    sla.set_targets(session, ticket, desk.calendar, opened)
     sla.start_clock(ticket, desk.calendar, opened)
     record_audit(session, actor, "ticket.opened", "ticket", ticket.id, {"priority": priority})
     session.flush()
@@ -192,11 +192,11 @@ def set_ticket_status(
     *,
     at: dt.datetime | None = None,
 ) -> Ticket:
-    """Move a ticket to ``status`` (a transition the table above allows); resolving it queues
-    the CSAT survey when the survey settings ask for one."""
+    """Move a ticket to ``status`` (a transition the table above allows); resolving or closing
+    it queues the CSAT survey when the survey settings ask for one (once per ticket)."""
     ticket = _lock_ticket(session, ticket_id)
     when = at or utcnow()
-    if _move(session, desk, ticket, status, actor, when) and status == "resolved":
+    if _move(session, desk, ticket, status, actor, when) and status in ("resolved", "closed"):
         _ask_for_csat(session, desk, ticket, when)
     session.flush()
     return ticket
@@ -214,11 +214,13 @@ def set_ticket_priority(
     """A new priority brings its own targets; minutes already used still count."""
     _check_priority(priority)
     ticket = _lock_ticket(session, ticket_id)
+    if ticket.status == "closed":
+        raise ConflictError(f"Ticket {ticket.id} is closed; its priority stays.", field="priority")
     if priority != ticket.priority:
         record_audit(session, actor, "ticket.priority_changed", "ticket", ticket.id,
                      {"priority": [ticket.priority, priority]})  # fmt: skip
         ticket.priority = priority
-        sla.set_targets(session, ticket, desk.calendar)
+        sla.set_targets(session, ticket, desk.calendar, utcnow())
     session.flush()
     return ticket
 
@@ -299,7 +301,7 @@ def reply_to_ticket(
             _move(session, desk, ticket, "open", actor, when)
         if target != ticket.status:
             _move(session, desk, ticket, target, actor, when)
-            if target == "resolved":
+            if target in ("resolved", "closed"):
                 _ask_for_csat(session, desk, ticket, when)
     elif status is not None:
         _move(session, desk, ticket, status, actor, when)
@@ -354,9 +356,13 @@ def merge_tickets(
         )
         if target.sla_clock_started_at is not None:
             target.sla_clock_started_at = when
-        sla.refresh_due_times(target, desk.calendar)
+        sla.refresh_due_times(target, desk.calendar, when)
+    duplicate_was = duplicate.status
     duplicate.merged_into_id = target.id
     _move(session, desk, duplicate, "closed", actor, when)
+    if target.status == "resolved" and duplicate_was != "resolved":
+        # The duplicate still waited for an answer: the ticket it joins is not done either.
+        _move(session, desk, target, "open", actor, when)
     record_audit(session, actor, "ticket.merged", "ticket", duplicate.id, {"into": target.id})
     session.flush()
     return target

@@ -252,3 +252,247 @@
     drawCampaignChart();
   });
 })();
+
+// --- support desk: the canned-reply picker ------------------------------------------------
+// The ticket page writes each canned reply out for its customer (#canned-data); "Insert" puts
+// the chosen one where the cursor is (at the end, after a blank line, before the reply was
+// touched) instead of sending the form, which without JavaScript does the same on the server.
+(function () {
+  "use strict";
+
+  function cannedPicker() {
+    var source = document.getElementById("canned-data");
+    var button = document.getElementById("insert-canned");
+    var select = document.getElementById("canned-select");
+    var body = document.getElementById("reply-body");
+    if (!source || !button || !select || !body) { return; }
+    var texts = JSON.parse(source.textContent);
+    var touched = false;
+    body.addEventListener("focus", function () { touched = true; });
+    button.addEventListener("click", function (event) {
+      var text = texts[select.value];
+      if (typeof text !== "string") { return; }  // not written out here: the server inserts it
+      event.preventDefault();
+      var start, end;
+      if (touched) {
+        start = body.selectionStart;
+        end = body.selectionEnd;
+      } else {
+        var kept = body.value.replace(/\s+$/, "");
+        body.value = kept ? kept + "\n\n" : "";
+        start = end = body.value.length;
+      }
+      body.value = body.value.slice(0, start) + text + body.value.slice(end);
+      body.focus();
+      body.selectionStart = body.selectionEnd = start + text.length;
+      body.dispatchEvent(new Event("input", { bubbles: true }));
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", cannedPicker);
+})();
+// --- end of the support desk ----------------------------------------------------------------
+
+// --- sales pipeline: the board's drag and drop, the reason dialog, the forecast chart -------
+// A card dragged to another column moves there at once and its move is posted (the card's own
+// "Move to" form, as JSON); the board and the forecast are then read again, so the columns' sums
+// are the server's. A refused move puts the card back and says why. A drop on the won or lost
+// column first asks the reason in a dialog (a lost deal needs one); closing it puts the card
+// back. Without JavaScript the "Move to" form does the same, asking the reason on a page.
+(function () {
+  "use strict";
+
+  var drag = null;  // {card, from, next}: what is dragged, and where it came from
+  var pending = null;  // the drop waiting for its reason
+
+  function drawForecast() {
+    var source = document.getElementById("forecast-data");
+    var canvas = document.getElementById("forecast-chart");
+    if (!source || !canvas || typeof Chart === "undefined") { return; }
+    var data = JSON.parse(source.textContent);
+    window.soloistCharts = window.soloistCharts || {};
+    if (window.soloistCharts.forecast) { window.soloistCharts.forecast.destroy(); }
+    Chart.defaults.animation = false;
+    window.soloistCharts.forecast = new Chart(canvas, {
+      type: "bar",
+      data: {
+        labels: data.labels,
+        datasets: [
+          { label: canvas.dataset.label, data: data.weighted, backgroundColor: "#2563eb" },
+          { label: canvas.dataset.valueLabel, data: data.won, backgroundColor: "#047857" }
+        ]
+      },
+      options: { responsive: true, maintainAspectRatio: false, scales: { y: { beginAtZero: true } } }
+    });
+  }
+
+  function message(text) {
+    var box = document.getElementById("board-message");
+    if (!box) { return; }
+    box.textContent = text || "";
+    box.hidden = !text;
+  }
+
+  function putBack(move) {
+    if (move.from) { move.from.insertBefore(move.card, move.next && move.next.parentNode === move.from ? move.next : null); }
+    move.card.focus && move.card.focus();
+  }
+
+  // Read the page again and swap in its board and forecast (the sums, the moved card's form).
+  function refresh() {
+    return fetch(location.pathname + location.search, {
+      credentials: "same-origin", headers: { Accept: "text/html" }
+    }).then(function (response) { return response.text(); }).then(function (html) {
+      var fresh = new DOMParser().parseFromString(html, "text/html");
+      ["forecast", "forecast-data", "board"].forEach(function (id) {
+        var now = document.getElementById(id), next = fresh.getElementById(id);
+        if (now && next) { now.replaceWith(document.adoptNode(next)); }
+      });
+      drawForecast();
+      var board = document.getElementById("board");
+      if (board) { board.dataset.refreshed = String(Date.now()); }
+    });
+  }
+
+  function send(move, stage, reason) {
+    var body = document.body;
+    var board = document.getElementById("board");
+    var data = new FormData();
+    data.append("stage", stage);
+    data.append("reason", reason || "");
+    data.append("asked", "dialog");
+    var headers = { Accept: "application/json" };
+    headers[body.dataset.csrfHeader] = body.dataset.csrfToken;
+    var failed = board ? board.dataset.moveFailed : "";
+    board && board.setAttribute("aria-busy", "true");
+    fetch("/deals/" + move.card.dataset.deal + "/move", {
+      method: "POST", body: data, headers: headers, credentials: "same-origin"
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (answer) {
+        return { ok: response.ok && answer.ok, answer: answer };
+      });
+    }).then(function (result) {
+      if (!result.ok) {
+        putBack(move);
+        message(result.answer.error || failed);
+        return null;
+      }
+      message("");
+      return refresh();
+    }).catch(function () {
+      putBack(move);
+      message(failed);
+    }).then(function () {
+      var now = document.getElementById("board");
+      if (now) { now.removeAttribute("aria-busy"); }
+    });
+  }
+
+  function askReason(move, column) {
+    var dialog = document.getElementById("reason-dialog");
+    if (!dialog || !dialog.showModal) { putBack(move); return; }
+    var outcome = column.dataset.outcome;
+    dialog.querySelectorAll("[data-for]").forEach(function (part) {
+      part.hidden = part.dataset.for !== outcome;
+    });
+    document.getElementById("reason-stage").value = column.dataset.stage;
+    var text = document.getElementById("reason-text");
+    text.value = "";
+    text.required = outcome === "lost";
+    var error = document.getElementById("reason-error");
+    error.hidden = true;
+    error.textContent = "";
+    pending = { move: move, stage: column.dataset.stage, outcome: outcome };
+    dialog.returnValue = "";
+    dialog.showModal();
+    text.focus();
+  }
+
+  function reasonDialog() {
+    var dialog = document.getElementById("reason-dialog");
+    if (!dialog) { return; }
+    var form = document.getElementById("reason-form");
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      if (!pending) { dialog.close(); return; }
+      var reason = document.getElementById("reason-text").value.trim();
+      if (pending.outcome === "lost" && !reason) {
+        var error = document.getElementById("reason-error");
+        var board = document.getElementById("board");
+        error.textContent = board ? board.dataset.reasonNeeded : "";
+        error.hidden = false;
+        return;
+      }
+      var chosen = pending;
+      pending = null;
+      dialog.close("sent");
+      send(chosen.move, chosen.stage, reason);
+    });
+    document.getElementById("reason-cancel").addEventListener("click", function () {
+      dialog.close();
+    });
+    dialog.addEventListener("close", function () {
+      if (pending) { putBack(pending.move); pending = null; }
+    });
+  }
+
+  function columnOf(target) {
+    return target && target.closest ? target.closest("#board .column") : null;
+  }
+
+  function highlight(column) {
+    document.querySelectorAll("#board .column.drop-target").forEach(function (other) {
+      if (other !== column) { other.classList.remove("drop-target"); }
+    });
+    if (column) { column.classList.add("drop-target"); }
+  }
+
+  function dragAndDrop() {
+    document.addEventListener("dragstart", function (event) {
+      var card = event.target && event.target.closest
+        ? event.target.closest("#board .deal-card[draggable=true]") : null;
+      if (!card) { return; }
+      drag = { card: card, from: card.parentNode, next: card.nextElementSibling };
+      event.dataTransfer.effectAllowed = "move";
+      event.dataTransfer.setData("text/plain", card.dataset.deal);
+      card.classList.add("dragging");
+    });
+    document.addEventListener("dragend", function () {
+      if (drag) { drag.card.classList.remove("dragging"); }
+      highlight(null);
+      drag = null;
+    });
+    document.addEventListener("dragover", function (event) {
+      var column = drag ? columnOf(event.target) : null;
+      if (!column) { return; }
+      event.preventDefault();
+      event.dataTransfer.dropEffect = "move";
+      highlight(column);
+    });
+    document.addEventListener("drop", function (event) {
+      var column = drag ? columnOf(event.target) : null;
+      if (!column) { return; }
+      event.preventDefault();
+      var move = drag;
+      drag = null;
+      move.card.classList.remove("dragging");
+      highlight(null);
+      if (column.dataset.stage === move.card.dataset.stage) { return; }
+      column.querySelector("ul.cards").appendChild(move.card);
+      message("");
+      if (column.dataset.outcome === "open") {
+        send(move, column.dataset.stage, "");
+      } else {
+        askReason(move, column);
+      }
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    drawForecast();
+    if (!document.getElementById("board")) { return; }
+    reasonDialog();
+    dragAndDrop();
+  });
+})();
+// --- end of the sales pipeline -------------------------------------------------------------
