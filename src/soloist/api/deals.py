@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field
@@ -40,8 +40,10 @@ from soloist.domain.sales import (
     weighted_minor,
 )
 from soloist.money import minor_to_decimal
-from soloist.storage.models import Deal, DealStage
 from soloist.storage.types import utcnow
+
+if TYPE_CHECKING:
+    from soloist.storage.models import Deal, DealStage
 
 router = APIRouter(prefix="/api/v1/deals", tags=["deals"])
 

@@ -8,7 +8,7 @@ is kept), so a lost URL means a new link.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,10 +16,17 @@ from sqlalchemy.orm import Session
 
 from soloist.api.deps import DatabaseDep, Reader, ReadSession, Writer
 from soloist.api.errors import ErrorPublic
-from soloist.domain.surveys import create_survey_link, list_survey_responses, send_survey_link
+from soloist.domain.surveys import (
+    create_survey_link,
+    get_survey_link,
+    list_survey_responses,
+    send_survey_link,
+)
 from soloist.errors import ValidationError
-from soloist.storage.models import SurveyLink
 from soloist.storage.retry import run_in_transaction
+
+if TYPE_CHECKING:
+    from soloist.storage.models import SurveyLink
 
 router = APIRouter(prefix="/api/v1/surveys", tags=["surveys"])
 
@@ -143,9 +150,7 @@ def post_survey_link(
         reason = SKIPPED.get(sent.skipped or "", "No survey was sent to customer {id}.")
         raise ValidationError(reason.format(id=data.customer_id), field="customer_id")
     with database.read_session() as session:
-        stored = session.get(SurveyLink, sent.link_id)
-        assert stored is not None
-        return _public(stored, sent.url)
+        return _public(get_survey_link(session, sent.link_id), sent.url)
 
 
 def _public(link: SurveyLink, url: str) -> SurveyLinkPublic:

@@ -9,7 +9,7 @@ e-mailed to its assignee (or the owner) by the worker at that time.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -24,8 +24,10 @@ from soloist.domain.sales import (
     task_state,
     update_task,
 )
-from soloist.storage.models import Task
 from soloist.storage.types import utcnow
+
+if TYPE_CHECKING:
+    from soloist.storage.models import Task
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
 

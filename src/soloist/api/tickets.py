@@ -8,7 +8,7 @@ stands. Staff replies go out by e-mail through the worker when a mail server is 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -28,9 +28,11 @@ from soloist.domain.service import (
     set_ticket_status,
     sla_state,
 )
-from soloist.storage.models import Ticket
 from soloist.storage.retry import run_in_transaction
 from soloist.storage.types import utcnow
+
+if TYPE_CHECKING:
+    from soloist.storage.models import Ticket
 
 router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
 

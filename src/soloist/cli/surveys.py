@@ -77,11 +77,10 @@ def link_command(
                     order_id=order,
                 )
                 link_id, sent_to = link.id, None
-        from soloist.storage.models import SurveyLink
+        from soloist.domain.surveys import get_survey_link
 
         with database.read_session() as session:
-            stored = session.get(SurveyLink, link_id)
-            assert stored is not None
+            stored = get_survey_link(session, link_id)
             result: dict[str, Any] = {
                 "id": stored.id,
                 "url": url,

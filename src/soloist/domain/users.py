@@ -146,6 +146,15 @@ def revoke_token(session: Session, token_id: int, actor: str) -> None:
     record_audit(session, actor, "token.revoked", "api_token", token_id, {})
 
 
+def user_names(session: Session, *, active_only: bool = False) -> dict[int, str]:
+    """Every user by id, named as the pages name them (their name, else their e-mail), in
+    e-mail order."""
+    query = select(User.id, User.name, User.email).order_by(User.email)
+    if active_only:
+        query = query.where(User.active)
+    return {int(uid): name or email for uid, name, email in session.execute(query)}
+
+
 def get_user(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:

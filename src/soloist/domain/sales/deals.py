@@ -411,6 +411,42 @@ def record_deal_activity(
     return deal
 
 
+def deal_titles(session: Session, ids: set[int]) -> dict[int, str]:
+    """The names of the deals ``ids``, in one query."""
+    if not ids:
+        return {}
+    rows = session.execute(select(Deal.id, Deal.title).where(Deal.id.in_(ids)))
+    return {int(key): str(title) for key, title in rows}
+
+
+def deal_history(session: Session, deal_id: int) -> list[DealStageChange]:
+    """The deal's moves, oldest first."""
+    return list(
+        session.scalars(
+            select(DealStageChange)
+            .where(DealStageChange.deal_id == deal_id)
+            .order_by(DealStageChange.changed_at, DealStageChange.id)
+        )
+    )
+
+
+def closed_deals_since(session: Session, since: dt.datetime) -> list[Deal]:
+    """Deals won or lost since ``since``, newest first."""
+    return list(
+        session.scalars(
+            select(Deal)
+            .where(Deal.closed_at.is_not(None), Deal.closed_at >= since)
+            .order_by(Deal.closed_at.desc(), Deal.id.desc())
+        )
+    )
+
+
+def deal_counts_by_stage(session: Session) -> dict[str, int]:
+    """How many deals each stage holds."""
+    rows = session.execute(select(Deal.stage, func.count(Deal.id)).group_by(Deal.stage))
+    return {str(key): int(n) for key, n in rows}
+
+
 def delete_deal(session: Session, deal_id: int, actor: str) -> None:
     """Delete a deal and its stage history; its tasks stay, no longer linked to it."""
     deal = get_deal(session, deal_id, lock=True)

@@ -62,6 +62,7 @@ if TYPE_CHECKING:
         set_ticket_priority,
         set_ticket_status,
         sla_summary,
+        ticket_subjects,
     )
 
 _MODULE_OF = {
@@ -104,6 +105,7 @@ _MODULE_OF = {
     "sla_state": "sla",
     "sla_summary": "tickets",
     "sla_targets": "settings",
+    "ticket_subjects": "tickets",
 }
 __all__ = [
     "ACTIVE",
@@ -145,5 +147,6 @@ __all__ = [
     "sla_state",
     "sla_summary",
     "sla_targets",
+    "ticket_subjects",
 ]
 __getattr__, __dir__ = lazy_face(__name__, _MODULE_OF, globals())

@@ -125,6 +125,14 @@ def open_ticket(
     return ticket
 
 
+def ticket_subjects(session: Session, ids: set[int]) -> dict[int, str]:
+    """The subjects of the tickets ``ids``, in one query."""
+    if not ids:
+        return {}
+    rows = session.execute(select(Ticket.id, Ticket.subject).where(Ticket.id.in_(ids)))
+    return {int(key): str(subject) for key, subject in rows}
+
+
 def get_ticket(session: Session, ticket_id: int) -> Ticket:
     ticket = session.get(Ticket, ticket_id)
     if ticket is None:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         SurveySettings,
         create_survey_link,
         find_survey_customer,
+        get_survey_link,
         list_survey_responses,
         make_survey_token,
         open_survey,
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     )
 
 _MODULE_OF = {
+    "get_survey_link": "links",
     "SEND_JOB": "sending",
     "SurveyAnsweredError": "links",
     "SurveyLinkExpiredError": "links",
@@ -79,6 +81,7 @@ __all__ = [
     "business_name",
     "create_survey_link",
     "find_survey_customer",
+    "get_survey_link",
     "list_survey_responses",
     "make_survey_token",
     "open_survey",

@@ -453,6 +453,14 @@ def submit_survey_answer(
 # --- reading ---------------------------------------------------------------------------------
 
 
+def get_survey_link(session: Session, link_id: int) -> SurveyLink:
+    """A survey link by id (for the staff side: its token cannot be read back)."""
+    link = session.get(SurveyLink, link_id)
+    if link is None:
+        raise NotFoundError(f"No survey link with id {link_id}.", field="id")
+    return link
+
+
 def find_survey_customer(session: Session, reference: str | int) -> Customer:
     """A customer by id or e-mail address."""
     from soloist.domain.customers import find_customer_by_email
