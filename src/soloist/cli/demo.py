@@ -49,7 +49,8 @@ def demo(
     ] = 1.0,
 ) -> None:
     """Create a workspace holding two years of a small coffee business: customers, orders,
-    subscriptions, surveys, reviews, tickets and conversations, in English and Chinese."""
+    subscriptions, surveys, reviews, tickets, deals, tasks and conversations, in English and
+    Chinese."""
     settings = common.settings()
     init_workspace(settings)
     database = open_workspace(settings)
@@ -85,6 +86,7 @@ def demo(
                 owner_password=owner_password,
                 progress=progress,
                 purchase_rate_scale=purchase_rate,
+                timezone=settings.timezone,
             )
     finally:
         database.dispose()
@@ -104,7 +106,17 @@ def demo(
         ("subscriptions", f"{summary.subscriptions} ({summary.cancelled_subscriptions} cancelled)"),
         ("survey answers", summary.survey_responses),
         ("reviews", summary.reviews),
-        ("support tickets", summary.tickets),
+        (
+            "support tickets",
+            f"{summary.tickets} ({summary.active_tickets} active, "
+            f"{summary.breached_tickets} past due)",
+        ),
+        (
+            "deals",
+            f"{summary.deals} ({summary.open_deals} open, {summary.won_deals} won, "
+            f"{summary.lost_deals} lost)",
+        ),
+        ("tasks", summary.tasks),
         ("interactions", summary.interactions),
     ]:
         table.add_row(label, str(value))

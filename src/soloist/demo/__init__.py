@@ -2,8 +2,9 @@
 the interfaces, so nothing in the domain depends on it.
 
 ``business`` (:func:`build_demo`), ``vocabulary`` (names, products, words), ``purchases`` (the
-buying process, drawn with NumPy), ``conversations`` (surveys, reviews, tickets) and
-``loyalty`` (the programme launched a year before the demo ends).
+buying process, drawn with NumPy), ``conversations`` (surveys, reviews, interactions),
+``service`` (tickets on the desk's SLA clocks, ``clock`` their arithmetic), ``sales`` (deals
+and tasks) and ``loyalty`` (the programme launched a year before the demo ends).
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ from soloist.demo.purchases import (
     days_to_datetimes,
     draw_purchases,
 )
+from soloist.demo.sales import build_sales_demo
 from soloist.domain._progress import Progress, no_progress
 from soloist.domain.audit import insert_rows
 from soloist.domain.customers import CustomerCreate, add_customers_bulk
@@ -75,6 +76,15 @@ class DemoSummary:
     journeys: int = 0
     journey_messages: int = 0
     journey_holdout: int = 0
+    ticket_messages: int = 0
+    active_tickets: int = 0
+    breached_tickets: int = 0
+    canned_replies: int = 0
+    deals: int = 0
+    open_deals: int = 0
+    won_deals: int = 0
+    lost_deals: int = 0
+    tasks: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -322,6 +332,7 @@ def build_demo(
     owner_password: str | None = None,
     progress: Progress | None = None,
     purchase_rate_scale: float = 1.0,
+    timezone: str = "UTC",
 ) -> DemoSummary:
     """Fill an empty workspace with two years of a small coffee business's customers."""
     report = progress or no_progress
@@ -365,6 +376,11 @@ def build_demo(
     subs, cancelled = _make_subscriptions(
         session, rng, customer_ids, start, plan.acquired_day, currency
     )
+    password = owner_password
+    if session.scalar(select(User.id).where(User.email == owner_email)) is None:
+        password = password or secrets.token_urlsafe(12)
+        add_user(session, owner_email, "owner", password, ACTOR, name="Demo owner")
+    owner_id = session.scalar(select(User.id).where(User.email == owner_email))
     counts = write_feedback(
         session,
         rng,
@@ -376,6 +392,8 @@ def build_demo(
         start,
         HORIZON_DAYS,
         report,
+        timezone=timezone,
+        owner_id=owner_id,
     )
     loyalty = build_loyalty_demo(
         session, seed=seed, start=start, horizon_days=HORIZON_DAYS, currency=currency
@@ -385,10 +403,17 @@ def build_demo(
     automations = build_automation_demo(
         session, start=start, end=finish, seed=seed, currency=currency, progress=report
     )
-    password = owner_password
-    if session.scalar(select(User.id).where(User.email == owner_email)) is None:
-        password = password or secrets.token_urlsafe(12)
-        add_user(session, owner_email, "owner", password, ACTOR, name="Demo owner")
+    sales = build_sales_demo(
+        session,
+        seed=seed,
+        customer_ids=customer_ids,
+        chinese=chinese,
+        first_seen=[start + dt.timedelta(days=float(day)) for day in plan.acquired_day],
+        now=finish,
+        currency=currency,
+        timezone=timezone,
+        owner_id=owner_id,
+    )
     return DemoSummary(
         seed=seed,
         start=start.date().isoformat(),
@@ -415,4 +440,13 @@ def build_demo(
         journeys=automations.journeys,
         journey_messages=automations.journey_messages,
         journey_holdout=automations.journey_holdout,
+        ticket_messages=counts["ticket_messages"],
+        active_tickets=counts["active_tickets"],
+        breached_tickets=counts["breached_tickets"],
+        canned_replies=counts["canned_replies"],
+        deals=sales.deals,
+        open_deals=sales.open_deals,
+        won_deals=sales.won_deals,
+        lost_deals=sales.lost_deals,
+        tasks=sales.tasks + counts["breach_tasks"],
     )

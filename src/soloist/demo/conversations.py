@@ -1,19 +1,21 @@
-"""The demo's conversations: surveys, reviews, support tickets and interactions, in en and zh."""
+"""The demo's conversations: surveys, reviews, interactions and (:mod:`.service`) support tickets,
+in en and zh."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
 from sqlalchemy.orm import Session
 
 from soloist.demo import vocabulary as vocab
+from soloist.demo.service import build_service_demo
 from soloist.domain.audit import insert_rows
-from soloist.storage.models import Interaction, Review, SurveyResponse, Ticket, TicketMessage
+from soloist.storage.models import Interaction, Review, SurveyResponse
 
-SLA_HOURS = {"urgent": 4, "high": 8, "normal": 24, "low": 72}
 ACTOR = "system:demo"
 
 
@@ -36,7 +38,11 @@ def write_feedback(
     start: dt.datetime,
     horizon_days: int,
     progress: Callable[[str, int, int], None],
+    *,
+    timezone: str = "UTC",
+    owner_id: int | None = None,
 ) -> dict[str, int]:
+    """Surveys, reviews and interactions; the service desk's tickets (:mod:`.service`)."""
     n = len(customer_ids)
     # A latent satisfaction per customer drives every score, so scores agree with each other.
     satisfaction = rng.normal(0.0, 1.0, n)
@@ -84,96 +90,21 @@ def write_feedback(
     insert_rows(session, Review, reviews, ACTOR, "demo reviews")
     progress("reviews", len(reviews), len(reviews))
 
-    tickets: list[dict[str, Any]] = []
-    ticket_texts: list[tuple[str, dt.datetime, dt.datetime | None]] = []
-    for i in np.flatnonzero(rng.random(n) < 0.15 + 0.1 * (satisfaction < -1)):
-        day = first_order[i] + rng.uniform(1, 120)
-        if day >= horizon_days:
-            continue
-        subject, category = _pick(
-            rng, vocab.TICKET_SUBJECTS_ZH if chinese[i] else vocab.TICKET_SUBJECTS_EN
-        )
-        priority = str(rng.choice(["low", "normal", "normal", "high", "urgent"]))
-        opened = _at(start, day)
-        response_hours = float(rng.exponential(6.0 if satisfaction[i] > -1 else 20.0))
-        first_response = opened + dt.timedelta(hours=response_hours)
-        now = _at(start, horizon_days)
-        resolved = first_response + dt.timedelta(hours=float(rng.exponential(24)))
-        done = resolved < now - dt.timedelta(days=2)
-        tickets.append(
-            {
-                "customer_id": customer_ids[i],
-                "subject": subject,
-                "category": category,
-                "priority": priority,
-                "channel": "email",
-                "status": "closed" if done else "open",
-                "opened_at": opened,
-                "first_response_at": first_response if first_response < now else None,
-                "resolved_at": resolved if done else None,
-                "resolution_due_at": opened + dt.timedelta(hours=SLA_HOURS[priority]),
-                "created_at": opened,
-                "updated_at": resolved if done else opened,
-            }
-        )
-        ticket_texts.append((subject, opened, first_response if first_response < now else None))
-        if done:
-            csat = int(
-                np.clip(
-                    np.round(
-                        4.0 + 0.8 * satisfaction[i] - 0.04 * response_hours + rng.normal(0, 0.5)
-                    ),
-                    1,
-                    5,
-                )
-            )
-            surveys.append(
-                {
-                    "customer_id": customer_ids[i],
-                    "kind": "csat",
-                    "score": csat,
-                    "comment": None,
-                    "language": "zh" if chinese[i] else "en",
-                    "responded_at": resolved + dt.timedelta(hours=2),
-                }
-            )
-            if rng.random() < 0.5:
-                ces = int(
-                    np.clip(np.round(5.0 + 0.8 * satisfaction[i] - 0.05 * response_hours), 1, 7)
-                )
-                surveys.append(
-                    {
-                        "customer_id": customer_ids[i],
-                        "kind": "ces",
-                        "score": ces,
-                        "comment": None,
-                        "language": "zh" if chinese[i] else "en",
-                        "responded_at": resolved + dt.timedelta(hours=2),
-                    }
-                )
-    ticket_ids = insert_rows(session, Ticket, tickets, ACTOR, "demo tickets", returning_ids=True)
-    messages: list[dict[str, Any]] = []
-    for ticket_id, (subject, opened, answered) in zip(ticket_ids, ticket_texts, strict=True):
-        messages.append(
-            {
-                "ticket_id": ticket_id,
-                "author_kind": "customer",
-                "body": subject,
-                "created_at": opened,
-            }
-        )
-        if answered is not None:
-            messages.append(
-                {
-                    "ticket_id": ticket_id,
-                    "author_kind": "staff",
-                    "created_at": answered,
-                    "body": "Thanks for writing — I have looked into it and sorted it out.",
-                }
-            )
-    insert_rows(session, TicketMessage, messages, ACTOR, "demo ticket messages")
     insert_rows(session, SurveyResponse, surveys, ACTOR, "demo survey answers")
-    progress("tickets and surveys", len(tickets), len(tickets))
+    # The desk has a generator of its own, seeded from this one: its draws leave the rest alone.
+    service = build_service_demo(
+        session,
+        np.random.default_rng(int(rng.integers(2**63))),
+        customer_ids=customer_ids,
+        chinese=chinese,
+        satisfaction=satisfaction,
+        first_order=first_order,
+        start=start,
+        now=_at(start, horizon_days),
+        timezone=timezone,
+        owner_id=owner_id,
+        progress=progress,
+    )
 
     interactions: list[dict[str, Any]] = []
     counts = rng.poisson(1.2, n)
@@ -201,8 +132,7 @@ def write_feedback(
     insert_rows(session, Interaction, interactions, ACTOR, "demo interactions")
     progress("interactions", len(interactions), len(interactions))
     return {
-        "survey_responses": len(surveys),
+        "survey_responses": len(surveys) + service.survey_responses,
         "reviews": len(reviews),
-        "tickets": len(tickets),
         "interactions": len(interactions),
-    }
+    } | {name: value for name, value in asdict(service).items() if name != "survey_responses"}
