@@ -87,7 +87,7 @@ class SlaBreachRule(_Rule):
 
 TaskRule = Annotated[DealStageRule | ChurnRiskRule | SlaBreachRule, Field(discriminator="kind")]
 _RULES: TypeAdapter[list[TaskRule]] = TypeAdapter(list[TaskRule])
-_ONE: TypeAdapter[TaskRule] = TypeAdapter(TaskRule)  # type: ignore[arg-type]
+_ONE: TypeAdapter[TaskRule] = TypeAdapter(TaskRule)
 
 
 def task_rules(session: Session, kind: str | None = None) -> list[TaskRule]:
