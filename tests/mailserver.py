@@ -78,4 +78,6 @@ class SmtpServer:
             "SOLOIST_MAIL_FROM": "Ada's Coffee <ada@coffee.example>",
             "SOLOIST_MAIL_RATE": "0",
             "SOLOIST_PUBLIC_URL": "https://crm.coffee.example",
+            # No quiet hours unless a test sets them: a test must not depend on the hour it runs.
+            "SOLOIST_QUIET_HOURS": "",
         }
