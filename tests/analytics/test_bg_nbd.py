@@ -127,3 +127,20 @@ def test_penalizer_shrinks_parameters(cdnow_summary: pd.DataFrame) -> None:
     shrunk = _fit(BetaGeoModel(penalizer_coef=0.1), cdnow_summary).params_
     assert shrunk["alpha"] < free["alpha"]
     assert "penalizer_coef=0.1" in repr(BetaGeoModel(penalizer_coef=0.1))
+
+
+@pytest.mark.parametrize("flat_curvature", [1e-5, -1e-5])
+def test_a_flat_ridge_has_no_standard_error_whatever_the_sign_of_its_curvature(
+    flat_curvature: float,
+) -> None:
+    """On a ridge the numerical Hessian's smallest eigenvalue is noise of either sign; a
+    positive one once let an unidentified fit through with a log-SE of 175."""
+    z = np.log(np.array([0.7, 65.0, 1e-7, 1e4]))
+    ridge = np.diag([300.0, 3000.0, 400.0, flat_curvature])
+    model = BetaGeoModel()
+    ses = model._standard_errors(lambda zz: ridge @ (zz - z), z)
+    assert all(np.isnan(v) for v in ses.values())
+    identified = np.diag([300.0, 3000.0, 400.0, 2.0])
+    ses = model._standard_errors(lambda zz: identified @ (zz - z), z)
+    assert ses["b"] == pytest.approx(1e4 / np.sqrt(2.0), rel=1e-6)
+    assert ses["r"] == pytest.approx(0.7 / np.sqrt(300.0), rel=1e-6)

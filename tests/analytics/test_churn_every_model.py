@@ -20,8 +20,8 @@ BASELINES = {"bg_nbd_p_alive", "bg_nbd_no_purchase"}
 #: what BetaGeoModel.fit says when the data do not identify it (Online Retail, holdout fit)
 LONG_REASON = (
     "BetaGeoModel: the data do not identify the model — the likelihood is flat at the optimum "
-    "(r=0.722, alpha=65.9, a=1.5e-07, b=1.08e+04; the information matrix is singular). Typical "
-    "causes: too few customers, no repeat purchases, or no sign of churn; consider "
+    "(r=0.722, alpha=65.9, a=1.5e-07, b=1.08e+04; the information matrix is singular or nearly "
+    "so). Typical causes: too few customers, no repeat purchases, or no sign of churn; consider "
     "penalizer_coef > 0"
 )
 

@@ -40,6 +40,10 @@ __all__ = ["BaseEstimator", "PurchaseModel", "compress_rows"]
 #: a parameter ran off to 0 or infinity, i.e. the data do not identify the model.
 LOG_BOUND = 18.0
 
+#: A fit whose log-parameter has a standard error above this (one SE spans a factor e^10 ≈
+#: 22,000) sits on a flat ridge of the likelihood: the data do not identify that parameter.
+MAX_LOG_STANDARD_ERROR = 10.0
+
 Objective = Callable[[FloatArray], tuple[float, FloatArray]]
 
 
@@ -283,9 +287,9 @@ class BaseEstimator:
             del self.params_
             raise AnalyticsError(
                 f"{type(self).__name__}: the data do not identify the model — the likelihood is "
-                f"flat at the optimum ({fitted}; the information matrix is singular). Typical "
-                "causes: too few customers, no repeat purchases, or no sign of churn; consider "
-                "penalizer_coef > 0"
+                f"flat at the optimum ({fitted}; the information matrix is singular or nearly "
+                "so). Typical causes: too few customers, no repeat purchases, or no sign of churn; "
+                "consider penalizer_coef > 0"
             )
 
     def _standard_errors(
@@ -304,11 +308,16 @@ class BaseEstimator:
         ses = np.full(k, np.nan)
         if np.all(np.isfinite(hess)):
             try:
+                # an optimum has a positive definite Hessian; a Cholesky factor proves it, where
+                # inv() alone lets a flat ridge through as a tiny eigenvalue of either sign
+                np.linalg.cholesky(hess)
                 cov = np.linalg.inv(hess)
             except np.linalg.LinAlgError:
                 cov = None
             if cov is not None and np.all(np.diag(cov) > 0):
-                ses = theta * np.sqrt(np.diag(cov))
+                log_ses = np.sqrt(np.diag(cov))
+                if np.all(log_ses <= MAX_LOG_STANDARD_ERROR):
+                    ses = theta * log_ses
         self.covariance_log_: FloatArray = np.asarray(
             np.linalg.pinv(hess) if np.all(np.isfinite(hess)) else np.full((k, k), np.nan),
             dtype=np.float64,
