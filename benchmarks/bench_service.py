@@ -20,6 +20,7 @@ sorted by due time, first 50; the board: open deals grouped by stage with weight
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import platform
@@ -62,6 +63,7 @@ class OrderWriter(threading.Thread):
         self.url, self.token, self.every_s = url, token, every_s
         self.stop = threading.Event()
         self.posted = self.failed = 0
+        self.last_error: str | None = None
 
     def run(self) -> None:
         headers = {"Authorization": f"Bearer {self.token}"}
@@ -73,6 +75,7 @@ class OrderWriter(threading.Thread):
                 body = {
                     "external_id": f"bench-service-{os.getpid()}-{n}",
                     "customer": {"email": f"bench{n % 500}@example.com", "name": "Bench Buyer"},
+                    "ordered_at": dt.datetime.now(dt.UTC).isoformat(),
                     "currency": "USD",
                     "status": "paid",
                     "lines": [{"sku": "BENCH", "name": "Beans", "quantity": 1,
@@ -83,6 +86,7 @@ class OrderWriter(threading.Thread):
                     self.posted += 1
                 else:
                     self.failed += 1
+                    self.last_error = f"{answer.status_code} {answer.text[:200]}"
                 self.stop.wait(max(0.0, self.every_s - (time.perf_counter() - started)))
 
 
@@ -102,10 +106,17 @@ def web_figures(url: str, email: str, password: str, n: int, ticket_ids: list[in
         figures["ticket inbox: breached only"] = percentiles(
             timed(page("/tickets", breached="1"), n)
         )
-        figures["ticket inbox: subject search, newest"] = percentiles(
+        figures["ticket inbox: subject search, active"] = percentiles(
             timed(lambda: client.get("/tickets", params={"q": rng.choice(SUBJECT_WORDS),
-                                                         "status": ""}).raise_for_status(), n)
+                                                         "status": "active"}).raise_for_status(), n)
         )  # fmt: skip
+        figures["ticket inbox: subject search, every status, newest"] = percentiles(
+            timed(lambda: client.get("/tickets", params={"q": rng.choice(SUBJECT_WORDS),
+                  "status": "all", "sort": "newest"}).raise_for_status(), n)
+        )  # fmt: skip
+        figures["ticket inbox: every status, page 100"] = percentiles(
+            timed(page("/tickets", status="all", sort="newest", page=100), n)
+        )
         figures["ticket thread (random tickets)"] = percentiles(
             timed(lambda: client.get(f"/tickets/{rng.choice(ticket_ids)}").raise_for_status(), n)
         )
@@ -185,7 +196,11 @@ def main() -> None:
         "sqlite": __import__("sqlite3").sqlite_version,
         "date": time.strftime("%Y-%m-%d"),
         "sizes": sizes,
-        "writer": {"orders_posted": writer.posted, "failed": writer.failed},
+        "writer": {
+            "orders_posted": writer.posted,
+            "failed": writer.failed,
+            "last_error": writer.last_error,
+        },
         "web": web,
         "baseline_pandas": baseline_figures(args.workspace, max(5, args.n // 3)),
     }

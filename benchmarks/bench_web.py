@@ -32,6 +32,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -77,12 +78,14 @@ def free_port() -> int:
 def start_server(workspace: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {**os.environ, "SOLOIST_WORKSPACE": str(workspace)}
+    log = Path(tempfile.gettempdir()) / f"soloist-bench-serve-{port}.log"
     process = subprocess.Popen(
         [sys.executable, "-m", "soloist", "serve", "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=log.open("wb"),  # the server's errors, for when a figure cannot be taken
     )
+    print(f"soloist serve on port {port}; its log: {log}", file=sys.stderr)
     url = f"http://127.0.0.1:{port}"
     for _ in range(150):
         try:

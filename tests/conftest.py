@@ -178,9 +178,8 @@ def database(
         return
     url = server_databases.url_for(engine_name)
     db = Database(_settings(tmp_path, url, master_key))
-    _empty_all_tables(db)
+    _empty_all_tables(db)  # only here: the next test that uses this database empties it again
     yield db
-    _empty_all_tables(db)
     db.dispose()
 
 

@@ -32,6 +32,7 @@ from soloist.api import tickets as ticket_api
 from soloist.api import webhooks as webhook_api
 from soloist.api.errors import install_error_handlers
 from soloist.config import Settings
+from soloist.domain.throttling import SignInThrottle, ThrottlePolicy
 from soloist.storage.database import Database
 from soloist.web import auth, dashboard, mail_links
 from soloist.web import campaigns as web_campaigns
@@ -92,6 +93,13 @@ def create_app(
     )
     app.state.settings = settings
     app.state.database = db
+    app.state.sign_in_throttle = SignInThrottle(
+        ThrottlePolicy(
+            failures_per_account=settings.sign_in_failures_per_account,
+            failures_per_address=settings.sign_in_failures_per_address,
+            window_minutes=settings.sign_in_window_minutes,
+        )
+    )
     install_error_handlers(app, pages=web_error_response)
     # Signed with the keyring's session key; HttpOnly and SameSite=Lax. Not marked Secure: the
     # app serves plain HTTP on 127.0.0.1 (put a TLS proxy in front to serve it further).

@@ -98,6 +98,23 @@ class Settings(BaseSettings):
         ge=2,
         description="An import refuses a file with more columns than this; default 500.",
     )
+    sign_in_failures_per_account: int = Field(
+        default=10,
+        ge=1,
+        description="Failed sign-ins for one e-mail within the window before 429; default 10.",
+    )
+    sign_in_failures_per_address: int = Field(
+        default=50,
+        ge=1,
+        description="Failed sign-ins (or API tokens) from one address within the window before "
+        "429; default 50.",
+    )
+    sign_in_window_minutes: int = Field(
+        default=15,
+        ge=1,
+        le=1440,
+        description="The moving window in which failed sign-ins are counted; default 15.",
+    )
     import_max_uncompressed_bytes: int = Field(
         default=1024**3,
         ge=1024**2,

@@ -60,6 +60,13 @@ class AuthenticationError(SoloistError):
     http_status = 401
 
 
+class TooManyAttemptsError(SoloistError):
+    """Too many failed sign-ins: ``details["retry_after"]`` says in how many seconds to retry."""
+
+    code = "too_many_attempts"
+    http_status = 429
+
+
 class WebhookSignatureError(AuthenticationError):
     """A webhook delivery whose signature is missing, malformed, stale or wrong."""
 

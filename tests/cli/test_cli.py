@@ -85,6 +85,29 @@ def test_user_add_and_token_create(workspace: Path) -> None:
     assert unknown.stderr.startswith("Error: No user who@example.com")
 
 
+def test_users_are_listed_demoted_disabled_and_the_last_owner_is_kept(workspace: Path) -> None:
+    ws = ("--workspace", str(workspace))
+    for email, role in (("me@example.com", "owner"), ("ana@example.com", "staff")):
+        added = run("user", "add", email, "--role", role, "--password-stdin", *ws,
+                    stdin="a long enough password\n")  # fmt: skip
+        assert added.returncode == 0, added.stderr
+    assert run("user", "role", "ana@example.com", "readonly", *ws).returncode == 0
+    assert run("user", "disable", "ana@example.com", *ws).returncode == 0
+    listed = json.loads(run("user", "list", "--json", *ws).stdout)
+    assert [(u["email"], u["role"], u["active"]) for u in listed] == [
+        ("me@example.com", "owner", True),
+        ("ana@example.com", "readonly", False),
+    ]
+    refused = run("user", "role", "me@example.com", "staff", *ws)
+    assert refused.returncode == 1
+    assert "needs an owner" in refused.stderr
+    assert run("user", "disable", "me@example.com", *ws).returncode == 1
+    reset = run("user", "reset-password", "ana@example.com", "--password-stdin", *ws,
+                stdin="short\n")  # fmt: skip
+    assert reset.returncode == 1
+    assert "at least 10 characters" in reset.stderr
+
+
 def test_a_short_password_is_refused_with_exit_1(workspace: Path) -> None:
     result = run(
         "user",

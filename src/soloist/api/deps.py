@@ -39,7 +39,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from soloist.domain.users import token_needs_touch, touch_token, verify_token
+from soloist.domain.throttling import SignInThrottle
+from soloist.domain.users import session_user, token_needs_touch, touch_token, verify_token
 from soloist.errors import AuthenticationError, PermissionDeniedError
 from soloist.http import CSRF_HEADER, SAFE_METHODS
 from soloist.storage.database import Database
@@ -108,13 +109,19 @@ async def request_write_turn(request: Request) -> AsyncIterator[None]:
 WriteTurn = Annotated[None, Depends(request_write_turn, scope="function")]
 
 
-def _principal_from_session_cookie(request: Request) -> Principal | None:
-    """The signed-in web user, if the web app put one in the session (see soloist.web)."""
+def _principal_from_session_cookie(request: Request, database: Database) -> Principal | None:
+    """The signed-in web user, if the web app put one in the session (see soloist.web), read
+    afresh from the database: a disabled account, a changed role or an ended session counts."""
     if "session" not in request.scope:
         return None
-    user = request.session.get("user")
-    if not user:
+    cookie_user = request.session.get("user")
+    if not cookie_user:
         return None
+    with database.read_session() as session:
+        user = session_user(session, cookie_user)
+        if user is None:
+            return None
+        user_id, email, role = user.id, user.email, user.role
     if request.method not in SAFE_METHODS:
         # A cookie rides along on cross-site requests: state changes must prove they come from
         # our own pages with the session's CSRF token (the web app sends it as X-CSRF-Token).
@@ -124,12 +131,7 @@ def _principal_from_session_cookie(request: Request) -> Principal | None:
             raise PermissionDeniedError(
                 "A signed-in browser must send the X-CSRF-Token header to change data."
             )
-    return Principal(
-        user_id=int(user["id"]),
-        email=str(user["email"]),
-        role=str(user["role"]),
-        can_write=user["role"] in ("owner", "staff"),
-    )
+    return Principal(user_id=user_id, email=email, role=role, can_write=role in ("owner", "staff"))
 
 
 @dataclass(frozen=True)
@@ -144,8 +146,15 @@ def _identify_caller(
     database: DatabaseDep,
 ) -> _Caller:
     if credentials is not None:
+        throttle: SignInThrottle = request.app.state.sign_in_throttle
+        address = request.client.host if request.client else None
+        throttle.check(None, address)
         with database.read_session() as session:
-            user, token = verify_token(session, credentials.credentials, touch=False)
+            try:
+                user, token = verify_token(session, credentials.credentials, touch=False)
+            except AuthenticationError:
+                throttle.failed(None, address)
+                raise
             principal = Principal(
                 user_id=user.id,
                 email=user.email,
@@ -153,7 +162,7 @@ def _identify_caller(
                 can_write=token.scope == "write" and user.role != "readonly",
             )
             return _Caller(principal, token.id if token_needs_touch(token) else None)
-    signed_in = _principal_from_session_cookie(request)
+    signed_in = _principal_from_session_cookie(request, database)
     if signed_in is None:
         raise AuthenticationError("Sign in or send an API token: Authorization: Bearer <token>.")
     return _Caller(signed_in, None)

@@ -49,6 +49,8 @@ def install_error_handlers(app: FastAPI, pages: PageErrorHook | None = None) -> 
         if pages is not None and (page := pages(request, exc)) is not None:
             return page
         headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
+        if exc.http_status == 429 and "retry_after" in exc.details:
+            headers = {"Retry-After": str(exc.details["retry_after"])}
         return JSONResponse(exc.to_dict(), status_code=exc.http_status, headers=headers)
 
     async def out_of_range(request: Request, exc: Exception) -> Response:

@@ -1,14 +1,24 @@
-"""``soloist user add`` and ``soloist token create``."""
+"""``soloist user add|list|role|disable|enable|reset-password|sign-out`` and
+``soloist token create``."""
 
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from soloist.cli.common import Common, cli_actor, err, out, print_json, shared_options
-from soloist.domain.users import add_user, create_token
+from soloist.domain.users import (
+    add_user,
+    create_token,
+    get_user_by_email,
+    list_users,
+    reset_password,
+    set_user_active,
+    set_user_role,
+    sign_out_everywhere,
+)
 from soloist.errors import ValidationError
 
 user_app = typer.Typer(help="People who may sign in.", no_args_is_help=True)
@@ -27,12 +37,7 @@ def user_add(
     name: Annotated[str | None, typer.Option(help="Display name.")] = None,
 ) -> None:
     """Add a user with a role; the password is hashed with Argon2id."""
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    elif sys.stdin.isatty():
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    else:
-        raise ValidationError("Give the password with --password-stdin.")
+    password = _read_password(password_stdin)
     with common.open_database() as database, database.session() as session:
         user = add_user(session, email, role, password, cli_actor(), name=name)
         result = {"id": user.id, "email": user.email, "role": user.role}
@@ -40,6 +45,123 @@ def user_add(
         print_json(result)
     else:
         out.print(f"Added {result['role']} {result['email']} (user {result['id']}).")
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if sys.stdin.isatty():
+        return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+    raise ValidationError("Give the password with --password-stdin.")
+
+
+def _describe(user: Any) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "email": user.email,
+        "name": user.name,
+        "role": user.role,
+        "active": bool(user.active),
+        "last_login_at": user.last_login_at.isoformat() if user.last_login_at else None,
+    }
+
+
+@user_app.command("list")
+@shared_options
+def user_list(common: Common) -> None:
+    """Everyone who may sign in, owners first."""
+    with common.open_database() as database, database.read_session() as session:
+        users = [_describe(user) for user in list_users(session)]
+    if common.json:
+        print_json(users)
+        return
+    for user in users:
+        state = "" if user["active"] else "  (disabled)"
+        out.print(f"{user['id']:>4}  {user['role']:<8}  {user['email']}{state}")
+
+
+EMAIL_ARGUMENT = Annotated[str, typer.Argument(help="The user's e-mail address.")]
+
+
+def _change(common: Common, email: str, change: Any, done: str) -> None:
+    with common.open_database() as database, database.session() as session:
+        user = change(session, get_user_by_email(session, email).id)
+        result = _describe(user)
+    if common.json:
+        print_json(result)
+    else:
+        out.print(done.format(**result))
+
+
+@user_app.command("role")
+@shared_options
+def user_role(
+    common: Common,
+    email: EMAIL_ARGUMENT,
+    role: Annotated[str, typer.Argument(help="owner, staff or readonly.")],
+) -> None:
+    """Give a user another role; their sessions end so it applies at once."""
+    _change(
+        common,
+        email,
+        lambda session, uid: set_user_role(session, uid, role, cli_actor()),
+        "{email} is now {role}; their sessions were ended.",
+    )
+
+
+@user_app.command("disable")
+@shared_options
+def user_disable(common: Common, email: EMAIL_ARGUMENT) -> None:
+    """Stop a user signing in: their sessions end and their API tokens stop working."""
+    _change(
+        common,
+        email,
+        lambda session, uid: set_user_active(session, uid, False, cli_actor()),
+        "{email} is disabled; their sessions and API tokens no longer work.",
+    )
+
+
+@user_app.command("enable")
+@shared_options
+def user_enable(common: Common, email: EMAIL_ARGUMENT) -> None:
+    """Let a disabled user sign in again."""
+    _change(
+        common,
+        email,
+        lambda session, uid: set_user_active(session, uid, True, cli_actor()),
+        "{email} may sign in again.",
+    )
+
+
+@user_app.command("reset-password")
+@shared_options
+def user_reset_password(
+    common: Common,
+    email: EMAIL_ARGUMENT,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the new password from standard input.")
+    ] = False,
+) -> None:
+    """Set a new password without the old one; the user's sessions end."""
+    password = _read_password(password_stdin)
+    _change(
+        common,
+        email,
+        lambda session, uid: reset_password(session, uid, password, cli_actor()),
+        "{email} has a new password; their sessions were ended.",
+    )
+
+
+@user_app.command("sign-out")
+@shared_options
+def user_sign_out(common: Common, email: EMAIL_ARGUMENT) -> None:
+    """End every session of a user (a lost laptop); their API tokens are revoked separately."""
+    _change(
+        common,
+        email,
+        lambda session, uid: sign_out_everywhere(session, uid, cli_actor()),
+        "Every session of {email} has ended.",
+    )
 
 
 @token_app.command("create")

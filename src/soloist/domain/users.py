@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from collections.abc import Mapping
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from soloist.domain.audit import record_audit
@@ -177,8 +179,98 @@ def change_password(
             field="new_password",
         )
     user.password_hash = _hasher.hash(new_password)
+    end_sessions(user)
     record_audit(session, actor, "user.password_changed", "user", user.id, {})
     return user
+
+
+def session_user(session: Session, cookie_user: Mapping[str, Any]) -> User | None:
+    """The user a session cookie names, read afresh: None once the account is gone or
+    disabled, or its sessions were ended after this one was signed in (sign-out elsewhere, a
+    new password, a new role). Cookies from before epochs existed count as epoch 0."""
+    try:
+        user = session.get(User, int(cookie_user["id"]))
+        epoch = int(cookie_user.get("epoch", 0))
+    except (KeyError, TypeError, ValueError):
+        return None
+    if user is None or not user.active or (user.session_epoch or 0) != epoch:
+        return None
+    return user
+
+
+def end_sessions(user: User) -> None:
+    """Sign the user out everywhere: every session cookie signed in before now stops working."""
+    user.session_epoch = (user.session_epoch or 0) + 1
+
+
+def sign_out_everywhere(session: Session, user_id: int, actor: str) -> User:
+    """What signing out does: this session and every other one of the user's end."""
+    user = get_user(session, user_id)
+    end_sessions(user)
+    record_audit(session, actor, "user.signed_out", "user", user.id, {})
+    return user
+
+
+def set_user_role(session: Session, user_id: int, role: str, actor: str) -> User:
+    """Give the user another role; their sessions end so the new role applies at once."""
+    if role not in ROLES:
+        raise ValidationError(
+            f"Unknown role {role!r}; use one of {', '.join(ROLES)}.", field="role"
+        )
+    user = get_user(session, user_id)
+    if user.role == role:
+        return user
+    if user.role == "owner" and user.active and count_owners(session) <= 1:
+        raise ConflictError("The workspace needs an owner: make someone else owner first.")
+    before, user.role = user.role, role
+    end_sessions(user)
+    record_audit(session, actor, "user.role_changed", "user", user.id, {"role": [before, role]})
+    return user
+
+
+def set_user_active(session: Session, user_id: int, active: bool, actor: str) -> User:
+    """Disable an account (its sessions end and its API tokens stop working) or enable it."""
+    user = get_user(session, user_id)
+    if user.active == active:
+        return user
+    if not active and user.role == "owner" and count_owners(session) <= 1:
+        raise ConflictError("The last owner cannot be disabled.")
+    user.active = active
+    end_sessions(user)
+    action = "user.enabled" if active else "user.disabled"
+    record_audit(session, actor, action, "user", user.id, {})
+    return user
+
+
+def reset_password(session: Session, user_id: int, new_password: str, actor: str) -> User:
+    """Set a user's password without the old one (the owner's reset); their sessions end."""
+    if len(new_password) < MIN_PASSWORD_LENGTH:
+        raise ValidationError(
+            f"The password must have at least {MIN_PASSWORD_LENGTH} characters.",
+            field="password",
+        )
+    user = get_user(session, user_id)
+    user.password_hash = _hasher.hash(new_password)
+    end_sessions(user)
+    record_audit(session, actor, "user.password_reset", "user", user.id, {})
+    return user
+
+
+def record_failed_sign_in(session: Session, email: str, address: str | None, reason: str) -> None:
+    """Audit a refused sign-in: the account's id when the e-mail names one, the client's
+    address, and why (never the password, nor an unknown e-mail someone typed)."""
+    try:
+        user_id: int | None = get_user_by_email(session, email).id
+    except (NotFoundError, ValidationError):
+        user_id = None
+    changes = {"address": address, "reason": reason}
+    record_audit(session, "anonymous", "user.sign_in_failed", "user", user_id, changes)
+
+
+def list_users(session: Session) -> list[User]:
+    """Every user, owners first, then by e-mail."""
+    order = {role: index for index, role in enumerate(ROLES)}
+    return sorted(session.scalars(select(User)), key=lambda u: (order.get(u.role, 9), u.email))
 
 
 def set_user_locale(session: Session, user_id: int, locale: str | None) -> User:
@@ -198,8 +290,6 @@ def list_tokens(session: Session, user_id: int) -> list[ApiToken]:
 
 
 def count_owners(session: Session) -> int:
-    from sqlalchemy import func
-
     return int(
         session.scalar(select(func.count(User.id)).where(User.role == "owner", User.active)) or 0
     )

@@ -7,8 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from starlette.responses import RedirectResponse, Response
 
-from soloist.domain.users import authenticate_user, set_user_locale
-from soloist.errors import AuthenticationError
+from soloist.domain.throttling import SignInThrottle
+from soloist.domain.users import (
+    authenticate_user,
+    record_failed_sign_in,
+    set_user_locale,
+    sign_out_everywhere,
+)
+from soloist.errors import AuthenticationError, TooManyAttemptsError
 from soloist.web.i18n import LOCALES
 from soloist.web.rendering import render
 from soloist.web.security import CsrfChecked, optional_user, sign_in, sign_out
@@ -38,19 +44,38 @@ def login(
     next: Annotated[str, Form()] = "/",
 ) -> Response:
     database = request.app.state.database
+    throttle: SignInThrottle = request.app.state.sign_in_throttle
+    address = request.client.host if request.client else None
+    context = {"next": safe_next(next), "error": True, "email": email}
+    try:
+        throttle.check(email, address)
+    except TooManyAttemptsError as exc:
+        retry = str(exc.details["retry_after"])
+        context["error"] = "throttled"
+        response = render(request, "login.html", context, status_code=429)
+        response.headers["Retry-After"] = retry
+        return response
     try:
         with database.session() as session:
             user = authenticate_user(session, email, password)
-            user_id, user_email, role = user.id, user.email, user.role
+            user_id, user_email, role, epoch = user.id, user.email, user.role, user.session_epoch
     except AuthenticationError:
-        context = {"next": safe_next(next), "error": True, "email": email}
+        throttle.failed(email, address)
+        with database.session() as session:
+            record_failed_sign_in(session, email, address, "wrong_credentials")
         return render(request, "login.html", context, status_code=401)
-    sign_in(request, user_id, user_email, role)
+    throttle.succeeded(email)
+    sign_in(request, user_id, user_email, role, epoch or 0)
     return RedirectResponse(safe_next(next), status_code=303)
 
 
 @router.post("/logout", dependencies=[CsrfChecked])
 def logout(request: Request) -> Response:
+    """Sign out here and on every other device: the cookie could have been copied."""
+    user = optional_user(request)
+    if user is not None:
+        with request.app.state.database.session() as session:
+            sign_out_everywhere(session, user.id, user.actor)
     sign_out(request)
     return RedirectResponse("/login", status_code=303)
 

@@ -1,10 +1,12 @@
 """Who is signed in to the web app, what their role allows, and CSRF protection.
 
 The signed session cookie (Starlette's SessionMiddleware, keyed from the workspace keyring) holds
-``user = {"id", "email", "role"}`` and a per-session ``csrf`` token. Every state-changing form
-carries the token in a hidden ``csrf_token`` field (HTMX requests send it as ``X-CSRF-Token``);
-:func:`verify_csrf` compares it in constant time. The user is re-read from the database on every
-request, so a disabled account or a changed role takes effect at once.
+``user = {"id", "email", "role", "epoch"}`` and a per-session ``csrf`` token. Every
+state-changing form carries the token in a hidden ``csrf_token`` field (HTMX requests send it as
+``X-CSRF-Token``); :func:`verify_csrf` compares it in constant time. The user is re-read from
+the database on every request, so a disabled account or a changed role takes effect at once,
+and a cookie signed in before the user's sessions were ended (sign-out, a new password or role)
+is refused.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from soloist.domain.users import get_user
-from soloist.errors import NotFoundError, PermissionDeniedError, SoloistError
+from soloist.domain.users import session_user
+from soloist.errors import PermissionDeniedError, SoloistError
 from soloist.http import CSRF_HEADER, SAFE_METHODS
 from soloist.storage.database import Database
 from soloist.web.labels import N_
@@ -63,11 +65,12 @@ def csrf_token(request: Request) -> str:
     return str(token)
 
 
-def sign_in(request: Request, user_id: int, email: str, role: str) -> None:
-    """Start a fresh session (a new CSRF token too, against session fixation)."""
+def sign_in(request: Request, user_id: int, email: str, role: str, epoch: int) -> None:
+    """Start a fresh session (a new CSRF token too, against session fixation) at the user's
+    current session epoch."""
     locale = request.session.get("locale")
     request.session.clear()
-    request.session["user"] = {"id": user_id, "email": email, "role": role}
+    request.session["user"] = {"id": user_id, "email": email, "role": role, "epoch": epoch}
     request.session["csrf"] = secrets.token_urlsafe(32)
     if locale:
         request.session["locale"] = locale
@@ -97,11 +100,8 @@ def optional_user(request: Request) -> WebUser | None:
         return None
     database: Database = request.app.state.database
     with database.read_session() as session:
-        try:
-            user = get_user(session, int(data["id"]))
-        except NotFoundError:
-            return None
-        if not user.active:
+        user = session_user(session, data)
+        if user is None:
             return None
         return WebUser(user.id, user.email, user.name, user.role, user.locale)
 
@@ -111,8 +111,6 @@ def current_user(request: Request) -> WebUser:
     if user is None:
         request.session.pop("user", None)
         raise LoginRequiredError(N_("Please sign in."))
-    if user.role != request.session["user"].get("role"):
-        request.session["user"] = {"id": user.id, "email": user.email, "role": user.role}
     request.state.web_user = user
     return user
 

@@ -16,7 +16,7 @@ from soloist.domain.users import (
 )
 from soloist.errors import NotFoundError, ValidationError
 from soloist.web.rendering import render
-from soloist.web.security import CsrfChecked, CurrentUser
+from soloist.web.security import CsrfChecked, CurrentUser, sign_in
 
 router = APIRouter(include_in_schema=False)
 
@@ -58,10 +58,13 @@ def password(
         return _page(request, user, error="mismatch", status_code=422)
     try:
         with request.app.state.database.session() as session:
-            change_password(session, user.id, current_password, new_password, user.actor)
+            changed = change_password(session, user.id, current_password, new_password, user.actor)
+            epoch = changed.session_epoch
     except ValidationError as exc:
         kind = "wrong" if exc.details.get("field") == "current_password" else "short"
         return _page(request, user, error=kind, status_code=422)
+    # every other session has ended with the old password; this one goes on at the new epoch
+    sign_in(request, user.id, user.email, user.role, epoch)
     return _page(request, user, message="password")
 
 

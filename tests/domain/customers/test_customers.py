@@ -161,6 +161,10 @@ def test_search_finds_by_name_email_and_tag(database: Database) -> None:
         assert [c.id for c in search_customers(session, "lovelace")[0]] == [ada]
         assert [c.id for c in search_customers(session, "ada@example.com")[0]] == [ada]
         assert [c.name for c in search_customers(session, "王")[0]] == ["王芳"]
+        assert [c.id for c in search_customers(session, "LOVELACE")[0]] == [ada]
+        # a wildcard in the term is a plain character, not "anything"
+        assert search_customers(session, "a%e")[1] == 0
+        assert search_customers(session, "_")[1] == 0
         assert [c.id for c in search_customers(session, tag="VIP")[0]] == [ada]
         page, total = search_customers(session, limit=2, offset=2)
         assert total == 3

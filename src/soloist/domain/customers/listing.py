@@ -28,6 +28,7 @@ from soloist.storage.models import (
     Segment,
     SegmentMember,
 )
+from soloist.storage.text_match import contains_text
 
 SORTS = ("name", "newest", "clv", "risk")
 _counts: VersionedCache[tuple[Any, ...], int] = VersionedCache("customer counts", maxsize=512)
@@ -77,8 +78,8 @@ def search_conditions(session: Session, term: str) -> ColumnElement[bool]:
     """Name or company substring, exact id, e-mail (through its keyed hash) or phone number."""
     keyring = keyring_for(session)
     conditions: list[ColumnElement[bool]] = [
-        _contains(session, Customer.name, term),
-        _contains(session, Customer.company, term),
+        contains_text(session, Customer.name, term),
+        contains_text(session, Customer.company, term),
         Customer.external_id == term,
     ]
     if term.isdigit() and len(term) < 10:
@@ -98,13 +99,6 @@ def search_conditions(session: Session, term: str) -> ColumnElement[bool]:
         except ValidationError:
             pass
     return or_(*conditions)
-
-
-def _contains(session: Session, column: Any, term: str) -> ColumnElement[bool]:
-    """Case-insensitive substring; SQLite's LIKE already ignores ASCII case (and is faster)."""
-    if session.get_bind().dialect.name == "sqlite":
-        return column.like(f"%{term}%")
-    return column.ilike(f"%{term}%")
 
 
 def _where(session: Session, filters: CustomerFilters, runs: dict[str, int]) -> list[Any]:

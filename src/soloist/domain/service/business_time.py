@@ -30,6 +30,7 @@ closing time returns that closing time. Resolution is one microsecond.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import heapq
 import math
 import re
@@ -225,17 +226,19 @@ def _intervals(calendar: BusinessCalendar, start: int, *, stop: int | None) -> I
         day += 1
 
 
-def _day_intervals(calendar: BusinessCalendar, day: dt.date) -> list[Interval]:
-    """The UTC intervals in which the wall clock reads one of ``day``'s ranges."""
+@functools.lru_cache(maxsize=8192)
+def _day_intervals(calendar: BusinessCalendar, day: dt.date) -> tuple[Interval, ...]:
+    """The UTC intervals in which the wall clock reads one of ``day``'s ranges (cached: a
+    ticket list walks the same business days for every running clock on the page)."""
     if day in calendar.holidays:
-        return []
+        return ()
     midnight = dt.datetime.combine(day, dt.time())
     found: list[Interval] = []
     for start, end in calendar.hours[day.weekday()]:
         opens = _before(calendar.zone, midnight + dt.timedelta(minutes=start))
         closes = _before(calendar.zone, midnight + dt.timedelta(minutes=end))
         found.extend(_difference(closes, opens))
-    return found
+    return tuple(found)
 
 
 def _before(zone: ZoneInfo, wall: dt.datetime) -> list[Interval]:

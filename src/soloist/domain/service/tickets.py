@@ -32,6 +32,7 @@ from soloist.storage.models import (
     TicketMessage,
     TicketStatusChange,
 )
+from soloist.storage.text_match import contains_text
 from soloist.storage.types import utcnow
 
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -408,8 +409,7 @@ def list_tickets(
     if customer_id is not None:
         where.append(Ticket.customer_id == customer_id)
     if search:
-        escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        where.append(Ticket.subject.ilike(f"%{escaped}%", escape="\\"))
+        where.append(contains_text(session, Ticket.subject, search))
     if breached_at is not None:
         where.append(Ticket.status.in_(sla.RUNNING))
         where.append(
