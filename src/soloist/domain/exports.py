@@ -1,13 +1,15 @@
 """Exporting customers, orders and scores to CSV, Excel (.xlsx) or Parquet.
 
 Money leaves as decimal strings beside the integer minor units and the currency, never as
-floats; times as ISO 8601 UTC. Every export is audited (it carries personal data).
+floats; times as ISO 8601 UTC. Every export is audited (it carries personal data). Text that a
+spreadsheet would run as a formula is neutralised: an apostrophe in CSV, a text cell in XLSX.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -156,6 +158,27 @@ def _scores(session: Session, currency: str) -> Iterator[dict[str, Any]]:
         }
 
 
+# A spreadsheet reads a cell that begins with one of these as a formula (OWASP, "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A number written as text ("-12.50", "+44") is no formula, and stays as it is.
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+# Characters an XLSX file (XML 1.0) cannot hold; openpyxl refuses a whole export for one.
+_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def csv_safe(value: Any) -> Any:
+    """``value`` for a CSV cell: text that a spreadsheet would run as a formula gets a leading
+    apostrophe, as OWASP advises; numbers, and text that only looks like a number, are kept."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def xlsx_text(value: str) -> str:
+    """Text for an XLSX cell: the control characters XML cannot carry are dropped."""
+    return _XML_ILLEGAL.sub("", value)
+
+
 def _write(path: Path, fmt: str, columns: tuple[str, ...], rows: Iterator[dict[str, Any]]) -> int:
     count = 0
     if fmt == "csv":
@@ -163,17 +186,26 @@ def _write(path: Path, fmt: str, columns: tuple[str, ...], rows: Iterator[dict[s
             writer = csv.DictWriter(handle, fieldnames=columns)
             writer.writeheader()
             for row in rows:
-                writer.writerow(row)
+                writer.writerow({c: csv_safe(row[c]) for c in columns})
                 count += 1
         return count
     if fmt == "xlsx":
         from openpyxl import Workbook
+        from openpyxl.cell import WriteOnlyCell
 
         workbook = Workbook(write_only=True)
         sheet = workbook.create_sheet("data")
         sheet.append(list(columns))
+
+        def cell(value: Any) -> Any:
+            if not isinstance(value, str):
+                return value
+            text = WriteOnlyCell(sheet, value=xlsx_text(value))
+            text.data_type = "s"  # text is text: "=…" is never stored as a live formula
+            return text
+
         for row in rows:
-            sheet.append([row[c] for c in columns])
+            sheet.append([cell(row[c]) for c in columns])
             count += 1
         workbook.save(path)
         return count
