@@ -186,3 +186,15 @@ def test_guessing_api_tokens_is_throttled_per_address(
     assert refused.status_code == 429
     assert refused.json()["error"]["code"] == "too_many_attempts"
     assert int(refused.headers["Retry-After"]) > 0
+
+
+def test_a_cross_site_post_cannot_sign_the_visitor_out(web: TestClient) -> None:
+    """A forged form on another site posts to /logout; the browser leaves the SameSite=Lax
+    cookie out. The refusal must not set a fresh cookie over the visitor's own."""
+    sign_in(web)
+    forged = TestClient(web.app)  # no cookie, as the browser sends none cross-site
+    for path in ("/logout", "/settings/password", "/tickets/new"):
+        answer = forged.post(path, data={"csrf_token": "guess"}, follow_redirects=False)
+        assert answer.status_code in (303, 403)
+        assert "set-cookie" not in answer.headers, path
+    assert web.get("/customers").status_code == 200

@@ -17,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from soloist.errors import SoloistError
 from soloist.web.labels import ERROR_MESSAGES
 from soloist.web.rendering import is_htmx, render
-from soloist.web.security import LoginRequiredError
+from soloist.web.security import LoginRequiredError, start_no_session
 
 NON_PAGE_PREFIXES = ("/api/", "/openapi.json", "/docs", "/redoc", "/healthz", "/static/")
 # Starlette's own HTTP errors (no such route, wrong method) by the code of the matching error.
@@ -69,5 +69,6 @@ def web_error_response(request: Request, exc: Exception) -> Response | None:
         )
     else:
         return None
+    start_no_session(request)
     context = {"status": status, "code": code, "message": message}
     return render(request, "error.html", context, status_code=status)

@@ -57,8 +57,11 @@ class WebUser:
 
 
 def csrf_token(request: Request) -> str:
-    """This session's CSRF token, created on first use."""
+    """This session's CSRF token, created on first use (but not for an error page answering a
+    request that came without a session: see :func:`start_no_session`)."""
     token = request.session.get("csrf")
+    if not token and getattr(request.state, "no_new_session", False):
+        return ""
     if not token:
         token = secrets.token_urlsafe(32)
         request.session["csrf"] = token
@@ -74,6 +77,17 @@ def sign_in(request: Request, user_id: int, email: str, role: str, epoch: int) -
     request.session["csrf"] = secrets.token_urlsafe(32)
     if locale:
         request.session["locale"] = locale
+
+
+def start_no_session(request: Request) -> None:
+    """Answer this request without starting a session, when it came without one.
+
+    A cross-site POST arrives without the SameSite=Lax cookie and is refused; had its error page
+    started a fresh session, the browser would store that cookie over the visitor's own and
+    sign them out.
+    """
+    if not request.session:
+        request.state.no_new_session = True
 
 
 def sign_out(request: Request) -> None:
