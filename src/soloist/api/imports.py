@@ -35,6 +35,7 @@ from soloist.domain.imports import (
 )
 from soloist.domain.workspace import settle_import_currency
 from soloist.errors import ValidationError
+from soloist.http import safe_upload_name
 
 router = APIRouter(prefix="/api/v1/imports", tags=["imports"])
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
@@ -43,7 +44,7 @@ CHUNK = 1024 * 1024
 
 def _save(upload: UploadFile, folder: Path, budget: int) -> tuple[Path, int]:
     """Write ``upload`` into ``folder`` under its own (sanitised) name; the bytes written."""
-    name = Path(upload.filename or "upload.csv").name or "upload.csv"
+    name = safe_upload_name(upload.filename)
     path = folder / name
     if path.exists():
         raise ValidationError(f"Two uploads are named {name!r}.", field="files")

@@ -11,8 +11,10 @@ one on SQLite, so the busy timeout is left for another process's writer (the CLI
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -70,6 +72,8 @@ def create_database_engine(
     kwargs: dict[str, Any] = {"echo": echo, "future": True}
     if backend == "sqlite":
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": busy_timeout_ms / 1000}
+        if parsed.database and parsed.database != ":memory:":
+            _private_file(Path(parsed.database))
     else:
         kwargs.update(pool_size=SERVER_POOL_SIZE, max_overflow=SERVER_POOL_OVERFLOW)
         kwargs["pool_pre_ping"] = True
@@ -85,6 +89,22 @@ def create_database_engine(
     if backend == "sqlite":
         _configure_sqlite(engine, busy_timeout_ms)
     return engine
+
+
+def _private_file(path: Path) -> None:
+    """Create the SQLite file readable by its owner only (0600), or make an existing one so.
+
+    SQLite gives its ``-wal`` and ``-shm`` files the database file's permissions, so they follow.
+    A file someone else owns is left as it is (the open will tell whether it can be used).
+    """
+    try:
+        if not path.exists():
+            if path.parent.is_dir():
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        elif path.stat().st_mode & 0o077 and path.stat().st_uid == os.getuid():
+            path.chmod(0o600)
+    except OSError:
+        pass  # a read-only place or a missing folder: connecting will say so more clearly
 
 
 class Database:

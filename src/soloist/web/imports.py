@@ -3,7 +3,8 @@ report → confirm. Uses the same domain use case as ``soloist import``
 (:mod:`soloist.domain.imports`).
 
 The uploaded file waits in the workspace's private ``uploads/`` folder between the steps, under a
-random name remembered in the signed session; confirming (or a new upload) removes it.
+random name remembered in the signed session; confirming (or a new upload) removes it, and an
+upload left an hour is swept away (here and by the worker).
 """
 
 from __future__ import annotations
@@ -22,9 +23,12 @@ from soloist.domain.imports import (
     import_file,
     preview_import,
     read_limits,
+    sweep_stale_uploads,
+    upload_folder,
 )
 from soloist.domain.workspace import settle_import_currency
 from soloist.errors import ImportRefusedError, SoloistError, ValidationError
+from soloist.http import safe_upload_name
 from soloist.web.labels import N_
 from soloist.web.rendering import render
 from soloist.web.security import CsrfChecked, WriterUser
@@ -35,9 +39,9 @@ CHUNK = 1024 * 1024
 
 
 def _upload_dir(request: Request) -> Path:
-    folder = Path(request.app.state.settings.workspace) / "uploads"
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return folder
+    workspace = request.app.state.settings.workspace
+    sweep_stale_uploads(workspace)  # abandoned wizards' files, an hour on
+    return upload_folder(workspace)
 
 
 def _pending(request: Request) -> tuple[Path, str] | None:
@@ -106,7 +110,7 @@ def preview(
     if kind not in KINDS:
         raise ValidationError(N_("The import wizard cannot read that kind of data."), field="kind")
     upload_id = secrets.token_hex(16)
-    name = Path(file.filename or "upload.csv").name or "upload.csv"
+    name = safe_upload_name(file.filename)
     folder = _upload_dir(request) / upload_id
     folder.mkdir(mode=0o700)
     path = folder / name

@@ -5,7 +5,8 @@ The interfaces import from here, never from the modules: ``pipeline`` (the one e
 file), ``bundle`` (several files of one export, in dependency order, in one transaction),
 ``value_maps`` (``--map-value``), ``customers`` (match, create and update the file's customers),
 ``orders`` (orders and lines), ``activity`` (subscriptions, interactions, and the counts every
-writer returns), ``feedback`` (survey answers and reviews, with their own ids and orders).
+writer returns), ``feedback`` (survey answers and reviews, with their own ids and orders),
+``uploads`` (the import wizard's waiting files).
 """
 
 from __future__ import annotations
@@ -27,6 +28,11 @@ if TYPE_CHECKING:
         preview_import,
         read_limits,
     )
+    from soloist.domain.imports.uploads import (
+        UPLOAD_MAX_AGE_S,
+        sweep_stale_uploads,
+        upload_folder,
+    )
     from soloist.domain.imports.value_maps import (
         ValueMap,
         check_value_map,
@@ -42,6 +48,7 @@ _MODULE_OF = {
     "ImportOptions": "pipeline",
     "ImportPreview": "pipeline",
     "ImportReport": "pipeline",
+    "UPLOAD_MAX_AGE_S": "uploads",
     "ValueMap": "value_maps",
     "check_value_map": "value_maps",
     "data_files": "bundle",
@@ -54,10 +61,13 @@ _MODULE_OF = {
     "preview_import": "pipeline",
     "read_limits": "pipeline",
     "read_value_map_file": "value_maps",
+    "sweep_stale_uploads": "uploads",
+    "upload_folder": "uploads",
 }
 __all__ = [
     "AUTO",
     "KINDS",
+    "UPLOAD_MAX_AGE_S",
     "BundleReport",
     "ImportOptions",
     "ImportPreview",
@@ -74,5 +84,7 @@ __all__ = [
     "preview_import",
     "read_limits",
     "read_value_map_file",
+    "sweep_stale_uploads",
+    "upload_folder",
 ]
 __getattr__, __dir__ = lazy_face(__name__, _MODULE_OF, globals())

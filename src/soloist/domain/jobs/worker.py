@@ -196,9 +196,9 @@ class Worker:
 
     def run_automations(self, *, force: bool = False) -> None:
         """Run the journeys (enter new occasions, act on due entries), take the A/B tests' due
-        looks, run the task rules (SLA breaches too), send the due task reminders and file the
-        support mailbox's new mail, at most once every ``automation_every_s`` (a minute) unless
-        ``force``."""
+        looks, run the task rules (SLA breaches too), send the due task reminders, file the
+        support mailbox's new mail and remove the import wizard's abandoned uploads, at most once
+        every ``automation_every_s`` (a minute) unless ``force``."""
         if not self.send_campaigns:
             return
         due = self._automation_at is None or (
@@ -208,13 +208,14 @@ class Worker:
             return
         self._automation_at = time.monotonic()
         from soloist.domain.campaigns.experiments import review_experiments
+        from soloist.domain.imports.uploads import remove_abandoned_uploads
         from soloist.domain.journeys.runner import run_journeys
         from soloist.domain.sales import run_task_rules, send_due_reminders
         from soloist.domain.service import create_breach_tasks, poll_support_mailbox
 
         actor = f"worker:{self.worker_id}"
         steps = (run_journeys, review_experiments, run_task_rules, create_breach_tasks,
-                 send_due_reminders, poll_support_mailbox)  # fmt: skip
+                 send_due_reminders, poll_support_mailbox, remove_abandoned_uploads)  # fmt: skip
         for step in steps:
             try:
                 step(self.database, actor, self.clock())
