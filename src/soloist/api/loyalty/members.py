@@ -70,7 +70,11 @@ class LedgerEntryPublic(BaseModel):
 class AdjustmentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    points: int = Field(description="Points to add (positive) or remove (negative).")
+    points: int = Field(
+        ge=-1_000_000_000,
+        le=1_000_000_000,
+        description="Points to add (positive) or remove (negative), at most a billion.",
+    )
     reason: str = Field(min_length=1, max_length=255)
 
 

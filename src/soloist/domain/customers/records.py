@@ -161,8 +161,23 @@ def _ensure_unique_email(session: Session, email_hash: str | None, except_id: in
         )
 
 
+def _ensure_unique_external_id(
+    session: Session, external_id: str | None, except_id: int | None
+) -> None:
+    if external_id is None:
+        return
+    existing = session.scalar(select(Customer.id).where(Customer.external_id == external_id))
+    if existing is not None and existing != except_id:
+        raise ConflictError(
+            f"Customer {existing} already has the id {external_id!r}.",
+            customer_id=existing,
+            field="external_id",
+        )
+
+
 def create_customer(session: Session, data: CustomerCreate, actor: str) -> Customer:
-    """Add a customer. Refuses an e-mail address that an active customer already has."""
+    """Add a customer. Refuses (409) an e-mail address that an active customer already has, and
+    an ``external_id`` that any customer has."""
     fields = data.model_dump(exclude_unset=True)
     customer = Customer(name=fields.pop("name", None) or "", custom_fields={}, status="active")
     tags = fields.pop("tags", None) or []
@@ -171,6 +186,7 @@ def create_customer(session: Session, data: CustomerCreate, actor: str) -> Custo
         setattr(customer, key, value if key != "custom_fields" else dict(value or {}))
     _apply_contact(session, customer, {**contact, "country": customer.country})
     _ensure_unique_email(session, customer.email_hash, None)
+    _ensure_unique_external_id(session, customer.external_id, None)
     customer.first_seen_at = customer.first_seen_at or dt.datetime.now(dt.UTC)
     _set_tags(customer, tags)
     session.add(customer)
@@ -200,6 +216,8 @@ def update_customer(
     fields = data.model_dump(exclude_unset=True)
     tags = fields.pop("tags", None)
     contact: dict[str, Any] = {k: fields.pop(k) for k in ("email", "phone") if k in fields}
+    if "external_id" in fields:  # before any change, which a query would flush
+        _ensure_unique_external_id(session, fields["external_id"], customer.id)
     for key, value in fields.items():
         if key == "name" and value is None:
             raise ValidationError("A customer's name cannot be cleared.", field="name")

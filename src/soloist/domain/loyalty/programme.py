@@ -112,6 +112,11 @@ class Adjustment:
     balance: int
 
 
+#: The most one manual adjustment may add or remove: far above any real correction, and far
+#: below what would overflow a 64-bit sum of a member's ledger.
+MAX_ADJUSTMENT_POINTS = 1_000_000_000
+
+
 def in_holdout(customer_id: int, share: float, seed: int) -> bool:
     """The customer's random assignment: stable per customer and seed, independent of batches."""
     return random.Random(f"{seed}:{customer_id}").random() < share
@@ -344,6 +349,11 @@ def adjust_points(
         )
     if not reason.strip():
         raise ValidationError("An adjustment needs a reason.", field="reason")
+    if abs(points) > MAX_ADJUSTMENT_POINTS:
+        raise ValidationError(
+            f"An adjustment is at most {MAX_ADJUSTMENT_POINTS:,} points either way.",
+            field="points",
+        )
     lock_member_account(session, customer_id)
     when = at or utcnow()
     balance = points_balance(session, customer_id, locking=True)

@@ -26,6 +26,7 @@ from soloist.storage.models import (
     CouponRedemption,
     Order,
     Reward,
+    Segment,
     SegmentMember,
 )
 from soloist.storage.types import utcnow
@@ -122,6 +123,10 @@ def create_coupon(
         raise ConflictError(f"A coupon with code {code!r} exists already.", code=code)
     if data.customer_id is not None:
         get_customer(session, data.customer_id)
+    if data.reward_id is not None and session.get(Reward, data.reward_id) is None:
+        raise NotFoundError(f"No reward with id {data.reward_id}.", reward_id=data.reward_id)
+    if data.segment_id is not None and session.get(Segment, data.segment_id) is None:
+        raise NotFoundError(f"No segment with id {data.segment_id}.", segment_id=data.segment_id)
     currency = data.currency.upper() if data.currency else None
     coupon = Coupon(
         code=code,
