@@ -34,7 +34,7 @@ from soloist.api.errors import install_error_handlers
 from soloist.config import Settings
 from soloist.domain.throttling import SignInThrottle, ThrottlePolicy
 from soloist.storage.database import Database
-from soloist.web import auth, dashboard, mail_links
+from soloist.web import api_docs, auth, dashboard, mail_links
 from soloist.web import campaigns as web_campaigns
 from soloist.web import customers as web_customers
 from soloist.web import deal_page as web_deal_page
@@ -86,6 +86,8 @@ def create_app(
 
     app = FastAPI(
         lifespan=lifespan,
+        docs_url=None,  # served by soloist.web.api_docs: vendored, behind sign-in, under the CSP
+        redoc_url=None,
         title="Soloist",
         version=__version__,
         description="Customer success for one-person companies. "
@@ -136,6 +138,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for page in (
         auth.router,
+        api_docs.router,
         dashboard.router,
         web_customers.router,
         web_segments.router,

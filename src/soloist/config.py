@@ -98,6 +98,10 @@ class Settings(BaseSettings):
         ge=2,
         description="An import refuses a file with more columns than this; default 500.",
     )
+    api_docs: Literal["signed-in", "off"] = Field(
+        default="signed-in",
+        description="The interactive API reference at /docs: for signed-in users, or off.",
+    )
     sign_in_failures_per_account: int = Field(
         default=10,
         ge=1,

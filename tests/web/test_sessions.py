@@ -198,3 +198,29 @@ def test_a_cross_site_post_cannot_sign_the_visitor_out(web: TestClient) -> None:
         assert answer.status_code in (303, 403)
         assert "set-cookie" not in answer.headers, path
     assert web.get("/customers").status_code == 200
+
+
+def test_the_api_reference_needs_a_sign_in_and_keeps_the_csp(web: TestClient) -> None:
+    anonymous = web.get("/docs", follow_redirects=False)
+    assert anonymous.status_code == 303
+    assert anonymous.headers["location"].startswith("/login")
+    assert web.get("/redoc").status_code == 404
+    assert web.get("/openapi.json").status_code == 200  # the contract: scripts read it
+    sign_in(web, "viewer@example.com")
+    page = web.get("/docs")
+    assert page.status_code == 200
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert "<script>" not in page.text  # no inline script
+    assert "cdn" not in page.text.lower()
+    for asset in ("/static/vendor/swagger-ui/swagger-ui-bundle.js", "/static/api-docs.js"):
+        assert f'src="{asset}"' in page.text
+        assert web.get(asset).status_code == 200
+
+
+def test_the_api_reference_can_be_turned_off(sqlite_database: Database) -> None:
+    with sqlite_database.session() as session:
+        add_user(session, "owner@example.com", "owner", PASSWORD, "test")
+    settings = sqlite_database.settings.model_copy(update={"api_docs": "off"})
+    with TestClient(create_app(settings, sqlite_database)) as client:
+        sign_in(client)
+        assert client.get("/docs").status_code == 404

@@ -19,7 +19,7 @@ from soloist.web.labels import ERROR_MESSAGES
 from soloist.web.rendering import is_htmx, render
 from soloist.web.security import LoginRequiredError, start_no_session
 
-NON_PAGE_PREFIXES = ("/api/", "/openapi.json", "/docs", "/redoc", "/healthz", "/static/")
+NON_PAGE_PREFIXES = ("/api/", "/openapi.json", "/healthz", "/static/")
 # Starlette's own HTTP errors (no such route, wrong method) by the code of the matching error.
 HTTP_CODES = {403: "permission_denied", 404: "not_found", 405: "method_not_allowed"}
 

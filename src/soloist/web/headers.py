@@ -10,6 +10,7 @@ CONTENT_SECURITY_POLICY = (
     "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; "
     "form-action 'self'"
 )
+POLICY = CONTENT_SECURITY_POLICY.encode("ascii")
 HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
@@ -25,16 +26,12 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        is_docs = scope["path"] in ("/docs", "/redoc")
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 headers.extend(HEADERS)
-                if not is_docs:
-                    headers.append(
-                        (b"content-security-policy", CONTENT_SECURITY_POLICY.encode("ascii"))
-                    )
+                headers.append((b"content-security-policy", POLICY))
                 message["headers"] = headers
             await send(message)
 
