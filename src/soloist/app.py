@@ -103,15 +103,16 @@ def create_app(
         )
     )
     install_error_handlers(app, pages=web_error_response)
-    # Signed with the keyring's session key; HttpOnly and SameSite=Lax. Not marked Secure: the
-    # app serves plain HTTP on 127.0.0.1 (put a TLS proxy in front to serve it further).
+    # Signed with the keyring's session key; HttpOnly and SameSite=Lax. Secure only with the
+    # setting secure_cookies: the app itself serves plain HTTP on 127.0.0.1, and a TLS proxy in
+    # front (which makes the browser's side HTTPS) is what the setting is for.
     app.add_middleware(
         SessionMiddleware,
         secret_key=db.keyring.session_key.hex(),
         session_cookie=SESSION_COOKIE,
         max_age=SESSION_MAX_AGE,
         same_site="lax",
-        https_only=False,
+        https_only=settings.secure_cookies,
     )
     app.add_middleware(SecurityHeadersMiddleware)
     app.include_router(status.router)

@@ -98,6 +98,11 @@ class Settings(BaseSettings):
         ge=2,
         description="An import refuses a file with more columns than this; default 500.",
     )
+    secure_cookies: bool = Field(
+        default=False,
+        description="Mark the session cookie Secure (sent over HTTPS only): set it when a TLS "
+        "proxy serves the app.",
+    )
     api_docs: Literal["signed-in", "off"] = Field(
         default="signed-in",
         description="The interactive API reference at /docs: for signed-in users, or off.",

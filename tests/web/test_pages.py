@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from soloist.app import create_app
 from soloist.domain.customers.records import CustomerCreate, create_customer
+from soloist.domain.users import add_user
 from soloist.storage.database import Database
 from tests.web.conftest import PASSWORD, csrf_of, sign_in
 
@@ -37,6 +39,22 @@ def test_sign_in_sets_a_signed_httponly_lax_cookie(web: TestClient) -> None:
     assert "soloist_session=" in cookie
     assert "httponly" in cookie
     assert "samesite=lax" in cookie
+    assert "secure" not in cookie  # plain HTTP on 127.0.0.1: a Secure cookie would not return
+
+
+def test_behind_a_tls_proxy_the_session_cookie_is_secure(sqlite_database: Database) -> None:
+    with sqlite_database.session() as session:
+        add_user(session, "owner@example.com", "owner", PASSWORD, "test")
+    settings = sqlite_database.settings.model_copy(update={"secure_cookies": True})
+    with TestClient(create_app(settings, sqlite_database), base_url="https://shop.example") as web:
+        token = csrf_of(web.get("/login").text)
+        response = web.post(
+            "/login",
+            data={"email": "owner@example.com", "password": PASSWORD, "csrf_token": token},
+            follow_redirects=False,
+        )
+    assert response.status_code == 303
+    assert "; secure" in response.headers["set-cookie"].lower()
 
 
 def test_wrong_password_is_refused_without_saying_which(web: TestClient) -> None:
