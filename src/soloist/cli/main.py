@@ -8,6 +8,7 @@ import typer
 
 from soloist import __version__
 from soloist.cli.analyze import analyze
+from soloist.cli.backup import backup_app, restore
 from soloist.cli.campaigns import campaign_app
 from soloist.cli.customers import customers_app
 from soloist.cli.deals import deal_app
@@ -39,6 +40,8 @@ app.command()(status)
 app.add_typer(rates_app, name="rates")
 app.command()(demo)
 app.command()(serve)
+app.add_typer(backup_app, name="backup")
+app.command()(restore)
 app.command()(analyze)
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")

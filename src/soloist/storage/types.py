@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import DateTime, LargeBinary
+from sqlalchemy import DateTime, Float, LargeBinary
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -29,6 +29,12 @@ def keyring_of(dialect: Dialect) -> Keyring:
             "soloist.storage.database.create_database_engine(url, keyring)."
         )
     return keyring
+
+
+#: A double-precision number on every engine. SQLAlchemy's plain Float is FLOAT on MySQL and
+#: MariaDB, a 4-byte single-precision number there (about 7 digits: 0.123456789 came back as
+#: 0.123457), while PostgreSQL and SQLite keep 8 bytes.
+Double = Float().with_variant(mysql.DOUBLE(asdecimal=False), "mysql", "mariadb")
 
 
 class EncryptedString(TypeDecorator[str]):

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from soloist.storage.models.base import Base, IdMixin, Money
-from soloist.storage.types import utcnow
+from soloist.storage.types import Double, utcnow
 
 
 class ModelRun(IdMixin, Base):
@@ -35,12 +35,12 @@ class CustomerScore(IdMixin, Base):
 
     model_run_id: Mapped[int] = mapped_column(ForeignKey("model_runs.id", ondelete="CASCADE"))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
-    p_alive: Mapped[float | None] = mapped_column(Float)
-    expected_purchases_90d: Mapped[float | None] = mapped_column(Float)
+    p_alive: Mapped[float | None] = mapped_column(Double)
+    expected_purchases_90d: Mapped[float | None] = mapped_column(Double)
     clv_12m_minor: Mapped[int | None] = mapped_column(Money)
     spend_estimate_minor: Mapped[int | None] = mapped_column(Money)
-    churn_risk: Mapped[float | None] = mapped_column(Float)
-    next_purchase_days: Mapped[float | None] = mapped_column(Float)
+    churn_risk: Mapped[float | None] = mapped_column(Double)
+    next_purchase_days: Mapped[float | None] = mapped_column(Double)
     segment: Mapped[str | None] = mapped_column(String(32), index=True)
     cluster: Mapped[int | None] = mapped_column(Integer)
     reasons: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

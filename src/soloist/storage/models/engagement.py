@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from soloist.storage.models.base import Base, IdMixin, TimestampMixin
-from soloist.storage.types import EncryptedString, utcnow
+from soloist.storage.types import Double, EncryptedString, utcnow
 from soloist.vocabulary import SURVEY_SCALES
 
 INTERACTION_CHANNELS = ("email", "call", "meeting", "chat", "social", "note")
@@ -112,7 +112,7 @@ class Ticket(IdMixin, TimestampMixin, Base):
     resolution_due_at: Mapped[dt.datetime | None] = mapped_column(index=True)
     first_response_target_minutes: Mapped[int | None] = mapped_column(Integer)
     resolution_target_minutes: Mapped[int | None] = mapped_column(Integer)
-    sla_minutes_used: Mapped[float] = mapped_column(Float, default=0.0)
+    sla_minutes_used: Mapped[float] = mapped_column(Double, default=0.0)
     sla_clock_started_at: Mapped[dt.datetime | None] = mapped_column()
     last_message_at: Mapped[dt.datetime | None] = mapped_column(index=True)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from soloist.storage.models.base import Base, IdMixin, TimestampMixin
-from soloist.storage.types import EncryptedString, utcnow
+from soloist.storage.types import Double, EncryptedString, utcnow
 
 CAMPAIGN_STATUSES = ("draft", "scheduled", "sending", "paused", "sent", "cancelled")
 CAMPAIGN_CHANNELS = ("email", "sms", "webhook")
@@ -74,7 +74,7 @@ class Campaign(IdMixin, TimestampMixin, Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     # A random share of the reachable audience that receives nothing: the comparison group that
     # measures what the campaign caused. The seed makes the draw (and the A/B split) repeatable.
-    holdout_share: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    holdout_share: Mapped[float] = mapped_column(Double, default=0.0, server_default="0")
     assignment_seed: Mapped[int | None] = mapped_column(Integer)
     # now: everyone at once; optimised: each customer at their best hour within the window.
     send_time: Mapped[str] = mapped_column(String(16), default="now", server_default="now")
@@ -122,11 +122,11 @@ class CampaignExperiment(IdMixin, Base):
     )
     metric: Mapped[str] = mapped_column(String(16), default="click")
     variants: Mapped[int] = mapped_column(Integer, default=2)
-    test_share: Mapped[float] = mapped_column(Float, default=1.0)
-    baseline_rate: Mapped[float] = mapped_column(Float)
-    minimum_lift: Mapped[float] = mapped_column(Float)
-    alpha: Mapped[float] = mapped_column(Float, default=0.05)
-    power: Mapped[float] = mapped_column(Float, default=0.8)
+    test_share: Mapped[float] = mapped_column(Double, default=1.0)
+    baseline_rate: Mapped[float] = mapped_column(Double)
+    minimum_lift: Mapped[float] = mapped_column(Double)
+    alpha: Mapped[float] = mapped_column(Double, default=0.05)
+    power: Mapped[float] = mapped_column(Double, default=0.8)
     looks: Mapped[int] = mapped_column(Integer, default=5)
     decision_hours: Mapped[int] = mapped_column(Integer, default=72)
     status: Mapped[str] = mapped_column(String(16), default="planned")  # planned|running|decided
@@ -196,7 +196,7 @@ class MessageEvent(IdMixin, Base):
     kind: Mapped[str] = mapped_column(String(16))
     link_id: Mapped[int | None] = mapped_column(ForeignKey("campaign_links.id"))
     occurred_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    seconds_after_send: Mapped[float | None] = mapped_column(Float)
+    seconds_after_send: Mapped[float | None] = mapped_column(Double)
     user_agent: Mapped[str | None] = mapped_column(String(255))
     machine: Mapped[bool] = mapped_column(Boolean, default=False)
     detail: Mapped[str | None] = mapped_column(Text)
@@ -237,15 +237,15 @@ class Journey(IdMixin, TimestampMixin, Base):
     # churn risk re-entry. ``threshold``: churn risk (0–1); ``minimum_value``: the 12-month CLV
     # in the workspace currency a customer must be worth for a win-back.
     trigger_days: Mapped[int] = mapped_column(Integer, default=0)
-    threshold: Mapped[float | None] = mapped_column(Float)
-    minimum_value: Mapped[float | None] = mapped_column(Float)
+    threshold: Mapped[float | None] = mapped_column(Double)
+    minimum_value: Mapped[float | None] = mapped_column(Double)
     wait_hours: Mapped[int] = mapped_column(Integer, default=0)
     segment_id: Mapped[int | None] = mapped_column(ForeignKey("segments.id"))
     action: Mapped[str] = mapped_column(String(16), default="message")
     channel: Mapped[str] = mapped_column(String(16), default="email")
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"))
     task_title: Mapped[str | None] = mapped_column(String(255))
-    holdout_share: Mapped[float] = mapped_column(Float, default=0.0)
+    holdout_share: Mapped[float] = mapped_column(Double, default=0.0)
     assignment_seed: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
     started_at: Mapped[dt.datetime | None] = mapped_column()

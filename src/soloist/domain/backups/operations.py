@@ -1,0 +1,301 @@
+"""``soloist backup``, ``backup verify`` and ``restore``: a consistent, encrypted, checked copy
+of a workspace's database that goes back into an empty database of any of the three engines.
+
+A backup is made in one read transaction (a snapshot: SQLite in WAL mode and PostgreSQL and
+MariaDB at REPEATABLE READ), so it is consistent while the app goes on writing. It holds every
+table's rows (see :mod:`.tables`), each table's row count and SHA-256, and the workspace's master
+key, all sealed under the passphrase (see :mod:`.archive`); the master key comes along so that a
+restore on a new machine can read the encrypted fields and find customers by e-mail. A restore
+reads the whole file and checks it before it writes anything, writes every row in one
+transaction, reads the tables back and compares their checksums before it commits: a damaged
+file, a wrong passphrase or a mismatch leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import Table, delete, func, insert, select, text, update
+from sqlalchemy.engine import Connection
+
+from soloist.config import Settings
+from soloist.domain.backups.archive import BackupDamagedError, SealedWriter, open_chunks
+from soloist.domain.backups.tables import decode, encoded_rows, line_of, table_checksum
+from soloist.errors import ConflictError, ValidationError
+from soloist.storage.database import READ_ONLY_OPTION, Database
+from soloist.storage.migrate import current_revision, head_revision, upgrade_database
+from soloist.storage.models import Base
+
+#: Rows the migrations write into a new database; a restore replaces them with the backup's.
+SEEDED_TABLES = ("deal_stages", "sla_policies")
+INSERT_BATCH = 500
+
+
+@dataclass
+class TableSummary:
+    name: str
+    rows: int
+    sha256: str
+
+
+@dataclass
+class BackupSummary:
+    path: Path
+    created_at: str
+    revision: str
+    engine: str
+    tables: list[TableSummary] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return sum(t.rows for t in self.tables)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": str(self.path),
+            "created_at": self.created_at,
+            "schema_revision": self.revision,
+            "engine": self.engine,
+            "tables": len(self.tables),
+            "rows": self.rows,
+            "checksums": {t.name: {"rows": t.rows, "sha256": t.sha256} for t in self.tables},
+        }
+
+
+def _tables() -> list[Table]:
+    return list(Base.metadata.sorted_tables)
+
+
+def _snapshot(database: Database) -> Connection:
+    connection = database.engine.connect()
+    if database.backend == "sqlite":
+        return connection.execution_options(**{READ_ONLY_OPTION: True})
+    return connection.execution_options(isolation_level="REPEATABLE READ")
+
+
+def make_backup(database: Database, path: Path, passphrase: str) -> BackupSummary:
+    """Write an encrypted backup of ``database`` to ``path`` (replaced only once complete)."""
+    created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    partial = path.with_name(path.name + ".partial")
+    revision = current_revision(database.engine) or ""
+    with _snapshot(database) as connection, connection.begin():
+        summary = BackupSummary(path, created, revision, database.backend)
+        meta = {"created_at": created, "schema_revision": revision, "engine": database.backend}
+        with partial.open("wb") as handle:
+            partial.chmod(0o600)
+            sealed = SealedWriter(handle, passphrase, meta)
+            key = database.settings.read_master_key()
+            sealed.write(_control({"kind": "workspace", "master_key": key}))
+            for table in _tables():
+                sealed.write(_control({"kind": "table", "name": table.name,
+                                       "columns": [c.name for c in table.columns]}))  # fmt: skip
+                digest, count = _hasher(), 0
+                for row in encoded_rows(connection, table):
+                    line = line_of(row) + b"\n"
+                    digest.update(line)
+                    sealed.write(line)
+                    count += 1
+                summary.tables.append(TableSummary(table.name, count, digest.hexdigest()))
+                sealed.write(_control({"kind": "end", "name": table.name, "rows": count,
+                                       "sha256": digest.hexdigest()}))  # fmt: skip
+            sealed.close()
+    partial.replace(path)
+    return summary
+
+
+def _hasher() -> Any:
+    return hashlib.sha256()
+
+
+def _control(record: dict[str, Any]) -> bytes:
+    return json.dumps(record, sort_keys=True).encode() + b"\n"
+
+
+@dataclass
+class _Parsed:
+    header: dict[str, Any]
+    master_key: str
+    tables: dict[str, tuple[list[str], list[list[Any]]]]
+    summary: list[TableSummary]
+
+
+def _lines(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    rest = b""
+    for chunk in chunks:
+        rest += chunk
+        *complete, rest = rest.split(b"\n")
+        yield from complete
+    if rest:
+        raise BackupDamagedError("The backup ends in the middle of a record.")
+
+
+def _parse(source: IO[bytes], passphrase: str, *, keep_rows: bool) -> _Parsed:
+    """Decrypt and check the whole file: every chunk's tag, every table's count and SHA-256."""
+    header, chunks = open_chunks(source, passphrase)
+    master_key, tables, summary = "", {}, []
+    current: str | None = None
+    columns: list[str] = []
+    rows: list[list[Any]] = []
+    digest, count = _hasher(), 0
+    for line in _lines(chunks):
+        if line.startswith(b"["):
+            if current is None:
+                raise BackupDamagedError("The backup holds a row outside any table.")
+            digest.update(line + b"\n")
+            count += 1
+            if keep_rows:
+                rows.append(json.loads(line))
+            continue
+        record = json.loads(line)
+        kind = record.get("kind")
+        if kind == "workspace":
+            master_key = str(record["master_key"])
+        elif kind == "table":
+            current, columns = record["name"], record["columns"]
+            rows, digest, count = [], _hasher(), 0
+        elif kind == "end":
+            expected = (current, count, digest.hexdigest())
+            if (record.get("name"), record.get("rows"), record.get("sha256")) != expected:
+                raise BackupDamagedError(f"The backup's table {current} fails its checksum.")
+            assert current is not None
+            tables[current] = (columns, rows)
+            summary.append(TableSummary(current, count, digest.hexdigest()))
+            current = None
+        else:
+            raise BackupDamagedError(f"The backup holds an unknown record {kind!r}.")
+    if current is not None or not master_key:
+        raise BackupDamagedError("The backup is incomplete.")
+    return _Parsed(header, master_key, tables, summary)
+
+
+def verify_backup(path: Path, passphrase: str) -> BackupSummary:
+    """Check ``path`` end to end without restoring it; its summary, or BackupDamagedError."""
+    with _open(path) as source:
+        parsed = _parse(source, passphrase, keep_rows=False)
+    header = parsed.header
+    return BackupSummary(path, str(header.get("created_at")), str(header.get("schema_revision")),
+                         str(header.get("engine")), parsed.summary)  # fmt: skip
+
+
+def open_restore_target(settings: Settings, path: Path, passphrase: str) -> Database:
+    """The database to restore ``path`` into, migrated: on a new machine the workspace folder
+    is made and given the backup's master key (``master.key``, 0600) first. The file is checked
+    end to end before anything is written."""
+    with _open(path) as source:
+        master_key = _parse(source, passphrase, keep_rows=False).master_key
+    if settings.master_key is None and not settings.key_file.exists():
+        settings.workspace.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(settings.key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+            handle.write(master_key + "\n")
+    database = Database(settings)
+    upgrade_database(database.engine)
+    return database
+
+
+def _open(path: Path) -> IO[bytes]:
+    try:
+        return path.open("rb")
+    except OSError as exc:
+        raise ValidationError(f"Cannot read {path}: {exc.strerror or exc}") from exc
+
+
+def restore_backup(database: Database, path: Path, passphrase: str) -> BackupSummary:
+    """Restore ``path`` into ``database``, which must be empty and migrated to the backup's
+    schema revision; all or nothing."""
+    with _open(path) as source:
+        parsed = _parse(source, passphrase, keep_rows=True)
+    revision = str(parsed.header.get("schema_revision"))
+    if revision != head_revision():
+        raise ValidationError(
+            f"The backup was made at schema revision {revision}; this Soloist is at "
+            f"{head_revision()}. Restore it with the Soloist version that made it, then upgrade."
+        )
+    if parsed.master_key != database.settings.read_master_key():
+        raise ValidationError(
+            "The backup was made under another master key than this workspace's. Restore it "
+            "into a new workspace: `soloist restore FILE --workspace NEW_FOLDER` takes the "
+            "backup's key."
+        )
+    known = {t.name: t for t in _tables()}
+    missing = set(parsed.tables) - set(known)
+    if missing:
+        raise ValidationError(
+            f"The backup holds tables this Soloist does not know: {', '.join(sorted(missing))}."
+        )
+    with database.engine.connect() as connection, connection.begin():
+        for table in _tables():
+            if table.name in SEEDED_TABLES:
+                continue
+            if connection.scalar(select(func.count()).select_from(table)):
+                raise ConflictError(
+                    f"The database is not empty (table {table.name} holds rows): restore into "
+                    "a new, empty database."
+                )
+        for name in SEEDED_TABLES:
+            connection.execute(delete(known[name]))
+        for table in _tables():
+            columns, rows = parsed.tables.get(table.name, ([], []))
+            _insert(connection, table, columns, rows)
+        if database.backend == "postgresql":
+            _reset_sequences(connection)
+        for table in _tables():
+            count, digest = table_checksum(connection, table)
+            expected = next((t for t in parsed.summary if t.name == table.name), None)
+            if expected is not None and (count, digest) != (expected.rows, expected.sha256):
+                raise ValidationError(
+                    f"Table {table.name} did not come back identical ({count} rows); nothing "
+                    "was restored."
+                )
+    header = parsed.header
+    return BackupSummary(path, str(header.get("created_at")), revision,
+                         str(header.get("engine")), parsed.summary)  # fmt: skip
+
+
+def _insert(
+    connection: Connection, table: Table, columns: list[str], rows: list[list[Any]]
+) -> None:
+    if not rows:
+        return
+    present = [c for c in columns if c in table.c]
+    # A row pointing at a later row of its own table (a merged customer) waits for it.
+    self_refs = [
+        c for c in present if any(fk.column.table is table for fk in table.c[c].foreign_keys)
+    ]
+    later: list[tuple[Any, dict[str, Any]]] = []
+    primary = [c.name for c in table.primary_key.columns]
+    batch: list[dict[str, Any]] = []
+    for row in rows:
+        values = {
+            name: decode(value) for name, value in zip(columns, row, strict=True) if name in table.c
+        }
+        if self_refs and any(values.get(c) is not None for c in self_refs):
+            # the update sets the columns an update would stamp (updated_at) back as they were
+            kept = [*self_refs, *(c.name for c in table.columns if c.onupdate is not None)]
+            later.append(({k: values[k] for k in primary}, {c: values.get(c) for c in kept}))
+            values.update(dict.fromkeys(self_refs))
+        batch.append(values)
+        if len(batch) >= INSERT_BATCH:
+            connection.execute(insert(table), batch)
+            batch = []
+    if batch:
+        connection.execute(insert(table), batch)
+    for key, refs in later:
+        match = [table.c[k] == v for k, v in key.items()]
+        connection.execute(update(table).where(*match).values(refs))
+
+
+def _reset_sequences(connection: Connection) -> None:
+    for table in _tables():
+        if "id" in table.c and table.c.id.autoincrement is not False and table.c.id.primary_key:
+            connection.execute(text(
+                f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                f"COALESCE((SELECT max(id) FROM {table.name}), 0) + 1, false)"
+            ))  # fmt: skip
