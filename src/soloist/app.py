@@ -26,6 +26,7 @@ from soloist.api import (
     status,
 )
 from soloist.api import deals as deal_api
+from soloist.api import privacy as privacy_api
 from soloist.api import surveys as survey_api
 from soloist.api import tasks as task_api
 from soloist.api import tickets as ticket_api
@@ -119,6 +120,7 @@ def create_app(
     app.include_router(customers.router)
     app.include_router(loyalty.router)
     for router in (
+        privacy_api.router,
         scores.router,
         orders.router,
         interactions.router,

@@ -113,7 +113,12 @@ def _page_routes() -> list[APIRoute]:
         router = getattr(importlib.import_module(f"soloist.web.{module.name}"), "router", None)
         if isinstance(router, APIRouter):
             routes += [r for r in router.routes if isinstance(r, APIRoute)]
-    return routes
+    return [r for r in routes if r.path not in NOT_PAGES]
+
+
+#: GET routes of soloist.web that answer no page in the reader's language: a download, and the
+#: API reference (Swagger UI's own English).
+NOT_PAGES = frozenset({"/customers/{customer_id}/export", "/docs"})
 
 
 def _campaigns_worth_seeing(database: Database) -> list[int]:

@@ -18,6 +18,7 @@ from soloist.cli.exports import export_command
 from soloist.cli.imports import import_command
 from soloist.cli.journeys import journey_app
 from soloist.cli.loyalty import loyalty_app
+from soloist.cli.privacy import privacy_app
 from soloist.cli.rates import rates_app
 from soloist.cli.segments import churn, segments_app
 from soloist.cli.serve import serve
@@ -42,6 +43,7 @@ app.command()(demo)
 app.command()(serve)
 app.add_typer(backup_app, name="backup")
 app.command()(restore)
+app.add_typer(privacy_app, name="privacy")
 app.command()(analyze)
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
