@@ -54,6 +54,7 @@ from soloist.web import surveys as web_surveys
 from soloist.web import tasks as web_tasks
 from soloist.web import ticket_thread as web_ticket_thread
 from soloist.web import tickets as web_tickets
+from soloist.web import users as web_users
 from soloist.web.errors import web_error_response
 from soloist.web.headers import SecurityHeadersMiddleware
 from soloist.web.rendering import STATIC_DIR
@@ -148,6 +149,7 @@ def create_app(
         web_loyalty.router,
         web_imports.router,
         settings_pages.router,
+        web_users.router,
         web_service_settings.router,
         web_tickets.router,
         web_ticket_thread.router,  # after the tickets: /tickets/new is no /tickets/{id}
