@@ -1,7 +1,9 @@
-"""``soloist privacy export EMAIL_OR_ID --output FILE.zip``: everything held about one person."""
+"""``soloist privacy export EMAIL_OR_ID --output FILE.zip`` (everything held about one person)
+and ``soloist privacy erase EMAIL_OR_ID --yes`` (their personal data, for good)."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -9,8 +11,11 @@ import typer
 
 from soloist.cli.common import Common, cli_actor, out, print_json, shared_options
 from soloist.cli.deals import customer_id_of
+from soloist.errors import ValidationError
 
-privacy_app = typer.Typer(help="One person's data: hand it over.", no_args_is_help=True)
+privacy_app = typer.Typer(
+    help="One person's data: hand it over, or erase it.", no_args_is_help=True
+)
 
 
 @privacy_app.command("export")
@@ -31,3 +36,28 @@ def privacy_export(
         return
     records = sum(result.tables.values())
     out.print(f"Wrote {records} records of {len(result.tables)} kinds to {result.path}.")
+
+
+@privacy_app.command("erase")
+@shared_options
+def privacy_erase(
+    common: Common,
+    person: Annotated[str, typer.Argument(metavar="EMAIL_OR_ID", help="The customer.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask; erase.")] = False,
+) -> None:
+    """Erase a customer's personal data for good; their orders and points stay, anonymised, and
+    their e-mail address stays suppressed from campaigns (as a keyed hash only)."""
+    from soloist.domain.privacy import erase_person
+
+    with common.open_database() as database, database.session() as session:
+        customer_id = customer_id_of(session, person)
+        if not yes:
+            if not sys.stdin.isatty():
+                raise ValidationError("Erasing cannot be undone: add --yes to go ahead.")
+            typer.confirm(f"Erase customer {customer_id} for good?", abort=True)
+        erasure = erase_person(session, customer_id, cli_actor())
+    if common.json:
+        print_json(erasure.to_dict())
+        return
+    kinds = ", ".join(f"{name} {count}" for name, count in erasure.changed.items() if count)
+    out.print(f"Erased customer {customer_id} ({kinds}). Orders and points stay, anonymised.")

@@ -313,6 +313,7 @@ AUDIENCE_REASONS: Final = LabelTable(
     unsubscribed=N_("unsubscribed"),
     hard_bounce=N_("address bounced before"),
     complaint=N_("marked an earlier message as spam"),
+    erased=N_("the person who had this address was erased"),
     frequency_cap=N_("had enough messages this week"),
     other=NP_("reason", "other"),
 )
@@ -377,6 +378,7 @@ JOURNEY_REASONS: Final = LabelTable(
     unsubscribed=N_("unsubscribed"),
     hard_bounce=N_("address bounced before"),
     complaint=N_("marked an earlier message as spam"),
+    erased=N_("the person who had this address was erased"),
     other=NP_("reason", "other"),
 )
 

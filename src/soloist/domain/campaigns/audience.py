@@ -103,14 +103,15 @@ def consents_in_force(
 
 
 def suppressed_addresses(session: Session, channel: str, hashes: list[str]) -> dict[str, str]:
-    """Address hash → the reason it is suppressed (a hard bounce or a complaint)."""
+    """Address hash → the reason it is suppressed (a hard bounce, a complaint, or the erasure of
+    the person who had it)."""
     found: dict[str, str] = {}
     for part in chunks([h for h in hashes if h]):
         rows = session.execute(
             select(Suppression.address_hash, Suppression.reason).where(
                 Suppression.channel == channel,
                 Suppression.address_hash.in_(part),
-                Suppression.reason.in_(("hard_bounce", "complaint")),
+                Suppression.reason.in_(("hard_bounce", "complaint", "erased")),
             )
         )
         for address_hash, reason in rows:

@@ -34,7 +34,7 @@ JOURNEY_STATUSES = ("draft", "active", "paused")
 JOURNEY_ACTIONS = ("message", "task")
 JOURNEY_ENTRY_STATES = ("waiting", "sent", "task", "holdout", "skipped")
 SEGMENT_KINDS = ("rule", "rfm", "cluster", "list")
-SUPPRESSION_REASONS = ("unsubscribed", "hard_bounce", "complaint")
+SUPPRESSION_REASONS = ("unsubscribed", "hard_bounce", "complaint", "erased")
 MESSAGE_EVENT_KINDS = ("open", "click", "unsubscribe", "bounce", "complaint")
 
 
