@@ -28,3 +28,23 @@ def test_export_then_erase_from_the_command_line(tmp_path: Path) -> None:
     gone = run("privacy", "export", email, "--output", str(tmp_path / "x.zip"),
                "--workspace", str(shop))  # fmt: skip
     assert gone.returncode == 1  # the address no longer finds anyone
+
+
+def test_restoring_a_backup_older_than_an_erasure_erases_the_person_again(tmp_path: Path) -> None:
+    shop = tmp_path / "shop"
+    assert run("demo", "--customers", "20", "--workspace", str(shop)).returncode == 0
+    before = tmp_path / "before.backup"
+    assert run("backup", "--output", str(before), "--workspace", str(shop)).returncode == 0
+    assert run("privacy", "erase", "4", "--yes", "--workspace", str(shop)).returncode == 0
+    assert "customer_id" in (shop / "erasures.jsonl").read_text()
+    for lost in shop.glob("soloist.db*"):  # the disk is lost; the workspace folder is not
+        lost.unlink()
+    restored = run("restore", str(before), "--workspace", str(shop))
+    assert restored.returncode == 0, restored.stderr
+    assert "Erased again" in restored.stderr
+    exported = run("privacy", "export", "4", "--output", str(tmp_path / "c4.zip"),
+                   "--workspace", str(shop))  # fmt: skip
+    assert exported.returncode == 0, exported.stderr
+    data = json.loads(zipfile.ZipFile(tmp_path / "c4.zip").read("data.json"))
+    assert data["customers"][0]["status"] == "erased"
+    assert data["customers"][0]["email"] is None

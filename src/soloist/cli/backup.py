@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from soloist.cli.common import Common, err, out, print_json, shared_options
+from soloist.cli.common import Common, cli_actor, err, out, print_json, shared_options
 from soloist.errors import ValidationError
 
 backup_app = typer.Typer(
@@ -86,13 +86,18 @@ def backup_verify(
 def restore(common: Common, file: Annotated[Path, typer.Argument(help="The backup file.")]) -> None:
     """Restore a backup into an empty database (this workspace's, or --db's): all or nothing."""
     from soloist.domain.backups import open_restore_target, restore_backup
+    from soloist.domain.privacy import replay_erasures
 
     secret = passphrase()
     database = open_restore_target(common.settings(), file, secret)
     try:
         summary = restore_backup(database, file, secret)
+        with database.session() as session:  # people erased since the backup was made
+            again = replay_erasures(session, database.settings.workspace, cli_actor())
     finally:
         database.dispose()
     _report(common, summary, "Restored {rows} rows of {tables} tables from {path}.")
     if not common.json:
         err.print("Every table was read back and matches the backup's checksums.")
+        if again:
+            err.print(f"Erased again, as the workspace's erasure journal asks: {len(again)}.")

@@ -3,6 +3,7 @@ and ``soloist privacy erase EMAIL_OR_ID --yes`` (their personal data, for good).
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -47,7 +48,7 @@ def privacy_erase(
 ) -> None:
     """Erase a customer's personal data for good; their orders and points stay, anonymised, and
     their e-mail address stays suppressed from campaigns (as a keyed hash only)."""
-    from soloist.domain.privacy import erase_person
+    from soloist.domain.privacy import erase_person, journal_erasure
 
     with common.open_database() as database, database.session() as session:
         customer_id = customer_id_of(session, person)
@@ -56,6 +57,8 @@ def privacy_erase(
                 raise ValidationError("Erasing cannot be undone: add --yes to go ahead.")
             typer.confirm(f"Erase customer {customer_id} for good?", abort=True)
         erasure = erase_person(session, customer_id, cli_actor())
+        workspace = database.settings.workspace
+    journal_erasure(workspace, erasure, dt.datetime.now(dt.UTC))
     if common.json:
         print_json(erasure.to_dict())
         return

@@ -8,15 +8,30 @@ from typing import TYPE_CHECKING
 from soloist.domain._lazy import lazy_face
 
 if TYPE_CHECKING:
-    from soloist.domain.privacy.erase import Erasure, erase_person
+    from soloist.domain.privacy.erase import (
+        Erasure,
+        erase_person,
+        journal_erasure,
+        replay_erasures,
+    )
     from soloist.domain.privacy.export import PersonalExport, export_person, personal_records
 
 _MODULE_OF = {
     "Erasure": "erase",
     "PersonalExport": "export",
     "erase_person": "erase",
+    "journal_erasure": "erase",
     "export_person": "export",
     "personal_records": "export",
+    "replay_erasures": "erase",
 }
-__all__ = ["Erasure", "PersonalExport", "erase_person", "export_person", "personal_records"]
+__all__ = [
+    "Erasure",
+    "PersonalExport",
+    "erase_person",
+    "export_person",
+    "journal_erasure",
+    "personal_records",
+    "replay_erasures",
+]
 __getattr__, __dir__ = lazy_face(__name__, _MODULE_OF, globals())

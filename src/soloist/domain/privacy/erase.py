@@ -20,7 +20,11 @@ overwritten in the database; copies in backups made before go as those backups a
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -210,3 +214,37 @@ def _scrub_audit(session: Session, customer_ids: list[int], ticket_ids: list[int
                 )
                 .values(changes={"erased": True})
             )
+
+
+#: The workspace's list of erasures (customer ids and when, nothing else), kept beside the
+#: database rather than in it, so that restoring an older backup can erase them again.
+JOURNAL_NAME = "erasures.jsonl"
+
+
+def journal_erasure(workspace: Path, erasure: Erasure, when: dt.datetime) -> None:
+    """Append the erasure to the workspace's journal (0600)."""
+    path = workspace / JOURNAL_NAME
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(descriptor, "a", encoding="utf-8") as journal:
+        for customer_id in erasure.customer_ids:
+            record = {"customer_id": customer_id, "erased_at": when.isoformat()}
+            journal.write(json.dumps(record) + "\n")
+
+
+def replay_erasures(session: Session, workspace: Path, actor: str) -> list[int]:
+    """Erase again everyone the journal lists whom the database holds un-erased (after a
+    restore of a backup older than their erasure); the ids erased."""
+    path = workspace / JOURNAL_NAME
+    if not path.exists():
+        return []
+    ids = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            ids.append(int(json.loads(line)["customer_id"]))
+    again = []
+    for customer_id in dict.fromkeys(ids):
+        customer = session.get(Customer, customer_id)
+        if customer is not None and customer.status != "erased":
+            erase_person(session, customer_id, actor)
+            again.append(customer_id)
+    return again
