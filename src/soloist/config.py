@@ -150,6 +150,24 @@ class Settings(BaseSettings):
             "(`timezone`); default 03:00 every night; an empty value turns the nightly refit off."
         ),
     )
+    backup_schedule: str = Field(
+        default="",
+        description=(
+            "When the background worker writes a backup (`soloist backup`): a crontab "
+            "expression in the workspace time zone, e.g. `15 3 * * *`; empty (the default) for "
+            "none. Needs `backup_passphrase`."
+        ),
+    )
+    backup_keep: int = Field(
+        default=7, ge=1, description="How many scheduled backups to keep; older ones are deleted."
+    )
+    backup_folder: Path | None = Field(
+        default=None, description="Where scheduled backups go (default: the workspace's backups/)."
+    )
+    backup_passphrase: SecretStr | None = Field(
+        default=None,
+        description="The passphrase backups are sealed under (or SOLOIST_BACKUP_PASSPHRASE_FILE).",
+    )
     stripe_webhook_secret: SecretStr | None = Field(
         default=None,
         description=(

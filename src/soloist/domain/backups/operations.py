@@ -299,3 +299,37 @@ def _reset_sequences(connection: Connection) -> None:
                 f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
                 f"COALESCE((SELECT max(id) FROM {table.name}), 0) + 1, false)"
             ))  # fmt: skip
+
+
+SCHEDULED_PATTERN = "soloist-*.backup"
+
+
+def backup_folder(settings: Settings) -> Path:
+    return settings.backup_folder or settings.workspace / "backups"
+
+
+def scheduled_backup(database: Database, now: dt.datetime) -> dict[str, Any]:
+    """The worker's backup: into ``backup_folder`` under a timestamped name, then the oldest
+    beyond ``backup_keep`` deleted (only files of that name pattern, only once the new one is
+    complete)."""
+    settings = database.settings
+    if settings.backup_passphrase is None:
+        raise ValidationError(
+            "A scheduled backup needs a passphrase: set SOLOIST_BACKUP_PASSPHRASE "
+            "(or SOLOIST_BACKUP_PASSPHRASE_FILE) for the worker."
+        )
+    folder = backup_folder(settings)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = folder / f"soloist-{now.astimezone(dt.UTC):%Y%m%d-%H%M%S}.backup"
+    summary = make_backup(database, path, settings.backup_passphrase.get_secret_value())
+    removed = rotate_backups(folder, settings.backup_keep)
+    return {"path": str(path), "rows": summary.rows, "removed": [p.name for p in removed]}
+
+
+def rotate_backups(folder: Path, keep: int) -> list[Path]:
+    """Delete all but the newest ``keep`` scheduled backups in ``folder``; the ones deleted."""
+    backups = sorted(folder.glob(SCHEDULED_PATTERN))  # the timestamped names sort by time
+    old = backups[: max(0, len(backups) - keep)]
+    for path in old:
+        path.unlink(missing_ok=True)
+    return old

@@ -145,6 +145,19 @@ def send_survey(context: JobContext) -> dict[str, Any]:
     return run_survey_send_job(context)
 
 
+def write_backup(context: JobContext) -> dict[str, Any]:
+    """The scheduled backup (``backup_schedule``): read in a snapshot of its own, never in the
+    job's write transaction, so writers go on meanwhile; the oldest beyond ``backup_keep`` go."""
+    from soloist.domain.backups.operations import scheduled_backup
+
+    if context.database is None:
+        raise JobRefusedError("A backup needs the workspace's database.")
+    try:
+        return scheduled_backup(context.database, context.now)
+    except ValidationError as exc:
+        raise JobRefusedError(f"The backup cannot run: {exc.message}") from exc
+
+
 def default_handlers() -> dict[str, JobHandler]:
     """The built-in kinds: a fresh dict, so a caller may add kinds of its own."""
     return {
@@ -152,6 +165,7 @@ def default_handlers() -> dict[str, JobHandler]:
         "loyalty-sync": sync_loyalty_points,
         "ticket-reply": send_ticket_reply,
         "survey-send": send_survey,
+        "backup": write_backup,
     }
 
 

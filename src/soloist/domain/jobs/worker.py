@@ -53,6 +53,7 @@ DEFAULT_POLL_SECONDS = 5.0
 REPEAT_LOG_S = 3600.0
 AUTOMATION_EVERY_S = 60.0  # journeys and A/B looks run at most once a minute
 REFIT_SCHEDULE = "refit"
+BACKUP_SCHEDULE = "backup"
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,8 @@ class Worker:
         self._logged: dict[tuple[int, str], float] = {}
 
     def register_schedules(self) -> None:
-        """Write the schedules the settings ask for (the nightly refit) into the database."""
+        """Write the schedules the settings ask for (the nightly refit, the backups) into the
+        database."""
         settings = self.database.settings
         with self.database.session() as session:
             save_schedule(
@@ -132,6 +134,14 @@ class Worker:
                 REFIT_SCHEDULE,
                 "refit",
                 settings.refit_schedule,
+                settings.timezone,
+                self.clock(),
+            )
+            save_schedule(
+                session,
+                BACKUP_SCHEDULE,
+                "backup",
+                settings.backup_schedule,
                 settings.timezone,
                 self.clock(),
             )
