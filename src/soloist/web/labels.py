@@ -426,6 +426,9 @@ ERROR_MESSAGES: Final = LabelTable(
     insufficient_points=N_("There are not enough points for this."),
     authentication_failed=N_("Wrong e-mail or password."),
     too_many_attempts=N_("Too many failed sign-ins. Wait a few minutes, then try again."),
+    backup_refused=N_(
+        "The backup was refused: it is damaged or cut short, or the passphrase is wrong."
+    ),
     permission_denied=N_("Your account may not do this."),
     encryption_error=N_("A value could not be decrypted: check the workspace's master key."),
     import_refused=N_("The file was refused; nothing was written."),
