@@ -122,7 +122,7 @@ def _control(record: dict[str, Any]) -> bytes:
 class _Parsed:
     header: dict[str, Any]
     master_key: str
-    tables: dict[str, tuple[list[str], list[list[Any]]]]
+    tables: dict[str, list[str]]
     summary: list[TableSummary]
 
 
@@ -136,13 +136,13 @@ def _lines(chunks: Iterator[bytes]) -> Iterator[bytes]:
         raise BackupDamagedError("The backup ends in the middle of a record.")
 
 
-def _parse(source: IO[bytes], passphrase: str, *, keep_rows: bool) -> _Parsed:
-    """Decrypt and check the whole file: every chunk's tag, every table's count and SHA-256."""
+def _parse(source: IO[bytes], passphrase: str) -> _Parsed:
+    """Decrypt and check the whole file: every chunk's tag, every table's count and SHA-256
+    (rows are read and hashed, not kept: a restore streams them in a second pass)."""
     header, chunks = open_chunks(source, passphrase)
     master_key, tables, summary = "", {}, []
     current: str | None = None
     columns: list[str] = []
-    rows: list[list[Any]] = []
     digest, count = _hasher(), 0
     for line in _lines(chunks):
         if line.startswith(b"["):
@@ -150,8 +150,6 @@ def _parse(source: IO[bytes], passphrase: str, *, keep_rows: bool) -> _Parsed:
                 raise BackupDamagedError("The backup holds a row outside any table.")
             digest.update(line + b"\n")
             count += 1
-            if keep_rows:
-                rows.append(json.loads(line))
             continue
         record = json.loads(line)
         kind = record.get("kind")
@@ -159,13 +157,13 @@ def _parse(source: IO[bytes], passphrase: str, *, keep_rows: bool) -> _Parsed:
             master_key = str(record["master_key"])
         elif kind == "table":
             current, columns = record["name"], record["columns"]
-            rows, digest, count = [], _hasher(), 0
+            digest, count = _hasher(), 0
         elif kind == "end":
             expected = (current, count, digest.hexdigest())
             if (record.get("name"), record.get("rows"), record.get("sha256")) != expected:
                 raise BackupDamagedError(f"The backup's table {current} fails its checksum.")
             assert current is not None
-            tables[current] = (columns, rows)
+            tables[current] = columns
             summary.append(TableSummary(current, count, digest.hexdigest()))
             current = None
         else:
@@ -178,7 +176,7 @@ def _parse(source: IO[bytes], passphrase: str, *, keep_rows: bool) -> _Parsed:
 def verify_backup(path: Path, passphrase: str) -> BackupSummary:
     """Check ``path`` end to end without restoring it; its summary, or BackupDamagedError."""
     with _open(path) as source:
-        parsed = _parse(source, passphrase, keep_rows=False)
+        parsed = _parse(source, passphrase)
     header = parsed.header
     return BackupSummary(path, str(header.get("created_at")), str(header.get("schema_revision")),
                          str(header.get("engine")), parsed.summary)  # fmt: skip
@@ -189,7 +187,7 @@ def open_restore_target(settings: Settings, path: Path, passphrase: str) -> Data
     is made and given the backup's master key (``master.key``, 0600) first. The file is checked
     end to end before anything is written."""
     with _open(path) as source:
-        master_key = _parse(source, passphrase, keep_rows=False).master_key
+        master_key = _parse(source, passphrase).master_key
     if settings.master_key is None and not settings.key_file.exists():
         settings.workspace.mkdir(parents=True, exist_ok=True)
         descriptor = os.open(settings.key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -211,7 +209,7 @@ def restore_backup(database: Database, path: Path, passphrase: str) -> BackupSum
     """Restore ``path`` into ``database``, which must be empty and migrated to the backup's
     schema revision; all or nothing."""
     with _open(path) as source:
-        parsed = _parse(source, passphrase, keep_rows=True)
+        parsed = _parse(source, passphrase)
     revision = str(parsed.header.get("schema_revision"))
     if revision != head_revision():
         raise ValidationError(
@@ -241,9 +239,9 @@ def restore_backup(database: Database, path: Path, passphrase: str) -> BackupSum
                 )
         for name in SEEDED_TABLES:
             connection.execute(delete(known[name]))
-        for table in _tables():
-            columns, rows = parsed.tables.get(table.name, ([], []))
-            _insert(connection, table, columns, rows)
+        with _open(path) as source:  # the second pass streams the rows in, table by table
+            for name, columns, rows in _sections(source, passphrase):
+                _insert(connection, known[name], columns, rows)
         if database.backend == "postgresql":
             _reset_sequences(connection)
         for table in _tables():
@@ -259,11 +257,46 @@ def restore_backup(database: Database, path: Path, passphrase: str) -> BackupSum
                          str(header.get("engine")), parsed.summary)  # fmt: skip
 
 
-def _insert(
-    connection: Connection, table: Table, columns: list[str], rows: list[list[Any]]
-) -> None:
-    if not rows:
+def _sections(
+    source: IO[bytes], passphrase: str
+) -> Iterator[tuple[str, list[str], Iterator[list[Any]]]]:
+    """Each table of the file with its rows as they are read (each table's rows must be used up
+    before the next table is asked for); the chunks' tags and the checksums are checked again,
+    so a file changed since the first pass fails the restore's transaction."""
+    _, chunks = open_chunks(source, passphrase)
+    lines = _lines(chunks)
+    for line in lines:
+        record = json.loads(line)
+        if record.get("kind") == "workspace":
+            continue
+        if record.get("kind") != "table":
+            raise BackupDamagedError("The backup changed while it was being restored.")
+        yield record["name"], record["columns"], _section_rows(lines, record["name"])
+
+
+def _section_rows(lines: Iterator[bytes], name: str) -> Iterator[list[Any]]:
+    digest, count = _hasher(), 0
+    for line in lines:
+        if line.startswith(b"["):
+            digest.update(line + b"\n")
+            count += 1
+            yield json.loads(line)
+            continue
+        end = json.loads(line)
+        if (end.get("kind"), end.get("name"), end.get("rows"), end.get("sha256")) != (
+            "end",
+            name,
+            count,
+            digest.hexdigest(),
+        ):
+            raise BackupDamagedError(f"The backup's table {name} fails its checksum.")
         return
+    raise BackupDamagedError("The backup is cut short.")
+
+
+def _insert(
+    connection: Connection, table: Table, columns: list[str], rows: Iterator[list[Any]]
+) -> None:
     present = [c for c in columns if c in table.c]
     # A row pointing at a later row of its own table (a merged customer) waits for it.
     self_refs = [
