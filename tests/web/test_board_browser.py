@@ -204,6 +204,9 @@ def test_dropping_on_lost_asks_the_reason_and_cancelling_puts_the_card_back(
     assert page.locator("#reason-error").inner_text() == "Say why the deal was lost."
     assert dialog.is_visible()
     page.click("#reason-cancel")
+    dialog.wait_for(state="hidden")
+    # the card goes back once the dialog has closed: wait for it rather than race the script
+    page.locator(f"#column-lead #deal-{deal_id}").wait_for(state="attached", timeout=10_000)
     assert page.locator(f"#column-lead #deal-{deal_id}").count() == 1
     assert stage_of(workspace, deal_id) == ("lead", None)
     drag(page, deal_id, "lost")
