@@ -12,6 +12,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from soloist import __version__
 from soloist.api import (
     campaigns,
+    consents,
     customers,
     experiments,
     feedback,
@@ -47,6 +48,7 @@ from soloist.web import journeys as web_journeys
 from soloist.web import loyalty as web_loyalty
 from soloist.web import models as web_models
 from soloist.web import pipeline_settings as web_pipeline_settings
+from soloist.web import privacy as web_privacy
 from soloist.web import segments as web_segments
 from soloist.web import service_settings as web_service_settings
 from soloist.web import settings as settings_pages
@@ -119,6 +121,7 @@ def create_app(
     app.add_middleware(SecurityHeadersMiddleware)
     app.include_router(status.router)
     app.include_router(customers.router)
+    app.include_router(consents.router)
     app.include_router(loyalty.router)
     for router in (
         privacy_api.router,
@@ -145,6 +148,7 @@ def create_app(
         api_docs.router,
         dashboard.router,
         web_customers.router,
+        web_privacy.router,
         web_segments.router,
         web_loyalty.router,
         web_imports.router,

@@ -1,12 +1,11 @@
-"""/api/v1/customers: list and search, create (and enrol), read, update, consents."""
+"""/api/v1/customers: list and search, create (and enrol), read, update (consents: api.consents)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from soloist.api.deps import DatabaseDep, Reader, ReadSession, Writer, WriteSession
@@ -15,7 +14,6 @@ from soloist.domain.customers import (
     CustomerPublic,
     CustomerUpdate,
     get_customer,
-    record_consent,
     search_customers,
     update_customer,
 )
@@ -51,29 +49,6 @@ def list_customers(
 CustomerId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
-class ConsentCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    channel: str = Field(description="email, sms, phone, post or webhook.")
-    granted: bool = Field(description="true: consent given; false: withdrawn.")
-    source: str = Field(
-        default="api", min_length=1, max_length=32, description="Where it was given."
-    )
-    evidence: str | None = Field(default=None, max_length=255)
-    recorded_at: AwareDatetime | None = Field(default=None, description="Default: now.")
-
-
-class ConsentPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    customer_id: int
-    channel: str
-    granted: bool
-    source: str
-    recorded_at: dt.datetime
-
-
 @router.post("", response_model=CustomerPublic, status_code=status.HTTP_201_CREATED)
 def post_customer(data: CustomerCreate, database: DatabaseDep, who: Writer) -> CustomerPublic:
     """Create a customer; contact details are stored encrypted. The customer is enrolled in the
@@ -98,23 +73,3 @@ def patch_customer(
 ) -> CustomerPublic:
     """Change the fields given; the others stay as they are (every change is audited)."""
     return CustomerPublic.of(update_customer(session, customer_id, data, who.actor))
-
-
-@router.post(
-    "/{customer_id}/consents", response_model=ConsentPublic, status_code=status.HTTP_201_CREATED
-)
-def post_consent(
-    customer_id: CustomerId, data: ConsentCreate, session: WriteSession, who: Writer
-) -> ConsentPublic:
-    """Record a consent given or withdrawn for one channel; earlier records stay as history."""
-    record = record_consent(
-        session,
-        customer_id,
-        data.channel,
-        data.granted,
-        who.actor,
-        source=data.source,
-        evidence=data.evidence,
-        recorded_at=data.recorded_at,
-    )
-    return ConsentPublic.model_validate(record)

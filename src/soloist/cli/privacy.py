@@ -3,7 +3,6 @@ and ``soloist privacy erase EMAIL_OR_ID --yes`` (their personal data, for good).
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -11,12 +10,16 @@ from typing import Annotated
 import typer
 
 from soloist.cli.common import Common, cli_actor, out, print_json, shared_options
+from soloist.cli.consents import consents, wording_app
 from soloist.cli.deals import customer_id_of
 from soloist.errors import ValidationError
 
 privacy_app = typer.Typer(
-    help="One person's data: hand it over, or erase it.", no_args_is_help=True
+    help="One person's data: hand it over, erase it, their consents and the wordings.",
+    no_args_is_help=True,
 )
+privacy_app.command("consents")(shared_options(consents))
+privacy_app.add_typer(wording_app, name="wording")
 
 
 @privacy_app.command("export")
@@ -48,17 +51,16 @@ def privacy_erase(
 ) -> None:
     """Erase a customer's personal data for good; their orders and points stay, anonymised, and
     their e-mail address stays suppressed from campaigns (as a keyed hash only)."""
-    from soloist.domain.privacy import erase_person, journal_erasure
+    from soloist.domain.privacy import erase_and_journal
 
-    with common.open_database() as database, database.session() as session:
-        customer_id = customer_id_of(session, person)
+    with common.open_database() as database:
+        with database.session() as session:
+            customer_id = customer_id_of(session, person)
         if not yes:
             if not sys.stdin.isatty():
                 raise ValidationError("Erasing cannot be undone: add --yes to go ahead.")
             typer.confirm(f"Erase customer {customer_id} for good?", abort=True)
-        erasure = erase_person(session, customer_id, cli_actor())
-        workspace = database.settings.workspace
-    journal_erasure(workspace, erasure, dt.datetime.now(dt.UTC))
+        erasure = erase_and_journal(database, customer_id, cli_actor())
     if common.json:
         print_json(erasure.to_dict())
         return

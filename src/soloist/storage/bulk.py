@@ -15,7 +15,7 @@ from sqlalchemy import ARRAY, ColumnElement, Dialect, any_, bindparam, func, ins
 from sqlalchemy.orm import Session
 from sqlalchemy.schema import AddConstraint, DropConstraint
 
-from soloist.storage.types import EncryptedDate, EncryptedString
+from soloist.storage.types import RANDOMISED_TYPES
 
 T = TypeVar("T")
 CHUNK = 5000  # keys per IN (...) lookup: few round trips, well under every engine's limits
@@ -73,7 +73,7 @@ def bulk_insert(
             columns.append(column)
             constants.append(default.arg(None))
     processors = [_bind_processor(column, dialect) for column in columns]
-    secret = [isinstance(column.type, EncryptedString | EncryptedDate) for column in columns]
+    secret = [isinstance(column.type, RANDOMISED_TYPES) for column in columns]
     values: Iterable[tuple[Any, ...]]
     if isinstance(rows, pl.DataFrame):
         frame = rows.select(names).with_columns(

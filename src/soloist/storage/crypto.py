@@ -1,8 +1,10 @@
 """Encryption of personal data at rest and keyed hashes for exact lookup.
 
-One master key (kept in the workspace, never in the database) yields three sub-keys by HKDF
+One master key (kept in the workspace, never in the database) yields sub-keys by HKDF
 (RFC 5869): an AES-256-GCM key for personal-data columns, an HMAC-SHA256 key for the lookup
-hashes of normalised e-mail addresses and phone numbers, and a key for signing web sessions.
+hashes (normalised e-mail addresses and phone numbers, the words of names), a key for signing
+web sessions, one for the links in messages, and an AES-SIV key (RFC 5297) for the few values
+that must stay comparable for equality while encrypted (tags).
 
 Ciphertext layout: ``version (1 byte) || nonce (12 bytes) || AES-GCM(ciphertext || tag)``. The
 column's purpose (``"customers.email"``) is the associated data, so a value copied into another
@@ -20,7 +22,7 @@ from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, AESSIV
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from soloist.errors import ConfigurationError, EncryptionError
@@ -34,8 +36,8 @@ def generate_master_key() -> str:
     return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode("ascii")
 
 
-def _derive(master: bytes, purpose: bytes) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(master)
+def _derive(master: bytes, purpose: bytes, length: int = 32) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=length, salt=None, info=purpose).derive(master)
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,9 @@ class Keyring:
     # Signs the links in messages (unsubscribe, click, open): a link cannot name another
     # recipient, and changing the session key (signing everyone out) does not break old mail.
     link_key: bytes = field(repr=False)
+    # AES-256-SIV: the same plaintext always seals to the same ciphertext, so a sealed column
+    # can be a key and be compared for equality; it reveals which rows are equal, nothing more.
+    deterministic_key: bytes = field(repr=False)
 
     @classmethod
     def from_master_key(cls, master_key: str) -> Keyring:
@@ -64,6 +69,7 @@ class Keyring:
             lookup_key=_derive(master, b"soloist/v1/lookup-hash"),
             session_key=_derive(master, b"soloist/v1/session-signing"),
             link_key=_derive(master, b"soloist/v1/message-links"),
+            deterministic_key=_derive(master, b"soloist/v1/deterministic", length=64),
         )
 
     def encrypt(self, plaintext: str, purpose: str) -> bytes:
@@ -82,6 +88,24 @@ class Keyring:
         except InvalidTag as exc:
             raise EncryptionError(
                 f"Cannot decrypt {purpose}: wrong master key or tampered data."
+            ) from exc
+        return plain.decode("utf-8")
+
+    def seal(self, plaintext: str, purpose: str) -> str:
+        """``plaintext`` sealed deterministically (AES-SIV, ``purpose`` as associated data),
+        as URL-safe base64 text."""
+        sealed = AESSIV(self.deterministic_key).encrypt(
+            plaintext.encode("utf-8"), [purpose.encode("utf-8")]
+        )
+        return base64.urlsafe_b64encode(sealed).decode("ascii")
+
+    def unseal(self, text: str, purpose: str) -> str:
+        try:
+            sealed = base64.urlsafe_b64decode(text.encode("ascii"))
+            plain = AESSIV(self.deterministic_key).decrypt(sealed, [purpose.encode("utf-8")])
+        except (InvalidTag, ValueError, UnicodeEncodeError) as exc:
+            raise EncryptionError(
+                f"Cannot unseal {purpose}: wrong master key or tampered data."
             ) from exc
         return plain.decode("utf-8")
 

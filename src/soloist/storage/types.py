@@ -8,9 +8,10 @@ can be open in one process and no key ever passes through module globals.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
-from sqlalchemy import DateTime, Float, LargeBinary
+from sqlalchemy import DateTime, Float, LargeBinary, String
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -77,6 +78,58 @@ class EncryptedDate(TypeDecorator[dt.date]):
         if value is None:
             return None
         return dt.date.fromisoformat(keyring_of(dialect).decrypt(bytes(value), self.purpose))
+
+
+class EncryptedJSON(TypeDecorator[Any]):
+    """A JSON document (a customer's own fields) stored as one AES-256-GCM ciphertext."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def __init__(self, purpose: str) -> None:
+        super().__init__()
+        self.purpose = purpose
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> bytes | None:
+        if value is None:
+            return None
+        text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+        return keyring_of(dialect).encrypt(text, self.purpose)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        return json.loads(keyring_of(dialect).decrypt(bytes(value), self.purpose))
+
+
+class SealedString(TypeDecorator[str]):
+    """Text sealed deterministically (AES-SIV): unreadable at rest, yet equal values stay equal,
+    so the column can be part of a key and ``column == value`` works. For short labels (tags),
+    where revealing which rows share a value is acceptable; a name or a note is EncryptedString.
+    """
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, purpose: str, max_chars: int) -> None:
+        # base64 of a 16-byte SIV plus up to 4 UTF-8 bytes per character
+        super().__init__(length=4 * ((16 + 4 * max_chars + 2) // 3))
+        self.purpose = purpose
+        self.max_chars = max_chars
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return keyring_of(dialect).seal(str(value), self.purpose)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return keyring_of(dialect).unseal(str(value), self.purpose)
+
+
+#: Column types whose every value needs its own nonce (never memoised by bulk inserts).
+RANDOMISED_TYPES = (EncryptedString, EncryptedDate, EncryptedJSON)
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import tempfile
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -18,11 +16,10 @@ from soloist.domain.customers import (
     list_customers,
     segment_names,
 )
-from soloist.domain.privacy import export_person
 from soloist.money import decimal_to_minor, minor_to_decimal
 from soloist.web.deals import customer_deals
 from soloist.web.rendering import is_htmx, render
-from soloist.web.security import CurrentUser, OwnerUser
+from soloist.web.security import CurrentUser
 from soloist.web.tasks import customer_tasks
 from soloist.web.tickets import customer_tickets
 
@@ -124,16 +121,3 @@ def customer_page(request: Request, customer_id: int, user: CurrentUser) -> Resp
         },
         user=user,
     )
-
-
-@router.get("/customers/{customer_id}/export")
-def export_person_page(request: Request, customer_id: int, user: OwnerUser) -> Response:
-    """The person's archive (JSON, CSV, README in their language) as a download; audited."""
-    with tempfile.TemporaryDirectory(prefix="soloist-privacy-") as folder:
-        path = Path(folder) / f"customer-{customer_id}.zip"
-        with request.app.state.database.session() as session:
-            export_person(session, customer_id, path, user.actor)
-        content = path.read_bytes()
-    disposition = f'attachment; filename="customer-{customer_id}.zip"'
-    return Response(content, media_type="application/zip",
-                    headers={"Content-Disposition": disposition})  # fmt: skip

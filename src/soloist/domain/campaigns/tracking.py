@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from soloist.domain.audit import record_audit
 from soloist.domain.campaigns.audience import UNSUBSCRIBE_SOURCE
 from soloist.domain.campaigns.sending import suppress_recipient
-from soloist.domain.customers.records import current_consents, record_consent
+from soloist.domain.customers.consents import current_consents, record_consent
 from soloist.storage.models import CampaignLink, Message, MessageEvent
 
 MACHINE_SECONDS = 2.0

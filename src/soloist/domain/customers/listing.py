@@ -3,7 +3,8 @@ sort by name, newest, CLV or churn risk, one page at a time.
 
 Kept fast at 100,000 customers by letting the database do the work: the current scores join by
 ``(model_run_id, customer_id)`` and sorting by CLV or risk walks the score indexes added in
-migration ``b7c1d2e3f4a5``.
+migration ``b7c1d2e3f4a5``. Names are encrypted, so name search goes through the blind index
+and name order is kept in memory (:mod:`soloist.domain.customers.names`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy import ColumnElement, and_, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from soloist.domain.customers.contacts import normalise_email, normalise_phone
+from soloist.domain.customers.names import customers_named, name_ranks
 from soloist.domain.scoring.scores import current_runs
 from soloist.errors import ValidationError
 from soloist.storage.caches import VersionedCache
@@ -28,7 +30,6 @@ from soloist.storage.models import (
     Segment,
     SegmentMember,
 )
-from soloist.storage.text_match import contains_text
 
 SORTS = ("name", "newest", "clv", "risk")
 _counts: VersionedCache[tuple[Any, ...], int] = VersionedCache("customer counts", maxsize=512)
@@ -75,13 +76,13 @@ class CustomerRow:
 
 
 def search_conditions(session: Session, term: str) -> ColumnElement[bool]:
-    """Name or company substring, exact id, e-mail (through its keyed hash) or phone number."""
+    """Words of the name or company (through the blind index), exact id, e-mail (through its
+    keyed hash) or phone number."""
     keyring = keyring_for(session)
-    conditions: list[ColumnElement[bool]] = [
-        contains_text(session, Customer.name, term),
-        contains_text(session, Customer.company, term),
-        Customer.external_id == term,
-    ]
+    conditions: list[ColumnElement[bool]] = [Customer.external_id == term]
+    named = customers_named(session, term)
+    if named is not None:
+        conditions.append(Customer.id.in_(named))
     if term.isdigit() and len(term) < 10:
         conditions.append(Customer.id == int(term))
     if "@" in term:
@@ -103,13 +104,9 @@ def search_conditions(session: Session, term: str) -> ColumnElement[bool]:
 
 def _where(session: Session, filters: CustomerFilters, runs: dict[str, int]) -> list[Any]:
     where: list[ColumnElement[bool]] = []
+    where.append(Customer.status == "active")
     if filters.q and filters.q.strip():
-        # A substring search reads every row anyway: a plain scan beats walking the status
-        # index and looking up each row (4x on SQLite), so keep the index out of it.
-        where.append(func.coalesce(Customer.status, "") == "active")
         where.append(search_conditions(session, filters.q.strip()))
-    else:
-        where.append(Customer.status == "active")
     if filters.tag:
         tagged = select(CustomerTag.customer_id).where(CustomerTag.tag == filters.tag.lower())
         where.append(Customer.id.in_(tagged))
@@ -214,22 +211,32 @@ def list_customers(session: Session, filters: CustomerFilters) -> tuple[list[Cus
         return _counts.get_or_compute(key, version, counted)
 
     rows: list[Any] = []
-    if sort_field is None:
+    if sort_field is None and filters.sort == "newest":
         total = count(inner, set())
-        order: tuple[Any, ...] = (Customer.name, Customer.id)
-        if filters.sort == "newest":
-            order = (Customer.id.desc(),)
-        elif filters.q:
-            order = (func.lower(Customer.name), Customer.id)  # sort the few matches in memory
         rows = list(
             session.execute(
                 joined(select(*columns), inner)
                 .where(*where, *score_where)
-                .order_by(*order)
+                .order_by(Customer.id.desc())
                 .limit(filters.limit)
                 .offset(filters.offset)
             )
         )
+    elif sort_field is None:
+        # Names are encrypted: the matching ids are put in name order in memory.
+        matching = joined(select(Customer.id), inner, set()).where(*where, *score_where)
+        ranks = name_ranks(session)
+        ordered = sorted(session.scalars(matching), key=lambda cid: (ranks.get(cid, -1), cid))
+        total = len(ordered)
+        page = ordered[filters.offset : filters.offset + filters.limit]
+        if page:
+            found = {
+                row[0]: row
+                for row in session.execute(
+                    joined(select(*columns), inner).where(Customer.id.in_(page))
+                )
+            }
+            rows = [found[cid] for cid in page if cid in found]
     else:
         score = getattr(sort_alias, str(sort_field))
         scored_joins = inner | {sort_alias}

@@ -15,6 +15,7 @@ from sqlalchemy import Column, Table, and_, delete, select, update
 from sqlalchemy.orm import Session
 
 from soloist.domain.audit import record_audit
+from soloist.domain.customers.names import index_customer_names
 from soloist.domain.customers.records import CUSTOMER_FIELDS, get_customer
 from soloist.errors import ConflictError, ValidationError
 from soloist.storage.models import Base, Customer
@@ -144,6 +145,8 @@ def merge_customers(session: Session, keep_id: int, merge_id: int, actor: str) -
     other.status = "merged"
     other.merged_into_id = keep_id
     session.flush()
+    if {"name", "company"} & set(result.filled):
+        index_customer_names(session, {keep.id: (keep.name, keep.company)})
     changes = result.to_dict()
     record_audit(session, actor, "customer.merged", "customer", keep_id, changes)
     record_audit(session, actor, "customer.merged_into", "customer", merge_id, {"keep_id": keep_id})

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from soloist.domain.customers.records import current_consents, get_customer
+from soloist.domain.customers.consents import ConsentEvent, consent_history, current_consents
+from soloist.domain.customers.records import get_customer
 from soloist.domain.loyalty.ledger import points_balance
 from soloist.domain.scoring.scores import CustomerScores, scores_of_customer
 from soloist.storage.models import (
@@ -62,6 +63,7 @@ class CustomerOverview:
     member: bool = False
     segments: list[str] = field(default_factory=list)
     consents: dict[str, bool] = field(default_factory=dict)
+    consent_history: list[ConsentEvent] = field(default_factory=list)
     scores: CustomerScores | None = None
     timeline: list[TimelineItem] = field(default_factory=list)
 
@@ -234,6 +236,7 @@ def customer_overview(session: Session, customer_id: int) -> CustomerOverview:
         )
     )
     view.consents = current_consents(session, customer_id)
+    view.consent_history = consent_history(session, customer_id)
     view.scores = scores_of_customer(session, customer_id)
     items = (
         _orders(session, customer_id)

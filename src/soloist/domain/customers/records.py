@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session
 
 from soloist.domain.audit import describe_changes, record_audit
 from soloist.domain.customers.contacts import email_lookup_hash, normalise_email, normalise_phone
+from soloist.domain.customers.names import index_customer_names
 from soloist.errors import ConflictError, NotFoundError, ValidationError
 from soloist.storage.keys import keyring_for
-from soloist.storage.models import CONSENT_CHANNELS, ConsentRecord, Customer, CustomerTag
+from soloist.storage.models import Customer, CustomerTag
 
 # The customer's own details: what a person types in, an import reads from a file (the import
 # writers), a merge fills from the merged record, and every change audits. The one list: a new
@@ -191,6 +192,7 @@ def create_customer(session: Session, data: CustomerCreate, actor: str) -> Custo
     _set_tags(customer, tags)
     session.add(customer)
     session.flush()
+    index_customer_names(session, {customer.id: (customer.name, customer.company)}, fresh=True)
     record_audit(
         session,
         actor,
@@ -230,6 +232,8 @@ def update_customer(
     changes = describe_changes(before, _snapshot(customer))
     if changes:
         session.flush()
+        if "name" in changes or "company" in changes:
+            index_customer_names(session, {customer.id: (customer.name, customer.company)})
         record_audit(session, actor, "customer.updated", "customer", customer.id, changes)
     return customer
 
@@ -279,7 +283,7 @@ def search_customers(
     offset: int = 0,
     include_inactive: bool = False,
 ) -> tuple[list[Customer], int]:
-    """Customers matching ``q`` (name or company prefix/substring, exact e-mail, phone or id)."""
+    """Customers matching ``q`` (words of the name or company, exact e-mail, phone or id)."""
     if not 1 <= limit <= 500:
         raise ValidationError("limit must be between 1 and 500.", field="limit")
     if offset < 0:
@@ -298,48 +302,6 @@ def search_customers(
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     items = session.scalars(query.order_by(Customer.id).limit(limit).offset(offset)).all()
     return list(items), int(total)
-
-
-def record_consent(
-    session: Session,
-    customer_id: int,
-    channel: str,
-    granted: bool,
-    actor: str,
-    source: str = "manual",
-    evidence: str | None = None,
-    recorded_at: dt.datetime | None = None,
-) -> ConsentRecord:
-    """Append a consent grant or withdrawal; earlier records stay as the history."""
-    if channel not in CONSENT_CHANNELS:
-        raise ValidationError(
-            f"Unknown consent channel {channel!r}; use one of {', '.join(CONSENT_CHANNELS)}.",
-            field="channel",
-        )
-    get_customer(session, customer_id)
-    record = ConsentRecord(
-        customer_id=customer_id,
-        channel=channel,
-        granted=granted,
-        source=source,
-        evidence=evidence,
-        recorded_at=(recorded_at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC),
-    )
-    session.add(record)
-    session.flush()
-    action = "consent.granted" if granted else "consent.withdrawn"
-    record_audit(session, actor, action, "customer", customer_id, {"channel": channel})
-    return record
-
-
-def current_consents(session: Session, customer_id: int) -> dict[str, bool]:
-    """The consent in force per channel (the latest record); channels never asked are absent."""
-    records = session.scalars(
-        select(ConsentRecord)
-        .where(ConsentRecord.customer_id == customer_id)
-        .order_by(ConsentRecord.recorded_at, ConsentRecord.id)
-    )
-    return {record.channel: record.granted for record in records}
 
 
 def add_customers_bulk(
@@ -384,6 +346,8 @@ def add_customers_bulk(
     if records:
         statement = insert(Customer).returning(Customer.id, sort_by_parameter_order=True)
         ids = list(session.scalars(statement, records))
+        names = {cid: (r["name"], r.get("company")) for cid, r in zip(ids, records, strict=True)}
+        index_customer_names(session, names, fresh=True)
     tag_rows = [
         {"customer_id": cid, "tag": tag}
         for cid, tags in zip(ids, tag_lists, strict=True)

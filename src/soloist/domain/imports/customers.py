@@ -18,25 +18,19 @@ from sqlalchemy.orm import Session
 
 from soloist.domain.audit import describe_changes, record_audit
 from soloist.domain.customers.contacts import normalise_email, normalise_phone
+from soloist.domain.customers.names import index_customer_names
 from soloist.domain.customers.records import CONTACT_FIELDS, CUSTOMER_FIELDS
 from soloist.errors import ValidationError
 from soloist.imports.clean import Cleaned, CustomerRef
 from soloist.storage.bulk import among, chunks, core_insert
 from soloist.storage.keys import keyring_for
 from soloist.storage.models import Customer, CustomerTag
-from soloist.storage.types import EncryptedDate, EncryptedString, utcnow
+from soloist.storage.types import utcnow
 from soloist.vocabulary import clipped
 
 # The details an import writes: the customer's fields but the e-mail and phone, which are
 # matched and compared by their keyed hashes.
 _DETAILS = tuple(name for name in CUSTOMER_FIELDS if name not in CONTACT_FIELDS)
-# Details a query can compare without loading the customer, and those that are encrypted and so
-# compared only once the customer is loaded (and decrypted).
-_ENCRYPTED = (EncryptedString, EncryptedDate)
-_COMPARED_IN_QUERY = tuple(
-    name for name in _DETAILS if not isinstance(Customer.__table__.c[name].type, _ENCRYPTED)
-)
-_COMPARED_WHEN_LOADED = tuple(name for name in _DETAILS if name not in _COMPARED_IN_QUERY)
 Hashes = tuple[str | None, str | None]  # (e-mail hash, phone hash) of a file's customer
 
 
@@ -220,6 +214,7 @@ def _create(
         )
     core_insert(session, Customer, rows)
     by_key: dict[str, int] = {}
+    names: dict[int, tuple[str | None, str | None]] = {}
     for row in session.execute(
         select(Customer.id, Customer.external_id, Customer.email_hash, Customer.phone_hash)
         .where(Customer.id > before)
@@ -235,9 +230,11 @@ def _create(
             by_key[k] for k in (ref.external_id, email_hash, phone_hash) if k and k in by_key
         )
         out.ids[ref.key] = customer_id
+        names[customer_id] = (ref.details.get("name"), ref.details.get("company"))
         tag_rows.extend({"customer_id": customer_id, "tag": tag} for tag in ref.tags or [])
     if tag_rows:
         core_insert(session, CustomerTag, tag_rows)
+    index_customer_names(session, names, fresh=True)
     record_audit(
         session,
         actor,
@@ -282,7 +279,7 @@ def _stored(session: Session, customer_ids: list[int]) -> dict[int, Any]:
     """Customer id -> the row of what a query can compare without loading the customer."""
     columns = (
         Customer.id,
-        *(getattr(Customer, name) for name in _COMPARED_IN_QUERY),
+        *(getattr(Customer, name) for name in _DETAILS),  # decrypted by their column types
         Customer.email_hash,
         Customer.phone_hash,
         Customer.external_id,
@@ -295,10 +292,10 @@ def _stored(session: Session, customer_ids: list[int]) -> dict[int, Any]:
 
 
 def _may_change(row: Any, ref: CustomerRef, hashes: Hashes, *, overwrite: bool) -> bool:
-    """Whether the file may change this customer, judged on the ``row`` a query read: an
-    encrypted detail, or a tag, can only be compared once the customer is loaded."""
+    """Whether the file may change this customer, judged on the ``row`` a query read (a tag
+    can only be compared once the customer is loaded)."""
     wanted = _wanted(ref)
-    if ref.tags or any(name in wanted for name in _COMPARED_WHEN_LOADED):
+    if ref.tags:
         return True
     email_hash, phone_hash = hashes
     return (
@@ -360,5 +357,7 @@ def _update_one(
         if name in changed:
             changes[name] = ["<changed>", changed[name]]
     session.flush()
+    if "name" in changed or "company" in changed:
+        index_customer_names(session, {customer.id: (customer.name, customer.company)})
     record_audit(session, actor, "customer.updated_by_import", "customer", customer.id, changes)
     return True

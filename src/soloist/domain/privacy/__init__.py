@@ -10,6 +10,7 @@ from soloist.domain._lazy import lazy_face
 if TYPE_CHECKING:
     from soloist.domain.privacy.erase import (
         Erasure,
+        erase_and_journal,
         erase_person,
         journal_erasure,
         replay_erasures,
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 _MODULE_OF = {
     "Erasure": "erase",
     "PersonalExport": "export",
+    "erase_and_journal": "erase",
     "erase_person": "erase",
     "journal_erasure": "erase",
     "export_person": "export",
@@ -28,6 +30,7 @@ _MODULE_OF = {
 __all__ = [
     "Erasure",
     "PersonalExport",
+    "erase_and_journal",
     "erase_person",
     "export_person",
     "journal_erasure",

@@ -25,12 +25,13 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from soloist.domain.audit import record_audit
+from soloist.domain.customers import forget_customer_names
 from soloist.errors import NotFoundError
 from soloist.storage.models import (
     AuditEntry,
@@ -52,6 +53,9 @@ from soloist.storage.models import (
     TicketMessage,
 )
 from soloist.storage.types import utcnow
+
+if TYPE_CHECKING:
+    from soloist.storage.database import Database
 
 ERASED = "[erased]"
 
@@ -87,6 +91,7 @@ def erase_person(session: Session, customer_id: int, actor: str) -> Erasure:
         customer.status = "erased"
     erasure.changed["customers"] = len(ids)
     session.flush()
+    forget_customer_names(session, ids)
     count(
         "customer_tags",
         session.execute(delete(CustomerTag).where(CustomerTag.customer_id.in_(ids))),
@@ -219,6 +224,15 @@ def _scrub_audit(session: Session, customer_ids: list[int], ticket_ids: list[int
 #: The workspace's list of erasures (customer ids and when, nothing else), kept beside the
 #: database rather than in it, so that restoring an older backup can erase them again.
 JOURNAL_NAME = "erasures.jsonl"
+
+
+def erase_and_journal(database: Database, customer_id: int, actor: str) -> Erasure:
+    """Erase the customer in a transaction of its own, then journal the erasure once it is
+    committed (so that a restore of an older backup replays it)."""
+    with database.session() as session:
+        erasure = erase_person(session, customer_id, actor)
+    journal_erasure(database.settings.workspace, erasure, utcnow())
+    return erasure
 
 
 def journal_erasure(workspace: Path, erasure: Erasure, when: dt.datetime) -> None:

@@ -8,7 +8,7 @@ from alembic import context
 from alembic.autogenerate.api import AutogenContext
 
 from soloist.storage.models import Base
-from soloist.storage.types import EncryptedDate, EncryptedString, UTCDateTime
+from soloist.storage.types import RANDOMISED_TYPES, SealedString, UTCDateTime
 
 config = context.config
 target_metadata = Base.metadata
@@ -18,8 +18,10 @@ def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | 
     """Migrations name the stored types, so old migrations never depend on today's Python types."""
     if type_ != "type":
         return False
-    if isinstance(obj, EncryptedString | EncryptedDate):
+    if isinstance(obj, RANDOMISED_TYPES):
         return "sa.LargeBinary()"
+    if isinstance(obj, SealedString):
+        return f"sa.String(length={obj.impl.length})"
     if isinstance(obj, UTCDateTime):
         autogen_context.imports.add("from sqlalchemy.dialects import mysql")
         return 'sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")'

@@ -21,8 +21,10 @@ from soloist.storage.models.commerce import (
 from soloist.storage.models.customers import (
     CONSENT_CHANNELS,
     ConsentRecord,
+    ConsentWording,
     Customer,
     CustomerTag,
+    SearchToken,
 )
 from soloist.storage.models.engagement import (
     DEFAULT_SLA_MINUTES,
@@ -129,6 +131,7 @@ __all__ = [
     "CampaignVariant",
     "CannedReply",
     "ConsentRecord",
+    "ConsentWording",
     "Coupon",
     "CouponRedemption",
     "Customer",
@@ -156,6 +159,7 @@ __all__ = [
     "Referral",
     "Review",
     "Reward",
+    "SearchToken",
     "Segment",
     "SegmentMember",
     "SlaPolicy",

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from soloist.storage.models.base import Base, IdMixin
-from soloist.storage.types import utcnow
+from soloist.storage.types import EncryptedJSON, utcnow
 
 ROLES = ("owner", "staff", "readonly")
 TOKEN_SCOPES = ("read", "write")
@@ -48,7 +48,8 @@ class ApiToken(IdMixin, Base):
 
 
 class AuditEntry(IdMixin, Base):
-    """What changed, when, and who did it. Personal data never appears in ``changes`` in clear."""
+    """What changed, when, and who did it. Contact details and texts are masked in ``changes``
+    (``"<set>"``), and the column is encrypted at rest."""
 
     __tablename__ = "audit_log"
 
@@ -57,6 +58,9 @@ class AuditEntry(IdMixin, Base):
     action: Mapped[str] = mapped_column(String(64))
     entity_type: Mapped[str] = mapped_column(String(64))
     entity_id: Mapped[str | None] = mapped_column(String(64))
-    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Encrypted as a whole: what changed on a customer names them (their old and new name).
+    changes: Mapped[dict[str, Any]] = mapped_column(
+        EncryptedJSON("audit_log.changes"), default=dict
+    )
 
     __table_args__ = (Index("ix_audit_log_entity", "entity_type", "entity_id"),)

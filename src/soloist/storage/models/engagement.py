@@ -33,7 +33,7 @@ class Interaction(IdMixin, Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
     channel: Mapped[str] = mapped_column(String(16))
     direction: Mapped[str] = mapped_column(String(16), default="outbound")
-    subject: Mapped[str | None] = mapped_column(String(255))
+    subject: Mapped[str | None] = mapped_column(EncryptedString("interactions.subject"))
     body: Mapped[str | None] = mapped_column(EncryptedString("interactions.body"))
     occurred_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -161,7 +161,8 @@ class Message(IdMixin, Base):
     status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
     recipient: Mapped[str | None] = mapped_column(EncryptedString("messages.recipient"))
-    subject: Mapped[str | None] = mapped_column(String(255))
+    # Rendered for the recipient, so it may hold their name: encrypted like the address.
+    subject: Mapped[str | None] = mapped_column(EncryptedString("messages.subject"))
     provider_message_id: Mapped[str | None] = mapped_column(String(255))
     # The RFC 5322 Message-ID, fixed when the list is frozen: a re-send after a crash keeps it.
     message_id: Mapped[str | None] = mapped_column(String(255), unique=True)

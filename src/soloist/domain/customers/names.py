@@ -1,0 +1,72 @@
+"""Customer names are encrypted at rest: finding them through a blind index, sorting them in
+memory.
+
+The database sees each name as ciphertext with its own nonce, so it can neither search nor
+sort by it. Search goes through the keyed word tokens of :mod:`soloist.storage.search_tokens`;
+name order is worked out here once per change of the customers table (every customer's name
+decrypted and case-folded, about half a second per 100,000) and kept until the next change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
+
+from soloist.storage.caches import VersionedCache
+from soloist.storage.models import Customer
+from soloist.storage.search_tokens import forget_records, index_records, matching_records
+
+SCOPE = "customer"
+_orders: VersionedCache[str, dict[int, int]] = VersionedCache("customer name order", maxsize=8)
+
+
+def index_customer_names(
+    session: Session,
+    names: Mapping[int, tuple[str | None, str | None]],
+    *,
+    fresh: bool = False,
+) -> None:
+    """Index the name and company of each customer (id → (name, company)); ``fresh``: new
+    customers, with no tokens yet."""
+    index_records(session, SCOPE, names, fresh=fresh)
+
+
+def reindex_customer_names(session: Session, ids: Sequence[int] | None = None) -> int:
+    """Rebuild the index of ``ids`` (every customer when None) from the stored names; the
+    number of customers indexed."""
+    query = select(Customer.id, Customer.name, Customer.company)
+    if ids is not None:
+        query = query.where(Customer.id.in_(list(ids)))
+    names = {row.id: (row.name, row.company) for row in session.execute(query)}
+    index_customer_names(session, names)
+    return len(names)
+
+
+def forget_customer_names(session: Session, ids: Sequence[int]) -> None:
+    forget_records(session, SCOPE, ids)
+
+
+def customers_named(session: Session, term: str) -> Select[tuple[int]] | None:
+    """Ids of the customers whose name or company has every word of ``term`` (each word as the
+    start of one of theirs), or None when ``term`` has no word to look for."""
+    return matching_records(session, SCOPE, term)
+
+
+def name_ranks(session: Session) -> dict[int, int]:
+    """Each customer's place in name order (case folded; ties by id), kept until the customers
+    table changes."""
+    count, newest, updated = session.execute(
+        select(func.count(Customer.id), func.max(Customer.id), func.max(Customer.updated_at))
+    ).one()
+    version: Any = (count, newest, updated)
+
+    def ranked() -> dict[int, int]:
+        rows = session.execute(select(Customer.id, Customer.name)).all()
+        rows.sort(key=lambda row: (row.name.casefold(), row.id))
+        return {row.id: place for place, row in enumerate(rows)}
+
+    return _orders.get_or_compute(str(session.get_bind().engine.url), version, ranked)
