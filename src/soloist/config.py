@@ -151,12 +151,7 @@ class Settings(BaseSettings):
         ),
     )
     backup_schedule: str = Field(
-        default="",
-        description=(
-            "When the background worker writes a backup (`soloist backup`): a crontab "
-            "expression in the workspace time zone, e.g. `15 3 * * *`; empty (the default) for "
-            "none. Needs `backup_passphrase`."
-        ),
+        default="", description="When the worker writes a backup (crontab); empty: never."
     )
     backup_keep: int = Field(
         default=7, ge=1, description="How many scheduled backups to keep; older ones are deleted."
@@ -167,6 +162,16 @@ class Settings(BaseSettings):
     backup_passphrase: SecretStr | None = Field(
         default=None,
         description="The passphrase backups are sealed under (or SOLOIST_BACKUP_PASSPHRASE_FILE).",
+    )
+    # The retention policy (domain/privacy/retention.py); 0 turns each part off.
+    retention_inactive_years: int = Field(
+        default=0, ge=0, le=100, description="Erase customers inactive this many years."
+    )
+    retention_message_days: int = Field(
+        default=0, ge=0, le=36_500, description="Strip messages older than this many days."
+    )
+    retention_schedule: str = Field(
+        default="30 4 * * *", description="When the worker applies the retention policy."
     )
     stripe_webhook_secret: SecretStr | None = Field(
         default=None,

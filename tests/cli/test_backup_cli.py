@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 
 
-def run(*args: str, passphrase: str = "a good passphrase") -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "SOLOIST_BACKUP_PASSPHRASE": passphrase}
+def run(
+    *args: str, passphrase: str = "a good passphrase", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SOLOIST_BACKUP_PASSPHRASE": passphrase, **(env or {})}
     env.pop("SOLOIST_MASTER_KEY", None)
     return subprocess.run(
         [sys.executable, "-m", "soloist", *args],

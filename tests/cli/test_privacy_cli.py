@@ -48,3 +48,33 @@ def test_restoring_a_backup_older_than_an_erasure_erases_the_person_again(tmp_pa
     data = json.loads(zipfile.ZipFile(tmp_path / "c4.zip").read("data.json"))
     assert data["customers"][0]["status"] == "erased"
     assert data["customers"][0]["email"] is None
+
+
+def test_consent_wordings_history_and_retention_from_the_command_line(tmp_path: Path) -> None:
+    shop = tmp_path / "shop"
+    assert run("init", "--workspace", str(shop)).returncode == 0
+    words = tmp_path / "words.txt"
+    words.write_text("通过电子邮件向我发送新闻。", encoding="utf-8")
+    added = run("privacy", "wording", "add", "--channel", "email", "--version", "v1", "--text-file",
+                str(words), "--language", "zh-CN", "--workspace", str(shop))  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    both = run("privacy", "wording", "add", "--channel", "email", "--version", "v2",
+               "--text", "x", "--text-file", str(words), "--workspace", str(shop))  # fmt: skip
+    assert both.returncode == 1
+    assert "not both" in both.stderr
+    listed = run("privacy", "wording", "list", "--workspace", str(shop), "--json")
+    assert [w["version"] for w in json.loads(listed.stdout)] == ["v1"]
+
+    off = run("privacy", "retention", "--workspace", str(shop))
+    assert off.returncode == 1
+    assert "No retention policy" in off.stderr
+    env = {"SOLOIST_RETENTION_INACTIVE_YEARS": "2"}
+    early = run("privacy", "retention", "--apply", "--workspace", str(shop), env=env)
+    assert early.returncode == 1
+    assert "previewed" in early.stderr
+    dry = run("privacy", "retention", "--workspace", str(shop), "--json", env=env)
+    assert dry.returncode == 0, dry.stderr
+    assert json.loads(dry.stdout)["dry_run"] is True
+    applied = run("privacy", "retention", "--apply", "--workspace", str(shop), env=env)
+    assert applied.returncode == 0, applied.stderr
+    assert "Erased 0 inactive customers" in applied.stdout

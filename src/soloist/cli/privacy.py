@@ -66,3 +66,46 @@ def privacy_erase(
         return
     kinds = ", ".join(f"{name} {count}" for name, count in erasure.changed.items() if count)
     out.print(f"Erased customer {customer_id} ({kinds}). Orders and points stay, anonymised.")
+
+
+@privacy_app.command("retention")
+@shared_options
+def privacy_retention(
+    common: Common,
+    apply: Annotated[
+        bool, typer.Option("--apply", help="Erase and strip now (after a dry run).")
+    ] = False,
+) -> None:
+    """The retention policy (retention_inactive_years, retention_message_days): without --apply
+    a dry run that says whom and what it would erase, and lets --apply (or the worker) go
+    ahead afterwards."""
+    import datetime as dt
+
+    from soloist.domain.privacy import run_retention
+
+    with common.open_database() as database:
+        result = run_retention(database, cli_actor(), dt.datetime.now(dt.UTC), apply=apply)
+    if common.json:
+        print_json(result)
+        return
+    verb = "Would erase" if result["dry_run"] else "Erased"
+    out.print(
+        f"{verb} {result['customers']} inactive customers"
+        + (
+            f" (no sign of life since {result['customers_inactive_since'][:10]})"
+            if result["customers_inactive_since"]
+            else ""
+        )
+        + f" and strip {result['messages']} old messages"
+        + (
+            f" (sent before {result['messages_sent_before'][:10]})."
+            if result["messages_sent_before"]
+            else "."
+        ),
+        markup=False,
+    )
+    if result["dry_run"] and result["customer_ids_sample"]:
+        sample = ", ".join(str(i) for i in result["customer_ids_sample"])
+        out.print(f"First customers: {sample}.", markup=False)
+    if result["dry_run"]:
+        out.print("Nothing changed. Run again with --apply (or let the worker) to go ahead.")

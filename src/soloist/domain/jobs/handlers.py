@@ -158,6 +158,20 @@ def write_backup(context: JobContext) -> dict[str, Any]:
         raise JobRefusedError(f"The backup cannot run: {exc.message}") from exc
 
 
+def apply_retention(context: JobContext) -> dict[str, Any]:
+    """The retention policy (``retention_schedule``): a policy seen for the first time is only
+    previewed (a dry run in the job's result and the audit log); it is applied from the next
+    run on. Works in transactions of its own, erasing a hundred customers at a time."""
+    from soloist.domain.privacy.retention import run_retention
+
+    if context.database is None:
+        raise JobRefusedError("The retention policy needs the workspace's database.")
+    try:
+        return run_retention(context.database, context.actor, context.now, apply=None)
+    except ValidationError as exc:
+        raise JobRefusedError(f"The retention policy cannot run: {exc.message}") from exc
+
+
 def default_handlers() -> dict[str, JobHandler]:
     """The built-in kinds: a fresh dict, so a caller may add kinds of its own."""
     return {
@@ -166,6 +180,7 @@ def default_handlers() -> dict[str, JobHandler]:
         "ticket-reply": send_ticket_reply,
         "survey-send": send_survey,
         "backup": write_backup,
+        "retention": apply_retention,
     }
 
 

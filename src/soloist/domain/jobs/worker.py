@@ -54,6 +54,7 @@ REPEAT_LOG_S = 3600.0
 AUTOMATION_EVERY_S = 60.0  # journeys and A/B looks run at most once a minute
 REFIT_SCHEDULE = "refit"
 BACKUP_SCHEDULE = "backup"
+RETENTION_SCHEDULE = "retention"
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,15 @@ class Worker:
                 BACKUP_SCHEDULE,
                 "backup",
                 settings.backup_schedule,
+                settings.timezone,
+                self.clock(),
+            )
+            policy_set = settings.retention_inactive_years or settings.retention_message_days
+            save_schedule(
+                session,
+                RETENTION_SCHEDULE,
+                "retention",
+                settings.retention_schedule if policy_set else "",
                 settings.timezone,
                 self.clock(),
             )

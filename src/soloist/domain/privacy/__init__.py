@@ -16,6 +16,7 @@ if TYPE_CHECKING:
         replay_erasures,
     )
     from soloist.domain.privacy.export import PersonalExport, export_person, personal_records
+    from soloist.domain.privacy.retention import RetentionPolicy, retention_plan, run_retention
 
 _MODULE_OF = {
     "Erasure": "erase",
@@ -26,15 +27,21 @@ _MODULE_OF = {
     "export_person": "export",
     "personal_records": "export",
     "replay_erasures": "erase",
+    "RetentionPolicy": "retention",
+    "retention_plan": "retention",
+    "run_retention": "retention",
 }
 __all__ = [
     "Erasure",
     "PersonalExport",
+    "RetentionPolicy",
     "erase_and_journal",
     "erase_person",
     "export_person",
     "journal_erasure",
     "personal_records",
     "replay_erasures",
+    "retention_plan",
+    "run_retention",
 ]
 __getattr__, __dir__ = lazy_face(__name__, _MODULE_OF, globals())
