@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -49,6 +50,7 @@ from soloist.web import loyalty as web_loyalty
 from soloist.web import models as web_models
 from soloist.web import pipeline_settings as web_pipeline_settings
 from soloist.web import privacy as web_privacy
+from soloist.web import reports as web_reports
 from soloist.web import segments as web_segments
 from soloist.web import service_settings as web_service_settings
 from soloist.web import settings as settings_pages
@@ -63,6 +65,15 @@ from soloist.web.rendering import STATIC_DIR
 
 SESSION_COOKIE = "soloist_session"
 SESSION_MAX_AGE = 14 * 24 * 3600
+
+
+def worker_handlers() -> dict[str, Any]:
+    """The worker's job kinds: the domain's own, and ``report``, which renders with the web
+    layer's templates."""
+    from soloist.domain.jobs import default_handlers
+    from soloist.web.reports import report_job
+
+    return {**default_handlers(), "report": report_job}
 
 
 def create_app(
@@ -81,7 +92,7 @@ def create_app(
             return
         from soloist.domain.jobs import BackgroundWorker, Worker
 
-        background = BackgroundWorker(Worker(db))
+        background = BackgroundWorker(Worker(db, handlers=worker_handlers()))
         background.start()
         try:
             yield
@@ -149,6 +160,7 @@ def create_app(
         dashboard.router,
         web_customers.router,
         web_privacy.router,
+        web_reports.router,
         web_segments.router,
         web_loyalty.router,
         web_imports.router,

@@ -124,31 +124,15 @@ class Settings(BaseSettings):
         le=1440,
         description="The moving window in which failed sign-ins are counted; default 15.",
     )
+    # Details in docs/configuration.md (a test keeps every setting documented there).
     import_max_uncompressed_bytes: int = Field(
-        default=1024**3,
-        ge=1024**2,
-        description=(
-            "An import refuses a file larger than this many bytes, counted after unzipping a "
-            ".gz file or a workbook; default 1 GiB. Reading a file takes a few times its size "
-            "in memory."
-        ),
+        default=1024**3, ge=1024**2, description="Largest file an import reads, once unzipped."
     )
     import_max_compression_ratio: int = Field(
-        default=100,
-        ge=0,
-        description=(
-            "An import stops reading a .gz file (or a workbook) that expands more than this many "
-            "times, once 16 MiB have come out of it (a gzip bomb); 0: no such check. Real "
-            "exports compress 3 to 10 times."
-        ),
+        default=100, ge=0, description="Largest expansion of a .gz or workbook; 0: any."
     )
     refit_schedule: str = Field(
-        default="0 3 * * *",
-        description=(
-            "When the background worker refits the analyses (what `soloist analyze` runs): a "
-            "crontab expression (minute hour day month weekday) in the workspace time zone "
-            "(`timezone`); default 03:00 every night; an empty value turns the nightly refit off."
-        ),
+        default="0 3 * * *", description="When the worker refits the analyses (crontab)."
     )
     backup_schedule: str = Field(
         default="", description="When the worker writes a backup (crontab); empty: never."
@@ -172,6 +156,13 @@ class Settings(BaseSettings):
     )
     retention_schedule: str = Field(
         default="30 4 * * *", description="When the worker applies the retention policy."
+    )
+    report_schedule: str = Field(
+        default="", description="When the worker e-mails the report (crontab); empty: never."
+    )
+    report_period: Literal["month", "week"] = Field(default="month", description="month or week.")
+    report_recipients: str = Field(
+        default="", description="Comma-separated addresses; empty: every active owner."
     )
     stripe_webhook_secret: SecretStr | None = Field(
         default=None,

@@ -99,7 +99,14 @@ def _customers_worth_seeing(database: Database) -> dict[str, int]:
             "holdout": first(
                 select(LoyaltyAccount.customer_id).where(LoyaltyAccount.group == "holdout")
             ).first(),
-            "no scores": session.scalar(select(Customer.id).where(Customer.name == "Nobody Yet")),
+            "no scores": next(
+                (
+                    c
+                    for c, name in session.execute(select(Customer.id, Customer.name))
+                    if name == "Nobody Yet"
+                ),
+                None,
+            ),
         }
     missing = [what for what, customer in found.items() if customer is None]
     assert missing == [], f"the demo has no customer with {missing}"

@@ -20,6 +20,7 @@ from soloist.cli.journeys import journey_app
 from soloist.cli.loyalty import loyalty_app
 from soloist.cli.privacy import privacy_app
 from soloist.cli.rates import rates_app
+from soloist.cli.report import report
 from soloist.cli.segments import churn, segments_app
 from soloist.cli.serve import serve
 from soloist.cli.surveys import survey_app
@@ -45,6 +46,7 @@ app.add_typer(backup_app, name="backup")
 app.command()(restore)
 app.add_typer(privacy_app, name="privacy")
 app.command()(analyze)
+app.command()(report)
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(loyalty_app, name="loyalty")

@@ -55,10 +55,11 @@ def worker(
     running then is finished first."""
     if ctx.invoked_subcommand is not None:
         return
+    from soloist.app import worker_handlers
     from soloist.domain.jobs import Worker
 
     with common.open_database() as database:
-        runner = Worker(database, poll_seconds=poll)
+        runner = Worker(database, poll_seconds=poll, handlers=worker_handlers())
         runner.register_schedules()
         if once:
             outcomes = runner.run_pending()
@@ -140,6 +141,7 @@ def enqueue_command(
     ] = None,
 ) -> None:
     """Queue a job now (such as a refit); a running worker picks it up."""
+    from soloist.app import worker_handlers
     from soloist.domain.jobs import enqueue
 
     try:
@@ -149,7 +151,7 @@ def enqueue_command(
     if not isinstance(options, dict):
         raise ValidationError("--payload must be a JSON object.", field="payload")
     with common.open_database() as database:
-        job = enqueue(database, kind, options)
+        job = enqueue(database, kind, options, handlers=worker_handlers())
     if common.json:
         print_json(_job_dict(job))
         return

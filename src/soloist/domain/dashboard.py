@@ -120,7 +120,7 @@ def month_of(session: Session, column: Any) -> ColumnElement[str]:
     return func.date_format(column, "%Y-%m")
 
 
-def _as_of(session: Session) -> dt.datetime:
+def figures_as_of(session: Session) -> dt.datetime:
     last = session.scalar(select(func.max(Order.ordered_at)))
     now = dt.datetime.now(dt.UTC)
     if last is None:
@@ -333,7 +333,7 @@ def segment_figures(session: Session, runs: dict[str, int] | None = None) -> lis
     return scored + [s for s in saved_segments(session) if s.name not in names]
 
 
-def _at_risk(session: Session, runs: dict[str, int]) -> list[AtRiskCustomer]:
+def valuable_at_risk(session: Session, runs: dict[str, int]) -> list[AtRiskCustomer]:
     """The most valuable customers at risk: churn risk when scored, else 1 − P(alive)."""
     if "clv_12m_minor" not in runs or not {"churn_risk", "p_alive"} & set(runs):
         return []
@@ -376,13 +376,13 @@ def _scores(session: Session, board: Dashboard) -> None:
         board.clv_total_minor = int(total or 0)
         board.clv_average_minor = round((total or 0) / count) if count else None
     board.segments = segment_figures(session, runs)
-    board.at_risk = _at_risk(session, runs)
+    board.at_risk = valuable_at_risk(session, runs)
 
 
 def build_dashboard(session: Session, currency: str, rates: Rates | None = None) -> Dashboard:
     """Compute every dashboard figure now (no cache); orders in other currencies count in the
     revenue at ``rates`` (1 CODE = RATE ``currency``)."""
-    board = Dashboard(as_of=_as_of(session), currency=currency, rates=dict(rates or {}))
+    board = Dashboard(as_of=figures_as_of(session), currency=currency, rates=dict(rates or {}))
     _revenue(session, board)
     _customers(session, board)
     _surveys(session, board)

@@ -382,6 +382,15 @@ JOURNEY_REASONS: Final = LabelTable(
     other=NP_("reason", "other"),
 )
 
+# The report's revenue movements (soloist.domain.reports.MOVEMENTS) and periods.
+MOVEMENT_LABELS: Final = LabelTable(
+    new=N_("New customers"),
+    repeat=N_("Repeat customers"),
+    returning=N_("Returning customers"),
+    lost=N_("Lost customers"),
+)
+REPORT_PERIODS: Final = LabelTable(month=N_("Monthly report"), week=N_("Weekly report"))
+
 # The parts of a campaign's template an error can be in (soloist.domain.campaigns.templates).
 TEMPLATE_PARTS: Final = LabelTable(subject=N_("subject"), html=N_("body"), text=N_("body"))
 # The fields a campaign template offers (soloist.domain.campaigns.personal), as written in it.
@@ -515,4 +524,6 @@ TABLES: Final = {
     "JOURNEY_ACTIONS": JOURNEY_ACTIONS,
     "JOURNEY_ENTRY_STATES": JOURNEY_ENTRY_STATES,
     "JOURNEY_REASONS": JOURNEY_REASONS,
+    "MOVEMENT_LABELS": MOVEMENT_LABELS,
+    "REPORT_PERIODS": REPORT_PERIODS,
 }

@@ -42,6 +42,8 @@ class OutgoingMessage:
     headers: dict[str, str] = field(default_factory=dict)
     customer_id: int | None = None
     campaign_id: int | None = None
+    # (file name, MIME type such as "text/html", content): e-mail only (the owner's report)
+    attachments: tuple[tuple[str, str, bytes], ...] = ()
 
 
 class TemporaryDeliveryError(Exception):

@@ -59,6 +59,9 @@ def build_email(message: OutgoingMessage, mail_from: str, reply_to: str | None) 
     mail.set_content(message.text, cte="quoted-printable")
     if message.html is not None:
         mail.add_alternative(message.html, subtype="html", cte="quoted-printable")
+    for filename, mime_type, content in message.attachments:
+        maintype, _, subtype = mime_type.partition("/")
+        mail.add_attachment(content, maintype=maintype, subtype=subtype, filename=filename)
     return mail
 
 

@@ -55,6 +55,7 @@ AUTOMATION_EVERY_S = 60.0  # journeys and A/B looks run at most once a minute
 REFIT_SCHEDULE = "refit"
 BACKUP_SCHEDULE = "backup"
 RETENTION_SCHEDULE = "retention"
+REPORT_SCHEDULE = "report"
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,15 @@ class Worker:
                 settings.timezone,
                 self.clock(),
             )
+            if "report" in self.handlers:  # given by the interfaces, which can render it
+                save_schedule(
+                    session,
+                    REPORT_SCHEDULE,
+                    "report",
+                    settings.report_schedule,
+                    settings.timezone,
+                    self.clock(),
+                )
             policy_set = settings.retention_inactive_years or settings.retention_message_days
             save_schedule(
                 session,

@@ -1,4 +1,4 @@
-// Soloist web app: CSRF header for HTMX, auto-submitting selects, the dashboard charts, the
+// Soloist web app: CSRF header for HTMX, auto-submitting selects, print buttons, the dashboard charts, the
 // campaign editor (language and A/B version tabs, live preview, field buttons, confirm dialogs,
 // results chart) and the journey editor (the fields of the chosen trigger and action).
 (function () {
@@ -12,6 +12,9 @@
   function autosubmit() {
     document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
       select.addEventListener("change", function () { select.form.submit(); });
+    });
+    document.querySelectorAll("[data-print]").forEach(function (button) {
+      button.addEventListener("click", function () { window.print(); });
     });
   }
 
