@@ -58,6 +58,7 @@ from soloist.web import surveys as web_surveys
 from soloist.web import tasks as web_tasks
 from soloist.web import ticket_thread as web_ticket_thread
 from soloist.web import tickets as web_tickets
+from soloist.web import two_step as web_two_step
 from soloist.web import users as web_users
 from soloist.web.errors import web_error_response
 from soloist.web.headers import SecurityHeadersMiddleware
@@ -160,6 +161,7 @@ def create_app(
         dashboard.router,
         web_customers.router,
         web_privacy.router,
+        web_two_step.router,
         web_reports.router,
         web_segments.router,
         web_loyalty.router,

@@ -265,3 +265,26 @@ def test_the_api_reference_renders_under_the_csp(page: Any) -> None:
     paths = page.locator(".opblock-summary-path").all_inner_texts()
     assert any("/api/v1/customers" in path for path in paths)
     assert violations == []
+
+
+def test_the_report_page_prints_to_pdf_without_the_menu(page: Any) -> None:
+    """The Reports page under the CSP: its SVG charts and style come from the page and the
+    app's own files, the print style hides the menu, and Chromium prints it to a PDF."""
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None,
+    )
+    page.goto("/reports")
+    assert page.locator("h1").inner_text().startswith("Monthly report: ")
+    assert page.locator("#revenue svg.chart").count() == 1
+    assert page.locator("header.top").is_visible()
+    page.emulate_media(media="print")
+    assert not page.locator("header.top").is_visible()
+    assert not page.locator("[data-print]").is_visible()
+    pdf = page.pdf(format="A4")
+    assert pdf.startswith(b"%PDF-")
+    assert len(pdf) > 10_000
+    page.goto("/reports?period=week")
+    assert page.locator("h1").inner_text().startswith("Weekly report: ")
+    assert violations == []

@@ -62,6 +62,7 @@ def _describe(user: Any) -> dict[str, Any]:
         "name": user.name,
         "role": user.role,
         "active": bool(user.active),
+        "two_step": bool(user.totp_secret),
         "last_login_at": user.last_login_at.isoformat() if user.last_login_at else None,
     }
 
@@ -161,6 +162,21 @@ def user_sign_out(common: Common, email: EMAIL_ARGUMENT) -> None:
         email,
         lambda session, uid: sign_out_everywhere(session, uid, cli_actor()),
         "Every session of {email} has ended.",
+    )
+
+
+@user_app.command("totp-reset")
+@shared_options
+def user_totp_reset(common: Common, email: EMAIL_ARGUMENT) -> None:
+    """Turn a user's two-step sign-in off (a lost phone) and end their sessions; they sign in
+    with the password alone and may set it up again."""
+    from soloist.domain.two_step import reset_two_step
+
+    _change(
+        common,
+        email,
+        lambda session, uid: reset_two_step(session, uid, cli_actor()),
+        "Two-step sign-in is off for {email}; their sessions have ended.",
     )
 
 

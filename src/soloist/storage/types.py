@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy import DateTime, Float, LargeBinary, String
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Dialect
-from sqlalchemy.sql import operators
 from sqlalchemy.types import TypeDecorator
 
 from soloist.errors import EncryptionError
@@ -39,36 +38,11 @@ def keyring_of(dialect: Dialect) -> Keyring:
 Double = Float().with_variant(mysql.DOUBLE(asdecimal=False), "mysql", "mariadb")
 
 
-class _NotComparable(TypeDecorator.Comparator[Any]):
-    """Comparing a column encrypted with a fresh nonce per value in SQL would silently match
-    nothing (``name == "Ada"`` compares with a ciphertext no row holds): refuse it, and say
-    what to use instead. ``IS NULL`` still works."""
-
-    REFUSED = frozenset(
-        {
-            operators.eq, operators.ne, operators.lt, operators.le, operators.gt, operators.ge,
-            operators.like_op, operators.ilike_op, operators.not_like_op,
-            operators.not_ilike_op, operators.in_op, operators.not_in_op,
-            operators.contains_op, operators.startswith_op, operators.endswith_op,
-        }
-    )  # fmt: skip
-
-    def operate(self, op: Any, *other: Any, **kwargs: Any) -> Any:
-        if op in self.REFUSED and not (len(other) == 1 and other[0] is None):
-            purpose = getattr(self.type, "purpose", "this column")
-            raise EncryptionError(
-                f"{purpose} is encrypted with a fresh nonce per value, so SQL cannot compare it; "
-                "find rows through its lookup hash or search tokens, or compare in Python."
-            )
-        return super().operate(op, *other, **kwargs)
-
-
 class EncryptedString(TypeDecorator[str]):
     """Text stored as AES-256-GCM ciphertext, bound to its column by ``purpose`` (table.column)."""
 
     impl = LargeBinary
     cache_ok = True
-    comparator_factory = _NotComparable
 
     def __init__(self, purpose: str) -> None:
         super().__init__()
@@ -90,7 +64,6 @@ class EncryptedDate(TypeDecorator[dt.date]):
 
     impl = LargeBinary
     cache_ok = True
-    comparator_factory = _NotComparable
 
     def __init__(self, purpose: str) -> None:
         super().__init__()
@@ -112,7 +85,6 @@ class EncryptedJSON(TypeDecorator[Any]):
 
     impl = LargeBinary
     cache_ok = True
-    comparator_factory = _NotComparable
 
     def __init__(self, purpose: str) -> None:
         super().__init__()

@@ -9,7 +9,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from soloist.storage.models.base import Base, IdMixin
-from soloist.storage.types import EncryptedJSON, utcnow
+from soloist.storage.types import EncryptedJSON, EncryptedString, utcnow
 
 ROLES = ("owner", "staff", "readonly")
 TOKEN_SCOPES = ("read", "write")
@@ -29,6 +29,11 @@ class User(IdMixin, Base):
     #: Every session cookie carries the epoch it was signed in at; raising it (sign-out, a new
     #: password, a new role, deactivation) ends every session of the user at once.
     session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: Two-step sign-in (RFC 6238 TOTP): the shared secret once confirmed, the one being set
+    #: up, and the last time step accepted (a code is good once).
+    totp_secret: Mapped[str | None] = mapped_column(EncryptedString("users.totp_secret"))
+    totp_pending: Mapped[str | None] = mapped_column(EncryptedString("users.totp_pending"))
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
 
 
 class ApiToken(IdMixin, Base):
