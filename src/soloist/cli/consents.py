@@ -27,7 +27,7 @@ def consents(
 
     with common.open_database() as database, database.read_session() as session:
         events = consent_history(session, customer_id_of(session, person))
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "channel": e.channel,
             "granted": e.granted,

@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -126,7 +127,7 @@ def forget_records(session: Session, scope: str, ids: Sequence[int]) -> None:
         )
 
 
-def matching_records(session: Session, scope: str, text: str) -> Select[tuple[int]] | None:
+def matching_records(session: Session, scope: str, text: str) -> Select[Any] | None:
     """A query for the ids of the records whose text holds every token of ``text``, or None
     when ``text`` has nothing to search by (a single letter, punctuation)."""
     tokens = hashed(keyring_for(session), scope, query_terms(text))

@@ -113,7 +113,8 @@ class SealedString(TypeDecorator[str]):
 
     def __init__(self, purpose: str, max_chars: int) -> None:
         # base64 of a 16-byte SIV plus up to 4 UTF-8 bytes per character
-        super().__init__(length=4 * ((16 + 4 * max_chars + 2) // 3))
+        self.length = 4 * ((16 + 4 * max_chars + 2) // 3)
+        super().__init__(length=self.length)
         self.purpose = purpose
         self.max_chars = max_chars
 

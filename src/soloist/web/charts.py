@@ -84,7 +84,8 @@ def line_chart(
     plot = height - PAD_BOTTOM - PAD_TOP
     step = (WIDTH - PAD_LEFT * 2) / len(labels)
     span = (high - low) or 1.0
-    parts, run = [], []
+    parts: list[str] = []
+    run: list[tuple[float, float]] = []
     for i, (label, value) in enumerate(zip(labels, values, strict=True)):
         x = PAD_LEFT + step * (i + 0.5)
         parts.append(

@@ -50,7 +50,7 @@ def forget_customer_names(session: Session, ids: Sequence[int]) -> None:
     forget_records(session, SCOPE, ids)
 
 
-def customers_named(session: Session, term: str) -> Select[tuple[int]] | None:
+def customers_named(session: Session, term: str) -> Select[Any] | None:
     """Ids of the customers whose name or company has every word of ``term`` (each word as the
     start of one of theirs), or None when ``term`` has no word to look for."""
     return matching_records(session, SCOPE, term)
@@ -65,8 +65,10 @@ def name_ranks(session: Session) -> dict[int, int]:
     version: Any = (count, newest, updated)
 
     def ranked() -> dict[int, int]:
-        rows = session.execute(select(Customer.id, Customer.name)).all()
-        rows.sort(key=lambda row: (row.name.casefold(), row.id))
+        rows = sorted(
+            session.execute(select(Customer.id, Customer.name)).all(),
+            key=lambda row: (row.name.casefold(), row.id),
+        )
         return {row.id: place for place, row in enumerate(rows)}
 
     return _orders.get_or_compute(str(session.get_bind().engine.url), version, ranked)

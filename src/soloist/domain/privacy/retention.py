@@ -173,14 +173,12 @@ def _mark_previewed(session: Session, policy: RetentionPolicy) -> None:
 def _strip_messages(session: Session, ids: list[int]) -> int:
     stripped = 0
     for part in chunks(ids):
-        stripped += int(
-            session.execute(
-                update(Message)
-                .where(Message.id.in_(part))
-                .values(recipient=None, subject=None, error=None)
-            ).rowcount
-            or 0
+        result: Any = session.execute(
+            update(Message)
+            .where(Message.id.in_(part))
+            .values(recipient=None, subject=None, error=None)
         )
+        stripped += int(result.rowcount or 0)
         session.execute(
             update(MessageEvent)
             .where(MessageEvent.message_id.in_(part))

@@ -84,7 +84,8 @@ def _in(column: Any, period: Period) -> Any:
 
 
 def _counts(session: Session, query: Any) -> dict[int, int]:
-    return {int(key): int(n) for key, n in session.execute(query) if key is not None}
+    rows: Any = session.execute(query)
+    return {int(key): int(n) for key, n in rows if key is not None}
 
 
 def at_risk_follow_ups(session: Session, period: Period) -> list[AtRiskFollowUp]:
@@ -190,9 +191,9 @@ def _ticket_period(
             _in(Ticket.first_response_at, period)
         )
     ).all()
-    hours = [(as_utc(a) - as_utc(o)).total_seconds() / 3600 for o, a, _ in answered]
-    late_first = [as_utc(a) > as_utc(due) for _, a, due in answered if due is not None]
-    late_resolution = [as_utc(r) > as_utc(due) for r, due in resolved_rows if due is not None]
+    hours = [(as_utc(a) - as_utc(o)).total_seconds() / 3600 for o, a, _ in answered if a]
+    late_first = [as_utc(a) > as_utc(due) for _, a, due in answered if a and due]
+    late_resolution = [as_utc(r) > as_utc(due) for r, due in resolved_rows if r and due]
     return (
         opened,
         len(resolved_rows),

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from soloist.domain.currencies import Rates, in_currency
@@ -72,7 +73,7 @@ class CustomerFigures:
     clv_histogram: list[tuple[int, int, int]] = field(default_factory=list)
 
 
-def _paid_in(start: dt.datetime, end: dt.datetime) -> object:
+def _paid_in(start: dt.datetime, end: dt.datetime) -> ColumnElement[bool]:
     return and_(Order.ordered_at >= start, Order.ordered_at < end)
 
 
@@ -86,7 +87,7 @@ def _per_customer(
         )
         for p in periods
     ]
-    rows = session.execute(
+    rows: Any = session.execute(
         select(Order.customer_id, Order.currency, *columns)
         .where(
             Order.status == "paid",

@@ -21,7 +21,7 @@ def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | 
     if isinstance(obj, RANDOMISED_TYPES):
         return "sa.LargeBinary()"
     if isinstance(obj, SealedString):
-        return f"sa.String(length={obj.impl.length})"
+        return f"sa.String(length={obj.length})"
     if isinstance(obj, UTCDateTime):
         autogen_context.imports.add("from sqlalchemy.dialects import mysql")
         return 'sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")'

@@ -30,7 +30,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 # (table, column, nullable, plain type, purpose)
-ENCRYPTED = (
+ENCRYPTED: tuple[tuple[str, str, bool, Any, str], ...] = (
     ("customers", "name", False, sa.String(length=200), "customers.name"),
     ("customers", "company", True, sa.String(length=200), "customers.company"),
     ("customers", "custom_fields", False, sa.JSON(), "customers.custom_fields"),
@@ -54,7 +54,7 @@ def _keyring(rows: int) -> Keyring | None:
 
 
 def _rows(table: str, *columns: str) -> list[Any]:
-    query = sa.select(*(sa.column(name) for name in columns)).select_from(sa.table(table))
+    query: Any = sa.select(*(sa.column(name) for name in columns)).select_from(sa.table(table))
     return list(op.get_bind().execute(query))
 
 
