@@ -26,6 +26,15 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
+def is_earlier_revision(revision: str) -> bool:
+    """Whether ``revision`` is one of this Soloist's migrations before the head (a database or
+    backup of an earlier version); False for the head or an unknown (newer) revision."""
+    script = ScriptDirectory.from_config(alembic_config())
+    if revision == script.get_current_head():
+        return False
+    return any(step.revision == revision for step in script.walk_revisions())
+
+
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()

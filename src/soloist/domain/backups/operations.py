@@ -24,13 +24,26 @@ from typing import IO, Any
 
 from sqlalchemy import Table, delete, func, insert, select, text, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
 
 from soloist.config import Settings
 from soloist.domain.backups.archive import BackupDamagedError, SealedWriter, open_chunks
-from soloist.domain.backups.tables import decode, encoded_rows, line_of, table_checksum
+from soloist.domain.backups.tables import (
+    RowTally,
+    decode,
+    encoded_rows,
+    line_of,
+    table_checksum,
+)
+from soloist.domain.customers import reindex_customer_names
 from soloist.errors import ConflictError, ValidationError
 from soloist.storage.database import READ_ONLY_OPTION, Database
-from soloist.storage.migrate import current_revision, head_revision, upgrade_database
+from soloist.storage.migrate import (
+    current_revision,
+    head_revision,
+    is_earlier_revision,
+    upgrade_database,
+)
 from soloist.storage.models import Base
 
 #: Rows the migrations write into a new database; a restore replaces them with the backup's.
@@ -211,10 +224,12 @@ def restore_backup(database: Database, path: Path, passphrase: str) -> BackupSum
     with _open(path) as source:
         parsed = _parse(source, passphrase)
     revision = str(parsed.header.get("schema_revision"))
-    if revision != head_revision():
+    earlier = revision != head_revision()
+    if earlier and not is_earlier_revision(revision):
         raise ValidationError(
-            f"The backup was made at schema revision {revision}; this Soloist is at "
-            f"{head_revision()}. Restore it with the Soloist version that made it, then upgrade."
+            f"The backup was made at schema revision {revision}, which this Soloist does not "
+            f"know (it is at {head_revision()}): a newer Soloist made it. Restore it with that "
+            "version or a later one."
         )
     if parsed.master_key != database.settings.read_master_key():
         raise ValidationError(
@@ -228,6 +243,8 @@ def restore_backup(database: Database, path: Path, passphrase: str) -> BackupSum
         raise ValidationError(
             f"The backup holds tables this Soloist does not know: {', '.join(sorted(missing))}."
         )
+    if earlier:
+        _check_columns(parsed.tables, known)
     with database.engine.connect() as connection, connection.begin():
         for table in _tables():
             if table.name in SEEDED_TABLES:
@@ -239,12 +256,21 @@ def restore_backup(database: Database, path: Path, passphrase: str) -> BackupSum
                 )
         for name in SEEDED_TABLES:
             connection.execute(delete(known[name]))
+        tallies: dict[str, RowTally] = {}
         with _open(path) as source:  # the second pass streams the rows in, table by table
             for name, columns, rows in _sections(source, passphrase):
-                _insert(connection, known[name], columns, rows)
+                tallies[name] = RowTally()
+                _insert(connection, known[name], columns, tallies[name].counting(rows))
         if database.backend == "postgresql":
             _reset_sequences(connection)
+        if earlier:  # tables a later migration derived from the rows are derived again
+            with Session(bind=connection) as session:
+                reindex_customer_names(session)
+                session.flush()
         for table in _tables():
+            if earlier:
+                _check_rows_came_back(connection, table, parsed.tables, tallies)
+                continue
             count, digest = table_checksum(connection, table)
             expected = next((t for t in parsed.summary if t.name == table.name), None)
             if expected is not None and (count, digest) != (expected.rows, expected.sha256):
@@ -255,6 +281,53 @@ def restore_backup(database: Database, path: Path, passphrase: str) -> BackupSum
     header = parsed.header
     return BackupSummary(path, str(header.get("created_at")), revision,
                          str(header.get("engine")), parsed.summary)  # fmt: skip
+
+
+def _check_rows_came_back(
+    connection: Connection,
+    table: Table,
+    backed_up: dict[str, list[str]],
+    tallies: dict[str, RowTally],
+) -> None:
+    """For a backup of an earlier revision: the table holds the backup's rows, compared on the
+    backup's columns as a set (today's key order may differ)."""
+    if table.name not in backed_up:
+        return
+    restored = RowTally.of_table(connection, table, backed_up[table.name])
+    sent = tallies[table.name]
+    if (restored.count, restored.total) != (sent.count, sent.total):
+        raise ValidationError(
+            f"Table {table.name} did not come back identical ({restored.count} rows of "
+            f"{sent.count}); nothing was restored."
+        )
+
+
+def _check_columns(backed_up: dict[str, list[str]], known: dict[str, Table]) -> None:
+    """A backup of an earlier schema revision goes into today's tables as the values it holds
+    (decrypted, logical), when every column it has still exists and every column added since
+    may be left empty or takes a default; anything else is refused before writing."""
+    for name, columns in sorted(backed_up.items()):
+        table = known[name]
+        gone = [c for c in columns if c not in table.c]
+        if gone:
+            raise ValidationError(
+                f"The backup's table {name} has columns this Soloist no longer has "
+                f"({', '.join(gone)}): restore it with the version that made it, then upgrade."
+            )
+        required = [
+            c.name
+            for c in table.columns
+            if c.name not in columns
+            and not c.nullable
+            and c.default is None
+            and c.server_default is None
+            and not (c.primary_key and c.autoincrement)
+        ]
+        if required:
+            raise ValidationError(
+                f"The backup's table {name} lacks columns this Soloist needs "
+                f"({', '.join(required)}): restore it with the version that made it, then upgrade."
+            )
 
 
 def _sections(
