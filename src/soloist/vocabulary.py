@@ -13,7 +13,8 @@ from typing import Final
 # Survey kind -> (lowest, highest) score.
 SURVEY_SCALES: Final[dict[str, tuple[int, int]]] = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)}
 
-# "table.column" -> characters its String(n) holds; an import clips longer text to fit.
+# "table.column" -> characters its String(n) holds; an import clips longer text to fit. An
+# encrypted column (a name, a subject) holds any length; its limit here is the product's own.
 # tests/imports/test_vocabulary.py checks each against the model.
 WIDTHS: Final[dict[str, int]] = {
     "customers.external_id": 128,

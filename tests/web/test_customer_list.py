@@ -71,7 +71,8 @@ def test_sort_by_risk_and_filters(database: Database, scored: list[int]) -> None
     assert names(database, min_clv_minor=250, sort="clv") == (["Dora", "Cleo"], 2)
     assert names(database, tag="vip") == (["Bert", "Dora"], 2)
     assert names(database, segment="loyal") == (["Cleo", "Dora"], 2)
-    assert names(database, q="ERT") == (["Bert"], 1)
+    assert names(database, q="BER") == (["Bert"], 1)  # the start of a word, any case
+    assert names(database, q="ert") == ([], 0)  # not its middle: names are searched blind
     assert names(database, sort="newest", limit=1) == (["Emil"], 5)
 
 

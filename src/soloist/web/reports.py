@@ -58,7 +58,12 @@ def _charts(report: Report, words: Wording) -> dict[str, Any]:
     for kind, scores in report.voice.trend.items():
         low, high = SCALES[kind]
         charts[kind] = line_chart(
-            kind.upper(), labels, [s.value for s in scores], formats[kind], low=low, high=high
+            _(TABLES["SURVEY_KINDS"][kind]),
+            labels,
+            [s.value for s in scores],
+            formats[kind],
+            low=low,
+            high=high,
         )
     charts["money"] = money
     return charts

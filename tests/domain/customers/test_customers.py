@@ -6,15 +6,14 @@ import pytest
 from pydantic import ValidationError as PydanticValidationError
 
 from soloist.domain.audit import audit_trail
+from soloist.domain.customers import current_consents, record_consent
 from soloist.domain.customers.records import (
     CustomerCreate,
     CustomerUpdate,
     create_customer,
-    current_consents,
     find_customer_by_email,
     find_customer_by_phone,
     get_customer,
-    record_consent,
     search_customers,
     update_customer,
 )

@@ -9,9 +9,10 @@ import pytest
 from sqlalchemy import select
 
 from soloist.domain.audit import audit_trail
+from soloist.domain.customers import record_consent
 from soloist.domain.customers.duplicates import find_duplicate_customers
 from soloist.domain.customers.merge import merge_customers
-from soloist.domain.customers.records import CustomerCreate, create_customer, record_consent
+from soloist.domain.customers.records import CustomerCreate, create_customer
 from soloist.domain.feedback import record_survey_response
 from soloist.domain.interactions import log_interaction
 from soloist.domain.orders import OrderCreate, OrderLineCreate, record_order

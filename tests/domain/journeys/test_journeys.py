@@ -285,7 +285,7 @@ def test_a_tier_change_journey_tells_a_member_who_moved_up_once(
 ) -> None:
     from tests.domain.loyalty.helpers import T0, member, order, programme
 
-    from soloist.domain.customers.records import record_consent
+    from soloist.domain.customers import record_consent
     from soloist.domain.loyalty.programme import earn_for_order
 
     journey_id = _journey(mail_database, "tier_change", started=utcnow())
