@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from soloist.domain.customers import CustomerFilters, list_customers
+from soloist.domain.service import list_tickets
 from soloist.storage.crypto import Keyring, generate_master_key
 from soloist.storage.database import create_database_engine
 from soloist.storage.migrate import downgrade_database, upgrade_database
@@ -50,6 +51,14 @@ def _seed_plain(connection: sa.Connection) -> None:
     )
     connection.execute(
         sa.text(
+            "INSERT INTO tickets (id, customer_id, subject, status, priority, opened_at, "
+            "sla_minutes_used, created_at, updated_at) VALUES (1, 1, 'Zoë''s teapot arrived "
+            "cracked', 'new', 'normal', :t, 0, :t, :t)"
+        ),
+        {"t": NOW},
+    )
+    connection.execute(
+        sa.text(
             "INSERT INTO audit_log (id, occurred_at, actor, action, entity_type, entity_id, "
             "changes) VALUES (1, :t, 'owner', 'customer.updated', 'customer', '1', :c)"
         ),
@@ -73,6 +82,8 @@ def test_upgrade_encrypts_every_value_and_downgrade_gives_them_back(
             raw_names = connection.scalars(sa.text("SELECT name FROM customers")).all()
             raw_tags = connection.scalars(sa.text("SELECT tag FROM customer_tags")).all()
             raw_changes = connection.scalar(sa.text("SELECT changes FROM audit_log"))
+            raw_subject = connection.scalar(sa.text("SELECT subject FROM tickets"))
+        assert b"teapot" not in bytes(raw_subject)
         assert all(b"Quintrell" not in bytes(value) for value in raw_names)
         assert "vip" not in raw_tags
         assert len(set(raw_tags)) == 1
@@ -97,6 +108,8 @@ def test_upgrade_encrypts_every_value_and_downgrade_gives_them_back(
             assert found("quin") == [1]  # the migration indexed the words it encrypted
             assert found("zoe teas") == [1]  # accents folded, name and company words
             assert found("小明") == [2]
+            inbox, total = list_tickets(session, search="teapot crack")
+            assert ([t.id for t in inbox], total) == ([1], 1)
             assert found(None, tag="vip") == [3, 1, 2]  # name order, case folded
 
         downgrade_database(engine, BEFORE)

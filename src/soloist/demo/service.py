@@ -47,6 +47,7 @@ from soloist.domain.sales import add_task_rule
 from soloist.domain.service import (
     TRANSITIONS,
     SlaTargets,
+    index_ticket_subjects,
     save_canned_reply,
     service_calendar,
     sla_targets,
@@ -474,6 +475,8 @@ def _insert(
     rows = [{name: getattr(life.ticket, name) for name in TICKET_COLUMNS} for life in lives]
     ticket_ids = insert_rows(session, Ticket, rows, ACTOR, "demo tickets", returning_ids=True)
     ids = {id(life): ticket_id for life, ticket_id in zip(lives, ticket_ids, strict=True)}
+    subjects = {tid: row["subject"] for tid, row in zip(ticket_ids, rows, strict=True)}
+    index_ticket_subjects(session, subjects, fresh=True)
     for life in lives:
         if life.merged_into is not None:
             session.execute(

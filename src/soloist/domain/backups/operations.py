@@ -36,6 +36,7 @@ from soloist.domain.backups.tables import (
     table_checksum,
 )
 from soloist.domain.customers import reindex_customer_names
+from soloist.domain.service import reindex_ticket_subjects
 from soloist.errors import ConflictError, ValidationError
 from soloist.storage.database import READ_ONLY_OPTION, Database
 from soloist.storage.migrate import (
@@ -266,6 +267,7 @@ def restore_backup(database: Database, path: Path, passphrase: str) -> BackupSum
         if earlier:  # tables a later migration derived from the rows are derived again
             with Session(bind=connection) as session:
                 reindex_customer_names(session)
+                reindex_ticket_subjects(session)
                 session.flush()
         for table in _tables():
             if earlier:

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from soloist.domain.audit import record_audit
 from soloist.domain.customers import forget_customer_names
+from soloist.domain.service import forget_ticket_subjects
 from soloist.errors import NotFoundError
 from soloist.storage.models import (
     AuditEntry,
@@ -138,6 +139,7 @@ def erase_person(session: Session, customer_id: int, actor: str) -> Erasure:
             "tickets",
             session.execute(update(Ticket).where(Ticket.id.in_(ticket_ids)).values(subject=ERASED)),
         )
+        forget_ticket_subjects(session, ticket_ids)
         for message in session.scalars(
             select(TicketMessage).where(TicketMessage.ticket_id.in_(ticket_ids))
         ):

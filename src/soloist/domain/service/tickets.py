@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import false, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -32,7 +32,7 @@ from soloist.storage.models import (
     TicketMessage,
     TicketStatusChange,
 )
-from soloist.storage.text_match import contains_text
+from soloist.storage.search_tokens import forget_records, index_records, matching_records
 from soloist.storage.types import utcnow
 
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -117,6 +117,7 @@ def open_ticket(
     )
     session.add(ticket)
     session.flush()
+    index_ticket_subjects(session, {ticket.id: ticket.subject}, fresh=True)
     session.add(TicketStatusChange(ticket_id=ticket.id, from_status=None, to_status="new",
                                    changed_at=opened, actor=actor[:100]))  # fmt: skip
     sla.set_targets(session, ticket, desk.calendar, opened)
@@ -409,7 +410,7 @@ def list_tickets(
     if customer_id is not None:
         where.append(Ticket.customer_id == customer_id)
     if search:
-        where.append(contains_text(session, Ticket.subject, search))
+        where.append(_subject_matches(session, search))
     if breached_at is not None:
         where.append(Ticket.status.in_(sla.RUNNING))
         where.append(
@@ -497,3 +498,38 @@ def clean_subject(subject: str) -> str:
     text = SUBJECT_TAG.sub("", subject or "")
     text = re.sub(r"^\s*((re|fw|fwd|aw|sv|回复|答复|转发)\s*[:：]\s*)+", "", text, flags=re.I)
     return " ".join(text.split()) or "(no subject)"
+
+
+TICKET_SCOPE = "ticket"  # the blind index of ticket subjects (soloist.storage.search_tokens)
+
+
+def index_ticket_subjects(
+    session: Session, subjects: Mapping[int, str | None], *, fresh: bool = False
+) -> None:
+    """Index the words of the subjects of the tickets (id → subject)."""
+    index_records(session, TICKET_SCOPE, {key: [value] for key, value in subjects.items()},
+                  fresh=fresh)  # fmt: skip
+
+
+def reindex_ticket_subjects(session: Session) -> int:
+    """Rebuild the index of every ticket's subject from the stored ones; how many."""
+    subjects = {row.id: row.subject for row in session.execute(select(Ticket.id, Ticket.subject))}
+    index_ticket_subjects(session, subjects)
+    return len(subjects)
+
+
+def forget_ticket_subjects(session: Session, ids: Sequence[int]) -> None:
+    forget_records(session, TICKET_SCOPE, ids)
+
+
+def _subject_matches(session: Session, search: str) -> ColumnElement[bool]:
+    """Tickets whose subject has every word of ``search`` (each as the start of one of its
+    words), or whose number it is (``123`` or ``#123``)."""
+    options: list[ColumnElement[bool]] = []
+    number = search.strip().lstrip("#")
+    if number.isdigit() and len(number) < 12:
+        options.append(Ticket.id == int(number))
+    named = matching_records(session, TICKET_SCOPE, search)
+    if named is not None:
+        options.append(Ticket.id.in_(named))
+    return or_(*options) if options else false()

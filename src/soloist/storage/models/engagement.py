@@ -98,7 +98,8 @@ class Ticket(IdMixin, TimestampMixin, Base):
     __tablename__ = "tickets"
 
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
-    subject: Mapped[str] = mapped_column(String(255))
+    # A customer's own words ("Zoë's order never came"): encrypted, searched by its word tokens.
+    subject: Mapped[str] = mapped_column(EncryptedString("tickets.subject"))
     status: Mapped[str] = mapped_column(String(16), default="new", index=True)
     priority: Mapped[str] = mapped_column(String(16), default="normal")
     channel: Mapped[str | None] = mapped_column(String(16))

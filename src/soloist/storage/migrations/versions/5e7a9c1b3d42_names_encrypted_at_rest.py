@@ -36,11 +36,13 @@ ENCRYPTED: tuple[tuple[str, str, bool, Any, str], ...] = (
     ("customers", "custom_fields", False, sa.JSON(), "customers.custom_fields"),
     ("interactions", "subject", True, sa.String(length=255), "interactions.subject"),
     ("messages", "subject", True, sa.String(length=255), "messages.subject"),
+    ("tickets", "subject", False, sa.String(length=255), "tickets.subject"),
     ("audit_log", "changes", False, sa.JSON(), "audit_log.changes"),
 )
 TAG_PURPOSE = "customer_tags.tag"
 SEALED_TAG_LENGTH = 364  # soloist.storage.types.SealedString("customer_tags.tag", 64)
 TOKEN_SCOPE = "customer"
+TICKET_SCOPE = "ticket"
 
 
 def _keyring(rows: int) -> Keyring | None:
@@ -151,6 +153,12 @@ def upgrade() -> None:
             rows.extend(
                 {"scope": TOKEN_SCOPE, "token": token, "record_id": customer_id}
                 for token in hashed(keyring, TOKEN_SCOPE, terms)
+            )
+        for ticket_id, subject in _rows("tickets", "id", "subject"):
+            words = index_terms(keyring.decrypt(bytes(subject), "tickets.subject"))
+            rows.extend(
+                {"scope": TICKET_SCOPE, "token": token, "record_id": ticket_id}
+                for token in hashed(keyring, TICKET_SCOPE, words)
             )
         if rows:
             op.bulk_insert(tokens_table, rows)
