@@ -23,7 +23,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, intersect, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
@@ -130,12 +130,15 @@ def forget_records(session: Session, scope: str, ids: Sequence[int]) -> None:
 def matching_records(session: Session, scope: str, text: str) -> Select[Any] | None:
     """A query for the ids of the records whose text holds every token of ``text``, or None
     when ``text`` has nothing to search by (a single letter, punctuation)."""
-    tokens = hashed(keyring_for(session), scope, query_terms(text))
+    tokens = sorted(hashed(keyring_for(session), scope, query_terms(text)))
     if not tokens:
         return None
-    return (
-        select(SearchToken.record_id)
-        .where(SearchToken.scope == scope, SearchToken.token.in_(sorted(tokens)))
-        .group_by(SearchToken.record_id)
-        .having(func.count() == len(tokens))
-    )
+    # One index range per token (the primary key starts with scope and token), intersected: a
+    # GROUP BY over all of them would let a database walk every token of the scope instead.
+    per_token = [
+        select(SearchToken.record_id).where(SearchToken.scope == scope, SearchToken.token == token)
+        for token in tokens
+    ]
+    if len(per_token) == 1:
+        return per_token[0]
+    return select(intersect(*per_token).subquery().c.record_id)

@@ -9,7 +9,9 @@ decrypted and case-folded, about half a second per 100,000) and kept until the n
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import func, select
@@ -21,7 +23,24 @@ from soloist.storage.models import Customer
 from soloist.storage.search_tokens import forget_records, index_records, matching_records
 
 SCOPE = "customer"
-_orders: VersionedCache[str, dict[int, int]] = VersionedCache("customer name order", maxsize=8)
+_orders: VersionedCache[str, NameOrder] = VersionedCache("customer name order", maxsize=8)
+
+
+@dataclass(frozen=True)
+class NameOrder:
+    """Every customer id in name order (case folded; ties by id), and each one's place."""
+
+    ids: list[int]
+    place: dict[int, int]
+
+    def arrange(self, matching: Collection[int], offset: int, limit: int) -> list[int]:
+        """The page ``[offset, offset + limit)`` of ``matching`` in name order: a few matches
+        are sorted by their places, many are picked out of the whole order as it is walked."""
+        if len(matching) * 8 < len(self.ids):
+            ordered = sorted(matching, key=lambda cid: (self.place.get(cid, -1), cid))
+            return ordered[offset : offset + limit]
+        members = matching if isinstance(matching, set | frozenset) else set(matching)
+        return list(islice((cid for cid in self.ids if cid in members), offset, offset + limit))
 
 
 def index_customer_names(
@@ -56,19 +75,19 @@ def customers_named(session: Session, term: str) -> Select[Any] | None:
     return matching_records(session, SCOPE, term)
 
 
-def name_ranks(session: Session) -> dict[int, int]:
-    """Each customer's place in name order (case folded; ties by id), kept until the customers
-    table changes."""
+def name_order(session: Session) -> NameOrder:
+    """Every customer in name order, kept until the customers table changes."""
     count, newest, updated = session.execute(
         select(func.count(Customer.id), func.max(Customer.id), func.max(Customer.updated_at))
     ).one()
     version: Any = (count, newest, updated)
 
-    def ranked() -> dict[int, int]:
+    def ranked() -> NameOrder:
         rows = sorted(
             session.execute(select(Customer.id, Customer.name)).all(),
             key=lambda row: (row.name.casefold(), row.id),
         )
-        return {row.id: place for place, row in enumerate(rows)}
+        ids = [row.id for row in rows]
+        return NameOrder(ids, {cid: place for place, cid in enumerate(ids)})
 
     return _orders.get_or_compute(str(session.get_bind().engine.url), version, ranked)
