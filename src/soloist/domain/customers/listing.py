@@ -225,7 +225,7 @@ def list_customers(session: Session, filters: CustomerFilters) -> tuple[list[Cus
     elif sort_field is None:
         # Names are encrypted: the matching ids are put in name order in memory.
         query = joined(select(Customer.id), inner, set()).where(*where, *score_where)
-        matching = set(session.connection().execute(query).scalars())  # Core: 100k ints, fast
+        matching: set[int] = set(session.connection().execute(query).scalars())  # Core: fast
         total = len(matching)
         page = name_order(session).arrange(matching, filters.offset, filters.limit)
         if page:
