@@ -72,3 +72,13 @@ def test_autogenerate_writes_a_revision_on_top_of_head(
         "pass"
     ]  # the models match the head schema: nothing to do
     assert head_revision() != head
+
+
+def test_the_head_read_from_the_scripts_is_alembics() -> None:
+    """Opening a workspace reads the head from the scripts' own lines, without Alembic."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(migrate.alembic_config())
+    assert head_revision() == script.get_current_head()
+    every = {step.revision for step in script.walk_revisions()}
+    assert set(migrate._revisions()) == every

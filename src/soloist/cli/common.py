@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, overload
+from typing import TYPE_CHECKING, Annotated, Any, overload
 
 import click
 import typer
@@ -42,9 +42,11 @@ from rich.progress import (
 from rich.progress import Progress as RichProgress
 from rich.text import Text
 
-from soloist.config import Settings, load_settings
 from soloist.errors import SoloistError, UsageError
-from soloist.storage.database import Database
+
+if TYPE_CHECKING:
+    from soloist.config import Settings
+    from soloist.storage.database import Database
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -131,6 +133,8 @@ class Common:
 
     def settings(self) -> Settings:
         """The workspace's settings, with ``--db`` over the configured database URL."""
+        from soloist.config import load_settings
+
         return load_settings(workspace=self.workspace, database_url=self.db)
 
     @contextmanager
@@ -210,6 +214,16 @@ def parse_date(value: str) -> dt.date:
         return dt.date.fromisoformat(value)
     except ValueError:
         raise typer.BadParameter(f"not a date (YYYY-MM-DD): {value!r}") from None
+
+
+def utcnow() -> dt.datetime:
+    """Now, in UTC (without importing the storage layer, so commands start at once)."""
+    return dt.datetime.now(dt.UTC)
+
+
+def as_utc(value: dt.datetime) -> dt.datetime:
+    """``value`` in UTC; a naive one (as a database may hand it back) taken as UTC."""
+    return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def print_json(data: Any) -> None:

@@ -11,10 +11,18 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from soloist.cli.common import Common, cli_actor, err, out, parse_date, print_json, shared_options
+from soloist.cli.common import (
+    Common,
+    cli_actor,
+    err,
+    out,
+    parse_date,
+    print_json,
+    shared_options,
+    utcnow,
+)
 from soloist.errors import NotFoundError
 from soloist.money import minor_to_decimal
-from soloist.storage.types import utcnow
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

@@ -17,7 +17,6 @@ from rich.progress import (
 from rich.table import Table
 
 from soloist.cli.common import Common, err, out, parse_date, print_json, shared_options
-from soloist.domain.workspace import init_workspace, open_workspace
 
 
 @shared_options
@@ -52,6 +51,8 @@ def demo(
     subscriptions, surveys, reviews, tickets, deals, tasks and conversations, in English and
     Chinese."""
     settings = common.settings()
+    from soloist.domain.workspace import init_workspace, open_workspace
+
     init_workspace(settings)
     database = open_workspace(settings)
     try:

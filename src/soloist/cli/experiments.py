@@ -26,9 +26,8 @@ from soloist.cli.campaigns import (
     report_dict,
     send_now,
 )
-from soloist.cli.common import Common, cli_actor, out, print_json, shared_options
+from soloist.cli.common import Common, cli_actor, out, print_json, shared_options, utcnow
 from soloist.errors import SoloistError
-from soloist.storage.types import utcnow
 
 experiment_app = typer.Typer()
 

@@ -13,9 +13,8 @@ import typer
 from rich.table import Table
 
 from soloist.cli.campaigns import BodyOption, SubjectOption, naming_files, read_text
-from soloist.cli.common import Common, cli_actor, err, out, print_json, shared_options
+from soloist.cli.common import Common, cli_actor, err, out, print_json, shared_options, utcnow
 from soloist.errors import NotFoundError
-from soloist.storage.types import utcnow
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

@@ -11,24 +11,9 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+import soloist.domain.loyalty as loyalty_domain  # a lazy face: modules load when used
 from soloist.cli.common import Common, cli_actor, out, print_json, shared_options
-from soloist.domain.loyalty import (
-    adjust_points,
-    award_birthday_bonuses,
-    enrol_customers,
-    expire_points,
-    get_programme_settings,
-    ledger_history,
-    list_tiers,
-    loyalty_summary,
-    member_counts_by_tier,
-    redeem_points,
-    review_tiers,
-    sync_order_points,
-    update_programme_settings,
-)
 from soloist.errors import InsufficientPointsError, ValidationError
-from soloist.storage.types import utcnow
 
 loyalty_app = typer.Typer(
     help="The loyalty programme: points, tiers, rewards.", no_args_is_help=True
@@ -64,7 +49,7 @@ class IntervalMethod(StrEnum):
 
 
 def _now(value: dt.datetime | None) -> dt.datetime:
-    return utcnow() if value is None else value
+    return dt.datetime.now(dt.UTC) if value is None else value
 
 
 @loyalty_app.command("enrol")
@@ -81,7 +66,7 @@ def enrol(
 ) -> None:
     """Enrol eligible customers, keeping a random holdout group for measurement."""
     with common.open_database() as database, database.session() as session:
-        result = enrol_customers(
+        result = loyalty_domain.enrol_customers(
             session,
             cli_actor(),
             customer_ids=customer or None,
@@ -107,7 +92,7 @@ def balance(
 ) -> None:
     """A customer's balance, tier, referral code and latest ledger entries."""
     with common.open_database() as database, database.read_session() as s:
-        summary = loyalty_summary(s, customer_id)
+        summary = loyalty_domain.loyalty_summary(s, customer_id)
         entries = [
             {
                 "at": e.created_at,
@@ -116,7 +101,7 @@ def balance(
                 "reason": e.reason,
                 "by": e.rule or f"user:{e.user_id}",
             }
-            for e in ledger_history(s, customer_id, limit=history)
+            for e in loyalty_domain.ledger_history(s, customer_id, limit=history)
         ]
     if common.json:
         print_json(asdict(summary) | {"ledger": entries})
@@ -144,7 +129,7 @@ def adjust(
 ) -> None:
     """Add or remove points by hand, with a reason."""
     with common.open_database() as database, database.session() as session:
-        adjustment = adjust_points(session, customer_id, points, reason, cli_actor())
+        adjustment = loyalty_domain.adjust_points(session, customer_id, points, reason, cli_actor())
     if common.json:
         print_json({"customer_id": customer_id, "points": points, "balance": adjustment.balance})
     else:
@@ -161,7 +146,7 @@ def redeem(
 ) -> None:
     """Spend points; exits 1 when the balance does not cover them (the refusal is kept)."""
     with common.open_database() as database, database.session() as session:
-        outcome = redeem_points(session, customer_id, points, key, cli_actor())
+        outcome = loyalty_domain.redeem_points(session, customer_id, points, key, cli_actor())
     if common.json:
         print_json(asdict(outcome))
     if not outcome.redeemed:
@@ -180,7 +165,7 @@ def expire(
 ) -> None:
     """The expiry job: expire what is left of points past their date, oldest first."""
     with common.open_database() as database, database.session() as session:
-        result = expire_points(session, _now(now), "rule:expiry")
+        result = loyalty_domain.expire_points(session, _now(now), "rule:expiry")
     if common.json:
         print_json(asdict(result))
     else:
@@ -198,8 +183,8 @@ def sync(
     the worker runs this by itself."""
     with common.open_database() as database, database.session() as session:
         moment = _now(now)
-        result = sync_order_points(session, now=moment)
-        birthdays = len(award_birthday_bonuses(session, moment.date()))
+        result = loyalty_domain.sync_order_points(session, now=moment)
+        birthdays = len(loyalty_domain.award_birthday_bonuses(session, moment.date()))
     if common.json:
         print_json(asdict(result) | {"birthday_bonuses": birthdays})
     else:
@@ -220,8 +205,8 @@ def tiers(
 ) -> None:
     """The tiers and their members; with --review, move members between tiers."""
     with common.open_database() as database, database.session() as session:
-        changes = review_tiers(session, _now(now)) if review else []
-        counts = member_counts_by_tier(session)
+        changes = loyalty_domain.review_tiers(session, _now(now)) if review else []
+        counts = loyalty_domain.member_counts_by_tier(session)
         rows: list[dict[str, Any]] = [
             {
                 "name": t.name,
@@ -231,7 +216,7 @@ def tiers(
                 "multiplier_percent": t.multiplier_percent,
                 "members": counts.get(t.name, 0),
             }
-            for t in list_tiers(session)
+            for t in loyalty_domain.list_tiers(session)
         ]
     if common.json:
         print_json({"tiers": rows, "changes": [asdict(c) for c in changes]})
@@ -313,9 +298,9 @@ def settings_command(
                     changes[key.strip()] = jsonlib.loads(raw)
                 except ValueError:
                     changes[key.strip()] = raw
-            rules = update_programme_settings(session, changes, cli_actor())
+            rules = loyalty_domain.update_programme_settings(session, changes, cli_actor())
         else:
-            rules = get_programme_settings(session)
+            rules = loyalty_domain.get_programme_settings(session)
         data = rules.model_dump(mode="json")
     if common.json:
         print_json(data)

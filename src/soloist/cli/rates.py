@@ -2,26 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from soloist.cli.common import Common, err, out, print_json, shared_options
 from soloist.cli.workspace import currency_option
-from soloist.config import load_settings
-from soloist.domain.currencies import (
-    currency_warnings,
-    describe_rate,
-    remove_rates,
-    revenue_by_currency,
-    set_rates,
-)
-from soloist.money import check_rate
+
+
+def _currencies() -> Any:
+    """The currency functions, imported when a command runs (the CLI starts at once)."""
+    import soloist.domain.currencies
+
+    return soloist.domain.currencies
+
+
+def _load_settings(*args: Any, **kwargs: Any) -> Any:
+    from soloist.config import load_settings
+
+    return load_settings(*args, **kwargs)
 
 
 def _rate_argument(value: str) -> str:
     try:
+        from soloist.money import check_rate
+
         return str(check_rate(value))
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
@@ -40,7 +46,7 @@ def rates_list(common: Common) -> None:
     """Each currency with paid orders or a rate: its orders, its rate, whether it counts."""
     with common.open_database() as database, database.session() as session:
         settings = database.settings
-        totals = revenue_by_currency(session, settings.currency, settings.rates)
+        totals = _currencies().revenue_by_currency(session, settings.currency, settings.rates)
     currency = settings.currency
     parts = {p.currency: p for p in totals.parts}
     codes = [*parts, *(code for code in sorted(settings.rates) if code not in parts)]
@@ -69,13 +75,13 @@ def rates_list(common: Common) -> None:
             f"{part.amount if part else 0:,} {code}",
             "workspace currency"
             if code == currency
-            else describe_rate(code, rate, currency)
+            else _currencies().describe_rate(code, rate, currency)
             if rate is not None
             else "none",
             "yes" if code == currency or rate is not None else "no",
         )
     out.print(table)
-    for warning in currency_warnings(totals):
+    for warning in _currencies().currency_warnings(totals):
         err.print(f"[bold yellow]Warning:[/] {warning}", highlight=False)
 
 
@@ -102,7 +108,7 @@ def rates_set(
 ) -> None:
     """Count orders in CODE in the totals at RATE: 1 CODE = RATE of the workspace currency."""
     settings = common.settings()
-    checked = set_rates(settings, {code: rate})
+    checked = _currencies().set_rates(settings, {code: rate})
     result = {"currency": settings.currency, "rates": {k: str(v) for k, v in checked.items()}}
     if common.json:
         print_json(result)
@@ -110,7 +116,7 @@ def rates_set(
     for key, value in checked.items():
         out.print(
             f"Orders in {key} now count in the {settings.currency} totals at "
-            f"{describe_rate(key, value, settings.currency)} "
+            f"{_currencies().describe_rate(key, value, settings.currency)} "
             f"(in {settings.workspace}/soloist.toml).",
             highlight=False,
         )
@@ -126,8 +132,8 @@ def rates_remove(
 ) -> None:
     """Remove rates: orders in those currencies leave the totals (they stay in the database)."""
     settings = common.settings()
-    removed = remove_rates(settings, codes)
-    after = load_settings(workspace=settings.workspace, database_url=common.db)
+    removed = _currencies().remove_rates(settings, codes)
+    after = _load_settings(workspace=settings.workspace, database_url=common.db)
     if common.json:
         print_json({"removed": removed, "rates": {k: str(v) for k, v in after.rates.items()}})
         return

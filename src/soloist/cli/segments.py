@@ -17,7 +17,7 @@ from soloist.cli.common import (
     progress_bars,
     shared_options,
 )
-from soloist.domain.segment_rules import FIELDS, list_segments, save_rule_segment
+from soloist.domain.segment_fields import FIELDS
 from soloist.errors import ValidationError
 
 # For the help; the clustering (scikit-learn) loads only when a command needs it. A test keeps
@@ -122,6 +122,8 @@ def segments_save(
     description: Annotated[str | None, typer.Option(help="What the segment is for.")] = None,
 ) -> None:
     with common.open_database() as database, database.session() as session:
+        from soloist.domain.segment_rules import save_rule_segment
+
         segment, count = save_rule_segment(
             session, name, rule, cli_actor(), database.settings.currency, description
         )
@@ -175,6 +177,8 @@ def segments_save_list(
 def segments_list(common: Common) -> None:
     """Every segment with its size (rule segments counted live)."""
     with common.open_database() as database, database.session() as session:
+        from soloist.domain.segment_rules import list_segments
+
         rows = list_segments(session, database.settings.currency)
     if common.json:
         print_json(rows)

@@ -6,9 +6,7 @@ from typing import Annotated
 
 import typer
 
-from soloist.cli.common import Common, err, shared_options
-from soloist.domain.users import count_owners
-from soloist.storage.types import utcnow
+from soloist.cli.common import Common, err, shared_options, utcnow
 
 
 @shared_options(json=False)
@@ -37,6 +35,8 @@ def serve(
         next_fire_time(settings.refit_schedule, settings.timezone, utcnow())  # refuse a bad one
     app = create_app(settings, run_worker=worker)
     with app.state.database.read_session() as session:
+        from soloist.domain.users import count_owners
+
         owners = count_owners(session)
     # The dashboard's aggregates take seconds on millions of orders: start them now.
     warm_dashboard(app.state.database, app.state.settings.currency)

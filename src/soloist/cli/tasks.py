@@ -11,9 +11,8 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.table import Table
 
-from soloist.cli.common import Common, cli_actor, out, print_json, shared_options
+from soloist.cli.common import Common, as_utc, cli_actor, out, print_json, shared_options, utcnow
 from soloist.cli.deals import customer_id_of
-from soloist.storage.types import as_utc, utcnow
 
 if TYPE_CHECKING:
     from soloist.storage.models import Task

@@ -12,10 +12,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from soloist.cli.common import Common, cli_actor, out, print_json, shared_options
+from soloist.cli.common import Common, cli_actor, out, print_json, shared_options, utcnow
 from soloist.cli.deals import customer_id_of
 from soloist.errors import ValidationError
-from soloist.storage.types import utcnow
 
 if TYPE_CHECKING:
     from soloist.storage.models import Ticket

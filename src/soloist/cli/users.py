@@ -9,17 +9,15 @@ from typing import Annotated, Any
 import typer
 
 from soloist.cli.common import Common, cli_actor, err, out, print_json, shared_options
-from soloist.domain.users import (
-    add_user,
-    create_token,
-    get_user_by_email,
-    list_users,
-    reset_password,
-    set_user_active,
-    set_user_role,
-    sign_out_everywhere,
-)
 from soloist.errors import ValidationError
+
+
+def _users() -> Any:
+    """The users' domain functions, imported when a command runs (the CLI starts at once)."""
+    import soloist.domain.users
+
+    return soloist.domain.users
+
 
 user_app = typer.Typer(help="People who may sign in.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
@@ -39,7 +37,7 @@ def user_add(
     """Add a user with a role; the password is hashed with Argon2id."""
     password = _read_password(password_stdin)
     with common.open_database() as database, database.session() as session:
-        user = add_user(session, email, role, password, cli_actor(), name=name)
+        user = _users().add_user(session, email, role, password, cli_actor(), name=name)
         result = {"id": user.id, "email": user.email, "role": user.role}
     if common.json:
         print_json(result)
@@ -72,7 +70,7 @@ def _describe(user: Any) -> dict[str, Any]:
 def user_list(common: Common) -> None:
     """Everyone who may sign in, owners first."""
     with common.open_database() as database, database.read_session() as session:
-        users = [_describe(user) for user in list_users(session)]
+        users = [_describe(user) for user in _users().list_users(session)]
     if common.json:
         print_json(users)
         return
@@ -86,7 +84,7 @@ EMAIL_ARGUMENT = Annotated[str, typer.Argument(help="The user's e-mail address."
 
 def _change(common: Common, email: str, change: Any, done: str) -> None:
     with common.open_database() as database, database.session() as session:
-        user = change(session, get_user_by_email(session, email).id)
+        user = change(session, _users().get_user_by_email(session, email).id)
         result = _describe(user)
     if common.json:
         print_json(result)
@@ -105,7 +103,7 @@ def user_role(
     _change(
         common,
         email,
-        lambda session, uid: set_user_role(session, uid, role, cli_actor()),
+        lambda session, uid: _users().set_user_role(session, uid, role, cli_actor()),
         "{email} is now {role}; their sessions were ended.",
     )
 
@@ -117,7 +115,7 @@ def user_disable(common: Common, email: EMAIL_ARGUMENT) -> None:
     _change(
         common,
         email,
-        lambda session, uid: set_user_active(session, uid, False, cli_actor()),
+        lambda session, uid: _users().set_user_active(session, uid, False, cli_actor()),
         "{email} is disabled; their sessions and API tokens no longer work.",
     )
 
@@ -129,7 +127,7 @@ def user_enable(common: Common, email: EMAIL_ARGUMENT) -> None:
     _change(
         common,
         email,
-        lambda session, uid: set_user_active(session, uid, True, cli_actor()),
+        lambda session, uid: _users().set_user_active(session, uid, True, cli_actor()),
         "{email} may sign in again.",
     )
 
@@ -148,7 +146,7 @@ def user_reset_password(
     _change(
         common,
         email,
-        lambda session, uid: reset_password(session, uid, password, cli_actor()),
+        lambda session, uid: _users().reset_password(session, uid, password, cli_actor()),
         "{email} has a new password; their sessions were ended.",
     )
 
@@ -160,7 +158,7 @@ def user_sign_out(common: Common, email: EMAIL_ARGUMENT) -> None:
     _change(
         common,
         email,
-        lambda session, uid: sign_out_everywhere(session, uid, cli_actor()),
+        lambda session, uid: _users().sign_out_everywhere(session, uid, cli_actor()),
         "Every session of {email} has ended.",
     )
 
@@ -190,7 +188,7 @@ def token_create(
 ) -> None:
     """Create an API token and print it alone on standard output (it is shown only once)."""
     with common.open_database() as database, database.session() as session:
-        row, token = create_token(session, email, scope, cli_actor(), name=name)
+        row, token = _users().create_token(session, email, scope, cli_actor(), name=name)
         prefix = row.prefix
     sys.stdout.write(token + "\n")
     err.print(f"Token {prefix}… with scope {scope} created; store it now, it is not kept.")

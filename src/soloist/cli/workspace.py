@@ -11,13 +11,10 @@ import typer
 from rich.table import Table
 
 from soloist.cli.common import Common, cli_actor, err, out, print_json, shared_options
-from soloist.config import CONFIG_FILE_NAME, check_country
-from soloist.domain.currencies import count_orders
-from soloist.domain.status import workspace_status
-from soloist.domain.users import add_user
-from soloist.domain.workspace import init_workspace
 from soloist.errors import ValidationError
-from soloist.money import check_currency
+
+# The domain, the configuration and the money helpers are imported where a command runs, so
+# that `soloist --help` and every other command start at once (issue 19).
 
 
 def currency_option(value: str | None) -> str | None:
@@ -25,6 +22,8 @@ def currency_option(value: str | None) -> str | None:
     if value is None:
         return None
     try:
+        from soloist.money import check_currency
+
         return check_currency(value)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
@@ -34,6 +33,8 @@ def _country_option(value: str | None) -> str | None:
     if value is None:
         return None
     try:
+        from soloist.config import check_country
+
         return check_country(value)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
@@ -46,6 +47,8 @@ def _country_of_this_machine() -> str | None:
         territory = value.split(".")[0].partition("_")[2][:2]
         if territory:
             try:
+                from soloist.config import check_country
+
                 return check_country(territory)
             except ValueError:
                 return None
@@ -117,10 +120,12 @@ def init(
         and not owner_password_stdin
         and sys.stdin.isatty()
         and os.environ.get("CI", "") in ("", "0", "false")
-        and not (settings.workspace / CONFIG_FILE_NAME).exists()
+        and not (settings.workspace / _config_file_name()).exists()
     )
     if asks and (currency is None or country is None):
         currency, country = _ask_currency_and_country(currency, country)
+    from soloist.domain.workspace import init_workspace
+
     result = init_workspace(settings, currency=currency, country=country)
     owner = _create_owner(common, owner_email, owner_password_stdin) if owner_email else None
     if common.json:
@@ -168,6 +173,8 @@ def _create_owner(common: Common, email: str, password_stdin: bool) -> str:
     else:
         raise ValidationError("Give the owner's password with --owner-password-stdin.")
     with common.open_database() as database, database.session() as session:
+        from soloist.domain.users import add_user
+
         return add_user(session, email, "owner", password, cli_actor(), name=None).email
 
 
@@ -193,7 +200,7 @@ def _revenue_rows(data: dict[str, Any]) -> list[tuple[str, str]]:
                 f"{amount} = {_money(part['converted'], currency)} "
                 f"at 1 {code} = {part['rate']} {currency}"
             )
-        rows.append((f"  paid in {code} ({count_orders(part['orders'])})", text))
+        rows.append((f"  paid in {code} ({_count_orders(part['orders'])})", text))
     return rows
 
 
@@ -203,6 +210,8 @@ def status(common: Common) -> None:
     currency, per currency when orders are in several (converted at `soloist rates`)."""
     with common.open_database() as database, database.session() as session:
         settings = database.settings
+        from soloist.domain.status import workspace_status
+
         data = workspace_status(session, settings.currency, settings.rates)
     if common.json:
         print_json(data)
@@ -222,3 +231,15 @@ def status(common: Common) -> None:
     out.print(table)
     for warning in data["warnings"]:
         err.print(f"[bold yellow]Warning:[/] {warning}", highlight=False)
+
+
+def _config_file_name() -> str:
+    from soloist.config import CONFIG_FILE_NAME
+
+    return CONFIG_FILE_NAME
+
+
+def _count_orders(orders: int) -> str:
+    from soloist.domain.currencies import count_orders
+
+    return count_orders(orders)

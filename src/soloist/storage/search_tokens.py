@@ -27,7 +27,6 @@ from sqlalchemy import delete, intersect, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
-from soloist.storage.bulk import among, bulk_insert, chunks
 from soloist.storage.crypto import Keyring
 from soloist.storage.keys import keyring_for
 from soloist.storage.models import SearchToken
@@ -95,6 +94,8 @@ def index_records(
     for those records; ``fresh``: the records are new, so there is nothing to delete first."""
     if not texts:
         return
+    from soloist.storage.bulk import among, bulk_insert, chunks  # Polars: only when writing
+
     keyring = keyring_for(session)
     ids = list(texts)
     if not fresh:
@@ -119,6 +120,8 @@ def index_records(
 
 
 def forget_records(session: Session, scope: str, ids: Sequence[int]) -> None:
+    from soloist.storage.bulk import among, chunks
+
     for part in chunks(list(ids)):
         session.execute(
             delete(SearchToken).where(
