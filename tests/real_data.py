@@ -97,3 +97,35 @@ def telco_subscriptions(
     )
     fields = frame.drop(columns=list(TELCO_SUBSCRIPTION)).reset_index(drop=True)
     return subscriptions, fields
+
+
+def online_retail_lines() -> pd.DataFrame:
+    """``customer``, ``item`` (StockCode), ``at`` for each line of a known customer's invoice
+    that is not a cancellation and has a positive quantity."""
+    parts = sorted((DATA / "online-retail").glob("online_retail_*.csv.gz"))
+    raw = pd.concat(
+        pd.read_csv(p, dtype={"InvoiceNo": str, "StockCode": str, "CustomerID": str}) for p in parts
+    )
+    raw = raw.dropna(subset=["CustomerID"])
+    raw = raw[~raw["InvoiceNo"].str.startswith("C") & (raw["Quantity"] > 0)]
+    return pd.DataFrame(
+        {
+            "customer": raw["CustomerID"].to_numpy(),
+            "item": raw["StockCode"].to_numpy(),
+            "at": pd.to_datetime(raw["InvoiceDate"]).to_numpy(),
+        }
+    )
+
+
+def labelled_sentences(name: str) -> tuple[list[str], list[int]]:
+    """Texts and 0/1 labels of tests/data/sentiment: ``amazon`` (English) or ``waimai``."""
+    folder = DATA / "sentiment"
+    if name == "amazon":
+        rows = [
+            line.rstrip("\n").rsplit("\t", 1)
+            for line in (folder / "amazon_cells_labelled.txt").read_text("utf-8").splitlines()
+            if line.strip()
+        ]
+        return [text for text, _ in rows], [int(label) for _, label in rows]
+    table = pd.read_csv(folder / "waimai_10k.csv")
+    return table["review"].astype(str).tolist(), table["label"].astype(int).tolist()

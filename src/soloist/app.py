@@ -23,6 +23,7 @@ from soloist.api import (
     loyalty,
     model_runs,
     orders,
+    recommendations,
     scores,
     segments,
     status,
@@ -152,6 +153,7 @@ def create_app(
         experiments.router,
         journeys.router,
         model_runs.router,
+        recommendations.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -49,6 +49,8 @@ if TYPE_CHECKING:
     from .next_purchase import compare_clv_models, days_to_next_purchase
     from .pareto_nbd import ParetoNBDModel
     from .plotting import plot_calibration_holdout, plot_cumulative_repeat_purchases
+    from .recommend_implicit import ImplicitRecommender
+    from .recommend_ratings import RatingRecommender
     from .rfm import rfm_summary
     from .sbg import ShiftedBetaGeometricModel
     from .segmentation import (
@@ -60,6 +62,13 @@ if TYPE_CHECKING:
         segment_transitions,
     )
     from .send_time import SendTimeModel, next_send_time
+    from .sentiment import (
+        SentimentChoice,
+        TrainedSentiment,
+        choose_sentiment,
+        sentiment,
+        text_language,
+    )
     from .sequential import (
         SequentialLook,
         SequentialTest,
@@ -81,6 +90,13 @@ _MODULE_OF = {
     "ModifiedBetaGeoModel": "bg_nbd",
     "NotFittedError": "errors",
     "ParetoNBDModel": "pareto_nbd",
+    "ImplicitRecommender": "recommend_implicit",
+    "RatingRecommender": "recommend_ratings",
+    "SentimentChoice": "sentiment",
+    "TrainedSentiment": "sentiment",
+    "choose_sentiment": "sentiment",
+    "sentiment": "sentiment",
+    "text_language": "sentiment",
     "ProportionComparison": "experiments",
     "RFM_SEGMENTS": "segmentation",
     "SendTimeModel": "send_time",
@@ -139,18 +155,23 @@ __all__ = [
     "ChurnResult",
     "ClusteringResult",
     "GammaGammaModel",
+    "ImplicitRecommender",
     "ModifiedBetaGeoModel",
     "NotFittedError",
     "ParetoNBDModel",
     "ProportionComparison",
+    "RatingRecommender",
     "SendTimeModel",
+    "SentimentChoice",
     "SequentialLook",
     "SequentialTest",
     "ShiftedBetaGeometricModel",
+    "TrainedSentiment",
     "VariantComparison",
     "average_order_value",
     "calibration_holdout_table",
     "ces",
+    "choose_sentiment",
     "churn_rate",
     "classification_quality",
     "cluster_customers",
@@ -188,8 +209,10 @@ __all__ = [
     "score_subscription_churn",
     "segment_summary",
     "segment_transitions",
+    "sentiment",
     "sequential_boundaries",
     "sequential_power",
+    "text_language",
     "transaction_features",
 ]
 

@@ -18,6 +18,7 @@ from soloist.domain.customers import (
 )
 from soloist.money import decimal_to_minor, minor_to_decimal
 from soloist.web.deals import customer_deals
+from soloist.web.recommendations import offers_for
 from soloist.web.rendering import is_htmx, render
 from soloist.web.security import CurrentUser
 from soloist.web.tasks import customer_tasks
@@ -107,6 +108,7 @@ def customer_page(request: Request, customer_id: int, user: CurrentUser) -> Resp
         tickets = customer_tickets(request, session, customer_id)
         deals = customer_deals(request, session, customer_id)
         tasks = customer_tasks(request, session, customer_id)
+        recommendations = offers_for(session, customer_id)
     return render(
         request,
         "customers/detail.html",
@@ -117,6 +119,7 @@ def customer_page(request: Request, customer_id: int, user: CurrentUser) -> Resp
             "tickets": tickets,
             "deals": deals,
             "tasks": tasks,
+            "recommendations": recommendations,
             "to_major": minor_to_decimal,
         },
         user=user,

@@ -1,0 +1,194 @@
+"""What to offer each customer next, from the shop's purchase history.
+
+The model (:class:`soloist.analytics.ImplicitRecommender`) learns from the lines of paid orders
+(refunded and cancelled orders and returned lines do not count as a liking) and is kept in
+memory per workspace; it is fitted again when the order lines have grown by 1 % or a product
+changed. What is shown is filtered at the time of asking, against the customer's live history:
+
+- products already bought are left out, unless the workspace sells consumables
+  (the ``repurchase`` setting);
+- inactive products are never offered;
+- customers with no purchases get the best sellers; products new to the catalogue (active, no
+  sale yet) are offered to customers who buy in their category.
+
+Each recommendation has a reason: the customer's product that points most strongly to it
+(``because``), "popular with customers who buy like you" (the factor part of the model), the
+best sellers, or "new in a category you buy".
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from soloist.domain.audit import record_audit
+from soloist.errors import NotFoundError, ValidationError
+from soloist.storage.caches import VersionedCache
+from soloist.storage.models import Customer, Order, OrderLine, Product, WorkspaceSetting
+
+SETTINGS_KEY = "recommendations"
+DEFAULTS: dict[str, Any] = {"repurchase": False}
+REASONS = ("because", "similar_customers", "popular", "new_in_category")
+_COUNTED_STATUSES = ("paid",)  # a partial refund leaves an order paid
+_NEW_PRODUCT_SCORE = 0.0
+
+_models: VersionedCache[str, Any] = VersionedCache("recommenders", maxsize=4)
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    product_id: int
+    sku: str
+    name: str
+    score: float
+    reason: str  # one of REASONS
+    because_product_id: int | None = None
+    because_name: str | None = None
+    category: str | None = None
+
+    @property
+    def reason_text(self) -> str:
+        """The reason in English (the API's ``reason``; the web app words it per language)."""
+        if self.reason == "because":
+            return f"Because you bought {self.because_name}"
+        if self.reason == "similar_customers":
+            return "Bought by customers who buy like you"
+        if self.reason == "new_in_category":
+            return f"New in {self.category}, a category you buy"
+        return "A best seller"
+
+
+def recommendation_settings(session: Session) -> dict[str, Any]:
+    stored = session.get(WorkspaceSetting, SETTINGS_KEY)
+    return {**DEFAULTS, **(stored.value if stored else {})}
+
+
+def update_recommendation_settings(
+    session: Session, changes: dict[str, Any], actor: str
+) -> dict[str, Any]:
+    unknown = set(changes) - set(DEFAULTS)
+    if unknown:
+        raise ValidationError(
+            f"Unknown recommendation setting {sorted(unknown)[0]!r}; "
+            f"known: {', '.join(sorted(DEFAULTS))}.",
+            field=sorted(unknown)[0],
+        )
+    for key, value in changes.items():
+        if not isinstance(value, bool):
+            raise ValidationError(f"{key} must be true or false, got {value!r}.", field=key)
+    current = {**recommendation_settings(session), **changes}
+    stored = session.get(WorkspaceSetting, SETTINGS_KEY)
+    if stored is None:
+        session.add(WorkspaceSetting(key=SETTINGS_KEY, value=current))
+    else:
+        stored.value = current
+    record_audit(session, actor, "recommendations.settings", "workspace_setting", None, changes)
+    return current
+
+
+def _counted_lines() -> Any:
+    return (
+        select(Order.customer_id, OrderLine.product_id)
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(
+            Order.status.in_(_COUNTED_STATUSES),
+            OrderLine.product_id.is_not(None),
+            OrderLine.quantity > 0,
+        )
+    )
+
+
+def _version(session: Session) -> tuple[Any, ...]:
+    lines, newest_order = session.execute(
+        select(func.count(OrderLine.id), func.max(Order.id)).join(
+            Order, Order.id == OrderLine.order_id
+        )
+    ).one()
+    products = session.execute(select(func.count(Product.id), func.max(Product.updated_at))).one()
+    # Refit when the lines grew by 1 %: a new order does not make every page wait for a fit.
+    growth = int(math.log(lines) / math.log(1.01)) if lines else 0
+    return (growth, tuple(products), newest_order is None)
+
+
+def recommender(session: Session) -> Any:
+    """The workspace's fitted model (or None when nobody has bought anything yet)."""
+    url = session.get_bind().engine.url.render_as_string(hide_password=True)
+
+    def fit() -> Any:
+        from soloist.analytics import ImplicitRecommender
+
+        lines = pd.DataFrame(session.execute(_counted_lines()).all(), columns=["customer", "item"])
+        if lines.empty:
+            return None
+        return ImplicitRecommender(random_state=0).fit(lines)
+
+    return _models.get_or_compute(url, _version(session), fit)
+
+
+def recommend_for_customer(session: Session, customer_id: int, k: int = 5) -> list[Recommendation]:
+    if session.get(Customer, customer_id) is None:
+        raise NotFoundError(f"No customer with id {customer_id}.")
+    if not 1 <= k <= 50:
+        raise ValidationError(f"k must be between 1 and 50, got {k}.", field="k")
+    repurchase = bool(recommendation_settings(session)["repurchase"])
+    bought = {
+        product_id
+        for (product_id,) in session.execute(
+            _counted_lines()
+            .with_only_columns(OrderLine.product_id)
+            .where(Order.customer_id == customer_id)
+        )
+    }
+    products = {p.id: p for p in session.scalars(select(Product).where(Product.active.is_(True)))}
+    model = recommender(session)
+    chosen: list[Recommendation] = []
+    if model is not None:
+        # Ask for more than k: some may be inactive now or (with repurchases) already bought.
+        frame = model.recommend([customer_id], k=min(k * 4 + len(bought), 200),
+                                exclude_seen=not repurchase)  # fmt: skip
+        picks = [
+            (int(item), float(score))
+            for item, score in zip(frame["item"], frame["score"], strict=True)
+            if int(item) in products and (repurchase or int(item) not in bought)
+        ][:k]
+        because = model.because(customer_id, [item for item, _ in picks]) if bought else {}
+        for item, score in picks:
+            product = products[item]
+            source = because.get(item)
+            if not bought:
+                reason = "popular"
+            elif source is not None and int(source) != item:
+                reason = "because"
+            else:
+                reason = "similar_customers"
+            origin = session.get(Product, int(source)) if reason == "because" else None
+            chosen.append(
+                Recommendation(
+                    product.id, product.sku, product.name, score, reason,
+                    origin.id if origin else None, origin.name if origin else None,
+                    product.category,
+                )
+            )  # fmt: skip
+    return (chosen + _new_products(session, bought, products, {r.product_id for r in chosen}))[:k]
+
+
+def _new_products(
+    session: Session, bought: set[int], products: dict[int, Product], taken: set[int]
+) -> list[Recommendation]:
+    """Active products nobody has bought yet, in the categories the customer buys."""
+    categories = {products[p].category for p in bought if p in products and products[p].category}
+    if not categories:
+        return []
+    sold = set(session.scalars(select(OrderLine.product_id).distinct()))
+    return [
+        Recommendation(
+            p.id, p.sku, p.name, _NEW_PRODUCT_SCORE, "new_in_category", category=p.category
+        )  # fmt: skip
+        for p in sorted(products.values(), key=lambda p: p.created_at, reverse=True)
+        if p.category in categories and p.id not in sold and p.id not in taken
+    ]
