@@ -31,8 +31,6 @@ import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp

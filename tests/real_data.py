@@ -123,7 +123,7 @@ def labelled_sentences(name: str) -> tuple[list[str], list[int]]:
     if name == "amazon":
         rows = [
             line.rstrip("\n").rsplit("\t", 1)
-            for line in (folder / "amazon_cells_labelled.txt").read_text("utf-8").splitlines()
+            for line in (folder / "amazon_cells_labelled.txt").read_text("utf-8").split("\n")
             if line.strip()
         ]
         return [text for text, _ in rows], [int(label) for _, label in rows]

@@ -62,13 +62,6 @@ if TYPE_CHECKING:
         segment_transitions,
     )
     from .send_time import SendTimeModel, next_send_time
-    from .sentiment import (
-        SentimentChoice,
-        TrainedSentiment,
-        choose_sentiment,
-        sentiment,
-        text_language,
-    )
     from .sequential import (
         SequentialLook,
         SequentialTest,
@@ -77,6 +70,13 @@ if TYPE_CHECKING:
     )
     from .subscription_churn import score_subscription_churn
     from .survival import fit_sbg_censored, kaplan_meier
+    from .text_sentiment import (
+        SentimentChoice,
+        TrainedSentiment,
+        choose_sentiment,
+        sentiment,
+        text_language,
+    )
     from .validation import calibration_holdout_table, cumulative_repeat_purchases
 
 _MODULE_OF = {
@@ -92,11 +92,11 @@ _MODULE_OF = {
     "ParetoNBDModel": "pareto_nbd",
     "ImplicitRecommender": "recommend_implicit",
     "RatingRecommender": "recommend_ratings",
-    "SentimentChoice": "sentiment",
-    "TrainedSentiment": "sentiment",
-    "choose_sentiment": "sentiment",
-    "sentiment": "sentiment",
-    "text_language": "sentiment",
+    "SentimentChoice": "text_sentiment",
+    "TrainedSentiment": "text_sentiment",
+    "choose_sentiment": "text_sentiment",
+    "sentiment": "text_sentiment",
+    "text_language": "text_sentiment",
     "ProportionComparison": "experiments",
     "RFM_SEGMENTS": "segmentation",
     "SendTimeModel": "send_time",

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 
 from soloist.api.deps import Reader, ReadSession, Writer, WriteSession
 from soloist.domain.feedback import list_feedback
+from soloist.domain.feedback_text import score_texts
 from soloist.domain.intake import FeedbackIn, record_feedback
 
 router = APIRouter(prefix="/api/v1/feedback", tags=["feedback"])
@@ -26,6 +27,9 @@ class FeedbackPublic(BaseModel):
     title: str | None = None
     language: str | None
     at: dt.datetime
+    # in [−1, 1], above 0 positive; by the workspace's scorer (soloist feedback analyze says
+    # which); None when there is no text
+    sentiment: float | None = None
 
     model_config = ConfigDict(from_attributes=True)
 
@@ -50,8 +54,12 @@ def read_feedback(
     items, total = list_feedback(
         session, kind=kind, customer_id=customer_id, limit=limit, offset=offset
     )
+    published = [FeedbackPublic.model_validate(i) for i in items]
+    scores = score_texts(session, [_text_of(i) for i in published])
     return FeedbackPage(
-        items=[FeedbackPublic.model_validate(i) for i in items],
+        items=[
+            i.model_copy(update={"sentiment": s}) for i, s in zip(published, scores, strict=True)
+        ],
         total=total,
         limit=limit,
         offset=offset,
@@ -64,4 +72,9 @@ def post_feedback(data: FeedbackIn, session: WriteSession, who: Writer) -> Feedb
 
     A member's review earns the programme's review bonus at once.
     """
-    return FeedbackPublic.model_validate(record_feedback(session, data, who.actor))
+    item = FeedbackPublic.model_validate(record_feedback(session, data, who.actor))
+    return item.model_copy(update={"sentiment": score_texts(session, [_text_of(item)])[0]})
+
+
+def _text_of(item: FeedbackPublic) -> str | None:
+    return " ".join(part for part in (item.title, item.comment) if part) or None

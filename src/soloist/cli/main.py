@@ -15,11 +15,13 @@ from soloist.cli.deals import deal_app
 from soloist.cli.demo import demo
 from soloist.cli.experiments import experiment_app
 from soloist.cli.exports import export_command
+from soloist.cli.feedback import feedback_app
 from soloist.cli.imports import import_command
 from soloist.cli.journeys import journey_app
 from soloist.cli.loyalty import loyalty_app
 from soloist.cli.privacy import privacy_app
 from soloist.cli.rates import rates_app
+from soloist.cli.recommend import recommend
 from soloist.cli.report import report
 from soloist.cli.segments import churn, segments_app
 from soloist.cli.serve import serve
@@ -47,6 +49,8 @@ app.command()(restore)
 app.add_typer(privacy_app, name="privacy")
 app.command()(analyze)
 app.command()(report)
+app.command()(recommend)
+app.add_typer(feedback_app, name="feedback")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(loyalty_app, name="loyalty")

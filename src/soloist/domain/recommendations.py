@@ -188,7 +188,7 @@ def _new_products(
     return [
         Recommendation(
             p.id, p.sku, p.name, _NEW_PRODUCT_SCORE, "new_in_category", category=p.category
-        )  # fmt: skip
+        )
         for p in sorted(products.values(), key=lambda p: p.created_at, reverse=True)
         if p.category in categories and p.id not in sold and p.id not in taken
     ]

@@ -1,0 +1,71 @@
+"""Sentiment of feedback text: known cases, and accuracy on real labelled sentences."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from tests.real_data import labelled_sentences
+
+from soloist.analytics import AnalyticsError, choose_sentiment, sentiment, text_language
+
+
+def test_the_language_is_told_per_text() -> None:
+    assert text_language("客服态度很好") == "zh"
+    assert text_language("Great service, 谢谢") == "en"
+    assert text_language("发货很快, fast") == "zh"  # half the letters are Chinese
+    assert text_language("1234 !!") == "en"
+
+
+@pytest.mark.parametrize(
+    ("text", "positive"),
+    [
+        ("客服态度很好", True),  # SnowNLP calls this negative (0.16)
+        ("客服回复很及时，非常满意", True),
+        ("不好吃", False),
+        ("一点也不新鲜", False),
+        ("味道不错，但是送得太慢了", False),  # what follows "but" weighs more
+        ("送得有点慢，不过味道很好", True),
+        ("It stopped working after a week.", False),  # VADER alone: +0.0
+        ("Works great, highly recommend!", True),
+        ("Not good at all.", False),
+    ],
+)
+def test_known_feedback(text: str, positive: bool) -> None:
+    assert bool(sentiment([text])[0] > 0) is positive
+
+
+def test_scores_are_bounded_and_empty_text_is_neutral() -> None:
+    scores = sentiment(["", None, "太棒了！！！非常非常满意", "worst purchase ever, total junk"])
+    assert scores[0] == scores[1] == 0.0
+    assert np.all(np.abs(scores) <= 1.0)
+    with pytest.raises(AnalyticsError, match="language"):
+        sentiment(["x"], language="fr")
+
+
+def test_english_rules_on_uci_amazon() -> None:
+    texts, labels = labelled_sentences("amazon")
+    accuracy = float(((sentiment(texts) > 0).astype(int) == np.array(labels)).mean())
+    assert accuracy >= 0.85  # VADER alone: 0.845 (BENCHMARKS.md)
+
+
+@pytest.mark.slow
+def test_chinese_rules_and_the_trained_choice_on_waimai() -> None:
+    texts, labels = labelled_sentences("waimai")
+    rules = float(((sentiment(texts) > 0).astype(int) == np.array(labels)).mean())
+    assert rules >= 0.772  # SnowNLP's accuracy on the same texts
+    choice = choose_sentiment(texts, labels)
+    assert choice.rules_accuracy == pytest.approx(rules)
+    assert choice.method == "trained"
+    assert choice.trained_accuracy is not None
+    assert choice.trained_accuracy >= 0.89
+    assert choice.model is not None
+    assert choice.model.score(["很好吃，送得也快"])[0] > 0
+
+
+def test_too_few_labels_keep_the_rules() -> None:
+    choice = choose_sentiment(["great", "awful"] * 20, [1, 0] * 20)
+    assert choice.method == "rules"
+    assert choice.trained_accuracy is None
+    assert choice.labelled == 40
+    with pytest.raises(AnalyticsError, match="labels"):
+        choose_sentiment(["a", "b"], [1, 2])
