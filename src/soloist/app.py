@@ -44,6 +44,7 @@ from soloist.web import customers as web_customers
 from soloist.web import deal_page as web_deal_page
 from soloist.web import deals as web_deals
 from soloist.web import experiments as web_experiments
+from soloist.web import feedback as web_feedback
 from soloist.web import imports as web_imports
 from soloist.web import jobs as web_jobs
 from soloist.web import journeys as web_journeys
@@ -184,6 +185,7 @@ def create_app(
         web_campaigns.router,
         web_journeys.router,
         web_models.router,
+        web_feedback.router,
     ):
         app.include_router(page)
     return app

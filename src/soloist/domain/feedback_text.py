@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,13 +28,35 @@ from sqlalchemy.orm import Session
 
 from soloist.domain.reports.voice import STOPWORDS, words_of
 from soloist.storage.caches import VersionedCache
-from soloist.storage.models import Review, SurveyResponse
+from soloist.storage.models import CustomerScore, Review, SurveyResponse, Ticket, TicketMessage
 
 NEGATIVE_BELOW = -0.05
 POSITIVE_ABOVE = 0.05
 _choices: VersionedCache[str, Any] = VersionedCache("sentiment choices", maxsize=4)
 _ZH_STOP = frozenset(
     {
+        # the same words in traditional characters
+        "一個",
+        "這個",
+        "那個",
+        "沒有",
+        "什麼",
+        "怎麼",
+        "兩個",
+        "還是",
+        "因為",
+        "已經",
+        "這樣",
+        "那麼",
+        "這麼",
+        "還有",
+        "時候",
+        "東西",
+        "覺得",
+        "比較",
+        "有點",
+        "自己",
+        "而且",
         "我们",
         "你们",
         "他们",
@@ -159,6 +182,46 @@ def keywords(texts: Sequence[str], top: int = 10) -> list[tuple[str, int]]:
     return [(word, n) for word, n in counts.most_common(top) if n >= 2]
 
 
+def distinctive_keywords(
+    group: Sequence[str], rest: Sequence[str], top: int = 10, prior: float = 10.0
+) -> list[tuple[str, int]]:
+    """The words that set ``group`` apart from ``rest``: (word, texts of the group saying it).
+
+    Weighted log-odds ratio with an informative Dirichlet prior (Monroe, Colaresi & Quinn 2008,
+    "Fightin' words", eq. 16 and 19–22), over document frequencies: for word w with y_w texts
+    in the group of n, y'_w in the rest of n', and a prior α_w = prior · (y_w + y'_w) / (n + n'),
+
+        δ_w = ln((y_w + α_w) / (n + α₀ − y_w − α_w)) − ln((y'_w + α_w) / (n' + α₀ − y'_w − α_w))
+        z_w = δ_w / √(1/(y_w + α_w) + 1/(y'_w + α_w)),   α₀ = prior
+
+    Kept: words in at least two texts of the group with z_w > 1.96, highest z first. A word
+    every customer uses ("order", "coffee") is as common in the rest and drops out.
+    """
+    mine: Counter[str] = Counter()
+    theirs: Counter[str] = Counter()
+    for text in group:
+        mine.update(keywords_of(text))
+    for text in rest:
+        theirs.update(keywords_of(text))
+    n, n_rest = len(group), len(rest)
+    if not n:
+        return []
+    scored: list[tuple[float, str, int]] = []
+    for word, y in mine.items():
+        if y < 2:
+            continue
+        y_rest = theirs.get(word, 0)
+        alpha = prior * (y + y_rest) / (n + n_rest)
+        delta = math.log((y + alpha) / (n + prior - y - alpha)) - math.log(
+            (y_rest + alpha) / (n_rest + prior - y_rest - alpha)
+        )
+        z = delta / math.sqrt(1 / (y + alpha) + 1 / (y_rest + alpha))
+        if z > 1.96:
+            scored.append((z, word, y))
+    scored.sort(key=lambda item: (-item[0], item[1]))
+    return [(word, y) for _, word, y in scored[:top]]
+
+
 @dataclass
 class MonthOfFeedback:
     month: str  # YYYY-MM
@@ -166,6 +229,24 @@ class MonthOfFeedback:
     mean_sentiment: float | None
     negative_share: float | None
     negative_keywords: list[tuple[str, int]]
+
+
+@dataclass
+class SegmentVoice:
+    segment: str  # the customers' RFM segment in the latest analysis
+    texts: int
+    negative_share: float
+    negative_keywords: list[tuple[str, int]]
+
+
+@dataclass(frozen=True)
+class SaidText:
+    at: dt.datetime
+    source: str  # "survey", "review" or "ticket"
+    source_id: int
+    customer_id: int | None
+    text: str
+    sentiment: float = 0.0
 
 
 @dataclass
@@ -179,73 +260,142 @@ class FeedbackAnalysis:
     negative: int
     neutral: int
     by_language: dict[str, int] = field(default_factory=dict)
+    by_source: dict[str, int] = field(default_factory=dict)
     negative_keywords: list[tuple[str, int]] = field(default_factory=list)
     positive_keywords: list[tuple[str, int]] = field(default_factory=list)
     months: list[MonthOfFeedback] = field(default_factory=list)
+    segments: list[SegmentVoice] = field(default_factory=list)
+    most_negative: list[SaidText] = field(default_factory=list)
 
 
-def _texts_since(session: Session, since: dt.datetime) -> list[tuple[dt.datetime, str]]:
-    rows: list[tuple[dt.datetime, str]] = []
-    for at, comment in session.execute(
-        select(SurveyResponse.responded_at, SurveyResponse.comment).where(
-            SurveyResponse.responded_at >= since
-        )
+def _texts_since(session: Session, since: dt.datetime) -> list[SaidText]:
+    rows: list[SaidText] = []
+    for rid, customer, at, comment in session.execute(
+        select(
+            SurveyResponse.id,
+            SurveyResponse.customer_id,
+            SurveyResponse.responded_at,
+            SurveyResponse.comment,
+        ).where(SurveyResponse.responded_at >= since)
     ):
         if comment and comment.strip():
-            rows.append((at, comment))
-    for at, title, body in session.execute(
-        select(Review.published_at, Review.title, Review.body).where(Review.published_at >= since)
+            rows.append(SaidText(at, "survey", rid, customer, comment.strip()))
+    for rid, customer, at, title, body in session.execute(
+        select(Review.id, Review.customer_id, Review.published_at, Review.title, Review.body).where(
+            Review.published_at >= since
+        )
     ):
         text = " ".join(part for part in (title, body) if part).strip()
         if text:
-            rows.append((at, text))
+            rows.append(SaidText(at, "review", rid, customer, text))
+    for tid, customer, at, body in session.execute(
+        select(Ticket.id, Ticket.customer_id, TicketMessage.created_at, TicketMessage.body)
+        .join(Ticket, Ticket.id == TicketMessage.ticket_id)
+        .where(
+            TicketMessage.created_at >= since,
+            TicketMessage.author_kind == "customer",
+            TicketMessage.internal.is_(False),
+        )
+    ):
+        if body and body.strip():
+            rows.append(SaidText(at, "ticket", tid, customer, body.strip()))
     return rows
+
+
+def _segments_of(session: Session, customers: set[int]) -> dict[int, str]:
+    from soloist.domain.scoring import latest_run
+
+    run = latest_run(session, "segments")
+    if run is None or not customers:
+        return {}
+    found: dict[int, str] = {}
+    ids = sorted(customers)
+    for start in range(0, len(ids), 1000):
+        found.update(
+            (customer, segment)
+            for customer, segment in session.execute(
+                select(CustomerScore.customer_id, CustomerScore.segment).where(
+                    CustomerScore.model_run_id == run.id,
+                    CustomerScore.customer_id.in_(ids[start : start + 1000]),
+                    CustomerScore.segment.is_not(None),
+                )
+            )
+        )
+    return found
 
 
 def analyze_feedback(
     session: Session, *, months: int = 6, now: dt.datetime | None = None
 ) -> FeedbackAnalysis:
-    """Sentiment and keywords of the survey comments and reviews of the last ``months``."""
+    """Sentiment and keywords of the survey comments, reviews and customers' ticket messages
+    of the last ``months`` calendar months (this one included): overall, month by month, per
+    RFM segment, and the most negative texts."""
     from soloist.analytics import text_language
 
     now = now or dt.datetime.now(dt.UTC)
     first = (now.replace(day=1) - dt.timedelta(days=31 * (months - 1))).replace(day=1)
     start = dt.datetime(first.year, first.month, 1, tzinfo=dt.UTC)
-    rows = _texts_since(session, start)
     scorer = workspace_scorer(session)
-    texts = [text for _, text in rows]
-    scores = np.asarray(scorer.score(texts), dtype=float) if texts else np.zeros(0)
-    negative = [t for t, s in zip(texts, scores, strict=True) if s < NEGATIVE_BELOW]
-    positive = [t for t, s in zip(texts, scores, strict=True) if s > POSITIVE_ABOVE]
+    said = _texts_since(session, start)
+    values = np.asarray(scorer.score([s.text for s in said]), dtype=float) if said else []
+    rows = [
+        SaidText(s.at, s.source, s.source_id, s.customer_id, s.text, float(v))
+        for s, v in zip(said, values, strict=True)
+    ]
+    negative = [r.text for r in rows if r.sentiment < NEGATIVE_BELOW]
+    positive = [r.text for r in rows if r.sentiment > POSITIVE_ABOVE]
+    not_negative = [r.text for r in rows if r.sentiment >= NEGATIVE_BELOW]
+    not_positive = [r.text for r in rows if r.sentiment <= POSITIVE_ABOVE]
     analysis = FeedbackAnalysis(
         method=scorer.method,
         rules_accuracy=scorer.rules_accuracy,
         trained_accuracy=scorer.trained_accuracy,
         labelled=scorer.labelled,
-        texts=len(texts),
+        texts=len(rows),
         positive=len(positive),
         negative=len(negative),
-        neutral=len(texts) - len(positive) - len(negative),
-        by_language=dict(Counter(text_language(t) for t in texts)),
-        negative_keywords=keywords(negative),
-        positive_keywords=keywords(positive),
+        neutral=len(rows) - len(positive) - len(negative),
+        by_language=dict(Counter(text_language(r.text) for r in rows)),
+        by_source=dict(Counter(r.source for r in rows)),
+        negative_keywords=distinctive_keywords(negative, not_negative),
+        positive_keywords=distinctive_keywords(positive, not_positive),
+        most_negative=sorted(
+            (r for r in rows if r.sentiment < NEGATIVE_BELOW), key=lambda r: r.sentiment
+        )[:10],
     )
-    by_month: dict[str, list[tuple[str, float]]] = {}
-    for (at, text), value in zip(rows, scores, strict=True):
-        by_month.setdefault(f"{at.year:04d}-{at.month:02d}", []).append((text, float(value)))
+    by_month: dict[str, list[SaidText]] = {}
+    for row in rows:
+        by_month.setdefault(f"{row.at.year:04d}-{row.at.month:02d}", []).append(row)
     cursor = start
     for _ in range(months):
         label = f"{cursor.year:04d}-{cursor.month:02d}"
-        said = by_month.get(label, [])
-        values = np.array([v for _, v in said])
+        month = by_month.get(label, [])
+        scores = np.array([r.sentiment for r in month])
         analysis.months.append(
             MonthOfFeedback(
                 month=label,
-                texts=len(said),
-                mean_sentiment=float(values.mean()) if said else None,
-                negative_share=float((values < NEGATIVE_BELOW).mean()) if said else None,
-                negative_keywords=keywords([t for t, v in said if v < NEGATIVE_BELOW], top=5),
+                texts=len(month),
+                mean_sentiment=float(scores.mean()) if month else None,
+                negative_share=float((scores < NEGATIVE_BELOW).mean()) if month else None,
+                negative_keywords=distinctive_keywords(
+                    [r.text for r in month if r.sentiment < NEGATIVE_BELOW], not_negative, top=5
+                ),
             )
         )
         cursor = (cursor + dt.timedelta(days=32)).replace(day=1)
+    segments = _segments_of(session, {r.customer_id for r in rows if r.customer_id})
+    by_segment: dict[str, list[SaidText]] = {}
+    for row in rows:
+        if row.customer_id in segments:
+            by_segment.setdefault(segments[row.customer_id], []).append(row)
+    for segment, said_there in sorted(by_segment.items(), key=lambda kv: -len(kv[1])):
+        unhappy = [r.text for r in said_there if r.sentiment < NEGATIVE_BELOW]
+        analysis.segments.append(
+            SegmentVoice(
+                segment=segment,
+                texts=len(said_there),
+                negative_share=len(unhappy) / len(said_there),
+                negative_keywords=distinctive_keywords(unhappy, not_negative, top=5),
+            )
+        )
     return analysis

@@ -390,6 +390,12 @@ MOVEMENT_LABELS: Final = LabelTable(
     lost=N_("Lost customers"),
 )
 REPORT_PERIODS: Final = LabelTable(month=N_("Monthly report"), week=N_("Weekly report"))
+# Where a feedback text was written (soloist.domain.feedback_text.SaidText.source).
+FEEDBACK_SOURCES: Final = LabelTable(
+    survey=N_("survey comment"), review=N_("review"), ticket=N_("ticket message")
+)
+# The languages the feedback analysis tells apart (soloist.analytics.text_language).
+TEXT_LANGUAGES: Final = LabelTable(en=N_("English"), zh=N_("Chinese"))
 
 # The parts of a campaign's template an error can be in (soloist.domain.campaigns.templates).
 TEMPLATE_PARTS: Final = LabelTable(subject=N_("subject"), html=N_("body"), text=N_("body"))
@@ -526,4 +532,6 @@ TABLES: Final = {
     "JOURNEY_REASONS": JOURNEY_REASONS,
     "MOVEMENT_LABELS": MOVEMENT_LABELS,
     "REPORT_PERIODS": REPORT_PERIODS,
+    "FEEDBACK_SOURCES": FEEDBACK_SOURCES,
+    "TEXT_LANGUAGES": TEXT_LANGUAGES,
 }

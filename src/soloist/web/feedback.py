@@ -1,0 +1,41 @@
+"""The feedback page: what customers wrote, how they felt, and what the unhappy ones talk
+about, month by month and per segment (the analysis is soloist.domain.feedback_text's)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import Response
+
+from soloist.domain.feedback_text import analyze_feedback
+from soloist.web.charts import line_chart
+from soloist.web.rendering import render, wording
+from soloist.web.security import CurrentUser
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/feedback")
+def feedback_page(
+    request: Request,
+    user: CurrentUser,
+    months: Annotated[int, Query(ge=1, le=36)] = 6,
+) -> Response:
+    with request.app.state.database.read_session() as session:
+        analysis = analyze_feedback(session, months=months)
+    words = wording(request, user)
+    trend = line_chart(
+        words._("Mean sentiment by month"),
+        [m.month for m in analysis.months],
+        [m.mean_sentiment for m in analysis.months],
+        lambda v: words.fmt.number(v, 2),
+        low=-1.0,
+        high=1.0,
+    )
+    return render(
+        request,
+        "feedback.html",
+        {"analysis": analysis, "months": months, "trend": trend},
+        user=user,
+    )
