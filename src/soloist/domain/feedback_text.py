@@ -73,8 +73,6 @@ _ZH_STOP = frozenset(
         "因为",
         "所以",
         "已经",
-        "而且",
-        "自己",
         "这样",
         "那么",
         "这么",
@@ -183,16 +181,17 @@ def keywords(texts: Sequence[str], top: int = 10) -> list[tuple[str, int]]:
 
 
 def distinctive_keywords(
-    group: Sequence[str], rest: Sequence[str], top: int = 10, prior: float = 10.0
+    group: Sequence[str], rest: Sequence[str], top: int = 10, prior: float = 1.0
 ) -> list[tuple[str, int]]:
     """The words that set ``group`` apart from ``rest``: (word, texts of the group saying it).
 
-    Weighted log-odds ratio with an informative Dirichlet prior (Monroe, Colaresi & Quinn 2008,
-    "Fightin' words", eq. 16 and 19–22), over document frequencies: for word w with y_w texts
-    in the group of n, y'_w in the rest of n', and a prior α_w = prior · (y_w + y'_w) / (n + n'),
+    The log-odds ratio with an informative prior (Monroe, Colaresi & Quinn 2008, "Fightin'
+    words", §3.5), over texts: of the group's n texts y_w say w, of the rest's n', y'_w. With
+    the pooled share p_w = (y_w + y'_w) / (n + n') as a Beta(α_w, β_w) prior of strength
+    ``prior`` (α_w = prior · p_w, β_w = prior · (1 − p_w)),
 
-        δ_w = ln((y_w + α_w) / (n + α₀ − y_w − α_w)) − ln((y'_w + α_w) / (n' + α₀ − y'_w − α_w))
-        z_w = δ_w / √(1/(y_w + α_w) + 1/(y'_w + α_w)),   α₀ = prior
+        δ_w = ln((y_w + α_w) / (n − y_w + β_w)) − ln((y'_w + α_w) / (n' − y'_w + β_w))
+        z_w = δ_w / √(1/(y_w + α_w) + 1/(n − y_w + β_w) + 1/(y'_w + α_w) + 1/(n' − y'_w + β_w))
 
     Kept: words in at least two texts of the group with z_w > 1.96, highest z first. A word
     every customer uses ("order", "coffee") is as common in the rest and drops out.
@@ -211,11 +210,16 @@ def distinctive_keywords(
         if y < 2:
             continue
         y_rest = theirs.get(word, 0)
-        alpha = prior * (y + y_rest) / (n + n_rest)
-        delta = math.log((y + alpha) / (n + prior - y - alpha)) - math.log(
-            (y_rest + alpha) / (n_rest + prior - y_rest - alpha)
+        if y + y_rest == n + n_rest:
+            continue  # in every text: sets nothing apart
+        pooled = (y + y_rest) / (n + n_rest)
+        alpha, beta = prior * pooled, prior * (1 - pooled)
+        delta = math.log((y + alpha) / (n - y + beta)) - math.log(
+            (y_rest + alpha) / (n_rest - y_rest + beta)
         )
-        z = delta / math.sqrt(1 / (y + alpha) + 1 / (y_rest + alpha))
+        variance = 1 / (y + alpha) + 1 / (n - y + beta)
+        variance += 1 / (y_rest + alpha) + 1 / (n_rest - y_rest + beta)
+        z = delta / math.sqrt(variance)
         if z > 1.96:
             scored.append((z, word, y))
     scored.sort(key=lambda item: (-item[0], item[1]))
@@ -333,8 +337,8 @@ def analyze_feedback(
     from soloist.analytics import text_language
 
     now = now or dt.datetime.now(dt.UTC)
-    first = (now.replace(day=1) - dt.timedelta(days=31 * (months - 1))).replace(day=1)
-    start = dt.datetime(first.year, first.month, 1, tzinfo=dt.UTC)
+    year, month = divmod(now.year * 12 + now.month - 1 - (months - 1), 12)
+    start = dt.datetime(year, month + 1, 1, tzinfo=dt.UTC)
     scorer = workspace_scorer(session)
     said = _texts_since(session, start)
     values = np.asarray(scorer.score([s.text for s in said]), dtype=float) if said else []
