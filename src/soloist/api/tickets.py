@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from soloist.api.deps import DatabaseDep, Reader, ReadSession, Writer
 from soloist.api.errors import ErrorPublic
+from soloist.domain.feedback_text import score_texts
 from soloist.domain.service import (
     Desk,
     get_ticket,
@@ -77,10 +78,18 @@ class MessagePublic(BaseModel):
         description="For a staff reply: queued, sent, failed, recorded (no mail server) or "
         "no_address."
     )
+    sentiment: float | None = Field(
+        default=None,
+        description="For the customer's messages: sentiment in [−1, 1], above 0 positive "
+        "(English or Chinese, told per message); None for staff replies and notes.",
+    )
 
 
 class TicketDetail(TicketPublic):
     messages: list[MessagePublic]
+    customer_sentiment: float | None = Field(
+        default=None, description="The sentiment of the customer's latest message."
+    )
 
 
 class TicketPage(BaseModel):
@@ -158,9 +167,18 @@ def _public(ticket: Ticket, desk: Desk) -> TicketPublic:
 
 
 def _detail(ticket: Ticket, desk: Desk) -> TicketDetail:
+    messages = [MessagePublic.model_validate(m) for m in ticket.messages]
+    session = object_session(ticket)
+    from_customer = [m for m in messages if m.author_kind == "customer"]
+    if session is not None and from_customer:
+        scores = score_texts(session, [m.body for m in from_customer])
+        scored = {m.id: s for m, s in zip(from_customer, scores, strict=True)}
+        messages = [m.model_copy(update={"sentiment": scored.get(m.id)}) for m in messages]
+    latest = [m for m in messages if m.author_kind == "customer"]
     return TicketDetail(
         **_public(ticket, desk).model_dump(),
-        messages=[MessagePublic.model_validate(m) for m in ticket.messages],
+        messages=messages,
+        customer_sentiment=latest[-1].sentiment if latest else None,
     )
 
 

@@ -193,7 +193,8 @@ def distinctive_keywords(
         δ_w = ln((y_w + α_w) / (n − y_w + β_w)) − ln((y'_w + α_w) / (n' − y'_w + β_w))
         z_w = δ_w / √(1/(y_w + α_w) + 1/(n − y_w + β_w) + 1/(y'_w + α_w) + 1/(n' − y'_w + β_w))
 
-    Kept: words in at least two texts of the group with z_w > 1.96, highest z first. A word
+    Kept: words in at least two texts of the group with z_w > 1 (one standard error: a small
+    shop has few texts, and the ranking matters more than a test), highest z first. A word
     every customer uses ("order", "coffee") is as common in the rest and drops out.
     """
     mine: Counter[str] = Counter()
@@ -220,7 +221,7 @@ def distinctive_keywords(
         variance = 1 / (y + alpha) + 1 / (n - y + beta)
         variance += 1 / (y_rest + alpha) + 1 / (n_rest - y_rest + beta)
         z = delta / math.sqrt(variance)
-        if z > 1.96:
+        if z > 1.0:
             scored.append((z, word, y))
     scored.sort(key=lambda item: (-item[0], item[1]))
     return [(word, y) for _, word, y in scored[:top]]

@@ -395,7 +395,7 @@ FEEDBACK_SOURCES: Final = LabelTable(
     survey=N_("survey comment"), review=N_("review"), ticket=N_("ticket message")
 )
 # The languages the feedback analysis tells apart (soloist.analytics.text_language).
-TEXT_LANGUAGES: Final = LabelTable(en=N_("English"), zh=N_("Chinese"))
+TEXT_LANGUAGES: Final = LabelTable(en=N_("in English"), zh=N_("in Chinese"))
 
 # The parts of a campaign's template an error can be in (soloist.domain.campaigns.templates).
 TEMPLATE_PARTS: Final = LabelTable(subject=N_("subject"), html=N_("body"), text=N_("body"))

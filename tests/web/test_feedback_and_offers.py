@@ -1,0 +1,88 @@
+"""The feedback page (sentiment and what unhappy customers talk about, in both languages) and
+the customer page's "what to offer next"."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi.testclient import TestClient
+
+from soloist.domain.customers import CustomerCreate, create_customer
+from soloist.domain.feedback import record_survey_response
+from soloist.domain.orders import OrderCreate, ProductCreate, create_product, record_order
+from soloist.storage.database import Database
+from tests.web.conftest import sign_in, visible_texts
+
+
+def test_the_feedback_page_says_what_unhappy_customers_talk_about(
+    web: TestClient, sqlite_database: Database
+) -> None:
+    today = dt.datetime.now(dt.UTC)
+    said = [
+        ("The parcel was late and the beans were stale.", 1),
+        ("Late delivery again; stale beans.", 2),
+        ("包裹晚到了三天，豆子不新鲜", 1),
+        ("Lovely beans, friendly service!", 5),
+        ("Great coffee, fast delivery.", 5),
+        ("味道很好，谢谢", 5),
+    ]
+    with sqlite_database.session() as session:
+        for text, score in said:
+            record_survey_response(session, "csat", score, "t", comment=text, responded_at=today)
+    token = sign_in(web)
+    page = web.get("/feedback")
+    assert page.status_code == 200
+    texts = " ".join(visible_texts(page.text))
+    assert "What unhappy customers talk about" in texts
+    assert "built-in rules" in texts
+    unhappy = page.text.split('id="negative-topics"')[1].split("</section>")[0]
+    assert "stale" in unhappy
+    assert "late" in unhappy
+    assert "beans" not in unhappy  # said by happy customers too
+    assert "包裹晚到了三天" in page.text.split('id="most-negative"')[1]
+
+    web.post("/language", data={"locale": "zh_Hans", "next": "/", "csrf_token": token})
+    chinese = web.get("/feedback?months=1").text
+    assert "不满意的客户在说什么" in chinese
+    assert "What unhappy customers talk about" not in chinese
+
+
+def test_the_customer_page_offers_what_similar_customers_bought(
+    web: TestClient, sqlite_database: Database
+) -> None:
+    with sqlite_database.session() as session:
+        for sku, name in [("K1", "Kettle"), ("F1", "Filters"), ("M1", "Mug"), ("T1", "Tin")]:
+            create_product(
+                session, ProductCreate(sku=sku, name=name, price="5.00", currency="USD"), "t"
+            )
+        baskets = [["K1", "F1"], ["K1", "F1", "M1"], ["K1", "F1"], ["M1", "T1"], ["M1", "T1"]]
+        for n, basket in enumerate(baskets * 4):
+            person = create_customer(
+                session, CustomerCreate(name=f"P{n}", email=f"p{n}@example.com"), "t"
+            )
+            record_order(
+                session,
+                OrderCreate(
+                    customer_id=person.id, external_id=f"o{n}", currency="USD",
+                    ordered_at=dt.datetime(2026, 10, 1, tzinfo=dt.UTC), status="paid",
+                    lines=[{"sku": s, "quantity": 1, "unit_price": "5.00"} for s in basket],
+                ),
+                "t",
+            )  # fmt: skip
+        probe = create_customer(session, CustomerCreate(name="Probe", email="x@example.com"), "t")
+        record_order(
+            session,
+            OrderCreate(
+                customer_id=probe.id, external_id="probe", currency="USD",
+                ordered_at=dt.datetime(2026, 11, 1, tzinfo=dt.UTC), status="paid",
+                lines=[{"sku": "K1", "quantity": 1, "unit_price": "5.00"}],
+            ),
+            "t",
+        )  # fmt: skip
+        probe_id = probe.id
+    sign_in(web)
+    page = web.get(f"/customers/{probe_id}").text
+    offers = page.split('id="customer-recommendations"')[1].split("</section>")[0]
+    assert offers.index("Filters") < offers.index("Tin")
+    assert "Because they bought Kettle" in offers
+    assert 'Kettle <span class="muted">K1' not in offers  # already bought
