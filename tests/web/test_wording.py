@@ -44,6 +44,7 @@ FIGURES = {
     "csat": (3.5, 4.2),
     "nps": (6.0, 9.0),
     "tickets": (2.0, 0.0),
+    "feedback_sentiment": (-0.45, 0.3),
     "price": (19.9, 12.0),
     "subscription_risk": (0.35, None),
     "expected_remaining_periods": (4.2, None),

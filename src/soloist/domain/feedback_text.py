@@ -307,6 +307,53 @@ def _texts_since(session: Session, since: dt.datetime) -> list[SaidText]:
     return rows
 
 
+def customer_sentiment(
+    session: Session, since: dt.datetime, until: dt.datetime | None = None
+) -> dict[int, float]:
+    """Each customer's mean sentiment over what they wrote from ``since`` (to ``until``)."""
+    said = [
+        r
+        for r in _texts_since(session, since)
+        if r.customer_id is not None and (until is None or _aware(r.at) < until)
+    ]
+    if not said:
+        return {}
+    scores = workspace_scorer(session).score([r.text for r in said])
+    totals: dict[int, list[float]] = {}
+    for row, value in zip(said, scores, strict=True):
+        totals.setdefault(int(row.customer_id or 0), []).append(float(value))
+    return {customer: float(np.mean(values)) for customer, values in totals.items()}
+
+
+def ticket_sentiment(session: Session, ticket_ids: Sequence[int]) -> dict[int, float]:
+    """Mean sentiment of the customer's own messages in each ticket."""
+    wanted = sorted(set(ticket_ids))
+    bodies: list[tuple[int, str]] = []
+    for start in range(0, len(wanted), 1000):
+        bodies += [
+            (tid, body)
+            for tid, body in session.execute(
+                select(TicketMessage.ticket_id, TicketMessage.body).where(
+                    TicketMessage.ticket_id.in_(wanted[start : start + 1000]),
+                    TicketMessage.author_kind == "customer",
+                    TicketMessage.internal.is_(False),
+                )
+            )
+            if body and body.strip()
+        ]
+    if not bodies:
+        return {}
+    scores = workspace_scorer(session).score([body for _, body in bodies])
+    totals: dict[int, list[float]] = {}
+    for (tid, _), value in zip(bodies, scores, strict=True):
+        totals.setdefault(tid, []).append(float(value))
+    return {tid: float(np.mean(values)) for tid, values in totals.items()}
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
 def _segments_of(session: Session, customers: set[int]) -> dict[int, str]:
     from soloist.domain.scoring import latest_run
 

@@ -56,6 +56,7 @@ REASON_FEATURES = frozenset(
         "csat",
         "nps",
         "tickets",
+        "feedback_sentiment",
         "price",
         "subscription_risk",
         "expected_remaining_periods",
@@ -220,6 +221,10 @@ class ReasonWording:
                 lambda x: fmt.number(x, 1),
             ),
             "nps": (_("NPS answer %(value)s (typical: %(typical)s)"), fmt.number),
+            "feedback_sentiment": (
+                _("what they wrote lately reads negative: %(value)s (typical: %(typical)s)"),
+                lambda x: fmt.number(x, 2),
+            ),
             "price": (_("price %(value)s (typical: %(typical)s)"), lambda x: fmt.number(x, 2)),
         }
         template, show = phrases[feature]

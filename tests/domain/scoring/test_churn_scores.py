@@ -39,3 +39,18 @@ def test_churn_run_stores_comparison_scores_and_reasons(database: Database) -> N
         shown = scores_of_customer(session, rows[0].customer_id)
         assert shown.values["churn_risk"] == rows[0].churn_risk
         assert "churn" in shown.reasons
+    # What customers wrote feeds the satisfaction drivers and the churn reasons.
+    csat_factors = {d["factor"] for d in metrics["satisfaction_drivers"]["csat"]["drivers"]}
+    assert "ticket_sentiment" in csat_factors
+    with database.session() as session:
+        negative = [
+            r
+            for r in session.scalars(
+                select(CustomerScore).where(CustomerScore.model_run_id == run_id)
+            )
+            if any(x["feature"] == "feedback_sentiment" for x in r.reasons["churn"])
+        ]
+    assert negative
+    said = next(x for x in negative[0].reasons["churn"] if x["feature"] == "feedback_sentiment")
+    assert said["value"] < 0
+    assert said["value"] < said["typical"]

@@ -109,7 +109,7 @@ def satisfaction_driver_tables(
     ).where(SurveyResponse.customer_id.is_not(None))  # fmt: skip
     ticket_query = select(
         Ticket.customer_id, Ticket.category, Ticket.priority, Ticket.opened_at,
-        Ticket.first_response_at, Ticket.resolved_at,
+        Ticket.first_response_at, Ticket.resolved_at, Ticket.id,
     ).where(Ticket.customer_id.is_not(None))  # fmt: skip
     if until is not None:
         limit = until.to_pydatetime().replace(tzinfo=dt.UTC)
@@ -122,8 +122,13 @@ def satisfaction_driver_tables(
     tickets = pd.DataFrame(
         session.execute(ticket_query).all(),
         columns=["customer_id", "category", "priority", "opened_at", "first_response_at",
-                 "resolved_at"],
+                 "resolved_at", "ticket_id"],
     )  # fmt: skip
+    # How the customer's own messages in the ticket read (soloist.domain.feedback_text).
+    from soloist.domain.feedback_text import ticket_sentiment
+
+    moods = ticket_sentiment(session, tickets["ticket_id"].tolist()) if not tickets.empty else {}
+    tickets["ticket_sentiment"] = tickets["ticket_id"].map(moods)
     per_customer = orders.groupby("customer_id")["amount"].agg(["mean", "size"])
     per_customer.columns = ["average_order_value", "orders"]
     results: dict[str, Any] = {}
@@ -144,6 +149,7 @@ def satisfaction_driver_tables(
                 "csat": linked["score"].astype(np.float64),
                 "response_hours": (linked["first_response_at"] - linked["opened_at"]) / hour,
                 "resolution_hours": (linked["resolved_at"] - linked["opened_at"]) / hour,
+                "ticket_sentiment": linked["ticket_sentiment"].fillna(0.0).astype(np.float64),
                 "ticket_category": linked["category"],
                 "priority": linked["priority"],
                 "average_order_value": linked["customer_id"].map(
@@ -161,6 +167,11 @@ def satisfaction_driver_tables(
                 "average_order_value": nps["customer_id"].map(per_customer["average_order_value"]),
                 "orders": nps["customer_id"].map(per_customer["orders"]).astype(np.float64),
                 "tickets": nps["customer_id"].map(ticket_counts).fillna(0).astype(np.float64),
+                # their tickets' mean sentiment; 0 (neutral) for customers without tickets
+                "ticket_sentiment": nps["customer_id"]
+                .map(tickets.groupby("customer_id")["ticket_sentiment"].mean())
+                .fillna(0.0)
+                .astype(np.float64),
             }
         )
         results["nps"] = _drivers(frame, "nps")
@@ -263,6 +274,7 @@ def score_churn_risk(
     session.flush()
     report("storing scores", 3, 4)
     rows = _score_rows(run.id, churn, sub)
+    _add_feedback_reasons(reader, rows, end)
     for start in range(0, len(rows), CHUNK):
         insert_rows(session, CustomerScore, rows[start : start + CHUNK], actor, f"churn {run.id}")
     risk = np.array([r["churn_risk"] for r in rows], dtype=np.float64)
@@ -288,6 +300,36 @@ def score_churn_risk(
     record_audit(session, actor, "model_run.finished", "model_run", run.id, {"kind": "churn"})
     report("done", 4, 4)
     return run
+
+
+FEEDBACK_WINDOW_DAYS = 180
+
+
+def _add_feedback_reasons(session: Session, rows: list[dict[str, Any]], end: pd.Timestamp) -> None:
+    """A churn reason for each customer whose comments, reviews and ticket messages of the last
+    180 days read negative on average (the model does not use them: the reason says what the
+    customer said, beside what their purchases say)."""
+    from soloist.domain.feedback_text import NEGATIVE_BELOW, customer_sentiment
+
+    until = _utc(end) + dt.timedelta(days=1)
+    moods = customer_sentiment(session, until - dt.timedelta(days=FEEDBACK_WINDOW_DAYS), until)
+    if not moods:
+        return
+    typical = float(np.median(list(moods.values())))
+    for row in rows:
+        mood = moods.get(row["customer_id"])
+        if mood is None or mood >= NEGATIVE_BELOW:
+            continue
+        reason = Reason(
+            feature="feedback_sentiment",
+            text=f"what they wrote lately reads negative (sentiment {mood:+.2f}, "
+            f"typical {typical:+.2f})",
+            value=round(mood, 4),
+            typical=round(typical, 4),
+        )
+        stored = dict(row["reasons"])
+        stored["churn"] = [*stored.get("churn", []), reason.to_stored()]
+        row["reasons"] = stored
 
 
 def _naive(moment: Any) -> pd.Timestamp:
