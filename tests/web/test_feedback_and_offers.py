@@ -7,6 +7,7 @@ import datetime as dt
 
 from fastapi.testclient import TestClient
 
+from soloist.domain.campaigns.personal import PersonalFields
 from soloist.domain.customers import CustomerCreate, create_customer
 from soloist.domain.feedback import record_survey_response
 from soloist.domain.orders import OrderCreate, ProductCreate, create_product, record_order
@@ -86,3 +87,11 @@ def test_the_customer_page_offers_what_similar_customers_bought(
     assert offers.index("Filters") < offers.index("Tin")
     assert "Because they bought Kettle" in offers
     assert 'Kettle <span class="muted">K1' not in offers  # already bought
+    # The same offers reach a campaign's template.
+    with sqlite_database.read_session() as session:
+        fields = PersonalFields(session, dt.datetime.now(dt.UTC)).for_customers(
+            session, [probe_id]
+        )[probe_id]
+    assert fields["recommendations"][0] == {"name": "Filters", "sku": "F1"}
+    assert fields["recommendation"] == fields["recommendations"][0]
+    assert "K1" not in {r["sku"] for r in fields["recommendations"]}

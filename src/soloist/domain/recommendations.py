@@ -19,6 +19,7 @@ best sellers, or "new in a category you buy".
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -192,3 +193,27 @@ def _new_products(
         for p in sorted(products.values(), key=lambda p: p.created_at, reverse=True)
         if p.category in categories and p.id not in sold and p.id not in taken
     ]
+
+
+def offers_for_customers(
+    session: Session, customer_ids: Sequence[int], bought: Mapping[int, set[int]], k: int = 3
+) -> dict[int, list[dict[str, str]]]:
+    """The top ``k`` recommendations of many customers at once (a campaign batch), as
+    ``name`` / ``sku`` dicts, best first: the model's, without inactive products and (unless
+    ``repurchase``) what each already bought (``bought``: customer → product ids)."""
+    model = recommender(session)
+    if model is None or not customer_ids:
+        return {}
+    repurchase = bool(recommendation_settings(session)["repurchase"])
+    products = {p.id: p for p in session.scalars(select(Product).where(Product.active.is_(True)))}
+    frame = model.recommend(list(customer_ids), k=min(k * 4 + 10, 200), exclude_seen=not repurchase)
+    offers: dict[int, list[dict[str, str]]] = {}
+    for customer, item in zip(frame["customer"], frame["item"], strict=True):
+        chosen = offers.setdefault(int(customer), [])
+        product = products.get(int(item))
+        if product is None or len(chosen) >= k:
+            continue
+        if not repurchase and product.id in bought.get(int(customer), set()):
+            continue
+        chosen.append({"name": product.name, "sku": product.sku})
+    return offers

@@ -408,7 +408,12 @@ TEMPLATE_FIELDS: Final = LabelTable(
         "customer.tier": N_("loyalty tier, or none"),
         "customer.last_product": N_("product of the latest paid order"),
         "customer.clv_band": N_("predicted value band (high, medium or low)"),
-        "customer.recommendation.name": N_("a best seller they have not bought, or none"),
+        "customer.recommendation.name": N_(
+            "the product recommended to them (else a best seller they have not bought), or none"
+        ),
+        "customer.recommendations": N_(
+            "up to three recommended products, each with name and sku (loop over them)"
+        ),
         "unsubscribe_url": N_("one-click unsubscribe link"),
     }
 )

@@ -5,8 +5,10 @@ template can reach nothing else. ``customer`` offers ``name``, ``first_name``, `
 ``language``, ``points`` (the loyalty balance), ``tier`` (its name, or none),
 ``last_product`` (the product of the newest paid order), ``clv_band`` (``high`` for the top
 fifth of the latest CLV run, ``medium`` for the next three tenths, ``low`` for the rest) and
-``recommendation`` (``name`` and ``sku`` of the best seller of the last year they have not
-bought, or none). The sender adds ``unsubscribe_url``.
+``recommendations`` (up to three products the recommender offers them, each ``name`` and
+``sku``, best first; see soloist.domain.recommendations) and ``recommendation`` (the first of
+them, or else the best seller of the last year they have not bought, or none). The sender adds
+``unsubscribe_url``.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ FIELDS = (
     "last_product",
     "clv_band",
     "recommendation",
+    "recommendations",
 )
 POPULAR_DAYS = 365
 POPULAR_COUNT = 50
@@ -134,10 +137,12 @@ class PersonalFields:
                 ).all()
             )
         last_products, bought = _purchases(session, ids)
+        offers = self._offers(session, ids, bought)
         result: dict[int, dict[str, Any]] = {}
         for customer in customers:
             seen = bought.get(customer.id, set())
             pick = next((p for p in self.popular if p[0] not in seen), None)
+            personal = offers.get(customer.id, [])
             result[customer.id] = {
                 "id": customer.id,
                 "name": customer.name,
@@ -148,9 +153,24 @@ class PersonalFields:
                 "tier": tiers.get(customer.id),
                 "last_product": last_products.get(customer.id),
                 "clv_band": self._band(clv.get(customer.id)),
-                "recommendation": {"name": pick[1], "sku": pick[2]} if pick else None,
+                "recommendation": personal[0]
+                if personal
+                else ({"name": pick[1], "sku": pick[2]} if pick else None),
+                "recommendations": personal,
             }
         return result
+
+    @staticmethod
+    def _offers(
+        session: Session, ids: list[int], bought: dict[int, set[int]]
+    ) -> dict[int, list[dict[str, str]]]:
+        from soloist.domain.recommendations import offers_for_customers
+        from soloist.errors import AnalyticsInputError
+
+        try:
+            return offers_for_customers(session, ids, bought)
+        except AnalyticsInputError:  # too little history to learn from: the best sellers
+            return {}
 
 
 def _purchases(session: Session, ids: list[int]) -> tuple[dict[int, str], dict[int, set[int]]]:
