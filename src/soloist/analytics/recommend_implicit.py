@@ -343,7 +343,8 @@ class ImplicitRecommender:
         base = self._default(mean_count)
 
         def grid(name: str, values: Iterable[float]) -> list[float]:
-            return [float(self.fixed[name])] if self.fixed[name] is not None else list(values)
+            fixed = self.fixed[name]
+            return [float(fixed)] if fixed is not None else list(values)
 
         gram = _gram(train, self.activity_discount)
         counts = np.maximum(np.asarray(train.sum(axis=0)).ravel(), 1.0).astype(np.float32)

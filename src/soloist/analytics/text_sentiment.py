@@ -272,6 +272,6 @@ def choose_sentiment(
         cross_val_score(TrainedSentiment()._new_pipeline(), list(texts), y, cv=splitter).mean()
     )
     if trained_accuracy > rules_accuracy:
-        model = TrainedSentiment().fit(texts, y)
+        model = TrainedSentiment().fit(texts, y.tolist())
         return SentimentChoice("trained", rules_accuracy, trained_accuracy, int(y.size), model)
     return SentimentChoice("rules", rules_accuracy, trained_accuracy, int(y.size), None)

@@ -331,7 +331,7 @@ def ticket_sentiment(session: Session, ticket_ids: Sequence[int]) -> dict[int, f
     bodies: list[tuple[int, str]] = []
     for start in range(0, len(wanted), 1000):
         bodies += [
-            (tid, body)
+            (int(tid), str(body))
             for tid, body in session.execute(
                 select(TicketMessage.ticket_id, TicketMessage.body).where(
                     TicketMessage.ticket_id.in_(wanted[start : start + 1000]),
@@ -364,7 +364,7 @@ def _segments_of(session: Session, customers: set[int]) -> dict[int, str]:
     ids = sorted(customers)
     for start in range(0, len(ids), 1000):
         found.update(
-            (customer, segment)
+            (customer, str(segment))
             for customer, segment in session.execute(
                 select(CustomerScore.customer_id, CustomerScore.segment).where(
                     CustomerScore.model_run_id == run.id,
@@ -389,7 +389,9 @@ def analyze_feedback(
     start = dt.datetime(year, month + 1, 1, tzinfo=dt.UTC)
     scorer = workspace_scorer(session)
     said = _texts_since(session, start)
-    values = np.asarray(scorer.score([s.text for s in said]), dtype=float) if said else []
+    values: Sequence[float] = (
+        np.asarray(scorer.score([s.text for s in said]), dtype=float).tolist() if said else []
+    )
     rows = [
         SaidText(s.at, s.source, s.source_id, s.customer_id, s.text, float(v))
         for s, v in zip(said, values, strict=True)
@@ -421,16 +423,18 @@ def analyze_feedback(
     cursor = start
     for _ in range(months):
         label = f"{cursor.year:04d}-{cursor.month:02d}"
-        month = by_month.get(label, [])
-        scores = np.array([r.sentiment for r in month])
+        said_then = by_month.get(label, [])
+        scores = np.array([r.sentiment for r in said_then])
         analysis.months.append(
             MonthOfFeedback(
                 month=label,
-                texts=len(month),
-                mean_sentiment=float(scores.mean()) if month else None,
-                negative_share=float((scores < NEGATIVE_BELOW).mean()) if month else None,
+                texts=len(said_then),
+                mean_sentiment=float(scores.mean()) if said_then else None,
+                negative_share=float((scores < NEGATIVE_BELOW).mean()) if said_then else None,
                 negative_keywords=distinctive_keywords(
-                    [r.text for r in month if r.sentiment < NEGATIVE_BELOW], not_negative, top=5
+                    [r.text for r in said_then if r.sentiment < NEGATIVE_BELOW],
+                    not_negative,
+                    top=5,
                 ),
             )
         )

@@ -137,13 +137,14 @@ def recommend_for_customer(session: Session, customer_id: int, k: int = 5) -> li
     if not 1 <= k <= 50:
         raise ValidationError(f"k must be between 1 and 50, got {k}.", field="k")
     repurchase = bool(recommendation_settings(session)["repurchase"])
-    bought = {
-        product_id
-        for (product_id,) in session.execute(
+    bought: set[int] = {
+        int(product_id)
+        for product_id in session.scalars(
             _counted_lines()
             .with_only_columns(OrderLine.product_id)
             .where(Order.customer_id == customer_id)
         )
+        if product_id is not None
     }
     products = {p.id: p for p in session.scalars(select(Product).where(Product.active.is_(True)))}
     model = recommender(session)
@@ -167,7 +168,11 @@ def recommend_for_customer(session: Session, customer_id: int, k: int = 5) -> li
                 reason = "because"
             else:
                 reason = "similar_customers"
-            origin = session.get(Product, int(source)) if reason == "because" else None
+            origin = (
+                session.get(Product, int(source))
+                if reason == "because" and source is not None
+                else None
+            )
             chosen.append(
                 Recommendation(
                     product.id, product.sku, product.name, score, reason,
