@@ -229,6 +229,7 @@ class _Validation:
         if not self.rows.size:
             return 0.0
         scores[self.seen] = -np.inf
+        k = min(k, scores.shape[1])  # a shop with fewer than k products
         # A held-out item is a hit when it scores at least the row's k-th best (ties are
         # rare with real-valued scores).
         kth = -np.partition(-scores, k - 1, axis=1)[:, k - 1]

@@ -27,6 +27,7 @@ def serve(
 
     from soloist.app import create_app
     from soloist.domain.dashboard import warm_dashboard
+    from soloist.domain.recommendations import warm_recommender
 
     settings = common.settings()
     if worker and settings.refit_schedule.strip():
@@ -40,6 +41,7 @@ def serve(
         owners = count_owners(session)
     # The dashboard's aggregates take seconds on millions of orders: start them now.
     warm_dashboard(app.state.database, app.state.settings.currency)
+    warm_recommender(app.state.database)
     err.print(f"Soloist is serving on http://{host}:{port}/ (API docs at /docs). Ctrl-C stops it.")
     if owners == 0:
         err.print(

@@ -18,18 +18,21 @@ best sellers, or "new in a category you buy".
 
 from __future__ import annotations
 
+import logging
 import math
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from soloist.domain.audit import record_audit
 from soloist.errors import NotFoundError, ValidationError
 from soloist.storage.caches import VersionedCache
+from soloist.storage.database import Database
 from soloist.storage.models import Customer, Order, OrderLine, Product, WorkspaceSetting
 
 SETTINGS_KEY = "recommendations"
@@ -39,6 +42,7 @@ _COUNTED_STATUSES = ("paid",)  # a partial refund leaves an order paid
 _NEW_PRODUCT_SCORE = 0.0
 
 _models: VersionedCache[str, Any] = VersionedCache("recommenders", maxsize=4)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -116,19 +120,70 @@ def _version(session: Session) -> tuple[Any, ...]:
     return (growth, tuple(products), newest_order is None)
 
 
+@dataclass(frozen=True)
+class _Fit:
+    model: Any  # an ImplicitRecommender, or None when nobody has bought anything yet
+
+
+_refitting: set[str] = set()
+_refitting_lock = threading.Lock()
+
+
+def _fit(session: Session) -> _Fit:
+    from soloist.analytics import ImplicitRecommender
+
+    lines = pd.DataFrame(session.execute(_counted_lines()).all(), columns=["customer", "item"])
+    if lines.empty:
+        return _Fit(None)
+    return _Fit(ImplicitRecommender(random_state=0).fit(lines))
+
+
+def _refit_in_background(engine: Engine, url: str, version: tuple[Any, ...]) -> None:
+    with _refitting_lock:
+        if url in _refitting:
+            return
+        _refitting.add(url)
+
+    def work() -> None:
+        try:
+            with Session(engine) as session:
+                _models.get_or_compute(url, version, lambda: _fit(session))
+        except Exception:  # a failed refit keeps the previous model; the next ask tries again
+            log.exception("refitting the recommender failed")
+        finally:
+            with _refitting_lock:
+                _refitting.discard(url)
+
+    threading.Thread(target=work, name="soloist-recommender", daemon=True).start()
+
+
 def recommender(session: Session) -> Any:
-    """The workspace's fitted model (or None when nobody has bought anything yet)."""
-    url = session.get_bind().engine.url.render_as_string(hide_password=True)
+    """The workspace's fitted model (None when nobody has bought anything yet).
 
-    def fit() -> Any:
-        from soloist.analytics import ImplicitRecommender
+    Fitted on first use; when the orders have grown since, the previous model answers while a
+    background thread fits the new one (stale-while-revalidate, as the dashboard), so no page
+    waits for a refit.
+    """
+    engine = session.get_bind().engine
+    url = engine.url.render_as_string(hide_password=True)
+    version = _version(session)
+    cached = _models.get(url, version)
+    if cached is not None:
+        return cached.model
+    previous = _models.latest(url)
+    if previous is not None:
+        _refit_in_background(engine, url, version)
+        return previous.model
+    return _models.get_or_compute(url, version, lambda: _fit(session)).model
 
-        lines = pd.DataFrame(session.execute(_counted_lines()).all(), columns=["customer", "item"])
-        if lines.empty:
-            return None
-        return ImplicitRecommender(random_state=0).fit(lines)
 
-    return _models.get_or_compute(url, _version(session), fit)
+def warm_recommender(database: Database) -> None:
+    """Fit the workspace's model in the background (``soloist serve`` does at start)."""
+    engine = database.engine
+    with database.read_session() as session:
+        url = engine.url.render_as_string(hide_password=True)
+        version = _version(session)
+    _refit_in_background(engine, url, version)
 
 
 def recommend_for_customer(session: Session, customer_id: int, k: int = 5) -> list[Recommendation]:
