@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import time
 
+import pandas as pd
+
 from soloist.domain.customers import CustomerCreate, create_customer
 from soloist.domain.orders import OrderCreate, ProductCreate, create_product, record_order
 from soloist.domain.recommendations import recommender
@@ -52,3 +54,47 @@ def test_a_page_after_new_orders_gets_the_previous_model_while_the_new_one_fits(
             newer = recommender(session)
     assert newer is not first
     assert newer.params_["customers"] == 30
+
+
+def test_offers_the_customer_would_rate_poorly_are_left_out(sqlite_database: Database) -> None:
+    """Everyone who reviewed D gave it one star: a customer who bought C (bought with D) is not
+    offered D, though the purchases alone would offer it first; A and B come with their
+    stars."""
+    from soloist.domain.feedback import add_review
+    from soloist.domain.recommendations import rating_model, recommend_for_customer
+
+    with sqlite_database.session() as session:
+        ids = {
+            sku: create_product(
+                session, ProductCreate(sku=sku, name=sku, price="5.00", currency="USD"), "t"
+            ).id
+            for sku in "ABCD"
+        }
+    _orders(sqlite_database, 0, 40)  # odd customers buy A+B, even ones C+D
+    with sqlite_database.session() as session:
+        for customer in range(1, 41):
+            reviewed = ("A", "B", "D") if customer % 2 == 0 else ("C", "D")  # ids start at 1
+            for sku in reviewed:
+                stars = 1 if sku == "D" else 5
+                add_review(session, stars, "t", customer_id=customer, product_id=ids[sku])
+        probe = create_customer(session, CustomerCreate(name="Q", email="q@example.com"), "t")
+        record_order(
+            session,
+            OrderCreate(
+                customer_id=probe.id, external_id="probe", currency="USD",
+                ordered_at=dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
+                lines=[{"sku": "C", "quantity": 1, "unit_price": "5.00"}],
+            ),
+            "t",
+        )  # fmt: skip
+        probe_id = probe.id
+    with sqlite_database.read_session() as session:
+        offers = recommend_for_customer(session, probe_id, k=3)
+        stars = rating_model(session).predict(
+            pd.DataFrame({"customer": probe_id, "item": [ids["A"], ids["D"]]})
+        )
+    skus = [o.sku for o in offers]
+    assert "D" not in skus
+    assert set(skus) == {"A", "B"}
+    assert stars[1] < 3.0 < stars[0]
+    assert [o.predicted_rating for o in offers] == [round(float(stars[0]), 2)] * 2

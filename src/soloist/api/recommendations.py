@@ -23,6 +23,7 @@ class RecommendationOut(BaseModel):
     reason: str
     reason_code: str
     because_product_id: int | None
+    predicted_rating: float | None = None
 
 
 @router.get("/{customer_id}/recommendations", response_model=list[RecommendationOut])
@@ -36,7 +37,9 @@ def customer_recommendations(
     ``reason_code`` is one of ``because`` (with ``because_product_id``, a product the customer
     bought), ``similar_customers``, ``popular`` or ``new_in_category``. Products already bought
     are left out unless the workspace's ``repurchase`` setting is on; inactive products never
-    appear. 404 when there is no such customer."""
+    appear. ``predicted_rating``: the stars they would likely give it, when the shop's reviews
+    rate products (offers predicted below 3 stars are left out). 404 when there is no such
+    customer."""
     return [
         RecommendationOut(
             product_id=r.product_id,
@@ -46,6 +49,7 @@ def customer_recommendations(
             reason=r.reason_text,
             reason_code=r.reason,
             because_product_id=r.because_product_id,
+            predicted_rating=r.predicted_rating,
         )
         for r in recommend_for_customer(session, customer_id, k)
     ]

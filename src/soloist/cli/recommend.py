@@ -73,6 +73,7 @@ def recommend(
             "reason": r.reason_text,
             "reason_code": r.reason,
             "because_product_id": r.because_product_id,
+            "predicted_rating": r.predicted_rating,
         }
         for r in found
     ]
@@ -82,4 +83,9 @@ def recommend(
     if not rows:
         out.print("Nothing to recommend yet: recommendations need products and paid orders.")
     for rank, row in enumerate(rows, 1):
-        out.print(f"{rank}. {row['name']} ({row['sku']}) — {row['reason']}", markup=False)
+        stars = (
+            f", likely {row['predicted_rating']:.1f}★"
+            if row["predicted_rating"] is not None
+            else ""
+        )
+        out.print(f"{rank}. {row['name']} ({row['sku']}) — {row['reason']}{stars}", markup=False)

@@ -14,10 +14,16 @@ changed. What is shown is filtered at the time of asking, against the customer's
 Each recommendation has a reason: the customer's product that points most strongly to it
 (``because``), "popular with customers who buy like you" (the factor part of the model), the
 best sellers, or "new in a category you buy".
+
+Where reviews carry stars (30 or more ratings of products: a review of a product, or of an
+order of one product), a :class:`soloist.analytics.RatingRecommender` predicts the stars the
+customer would give each offer; offers they would likely rate below 3 are left out, and the
+prediction is shown.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import threading
@@ -33,7 +39,7 @@ from soloist.domain.audit import record_audit
 from soloist.errors import NotFoundError, ValidationError
 from soloist.storage.caches import VersionedCache
 from soloist.storage.database import Database
-from soloist.storage.models import Customer, Order, OrderLine, Product, WorkspaceSetting
+from soloist.storage.models import Customer, Order, OrderLine, Product, Review, WorkspaceSetting
 
 SETTINGS_KEY = "recommendations"
 DEFAULTS: dict[str, Any] = {"repurchase": False}
@@ -55,6 +61,8 @@ class Recommendation:
     because_product_id: int | None = None
     because_name: str | None = None
     category: str | None = None
+    # the stars the customer would give it (RatingRecommender), when the shop has ratings
+    predicted_rating: float | None = None
 
     @property
     def reason_text(self) -> str:
@@ -235,7 +243,73 @@ def recommend_for_customer(session: Session, customer_id: int, k: int = 5) -> li
                     product.category,
                 )
             )  # fmt: skip
-    return (chosen + _new_products(session, bought, products, {r.product_id for r in chosen}))[:k]
+    offered = chosen + _new_products(session, bought, products, {r.product_id for r in chosen})
+    return _with_ratings(session, customer_id, offered)[:k]
+
+
+MIN_RATINGS = 30
+LOWEST_OFFERED_RATING = 3.0  # products the customer would likely rate below this are left out
+_rating_models: VersionedCache[str, Any] = VersionedCache("rating models", maxsize=4)
+
+
+def product_ratings(session: Session) -> pd.DataFrame:
+    """``customer``, ``item``, ``rating``: reviews of a product, and reviews of an order that
+    holds one product only (its rating is that product's)."""
+    rows = [
+        (customer, product, rating)
+        for customer, product, rating in session.execute(
+            select(Review.customer_id, Review.product_id, Review.rating).where(
+                Review.customer_id.is_not(None), Review.product_id.is_not(None)
+            )
+        )
+    ]
+    single = (
+        select(OrderLine.order_id, func.min(OrderLine.product_id).label("product_id"))
+        .where(OrderLine.product_id.is_not(None))
+        .group_by(OrderLine.order_id)
+        .having(func.count(func.distinct(OrderLine.product_id)) == 1)
+        .subquery()
+    )
+    rows += [
+        (customer, product, rating)
+        for customer, product, rating in session.execute(
+            select(Review.customer_id, single.c.product_id, Review.rating)
+            .join(single, single.c.order_id == Review.order_id)
+            .where(Review.customer_id.is_not(None), Review.product_id.is_(None))
+        )
+    ]
+    return pd.DataFrame(rows, columns=["customer", "item", "rating"])
+
+
+def rating_model(session: Session) -> Any:
+    """The workspace's RatingRecommender, or None with fewer than MIN_RATINGS ratings."""
+    url = session.get_bind().engine.url.render_as_string(hide_password=True)
+    version = tuple(session.execute(select(func.count(Review.id), func.max(Review.id))).one())
+
+    def fit() -> _Fit:
+        from soloist.analytics import RatingRecommender
+
+        ratings = product_ratings(session)
+        if len(ratings) < MIN_RATINGS or ratings["item"].nunique() < 2:
+            return _Fit(None)
+        return _Fit(RatingRecommender(random_state=0).fit(ratings))
+
+    return _rating_models.get_or_compute(url, version, fit).model
+
+
+def _with_ratings(
+    session: Session, customer_id: int, offered: list[Recommendation]
+) -> list[Recommendation]:
+    model = rating_model(session) if offered else None
+    if model is None:
+        return offered
+    pairs = pd.DataFrame({"customer": customer_id, "item": [r.product_id for r in offered]})
+    stars = model.predict(pairs)
+    return [
+        dataclasses.replace(r, predicted_rating=round(float(star), 2))
+        for r, star in zip(offered, stars, strict=True)
+        if star >= LOWEST_OFFERED_RATING
+    ]
 
 
 def _new_products(
