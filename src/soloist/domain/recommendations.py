@@ -255,7 +255,7 @@ _rating_models: VersionedCache[str, Any] = VersionedCache("rating models", maxsi
 def product_ratings(session: Session) -> pd.DataFrame:
     """``customer``, ``item``, ``rating``: reviews of a product, and reviews of an order that
     holds one product only (its rating is that product's)."""
-    rows = [
+    rows: list[tuple[Any, Any, Any]] = [
         (customer, product, rating)
         for customer, product, rating in session.execute(
             select(Review.customer_id, Review.product_id, Review.rating).where(
