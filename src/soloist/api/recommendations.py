@@ -41,15 +41,5 @@ def customer_recommendations(
     rate products (offers predicted below 3 stars are left out). 404 when there is no such
     customer."""
     return [
-        RecommendationOut(
-            product_id=r.product_id,
-            sku=r.sku,
-            name=r.name,
-            score=r.score,
-            reason=r.reason_text,
-            reason_code=r.reason,
-            because_product_id=r.because_product_id,
-            predicted_rating=r.predicted_rating,
-        )
-        for r in recommend_for_customer(session, customer_id, k)
+        RecommendationOut(**r.public()) for r in recommend_for_customer(session, customer_id, k)
     ]

@@ -64,19 +64,7 @@ def recommend(
         return
     with common.open_database() as database, database.read_session() as session:
         found = recommend_for_customer(session, customer_id_of(session, person), k)
-    rows: list[dict[str, Any]] = [
-        {
-            "product_id": r.product_id,
-            "sku": r.sku,
-            "name": r.name,
-            "score": round(r.score, 4),
-            "reason": r.reason_text,
-            "reason_code": r.reason,
-            "because_product_id": r.because_product_id,
-            "predicted_rating": r.predicted_rating,
-        }
-        for r in found
-    ]
+    rows: list[dict[str, Any]] = [r.public() for r in found]
     if common.json:
         print_json(rows)
         return

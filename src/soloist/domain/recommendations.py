@@ -64,6 +64,19 @@ class Recommendation:
     # the stars the customer would give it (RatingRecommender), when the shop has ratings
     predicted_rating: float | None = None
 
+    def public(self) -> dict[str, Any]:
+        """The fields the API and ``soloist recommend --json`` give (``reason`` in English)."""
+        return {
+            "product_id": self.product_id,
+            "sku": self.sku,
+            "name": self.name,
+            "score": round(self.score, 4),
+            "reason": self.reason_text,
+            "reason_code": self.reason,
+            "because_product_id": self.because_product_id,
+            "predicted_rating": self.predicted_rating,
+        }
+
     @property
     def reason_text(self) -> str:
         """The reason in English (the API's ``reason``; the web app words it per language)."""
