@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from soloist.demo.business import build_demo
 from soloist.domain.scoring.churn import score_churn_risk
+from soloist.domain.scoring.live import rescore_churn_risk
 from soloist.domain.scoring.scores import scores_of_customer
 from soloist.storage.database import Database
 from soloist.storage.models import CustomerScore
@@ -54,3 +55,10 @@ def test_churn_run_stores_comparison_scores_and_reasons(database: Database) -> N
     said = next(x for x in negative[0].reasons["churn"] if x["feature"] == "feedback_sentiment")
     assert said["value"] < 0
     assert said["value"] < said["typical"]
+    # Scored again after a new order (from the run's stored fit), the reason stays.
+    with database.session() as session:
+        again = rescore_churn_risk(
+            session, negative[0].customer_id, now=dt.datetime(2026, 7, 1, tzinfo=dt.UTC)
+        )
+    assert again is not None  # the demo's churn run keeps a logistic scorer
+    assert said in again.reasons["churn"]

@@ -33,7 +33,7 @@ from soloist.domain._progress import Progress, no_progress
 from soloist.domain.audit import insert_rows, record_audit
 from soloist.domain.currencies import Rates
 from soloist.domain.scoring.dates import end_of_day
-from soloist.domain.scoring.reasons import Reason, stored_reasons
+from soloist.domain.scoring.reasons import FEEDBACK_FEATURE, Reason, stored_reasons
 from soloist.domain.scoring.segments import load_transactions
 from soloist.errors import ValidationError
 from soloist.money import minor_to_decimal
@@ -321,7 +321,7 @@ def _add_feedback_reasons(session: Session, rows: list[dict[str, Any]], end: pd.
         if mood is None or mood >= NEGATIVE_BELOW:
             continue
         reason = Reason(
-            feature="feedback_sentiment",
+            feature=FEEDBACK_FEATURE,
             text=f"what they wrote lately reads negative (sentiment {mood:+.2f}, "
             f"typical {typical:+.2f})",
             value=round(mood, 4),

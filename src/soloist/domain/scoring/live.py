@@ -34,7 +34,7 @@ from soloist.domain.scoring.clv import (
     score_summary,
 )
 from soloist.domain.scoring.model_choice import PooledSpend, purchase_model_class
-from soloist.domain.scoring.reasons import Reason, stored_reasons
+from soloist.domain.scoring.reasons import FEEDBACK_FEATURE, Reason, stored_reasons
 from soloist.money import minor_units_per_unit
 from soloist.storage.models import CustomerScore
 from soloist.storage.types import utcnow
@@ -165,7 +165,11 @@ def rescore_churn_risk(
         existing = CustomerScore(model_run_id=run.id, customer_id=customer_id, reasons={})
         session.add(existing)
     reasons = dict(existing.reasons or {})
+    # What the customer wrote is not in the model: the run's reason about it stays until the
+    # next run reads their feedback again.
+    said = [r for r in reasons.get("churn", []) if r.get("feature") == FEEDBACK_FEATURE]
     reasons.update(stored_reasons({"churn": [Reason.from_stored(r) for r in row["reasons"]]}))
+    reasons["churn"] = [*reasons["churn"], *said]
     existing.churn_risk = round(float(row["churn_risk"]), 6)
     next_days = float(row["next_purchase_days"])
     existing.next_purchase_days = next_days if math.isfinite(next_days) else None

@@ -17,6 +17,8 @@ from typing import Any
 
 #: the scores that carry reasons, in the order the customer page shows them
 REASON_SCORES = ("churn", "subscription", "segment", "cluster")
+#: the churn reason about what the customer wrote lately (not a model feature; scoring/churn.py)
+FEEDBACK_FEATURE = "feedback_sentiment"
 
 
 @dataclass(frozen=True)
