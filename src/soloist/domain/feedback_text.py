@@ -376,15 +376,43 @@ def _segments_of(session: Session, customers: set[int]) -> dict[int, str]:
     return found
 
 
+_analyses: VersionedCache[tuple[str, int, int], FeedbackAnalysis] = VersionedCache(
+    "feedback analyses", maxsize=16
+)
+
+
+def _feedback_version(session: Session) -> tuple[Any, ...]:
+    """What the analysis depends on: the texts, the reviews (the scorer) and the segments."""
+    from soloist.domain.scoring import latest_run
+
+    surveys = session.execute(
+        select(func.count(SurveyResponse.id), func.max(SurveyResponse.id))
+    ).one()
+    reviews = session.execute(select(func.count(Review.id), func.max(Review.id))).one()
+    messages = session.execute(
+        select(func.count(TicketMessage.id), func.max(TicketMessage.id))
+    ).one()
+    run = latest_run(session, "segments")
+    return (*surveys, *reviews, *messages, run.id if run is not None else None)
+
+
 def analyze_feedback(
     session: Session, *, months: int = 6, now: dt.datetime | None = None
 ) -> FeedbackAnalysis:
     """Sentiment and keywords of the survey comments, reviews and customers' ticket messages
     of the last ``months`` calendar months (this one included): overall, month by month, per
-    RFM segment, and the most negative texts."""
+    RFM segment, and the most negative texts. Kept in memory until the texts change."""
+    now = now or dt.datetime.now(dt.UTC)
+    url = session.get_bind().engine.url.render_as_string(hide_password=True)
+    key = (url, months, now.year * 12 + now.month)
+    return _analyses.get_or_compute(
+        key, _feedback_version(session), lambda: _analyze(session, months, now)
+    )
+
+
+def _analyze(session: Session, months: int, now: dt.datetime) -> FeedbackAnalysis:
     from soloist.analytics import text_language
 
-    now = now or dt.datetime.now(dt.UTC)
     year, month = divmod(now.year * 12 + now.month - 1 - (months - 1), 12)
     start = dt.datetime(year, month + 1, 1, tzinfo=dt.UTC)
     scorer = workspace_scorer(session)
