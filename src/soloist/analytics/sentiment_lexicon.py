@@ -267,6 +267,26 @@ ZH_BOOSTERS: dict[str, float] = {
 # "but": what follows it outweighs what came before (as in VADER's rule for English).
 ZH_CONTRAST = frozenset({"但是", "但", "可是", "不过", "然而", "就是"})
 
+# Simplified → traditional characters of the words above (one to one for these words), so that
+# feedback written in traditional characters (Hong Kong, Taiwan) finds the same words.
+_TRADITIONAL = dict(
+    zip(
+        "专业买从价优会决冰净准凉凑划别劝劲卫发变吃后咸坏复头夹实宜帮干并开当态怒恶惊"
+        "愤投损无时极欢欺毛气没洒满漏点烂烦热爱物畅礼稳级细结给绝继续缺艳荐虫观认评诉语"
+        "谢谱负责货质购贴贵赔赞较过还迟适郁钱错闪问闷闻难顿题馊骗鲜脏腻霉兴",
+        "專業買從價優會決冰淨準涼湊劃別勸勁衛發變吃後鹹壞復頭夾實宜幫乾並開當態怒惡驚"
+        "憤投損無時極歡欺毛氣沒灑滿漏點爛煩熱愛物暢禮穩級細結給絕繼續缺艷薦蟲觀認評訴語"
+        "謝譜負責貨質購貼貴賠讚較過還遲適鬱錢錯閃問悶聞難頓題餿騙鮮髒膩黴興",
+        strict=True,
+    )
+)
+
+
+def traditional(word: str) -> str:
+    """``word`` in traditional characters (the characters of this lexicon only)."""
+    return "".join(_TRADITIONAL.get(ch, ch) for ch in word)
+
+
 # English words about orders and service that VADER's general lexicon does not score.
 EN_WORDS: dict[str, float] = {
     "refund": -1.5,

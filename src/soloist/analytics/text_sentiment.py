@@ -8,9 +8,10 @@ Out of the box the scores come from rules over word lists, in [−1, 1] (above 0
   VADER's own rules (negation, "but", boosters, capitals, "!") still apply around it.
 - **Chinese**: the same rules, in the same normalisation (VADER's eq. compound =
   x/√(x² + 15)), over a hand-written lexicon of feedback words found by longest match: a
-  negator (不, 没有, …) within the three words before a polar word flips it and damps it by
-  VADER's factor 0.74, a degree adverb (很, 太, 有点 …) scales it, and after a "but" (但是,
-  不过 …) the rest of the clause counts 1.5× and what came before 0.5×.
+  negator (不, 没有, …) within the three characters before a polar word (and no comma between)
+  flips it and damps it by VADER's factor 0.74, a degree adverb (很, 太, 有点 …) scales it, and
+  after a "but" (但是, 不过 …) the rest of the clause counts 1.5× and what came before 0.5×.
+  Every term is also looked for in traditional characters.
 
 Language: a text whose letters are at least 30 % Chinese characters is Chinese, else English.
 
@@ -43,6 +44,7 @@ from .sentiment_lexicon import (
     ZH_CONTRAST,
     ZH_NEGATORS,
     ZH_WORDS,
+    traditional,
 )
 
 if TYPE_CHECKING:
@@ -60,9 +62,15 @@ LANGUAGES = ("en", "zh")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LETTER = re.compile(r"[^\W\d_]")
 _CLAUSE_END = re.compile(r"[。！？!?；;\n]")
+_PHRASE_BREAK = frozenset("，,、")
 _NEGATION_SCALAR = -0.74  # VADER's N_SCALAR
 _NORMALISATION = 15.0  # VADER's alpha in compound = x / sqrt(x² + alpha)
-_MAX_TERM = max(len(t) for t in (*ZH_WORDS, *ZH_NEGATORS, *ZH_BOOSTERS, *ZH_CONTRAST))
+# Each Chinese term also in traditional characters.
+_WORDS = {**ZH_WORDS, **{traditional(w): v for w, v in ZH_WORDS.items()}}
+_BOOSTERS = {**ZH_BOOSTERS, **{traditional(w): v for w, v in ZH_BOOSTERS.items()}}
+_NEGATORS = ZH_NEGATORS | {traditional(w) for w in ZH_NEGATORS}
+_CONTRAST = ZH_CONTRAST | {traditional(w) for w in ZH_CONTRAST}
+_MAX_TERM = max(len(t) for t in (*_WORDS, *_NEGATORS, *_BOOSTERS, *_CONTRAST))
 
 
 def text_language(text: str) -> str:
@@ -109,17 +117,22 @@ def _terms(clause: str) -> list[tuple[str, str]]:
     position = 0
     skipped = 0
     while position < len(clause):
+        if clause[position] in _PHRASE_BREAK:  # a comma ends a negation's or booster's reach
+            found.append(("gap", ""))
+            position += 1
+            skipped = 0
+            continue
         for size in range(min(_MAX_TERM, len(clause) - position), 0, -1):
             piece = clause[position : position + size]
             kind = (
                 "word"
-                if piece in ZH_WORDS
+                if piece in _WORDS
                 else "negator"
-                if piece in ZH_NEGATORS
+                if piece in _NEGATORS
                 else "booster"
-                if piece in ZH_BOOSTERS
+                if piece in _BOOSTERS
                 else "contrast"
-                if piece in ZH_CONTRAST
+                if piece in _CONTRAST
                 else None
             )
             if kind:
@@ -149,12 +162,12 @@ def _chinese(text: str) -> float:
             elif kind == "negator":
                 negate = not negate
             elif kind == "booster":
-                boost += ZH_BOOSTERS[term]
+                boost += _BOOSTERS[term]
             elif kind == "contrast":
                 contrasted = True
                 negate, boost = False, 0.0
             else:
-                valence = ZH_WORDS[term]
+                valence = _WORDS[term]
                 valence += boost * np.sign(valence)
                 if negate:
                     valence *= _NEGATION_SCALAR
