@@ -6,12 +6,17 @@ from __future__ import annotations
 import datetime as dt
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from soloist.demo.business import build_demo
 from soloist.domain.campaigns.personal import PersonalFields
 from soloist.domain.customers import CustomerCreate, create_customer
 from soloist.domain.feedback import record_survey_response
+from soloist.domain.feedback_text import customer_complaints
 from soloist.domain.orders import OrderCreate, ProductCreate, create_product, record_order
+from soloist.domain.scoring.churn import score_churn_risk
 from soloist.storage.database import Database
+from soloist.storage.models import CustomerScore
 from tests.web.conftest import sign_in, visible_texts
 
 
@@ -95,3 +100,31 @@ def test_the_customer_page_offers_what_similar_customers_bought(
     assert fields["recommendations"][0] == {"name": "Filters", "sku": "F1"}
     assert fields["recommendation"] == fields["recommendations"][0]
     assert "K1" not in {r["sku"] for r in fields["recommendations"]}
+
+
+def test_a_churn_reason_says_what_the_customer_complained_about(
+    web: TestClient, sqlite_database: Database
+) -> None:
+    """The reason is stored as a figure; the words come from the customer's own decrypted texts
+    when the page is shown (nothing derived from them is stored in clear)."""
+    end = dt.date.today()
+    with sqlite_database.session() as session:
+        build_demo(
+            session, customers=300, seed=5, end_date=end,
+            owner_email="demo@example.com", owner_password="demo-password-1",
+        )  # fmt: skip
+    with sqlite_database.session() as session:
+        run_id = score_churn_risk(session, "USD", "test", horizon_days=90).id
+        negative = next(
+            s.customer_id
+            for s in session.scalars(
+                select(CustomerScore).where(CustomerScore.model_run_id == run_id)
+            )
+            if any(r["feature"] == "feedback_sentiment" for r in s.reasons["churn"])
+        )
+        complaints = customer_complaints(session, negative)
+    assert complaints
+    sign_in(web)
+    page = web.get(f"/customers/{negative}").text
+    shown = page.split('id="complaints"')[1].split("</span>")[0]
+    assert complaints[0] in shown

@@ -16,6 +16,8 @@ from soloist.domain.customers import (
     list_customers,
     segment_names,
 )
+from soloist.domain.feedback_text import customer_complaints
+from soloist.domain.scoring import FEEDBACK_FEATURE
 from soloist.money import decimal_to_minor, minor_to_decimal
 from soloist.web.deals import customer_deals
 from soloist.web.recommendations import offers_for
@@ -109,6 +111,10 @@ def customer_page(request: Request, customer_id: int, user: CurrentUser) -> Resp
         deals = customer_deals(request, session, customer_id)
         tasks = customer_tasks(request, session, customer_id)
         recommendations = offers_for(session, customer_id)
+        said_negative = view.scores is not None and any(
+            r.feature == FEEDBACK_FEATURE for r in view.scores.reasons.get("churn", [])
+        )
+        complaints = customer_complaints(session, customer_id) if said_negative else []
     return render(
         request,
         "customers/detail.html",
@@ -120,6 +126,7 @@ def customer_page(request: Request, customer_id: int, user: CurrentUser) -> Resp
             "deals": deals,
             "tasks": tasks,
             "recommendations": recommendations,
+            "complaints": complaints,
             "to_major": minor_to_decimal,
         },
         user=user,

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
         analyze_workspace,
         latest_run,
     )
+    from soloist.domain.scoring.reasons import FEEDBACK_FEATURE
     from soloist.domain.scoring.scores import (
         CustomerScores,
         current_runs,
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 
 _MODULE_OF = {
     "AnalyzeOptions": "clv",
+    "FEEDBACK_FEATURE": "reasons",
     "CustomerScores": "scores",
     "PURCHASE_MODELS": "clv",
     "SEGMENT_METHODS": "segments",
@@ -43,6 +45,7 @@ _MODULE_OF = {
     "segment_customers": "segments",
 }
 __all__ = [
+    "FEEDBACK_FEATURE",
     "PURCHASE_MODELS",
     "SEGMENT_METHODS",
     "AnalyzeOptions",
