@@ -50,16 +50,24 @@ class Composer:
         self.campaign_id = campaign.id
         self.default_language = campaign.default_language
         self.variants: dict[str, dict[str, CompiledContent]] = {}
+        sources: list[str] = []
         for variant in variants_of(session, campaign.id):
+            contents = contents_of(session, campaign.id, variant)
             self.variants[variant] = {
                 language: CompiledContent(c.subject, c.html_body, c.text_body)
-                for language, c in contents_of(session, campaign.id, variant).items()
+                for language, c in contents.items()
             }
+            sources += [
+                f"{c.subject} {c.html_body or ''} {c.text_body or ''}" for c in contents.values()
+            ]
         if not self.variants.get("A"):
             raise ValidationError("The campaign has no content to send.", field="body")
         self.compiled = self.variants["A"]
         self.signer = LinkSigner(keyring.link_key, settings.public_url)
-        self.fields = PersonalFields(session, now)
+        # Fitting the recommender is worth it only for a template that shows its offers.
+        self.fields = PersonalFields(
+            session, now, offers=any("recommendation" in source for source in sources)
+        )
         self.links = CampaignLinks(session, campaign.id) if track else None
         self.domain = mail_domain(settings.mail_from)
         self.unsubscribe_mailto = settings.unsubscribe_mailto

@@ -66,7 +66,9 @@ class PersonalFields:
     """Reads what the templates need once per send (CLV bands, best sellers), then the
     customers' own fields batch by batch."""
 
-    def __init__(self, session: Session, now: dt.datetime) -> None:
+    def __init__(self, session: Session, now: dt.datetime, *, offers: bool = True) -> None:
+        """``offers=False`` skips the recommender (for templates that do not use it)."""
+        self.offers = offers
         self.clv_run_id, self.clv_cuts = self._clv_cuts(session)
         self.popular = self._popular(session, now - dt.timedelta(days=POPULAR_DAYS))
 
@@ -137,7 +139,7 @@ class PersonalFields:
                 ).all()
             )
         last_products, bought = _purchases(session, ids)
-        offers = self._offers(session, ids, bought)
+        offers = self._offers(session, ids, bought) if self.offers else {}
         result: dict[int, dict[str, Any]] = {}
         for customer in customers:
             seen = bought.get(customer.id, set())

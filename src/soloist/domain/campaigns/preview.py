@@ -111,7 +111,8 @@ def preview_draft(
     lang = normalise_language(language)
     html_body, text_body = split_body(body)
     check_templates(subject, html_body, text_body)
-    fields = _customer_fields(session, PersonalFields(session, now), customer)
+    uses_offers = "recommendation" in subject + body
+    fields = _customer_fields(session, PersonalFields(session, now, offers=uses_offers), customer)
     signer = LinkSigner(keyring.link_key, settings.public_url)
     context = {"customer": fields, "unsubscribe_url": signer.url(UNSUBSCRIBE, TEST_MESSAGE)}
     rendered = CompiledContent(subject, html_body, text_body).render(context)
