@@ -4,7 +4,7 @@ The scorer is chosen per workspace (:func:`soloist.analytics.choose_sentiment`):
 for English, Soloist's lexicon for Chinese) until the workspace has enough reviews with text
 whose stars label them (4–5 positive, 1–2 negative, 3 left out), then the model trained on
 them, but only if its 5-fold accuracy beats the rules' on the same reviews. The choice is kept
-in memory until the reviews change.
+in memory and made again in the background when the reviews have grown by 5 %.
 
 Keywords: the words said most often in a set of texts (each counted once per text): English
 words of three letters or more without the common ones, Chinese words as jieba segments them
@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -23,13 +24,14 @@ from functools import cache
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from soloist.domain.reports.voice import STOPWORDS, words_of
 from soloist.storage.caches import VersionedCache
 from soloist.storage.models import CustomerScore, Review, SurveyResponse, Ticket, TicketMessage
 
+log = logging.getLogger(__name__)
 NEGATIVE_BELOW = -0.05
 POSITIVE_ABOVE = 0.05
 _choices: VersionedCache[str, Any] = VersionedCache("sentiment choices", maxsize=4)
@@ -115,29 +117,64 @@ def _labelled_reviews(session: Session) -> tuple[list[str], list[int]]:
     return texts, labels
 
 
-def workspace_scorer(session: Session) -> Scorer:
+def _choose_scorer(session: Session) -> Scorer:
     from soloist.analytics import choose_sentiment, sentiment
 
-    url = session.get_bind().engine.url.render_as_string(hide_password=True)
-    version = tuple(session.execute(select(func.count(Review.id), func.max(Review.id))).one())
-
-    def choose() -> Scorer:
-        texts, labels = _labelled_reviews(session)
-        if not texts:
-            return Scorer("rules", None, None, 0, lambda batch: sentiment(batch))
-        choice = choose_sentiment(texts, labels)
-        model = choice.model
-        if choice.method == "trained" and model is not None:
-            return Scorer(
-                "trained", choice.rules_accuracy, choice.trained_accuracy, choice.labelled,
-                model.score,
-            )  # fmt: skip
+    texts, labels = _labelled_reviews(session)
+    if not texts:
+        return Scorer("rules", None, None, 0, lambda batch: sentiment(batch))
+    choice = choose_sentiment(texts, labels)
+    model = choice.model
+    if choice.method == "trained" and model is not None:
         return Scorer(
-            "rules", choice.rules_accuracy, choice.trained_accuracy, choice.labelled,
-            lambda batch: sentiment(batch),
+            "trained", choice.rules_accuracy, choice.trained_accuracy, choice.labelled,
+            model.score,
         )  # fmt: skip
+    return Scorer(
+        "rules", choice.rules_accuracy, choice.trained_accuracy, choice.labelled,
+        lambda batch: sentiment(batch),
+    )  # fmt: skip
 
-    return _choices.get_or_compute(url, version, choose)
+
+_choosing: set[str] = set()
+_choosing_lock = threading.Lock()
+
+
+def _choose_in_background(engine: Engine, url: str, version: Any) -> None:
+    with _choosing_lock:
+        if url in _choosing:
+            return
+        _choosing.add(url)
+
+    def work() -> None:
+        try:
+            with Session(engine) as session:
+                _choices.get_or_compute(url, version, lambda: _choose_scorer(session))
+        except Exception:  # the previous scorer stays; the next text tries again
+            log.exception("choosing the sentiment scorer failed")
+        finally:
+            with _choosing_lock:
+                _choosing.discard(url)
+
+    threading.Thread(target=work, name="soloist-sentiment", daemon=True).start()
+
+
+def workspace_scorer(session: Session) -> Scorer:
+    """The scorer in use, chosen again when the reviews have grown by 5 % (a new review does
+    not retrain anything): meanwhile the previous choice scores while a background thread
+    chooses again, so no request waits for a cross-validation."""
+    engine = session.get_bind().engine
+    url = engine.url.render_as_string(hide_password=True)
+    count = int(session.scalar(select(func.count(Review.id))) or 0)
+    version = int(math.log1p(count) / math.log(1.05))
+    cached = _choices.get(url, version)
+    if cached is not None:
+        return cached
+    previous = _choices.latest(url)
+    if previous is not None:
+        _choose_in_background(engine, url, version)
+        return previous
+    return _choices.get_or_compute(url, version, lambda: _choose_scorer(session))
 
 
 def score_texts(session: Session, texts: Sequence[str | None]) -> list[float | None]:
