@@ -27,6 +27,7 @@ def serve(
 
     from soloist.app import create_app
     from soloist.domain.dashboard import warm_dashboard
+    from soloist.domain.feedback_text import warm_feedback
     from soloist.domain.recommendations import warm_recommender
 
     settings = common.settings()
@@ -39,9 +40,11 @@ def serve(
         from soloist.domain.users import count_owners
 
         owners = count_owners(session)
-    # The dashboard's aggregates take seconds on millions of orders: start them now.
+    # The dashboard's aggregates, the recommender and the feedback analysis take seconds on a
+    # large workspace: start them now, in the background.
     warm_dashboard(app.state.database, app.state.settings.currency)
     warm_recommender(app.state.database)
+    warm_feedback(app.state.database)
     err.print(f"Soloist is serving on http://{host}:{port}/ (API docs at /docs). Ctrl-C stops it.")
     if owners == 0:
         err.print(

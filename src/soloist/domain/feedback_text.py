@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from soloist.domain.reports.voice import STOPWORDS, words_of
 from soloist.storage.caches import VersionedCache
+from soloist.storage.database import Database
 from soloist.storage.models import CustomerScore, Review, SurveyResponse, Ticket, TicketMessage
 
 log = logging.getLogger(__name__)
@@ -542,3 +543,17 @@ def _analyze(session: Session, months: int, now: dt.datetime) -> FeedbackAnalysi
             )
         )
     return analysis
+
+
+def warm_feedback(database: Database) -> None:
+    """Work out the feedback page's default analysis in the background (``soloist serve`` does
+    at start): the scorer's choice, jieba's dictionary and six months of texts."""
+
+    def work() -> None:
+        try:
+            with database.read_session() as session:
+                analyze_feedback(session)
+        except Exception:  # the page works it out itself when asked
+            log.exception("warming the feedback analysis failed")
+
+    threading.Thread(target=work, name="soloist-feedback", daemon=True).start()

@@ -199,12 +199,18 @@ def recommender(session: Session) -> Any:
 
 
 def warm_recommender(database: Database) -> None:
-    """Fit the workspace's model in the background (``soloist serve`` does at start)."""
-    engine = database.engine
-    with database.read_session() as session:
-        url = engine.url.render_as_string(hide_password=True)
-        version = _version(session)
-    _refit_in_background(engine, url, version)
+    """Fit the workspace's models (purchases, then ratings) in the background (``soloist
+    serve`` does at start)."""
+
+    def work() -> None:
+        try:
+            with database.read_session() as session:
+                recommender(session)
+                rating_model(session)
+        except Exception:  # a page fits them itself when asked
+            log.exception("warming the recommender failed")
+
+    threading.Thread(target=work, name="soloist-recommender", daemon=True).start()
 
 
 def recommend_for_customer(session: Session, customer_id: int, k: int = 5) -> list[Recommendation]:
