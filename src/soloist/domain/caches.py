@@ -4,13 +4,66 @@ The dashboard, the customer list's counts and the current model runs are cached 
 :class:`soloist.storage.caches.VersionedCache` instances keyed on the data's version (newest
 ids and counts). That never goes backwards in a running workspace, but it does when a database
 is emptied or restored — then call :func:`clear_derived_caches`.
+
+:func:`stale_while_revalidate` serves what takes seconds to compute (the recommender, the
+sentiment scorer): the previous value answers at once while a background thread computes the
+new one.
 """
 
 from __future__ import annotations
 
-from soloist.storage.caches import clear_all_caches
+import logging
+import threading
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
+
+from sqlalchemy.orm import Session
+
+from soloist.storage.caches import VersionedCache, clear_all_caches
+
+V = TypeVar("V")
+log = logging.getLogger(__name__)
+_running: set[tuple[str, Hashable]] = set()
+_running_lock = threading.Lock()
 
 
 def clear_derived_caches() -> None:
     """Forget every cached derived figure (after emptying or restoring a database)."""
     clear_all_caches()
+
+
+def stale_while_revalidate(
+    cache: VersionedCache[Any, V],
+    session: Session,
+    key: Hashable,
+    version: Hashable,
+    compute: Callable[[Session], V],
+) -> V:
+    """``cache``'s value for ``key`` at ``version``; computed now when there is none at all,
+    else the newest earlier value, while one background thread (per cache and key) computes
+    this version's with its own session."""
+    cached = cache.get(key, version)
+    if cached is not None:
+        return cached
+    previous = cache.latest(key)
+    if previous is None:
+        return cache.get_or_compute(key, version, lambda: compute(session))
+    slot = (cache.name, key)
+    with _running_lock:
+        if slot in _running:
+            return previous
+        _running.add(slot)
+    engine = session.get_bind().engine
+
+    def work() -> None:
+        try:
+            with Session(engine) as own:
+                cache.get_or_compute(key, version, lambda: compute(own))
+        except Exception:  # the previous value stays; the next ask tries again
+            log.exception("recomputing %s failed", cache.name)
+        finally:
+            with _running_lock:
+                _running.discard(slot)
+
+    threading.Thread(target=work, name=f"soloist-{cache.name}", daemon=True).start()
+    return previous

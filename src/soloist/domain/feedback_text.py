@@ -24,9 +24,10 @@ from functools import cache
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from soloist.domain.caches import stale_while_revalidate
 from soloist.domain.reports.voice import STOPWORDS, words_of
 from soloist.storage.caches import VersionedCache
 from soloist.storage.database import Database
@@ -137,45 +138,14 @@ def _choose_scorer(session: Session) -> Scorer:
     )  # fmt: skip
 
 
-_choosing: set[str] = set()
-_choosing_lock = threading.Lock()
-
-
-def _choose_in_background(engine: Engine, url: str, version: Any) -> None:
-    with _choosing_lock:
-        if url in _choosing:
-            return
-        _choosing.add(url)
-
-    def work() -> None:
-        try:
-            with Session(engine) as session:
-                _choices.get_or_compute(url, version, lambda: _choose_scorer(session))
-        except Exception:  # the previous scorer stays; the next text tries again
-            log.exception("choosing the sentiment scorer failed")
-        finally:
-            with _choosing_lock:
-                _choosing.discard(url)
-
-    threading.Thread(target=work, name="soloist-sentiment", daemon=True).start()
-
-
 def workspace_scorer(session: Session) -> Scorer:
     """The scorer in use, chosen again when the reviews have grown by 5 % (a new review does
     not retrain anything): meanwhile the previous choice scores while a background thread
     chooses again, so no request waits for a cross-validation."""
-    engine = session.get_bind().engine
-    url = engine.url.render_as_string(hide_password=True)
+    url = session.get_bind().engine.url.render_as_string(hide_password=True)
     count = int(session.scalar(select(func.count(Review.id))) or 0)
     version = int(math.log1p(count) / math.log(1.05))
-    cached = _choices.get(url, version)
-    if cached is not None:
-        return cached
-    previous = _choices.latest(url)
-    if previous is not None:
-        _choose_in_background(engine, url, version)
-        return previous
-    return _choices.get_or_compute(url, version, lambda: _choose_scorer(session))
+    return stale_while_revalidate(_choices, session, url, version, _choose_scorer)
 
 
 def score_texts(session: Session, texts: Sequence[str | None]) -> list[float | None]:

@@ -32,10 +32,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from soloist.domain.audit import record_audit
+from soloist.domain.caches import stale_while_revalidate
 from soloist.errors import NotFoundError, ValidationError
 from soloist.storage.caches import VersionedCache
 from soloist.storage.database import Database
@@ -146,10 +147,6 @@ class _Fit:
     model: Any  # an ImplicitRecommender, or None when nobody has bought anything yet
 
 
-_refitting: set[str] = set()
-_refitting_lock = threading.Lock()
-
-
 def _fit(session: Session) -> _Fit:
     from soloist.analytics import ImplicitRecommender
 
@@ -159,25 +156,6 @@ def _fit(session: Session) -> _Fit:
     return _Fit(ImplicitRecommender(random_state=0).fit(lines))
 
 
-def _refit_in_background(engine: Engine, url: str, version: tuple[Any, ...]) -> None:
-    with _refitting_lock:
-        if url in _refitting:
-            return
-        _refitting.add(url)
-
-    def work() -> None:
-        try:
-            with Session(engine) as session:
-                _models.get_or_compute(url, version, lambda: _fit(session))
-        except Exception:  # a failed refit keeps the previous model; the next ask tries again
-            log.exception("refitting the recommender failed")
-        finally:
-            with _refitting_lock:
-                _refitting.discard(url)
-
-    threading.Thread(target=work, name="soloist-recommender", daemon=True).start()
-
-
 def recommender(session: Session) -> Any:
     """The workspace's fitted model (None when nobody has bought anything yet).
 
@@ -185,17 +163,8 @@ def recommender(session: Session) -> Any:
     background thread fits the new one (stale-while-revalidate, as the dashboard), so no page
     waits for a refit.
     """
-    engine = session.get_bind().engine
-    url = engine.url.render_as_string(hide_password=True)
-    version = _version(session)
-    cached = _models.get(url, version)
-    if cached is not None:
-        return cached.model
-    previous = _models.latest(url)
-    if previous is not None:
-        _refit_in_background(engine, url, version)
-        return previous.model
-    return _models.get_or_compute(url, version, lambda: _fit(session)).model
+    url = session.get_bind().engine.url.render_as_string(hide_password=True)
+    return stale_while_revalidate(_models, session, url, _version(session), _fit).model
 
 
 def warm_recommender(database: Database) -> None:
