@@ -98,3 +98,34 @@ def test_offers_the_customer_would_rate_poorly_are_left_out(sqlite_database: Dat
     assert set(skus) == {"A", "B"}
     assert stars[1] < 3.0 < stars[0]
     assert [o.predicted_rating for o in offers] == [round(float(stars[0]), 2)] * 2
+
+
+def test_a_product_not_sold_yet_is_offered_to_buyers_of_its_category(
+    sqlite_database: Database,
+) -> None:
+    from soloist.domain.recommendations import recommend_for_customer
+
+    with sqlite_database.session() as session:
+        for sku in "ABCD":
+            create_product(
+                session,
+                ProductCreate(sku=sku, name=sku, price="5.00", currency="USD", category="tea"),
+                "t",
+            )
+        create_product(
+            session,
+            ProductCreate(sku="NEW", name="New tea", price="5.00", currency="USD", category="tea"),
+            "t",
+        )
+        create_product(
+            session,
+            ProductCreate(sku="MUG", name="Mug", price="5.00", currency="USD", category="gear"),
+            "t",
+        )
+    _orders(sqlite_database, 0, 20)
+    with sqlite_database.read_session() as session:
+        offers = recommend_for_customer(session, 1, k=10)  # bought C and D
+    fresh = [o for o in offers if o.reason == "new_in_category"]
+    assert [o.sku for o in fresh] == ["NEW"]  # not the unsold mug: they buy no gear
+    assert fresh[0].category == "tea"
+    assert offers[-1].sku == "NEW"  # after what the model offers

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from soloist.domain.audit import record_audit
@@ -307,13 +307,22 @@ def _new_products(
     categories = {products[p].category for p in bought if p in products and products[p].category}
     if not categories:
         return []
-    sold = set(session.scalars(select(OrderLine.product_id).distinct()))
+    # Only the candidates are checked, each through the index on order_lines.product_id
+    # (not a scan of every line on every customer page).
+    unsold = set(
+        session.scalars(
+            select(Product.id).where(
+                Product.id.in_([p.id for p in products.values() if p.category in categories]),
+                ~exists().where(OrderLine.product_id == Product.id),
+            )
+        )
+    )
     return [
         Recommendation(
             p.id, p.sku, p.name, _NEW_PRODUCT_SCORE, "new_in_category", category=p.category
         )
         for p in sorted(products.values(), key=lambda p: p.created_at, reverse=True)
-        if p.category in categories and p.id not in sold and p.id not in taken
+        if p.id in unsold and p.id not in taken
     ]
 
 
