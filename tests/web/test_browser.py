@@ -259,6 +259,34 @@ def test_the_customer_page_shows_no_raw_key_or_dict_in_either_language(page: Any
     page.wait_for_selector("html[lang=en]")
 
 
+def test_the_feedback_page_and_the_offers_read_right_in_both_languages(page: Any) -> None:
+    page.goto("/customers?sort=risk")
+    page.locator("#customers a.customer-link").first.click()
+    page.wait_for_selector("#customer-recommendations")
+    customer = page.url
+    assert "Because they bought" in page.locator("#customer-recommendations").inner_text()
+    page.goto("/feedback?months=24")  # the demo business here ends on 2026-06-30
+    page.wait_for_selector("#sentiment-method")
+    assert "What unhappy customers talk about" in page.locator("body").inner_text()
+    assert _raw_keys_or_reprs(page) == []
+    page.select_option("#locale-select", "zh_Hans")
+    page.wait_for_selector("html[lang=zh-Hans]")
+    page.goto("/feedback?months=24")
+    text = page.locator("body").inner_text()
+    assert "不满意的客户在说什么" in text
+    assert "What unhappy customers" not in text
+    assert "Sentiment is scored" not in text
+    assert _raw_keys_or_reprs(page) == []
+    _shot(page, "feedback-zh")
+    page.goto(customer)
+    offers = page.locator("#customer-recommendations").inner_text()
+    assert "下一步推荐什么" in offers
+    assert "因为买过" in offers
+    assert "Because" not in offers
+    page.select_option("#locale-select", "en")
+    page.wait_for_selector("html[lang=en]")
+
+
 def test_import_through_the_wizard(page: Any, tmp_path: Path) -> None:
     upload = tmp_path / "new-orders.csv"
     upload.write_text(
