@@ -4,11 +4,11 @@ Usage (called by bench_btyd.py, not by hand)::
 
     .venv-lifetimes/bin/python _lifetimes_worker.py TASK INPUT.npz OUTPUT.json REPEATS [END]
 
-TASK is ``bgnbd``, ``pareto``, ``gg`` (inputs ``frequency``, ``recency``, ``T`` and for ``gg``
-``monetary_value``) or ``rfm`` (inputs ``customer_id``, ``day`` — days since 1970-01-01 — and
-``dollar_value``; END is the observation end). Only the fit (or the summary) is timed: process
-start, imports, data loading and the log-likelihood evaluation afterwards are not. Prints
-nothing; writes a JSON object with ``seconds`` (best of REPEATS), ``params`` and
+TASK is ``bgnbd``, ``mbgnbd``, ``pareto``, ``gg`` (inputs ``frequency``, ``recency``, ``T``
+and for ``gg`` ``monetary_value``) or ``rfm`` (inputs ``customer_id``, ``day`` — days since
+1970-01-01 — and ``dollar_value``; END is the observation end). Only the fit (or the summary)
+is timed: process start, imports, data loading and the log-likelihood evaluation afterwards are
+not. Prints nothing; writes a JSON object with ``seconds`` (best of REPEATS), ``params`` and
 ``log_likelihood`` (the total over all customers, see ``_total_log_likelihood``). For ``rfm``
 the summary itself is written next to OUTPUT.json as ``OUTPUT.npz`` so that the benchmark can
 check that both libraries give the same numbers.
@@ -37,7 +37,7 @@ def _total_log_likelihood(task: str, fitter: Any, data: Any) -> float:
     """
     w = np.ones(len(data["frequency"]))
     params = fitter.params_
-    if task == "bgnbd":
+    if task in ("bgnbd", "mbgnbd"):
         x = np.asarray(data["frequency"]).astype(int)
         theta = np.log(params[["r", "alpha", "a", "b"]].to_numpy())
         nll = fitter._negative_log_likelihood(theta, x, data["recency"], data["T"], w, 0.0)
@@ -53,13 +53,21 @@ def _total_log_likelihood(task: str, fitter: Any, data: Any) -> float:
 
 
 def _fit(task: str, data: Any, repeats: int) -> dict[str, Any]:
-    from lifetimes import BetaGeoFitter, GammaGammaFitter, ParetoNBDFitter
+    from lifetimes import (
+        BetaGeoFitter,
+        GammaGammaFitter,
+        ModifiedBetaGeoFitter,
+        ParetoNBDFitter,
+    )
 
     times = []
     fitter: Any = None
     for _ in range(repeats):
         if task == "bgnbd":
             fitter = BetaGeoFitter()
+            args = (data["frequency"], data["recency"], data["T"])
+        elif task == "mbgnbd":
+            fitter = ModifiedBetaGeoFitter()
             args = (data["frequency"], data["recency"], data["T"])
         elif task == "pareto":
             fitter = ParetoNBDFitter()

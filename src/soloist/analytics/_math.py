@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -75,7 +77,45 @@ SERIES_Z_MAX = 0.75
 _SERIES_TOL = 2.0**-56
 
 
+#: arrays at least this long are split between two threads (NumPy releases the GIL inside
+#: each array operation, so the halves run on two cores)
+THREADED_SIZE = 200_000
+
+_POOL: Any = None
+
+
 def hyp2f1_1_with_derivatives(
+    d: Any, c: Any, z: Any
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """``H = 2F1(1, d; c; z)`` and its partial derivatives ``∂H/∂d``, ``∂H/∂c``, ``∂H/∂z``.
+
+    See :func:`_hyp2f1_1_with_derivatives`; long arrays are computed in two interleaved halves
+    on two threads (interleaved, so that both get as many slowly converging elements).
+    """
+    global _POOL
+    d, c, z = np.broadcast_arrays(
+        np.asarray(d, np.float64), np.asarray(c, np.float64), np.asarray(z, np.float64)
+    )
+    if z.size < THREADED_SIZE or (os.cpu_count() or 1) < 2:
+        return _hyp2f1_1_with_derivatives(d, c, z)
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="soloist-hyp2f1")
+    errors = np.geterr()
+
+    def half(part: slice) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+        with np.errstate(**errors):  # the caller's error handling, which threads do not inherit
+            return _hyp2f1_1_with_derivatives(d[part], c[part], z[part])
+
+    parts = (slice(0, None, 2), slice(1, None, 2))
+    results = list(_POOL.map(half, parts))
+    out = tuple(np.empty(z.size) for _ in range(4))
+    for part, result in zip(parts, results, strict=True):
+        for whole, piece in zip(out, result, strict=True):
+            whole[part] = piece
+    return out[0], out[1], out[2], out[3]
+
+
+def _hyp2f1_1_with_derivatives(
     d: Any, c: Any, z: Any
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     """``H = 2F1(1, d; c; z)`` and its partial derivatives ``∂H/∂d``, ``∂H/∂c``, ``∂H/∂z``.

@@ -27,7 +27,14 @@ import numpy.typing as npt
 from scipy import special
 
 from ._math import FloatArray
-from .base import PurchaseModel, unique_inverse
+from .base import (
+    WARM_START_ROWS,
+    PurchaseModel,
+    distinct_values,
+    gather,
+    unique_inverse,
+    weighted_sum,
+)
 
 __all__ = ["BetaGeoModel", "ModifiedBetaGeoModel"]
 
@@ -39,9 +46,17 @@ class _BGData(NamedTuple):
     ux: FloatArray
     ix: npt.NDArray[np.intp]
     u_t: FloatArray
-    i_t: npt.NDArray[np.intp]
+    i_t: npt.NDArray[np.intp] | None
     utx: FloatArray
-    itx: npt.NDArray[np.intp]
+    itx: npt.NDArray[np.intp] | None
+
+
+class _BGSplit(NamedTuple):
+    """A fit's rows as the customers without repeat purchases (first) and the others."""
+
+    n_zero: int
+    zero_t: FloatArray
+    positive: _BGData
 
 
 class BetaGeoModel(PurchaseModel):
@@ -112,9 +127,68 @@ class BetaGeoModel(PurchaseModel):
 
     def _prepare(self, x: FloatArray, tx: FloatArray, T: FloatArray) -> _BGData:
         ux, ix = unique_inverse(x)
-        u_t, i_t = unique_inverse(T)
-        utx, itx = unique_inverse(tx)
+        u_t, i_t = distinct_values(T)
+        utx, itx = distinct_values(tx)
         return _BGData(x, ux, ix, u_t, i_t, utx, itx)
+
+    def _order_rows(
+        self, x: FloatArray, tx: FloatArray, T: FloatArray, w: FloatArray
+    ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+        """Customers without repeat purchases first (see :meth:`_loglik_sum`)."""
+        if x.size < WARM_START_ROWS:
+            return x, tx, T, w
+        order = np.concatenate([np.flatnonzero(x == 0), np.flatnonzero(x != 0)])
+        return x[order], tx[order], T[order], w[order]
+
+    def _prepare_fit(self, x: FloatArray, tx: FloatArray, T: FloatArray) -> Any:
+        n_zero = int(np.count_nonzero(x == 0))
+        if x.size < WARM_START_ROWS or np.any(x[:n_zero]) or n_zero == x.size:
+            return self._prepare(x, tx, T)
+        return _BGSplit(n_zero, T[:n_zero], self._prepare(x[n_zero:], tx[n_zero:], T[n_zero:]))
+
+    def _loglik_sum(
+        self, theta: FloatArray, prepared: Any, w: FloatArray
+    ) -> tuple[float, FloatArray]:
+        """Weighted totals, with the customers without repeat purchases summed apart.
+
+        For ``x = 0`` (and ``t_x = 0``) the likelihood needs one logarithm per customer and no
+        special function. BG/NBD ([FHL05] eq. 6) reduces to ``(α / (α + T))^r``, where only
+        ``r`` and ``α`` enter, through ``Σ w log(α + T)`` and ``Σ w / (α + T)``. MBG/NBD
+        ([BDM07] eq. 4) adds the chance of dropping out at the first purchase,
+        ``B(a+1, b) / B(a, b)``. Most customers of a shop are such one-time buyers.
+        """
+        if not isinstance(prepared, _BGSplit):
+            return super()._loglik_sum(theta, prepared, w)
+        r, alpha, a, b = (float(v) for v in theta)
+        n0 = prepared.n_zero
+        w0 = w[:n0]
+        total_w0 = float(w0.sum())
+        log_alpha = float(np.log(alpha))
+        log_at = np.log(alpha + prepared.zero_t)
+        inv_at = 1.0 / (alpha + prepared.zero_t)
+        ll, grad = super()._loglik_sum(theta, prepared.positive, w[n0:])
+        if not self._shift:
+            sum_log = weighted_sum(w0, log_at)
+            ll += total_w0 * r * log_alpha - r * sum_log
+            grad[0] += total_w0 * log_alpha - sum_log
+            grad[1] += total_w0 * r / alpha - r * weighted_sum(w0, inv_at)
+            return float(ll), grad
+        lbab = float(special.betaln(a, b))
+        t1 = float(special.betaln(a, b + 1.0)) - lbab + r * (log_alpha - log_at)
+        t2 = float(special.betaln(a + 1.0, b)) - lbab
+        lse = np.logaddexp(t1, t2)
+        p2 = np.exp(t2 - lse)
+        p1 = 1.0 - p2
+        sum_p2 = weighted_sum(w0, p2)
+        dig_ab = float(special.digamma(a + b))
+        dig_ab1 = float(special.digamma(a + b + 1.0))
+        ll += weighted_sum(w0, lse)
+        grad[0] += (total_w0 - sum_p2) * log_alpha - weighted_sum(w0, p1 * log_at)
+        grad[1] += r * ((total_w0 - sum_p2) / alpha - weighted_sum(w0, p1 * inv_at))
+        grad[2] += total_w0 * (dig_ab - dig_ab1) + sum_p2 / a
+        # ψ(b+1) p1 + ψ(b) p2 - ψ(b) = p1 / b
+        grad[3] += total_w0 * (dig_ab - dig_ab1) + (total_w0 - sum_p2) / b
+        return float(ll), grad
 
     def _loglik_prepared(self, theta: FloatArray, prepared: Any) -> tuple[FloatArray, FloatArray]:
         """Per-row log-likelihood and analytic gradient.
@@ -142,8 +216,8 @@ class BetaGeoModel(PurchaseModel):
         # per distinct T and t_x
         log_at_u = np.log(alpha + d.u_t)
         log_atx_u = np.log(alpha + d.utx)
-        log_at = log_at_u[d.i_t]
-        log_atx = log_atx_u[d.itx]
+        log_at = gather(log_at_u, d.i_t)
+        log_atx = gather(log_atx_u, d.itx)
         rx = r + x
         t1 = b1_u[ix] - rx * log_at
         t2 = b2_u[ix] - rx * log_atx
@@ -153,7 +227,9 @@ class BetaGeoModel(PurchaseModel):
         p1 = 1.0 - p2
         grad = np.empty((x.size, 4))
         grad[:, 0] = dr_u[ix] - p1 * log_at - p2 * log_atx
-        grad[:, 1] = r / alpha - rx * (p1 / (alpha + d.u_t)[d.i_t] + p2 / (alpha + d.utx)[d.itx])
+        grad[:, 1] = r / alpha - rx * (
+            p1 / gather(alpha + d.u_t, d.i_t) + p2 / gather(alpha + d.utx, d.itx)
+        )
         dig_abxk = dig_abxk_u[ix]
         grad[:, 2] = dig_ab - dig_abxk + p2 / a
         grad[:, 3] = dig_ab - float(special.digamma(b)) - dig_abxk + p1 * db1_u[ix] + p2 * db2_u[ix]

@@ -31,7 +31,7 @@ import numpy.typing as npt
 from scipy import special
 
 from ._math import FloatArray, hyp2f1_1_with_derivatives, log_diff_exp, log_hyp2f1_pfaff
-from .base import PurchaseModel, unique_inverse
+from .base import PurchaseModel, distinct_values, gather, unique_inverse
 
 
 class _PNBDData(NamedTuple):
@@ -41,7 +41,7 @@ class _PNBDData(NamedTuple):
     ux: FloatArray
     ix: npt.NDArray[np.intp]
     u_t: FloatArray
-    i_t: npt.NDArray[np.intp]
+    i_t: npt.NDArray[np.intp] | None
     pair_x: FloatArray
     pair_t: FloatArray
     i_tx: npt.NDArray[np.intp]
@@ -166,14 +166,16 @@ class ParetoNBDModel(PurchaseModel):
 
     def _prepare(self, x: FloatArray, tx: FloatArray, T: FloatArray) -> _PNBDData:
         ux, ix = unique_inverse(x)
-        u_t, i_t = unique_inverse(T)
+        u_t, i_t = distinct_values(T)
         # log F is needed at (x, t_x) and (x, T): one evaluation per distinct pair
         n = x.size
         key_x, inv_x = unique_inverse(np.concatenate([x, x]))
         key_t, inv_t = unique_inverse(np.concatenate([tx, T]))
-        pair, pair_inv = unique_inverse(inv_x.astype(np.int64) * key_t.size + inv_t)
-        px = key_x[pair // key_t.size]
-        pt = key_t[pair % key_t.size]
+        # t-major keys: the pairs come out by increasing t, i.e. by decreasing argument z of
+        # the hypergeometric series whatever the parameters, the order it sums them in
+        pair, pair_inv = unique_inverse(inv_t.astype(np.int64) * key_x.size + inv_x)
+        px = key_x[pair % key_x.size]
+        pt = key_t[pair // key_x.size]
         return _PNBDData(x, ux, ix, u_t, i_t, px, pt, pair_inv[:n], pair_inv[n:])
 
     def _loglik_prepared(self, theta: FloatArray, prepared: Any) -> tuple[FloatArray, FloatArray]:
@@ -199,7 +201,7 @@ class ParetoNBDModel(PurchaseModel):
         log_rsx_u = np.log(r + s + ux)
         log_at_u = np.log(alpha + d.u_t)
         log_bt_u = np.log(beta + d.u_t)
-        log_at, log_bt = log_at_u[d.i_t], log_bt_u[d.i_t]
+        log_at, log_bt = gather(log_at_u, d.i_t), gather(log_bt_u, d.i_t)
         rx = r + x
         alive = -rx * log_at - s * log_bt
         dead = np.log(s) - log_rsx_u[ix] + log_a0
@@ -216,9 +218,9 @@ class ParetoNBDModel(PurchaseModel):
         dead_a0 = scale_dead[:, None] * (g_tx - rho[:, None] * g_t)
         dr_u = special.digamma(r + ux) - float(special.digamma(r)) + log_alpha
         grad[:, 0] = dr_u[ix] - p_alive * log_at - p_dead * inv_rsx + dead_a0[:, 0]
-        grad[:, 1] = r / alpha - p_alive * rx / (alpha + d.u_t)[d.i_t] + dead_a0[:, 1]
+        grad[:, 1] = r / alpha - p_alive * rx / gather(alpha + d.u_t, d.i_t) + dead_a0[:, 1]
         grad[:, 2] = log_beta - p_alive * log_bt + p_dead * (1.0 / s - inv_rsx) + dead_a0[:, 2]
-        grad[:, 3] = s / beta - p_alive * s / (beta + d.u_t)[d.i_t] + dead_a0[:, 3]
+        grad[:, 3] = s / beta - p_alive * s / gather(beta + d.u_t, d.i_t) + dead_a0[:, 3]
         return ll, grad
 
     def _log_odds_dead(
