@@ -11,8 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from soloist.analytics import BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel, _math, base
-from soloist.analytics.base import PurchaseModel, compress_rows, mostly_distinct, unique_inverse
+import soloist.analytics._math as math_module
+from soloist.analytics import BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel, base
+from soloist.analytics._rows import compress_rows, mostly_distinct, unique_inverse
+from soloist.analytics.base import PurchaseModel
 
 TRUE_BG = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
 
@@ -123,8 +125,8 @@ def test_threaded_hypergeometric_series_equals_the_single_thread(
     d = rng.uniform(0.1, 20.0, n)
     c = d + rng.uniform(0.5, 10.0, n)
     z = rng.uniform(0.0, 0.99, n)
-    single = _math._hyp2f1_1_with_derivatives(d, c, z)
-    monkeypatch.setattr(_math, "THREADED_SIZE", 1_000)
-    threaded = _math.hyp2f1_1_with_derivatives(d, c, z)
+    single = math_module._hyp2f1_1_with_derivatives(d, c, z)
+    monkeypatch.setattr(math_module, "THREADED_SIZE", 1_000)
+    threaded = math_module.hyp2f1_1_with_derivatives(d, c, z)
     for one, two in zip(single, threaded, strict=True):
         np.testing.assert_array_equal(one, two)

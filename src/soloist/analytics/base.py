@@ -27,11 +27,12 @@ from collections.abc import Callable, Sequence
 from typing import Any, Self
 
 import numpy as np
-import numpy.typing as npt
 from scipy import optimize
 
 from ._frames import to_output
 from ._math import FloatArray, as_float_array
+from ._optimise import polish
+from ._rows import compress_rows, weighted_sum
 from .errors import AnalyticsError, NotFittedError
 
 __all__ = ["BaseEstimator", "PurchaseModel", "compress_rows"]
@@ -44,100 +45,11 @@ LOG_BOUND = 18.0
 #: 22,000) sits on a flat ridge of the likelihood: the data do not identify that parameter.
 MAX_LOG_STANDARD_ERROR = 10.0
 
-#: a warm start is polished until the mean negative log-likelihood is expected to fall by less
-#: than this: a total log-likelihood within about 1e-6 of the optimum at a million customers
-POLISH_DECREMENT = 1e-12
-
 #: fits on more distinct rows than this start from a fit on :data:`WARM_SAMPLE_ROWS` of them
 WARM_START_ROWS = 200_000
 WARM_SAMPLE_ROWS = 50_000
 
 Objective = Callable[[FloatArray], tuple[float, FloatArray]]
-
-
-def unique_inverse(values: npt.NDArray[Any]) -> tuple[Any, npt.NDArray[np.intp]]:
-    """Sorted distinct values of a 1-D array and, per element, the index of its value."""
-    if values.size > 10_000 and values.dtype.kind in "fiu":
-        # small non-negative whole numbers (counts, codes): a table lookup instead of a sort
-        top = values.max()
-        if values.min() >= 0 and top <= 4 * values.size:
-            codes = values.astype(np.intp)
-            if values.dtype.kind != "f" or np.array_equal(codes, values):
-                present = np.bincount(codes, minlength=int(top) + 1) > 0
-                lookup = np.cumsum(present) - 1
-                unique = np.flatnonzero(present).astype(values.dtype)
-                return unique, lookup[codes]
-    unique, inverse = np.unique(values, return_inverse=True)
-    return unique, inverse.reshape(-1)
-
-
-#: a sample of this many values decides whether a column repeats its values enough to be worth
-#: sorting into distinct values (see :func:`mostly_distinct`)
-DISTINCT_SAMPLE = 2048
-
-
-def mostly_distinct(values: npt.NDArray[Any], threshold: float = 0.3) -> bool:
-    """Whether more than ``threshold`` of a large array's values differ from each other.
-
-    Decided on a fixed random sample: sorting a million values into distinct ones (and gathering
-    them back per row at every likelihood evaluation) only pays when the values repeat, as whole
-    days do; unrounded times almost never repeat.
-    """
-    if values.size < 8 * DISTINCT_SAMPLE:
-        return False
-    rng = np.random.default_rng(0)
-    sample = values[rng.integers(0, values.size, DISTINCT_SAMPLE)]
-    return bool(np.unique(sample).size > threshold * DISTINCT_SAMPLE)
-
-
-def distinct_values(values: FloatArray) -> tuple[FloatArray, npt.NDArray[np.intp] | None]:
-    """:func:`unique_inverse`, or ``(values, None)`` when the values hardly repeat."""
-    if mostly_distinct(values):
-        return values, None
-    return unique_inverse(values)
-
-
-def gather(values: FloatArray, index: npt.NDArray[np.intp] | None) -> FloatArray:
-    """Per-row values from :func:`distinct_values`' output."""
-    return values if index is None else values[index]
-
-
-def compress_rows(
-    columns: Sequence[FloatArray], weights: FloatArray
-) -> tuple[list[FloatArray], FloatArray]:
-    """Collapse identical rows of ``columns`` into unique rows with summed ``weights``.
-
-    The rows come out sorted lexicographically. Each column is reduced to integer codes first
-    and the codes are combined into one integer key, which is much faster than
-    ``np.unique(..., axis=0)`` on the stacked floats. Rows whose columns hardly repeat (a
-    column of unrounded times) are returned as they are.
-    """
-    if any(mostly_distinct(col) for col in columns):
-        return [np.ascontiguousarray(col) for col in columns], np.asarray(weights, np.float64)
-    n = columns[0].size
-    key = np.zeros(n, dtype=np.int64)
-    uniques = []
-    span = 1
-    for col in columns:
-        u, inv = unique_inverse(col)
-        uniques.append(u)
-        span *= max(u.size, 1)
-        if span >= 2**62:  # pragma: no cover - needs > 2**62 distinct combinations
-            stacked = np.column_stack(columns)
-            unique, inverse = np.unique(stacked, axis=0, return_inverse=True)
-            summed = np.bincount(inverse.ravel(), weights=weights, minlength=unique.shape[0])
-            cols = [np.ascontiguousarray(unique[:, j]) for j in range(unique.shape[1])]
-            return cols, np.asarray(summed, dtype=np.float64)
-        key = key * u.size + inv
-    ukey, inverse = unique_inverse(key)
-    totals: FloatArray = np.asarray(
-        np.bincount(inverse, weights=weights, minlength=ukey.size), dtype=np.float64
-    )
-    out: list[FloatArray] = []
-    for u in reversed(uniques):
-        out.append(np.ascontiguousarray(u[ukey % u.size]))
-        ukey = ukey // u.size
-    return out[::-1], totals
 
 
 _BLAS_CONTROLLER: Any = None
@@ -158,13 +70,6 @@ def _single_threaded_blas() -> Any:
     if _BLAS_CONTROLLER is None:
         _BLAS_CONTROLLER = ThreadpoolController()
     return _BLAS_CONTROLLER.limit(limits=1, user_api="blas")
-
-
-def weighted_sum(w: FloatArray, values: FloatArray) -> Any:
-    """``Σ_i w_i values_i`` (over the first axis) without BLAS (see the module docstring)."""
-    if values.ndim == 1:
-        return float(np.einsum("i,i->", w, values))
-    return np.einsum("i,ij->j", w, values)
 
 
 class BaseEstimator:
@@ -297,7 +202,7 @@ class BaseEstimator:
 
         best: optimize.OptimizeResult | None = None
         if warm is not None:
-            best = self._polish(penalised, *warm)
+            best = polish(penalised, *warm, LOG_BOUND)
         polished = best is not None
         if polished:
             starts = ()
@@ -360,53 +265,6 @@ class BaseEstimator:
                 "so). Typical causes: too few customers, no repeat purchases, or no sign of churn; "
                 "consider penalizer_coef > 0"
             )
-
-    @staticmethod
-    def _polish(
-        penalised: Objective, z0: FloatArray, hess_inv: FloatArray
-    ) -> optimize.OptimizeResult | None:
-        """Quasi-Newton steps from ``z0``, starting from the inverse Hessian ``hess_inv``.
-
-        Each step is ``-H g`` with a backtracking (Armijo) line search and a BFGS update of
-        ``H`` (Nocedal & Wright 2006, Algorithm 6.1). It stops when the expected remaining
-        decrease of the objective, half the Newton decrement ``gᵀHg / 2``, is below
-        :data:`POLISH_DECREMENT`. ``None`` unless it converged to a finite optimum inside the
-        bounds (the caller then runs the ordinary fit).
-        """
-        z = np.asarray(z0, dtype=np.float64)
-        h = np.asarray(hess_inv, dtype=np.float64)
-        with np.errstate(all="ignore"):
-            f, g = penalised(z)
-            converged, iterations = False, 0
-            while np.isfinite(f) and iterations < 100:
-                step = -h @ g
-                decrement = float(-g @ step)
-                if 0 <= decrement < 2 * POLISH_DECREMENT:
-                    converged = True
-                    break
-                if decrement <= 0:  # H lost positive definiteness: restart not worth it here
-                    return None
-                t = 1.0
-                while True:
-                    z_new = z + t * step
-                    f_new, g_new = penalised(z_new)
-                    if np.isfinite(f_new) and f_new <= f - 1e-4 * t * decrement:
-                        break
-                    t *= 0.5
-                    if t < 1e-4:
-                        return None
-                s_k, y_k = z_new - z, g_new - g
-                sy = float(s_k @ y_k)
-                if sy > 1e-300:
-                    rho = 1.0 / sy
-                    eye = np.eye(z.size)
-                    h = (eye - rho * np.outer(s_k, y_k)) @ h @ (eye - rho * np.outer(y_k, s_k))
-                    h += rho * np.outer(s_k, s_k)
-                z, f, g = z_new, f_new, g_new
-                iterations += 1
-        if not converged or np.any(np.abs(z) >= LOG_BOUND - 1e-6):
-            return None
-        return optimize.OptimizeResult(x=z, fun=f, jac=g, nit=iterations, success=True)
 
     def _standard_errors(
         self,

@@ -27,14 +27,8 @@ import numpy.typing as npt
 from scipy import special
 
 from ._math import FloatArray
-from .base import (
-    WARM_START_ROWS,
-    PurchaseModel,
-    distinct_values,
-    gather,
-    unique_inverse,
-    weighted_sum,
-)
+from ._rows import distinct_values, gather, unique_inverse, weighted_sum
+from .base import WARM_START_ROWS, PurchaseModel
 
 __all__ = ["BetaGeoModel", "ModifiedBetaGeoModel"]
 

@@ -22,7 +22,8 @@ from scipy import special
 
 from ._frames import to_output
 from ._math import FloatArray, as_float_array
-from .base import BaseEstimator, PurchaseModel, compress_rows, unique_inverse, weighted_sum
+from ._rows import compress_rows, unique_inverse, weighted_sum
+from .base import BaseEstimator, PurchaseModel
 from .errors import AnalyticsError
 
 __all__ = ["GammaGammaModel", "discounted_purchase_value"]

@@ -31,7 +31,8 @@ import numpy.typing as npt
 from scipy import special
 
 from ._math import FloatArray, hyp2f1_1_with_derivatives, log_diff_exp, log_hyp2f1_pfaff
-from .base import PurchaseModel, distinct_values, gather, unique_inverse
+from ._rows import distinct_values, gather, unique_inverse
+from .base import PurchaseModel
 
 
 class _PNBDData(NamedTuple):
