@@ -81,7 +81,7 @@ _SERIES_TOL = 2.0**-56
 #: each array operation, so the halves run on two cores)
 THREADED_SIZE = 200_000
 
-_POOL: Any = None
+_POOL: tuple[int, ThreadPoolExecutor] | None = None
 
 
 def hyp2f1_1_with_derivatives(
@@ -98,8 +98,9 @@ def hyp2f1_1_with_derivatives(
     )
     if z.size < THREADED_SIZE or (os.cpu_count() or 1) < 2:
         return _hyp2f1_1_with_derivatives(d, c, z)
-    if _POOL is None:
-        _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="soloist-hyp2f1")
+    # a pool made before a fork has no threads in the child: make one per process
+    if _POOL is None or _POOL[0] != os.getpid():
+        _POOL = (os.getpid(), ThreadPoolExecutor(2, thread_name_prefix="soloist-hyp2f1"))
     errors = np.geterr()
 
     def half(part: slice) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
@@ -107,7 +108,7 @@ def hyp2f1_1_with_derivatives(
             return _hyp2f1_1_with_derivatives(d[part], c[part], z[part])
 
     parts = (slice(0, None, 2), slice(1, None, 2))
-    results = list(_POOL.map(half, parts))
+    results = list(_POOL[1].map(half, parts))
     out = tuple(np.empty(z.size) for _ in range(4))
     for part, result in zip(parts, results, strict=True):
         for whole, piece in zip(out, result, strict=True):
