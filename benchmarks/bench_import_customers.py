@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import csv
+import os
 import pstats
 import random
 import tempfile
@@ -100,7 +101,7 @@ def soloist_import(path: Path, profile: bool) -> tuple[float, float, int]:
         rows = report.rows_read
     database.dispose()
     if profiler:
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
+        pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(30)
     return times[0], times[1], rows
 
 

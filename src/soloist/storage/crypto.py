@@ -19,6 +19,7 @@ import hmac
 import os
 import secrets
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -72,9 +73,20 @@ class Keyring:
             deterministic_key=_derive(master, b"soloist/v1/deterministic", length=64),
         )
 
+    # The ciphers are made once per keyring: setting one up (the key schedule) costs several
+    # times an encryption of a short value. Both are stateless between calls, so sharing them
+    # across calls and threads is safe.
+    @cached_property
+    def _column_cipher(self) -> AESGCM:
+        return AESGCM(self.encryption_key)
+
+    @cached_property
+    def _deterministic_cipher(self) -> AESSIV:
+        return AESSIV(self.deterministic_key)
+
     def encrypt(self, plaintext: str, purpose: str) -> bytes:
         nonce = os.urandom(NONCE_BYTES)
-        sealed = AESGCM(self.encryption_key).encrypt(
+        sealed = self._column_cipher.encrypt(
             nonce, plaintext.encode("utf-8"), purpose.encode("utf-8")
         )
         return bytes([FORMAT_VERSION]) + nonce + sealed
@@ -84,7 +96,7 @@ class Keyring:
             raise EncryptionError(f"Stored value for {purpose} is not a Soloist ciphertext.")
         nonce, sealed = blob[1 : 1 + NONCE_BYTES], blob[1 + NONCE_BYTES :]
         try:
-            plain = AESGCM(self.encryption_key).decrypt(nonce, sealed, purpose.encode("utf-8"))
+            plain = self._column_cipher.decrypt(nonce, sealed, purpose.encode("utf-8"))
         except InvalidTag as exc:
             raise EncryptionError(
                 f"Cannot decrypt {purpose}: wrong master key or tampered data."
@@ -94,7 +106,7 @@ class Keyring:
     def seal(self, plaintext: str, purpose: str) -> str:
         """``plaintext`` sealed deterministically (AES-SIV, ``purpose`` as associated data),
         as URL-safe base64 text."""
-        sealed = AESSIV(self.deterministic_key).encrypt(
+        sealed = self._deterministic_cipher.encrypt(
             plaintext.encode("utf-8"), [purpose.encode("utf-8")]
         )
         return base64.urlsafe_b64encode(sealed).decode("ascii")
@@ -102,7 +114,7 @@ class Keyring:
     def unseal(self, text: str, purpose: str) -> str:
         try:
             sealed = base64.urlsafe_b64decode(text.encode("ascii"))
-            plain = AESSIV(self.deterministic_key).decrypt(sealed, [purpose.encode("utf-8")])
+            plain = self._deterministic_cipher.decrypt(sealed, [purpose.encode("utf-8")])
         except (InvalidTag, ValueError, UnicodeEncodeError) as exc:
             raise EncryptionError(
                 f"Cannot unseal {purpose}: wrong master key or tampered data."
