@@ -17,6 +17,12 @@ per distinct value (of ``x``, ``T``, ``t_x``...) rather than once per customer, 
 avoid BLAS (whose worker threads, woken by a large matrix-vector product, otherwise keep the two
 cores busy and slow down every following L-BFGS-B step), and the optimiser is run from the first
 starting point only, the others serving as fall-backs when it fails.
+
+Large data (more than ``WARM_START_ROWS`` distinct rows, as unrounded times give): the fit
+starts from a fit on a random sample of ``WARM_SAMPLE_ROWS`` rows and polishes on all rows with
+quasi-Newton steps whose first inverse Hessian is the sample's (:func:`._optimise.polish`); the
+standard errors then take one-sided differences from the last gradient (``k`` calls). The
+models may also sum some rows in closed form (:meth:`PurchaseModel._loglik_sum`).
 """
 
 from __future__ import annotations
