@@ -1,5 +1,8 @@
 """Shared fixtures: a fresh workspace per test on SQLite, PostgreSQL and MariaDB.
 
+A SQLite database is a copy of one migrated per test process; a server database is migrated
+once per process and emptied before each test (only the tables the last test touched).
+
 Server databases come from ``SOLOIST_TEST_POSTGRES_URL`` and ``SOLOIST_TEST_MARIADB_URL``. When a
 URL is not set, tests on that engine are skipped with a message; with
 ``SOLOIST_TEST_REQUIRE_SERVERS=1``
@@ -131,7 +134,7 @@ def _used_tables(connection: Connection, names: list[str], backend: str) -> list
     """The tables the last test touched: those holding a row or whose id counter moved.
 
     Emptying only these keeps each test's set-up short: a TRUNCATE is DDL on both servers
-    (MariaDB rebuilds the table), and most tests touch a handful of the hundred tables.
+    (MariaDB rebuilds the table), and most tests touch a handful of the fifty-odd tables.
     """
     probes = " UNION ALL ".join(
         f"SELECT '{name}' FROM (SELECT 1 AS one FROM {name} LIMIT 1) AS probe_{i}"
@@ -160,10 +163,9 @@ def _empty_all_tables(database: Database) -> None:
     names = [table.name for table in reversed(Base.metadata.sorted_tables)]
     with database.engine.begin() as connection:
         used = _used_tables(connection, names, database.backend)
-        if not used:
-            pass
-        elif database.backend == "postgresql":
-            connection.execute(text(f"TRUNCATE {', '.join(used)} RESTART IDENTITY CASCADE"))
+        if database.backend == "postgresql":
+            if used:
+                connection.execute(text(f"TRUNCATE {', '.join(used)} RESTART IDENTITY CASCADE"))
         else:
             connection.execute(text("SET FOREIGN_KEY_CHECKS=0"))
             for name in used:
