@@ -64,9 +64,12 @@ class OrderWriter(threading.Thread):
         self.stop = threading.Event()
         self.posted = self.failed = 0
         self.last_error: str | None = None
+        self.seconds: list[float] = []  # how long each POST took
+        self.started = self.ended = 0.0
 
     def run(self) -> None:
         headers = {"Authorization": f"Bearer {self.token}"}
+        self.started = time.perf_counter()
         with httpx.Client(base_url=self.url, timeout=30, headers=headers) as client:
             n = 0
             while not self.stop.is_set():
@@ -82,12 +85,27 @@ class OrderWriter(threading.Thread):
                                "unit_price": "12.50"}],
                 }  # fmt: skip
                 answer = client.post("/api/v1/orders", json=body)
+                self.seconds.append(time.perf_counter() - started)
                 if answer.status_code in (200, 201):
                     self.posted += 1
                 else:
                     self.failed += 1
                     self.last_error = f"{answer.status_code} {answer.text[:200]}"
                 self.stop.wait(max(0.0, self.every_s - (time.perf_counter() - started)))
+        self.ended = time.perf_counter()
+
+    def figures(self) -> dict[str, Any]:
+        """Orders posted, for how long, and the POSTs' p50 / p95 / max in ms."""
+        ms = sorted(1000 * s for s in self.seconds) or [0.0]
+        return {
+            "orders_posted": self.posted,
+            "failed": self.failed,
+            "last_error": self.last_error,
+            "seconds": round(self.ended - self.started, 1),
+            "post_p50_ms": round(ms[len(ms) // 2], 1),
+            "post_p95_ms": round(ms[min(len(ms) - 1, int(0.95 * len(ms)))], 1),
+            "post_max_ms": round(ms[-1], 1),
+        }
 
 
 def web_figures(url: str, email: str, password: str, n: int, ticket_ids: list[int],
@@ -196,11 +214,7 @@ def main() -> None:
         "sqlite": __import__("sqlite3").sqlite_version,
         "date": time.strftime("%Y-%m-%d"),
         "sizes": sizes,
-        "writer": {
-            "orders_posted": writer.posted,
-            "failed": writer.failed,
-            "last_error": writer.last_error,
-        },
+        "writer": writer.figures(),
         "web": web,
         "baseline_pandas": baseline_figures(args.workspace, max(5, args.n // 3)),
     }

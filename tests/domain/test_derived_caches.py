@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
+import soloist.domain.dashboard as dashboard_module
 from soloist.domain.caches import clear_derived_caches
 from soloist.domain.customers.records import CustomerCreate, create_customer
 from soloist.domain.dashboard import dashboard
@@ -50,6 +53,38 @@ def test_after_a_change_the_previous_dashboard_is_shown_stale_while_it_is_recomp
             break
         time.sleep(0.05)
     assert (board.stale, board.customers) == (False, 2)
+
+
+def _wait_until_fresh(database: Database) -> dashboard_module.Dashboard:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with database.read_session() as session:
+            board = dashboard(session, "EUR", database)
+        if not board.stale:
+            break
+        time.sleep(0.05)
+    return board
+
+
+def test_a_slow_dashboard_is_not_recomputed_sooner_than_a_few_times_its_duration(
+    sqlite_database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under a stream of live orders a slow board would be recomputed without pause, taking a
+    core from the requests; a slow one waits RECOMPUTE_GAP_FACTOR times its duration."""
+    monkeypatch.setattr(dashboard_module, "THROTTLE_FROM_SECONDS", 0.0)  # every board is slow
+    monkeypatch.setattr(dashboard_module, "RECOMPUTE_GAP_FACTOR", 1e9)
+    _add_customer(sqlite_database, "Ada")
+    with sqlite_database.read_session() as session:
+        assert dashboard(session, "EUR", sqlite_database).customers == 1
+    for name in ("Bo", "Cy"):
+        _add_customer(sqlite_database, name)
+        with sqlite_database.read_session() as session:
+            held = dashboard(session, "EUR", sqlite_database)
+        assert (held.stale, held.customers) == (True, 1)
+        assert dashboard_module._refreshing == {}  # no recomputation was started
+    monkeypatch.setattr(dashboard_module, "RECOMPUTE_GAP_FACTOR", 0.0)  # the gap has passed
+    board = _wait_until_fresh(sqlite_database)
+    assert (board.stale, board.customers) == (False, 3)
 
 
 def test_clear_derived_caches_forgets_the_previous_dashboard(sqlite_database: Database) -> None:

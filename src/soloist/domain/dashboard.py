@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -397,6 +398,26 @@ _boards: VersionedCache[tuple[str, str], Dashboard] = VersionedCache("dashboards
 _refreshing: dict[tuple[str, str], threading.Event] = {}
 _refreshing_lock = threading.Lock()
 
+#: After a recomputation that took at least THROTTLE_FROM_SECONDS, the next one starts only
+#: once RECOMPUTE_GAP_FACTOR times as long has passed since it finished. Under a stream of live
+#: orders the figures then lag by at most that gap (about half a minute at a million orders),
+#: and recomputing takes a fifth of one core instead of all of it, which had slowed every
+#: order posted meanwhile (BENCHMARKS.md). Boards that compute in milliseconds are never held.
+THROTTLE_FROM_SECONDS = 0.5
+RECOMPUTE_GAP_FACTOR = 4.0
+#: slot -> (time.monotonic() when its last computation finished, how long it took)
+_last_computed: dict[tuple[str, str], tuple[float, float]] = {}
+
+
+def _held_back(slot: tuple[str, str]) -> bool:
+    last = _last_computed.get(slot)
+    if last is None:
+        return False
+    finished, took = last
+    return (
+        took >= THROTTLE_FROM_SECONDS and time.monotonic() - finished < RECOMPUTE_GAP_FACTOR * took
+    )
+
 
 def data_version(session: Session) -> tuple[Any, ...]:
     """Changes whenever data changes: the newest audit entry, order and finished run."""
@@ -415,17 +436,21 @@ def refresh_dashboard(database: Database, currency: str) -> Dashboard:
     """Compute the dashboard now in a session of its own and cache it (other currencies at
     the workspace's rates, ``database.settings.rates``)."""
     rates = database.settings.rates
+    slot = _slot(str(database.engine.url), currency, rates)
+    started = time.monotonic()
     with database.read_session() as session:
         version = data_version(session)
         board = build_dashboard(session, currency, rates)
-    _boards.put(_slot(str(database.engine.url), currency, rates), version, board)
+    _boards.put(slot, version, board)
+    finished = time.monotonic()
+    _last_computed[slot] = (finished, finished - started)
     return board
 
 
-def _refresh_in_background(database: Database, currency: str) -> None:
+def _refresh_in_background(database: Database, currency: str, *, throttle: bool = True) -> None:
     slot = _slot(str(database.engine.url), currency, database.settings.rates)
     with _refreshing_lock:
-        if slot in _refreshing:
+        if slot in _refreshing or (throttle and _held_back(slot)):
             return
         done = _refreshing[slot] = threading.Event()
 
@@ -442,7 +467,7 @@ def _refresh_in_background(database: Database, currency: str) -> None:
 
 def warm_dashboard(database: Database, currency: str) -> None:
     """Start computing the dashboard in the background (``soloist serve`` does at start)."""
-    _refresh_in_background(database, currency)
+    _refresh_in_background(database, currency, throttle=False)
 
 
 def dashboard(session: Session, currency: str, database: Database | None = None) -> Dashboard:
@@ -450,7 +475,8 @@ def dashboard(session: Session, currency: str, database: Database | None = None)
 
     With ``database``, a change is handled stale-while-revalidate: the previous figures are
     returned at once (``stale`` is set) while a background thread computes the new ones, so the
-    page never waits for aggregates over millions of orders once it has been computed.
+    page never waits for aggregates over millions of orders once it has been computed. A slow
+    computation is not repeated sooner than :data:`RECOMPUTE_GAP_FACTOR` times its duration.
     """
     url = str(session.get_bind().engine.url)
     version = data_version(session)
@@ -469,6 +495,9 @@ def dashboard(session: Session, currency: str, database: Database | None = None)
     if previous is not None and database is not None:
         _refresh_in_background(database, currency)
         return replace(previous, stale=True)
+    started = time.monotonic()
     board = build_dashboard(session, currency, rates)
     _boards.put(slot, version, board)
+    finished = time.monotonic()
+    _last_computed[slot] = (finished, finished - started)
     return board
