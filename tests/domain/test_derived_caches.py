@@ -22,6 +22,17 @@ def _add_customer(database: Database, name: str) -> None:
         create_customer(session, CustomerCreate(name=name), "test")
 
 
+def _wait_until_fresh(database: Database) -> dashboard_module.Dashboard:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with database.read_session() as session:
+            board = dashboard(session, "EUR", database)
+        if not board.stale:
+            break
+        time.sleep(0.05)
+    return board
+
+
 def test_the_dashboard_is_reused_until_the_data_changes(sqlite_database: Database) -> None:
     _add_customer(sqlite_database, "Ada")
     with sqlite_database.read_session() as session:
@@ -45,25 +56,8 @@ def test_after_a_change_the_previous_dashboard_is_shown_stale_while_it_is_recomp
     with sqlite_database.read_session() as session:
         stale = dashboard(session, "EUR", sqlite_database)
     assert (stale.stale, stale.customers) == (True, 1)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        with sqlite_database.read_session() as session:
-            board = dashboard(session, "EUR", sqlite_database)
-        if not board.stale:
-            break
-        time.sleep(0.05)
+    board = _wait_until_fresh(sqlite_database)
     assert (board.stale, board.customers) == (False, 2)
-
-
-def _wait_until_fresh(database: Database) -> dashboard_module.Dashboard:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        with database.read_session() as session:
-            board = dashboard(session, "EUR", database)
-        if not board.stale:
-            break
-        time.sleep(0.05)
-    return board
 
 
 def test_a_slow_dashboard_is_not_recomputed_sooner_than_a_few_times_its_duration(

@@ -437,10 +437,16 @@ def refresh_dashboard(database: Database, currency: str) -> Dashboard:
     the workspace's rates, ``database.settings.rates``)."""
     rates = database.settings.rates
     slot = _slot(str(database.engine.url), currency, rates)
-    started = time.monotonic()
     with database.read_session() as session:
-        version = data_version(session)
-        board = build_dashboard(session, currency, rates)
+        return _computed(session, slot, data_version(session), currency, rates)
+
+
+def _computed(
+    session: Session, slot: tuple[str, str], version: Any, currency: str, rates: Rates
+) -> Dashboard:
+    """:func:`build_dashboard`, cached under ``slot`` and ``version``, its duration noted."""
+    started = time.monotonic()
+    board = build_dashboard(session, currency, rates)
     _boards.put(slot, version, board)
     finished = time.monotonic()
     _last_computed[slot] = (finished, finished - started)
@@ -495,9 +501,4 @@ def dashboard(session: Session, currency: str, database: Database | None = None)
     if previous is not None and database is not None:
         _refresh_in_background(database, currency)
         return replace(previous, stale=True)
-    started = time.monotonic()
-    board = build_dashboard(session, currency, rates)
-    _boards.put(slot, version, board)
-    finished = time.monotonic()
-    _last_computed[slot] = (finished, finished - started)
-    return board
+    return _computed(session, slot, version, currency, rates)
