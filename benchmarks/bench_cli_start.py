@@ -16,7 +16,6 @@ import subprocess
 import sys
 import time
 
-
 # As after ``pip install``, which compiles every module: the bytecode is written by a first,
 # uncounted run even where the environment turns writing it off.
 _ENVIRONMENT = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
