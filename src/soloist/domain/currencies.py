@@ -125,7 +125,7 @@ def revenue_by_currency(
     Each currency's sum is converted once (exact, then rounded half to even to the minor unit).
     """
     orders = Order.__table__.c  # table columns: a short command need not configure the ORM
-    rows = session.execute(
+    rows: Sequence[Any] = session.execute(
         select(
             orders.currency,
             func.count(orders.id),

@@ -28,7 +28,7 @@ def _count(model: Any, *where: Any) -> Any:
     return select(func.count()).select_from(model.__table__).where(*where).scalar_subquery()
 
 
-def _counts(session: Session) -> dict[str, int]:
+def _counts(session: Session) -> dict[str, Any]:
     """Every count in one statement, on table columns.
 
     Separate queries would each be compiled, and ORM ones would first configure every mapper;
