@@ -1,5 +1,5 @@
-"""Latency of the service and sales pages on the 100,000-customer workspace, through a real
-server, while a writer posts an order through the API every 100 ms.
+"""Latency of every page on the 100,000-customer workspace, through a real server, while a
+writer posts an order through the API every 100 ms.
 
 Build the workspace as for ``bench_web.py`` (``soloist demo --customers 100000 --purchase-rate
 2.6``, then ``soloist analyze``), then::
@@ -9,8 +9,11 @@ Build the workspace as for ``bench_web.py`` (``soloist demo --customers 100000 -
 It starts ``soloist serve`` on a free loopback port, signs in through the login form, starts
 the writer (a write token made for the run posts ``POST /api/v1/orders`` every 100 ms), and
 times N requests of each page (p50 / p95 / max in ms): the ticket inbox (active tickets by due
-time; the breached filter; a subject search), random ticket threads, the pipeline board, the
-tasks list, the dashboard, and ``GET /api/v1/tickets`` / ``GET /api/v1/deals/forecast``.
+time; the breached filter; a subject search), random ticket threads, the customer list (name
+search sorted by CLV, deep pages sorted by risk), random customer and customer-loyalty pages,
+segments, loyalty, campaigns, journeys, feedback, reports, models, jobs, the pipeline board and
+list, the tasks list, the dashboard, and ``GET /api/v1/tickets`` /
+``GET /api/v1/deals/forecast``.
 
 The baseline does the same work the "plain" way, per request: pandas ``read_sql`` of the tables
 and the filter / sort / group in memory (the inbox: active tickets joined to customer names,
@@ -37,11 +40,23 @@ from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bench_web import percentiles, sign_in, start_server, timed
+from bench_web import NAME_FRAGMENTS, percentiles, sign_in, start_server, timed
 
 from soloist.config import load_settings
 from soloist.domain.workspace import open_workspace
 
+#: The other pages, each as a first view with no filter: label, path.
+OTHER_PAGES = (
+    ("segments", "/segments"),
+    ("loyalty", "/loyalty"),
+    ("campaigns", "/campaigns"),
+    ("journeys", "/journeys"),
+    ("feedback", "/feedback"),
+    ("reports", "/reports"),
+    ("models", "/models"),
+    ("jobs", "/jobs"),
+    ("pipeline list", "/deals/list"),
+)
 SUBJECT_WORDS = ["order", "refund", "late", "broken", "订单", "coffee", "invoice", "delivery"]
 
 
@@ -108,8 +123,33 @@ class OrderWriter(threading.Thread):
         }
 
 
+def customer_pages(
+    client: httpx.Client, n: int, customer_ids: list[int], rng: random.Random
+) -> dict[str, Any]:
+    """The customer list (name search sorted by CLV, a deep page sorted by risk), the customer
+    page and its loyalty page, at random customers."""
+
+    def get(path: str, **params: Any) -> None:
+        client.get(path, params=params).raise_for_status()
+
+    return {
+        "customer list: name search, sorted by CLV": percentiles(
+            timed(lambda: get("/customers", q=rng.choice(NAME_FRAGMENTS), sort="clv"), n)
+        ),
+        "customer list: sorted by risk, random page ≤ 400": percentiles(
+            timed(lambda: get("/customers", sort="risk", page=rng.randint(1, 400)), n)
+        ),
+        "customer page (random customers)": percentiles(
+            timed(lambda: get(f"/customers/{rng.choice(customer_ids)}"), n)
+        ),
+        "customer loyalty page (random customers)": percentiles(
+            timed(lambda: get(f"/customers/{rng.choice(customer_ids)}/loyalty"), n)
+        ),
+    }
+
+
 def web_figures(url: str, email: str, password: str, n: int, ticket_ids: list[int],
-                rng: random.Random) -> dict[str, Any]:  # fmt: skip
+                customer_ids: list[int], rng: random.Random) -> dict[str, Any]:  # fmt: skip
     figures: dict[str, Any] = {}
     with httpx.Client(base_url=url, timeout=60, headers={"Accept-Language": "en"},
                       follow_redirects=True) as client:  # fmt: skip
@@ -138,9 +178,19 @@ def web_figures(url: str, email: str, password: str, n: int, ticket_ids: list[in
         figures["ticket thread (random tickets)"] = percentiles(
             timed(lambda: client.get(f"/tickets/{rng.choice(ticket_ids)}").raise_for_status(), n)
         )
+        figures.update(customer_pages(client, n, customer_ids, rng))
+        for label, path in OTHER_PAGES:
+            figures[label] = percentiles(timed(page(path), n))
         figures["pipeline board"] = percentiles(timed(page("/deals"), n))
         figures["tasks"] = percentiles(timed(page("/tasks"), n))
-        figures["dashboard"] = percentiles(timed(page("/"), n))
+        stale: list[bool] = []
+
+        def dashboard() -> None:
+            answer = client.get("/").raise_for_status()
+            stale.append('id="stale"' in answer.text)
+
+        figures["dashboard"] = percentiles(timed(dashboard, n))
+        figures["dashboard"]["views_with_stale_figures"] = sum(stale)
         figures["API: GET /api/v1/tickets?status=active&sort=due"] = percentiles(
             timed(page("/api/v1/tickets", status="active", sort="due"), n)
         )
@@ -195,6 +245,9 @@ def main() -> None:
             for table in ("customers", "orders", "tickets", "ticket_messages", "deals", "tasks")
         }
         ticket_ids = list(connection.execute(text("SELECT id FROM tickets")).scalars())
+        customer_ids = list(
+            connection.execute(text("SELECT id FROM customers WHERE status = 'active'")).scalars()
+        )
     database.dispose()
     token = write_token(args.workspace, args.email)
     process, url = start_server(args.workspace)
@@ -202,7 +255,8 @@ def main() -> None:
     try:
         writer.start()
         web = web_figures(url, args.email, args.password, args.n,
-                          rng.sample(ticket_ids, min(len(ticket_ids), 1000)), rng)  # fmt: skip
+                          rng.sample(ticket_ids, min(len(ticket_ids), 1000)),
+                          rng.sample(customer_ids, min(len(customer_ids), 1000)), rng)  # fmt: skip
     finally:
         writer.stop.set()
         writer.join(timeout=30)

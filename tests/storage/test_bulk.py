@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -12,7 +13,7 @@ import pytest
 from sqlalchemy import event, func, inspect, select
 
 from soloist.domain.customers.records import CustomerCreate, create_customer
-from soloist.storage.bulk import BULK_REINDEX_ROWS, bulk_insert
+from soloist.storage.bulk import BULK_REINDEX_ROWS, bulk_insert, collection_paused
 from soloist.storage.database import Database
 from soloist.storage.models import Customer, Order, OrderLine
 
@@ -132,3 +133,44 @@ def test_a_refused_bulk_load_leaves_indexes_keys_and_data_as_they_were(
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(OrderLine)) == 0
         assert session.scalar(select(func.count()).select_from(Customer)) == 1
+
+
+def test_encrypted_columns_are_loaded_in_bulk_and_read_back(database: Database) -> None:
+    now = dt.datetime(2026, 1, 2, tzinfo=dt.UTC)
+    names = ["name", "email", "birthday", "custom_fields", "status", "first_seen_at"]
+    rows = [
+        ("李雷", "li@example.com", dt.date(1990, 5, 17), {"tier": "gold", "n": 2}, "active", now),
+        ("Ada", None, None, {}, "active", now),
+        ("Ada", "ada@example.com", dt.date(1815, 12, 10), {"tier": "金"}, "active", now),
+    ]
+    with database.session() as session:
+        bulk_insert(session, Customer, names, rows)
+    with database.session() as session:
+        found = session.scalars(select(Customer).order_by(Customer.id)).all()
+        assert [(c.name, c.email, c.birthday, c.custom_fields) for c in found] == [
+            row[:4] for row in rows
+        ]
+        raw = session.connection().exec_driver_sql("SELECT name, email FROM customers").all()
+    assert all(isinstance(name, bytes | memoryview) for name, _ in raw)
+    assert raw[1][1] is None  # a missing value stays NULL, not an encrypted empty text
+    assert bytes(raw[1][0]) != bytes(raw[2][0])  # the same name, each with its own nonce
+
+
+def test_the_garbage_collector_pauses_for_bulk_loads_and_comes_back() -> None:
+    assert gc.isenabled()
+    with collection_paused():
+        assert not gc.isenabled()
+        with pytest.raises(ValueError, match="refused"), collection_paused():  # nested, failing
+            raise ValueError("refused")
+        assert not gc.isenabled()  # the outer load is still under way
+    assert gc.isenabled()
+
+
+def test_a_bulk_load_leaves_a_disabled_collector_disabled() -> None:
+    gc.disable()
+    try:
+        with collection_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -84,3 +84,14 @@ def test_personal_data_is_unreadable_in_the_raw_database(database: Database) -> 
         assert loaded is not None
         assert loaded.email == "ada@example.com"
         assert loaded.address == "12 Analytical Row, London"
+
+
+def test_many_texts_encrypt_each_with_its_own_nonce() -> None:
+    keyring = Keyring.from_master_key(generate_master_key())
+    sealed = keyring.encrypt_many(["a@b.co", None, "a@b.co", "李雷"], "customers.email")
+    assert sealed[1] is None
+    blobs = [blob for blob in sealed if blob is not None]
+    assert len({blob[1:13] for blob in blobs}) == 3  # three different nonces
+    assert [keyring.decrypt(blob, "customers.email") for blob in blobs] == ["a@b.co"] * 2 + ["李雷"]
+    with pytest.raises(EncryptionError):
+        keyring.decrypt(blobs[0], "customers.phone")

@@ -7,6 +7,8 @@ rows (an import's order lines).
 from __future__ import annotations
 
 import contextlib
+import gc
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
@@ -15,9 +17,10 @@ from sqlalchemy import ARRAY, ColumnElement, Dialect, any_, bindparam, func, ins
 from sqlalchemy.orm import Session
 from sqlalchemy.schema import AddConstraint, DropConstraint
 
-from soloist.storage.types import RANDOMISED_TYPES
+from soloist.storage.types import RANDOMISED_TYPES, encrypted_bind_values
 
 T = TypeVar("T")
+Encrypt = Callable[[Sequence[Any]], list[Any]]  # an encrypted column's values -> bind values
 CHUNK = 5000  # keys per IN (...) lookup: few round trips, well under every engine's limits
 # SQLite's page cache while a bulk insert runs (KiB): the indexes of a million new rows stay
 # in memory instead of being spilled to the write-ahead log page by page (2× faster).
@@ -40,6 +43,39 @@ def among(session: Session, column: Any, values: Sequence[Any]) -> ColumnElement
     return result
 
 
+class _CollectorPause:
+    """Counts the bulk loads under way, so the collector comes back on after the last one."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.loads = 0
+        self.was_enabled = False
+
+    @contextlib.contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self.lock:
+            if self.loads == 0:
+                self.was_enabled = gc.isenabled()
+                gc.disable()
+            self.loads += 1
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.loads -= 1
+                if self.loads == 0 and self.was_enabled:
+                    gc.enable()
+
+
+#: ``with collection_paused():`` (or as a decorator) — Python's cyclic garbage collector off
+#: while a bulk load runs, on again when the last load under way ends. A load keeps hundreds of
+#: thousands of rows alive, and every full collection walks all of them: encrypting a column of
+#: 100,000 values took four times as long with the collector on. Reference counting still frees
+#: everything that is not in a cycle.
+collection_paused = _CollectorPause()
+
+
+@collection_paused()
 def bulk_insert(
     session: Session,
     model: Any,
@@ -73,7 +109,7 @@ def bulk_insert(
             columns.append(column)
             constants.append(default.arg(None))
     processors = [_bind_processor(column, dialect) for column in columns]
-    secret = [isinstance(column.type, RANDOMISED_TYPES) for column in columns]
+    secret = [_randomised(column.type, dialect) for column in columns]
     values: Iterable[tuple[Any, ...]]
     if isinstance(rows, pl.DataFrame):
         frame = rows.select(names).with_columns(
@@ -178,12 +214,19 @@ def _batches(values: Iterable[T], size: int) -> Iterator[list[T]]:
         yield batch
 
 
-def _processed_column(values: Sequence[Any], processor: Any, secret: bool) -> list[Any]:
+def _randomised(column_type: Any, dialect: Dialect) -> Encrypt | None:
+    """For an encrypted column, what makes its bind values (every value its own nonce)."""
+    if not isinstance(column_type, RANDOMISED_TYPES):
+        return None
+    return lambda values: encrypted_bind_values(column_type, values, dialect)
+
+
+def _processed_column(values: Sequence[Any], processor: Any, secret: Encrypt | None) -> list[Any]:
     """``values`` through their column's bind processor: each distinct value once, except in
     encrypted columns, where every value gets its own nonce (and unhashable values, such as a
     JSON column's dicts, are processed one by one)."""
-    if secret:
-        return [processor(value) for value in values]
+    if secret is not None:
+        return secret(values)
     done: dict[Any, Any] = {}
     converted = []
     for value in values:
@@ -198,7 +241,7 @@ def _processed_column(values: Sequence[Any], processor: Any, secret: bool) -> li
 
 
 def _processed_frame(
-    frame: pl.DataFrame, processors: list[Any], secret: list[bool]
+    frame: pl.DataFrame, processors: list[Any], secret: list[Encrypt | None]
 ) -> pl.DataFrame:
     """:func:`_processed` of a frame, column by column."""
     columns = frame.get_columns()
@@ -211,7 +254,7 @@ def _processed_frame(
 
 
 def _processed(
-    rows: Sequence[tuple[Any, ...]], processors: list[Any], secret: list[bool]
+    rows: Sequence[tuple[Any, ...]], processors: list[Any], secret: list[Encrypt | None]
 ) -> list[tuple[Any, ...]]:
     """Rows with each value through its column's bind processor."""
     columns: list[Sequence[Any]] = list(zip(*rows, strict=True))

@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import os
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -90,6 +91,21 @@ class Keyring:
             nonce, plaintext.encode("utf-8"), purpose.encode("utf-8")
         )
         return bytes([FORMAT_VERSION]) + nonce + sealed
+
+    def encrypt_many(self, plaintexts: Sequence[str | None], purpose: str) -> list[bytes | None]:
+        """:meth:`encrypt` of each text (None stays None), every one with its own random
+        nonce; the nonces come from one call to the operating system's generator."""
+        cipher, associated = self._column_cipher, purpose.encode("utf-8")
+        prefix = bytes([FORMAT_VERSION])
+        nonces = os.urandom(NONCE_BYTES * len(plaintexts))
+        sealed: list[bytes | None] = []
+        for index, text in enumerate(plaintexts):
+            if text is None:
+                sealed.append(None)
+                continue
+            nonce = nonces[index * NONCE_BYTES : (index + 1) * NONCE_BYTES]
+            sealed.append(prefix + nonce + cipher.encrypt(nonce, text.encode("utf-8"), associated))
+        return sealed
 
     def decrypt(self, blob: bytes, purpose: str) -> str:
         if len(blob) < 1 + NONCE_BYTES + 16 or blob[0] != FORMAT_VERSION:

