@@ -1,16 +1,17 @@
-"""Import speed: 1,000,000 retail order lines and the CDNOW master log, into SQLite and PostgreSQL,
-against what a user would otherwise do (``pandas.read_csv`` + ``DataFrame.to_sql``).
+"""Import speed: 1,000,000 retail order lines and the CDNOW master log, into SQLite, PostgreSQL
+and MariaDB, against what a user would otherwise do (``pandas.read_csv`` + ``DataFrame.to_sql``).
 
-Usage: .venv/bin/python benchmarks/bench_import.py [--lines N] [--postgres URL] [--skip-pandas]
+Usage: .venv/bin/python benchmarks/bench_import.py [--lines N] [--postgres URL] [--mariadb URL]
+                                                   [--skip-pandas]
 
 The retail file is generated (seeded, Online Retail II layout: Invoice, StockCode, Description,
 Quantity, InvoiceDate, Price, Customer ID, Country; 2 % cancellations, 10 % lines without a
 customer). For each file and engine: a fresh workspace database (a scratch database on the
-PostgreSQL server, dropped afterwards), ``import_file`` (full pipeline: detection, typed cleaning,
-quality report, customer matching and creation with encrypted columns, bulk insert of orders and
-lines, audit, one transaction), then the same file again (the idempotent no-op), then the
-baseline: the raw text into one untyped table (no cleaning, no keys, no encryption). One run
-each; ratio = soloist time / pandas time.
+PostgreSQL or MariaDB server, dropped afterwards), ``import_file`` (full pipeline: detection,
+typed cleaning, quality report, customer matching and creation with encrypted columns, bulk
+insert of orders and lines, audit, one transaction), then the same file again (the idempotent
+no-op), then the baseline: the raw text into one untyped table (no cleaning, no keys, no
+encryption). One run each; ratio = soloist time / pandas time.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import argparse
 import csv
 import datetime as dt
 import random
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -37,6 +40,7 @@ from soloist.storage.migrate import upgrade_database
 ROOT = Path(__file__).parents[1]
 CDNOW = ROOT / "tests" / "data" / "CDNOW_master.txt"
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+MARIADB = "mysql+pymysql://root@127.0.0.1:3306/test"
 SEED = 20261125
 HEADER = ("Invoice", "StockCode", "Description", "Quantity", "InvoiceDate", "Price")
 HEADER += ("Customer ID", "Country")
@@ -88,9 +92,10 @@ def _scratch(admin_url: str) -> str:
 
 def _drop(admin_url: str, url: str) -> None:
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    force = " WITH (FORCE)" if admin.dialect.name == "postgresql" else ""
     with admin.connect() as connection:
         name = make_url(url).database
-        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name}{force}"))
     admin.dispose()
 
 
@@ -111,6 +116,19 @@ def soloist_import(path: Path, currency: str | None, url: str | None) -> tuple[f
     return times[0], times[1], rows
 
 
+def whole_process(path: Path, currency: str | None) -> float:
+    """``soloist import orders FILE`` as a whole process (start-up included) into a new SQLite
+    workspace, as a user runs it."""
+    workspace = Path(tempfile.mkdtemp()) / "workspace"
+    soloist = [sys.executable, "-m", "soloist"]
+    init = [*soloist, "init", "--workspace", str(workspace), "--currency", currency or "USD"]
+    subprocess.run(init, check=True, capture_output=True)
+    command = [*soloist, "import", "orders", str(path), "--workspace", str(workspace), "--json"]
+    start = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
 def pandas_baseline(path: Path, url: str | None) -> float:
     engine = create_engine(url or f"sqlite:///{Path(tempfile.mkdtemp()) / 'pandas.db'}")
     start = time.perf_counter()
@@ -128,6 +146,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--postgres", default=POSTGRES, help="admin URL; '' to skip PostgreSQL")
+    parser.add_argument("--mariadb", default=MARIADB, help="admin URL; '' to skip MariaDB")
     parser.add_argument("--skip-pandas", action="store_true")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp())
@@ -138,25 +157,29 @@ def main() -> None:
         "| pandas read_csv + to_sql (s) | ratio |"
     )
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-    engines = ["sqlite"] + (["postgresql"] if args.postgres else [])
+    servers = {"postgresql": args.postgres, "mariadb": args.mariadb}
+    engines = ["sqlite", *(name for name, admin in servers.items() if admin)]
     for path, currency in ((retail, "GBP"), (CDNOW, None)):
         for engine in engines:
             soloist_url = pandas_url = None
-            if engine == "postgresql":
-                soloist_url, pandas_url = _scratch(args.postgres), _scratch(args.postgres)
+            admin = servers.get(engine)
+            if admin:
+                soloist_url, pandas_url = _scratch(admin), _scratch(admin)
             try:
                 first, second, rows = soloist_import(path, currency, soloist_url)
                 baseline = None if args.skip_pandas else pandas_baseline(path, pandas_url)
             finally:
                 for url in (soloist_url, pandas_url):
-                    if url:
-                        _drop(args.postgres, url)
+                    if url and admin:
+                        _drop(admin, url)
             base = f"{baseline:.2f} | {first / baseline:.1f}×" if baseline else "– | –"
             print(
                 f"| {path.name} | {engine} | {rows:,} | {first:.2f} | {rows / first:,.0f} | "
                 f"{second:.2f} | {base} |",
                 flush=True,
             )
+    print(f"\n`soloist import orders {retail.name}` as a whole process (SQLite): "
+          f"{whole_process(retail, 'GBP'):.2f} s")  # fmt: skip
     retail.unlink()
 
 

@@ -4,13 +4,16 @@ holdout, the messages sent through a loopback SMTP server."""
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 import threading
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import func, select
 from tests.domain.campaigns.builders import ACTOR, BODY_EN, add_audience
 from tests.mailserver import SmtpServer
 
+import soloist.domain.journeys.runner as journey_runner
 from soloist.domain.campaigns import send_due_campaigns
 from soloist.domain.customers.records import CustomerCreate, add_customers_bulk
 from soloist.domain.journeys import (
@@ -21,6 +24,7 @@ from soloist.domain.journeys import (
     run_journeys,
     start_journey,
 )
+from soloist.domain.journeys.triggers import Occasion, find_occasions
 from soloist.domain.orders import OrderCreate, record_order
 from soloist.storage.database import Database
 from soloist.storage.models import (
@@ -327,3 +331,39 @@ def test_a_birthday_greeting_is_due_at_nine_on_the_customers_own_clock(
         ann = find_occasions(session, journey, NOON, NOON, "USD", london, "Europe/London")
     assert wei[0].due_at == dt.datetime(2026, 11, 6, 1, 0, tzinfo=dt.UTC)  # 09:00 in Shanghai
     assert ann[0].due_at == dt.datetime(2026, 7, 1, 8, 0, tzinfo=dt.UTC)  # 09:00 BST
+
+
+def test_looking_for_occasions_leaves_the_write_lock_to_others(
+    mail_database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Finding a birthday journey's occasions decrypts every customer's birthday, seconds at a
+    hundred thousand customers: on SQLite an API write meanwhile must not wait for it."""
+    if mail_database.backend != "sqlite":
+        pytest.skip("the server engines lock rows, not the whole database")
+    with mail_database.session() as session:
+        add_customers_bulk(session, [CustomerCreate(
+            name="Bea Day", email="bea@example.net", birthday=dt.date(1990, 11, 6),
+        )], ACTOR, "birthday")  # fmt: skip
+    journey_id = _journey(mail_database, "birthday")
+    path = mail_database.engine.url.database
+    others_wrote: list[bool] = []
+
+    def find_while_another_writes(*args: object, **kwargs: object) -> list[Occasion]:
+        other = sqlite3.connect(str(path), timeout=0.5, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+            others_wrote.append(True)
+        except sqlite3.OperationalError:  # "database is locked"
+            others_wrote.append(False)
+        finally:
+            other.close()
+        return find_occasions(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(journey_runner, "find_occasions", find_while_another_writes)
+    report = run_journeys(mail_database, ACTOR, NOON)
+    assert others_wrote == [True]
+    assert report.entered == 1  # and the occasion found was entered
+    with mail_database.read_session() as session:
+        entries = session.scalars(select(JourneyEntry).where(JourneyEntry.journey_id == journey_id))
+        assert [entry.occasion for entry in entries] == ["birthday:2026"]

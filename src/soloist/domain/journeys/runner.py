@@ -4,6 +4,8 @@
    occasion); that unique key is what makes a journey act once per occasion across restarts,
    re-runs and two workers. A customer is in the journey's holdout or not by a seeded draw of
    their own (the same for every occasion), and a holdout entry is recorded, never acted on.
+   Occasions are looked for in a read transaction and entered in a short write one, so that
+   scanning a hundred thousand birthdays never keeps the API's writes waiting on SQLite.
 2. **Act**: each entry whose time has come is checked (the journey's segment, consent and
    suppression on the channel, the frequency cap, quiet hours in the customer's time zone)
    and then, in one transaction, gets its message row (queued for the campaigns' sender, with
@@ -31,7 +33,7 @@ from soloist.domain.campaigns.audience import (
 from soloist.domain.campaigns.pacing import SendPolicy, recent_message_counts, uniform
 from soloist.domain.campaigns.personal import campaign_language
 from soloist.domain.campaigns.smtp import mail_domain
-from soloist.domain.journeys.triggers import find_occasions
+from soloist.domain.journeys.triggers import Occasion, find_occasions
 from soloist.storage.database import Database
 from soloist.storage.leases import hold_process_lock
 from soloist.storage.models import (
@@ -117,8 +119,15 @@ def _run_one(
     report: JourneyRunReport,
 ) -> None:
     currency = database.settings.currency
-    with database.session() as session:
-        enter_occasions(session, journey_id, now, currency, report, database.settings.timezone)
+    # Finding occasions reads (and decrypts) every customer's birthday or every new order: that
+    # is done without the write lock, which on SQLite would keep the API's writes waiting.
+    with database.read_session() as session:
+        occasions = scan_for_occasions(
+            session, journey_id, now, currency, database.settings.timezone
+        )
+    if occasions is not None:
+        with database.session() as session:
+            record_occasions(session, journey_id, occasions, now, report)
     while True:
         with database.session() as session:
             acted = act_on_due(session, journey_id, now, policy, domain, report, currency)
@@ -134,14 +143,40 @@ def enter_occasions(
     report: JourneyRunReport,
     timezone: str = "UTC",
 ) -> int:
+    """:func:`scan_for_occasions`, then :func:`record_occasions`, in one session."""
+    occasions = scan_for_occasions(session, journey_id, now, currency, timezone)
+    if occasions is None:
+        return 0
+    return record_occasions(session, journey_id, occasions, now, report)
+
+
+def scan_for_occasions(
+    session: Session, journey_id: int, now: dt.datetime, currency: str, timezone: str = "UTC"
+) -> list[Occasion] | None:
+    """The occasions of an active journey since its last scan (reads only); None when it is
+    not running or not due a scan."""
+    journey = session.get(Journey, journey_id)
+    if journey is None or journey.status != "active":
+        return None
+    last = journey.scanned_at
+    if journey.trigger in DATED_TRIGGERS and last is not None and now - last < DATED_RESCAN:
+        return None  # their occasions are entered days ahead: an hourly look is enough
+    since = (last or journey.started_at or now) - RESCAN_OVERLAP
+    return find_occasions(session, journey, since, now, currency, timezone=timezone)
+
+
+def record_occasions(
+    session: Session,
+    journey_id: int,
+    occasions: list[Occasion],
+    now: dt.datetime,
+    report: JourneyRunReport,
+) -> int:
+    """Enter the ``occasions`` not entered yet (checked in this transaction) and note the scan;
+    how many were entered."""
     journey = session.get(Journey, journey_id)
     if journey is None or journey.status != "active":
         return 0
-    last = journey.scanned_at
-    if journey.trigger in DATED_TRIGGERS and last is not None and now - last < DATED_RESCAN:
-        return 0  # their occasions are entered days ahead: an hourly look is enough
-    since = (last or journey.started_at or now) - RESCAN_OVERLAP
-    occasions = find_occasions(session, journey, since, now, currency, timezone=timezone)
     seen: set[tuple[int, str]] = set()
     if occasions:
         customers = sorted({o.customer_id for o in occasions})
