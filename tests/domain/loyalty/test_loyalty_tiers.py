@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from tests.domain.loyalty.helpers import T0, days, member, order, programme
 
+import soloist.domain.loyalty.tiers as tiers
 from soloist.domain.loyalty.programme import earn_for_order
+from soloist.domain.loyalty.rules import get_programme_settings
 from soloist.domain.loyalty.summary import loyalty_summary
 from soloist.domain.loyalty.tiers import review_tier, review_tiers
 from soloist.storage.database import Database
@@ -75,3 +78,30 @@ def test_a_tier_change_is_recorded_for_the_journeys_and_queues_no_message_itself
             select(AuditEntry.changes).where(AuditEntry.action == "loyalty.tier_changed")
         ).all()
         assert [c["tier"] for c in changes] == [[None, "Bronze"], ["Bronze", "Gold"]]
+
+
+def test_a_few_members_window_metrics_equal_those_of_the_grouped_pass(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A few customers are read through their own index, many in one pass: the same figures."""
+    with database.session() as session:
+        programme(session, tier_window_days=30)
+        ada, bob, cy = (member(session, name) for name in ("Ada", "Bob", "Cy"))
+        for customer_id, amount, at, status in (
+            (ada, "120", T0 + days(5), "paid"),
+            (ada, "80", T0 + days(25), "paid"),
+            (ada, "999", T0 + days(26), "cancelled"),  # not an earning status
+            (ada, "40", T0 - days(10), "paid"),  # before the window
+            (bob, "300", T0 + days(29), "paid"),
+            (cy, "75", T0 + days(31), "paid"),  # after ``now``
+        ):
+            earn_for_order(session, order(session, customer_id, amount, at, status).id, at=at)
+        now = T0 + days(30)
+        rules = get_programme_settings(session)
+        few = tiers.window_metrics_for(session, [ada, bob, cy], now, rules)
+        monkeypatch.setattr(tiers, "FEW_CUSTOMERS", 0)
+        grouped = tiers.window_metrics_for(session, [ada, bob, cy], now, rules)
+    assert few == grouped
+    assert [few[c]["spend"] for c in (ada, bob, cy)] == [20000, 30000, 0]
+    assert few[ada]["points"] > 0
+    assert few[cy]["points"] == 0

@@ -152,10 +152,12 @@ def _set_tags(customer: Customer, tags: list[str]) -> None:
 def _ensure_unique_email(session: Session, email_hash: str | None, except_id: int | None) -> None:
     if email_hash is None:
         return
-    query = select(Customer.id).where(
-        Customer.email_hash == email_hash, Customer.status == "active"
-    )
-    existing = session.scalars(query).first()
+    # The status is checked on the few rows with this hash: in the query, SQLite's planner
+    # could walk every active customer by the status index instead (23 ms at 100,000).
+    rows = session.execute(
+        select(Customer.id, Customer.status).where(Customer.email_hash == email_hash)
+    ).all()
+    existing = next((row.id for row in rows if row.status == "active"), None)
     if existing is not None and existing != except_id:
         raise ConflictError(
             f"Customer {existing} already has this e-mail address.", customer_id=existing

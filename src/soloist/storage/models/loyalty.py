@@ -66,6 +66,8 @@ class LedgerEntry(IdMixin, Base):
     __table_args__ = (
         Index("ix_loyalty_ledger_customer_created", "customer_id", "created_at"),
         Index("ix_loyalty_ledger_customer_effective", "customer_id", "effective_at"),
+        # An order's own entries (what it earned, what was reversed) are looked up at every order.
+        Index("ix_loyalty_ledger_source", "source_type", "source_id"),
     )
 
 
