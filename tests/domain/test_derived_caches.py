@@ -3,15 +3,22 @@ and dropped all at once by ``clear_derived_caches``."""
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
+from sqlalchemy.orm import Session
 
 import soloist.domain.dashboard as dashboard_module
-from soloist.domain.caches import clear_derived_caches
+from soloist.domain.caches import (
+    cached_or_started,
+    clear_derived_caches,
+    stale_while_revalidate,
+)
 from soloist.domain.customers.records import CustomerCreate, create_customer
 from soloist.domain.dashboard import dashboard
 from soloist.domain.scoring.scores import current_runs
+from soloist.storage.caches import VersionedCache
 from soloist.storage.database import Database
 from soloist.storage.models import CustomerScore, ModelRun
 from soloist.storage.types import utcnow
@@ -104,3 +111,57 @@ def test_current_runs_follow_a_run_once_it_finishes(sqlite_database: Database) -
         run.status, run.finished_at = "succeeded", utcnow()
         session.flush()
         assert current_runs(session) == {"clv_12m_minor": run.id}
+
+
+def _slow_cache(name: str) -> tuple[VersionedCache[str, int], list[int], threading.Event]:
+    """A cache, the list of computations made, and the event that lets one finish."""
+    return VersionedCache(name, maxsize=2), [], threading.Event()
+
+
+def test_the_first_value_is_computed_once_however_many_ask_at_once(
+    sqlite_database: Database,
+) -> None:
+    cache, computed, release = _slow_cache("test first value")
+
+    def compute(_session: Session) -> int:
+        computed.append(1)
+        release.wait(timeout=10)
+        return 42
+
+    answers: list[int] = []
+
+    def ask() -> None:
+        with sqlite_database.read_session() as session:
+            answers.append(stale_while_revalidate(cache, session, "k", 1, compute))
+
+    askers = [threading.Thread(target=ask) for _ in range(3)]
+    for asker in askers:
+        asker.start()
+    time.sleep(0.3)  # all three are waiting on the one computation
+    release.set()
+    for asker in askers:
+        asker.join(timeout=10)
+    assert answers == [42, 42, 42]
+    assert computed == [1]
+
+
+def test_a_page_that_does_not_wait_gets_none_until_the_first_value_is_ready(
+    sqlite_database: Database,
+) -> None:
+    cache, computed, release = _slow_cache("test not waiting")
+
+    def compute(_session: Session) -> int:
+        computed.append(1)
+        release.wait(timeout=10)
+        return 7
+
+    with sqlite_database.read_session() as session:
+        assert cached_or_started(cache, session, "k", 1, compute) is None
+        assert cached_or_started(cache, session, "k", 1, compute) is None  # not started twice
+        release.set()
+        deadline = time.monotonic() + 10
+        while cached_or_started(cache, session, "k", 1, compute) is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        assert cached_or_started(cache, session, "k", 1, compute) == 7
+    assert computed == [1]

@@ -259,10 +259,22 @@ def test_the_customer_page_shows_no_raw_key_or_dict_in_either_language(page: Any
     page.wait_for_selector("html[lang=en]")
 
 
+def _until_recommendations_are_ready(page: Any) -> None:
+    """Reload the customer page while it says the recommender's first fit is still running
+    (the page does not wait for it; `soloist serve` starts it at once)."""
+    deadline = time.monotonic() + 120
+    while page.locator("#recommendations-preparing").count():
+        assert time.monotonic() < deadline, "the recommender's first fit did not finish"
+        page.wait_for_timeout(500)
+        page.reload()
+        page.wait_for_selector("#customer-recommendations")
+
+
 def test_the_feedback_page_and_the_offers_read_right_in_both_languages(page: Any) -> None:
     page.goto("/customers?sort=risk")
     page.locator("#customers a.customer-link").first.click()
     page.wait_for_selector("#customer-recommendations")
+    _until_recommendations_are_ready(page)
     customer = page.url
     assert "Because they bought" in page.locator("#customer-recommendations").inner_text()
     page.goto("/feedback?months=24")  # the demo business here ends on 2026-06-30

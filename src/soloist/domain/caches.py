@@ -7,7 +7,9 @@ is emptied or restored — then call :func:`clear_derived_caches`.
 
 :func:`stale_while_revalidate` serves what takes seconds to compute (the recommender, the
 sentiment scorer): the previous value answers at once while a background thread computes the
-new one.
+new one, and the first value is computed once however many ask for it at the same time.
+:func:`cached_or_started` never waits: a page that can do without the value (the customer
+page's recommendations) gets None until the first one is ready.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from soloist.storage.caches import VersionedCache, clear_all_caches
 
 V = TypeVar("V")
 log = logging.getLogger(__name__)
-_running: set[tuple[str, Hashable]] = set()
+_running: dict[tuple[str, Hashable], threading.Event] = {}  # computations under way
 _running_lock = threading.Lock()
 
 
@@ -39,20 +41,55 @@ def stale_while_revalidate(
     version: Hashable,
     compute: Callable[[Session], V],
 ) -> V:
-    """``cache``'s value for ``key`` at ``version``; computed now when there is none at all,
-    else the newest earlier value, while one background thread (per cache and key) computes
-    this version's with its own session."""
+    """``cache``'s value for ``key`` at ``version``; computed now when there is none at all
+    (or, when another thread is computing the first one, that one waited for), else the newest
+    earlier value, while one background thread (per cache and key) computes this version's
+    with its own session."""
     cached = cache.get(key, version)
     if cached is not None:
         return cached
     previous = cache.latest(key)
-    if previous is None:
+    if previous is not None:
+        newest = cached_or_started(cache, session, key, version, compute)
+        return previous if newest is None else newest
+    slot = (cache.name, key)
+    with _running_lock:
+        running = _running.get(slot)
+        if running is None:
+            done = _running[slot] = threading.Event()
+    if running is not None:  # one computation at a time: a second would double the wait
+        running.wait()
+        value = cache.latest(key)
+        if value is not None:
+            return value
         return cache.get_or_compute(key, version, lambda: compute(session))
+    try:
+        return cache.get_or_compute(key, version, lambda: compute(session))
+    finally:
+        with _running_lock:
+            _running.pop(slot, None)
+        done.set()
+
+
+def cached_or_started(
+    cache: VersionedCache[Any, V],
+    session: Session,
+    key: Hashable,
+    version: Hashable,
+    compute: Callable[[Session], V],
+) -> V | None:
+    """``cache``'s value for ``key`` at ``version``, else the newest earlier one, else None:
+    never waits. Unless it was the current value, one background thread (per cache and key)
+    computes this version's with its own session."""
+    cached = cache.get(key, version)
+    if cached is not None:
+        return cached
+    previous = cache.latest(key)
     slot = (cache.name, key)
     with _running_lock:
         if slot in _running:
             return previous
-        _running.add(slot)
+        done = _running[slot] = threading.Event()
     engine = session.get_bind().engine
 
     def work() -> None:
@@ -63,7 +100,8 @@ def stale_while_revalidate(
             log.exception("recomputing %s failed", cache.name)
         finally:
             with _running_lock:
-                _running.discard(slot)
+                _running.pop(slot, None)
+            done.set()
 
     threading.Thread(target=work, name=f"soloist-{cache.name}", daemon=True).start()
     return previous

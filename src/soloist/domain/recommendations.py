@@ -36,7 +36,7 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from soloist.domain.audit import record_audit
-from soloist.domain.caches import stale_while_revalidate
+from soloist.domain.caches import cached_or_started, stale_while_revalidate
 from soloist.errors import NotFoundError, ValidationError
 from soloist.storage.caches import VersionedCache
 from soloist.storage.database import Database
@@ -49,6 +49,7 @@ _COUNTED_STATUSES = ("paid",)  # a partial refund leaves an order paid
 _NEW_PRODUCT_SCORE = 0.0
 
 _models: VersionedCache[str, Any] = VersionedCache("recommenders", maxsize=4)
+NOT_READY = object()  # a model asked for without waiting, still being fitted for the first time
 log = logging.getLogger(__name__)
 
 
@@ -156,14 +157,18 @@ def _fit(session: Session) -> _Fit:
     return _Fit(ImplicitRecommender(random_state=0).fit(lines))
 
 
-def recommender(session: Session) -> Any:
+def recommender(session: Session, *, wait: bool = True) -> Any:
     """The workspace's fitted model (None when nobody has bought anything yet).
 
     Fitted on first use; when the orders have grown since, the previous model answers while a
     background thread fits the new one (stale-while-revalidate, as the dashboard), so no page
-    waits for a refit.
+    waits for a refit. ``wait=False`` never waits, not even for the first fit (minutes at a
+    hundred thousand customers): then :data:`NOT_READY` until it is done.
     """
     url = session.get_bind().engine.url.render_as_string(hide_password=True)
+    if not wait:
+        fit = cached_or_started(_models, session, url, _version(session), _fit)
+        return NOT_READY if fit is None else fit.model
     return stale_while_revalidate(_models, session, url, _version(session), _fit).model
 
 
@@ -183,6 +188,23 @@ def warm_recommender(database: Database) -> None:
 
 
 def recommend_for_customer(session: Session, customer_id: int, k: int = 5) -> list[Recommendation]:
+    """What to offer ``customer_id`` next, best first (the first call may wait for the fit)."""
+    offered = _recommend(session, customer_id, k, wait=True)
+    assert offered is not None  # a waiting call always has its model
+    return offered
+
+
+def recommendations_if_ready(
+    session: Session, customer_id: int, k: int = 5
+) -> list[Recommendation] | None:
+    """:func:`recommend_for_customer` without waiting: None while the workspace's model is
+    being fitted for the first time (which this call starts, when nothing else has)."""
+    return _recommend(session, customer_id, k, wait=False)
+
+
+def _recommend(
+    session: Session, customer_id: int, k: int, *, wait: bool
+) -> list[Recommendation] | None:
     if session.get(Customer, customer_id) is None:
         raise NotFoundError(f"No customer with id {customer_id}.")
     if not 1 <= k <= 50:
@@ -198,7 +220,9 @@ def recommend_for_customer(session: Session, customer_id: int, k: int = 5) -> li
         if product_id is not None
     }
     products = {p.id: p for p in session.scalars(select(Product).where(Product.active.is_(True)))}
-    model = recommender(session)
+    model = recommender(session, wait=wait)
+    if model is NOT_READY:
+        return None
     chosen: list[Recommendation] = []
     if model is not None:
         # Ask for more than k: some may be inactive now or (with repurchases) already bought.
@@ -232,7 +256,7 @@ def recommend_for_customer(session: Session, customer_id: int, k: int = 5) -> li
                 )
             )  # fmt: skip
     offered = chosen + _new_products(session, bought, products, {r.product_id for r in chosen})
-    return _with_ratings(session, customer_id, offered)[:k]
+    return _with_ratings(session, customer_id, offered, wait=wait)[:k]
 
 
 MIN_RATINGS = 30
@@ -269,27 +293,32 @@ def product_ratings(session: Session) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["customer", "item", "rating"])
 
 
-def rating_model(session: Session) -> Any:
-    """The workspace's RatingRecommender, or None with fewer than MIN_RATINGS ratings."""
+def _fit_ratings(session: Session) -> _Fit:
+    from soloist.analytics import RatingRecommender
+
+    ratings = product_ratings(session)
+    if len(ratings) < MIN_RATINGS or ratings["item"].nunique() < 2:
+        return _Fit(None)
+    return _Fit(RatingRecommender(random_state=0).fit(ratings))
+
+
+def rating_model(session: Session, *, wait: bool = True) -> Any:
+    """The workspace's RatingRecommender, or None with fewer than MIN_RATINGS ratings; a new
+    review is answered by the previous model while the next is fitted (a minute or more at
+    tens of thousands of reviews). ``wait=False``: :data:`NOT_READY` until the first fit."""
     url = session.get_bind().engine.url.render_as_string(hide_password=True)
     version = tuple(session.execute(select(func.count(Review.id), func.max(Review.id))).one())
-
-    def fit() -> _Fit:
-        from soloist.analytics import RatingRecommender
-
-        ratings = product_ratings(session)
-        if len(ratings) < MIN_RATINGS or ratings["item"].nunique() < 2:
-            return _Fit(None)
-        return _Fit(RatingRecommender(random_state=0).fit(ratings))
-
-    return _rating_models.get_or_compute(url, version, fit).model
+    if not wait:
+        fit = cached_or_started(_rating_models, session, url, version, _fit_ratings)
+        return NOT_READY if fit is None else fit.model
+    return stale_while_revalidate(_rating_models, session, url, version, _fit_ratings).model
 
 
 def _with_ratings(
-    session: Session, customer_id: int, offered: list[Recommendation]
+    session: Session, customer_id: int, offered: list[Recommendation], *, wait: bool = True
 ) -> list[Recommendation]:
-    model = rating_model(session) if offered else None
-    if model is None:
+    model = rating_model(session, wait=wait) if offered else None
+    if model is None or model is NOT_READY:  # offered without predicted stars meanwhile
         return offered
     pairs = pd.DataFrame({"customer": customer_id, "item": [r.product_id for r in offered]})
     stars = model.predict(pairs)
