@@ -162,6 +162,13 @@ def attributed_orders(
 ) -> list[tuple[int, dt.datetime, int]]:
     """(customer, ordered_at, net minor units) of paid orders within the window of a message
     the customer was sent."""
+    first, last = session.execute(
+        select(func.min(Message.sent_at), func.max(Message.sent_at)).where(
+            Message.campaign_id == campaign_id, Message.status == "sent"
+        )
+    ).one()
+    if first is None or last is None:
+        return []
     statement = (
         select(
             Order.id,
@@ -182,6 +189,11 @@ def attributed_orders(
             Order.status == "paid",
             Order.currency == currency,
             Order.ordered_at >= Message.sent_at,
+            # the orders of every message's window lie between these: the rest of the
+            # customers' history is never read (each order is checked against its own
+            # message's window below)
+            Order.ordered_at >= as_utc(first),
+            Order.ordered_at <= as_utc(last) + window,
         )
     )
     found: dict[int, tuple[int, dt.datetime, int]] = {}  # each order once, however many
