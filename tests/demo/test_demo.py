@@ -105,7 +105,7 @@ def test_demo_refuses_a_workspace_with_customers(sqlite_database: Database) -> N
 def test_demo_has_past_campaigns_whose_lists_respect_consent_and_suppressions(
     sqlite_database: Database,
 ) -> None:
-    from soloist.domain.campaigns import campaign_results
+    from soloist.domain.campaigns import campaign_results, summarise_campaigns
     from soloist.storage.models import ConsentRecord, Message
 
     with sqlite_database.session() as session:
@@ -118,9 +118,14 @@ def test_demo_has_past_campaigns_whose_lists_respect_consent_and_suppressions(
         # three past campaigns, the draft, and the A/B test (tests/demo/test_automations.py)
         assert [c.status for c in campaigns] == ["sent", "sent", "sent", "draft", "sent"]
         left: set[int] = set()
+        listed = {row["id"]: row for row in summarise_campaigns(session, "USD")}
         for campaign in campaigns[:3]:
             results = campaign_results(session, campaign.id, "USD")
             assert results["sent"] > 0
+            figures = ("recipients", "sent", "clicked", "orders", "revenue", "conversion_rate")
+            # the list counts by aggregates what the results count row by row
+            assert {k: listed[campaign.id][k] for k in figures} == {k: results[k] for k in figures}
+            assert results["orders"] > 0
             assert results["clicked"] > 0
             assert results["machine_opens"] > 0
             assert results["opens_reliable"] is False

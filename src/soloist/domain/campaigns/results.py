@@ -14,7 +14,7 @@ import datetime as dt
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from soloist.domain.campaigns.authoring import get_campaign
@@ -150,11 +150,35 @@ def summarise_campaigns(session: Session, currency: str) -> list[dict[str, Any]]
             "conversion_rate": None,
         }
         if campaign.started_at is not None:
-            results = campaign_results(session, campaign.id, currency)
-            for key in ("recipients", "sent", "clicked", "orders", "revenue", "conversion_rate"):
-                row[key] = results[key]
+            row.update(_list_figures(session, campaign, currency))
         rows.append(row)
     return rows
+
+
+def _list_figures(session: Session, campaign: Campaign, currency: str) -> dict[str, Any]:
+    """The list's figures of a started campaign, counted as :func:`campaign_results` counts
+    them, by aggregates: the results read (and type) every message row, seconds for a list of
+    campaigns sent to a hundred thousand customers."""
+    sent = and_(Message.status == "sent", Message.sent_at.is_not(None))
+    recipients, sent_count, clicked, people = session.execute(
+        select(
+            func.count(Message.id),
+            func.count(case((Message.status == "sent", Message.id))),
+            func.count(case((and_(sent, Message.clicked_at.is_not(None)), Message.id))),
+            func.count(func.distinct(case((sent, Message.customer_id)))),
+        ).where(Message.campaign_id == campaign.id)
+    ).one()
+    window = dt.timedelta(days=campaign.attribution_days)
+    orders = attributed_orders(session, campaign.id, currency, window)
+    buyers = {customer_id for customer_id, _, _ in orders}
+    return {
+        "recipients": int(recipients),
+        "sent": int(sent_count),
+        "clicked": int(clicked),
+        "orders": len(orders),
+        "revenue": str(minor_to_decimal(sum(net for _, _, net in orders), currency)),
+        "conversion_rate": round(len(buyers) / people, 4) if people else None,
+    }
 
 
 def attributed_orders(
