@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass, field
 
 import pytest
 from sqlalchemy.orm import Session
@@ -113,55 +114,54 @@ def test_current_runs_follow_a_run_once_it_finishes(sqlite_database: Database) -
         assert current_runs(session) == {"clv_12m_minor": run.id}
 
 
-def _slow_cache(name: str) -> tuple[VersionedCache[str, int], list[int], threading.Event]:
-    """A cache, the list of computations made, and the event that lets one finish."""
-    return VersionedCache(name, maxsize=2), [], threading.Event()
+@dataclass
+class _SlowValue:
+    """A value that takes until ``release`` is set to compute; ``computed`` counts the runs."""
+
+    value: int
+    release: threading.Event = field(default_factory=threading.Event)
+    computed: list[int] = field(default_factory=list)
+
+    def compute(self, _session: Session) -> int:
+        self.computed.append(1)
+        self.release.wait(timeout=10)
+        return self.value
 
 
 def test_the_first_value_is_computed_once_however_many_ask_at_once(
     sqlite_database: Database,
 ) -> None:
-    cache, computed, release = _slow_cache("test first value")
-
-    def compute(_session: Session) -> int:
-        computed.append(1)
-        release.wait(timeout=10)
-        return 42
-
+    cache: VersionedCache[str, int] = VersionedCache("test first value", maxsize=2)
+    slow = _SlowValue(42)
     answers: list[int] = []
 
     def ask() -> None:
         with sqlite_database.read_session() as session:
-            answers.append(stale_while_revalidate(cache, session, "k", 1, compute))
+            answers.append(stale_while_revalidate(cache, session, "k", 1, slow.compute))
 
     askers = [threading.Thread(target=ask) for _ in range(3)]
     for asker in askers:
         asker.start()
     time.sleep(0.3)  # all three are waiting on the one computation
-    release.set()
+    slow.release.set()
     for asker in askers:
         asker.join(timeout=10)
     assert answers == [42, 42, 42]
-    assert computed == [1]
+    assert slow.computed == [1]
 
 
 def test_a_page_that_does_not_wait_gets_none_until_the_first_value_is_ready(
     sqlite_database: Database,
 ) -> None:
-    cache, computed, release = _slow_cache("test not waiting")
-
-    def compute(_session: Session) -> int:
-        computed.append(1)
-        release.wait(timeout=10)
-        return 7
-
+    cache: VersionedCache[str, int] = VersionedCache("test not waiting", maxsize=2)
+    slow = _SlowValue(7)
     with sqlite_database.read_session() as session:
-        assert cached_or_started(cache, session, "k", 1, compute) is None
-        assert cached_or_started(cache, session, "k", 1, compute) is None  # not started twice
-        release.set()
+        assert cached_or_started(cache, session, "k", 1, slow.compute) is None
+        assert cached_or_started(cache, session, "k", 1, slow.compute) is None  # started once
+        slow.release.set()
         deadline = time.monotonic() + 10
-        while cached_or_started(cache, session, "k", 1, compute) is None:
+        while cached_or_started(cache, session, "k", 1, slow.compute) is None:
             assert time.monotonic() < deadline
             time.sleep(0.01)
-        assert cached_or_started(cache, session, "k", 1, compute) == 7
-    assert computed == [1]
+        assert cached_or_started(cache, session, "k", 1, slow.compute) == 7
+    assert slow.computed == [1]
