@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 from fastapi.testclient import TestClient
 
@@ -60,3 +61,33 @@ def test_the_overview_speaks_chinese(web: TestClient, sqlite_database: Database)
     assert page.status_code == 200
     assert "会员计划能让客户回头吗？" in page.text
     assert "80% 检验功效" in page.text
+
+
+def _members_shown(page: str) -> str:
+    return page.split('id="kpi-members">')[1].split("<")[0]
+
+
+def test_the_overview_shows_the_last_figures_while_it_works_out_new_ones(
+    web: TestClient, sqlite_database: Database
+) -> None:
+    """At a hundred thousand customers the report takes seconds: after a change the page shows
+    the previous figures, says so, and shows the new ones once they are worked out."""
+    with sqlite_database.session() as session:
+        update_programme_settings(session, {"holdout_share": 0.0}, "t")
+        ids = [create_customer(session, CustomerCreate(name=f"C{i}"), "t").id for i in range(3)]
+        enrol_customers(session, "t", customer_ids=ids)
+    sign_in(web)
+    first = web.get("/loyalty").text
+    assert 'id="stale"' not in first
+    assert _members_shown(first) == "3"
+    with sqlite_database.session() as session:
+        more = [create_customer(session, CustomerCreate(name=f"D{i}"), "t").id for i in range(2)]
+        enrol_customers(session, "t", customer_ids=more)
+    meanwhile = web.get("/loyalty").text
+    assert 'id="stale"' in meanwhile
+    assert _members_shown(meanwhile) == "3"
+    deadline = time.monotonic() + 30
+    while 'id="stale"' in (page := web.get("/loyalty").text):
+        assert time.monotonic() < deadline, "the new report was never worked out"
+        time.sleep(0.05)
+    assert _members_shown(page) == "5"

@@ -7,12 +7,12 @@ from starlette.responses import Response
 
 from soloist.domain.customers import get_customer
 from soloist.domain.loyalty import (
+    current_loyalty_report,
     get_programme_settings,
     ledger_history,
     list_referrals,
     list_rewards,
     list_tiers,
-    loyalty_report,
     loyalty_summary,
     offers_for_customer,
 )
@@ -27,7 +27,7 @@ router = APIRouter(include_in_schema=False)
 @router.get("/loyalty")
 def loyalty_page(request: Request, user: CurrentUser) -> Response:
     with request.app.state.database.read_session() as session:
-        report = loyalty_report(session)
+        report, stale = current_loyalty_report(session)
         tiers = list_tiers(session)
         rewards = list_rewards(session)
         rules = get_programme_settings(session)
@@ -36,6 +36,7 @@ def loyalty_page(request: Request, user: CurrentUser) -> Response:
         "loyalty/overview.html",
         {
             "report": report,
+            "stale": stale,
             "k": report.kpis,
             "tiers": tiers,
             "rewards": rewards,

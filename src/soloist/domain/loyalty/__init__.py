@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from soloist.domain.loyalty.report import (
         Effect,
         LoyaltyReport,
+        current_loyalty_report,
         loyalty_report,
         member_counts_by_tier,
     )
@@ -101,6 +102,7 @@ _MODULE_OF = {
     "list_referrals": "referrals",
     "list_rewards": "rewards",
     "list_tiers": "tiers",
+    "current_loyalty_report": "report",
     "loyalty_report": "report",
     "loyalty_summary": "summary",
     "offers_for_customer": "rewards",
@@ -137,6 +139,7 @@ __all__ = [
     "coupon_of_use",
     "create_coupon",
     "create_reward",
+    "current_loyalty_report",
     "earn_for_order",
     "enrol_customers",
     "enrol_new_customer",
