@@ -54,8 +54,8 @@ def test_the_feedback_page_says_what_unhappy_customers_talk_about(
     assert "What unhappy customers talk about" not in chinese
 
 
-def _offers(web: TestClient, customer_id: int) -> str:
-    page = web.get(f"/customers/{customer_id}").text
+def _offers(web: TestClient, customer_id: int, headers: dict[str, str] | None = None) -> str:
+    page = web.get(f"/customers/{customer_id}", headers=headers).text
     return page.split('id="customer-recommendations"')[1].split("</section>")[0]
 
 
@@ -93,8 +93,12 @@ def test_the_customer_page_offers_what_similar_customers_bought(
         )  # fmt: skip
         probe_id = probe.id
     sign_in(web)
-    # The page never waits for the model's first fit: it says so, and the fit runs meanwhile.
-    assert 'id="recommendations-preparing"' in _offers(web, probe_id)
+    # The page never waits for the model's first fit: it says so (in the reader's language),
+    # and the fit runs meanwhile.
+    chinese = _offers(web, probe_id, headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+    assert 'id="recommendations-preparing"' in chinese
+    assert "正在根据店铺订单准备推荐" in chinese
+    assert "Recommendations are being prepared" not in chinese
     deadline = time.monotonic() + 60
     while 'id="recommendations-preparing"' in (offers := _offers(web, probe_id)):
         assert time.monotonic() < deadline, "the recommender's first fit did not finish"
