@@ -50,8 +50,8 @@ def stale_while_revalidate(
         return cached
     previous = cache.latest(key)
     if previous is not None:
-        newest = cached_or_started(cache, session, key, version, compute)
-        return previous if newest is None else newest
+        _start_computing(cache, session, key, version, compute)
+        return previous
     slot = (cache.name, key)
     with _running_lock:
         running = _running.get(slot)
@@ -84,11 +84,23 @@ def cached_or_started(
     cached = cache.get(key, version)
     if cached is not None:
         return cached
-    previous = cache.latest(key)
+    _start_computing(cache, session, key, version, compute)
+    return cache.latest(key)
+
+
+def _start_computing(
+    cache: VersionedCache[Any, V],
+    session: Session,
+    key: Hashable,
+    version: Hashable,
+    compute: Callable[[Session], V],
+) -> None:
+    """Compute ``key``'s value at ``version`` on a background thread with its own session,
+    unless one is already computing a value of that cache and key."""
     slot = (cache.name, key)
     with _running_lock:
         if slot in _running:
-            return previous
+            return
         done = _running[slot] = threading.Event()
     engine = session.get_bind().engine
 
@@ -104,4 +116,3 @@ def cached_or_started(
             done.set()
 
     threading.Thread(target=work, name=f"soloist-{cache.name}", daemon=True).start()
-    return previous

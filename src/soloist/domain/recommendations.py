@@ -27,7 +27,7 @@ import dataclasses
 import logging
 import math
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -165,11 +165,24 @@ def recommender(session: Session, *, wait: bool = True) -> Any:
     waits for a refit. ``wait=False`` never waits, not even for the first fit (minutes at a
     hundred thousand customers): then :data:`NOT_READY` until it is done.
     """
+    return _fitted_model(_models, session, _version(session), _fit, wait=wait)
+
+
+def _fitted_model(
+    cache: VersionedCache[str, Any],
+    session: Session,
+    version: Hashable,
+    fit: Callable[[Session], _Fit],
+    *,
+    wait: bool,
+) -> Any:
+    """The workspace's model in ``cache`` at ``version``, fitted by ``fit``: stale while a
+    newer one is fitted; without ``wait``, :data:`NOT_READY` until the first is."""
     url = session.get_bind().engine.url.render_as_string(hide_password=True)
-    if not wait:
-        fit = cached_or_started(_models, session, url, _version(session), _fit)
-        return NOT_READY if fit is None else fit.model
-    return stale_while_revalidate(_models, session, url, _version(session), _fit).model
+    if wait:
+        return stale_while_revalidate(cache, session, url, version, fit).model
+    fitted = cached_or_started(cache, session, url, version, fit)
+    return NOT_READY if fitted is None else fitted.model
 
 
 def warm_recommender(database: Database) -> None:
@@ -306,12 +319,8 @@ def rating_model(session: Session, *, wait: bool = True) -> Any:
     """The workspace's RatingRecommender, or None with fewer than MIN_RATINGS ratings; a new
     review is answered by the previous model while the next is fitted (a minute or more at
     tens of thousands of reviews). ``wait=False``: :data:`NOT_READY` until the first fit."""
-    url = session.get_bind().engine.url.render_as_string(hide_password=True)
     version = tuple(session.execute(select(func.count(Review.id), func.max(Review.id))).one())
-    if not wait:
-        fit = cached_or_started(_rating_models, session, url, version, _fit_ratings)
-        return NOT_READY if fit is None else fit.model
-    return stale_while_revalidate(_rating_models, session, url, version, _fit_ratings).model
+    return _fitted_model(_rating_models, session, version, _fit_ratings, wait=wait)
 
 
 def _with_ratings(

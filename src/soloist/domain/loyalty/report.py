@@ -361,11 +361,15 @@ _reports: VersionedCache[str, LoyaltyReport] = VersionedCache("loyalty reports",
 def _inputs_version(session: Session) -> tuple[Any, ...]:
     """Changes whenever the report's figures may: a new order, ledger entry, account or audited
     change (a refund, a settings change), and every hour (its windows end now)."""
-    orders = session.scalar(select(func.max(Order.id)))
-    entries = session.scalar(select(func.max(LedgerEntry.id)))
-    accounts = session.scalar(select(func.count(LoyaltyAccount.customer_id)))
-    audited = session.scalar(select(func.max(AuditEntry.id)))
-    return orders, entries, accounts, audited, utcnow().strftime("%Y-%m-%d %H")
+    newest = session.execute(
+        select(
+            select(func.max(Order.id)).scalar_subquery(),
+            select(func.max(LedgerEntry.id)).scalar_subquery(),
+            select(func.count(LoyaltyAccount.customer_id)).scalar_subquery(),
+            select(func.max(AuditEntry.id)).scalar_subquery(),
+        )
+    ).one()
+    return (*newest, utcnow().strftime("%Y-%m-%d %H"))
 
 
 def current_loyalty_report(session: Session) -> tuple[LoyaltyReport, bool]:
