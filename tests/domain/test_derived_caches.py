@@ -10,10 +10,13 @@ from dataclasses import dataclass, field
 import pytest
 from sqlalchemy.orm import Session
 
+import soloist.domain.caches as caches_module
 import soloist.domain.dashboard as dashboard_module
 from soloist.domain.caches import (
     cached_or_started,
     clear_derived_caches,
+    computations_under_way,
+    current_or_previous,
     stale_while_revalidate,
 )
 from soloist.domain.customers.records import CustomerCreate, create_customer
@@ -73,8 +76,8 @@ def test_a_slow_dashboard_is_not_recomputed_sooner_than_a_few_times_its_duration
 ) -> None:
     """Under a stream of live orders a slow board would be recomputed without pause, taking a
     core from the requests; a slow one waits RECOMPUTE_GAP_FACTOR times its duration."""
-    monkeypatch.setattr(dashboard_module, "THROTTLE_FROM_SECONDS", 0.0)  # every board is slow
-    monkeypatch.setattr(dashboard_module, "RECOMPUTE_GAP_FACTOR", 1e9)
+    monkeypatch.setattr(caches_module, "THROTTLE_FROM_SECONDS", 0.0)  # every board is slow
+    monkeypatch.setattr(caches_module, "RECOMPUTE_GAP_FACTOR", 1e9)
     _add_customer(sqlite_database, "Ada")
     with sqlite_database.read_session() as session:
         assert dashboard(session, "EUR", sqlite_database).customers == 1
@@ -83,8 +86,8 @@ def test_a_slow_dashboard_is_not_recomputed_sooner_than_a_few_times_its_duration
         with sqlite_database.read_session() as session:
             held = dashboard(session, "EUR", sqlite_database)
         assert (held.stale, held.customers) == (True, 1)
-        assert dashboard_module._refreshing == {}  # no recomputation was started
-    monkeypatch.setattr(dashboard_module, "RECOMPUTE_GAP_FACTOR", 0.0)  # the gap has passed
+        assert "dashboards" not in computations_under_way()  # no recomputation was started
+    monkeypatch.setattr(caches_module, "RECOMPUTE_GAP_FACTOR", 0.0)  # the gap has passed
     board = _wait_until_fresh(sqlite_database)
     assert (board.stale, board.customers) == (False, 3)
 
@@ -165,3 +168,16 @@ def test_a_page_that_does_not_wait_gets_none_until_the_first_value_is_ready(
             time.sleep(0.01)
         assert cached_or_started(cache, session, "k", 1, slow.compute) == 7
     assert slow.computed == [1]
+
+
+def test_current_or_previous_says_when_the_value_is_an_earlier_versions(
+    sqlite_database: Database,
+) -> None:
+    cache: VersionedCache[str, int] = VersionedCache("test current or previous", maxsize=4)
+    with sqlite_database.read_session() as session:
+        assert current_or_previous(cache, session, "k", 1, lambda _s: 10) == (10, False)
+        assert current_or_previous(cache, session, "k", 2, lambda _s: 20) == (10, True)
+        deadline = time.monotonic() + 10
+        while current_or_previous(cache, session, "k", 2, lambda _s: 20) != (20, False):
+            assert time.monotonic() < deadline
+            time.sleep(0.01)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from decimal import Decimal
 
 import pytest
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from soloist.domain.customers import CustomerCreate, create_customer
 from soloist.domain.orders import OrderCreate, OrderLineCreate, record_order
-from soloist.domain.reports import build_report, report_periods
+from soloist.domain.reports import build_report, current_report, report_periods
 from soloist.errors import ValidationError
 from soloist.storage.database import Database
 from soloist.storage.models import SurveyResponse, Ticket
@@ -98,6 +99,32 @@ def test_november_against_october_by_hand(database: Database) -> None:
     assert tickets.first_response_breached.current == 0.0
     assert report.actions.pipeline is None  # no deals: the section says so
     assert report.actions.loyalty is None
+
+
+def test_the_page_keeps_its_report_and_shows_it_while_the_next_is_built(
+    sqlite_database: Database,
+) -> None:
+    """A report at a hundred thousand customers takes many seconds: the Reports page keeps it
+    until the data change, then shows it (stale) while a background thread builds the next."""
+    _history(sqlite_database)
+    with sqlite_database.read_session() as session:
+        first, stale = current_report(session, "USD", {}, "UTC")
+        assert (first.period.label, first.revenue.revenue_minor.current, stale) == (
+            "2026-10",
+            8200,
+            False,
+        )
+        assert current_report(session, "USD", {}, "UTC") == (first, False)
+    with sqlite_database.session() as session:  # a late October order arrives
+        late = create_customer(session, CustomerCreate(name="F"), "t").id
+        _order(session, late, at(10, 20), "5.00", "late")
+    with sqlite_database.read_session() as session:
+        assert current_report(session, "USD", {}, "UTC") == (first, True)
+        deadline = time.monotonic() + 30
+        while (now := current_report(session, "USD", {}, "UTC"))[1]:
+            assert time.monotonic() < deadline, "the next report was never built"
+            time.sleep(0.05)
+    assert now[0].revenue.revenue_minor.current == 8700
 
 
 def test_the_file_is_self_contained_and_in_the_owners_language(sqlite_database: Database) -> None:

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from soloist.cli.common import Common, err, shared_options, utcnow
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from soloist.config import Settings
 
 
 @shared_options(json=False)
@@ -26,6 +32,7 @@ def serve(
     import uvicorn
 
     from soloist.app import create_app
+    from soloist.domain.caches import warm_in_background
     from soloist.domain.dashboard import warm_dashboard
     from soloist.domain.feedback_text import warm_feedback
     from soloist.domain.recommendations import warm_recommender
@@ -40,11 +47,12 @@ def serve(
         from soloist.domain.users import count_owners
 
         owners = count_owners(session)
-    # The dashboard's aggregates, the recommender and the feedback analysis take seconds on a
-    # large workspace: start them now, in the background.
-    warm_dashboard(app.state.database, app.state.settings.currency)
+    # The dashboard's aggregates, the recommender, the feedback analysis and the overview
+    # pages' figures take seconds on a large workspace: start them now, in the background.
+    warm_dashboard(app.state.database, settings.currency)
     warm_recommender(app.state.database)
     warm_feedback(app.state.database)
+    warm_in_background(app.state.database, "overviews", *_overview_figures(settings))
     err.print(f"Soloist is serving on http://{host}:{port}/ (API docs at /docs). Ctrl-C stops it.")
     if owners == 0:
         err.print(
@@ -52,3 +60,18 @@ def serve(
             "`soloist user add EMAIL --role owner` (or `soloist init --owner-email EMAIL`)."
         )
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def _overview_figures(settings: Settings) -> list[Callable[[Session], object]]:
+    """What the loyalty, journeys and reports pages show first, each computed and cached."""
+    from soloist.domain.journeys import current_journey_effects
+    from soloist.domain.loyalty import current_loyalty_report
+    from soloist.domain.reports import current_report
+
+    return [
+        current_loyalty_report,
+        lambda session: current_journey_effects(session, settings.currency),
+        lambda session: current_report(
+            session, settings.currency, settings.rates, settings.timezone
+        ),
+    ]

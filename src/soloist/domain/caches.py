@@ -8,30 +8,49 @@ is emptied or restored — then call :func:`clear_derived_caches`.
 :func:`stale_while_revalidate` serves what takes seconds to compute (the recommender, the
 sentiment scorer): the previous value answers at once while a background thread computes the
 new one, and the first value is computed once however many ask for it at the same time.
-:func:`cached_or_started` never waits: a page that can do without the value (the customer
-page's recommendations) gets None until the first one is ready.
+:func:`current_or_previous` does the same and says whether the value is the previous one (a
+page then marks its figures as being updated). :func:`cached_or_started` never waits: a page
+that can do without the value (the customer page's recommendations) gets None until the first
+one is ready.
+
+A slow value is not recomputed back to back: after a computation that took at least
+:data:`THROTTLE_FROM_SECONDS`, the next one starts only once :data:`RECOMPUTE_GAP_FACTOR` times
+as long has passed since it finished. Under a stream of live orders the figures then lag by at
+most that gap, and recomputing takes a fifth of a core instead of all of it, which had slowed
+every order posted meanwhile (BENCHMARKS.md). Values that compute in milliseconds are never held.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from soloist.storage.caches import VersionedCache, clear_all_caches
+from soloist.storage.database import Database
+from soloist.storage.types import utcnow
 
 V = TypeVar("V")
 log = logging.getLogger(__name__)
 _running: dict[tuple[str, Hashable], threading.Event] = {}  # computations under way
 _running_lock = threading.Lock()
+#: (cache name, key) -> (time.monotonic() when its last computation finished, how long it took)
+_last_computed: dict[tuple[str, Hashable], tuple[float, float]] = {}
+
+THROTTLE_FROM_SECONDS = 0.5
+RECOMPUTE_GAP_FACTOR = 4.0
 
 
 def clear_derived_caches() -> None:
     """Forget every cached derived figure (after emptying or restoring a database)."""
     clear_all_caches()
+    with _running_lock:
+        _last_computed.clear()
 
 
 def stale_while_revalidate(
@@ -62,13 +81,37 @@ def stale_while_revalidate(
         value = cache.latest(key)
         if value is not None:
             return value
-        return cache.get_or_compute(key, version, lambda: compute(session))
+        return _timed(cache, key, version, lambda: compute(session))
     try:
-        return cache.get_or_compute(key, version, lambda: compute(session))
+        return _timed(cache, key, version, lambda: compute(session))
     finally:
         with _running_lock:
             _running.pop(slot, None)
         done.set()
+
+
+def inputs_version(session: Session, *aggregates: Any) -> tuple[Any, ...]:
+    """A version of figures read from the tables of ``aggregates`` (``func.max(Order.id)``,
+    ``func.count(...)``): their values, read in one statement, and the hour, as figures whose
+    windows end now change with time too. Updates that keep the ids (a refund, a settings
+    change) are audited, so pass the audit log's newest id among them."""
+    newest = session.execute(
+        select(*(select(aggregate).scalar_subquery() for aggregate in aggregates))
+    ).one()
+    return (*newest, utcnow().strftime("%Y-%m-%d %H"))
+
+
+def current_or_previous(
+    cache: VersionedCache[Any, V],
+    session: Session,
+    key: Hashable,
+    version: Hashable,
+    compute: Callable[[Session], V],
+) -> tuple[V, bool]:
+    """:func:`stale_while_revalidate`'s value and whether it is an earlier version's (then a
+    background thread is computing this version's, or will once the throttle allows)."""
+    value = stale_while_revalidate(cache, session, key, version, compute)
+    return value, cache.get(key, version) is not value
 
 
 def cached_or_started(
@@ -88,26 +131,28 @@ def cached_or_started(
     return cache.latest(key)
 
 
-def _start_computing(
+def start_computing(
     cache: VersionedCache[Any, V],
-    session: Session,
+    engine: Engine,
     key: Hashable,
     version: Hashable,
     compute: Callable[[Session], V],
+    *,
+    throttle: bool = True,
 ) -> None:
     """Compute ``key``'s value at ``version`` on a background thread with its own session,
-    unless one is already computing a value of that cache and key."""
+    unless one is already computing a value of that cache and key, or (with ``throttle``) the
+    last one was slow and finished too recently (``soloist serve`` warms without it)."""
     slot = (cache.name, key)
     with _running_lock:
-        if slot in _running:
+        if slot in _running or (throttle and _held_back(slot)):
             return
         done = _running[slot] = threading.Event()
-    engine = session.get_bind().engine
 
     def work() -> None:
         try:
             with Session(engine) as own:
-                cache.get_or_compute(key, version, lambda: compute(own))
+                _timed(cache, key, version, lambda: compute(own))
         except Exception:  # the previous value stays; the next ask tries again
             log.exception("recomputing %s failed", cache.name)
         finally:
@@ -116,3 +161,62 @@ def _start_computing(
             done.set()
 
     threading.Thread(target=work, name=f"soloist-{cache.name}", daemon=True).start()
+
+
+def warm_in_background(database: Database, name: str, *steps: Callable[[Session], object]) -> None:
+    """Run ``steps`` one after the other on a background thread, in a read session of their
+    own, so that figures that take seconds on a large workspace are ready before the first
+    page asks (``soloist serve`` does at start). A step that fails is logged and skipped: the
+    page computes its figures itself when asked."""
+
+    def work() -> None:
+        for step in steps:
+            try:
+                with database.read_session() as session:
+                    step(session)
+            except Exception:
+                log.exception("warming %s failed", name)
+
+    threading.Thread(target=work, name=f"soloist-warm-{name}", daemon=True).start()
+
+
+def computations_under_way() -> list[str]:
+    """The names of the caches a value is being computed for right now."""
+    with _running_lock:
+        return sorted({name for name, _ in _running})
+
+
+def _start_computing(
+    cache: VersionedCache[Any, V],
+    session: Session,
+    key: Hashable,
+    version: Hashable,
+    compute: Callable[[Session], V],
+) -> None:
+    start_computing(cache, session.get_bind().engine, key, version, compute)
+
+
+def _timed(
+    cache: VersionedCache[Any, V], key: Hashable, version: Hashable, compute: Callable[[], V]
+) -> V:
+    """``cache.get_or_compute``, noting how long a computation took for the throttle."""
+
+    def measured() -> V:
+        started = time.monotonic()
+        value = compute()
+        finished = time.monotonic()
+        with _running_lock:
+            _last_computed[(cache.name, key)] = (finished, finished - started)
+        return value
+
+    return cache.get_or_compute(key, version, measured)
+
+
+def _held_back(slot: tuple[str, Hashable]) -> bool:
+    last = _last_computed.get(slot)
+    if last is None:
+        return False
+    finished, took = last
+    return (
+        took >= THROTTLE_FROM_SECONDS and time.monotonic() - finished < RECOMPUTE_GAP_FACTOR * took
+    )

@@ -9,8 +9,6 @@ any audited change or a new analysis makes the next view recompute.
 from __future__ import annotations
 
 import datetime as dt
-import threading
-import time
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -21,6 +19,7 @@ from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from soloist.analytics import metrics
+from soloist.domain.caches import current_or_previous, start_computing
 from soloist.domain.currencies import Rates, in_currency, revenue_by_currency
 from soloist.domain.scoring.scores import current_runs
 from soloist.errors import AnalyticsInputError
@@ -395,28 +394,6 @@ def build_dashboard(session: Session, currency: str, rates: Rates | None = None)
 
 # Keyed on (database URL, currency and rates) and the data_version(); latest() is the stale board.
 _boards: VersionedCache[tuple[str, str], Dashboard] = VersionedCache("dashboards", maxsize=8)
-_refreshing: dict[tuple[str, str], threading.Event] = {}
-_refreshing_lock = threading.Lock()
-
-#: After a recomputation that took at least THROTTLE_FROM_SECONDS, the next one starts only
-#: once RECOMPUTE_GAP_FACTOR times as long has passed since it finished. Under a stream of live
-#: orders the figures then lag by at most that gap (about half a minute at a million orders),
-#: and recomputing takes a fifth of one core instead of all of it, which had slowed every
-#: order posted meanwhile (BENCHMARKS.md). Boards that compute in milliseconds are never held.
-THROTTLE_FROM_SECONDS = 0.5
-RECOMPUTE_GAP_FACTOR = 4.0
-#: slot -> (time.monotonic() when its last computation finished, how long it took)
-_last_computed: dict[tuple[str, str], tuple[float, float]] = {}
-
-
-def _held_back(slot: tuple[str, str]) -> bool:
-    last = _last_computed.get(slot)
-    if last is None:
-        return False
-    finished, took = last
-    return (
-        took >= THROTTLE_FROM_SECONDS and time.monotonic() - finished < RECOMPUTE_GAP_FACTOR * took
-    )
 
 
 def data_version(session: Session) -> tuple[Any, ...]:
@@ -432,73 +409,40 @@ def _slot(url: str, currency: str, rates: Rates) -> tuple[str, str]:
     return url, " ".join([currency, *(f"{c}={r}" for c, r in sorted(rates.items()))])
 
 
-def refresh_dashboard(database: Database, currency: str) -> Dashboard:
-    """Compute the dashboard now in a session of its own and cache it (other currencies at
-    the workspace's rates, ``database.settings.rates``)."""
-    rates = database.settings.rates
-    slot = _slot(str(database.engine.url), currency, rates)
-    with database.read_session() as session:
-        return _computed(session, slot, data_version(session), currency, rates)
-
-
-def _computed(
-    session: Session, slot: tuple[str, str], version: Any, currency: str, rates: Rates
-) -> Dashboard:
-    """:func:`build_dashboard`, cached under ``slot`` and ``version``, its duration noted."""
-    started = time.monotonic()
-    board = build_dashboard(session, currency, rates)
-    _boards.put(slot, version, board)
-    finished = time.monotonic()
-    _last_computed[slot] = (finished, finished - started)
-    return board
-
-
-def _refresh_in_background(database: Database, currency: str, *, throttle: bool = True) -> None:
-    slot = _slot(str(database.engine.url), currency, database.settings.rates)
-    with _refreshing_lock:
-        if slot in _refreshing or (throttle and _held_back(slot)):
-            return
-        done = _refreshing[slot] = threading.Event()
-
-    def work() -> None:
-        try:
-            refresh_dashboard(database, currency)
-        finally:
-            with _refreshing_lock:
-                _refreshing.pop(slot, None)
-            done.set()
-
-    threading.Thread(target=work, name="soloist-dashboard", daemon=True).start()
-
-
 def warm_dashboard(database: Database, currency: str) -> None:
     """Start computing the dashboard in the background (``soloist serve`` does at start)."""
-    _refresh_in_background(database, currency, throttle=False)
+    rates = database.settings.rates
+    with database.read_session() as session:
+        version = data_version(session)
+    slot = _slot(str(database.engine.url), currency, rates)
+    start_computing(
+        _boards,
+        database.engine,
+        slot,
+        version,
+        lambda own: build_dashboard(own, currency, rates),
+        throttle=False,
+    )
 
 
 def dashboard(session: Session, currency: str, database: Database | None = None) -> Dashboard:
     """The dashboard, recomputed only when the data changed since it was computed.
 
-    With ``database``, a change is handled stale-while-revalidate: the previous figures are
-    returned at once (``stale`` is set) while a background thread computes the new ones, so the
-    page never waits for aggregates over millions of orders once it has been computed. A slow
-    computation is not repeated sooner than :data:`RECOMPUTE_GAP_FACTOR` times its duration.
+    With ``database`` (for the workspace's rates), a change is handled stale-while-revalidate
+    (:func:`soloist.domain.caches.current_or_previous`): the previous figures are returned at
+    once (``stale`` is set) while a background thread computes the new ones, so the page never
+    waits for aggregates over millions of orders once it has been computed, and a slow
+    computation is not repeated back to back.
     """
     url = str(session.get_bind().engine.url)
     version = data_version(session)
     rates = database.settings.rates if database is not None else {}
     slot = _slot(url, currency, rates)
-    cached, previous = _boards.get(slot, version), _boards.latest(slot)
-    with _refreshing_lock:
-        running = _refreshing.get(slot)
-    if cached is not None:
-        return cached
-    if previous is None and running is not None and running.wait(timeout=120):
-        # The first computation (started by `soloist serve`) was under way: use its result.
-        cached, previous = _boards.get(slot, version), _boards.latest(slot)
-        if cached is not None:
-            return cached
-    if previous is not None and database is not None:
-        _refresh_in_background(database, currency)
-        return replace(previous, stale=True)
-    return _computed(session, slot, version, currency, rates)
+    if database is None:
+        return _boards.get_or_compute(
+            slot, version, lambda: build_dashboard(session, currency, rates)
+        )
+    board, stale = current_or_previous(
+        _boards, session, slot, version, lambda own: build_dashboard(own, currency, rates)
+    )
+    return replace(board, stale=True) if stale else board

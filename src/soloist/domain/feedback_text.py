@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
-import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from soloist.domain.caches import stale_while_revalidate
+from soloist.domain.caches import stale_while_revalidate, warm_in_background
 from soloist.domain.reports.voice import STOPWORDS, words_of
 from soloist.storage.caches import VersionedCache
 from soloist.storage.database import Database
@@ -518,12 +517,4 @@ def _analyze(session: Session, months: int, now: dt.datetime) -> FeedbackAnalysi
 def warm_feedback(database: Database) -> None:
     """Work out the feedback page's default analysis in the background (``soloist serve`` does
     at start): the scorer's choice, jieba's dictionary and six months of texts."""
-
-    def work() -> None:
-        try:
-            with database.read_session() as session:
-                analyze_feedback(session)
-        except Exception:  # the page works it out itself when asked
-            log.exception("warming the feedback analysis failed")
-
-    threading.Thread(target=work, name="soloist-feedback", daemon=True).start()
+    warm_in_background(database, "feedback", analyze_feedback)

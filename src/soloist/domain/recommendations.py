@@ -26,7 +26,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-import threading
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -36,7 +35,7 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from soloist.domain.audit import record_audit
-from soloist.domain.caches import cached_or_started, stale_while_revalidate
+from soloist.domain.caches import cached_or_started, stale_while_revalidate, warm_in_background
 from soloist.errors import NotFoundError, ValidationError
 from soloist.storage.caches import VersionedCache
 from soloist.storage.database import Database
@@ -188,16 +187,7 @@ def _fitted_model(
 def warm_recommender(database: Database) -> None:
     """Fit the workspace's models (purchases, then ratings) in the background (``soloist
     serve`` does at start)."""
-
-    def work() -> None:
-        try:
-            with database.read_session() as session:
-                recommender(session)
-                rating_model(session)
-        except Exception:  # a page fits them itself when asked
-            log.exception("warming the recommender failed")
-
-    threading.Thread(target=work, name="soloist-recommender", daemon=True).start()
+    warm_in_background(database, "recommender", recommender, rating_model)
 
 
 def recommend_for_customer(session: Session, customer_id: int, k: int = 5) -> list[Recommendation]:

@@ -30,6 +30,7 @@ from soloist.domain.customers import CustomerFilters, list_customers
 from soloist.domain.journeys import (
     TRIGGER_DAYS,
     create_journey,
+    current_journey_effects,
     get_journey,
     journey_campaign,
     journey_results,
@@ -347,9 +348,10 @@ def journey_list(request: Request, user: CurrentUser) -> Response:
     currency = request.app.state.settings.currency
     with request.app.state.database.read_session() as session:
         rows = summarise_journeys(session)
-        for row in rows:
-            row["effect"] = effect_panel(journey_results(session, row["id"], currency)["effect"])
-    return render(request, "journeys/list.html", {"rows": rows}, user=user)
+        effects, stale = current_journey_effects(session, currency)
+    for row in rows:
+        row["effect"] = effect_panel(effects.get(row["id"]))
+    return render(request, "journeys/list.html", {"rows": rows, "stale": stale}, user=user)
 
 
 @router.get("/journeys/new")

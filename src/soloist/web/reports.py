@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from soloist.config import Settings
 from soloist.domain.jobs import JobContext, JobRefusedError
-from soloist.domain.reports import MOVEMENTS, RenderedReport, Report, build_report, mail_report
+from soloist.domain.reports import MOVEMENTS, RenderedReport, Report, current_report, mail_report
 from soloist.errors import ChannelNotConfiguredError, ValidationError
 from soloist.money import minor_to_decimal
 from soloist.web.charts import bar_chart, line_chart
@@ -108,10 +108,10 @@ def report_page(
 ) -> Response:
     settings = request.app.state.settings
     with request.app.state.database.read_session() as session:
-        report = build_report(
+        report, stale = current_report(
             session, settings.currency, settings.rates, settings.timezone, period=period
         )
-    context = {**report_context(report, wording(request, user)), "period": period}
+    context = {**report_context(report, wording(request, user)), "period": period, "stale": stale}
     return render(request, "reports/page.html", context, user=user)
 
 

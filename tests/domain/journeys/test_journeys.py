@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 import threading
+import time
 from decimal import Decimal
 
 import pytest
@@ -18,6 +19,8 @@ from soloist.domain.campaigns import send_due_campaigns
 from soloist.domain.customers.records import CustomerCreate, add_customers_bulk
 from soloist.domain.journeys import (
     create_journey,
+    current_journey_effects,
+    journey_effects,
     journey_results,
     journey_timeline,
     pause_journey,
@@ -200,6 +203,22 @@ def test_holdout_customers_are_entered_but_never_sent_and_the_effect_is_measured
         results = journey_results(session, journey_id, "USD", NOON + dt.timedelta(days=40))
     assert results["effect"]["receivers"] == states["sent"]
     assert results["effect"]["holdout"] == states["holdout"]
+    with mail_database.read_session() as session:  # the journeys list's effects are the same
+        assert journey_effects(session, "USD", NOON + dt.timedelta(days=40)) == {
+            journey_id: results["effect"]
+        }
+        listed, stale = current_journey_effects(session, "USD")
+    assert not stale
+    with mail_database.session() as session:  # a new order: the list shows the last effects
+        order = OrderCreate(external_id="o-late", customer_id=ids[0], ordered_at=NOON,
+                            currency="USD", total=Decimal("99.00"))  # fmt: skip
+        record_order(session, order, ACTOR)
+    with mail_database.read_session() as session:
+        assert current_journey_effects(session, "USD") == (listed, True)
+        deadline = time.monotonic() + 30
+        while current_journey_effects(session, "USD")[1]:
+            assert time.monotonic() < deadline, "the new effects were never worked out"
+            time.sleep(0.05)
 
 
 def test_a_paused_journey_does_nothing_and_a_task_journey_makes_tasks(

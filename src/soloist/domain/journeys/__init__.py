@@ -29,6 +29,8 @@ if TYPE_CHECKING:
         update_journey,
     )
     from soloist.domain.journeys.report import (
+        current_journey_effects,
+        journey_effects,
         journey_results,
         journey_timeline,
         summarise_journeys,
@@ -45,6 +47,8 @@ if TYPE_CHECKING:
     )
 
 _MODULE_OF = {
+    "current_journey_effects": "report",
+    "journey_effects": "report",
     "TRIGGER_DAYS": "definitions",
     "JourneyRunReport": "runner",
     "Occasion": "triggers",
@@ -72,11 +76,13 @@ __all__ = [
     "Occasion",
     "act_on_due",
     "create_journey",
+    "current_journey_effects",
     "enter_occasions",
     "find_journey",
     "find_occasions",
     "get_journey",
     "journey_campaign",
+    "journey_effects",
     "journey_results",
     "journey_summary",
     "journey_timeline",

@@ -22,7 +22,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from soloist.domain.caches import stale_while_revalidate
+from soloist.domain.caches import current_or_previous, inputs_version
 from soloist.domain.loyalty.ledger import HOLDOUT, MEMBER
 from soloist.domain.loyalty.rules import get_programme_settings
 from soloist.money import minor_to_decimal
@@ -358,25 +358,16 @@ def loyalty_report(
 _reports: VersionedCache[str, LoyaltyReport] = VersionedCache("loyalty reports", maxsize=4)
 
 
-def _inputs_version(session: Session) -> tuple[Any, ...]:
-    """Changes whenever the report's figures may: a new order, ledger entry, account or audited
-    change (a refund, a settings change), and every hour (its windows end now)."""
-    newest = session.execute(
-        select(
-            select(func.max(Order.id)).scalar_subquery(),
-            select(func.max(LedgerEntry.id)).scalar_subquery(),
-            select(func.count(LoyaltyAccount.customer_id)).scalar_subquery(),
-            select(func.max(AuditEntry.id)).scalar_subquery(),
-        )
-    ).one()
-    return (*newest, utcnow().strftime("%Y-%m-%d %H"))
-
-
 def current_loyalty_report(session: Session) -> tuple[LoyaltyReport, bool]:
     """The programme overview's report and whether it is the previous one (then a background
     thread is computing the current one): at a hundred thousand customers the report reads
     every member's orders, seconds of work, so a page shows the last figures meanwhile."""
     url = session.get_bind().engine.url.render_as_string(hide_password=True)
-    version = _inputs_version(session)
-    report = stale_while_revalidate(_reports, session, url, version, loyalty_report)
-    return report, _reports.get(url, version) is not report
+    version = inputs_version(
+        session,
+        func.max(Order.id),
+        func.max(LedgerEntry.id),
+        func.count(LoyaltyAccount.customer_id),
+        func.max(AuditEntry.id),  # a refund, a settings change
+    )
+    return current_or_previous(_reports, session, url, version, loyalty_report)

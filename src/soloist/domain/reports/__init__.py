@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from soloist.domain._lazy import lazy_face
 
 if TYPE_CHECKING:
-    from soloist.domain.reports.build import Report, build_report
+    from soloist.domain.reports.build import Report, build_report, current_report
     from soloist.domain.reports.commerce import MOVEMENTS, Compared
     from soloist.domain.reports.mailing import RenderedReport, mail_report, report_recipients
     from soloist.domain.reports.periods import PERIOD_KINDS, Period, report_periods
@@ -24,6 +24,7 @@ _MODULE_OF = {
     "RenderedReport": "mailing",
     "Report": "build",
     "build_report": "build",
+    "current_report": "build",
     "mail_report": "mailing",
     "report_periods": "periods",
     "report_recipients": "mailing",
@@ -36,6 +37,7 @@ __all__ = [
     "RenderedReport",
     "Report",
     "build_report",
+    "current_report",
     "mail_report",
     "report_periods",
     "report_recipients",

@@ -12,8 +12,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from sqlalchemy import func
 from sqlalchemy.orm import Session
 
+from soloist.domain.caches import current_or_previous, inputs_version
 from soloist.domain.currencies import Rates
 from soloist.domain.dashboard import Dashboard, build_dashboard, figures_as_of
 from soloist.domain.reports.actions import ActionFigures, action_figures
@@ -25,6 +27,19 @@ from soloist.domain.reports.commerce import (
 )
 from soloist.domain.reports.periods import Period, report_periods
 from soloist.domain.reports.voice import VoiceFigures, voice_figures
+from soloist.storage.caches import VersionedCache
+from soloist.storage.models import (
+    AuditEntry,
+    Deal,
+    LedgerEntry,
+    Message,
+    ModelRun,
+    Order,
+    Review,
+    SurveyResponse,
+    Task,
+    Ticket,
+)
 
 TREND_PERIODS = {"month": 12, "week": 12}
 
@@ -69,4 +84,44 @@ def build_report(
         actions=action_figures(session, current, previous, currency, rates, current.end),
         cohorts=board.cohorts,
         cohort_matrix=board.cohort_matrix,
+    )
+
+
+_reports: VersionedCache[tuple[str, ...], Report] = VersionedCache("reports", maxsize=8)
+
+
+def current_report(
+    session: Session, currency: str, rates: Rates, timezone: str, *, period: str = "month"
+) -> tuple[Report, bool]:
+    """The Reports page's report and whether it is the previous one (then a background thread
+    is building the current one). Kept until an order, message, ticket, task, deal, review,
+    survey answer, ledger entry, model run or audited change arrives, and at most an hour (a
+    message sent late into a past period shows within it)."""
+    url = session.get_bind().engine.url.render_as_string(hide_password=True)
+    key = (url, currency, *(f"{c}={r}" for c, r in sorted(rates.items())), timezone, period)
+    version = inputs_version(
+        session,
+        *(
+            func.max(column)
+            for column in (
+                Order.id,
+                AuditEntry.id,
+                Message.id,
+                Ticket.id,
+                Task.id,
+                Deal.id,
+                Review.id,
+                SurveyResponse.id,
+                LedgerEntry.id,
+                ModelRun.id,
+            )
+        ),
+        func.count(ModelRun.finished_at),
+    )
+    return current_or_previous(
+        _reports,
+        session,
+        key,
+        version,
+        lambda own: build_report(own, currency, rates, timezone, period=period),
     )
