@@ -87,28 +87,32 @@ def analyze(
     with common.open_database() as database:
         currency = database.settings.currency
         options = dataclasses.replace(options, rates=database.settings.rates)
+        # Each analysis reads and fits with no write lock held and writes in a short
+        # transaction at the end: on SQLite live orders would otherwise wait the whole fit.
         with (
             progress_bars(enabled=not common.json, steps_of="CLV models") as progress,
-            database.session() as session,
+            database.reader_and_writer() as (reader, store),
         ):
-            run = analyze_workspace(session, currency, actor, options, progress=progress)
+            run = analyze_workspace(
+                reader, currency, actor, options, progress=progress, store=store
+            )
             result = _run_result(run)
         followers: list[dict[str, Any]] = []
         if not clv_only:
             for label, analysis in (
-                ("Segments", lambda s, p: segment_customers(
-                    s, currency, actor, "kmeans", observation_end=end_date, progress=p,
-                    rates=options.rates)),
-                ("Churn", lambda s, p: score_churn_risk(
-                    s, currency, actor, horizon_days=90, observation_end=end_date, progress=p,
-                    rates=options.rates)),
+                ("Segments", lambda r, s, p: segment_customers(
+                    r, currency, actor, "kmeans", observation_end=end_date, progress=p,
+                    rates=options.rates, store=s)),
+                ("Churn", lambda r, s, p: score_churn_risk(
+                    r, currency, actor, horizon_days=90, observation_end=end_date, progress=p,
+                    rates=options.rates, store=s)),
             ):  # fmt: skip
                 try:
                     with (
                         progress_bars(enabled=not common.json, steps_of=label) as progress,
-                        database.session() as session,
+                        database.reader_and_writer() as (reader, store),
                     ):
-                        follower = analysis(session, progress)
+                        follower = analysis(reader, store, progress)
                         followers.append({"id": follower.id, "kind": follower.kind,
                                           "status": follower.status})  # fmt: skip
                 except SoloistError as exc:

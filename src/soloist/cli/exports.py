@@ -31,17 +31,18 @@ def export_command(
 
     with (
         common.open_database() as database,
-        database.session() as session,
+        database.reader_and_writer() as (reader, store),
         progress_bars(enabled=not common.json) as progress,
     ):
         result = export_records(
-            session,
+            reader,
             kind,
             output,
             format,
             actor=cli_actor(),
             currency=database.settings.currency,
             progress=progress,
+            store=store,
         )
     if common.json:
         print_json(

@@ -60,19 +60,20 @@ def segments(
         return
     with (
         common.open_database() as database,
-        database.session() as session,
+        database.reader_and_writer() as (reader, store),
         progress_bars(enabled=not common.json, steps_of="Segments") as progress,
     ):
         from soloist.domain.scoring import segment_customers
 
         run = segment_customers(
-            session,
+            reader,
             database.settings.currency,
             cli_actor(),
             method,
             observation_end=end_date,
             progress=progress,
             rates=database.settings.rates,
+            store=store,
         )
         result = _run_dict(run)
     if common.json:
@@ -176,7 +177,7 @@ def segments_save_list(
 @shared_options
 def segments_list(common: Common) -> None:
     """Every segment with its size (rule segments counted live)."""
-    with common.open_database() as database, database.session() as session:
+    with common.open_database() as database, database.read_session() as session:
         from soloist.domain.segment_rules import list_segments
 
         rows = list_segments(session, database.settings.currency)
@@ -209,19 +210,20 @@ def churn(
     business needs no orders: its subscribers are scored by the subscription model."""
     with (
         common.open_database() as database,
-        database.session() as session,
+        database.reader_and_writer() as (reader, store),
         progress_bars(enabled=not common.json, steps_of="Churn") as progress,
     ):
         from soloist.domain.scoring import score_churn_risk
 
         run = score_churn_risk(
-            session,
+            reader,
             database.settings.currency,
             cli_actor(),
             horizon_days=horizon_days,
             observation_end=end_date,
             progress=progress,
             rates=database.settings.rates,
+            store=store,
         )
         result = _run_dict(run)
     if common.json:

@@ -244,9 +244,11 @@ def export_records(
     actor: str,
     currency: str = "USD",
     progress: Progress | None = None,
+    store: Session | None = None,
 ) -> ExportResult:
     """Write ``kind`` (customers, orders, scores) to ``path`` as csv, xlsx or parquet (default:
-    from the file's suffix)."""
+    from the file's suffix). ``store`` writes the audit entry when given (``session`` then only
+    reads, and on SQLite live writes need not wait for the whole export)."""
     path = Path(path)
     if kind not in EXPORT_KINDS:
         raise UsageError(f"Unknown export {kind!r}; use one of {', '.join(EXPORT_KINDS)}.")
@@ -267,7 +269,7 @@ def export_records(
     except OSError as exc:
         raise ValidationError(f"Cannot write {path}: {exc.strerror or exc}") from exc
     record_audit(
-        session,
+        store or session,
         actor,
         f"{kind}.exported",
         kind,

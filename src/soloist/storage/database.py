@@ -148,5 +148,13 @@ class Database:
         with self.read_session_factory() as session, session.begin():
             yield session
 
+    @contextmanager
+    def reader_and_writer(self) -> Iterator[tuple[Session, Session]]:
+        """A read session for a long computation (a model fit) and a write session for what it
+        stores at the end, committed after the reading ends: on SQLite the write lock is taken
+        only at the first write, so live writes do not wait for the whole computation."""
+        with self.session() as writer, self.read_session() as reader:
+            yield reader, writer
+
     def dispose(self) -> None:
         self.engine.dispose()

@@ -91,7 +91,7 @@ def refit_workspace(context: JobContext) -> dict[str, Any]:
         transaction (on SQLite the live writes would wait the whole fit for the lock)."""
         if database is None:
             return analysis(session, session)
-        with database.session() as store, database.read_session() as reader:
+        with database.reader_and_writer() as (reader, store):
             return analysis(reader, store)
 
     try:
