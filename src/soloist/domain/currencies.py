@@ -170,21 +170,45 @@ def paid_order_amounts(
     ).where(Order.status == "paid", Order.currency.in_(counted))
     if customer_id is not None:
         query = query.where(Order.customer_id == customer_id)
-    orders: list[PaidOrderAmount] = []
-    for customer, at, amount, cost, code in session.execute(query):
+    rows = session.execute(query).all()
+    if not rows:
+        return []
+    customers, times, amounts, costs, codes = zip(*rows, strict=True)
+    converted, converted_costs = converted_amounts(amounts, costs, codes, currency, rates)
+    return [
+        PaidOrderAmount(*row)
+        for row in zip(customers, times, converted, converted_costs, strict=True)
+    ]
+
+
+def converted_amounts(
+    amounts: Sequence[int],
+    costs: Sequence[int | None],
+    codes: Sequence[str],
+    currency: str,
+    rates: Rates,
+) -> tuple[list[int], list[int | None]]:
+    """Orders' amounts and costs (minor units of each order's currency ``codes``) in minor
+    units of ``currency``, converted order by order at ``rates`` with
+    :func:`~soloist.money.convert_minor`. Prices repeat, so each distinct amount is converted
+    once."""
+    converted: dict[tuple[int, str], int] = {}
+
+    def one(value: int, code: str) -> int:
         if code == currency:
-            orders.append(PaidOrderAmount(customer, at, int(amount), cost))
-            continue
-        rate = rates[code]
-        orders.append(
-            PaidOrderAmount(
-                customer,
-                at,
-                convert_minor(int(amount), code, currency, rate),
-                None if cost is None else convert_minor(int(cost), code, currency, rate),
-            )
-        )
-    return orders
+            return int(value)
+        key = (int(value), code)
+        if key not in converted:
+            converted[key] = convert_minor(key[0], code, currency, rates[code])
+        return converted[key]
+
+    return (
+        [one(amount, code) for amount, code in zip(amounts, codes, strict=True)],
+        [
+            None if cost is None else one(cost, code)
+            for cost, code in zip(costs, codes, strict=True)
+        ],
+    )
 
 
 def currency_warnings(totals: RevenueTotals) -> list[str]:

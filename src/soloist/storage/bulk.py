@@ -1,7 +1,8 @@
-"""Batch inserts for large volumes (the demo, imports).
+"""Batch inserts and reads for large volumes (the demo, imports, the analyses).
 
 :func:`bulk_insert` goes straight to the driver's fastest path for hundreds of thousands of
-rows (an import's order lines).
+rows (an import's order lines); :func:`fetch_raw` and :func:`utc_times` read a million orders
+for a model fit in a third of the time SQLAlchemy's typed rows take.
 """
 
 from __future__ import annotations
@@ -12,10 +13,22 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
+import numpy as np
+import pandas as pd
 import polars as pl
-from sqlalchemy import ARRAY, ColumnElement, Dialect, any_, bindparam, func, insert, select
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Dialect,
+    any_,
+    bindparam,
+    func,
+    insert,
+    select,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.schema import AddConstraint, DropConstraint
+from sqlalchemy.sql.expression import Executable
 
 from soloist.storage.types import RANDOMISED_TYPES, encrypted_bind_values
 
@@ -41,6 +54,40 @@ def among(session: Session, column: Any, values: Sequence[Any]) -> ColumnElement
         return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
     result: ColumnElement[bool] = column.in_(values)
     return result
+
+
+def fetch_raw(session: Session, statement: Executable) -> list[Any]:
+    """The rows of ``statement`` as the database driver returns them, without SQLAlchemy's
+    per-value result processing: on SQLite a timestamp stays its stored text, which
+    :func:`utc_times` parses for a whole column at once (row by row, the parsing and the typed
+    rows were two thirds of reading a million orders)."""
+    result = session.connection().execute(statement)
+    try:
+        rows: list[Any] = list(result.cursor.fetchall())
+    finally:
+        result.close()
+    return rows
+
+
+def utc_times(values: Sequence[Any]) -> pd.Series:
+    """A column of timestamps from :func:`fetch_raw` (SQLite's text, the server drivers'
+    datetimes, naive or aware) as naive UTC ``datetime64`` values."""
+    series = pd.Series(values, dtype=object)
+    if len(series) and isinstance(series.iloc[0], str):
+        times = pd.to_datetime(series, utc=True, format="ISO8601")
+    else:
+        times = pd.to_datetime(series, utc=True)
+    return times.dt.tz_localize(None)
+
+
+def int_column(values: Sequence[Any]) -> np.ndarray:
+    """Whole numbers from :func:`fetch_raw` as int64 (they must all be present)."""
+    return np.fromiter(values, dtype=np.int64, count=len(values))
+
+
+def float_column(values: Sequence[Any]) -> np.ndarray:
+    """Numbers from :func:`fetch_raw` as float64, NULL as NaN."""
+    return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
 
 
 class _CollectorPause:

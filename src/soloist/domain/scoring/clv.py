@@ -31,7 +31,7 @@ from soloist.analytics import (
 )
 from soloist.domain._progress import Progress, no_progress
 from soloist.domain.audit import insert_rows, record_audit
-from soloist.domain.currencies import Rates, explain_missing_orders, paid_order_amounts
+from soloist.domain.currencies import Rates, converted_amounts, explain_missing_orders
 from soloist.domain.scoring.dates import checked_end_date, end_of_day
 from soloist.domain.scoring.model_choice import (
     ALIVE_FOR_ONE_TIME_BUYERS,
@@ -47,6 +47,7 @@ from soloist.domain.scoring.model_choice import (
 from soloist.domain.scoring.subscription_clv import analyze_subscriptions
 from soloist.errors import UsageError, ValidationError
 from soloist.money import minor_to_decimal, minor_units_per_unit
+from soloist.storage.bulk import fetch_raw, float_column, int_column, utc_times
 from soloist.storage.models import CustomerScore, ModelRun, Order, Subscription
 
 SCORE_CHUNK = 20_000
@@ -78,32 +79,34 @@ def load_paid_orders(
 ) -> pd.DataFrame:
     """Paid orders in the workspace currency: customer_id, ordered_at (UTC), amount, cost
     (of one customer, with ``customer_id``); with ``rates``, also the orders paid in those
-    currencies, converted (:func:`~soloist.domain.currencies.paid_order_amounts`).
+    currencies, converted (:func:`~soloist.domain.currencies.converted_amounts`).
 
     ``amount`` is what the customer kept paying: the total less any partial refund.
     """
-    if rates:
-        return _frame(
-            paid_order_amounts(session, currency, rates, customer_id=customer_id), currency
-        )
+    counted = sorted({currency, *(rates or {})})
     query = select(
         Order.customer_id,
         Order.ordered_at,
         Order.total_minor - Order.refunded_minor,
         Order.cost_minor,
-    ).where(Order.status == "paid", Order.currency == currency)
+        Order.currency,
+    ).where(Order.status == "paid", Order.currency.in_(counted))
     if customer_id is not None:
         query = query.where(Order.customer_id == customer_id)
-    return _frame(session.execute(query).all(), currency)
-
-
-def _frame(rows: Sequence[Any], currency: str) -> pd.DataFrame:
+    rows = fetch_raw(session, query)
+    columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [()] * 5
+    customers, times, amounts, costs, codes = columns
+    if rates and any(code != currency for code in codes):
+        amounts, costs = converted_amounts(amounts, costs, codes, currency, rates)
     scale = float(minor_to_decimal(1, currency))
-    frame = pd.DataFrame(rows, columns=["customer_id", "ordered_at", "amount", "cost"])
-    frame["ordered_at"] = pd.to_datetime(frame["ordered_at"], utc=True).dt.tz_localize(None)
-    frame["amount"] = frame["amount"].astype("float64") * scale
-    frame["cost"] = frame["cost"].astype("float64") * scale
-    return frame
+    return pd.DataFrame(
+        {
+            "customer_id": int_column(customers),
+            "ordered_at": utc_times(times).to_numpy(dtype="datetime64[ns]"),
+            "amount": int_column(amounts).astype(np.float64) * scale,
+            "cost": float_column(costs) * scale,
+        }
+    )
 
 
 def observation_end(orders: pd.DataFrame, end_date: dt.date | None) -> pd.Timestamp:
