@@ -98,3 +98,25 @@ def test_search_tag_filter_and_name_order_work_on_encrypted_names(
         assert first[0].id == target_id  # the order follows the rename at once
         renamed, _ = list_customers(session, CustomerFilters(q="aardv"))
         assert [row.id for row in renamed] == [target_id]
+
+
+def test_the_name_order_brought_up_to_date_equals_a_fresh_sort(sqlite_database: Database) -> None:
+    """After the first sort, the list's name order is brought up to date from the customers
+    added or renamed since (a live order's new customer) instead of decrypting every name."""
+    from soloist.domain.caches import clear_derived_caches
+    from soloist.domain.customers.names import name_order
+
+    with sqlite_database.session() as session:
+        build_demo(session, customers=200, seed=3, end_date=END)
+    with sqlite_database.session() as session:
+        before = name_order(session).ids
+        newcomer = create_customer(session, CustomerCreate(name="aaron Abbot"), "t").id
+        renamed = before[0]
+        update_customer(session, renamed, CustomerUpdate(name="Zoë Zylstra"), "t")
+        session.flush()
+        kept = name_order(session)
+        assert (kept.ids[0], len(kept.ids)) == (newcomer, len(before) + 1)
+        assert kept.place[renamed] > len(before) // 2  # no longer first: among the Z's
+        clear_derived_caches()
+        assert name_order(session).ids == kept.ids
+        assert kept.place == {cid: place for place, cid in enumerate(kept.ids)}

@@ -60,6 +60,8 @@ class Customer(IdMixin, TimestampMixin, Base):
     __table_args__ = (
         # The welcome journey reads the customers added since its last minute.
         Index("ix_customers_created_at", "created_at"),
+        # The customer list's name order is brought up to date from the customers changed since.
+        Index("ix_customers_updated_at", "updated_at"),
     )
 
     @property
