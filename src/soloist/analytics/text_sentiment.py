@@ -253,6 +253,10 @@ def _labels(texts: Sequence[str], labels: Sequence[int]) -> np.ndarray:
     return y.astype(int)
 
 
+#: labelled texts beyond which the rules and the trained model are compared on a sample
+COMPARED_AT_MOST = 20_000
+
+
 @dataclass(frozen=True)
 class SentimentChoice:
     """Which method scores a workspace's feedback, and how well each did on its labels."""
@@ -265,24 +269,40 @@ class SentimentChoice:
 
 
 def choose_sentiment(
-    texts: Sequence[str], labels: Sequence[int], *, folds: int = 5, minimum: int = 200
+    texts: Sequence[str],
+    labels: Sequence[int],
+    *,
+    folds: int = 5,
+    minimum: int = 200,
+    compared_at_most: int = COMPARED_AT_MOST,
 ) -> SentimentChoice:
     """Cross-validate the trained model against the rules on labelled texts; keep the better.
 
     With fewer than ``minimum`` labelled texts, or fewer than ``folds`` of either label, only
     the rules are scored. The trained model takes over only when its ``folds``-fold accuracy is
-    higher than the rules' accuracy on the same texts.
+    higher than the rules' accuracy on the same texts. Beyond ``compared_at_most`` labelled
+    texts the two are compared on a seeded sample of that many, stratified by label (an
+    accuracy's standard error is then under 0.4 points; cross-validating 78,000 reviews took
+    26 s), and the chosen model is fitted on all of them.
     """
     y = _labels(texts, labels)
-    rules_accuracy = float(((sentiment(texts) > 0).astype(int) == y).mean()) if y.size else 0.0
     smaller_class = int(min(y.sum(), y.size - y.sum())) if y.size else 0
     if y.size < minimum or smaller_class < folds:
+        rules_accuracy = float(((sentiment(texts) > 0).astype(int) == y).mean()) if y.size else 0.0
         return SentimentChoice("rules", rules_accuracy, None, int(y.size), None)
-    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.model_selection import StratifiedKFold, cross_val_score, train_test_split
 
+    compared, compared_y = list(texts), y
+    if y.size > compared_at_most:
+        compared, _, compared_y, _ = train_test_split(
+            compared, y, train_size=compared_at_most, stratify=y, random_state=0
+        )
+    rules_accuracy = float(((sentiment(compared) > 0).astype(int) == compared_y).mean())
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
     trained_accuracy = float(
-        cross_val_score(TrainedSentiment()._new_pipeline(), list(texts), y, cv=splitter).mean()
+        cross_val_score(
+            TrainedSentiment()._new_pipeline(), compared, compared_y, cv=splitter
+        ).mean()
     )
     if trained_accuracy > rules_accuracy:
         model = TrainedSentiment().fit(texts, y.tolist())
