@@ -43,6 +43,7 @@ from soloist.storage.models import (
     Subscription,
     User,
 )
+from soloist.storage.planner import refresh_statistics
 
 ACTOR = "system:demo"
 HORIZON_DAYS = 730
@@ -414,6 +415,7 @@ def build_demo(
         timezone=timezone,
         owner_id=owner_id,
     )
+    refresh_statistics(session)
     return DemoSummary(
         seed=seed,
         start=start.date().isoformat(),

@@ -31,6 +31,7 @@ from soloist.storage.crypto import generate_master_key
 from soloist.storage.database import Database
 from soloist.storage.migrate import current_revision, head_revision, upgrade_database
 from soloist.storage.models import Order, Subscription
+from soloist.storage.planner import refresh_statistics
 
 CONFIG_TEMPLATE = """\
 # Soloist workspace settings. Every key can also be set as SOLOIST_<KEY> in the environment.
@@ -123,6 +124,8 @@ def init_workspace(
     try:
         before = current_revision(database.engine)
         upgrade_database(database.engine)
+        with database.engine.begin() as connection:
+            refresh_statistics(connection)
         final_currency, final_country = settings.currency, settings.country
         if new_config:
             final_currency = wanted_currency or settings.currency

@@ -48,6 +48,7 @@ from soloist.imports.raw import DEFAULT_LIMITS, ReadLimits
 from soloist.imports.synonyms import FIELDS, IDENTITY_FIELDS
 from soloist.storage.bulk import collection_paused
 from soloist.storage.models import ImportBatch
+from soloist.storage.planner import refresh_statistics
 from soloist.storage.types import utcnow
 from soloist.vocabulary import WIDTHS
 
@@ -493,6 +494,8 @@ def _finish(
     batch.status = report.status
     batch.report = report.to_dict()
     batch.finished_at = utcnow()
+    if report.imported or report.updated or resolved.created:
+        refresh_statistics(session)  # a first import can turn a dozen rows into a million
     if kind == "orders" and (report.imported or report.updated):
         # New and changed orders earn or give back their points in the background.
         enqueue_job(session, "loyalty-sync", {"import_batch": batch.id},

@@ -22,6 +22,7 @@ from soloist.config import Settings
 from soloist.errors import AnalyticsInputError, SoloistError, ValidationError
 from soloist.storage.database import Database
 from soloist.storage.models import Order, Subscription
+from soloist.storage.planner import refresh_statistics
 
 if TYPE_CHECKING:
     from soloist.storage.models import ModelRun
@@ -85,6 +86,9 @@ def refit_workspace(context: JobContext) -> dict[str, Any]:
             has_data = reader.scalar(paid) or reader.scalar(booked)
     if has_data is None:
         return {"skipped": f"no paid orders and no subscriptions in {currency} to analyse"}
+    if database is not None:  # the day's new rows, for SQLite's planner
+        with database.session() as writer:
+            refresh_statistics(writer)
 
     def fitted(analysis: Callable[[Session, Session], ModelRun]) -> ModelRun:
         """One analysis: read and fit with no write lock held, then write in a short
