@@ -13,7 +13,7 @@ from soloist.domain.dashboard import build_dashboard
 from soloist.domain.feedback import record_survey_response
 from soloist.domain.orders import OrderCreate, record_order
 from soloist.storage.database import Database
-from soloist.storage.models import CustomerScore, ModelRun
+from soloist.storage.models import Customer, CustomerScore, ModelRun
 
 NOW = dt.datetime(2026, 6, 30, 12, tzinfo=dt.UTC)
 
@@ -63,6 +63,20 @@ def test_sort_by_clv_puts_unscored_customers_last_on_every_engine(
     assert names(database, sort="clv") == (["Dora", "Cleo", "Bert", "Anna", "Emil"], 5)
     assert names(database, sort="clv", limit=2, offset=2) == (["Bert", "Anna"], 5)
     assert names(database, sort="clv", limit=2, offset=4) == (["Emil"], 5)
+
+
+def test_customers_no_longer_active_leave_the_sorted_counts(
+    database: Database, scored: list[int]
+) -> None:
+    """The scored customers are counted from the run's scores, less those of customers merged
+    or erased since: the count must still be of active customers only."""
+    with database.session() as session:
+        for customer_id, status in ((scored[0], "erased"), (scored[3], "merged")):
+            customer = session.get(Customer, customer_id)
+            assert customer is not None
+            customer.status = status
+    assert names(database, sort="clv") == (["Cleo", "Bert", "Emil"], 3)
+    assert names(database, sort="risk", limit=1, offset=2) == (["Emil"], 3)
 
 
 def test_sort_by_risk_and_filters(database: Database, scored: list[int]) -> None:

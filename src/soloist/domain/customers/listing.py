@@ -20,6 +20,7 @@ from soloist.domain.customers.contacts import normalise_email, normalise_phone
 from soloist.domain.customers.names import customers_named, name_order
 from soloist.domain.scoring.scores import current_runs
 from soloist.errors import ValidationError
+from soloist.storage.bulk import among, chunks
 from soloist.storage.caches import VersionedCache
 from soloist.storage.keys import keyring_for
 from soloist.storage.models import (
@@ -239,7 +240,14 @@ def list_customers(session: Session, filters: CustomerFilters) -> tuple[list[Cus
     else:
         score = getattr(sort_alias, str(sort_field))
         scored_joins = inner | {sort_alias}
-        scored = count(scored_joins, set(), score.is_not(None))
+        if len(where) == 1 and not score_where:  # every active customer: counted by the index
+            scored = _counts.get_or_compute(
+                (*question, sort_field, "all"),
+                version,
+                lambda: _scored_active(session, runs[str(sort_field)], str(sort_field)),
+            )
+        else:
+            scored = count(scored_joins, set(), score.is_not(None))
         # Customers without the score can pass no score filter; they come last, by id.
         unscored = 0 if score_where else count(inner, set()) - scored
         total = scored + unscored
@@ -276,6 +284,33 @@ def list_customers(session: Session, filters: CustomerFilters) -> tuple[list[Cus
         )
         for row in rows
     ], total
+
+
+def _scored_active(session: Session, run_id: int, field: str) -> int:
+    """How many active customers have ``field`` in run ``run_id``: the run's scores counted on
+    their index, less those of the few customers no longer active. Joining every score to its
+    customer took 280 ms at 100,000 customers, on every change of the data."""
+    column = getattr(CustomerScore, field)
+    in_run = and_(CustomerScore.model_run_id == run_id, column.is_not(None))
+    scored = session.scalar(select(func.count()).select_from(CustomerScore).where(in_run))
+    # status < 'active' or > 'active': two ranges of the status index, where != reads it all
+    inactive_ids = list(
+        session.scalars(
+            select(Customer.id).where(or_(Customer.status < "active", Customer.status > "active"))
+        )
+    )
+    inactive = sum(
+        int(
+            session.scalar(
+                select(func.count())
+                .select_from(CustomerScore)
+                .where(in_run, among(session, CustomerScore.customer_id, ids))
+            )
+            or 0
+        )
+        for ids in chunks(inactive_ids)
+    )
+    return int(scored or 0) - inactive
 
 
 def segment_names(session: Session) -> list[str]:
