@@ -105,7 +105,11 @@ def test_demo_refuses_a_workspace_with_customers(sqlite_database: Database) -> N
 def test_demo_has_past_campaigns_whose_lists_respect_consent_and_suppressions(
     sqlite_database: Database,
 ) -> None:
-    from soloist.domain.campaigns import campaign_results, summarise_campaigns
+    from soloist.domain.campaigns import (
+        campaign_results,
+        current_campaign_figures,
+        summarise_campaigns,
+    )
     from soloist.storage.models import ConsentRecord, Message
 
     with sqlite_database.session() as session:
@@ -119,6 +123,10 @@ def test_demo_has_past_campaigns_whose_lists_respect_consent_and_suppressions(
         assert [c.status for c in campaigns] == ["sent", "sent", "sent", "draft", "sent"]
         left: set[int] = set()
         listed = {row["id"]: row for row in summarise_campaigns(session, "USD")}
+        # the list page's kept figures are the same
+        kept, stale = current_campaign_figures(session, "USD")
+        assert not stale
+        assert listed == {row["id"]: row for row in summarise_campaigns(session, "USD", kept)}
         for campaign in campaigns[:3]:
             results = campaign_results(session, campaign.id, "USD")
             assert results["sent"] > 0

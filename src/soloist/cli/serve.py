@@ -63,7 +63,9 @@ def serve(
 
 
 def _overview_figures(settings: Settings) -> list[Callable[[Session], object]]:
-    """What the loyalty, journeys and reports pages show first, each computed and cached."""
+    """What the loyalty, journeys, campaigns and reports pages show first, each computed and
+    cached."""
+    from soloist.domain.campaigns import current_campaign_figures
     from soloist.domain.journeys import current_journey_effects
     from soloist.domain.loyalty import current_loyalty_report
     from soloist.domain.reports import current_report
@@ -71,6 +73,7 @@ def _overview_figures(settings: Settings) -> list[Callable[[Session], object]]:
     return [
         current_loyalty_report,
         lambda session: current_journey_effects(session, settings.currency),
+        lambda session: current_campaign_figures(session, settings.currency),
         lambda session: current_report(
             session, settings.currency, settings.rates, settings.timezone
         ),

@@ -28,6 +28,7 @@ from soloist.domain.campaigns import (
     count_audience,
     count_segment_audience,
     create_campaign,
+    current_campaign_figures,
     get_campaign,
     pause_campaign,
     preview_draft,
@@ -295,11 +296,13 @@ def _done(campaign_id: int, what: str) -> Response:
 
 @router.get("/campaigns")
 def campaign_list(request: Request, user: CurrentUser) -> Response:
+    currency = request.app.state.settings.currency
     with request.app.state.database.read_session() as session:
-        rows = summarise_campaigns(session, request.app.state.settings.currency)
+        figures, stale = current_campaign_figures(session, currency)
+        rows = summarise_campaigns(session, currency, figures)
     for row in rows:
         row["revenue"] = _money(row["revenue"])
-    return render(request, "campaigns/list.html", {"rows": rows}, user=user)
+    return render(request, "campaigns/list.html", {"rows": rows, "stale": stale}, user=user)
 
 
 @router.get("/campaigns/new")

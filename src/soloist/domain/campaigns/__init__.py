@@ -87,7 +87,12 @@ if TYPE_CHECKING:
         preview_draft,
         send_test_message,
     )
-    from soloist.domain.campaigns.results import campaign_results, summarise_campaigns
+    from soloist.domain.campaigns.results import (
+        campaign_list_figures,
+        campaign_results,
+        current_campaign_figures,
+        summarise_campaigns,
+    )
     from soloist.domain.campaigns.sending import (
         CampaignBusyError,
         SendReport,
@@ -182,6 +187,8 @@ _MODULE_OF = {
     "sign_webhook": "channels",
     "start_sending": "authoring",
     "summarise_campaigns": "results",
+    "campaign_list_figures": "results",
+    "current_campaign_figures": "results",
     "take_look": "experiments",
     "unschedule_campaign": "authoring",
     "unsubscribe": "tracking",
@@ -217,6 +224,7 @@ __all__ = [
     "best_send_times",
     "build_email",
     "campaign_guide",
+    "campaign_list_figures",
     "campaign_results",
     "campaign_summary",
     "cancel_campaign",
@@ -227,6 +235,7 @@ __all__ = [
     "count_audience",
     "count_segment_audience",
     "create_campaign",
+    "current_campaign_figures",
     "due_campaigns",
     "experiment_results",
     "find_customers",

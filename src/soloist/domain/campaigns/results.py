@@ -17,10 +17,20 @@ from typing import Any
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
+from soloist.domain.caches import current_or_previous, inputs_version
 from soloist.domain.campaigns.authoring import get_campaign
 from soloist.domain.scoring.scores import current_runs
 from soloist.money import minor_to_decimal
-from soloist.storage.models import Campaign, CustomerScore, Message, MessageEvent, Order, Segment
+from soloist.storage.caches import VersionedCache
+from soloist.storage.models import (
+    AuditEntry,
+    Campaign,
+    CustomerScore,
+    Message,
+    MessageEvent,
+    Order,
+    Segment,
+)
 from soloist.storage.types import as_utc
 
 
@@ -123,10 +133,13 @@ def campaign_results(session: Session, campaign_id: int, currency: str) -> dict[
     }
 
 
-def summarise_campaigns(session: Session, currency: str) -> list[dict[str, Any]]:
+def summarise_campaigns(
+    session: Session, currency: str, figures: dict[int, dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
     """Every campaign, newest first, as the list of campaigns shows it: its segment, and once
     sending started, how many it was sent to, clicks, and the orders and revenue that followed
-    (as :func:`campaign_results` counts them)."""
+    (as :func:`campaign_results` counts them; from ``figures`` when given, as
+    :func:`current_campaign_figures` keeps them, for the campaigns they hold)."""
     segments = dict(session.execute(select(Segment.id, Segment.name)).all())
     rows = []
     statement = select(Campaign).where(Campaign.journey.is_(None)).order_by(Campaign.id.desc())
@@ -150,9 +163,46 @@ def summarise_campaigns(session: Session, currency: str) -> list[dict[str, Any]]
             "conversion_rate": None,
         }
         if campaign.started_at is not None:
-            row.update(_list_figures(session, campaign, currency))
+            known = (figures or {}).get(campaign.id)
+            row.update(known if known is not None else _list_figures(session, campaign, currency))
         rows.append(row)
     return rows
+
+
+def campaign_list_figures(session: Session, currency: str) -> dict[int, dict[str, Any]]:
+    """The list's figures of every started campaign, by campaign id."""
+    started = select(Campaign).where(Campaign.journey.is_(None), Campaign.started_at.is_not(None))
+    return {c.id: _list_figures(session, c, currency) for c in session.scalars(started)}
+
+
+_figures: VersionedCache[tuple[str, str], dict[int, dict[str, Any]]] = VersionedCache(
+    "campaign figures", maxsize=4
+)
+
+
+def current_campaign_figures(
+    session: Session, currency: str
+) -> tuple[dict[int, dict[str, Any]], bool]:
+    """The campaign list's figures and whether they are the previous ones (then a background
+    thread is counting the current ones): each campaign's orders are matched to its messages,
+    a second a campaign at a hundred thousand customers. Kept until an order, a message, a
+    send, an open or click, or an audited change arrives, and at most an hour."""
+    url = session.get_bind().engine.url.render_as_string(hide_password=True)
+    version = inputs_version(
+        session,
+        func.max(Order.id),
+        func.max(Message.id),
+        select(func.count()).where(Message.status == "sent").scalar_subquery(),
+        func.max(MessageEvent.id),
+        func.max(AuditEntry.id),
+    )
+    return current_or_previous(
+        _figures,
+        session,
+        (url, currency),
+        version,
+        lambda own: campaign_list_figures(own, currency),
+    )
 
 
 def _list_figures(session: Session, campaign: Campaign, currency: str) -> dict[str, Any]:
