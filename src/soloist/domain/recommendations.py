@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from soloist.domain.audit import record_audit
@@ -131,15 +131,23 @@ def _counted_lines() -> Any:
 
 
 def _version(session: Session) -> tuple[Any, ...]:
-    lines, newest_order = session.execute(
-        select(func.count(OrderLine.id), func.max(Order.id)).join(
-            Order, Order.id == OrderLine.order_id
+    """Changes when the order lines grew by 1 % (a new order does not make every page wait for
+    a fit), the products change, or a customer is merged or erased (their purchases move or
+    leave). Read on every customer page, so from indexes only: counting the lines through
+    their orders took 3.9 s at 1.8 million lines."""
+    newest_line, products, updated, inactive = session.execute(
+        select(
+            select(func.max(OrderLine.id)).scalar_subquery(),
+            select(func.count(Product.id)).scalar_subquery(),
+            select(func.max(Product.updated_at)).scalar_subquery(),
+            # status < 'active' or > 'active': two ranges of the status index
+            select(func.count(Customer.id))
+            .where(or_(Customer.status < "active", Customer.status > "active"))
+            .scalar_subquery(),
         )
     ).one()
-    products = session.execute(select(func.count(Product.id), func.max(Product.updated_at))).one()
-    # Refit when the lines grew by 1 %: a new order does not make every page wait for a fit.
-    growth = int(math.log(lines) / math.log(1.01)) if lines else 0
-    return (growth, tuple(products), newest_order is None)
+    growth = int(math.log(newest_line) / math.log(1.01)) if newest_line else 0
+    return (growth, products, updated, inactive, newest_line is None)
 
 
 @dataclass(frozen=True)
