@@ -8,6 +8,7 @@ for a model fit in a third of the time SQLAlchemy's typed rows take.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import gc
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -30,7 +31,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.schema import AddConstraint, DropConstraint
 from sqlalchemy.sql.expression import Executable
 
-from soloist.storage.types import RANDOMISED_TYPES, encrypted_bind_values
+from soloist.storage.types import RANDOMISED_TYPES, as_utc, encrypted_bind_values
 
 T = TypeVar("T")
 Encrypt = Callable[[Sequence[Any]], list[Any]]  # an encrypted column's values -> bind values
@@ -69,6 +70,13 @@ def fetch_raw(session: Session, statement: Executable) -> list[Any]:
     return rows
 
 
+def columns_of(rows: Sequence[Sequence[Any]], width: int) -> list[Sequence[Any]]:
+    """:func:`fetch_raw`'s rows as ``width`` columns (empty ones when there is no row)."""
+    if not rows:
+        return [() for _ in range(width)]
+    return list(zip(*rows, strict=True))
+
+
 def utc_times(values: Sequence[Any]) -> pd.Series:
     """A column of timestamps from :func:`fetch_raw` (SQLite's text, the server drivers'
     datetimes, naive or aware) as naive UTC ``datetime64`` values."""
@@ -78,6 +86,12 @@ def utc_times(values: Sequence[Any]) -> pd.Series:
     else:
         times = pd.to_datetime(series, utc=True)
     return times.dt.tz_localize(None)
+
+
+def utc_nanoseconds(moment: dt.datetime) -> int:
+    """``moment`` (naive: UTC) as nanoseconds since the epoch, as :func:`utc_times`'s values
+    are once viewed as int64."""
+    return int(pd.Timestamp(as_utc(moment)).tz_convert(None).value)
 
 
 def int_column(values: Sequence[Any]) -> np.ndarray:

@@ -23,13 +23,22 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from soloist.domain.campaigns.authoring import get_campaign
 from soloist.domain.scoring.scores import current_runs
 from soloist.money import minor_to_decimal, precision
-from soloist.storage.bulk import chunks
+from soloist.storage.bulk import (
+    chunks,
+    columns_of,
+    fetch_raw,
+    float_column,
+    int_column,
+    utc_nanoseconds,
+    utc_times,
+)
 from soloist.storage.models import CustomerScore, Message, Order
 from soloist.storage.types import as_utc
 
@@ -43,15 +52,26 @@ Start = tuple[int, dt.datetime]  # (customer, when their follow-up starts)
 def outcomes(
     session: Session, starts: Sequence[Start], days: int, currency: str
 ) -> dict[str, np.ndarray]:
-    """Per customer start: bought (0/1), revenue and revenue before (major units), churn risk."""
-    window = dt.timedelta(days=days)
-    by_customer: dict[int, list[tuple[dt.datetime, int]]] = {}
+    """Per customer start: bought (0/1), revenue and revenue before (major units), churn risk.
+
+    Worked out on whole columns: a journey's effect reads its customers' orders of the weeks
+    around their starts, a million rows at a hundred thousand customers."""
+    window = days * 86_400 * 10**9  # nanoseconds
     ids = sorted({customer for customer, _ in starts})
+    begins = pd.DataFrame(
+        {
+            "start_no": np.arange(len(starts)),
+            "customer": np.array([customer for customer, _ in starts], dtype=np.int64),
+            "start": np.array([utc_nanoseconds(at) for _, at in starts], dtype=np.int64),
+        }
+    )
+    parts: list[pd.DataFrame] = []
     if starts:
-        earliest = min(as_utc(at) for _, at in starts) - window
-        latest = max(as_utc(at) for _, at in starts) + window
+        earliest = min(as_utc(at) for _, at in starts) - dt.timedelta(days=days)
+        latest = max(as_utc(at) for _, at in starts) + dt.timedelta(days=days)
         for part in chunks(ids):
-            rows = session.execute(
+            rows = fetch_raw(
+                session,
                 select(
                     Order.customer_id, Order.ordered_at, Order.total_minor - Order.refunded_minor
                 ).where(
@@ -60,27 +80,43 @@ def outcomes(
                     Order.currency == currency,
                     Order.ordered_at >= earliest,
                     Order.ordered_at <= latest,
+                ),
+            )
+            customers, times, nets = columns_of(rows, 3)
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "customer": int_column(customers),
+                        "t": utc_times(times).to_numpy(dtype="datetime64[ns]").astype(np.int64),
+                        "net": np.nan_to_num(float_column(nets)),
+                    }
                 )
             )
-            for customer, at, net in rows:
-                by_customer.setdefault(int(customer), []).append((as_utc(at), int(net or 0)))
+    orders = pd.concat(parts) if parts else pd.DataFrame({"customer": [], "t": [], "net": []})
+    joined = begins.merge(orders.astype({"customer": np.int64}), on="customer")
+    t, start = joined["t"], joined["start"]
+    after = (t >= start) & (t <= start + window)
+    prior = (t >= start - window) & (t < start)
+    sums = (
+        pd.DataFrame(
+            {
+                "start_no": joined["start_no"],
+                "after_n": after.astype(np.int64),
+                "after_v": joined["net"].where(after, 0.0),
+                "prior_v": joined["net"].where(prior, 0.0),
+            }
+        )
+        .groupby("start_no")
+        .sum()
+        .reindex(begins["start_no"], fill_value=0)
+    )
     risks = _churn_risks(session, ids)
     scale = 10 ** _exponent(currency)
-    bought, revenue, before, risk = [], [], [], []
-    for customer, start in starts:
-        start = as_utc(start)
-        orders = by_customer.get(customer, [])
-        after = [net for at, net in orders if start <= at <= start + window]
-        prior = [net for at, net in orders if start - window <= at < start]
-        bought.append(1.0 if after else 0.0)
-        revenue.append(sum(after) / scale)
-        before.append(sum(prior) / scale)
-        risk.append(risks.get(customer, np.nan))
     return {
-        "bought": np.array(bought),
-        "revenue": np.array(revenue),
-        "revenue_before": np.array(before),
-        "churn_risk": np.array(risk),
+        "bought": (sums["after_n"].to_numpy() > 0).astype(np.float64),
+        "revenue": sums["after_v"].to_numpy(dtype=np.float64) / scale,
+        "revenue_before": sums["prior_v"].to_numpy(dtype=np.float64) / scale,
+        "churn_risk": np.array([risks.get(customer, np.nan) for customer, _ in starts]),
     }
 
 

@@ -12,13 +12,13 @@ through a referral are left out of the comparison: they were not randomised.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -26,6 +26,14 @@ from soloist.domain.caches import current_or_previous, inputs_version
 from soloist.domain.loyalty.ledger import HOLDOUT, MEMBER
 from soloist.domain.loyalty.rules import get_programme_settings
 from soloist.money import minor_to_decimal
+from soloist.storage.bulk import (
+    columns_of,
+    fetch_raw,
+    float_column,
+    int_column,
+    utc_nanoseconds,
+    utc_times,
+)
 from soloist.storage.caches import VersionedCache
 from soloist.storage.models import (
     AuditEntry,
@@ -231,44 +239,77 @@ def _kpis(session: Session, now: dt.datetime) -> LoyaltyKpis:
 
 
 def _outcomes(session: Session, now: dt.datetime) -> dict[str, dict[str, list[float]]]:
-    """Per group and per customer: post-enrolment buying and the before/after windows."""
+    """Per group and per customer: post-enrolment buying and the before/after windows.
+
+    Worked out on whole columns: at a hundred thousand members the members' million orders,
+    typed row by row and walked per customer, took 8.7 s."""
     rules = get_programme_settings(session)
     referred = select(Referral.referred_id)
-    accounts = session.execute(
+    accounts = fetch_raw(
+        session,
         select(LoyaltyAccount.customer_id, LoyaltyAccount.group, LoyaltyAccount.enrolled_at).where(
             LoyaltyAccount.customer_id.not_in(referred), LoyaltyAccount.enrolled_at < now
-        )
-    ).all()
-    enrolled = {cid: (group, at) for cid, group, at in accounts}
-    orders: dict[int, list[tuple[dt.datetime, int]]] = defaultdict(list)
-    for customer_id, ordered_at, total in session.execute(
-        select(Order.customer_id, Order.ordered_at, Order.total_minor).where(
-            Order.status.in_(rules.earning_statuses),
-            Order.currency == rules.currency,
-            Order.customer_id.in_(select(LoyaltyAccount.customer_id)),
-        )
-    ):
-        orders[customer_id].append((ordered_at, total))
-    unit = float(minor_to_decimal(1, rules.currency))
-    out: dict[str, dict[str, list[float]]] = {
-        group: defaultdict(list) for group in (MEMBER, HOLDOUT)
+        ),
+    )
+    query = select(Order.customer_id, Order.ordered_at, Order.total_minor).where(
+        Order.status.in_(rules.earning_statuses), Order.currency == rules.currency
+    )
+    customers_in_all = session.scalar(select(func.count(Customer.id))) or 0
+    if 2 * len(accounts) < customers_in_all:  # a small programme: its members' orders only
+        query = query.where(Order.customer_id.in_(select(LoyaltyAccount.customer_id)))
+    # else every order, the others dropped below: looking each order's customer up among the
+    # accounts took 3.3 s for a million orders, reading them all 1.0 s
+    rows = fetch_raw(session, query)
+    customers, groups, enrolled_at = columns_of(accounts, 3)
+    members = pd.DataFrame(
+        {
+            "member": np.arange(len(customers)),
+            "customer": int_column(customers),
+            "at": utc_times(enrolled_at).to_numpy(dtype="datetime64[ns]").astype(np.int64),
+        }
+    )
+    end = utc_nanoseconds(now)
+    members["window"] = np.minimum(end - members["at"], MAX_WINDOW_DAYS * 86_400 * 10**9)
+    bought_by, at_times, values = columns_of(rows, 3)
+    orders = pd.DataFrame(
+        {
+            "customer": int_column(bought_by),
+            "t": utc_times(at_times).to_numpy(dtype="datetime64[ns]").astype(np.int64),
+            "v": float_column(values),
+        }
+    )
+    # A repeat purchase is any purchase after enrolment but the customer's very first one
+    # (the same time and amount: the first order, or an identical twin of it).
+    first = orders.sort_values(["customer", "t", "v"]).drop_duplicates("customer")
+    orders = orders.merge(first.rename(columns={"t": "t0", "v": "v0"}), on="customer")
+    joined = orders.merge(members, on="customer")
+    t, at, window = joined["t"], joined["at"], joined["window"]
+    post = (t >= at) & (t <= end)
+    flags = {
+        "post": post,
+        "before": (t >= at - window) & (t < at),
+        "after": post & (t < at + window),
+        "repeat": post & ((t != joined["t0"]) | (joined["v"] != joined["v0"])),
     }
-    for customer_id, (group, at) in enrolled.items():
-        bought = sorted(orders.get(customer_id, []))
-        window = min(now - at, dt.timedelta(days=MAX_WINDOW_DAYS))
-        post = [(t, v) for t, v in bought if at <= t <= now]
-        before = [(t, v) for t, v in bought if at - window <= t < at]
-        after = [(t, v) for t, v in post if t < at + window]
-        row = out[group]
-        # A repeat purchase is any purchase after enrolment but the customer's very first one.
-        repeat = [(t, v) for t, v in post if (t, v) != bought[0]] if bought else []
-        row["repeat"].append(1.0 if repeat else 0.0)
-        row["revenue"].append(sum(v for _, v in post) * unit)
-        row["orders_before"].append(float(len(before)))
-        row["orders_after"].append(float(len(after)))
-        row["revenue_before"].append(sum(v for _, v in before) * unit)
-        row["revenue_after"].append(sum(v for _, v in after) * unit)
-    return out
+    figures = pd.DataFrame({"member": joined["member"]})
+    for name, flag in flags.items():
+        figures[f"{name}_n"] = flag.astype(np.int64)
+        figures[f"{name}_v"] = joined["v"].where(flag, 0.0)
+    per_member = figures.groupby("member").sum().reindex(members["member"], fill_value=0)
+    unit = float(minor_to_decimal(1, rules.currency))
+    metrics = {
+        "repeat": (per_member["repeat_n"] > 0).astype(np.float64),
+        "revenue": per_member["post_v"] * unit,
+        "orders_before": per_member["before_n"].astype(np.float64),
+        "orders_after": per_member["after_n"].astype(np.float64),
+        "revenue_before": per_member["before_v"] * unit,
+        "revenue_after": per_member["after_v"] * unit,
+    }
+    in_group = np.asarray(groups, dtype=object)
+    return {
+        group: {name: values[in_group == group].tolist() for name, values in metrics.items()}
+        for group in (MEMBER, HOLDOUT)
+    }
 
 
 def _estimate(function: Callable[..., EffectEstimate], *args: Any, **kwargs: Any) -> Effect | None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,7 +46,7 @@ from soloist.domain.scoring.model_choice import (
 from soloist.domain.scoring.subscription_clv import analyze_subscriptions
 from soloist.errors import UsageError, ValidationError
 from soloist.money import minor_to_decimal, minor_units_per_unit
-from soloist.storage.bulk import fetch_raw, float_column, int_column, utc_times
+from soloist.storage.bulk import columns_of, fetch_raw, float_column, int_column, utc_times
 from soloist.storage.models import CustomerScore, ModelRun, Order, Subscription
 
 SCORE_CHUNK = 20_000
@@ -94,8 +93,7 @@ def load_paid_orders(
     if customer_id is not None:
         query = query.where(Order.customer_id == customer_id)
     rows = fetch_raw(session, query)
-    columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [()] * 5
-    customers, times, amounts, costs, codes = columns
+    customers, times, amounts, costs, codes = columns_of(rows, 5)
     if rates and any(code != currency for code in codes):
         amounts, costs = converted_amounts(amounts, costs, codes, currency, rates)
     scale = float(minor_to_decimal(1, currency))
