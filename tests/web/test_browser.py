@@ -36,6 +36,7 @@ CHROMIUM_ARGS = [
 PASSWORD = "browser-test-password"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 SOLOIST = [sys.executable, "-m", "soloist"]
+SERVER_ENV: dict[str, str] = {}  # the served workspace's environment, for commands beside it
 pytestmark = pytest.mark.slow
 
 
@@ -84,6 +85,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, mail_server: SmtpServer) ->
         "SOLOIST_DEMO_PASSWORD": PASSWORD,
     }
     env.pop("SOLOIST_DATABASE_URL", None)
+    SERVER_ENV.update(env)
     _run("demo", "--customers", "300", "--end-date", "2026-06-30", "--json", env=env)
     # Scores make the segment chart and the score panels appear; the pages work without them.
     subprocess.run([*SOLOIST, "analyze"], env=env, capture_output=True, check=False)
@@ -231,6 +233,27 @@ def test_switching_to_chinese(page: Any) -> None:
     _shot(page, "jobs-zh")
     page.select_option("#locale-select", "en")
     page.wait_for_selector("text=Dashboard")
+
+
+def test_kept_figures_say_in_chinese_that_they_are_being_updated(page: Any) -> None:
+    """The overview pages keep their figures until the data change, then show them marked
+    while the next are worked out: the note reads in the page's language."""
+    overviews = ("/reports", "/journeys", "/campaigns", "/loyalty")
+    page.select_option("#locale-select", "zh_Hans")
+    page.wait_for_selector("html[lang=zh-Hans]")
+    for path in overviews:  # each has figures to keep
+        page.goto(path)
+    _run("ticket", "open", "--customer", "1", "--subject", "包裹还没到", "--body", "请帮我查一下",
+         env=SERVER_ENV)  # fmt: skip
+    for path in overviews:
+        page.goto(path)
+        assert page.locator("#stale").inner_text() == "这些数据正在更新；请稍后刷新以查看最新数据。"
+        text = page.locator("body").inner_text()
+        assert "being updated" not in text
+        assert _raw_keys_or_reprs(page) == []
+    _shot(page, "loyalty-being-updated-zh")
+    page.select_option("#locale-select", "en")
+    page.wait_for_selector("html[lang=en]")
 
 
 def _raw_keys_or_reprs(page: Any) -> list[str]:
