@@ -150,6 +150,21 @@ def _part(code: str, orders: int, amount: int, currency: str, rates: Rates) -> C
     return CurrencyRevenue(code, orders, amount, rate, in_currency(amount, code, currency, rates))
 
 
+def paid_orders_query(currency: str, rates: Rates, customer_id: int | None = None) -> Any:
+    """The paid orders counted in ``currency`` (in it, or in a currency of ``rates``; of one
+    customer with ``customer_id``): customer, time, total less refunds, cost, currency."""
+    query = select(
+        Order.customer_id,
+        Order.ordered_at,
+        Order.total_minor - Order.refunded_minor,
+        Order.cost_minor,
+        Order.currency,
+    ).where(Order.status == "paid", Order.currency.in_(sorted({currency, *rates})))
+    if customer_id is not None:
+        query = query.where(Order.customer_id == customer_id)
+    return query
+
+
 def paid_order_amounts(
     session: Session, currency: str, rates: Rates, *, customer_id: int | None = None
 ) -> list[PaidOrderAmount]:
@@ -160,17 +175,7 @@ def paid_order_amounts(
     Orders in a currency without a rate are left out: :func:`revenue_by_currency` (its
     ``unconverted``) or :func:`explain_missing_orders` say which and how many.
     """
-    counted = sorted({currency, *rates})
-    query = select(
-        Order.customer_id,
-        Order.ordered_at,
-        Order.total_minor - Order.refunded_minor,
-        Order.cost_minor,
-        Order.currency,
-    ).where(Order.status == "paid", Order.currency.in_(counted))
-    if customer_id is not None:
-        query = query.where(Order.customer_id == customer_id)
-    rows = session.execute(query).all()
+    rows = session.execute(paid_orders_query(currency, rates, customer_id)).all()
     if not rows:
         return []
     customers, times, amounts, costs, codes = zip(*rows, strict=True)

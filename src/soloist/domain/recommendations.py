@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from soloist.domain.audit import record_audit
@@ -140,10 +140,7 @@ def _version(session: Session) -> tuple[Any, ...]:
             select(func.max(OrderLine.id)).scalar_subquery(),
             select(func.count(Product.id)).scalar_subquery(),
             select(func.max(Product.updated_at)).scalar_subquery(),
-            # status < 'active' or > 'active': two ranges of the status index
-            select(func.count(Customer.id))
-            .where(or_(Customer.status < "active", Customer.status > "active"))
-            .scalar_subquery(),
+            select(func.count(Customer.id)).where(Customer.no_longer_active()).scalar_subquery(),
         )
     ).one()
     newest_line, products, updated, inactive = row

@@ -293,12 +293,7 @@ def _scored_active(session: Session, run_id: int, field: str) -> int:
     column = getattr(CustomerScore, field)
     in_run = and_(CustomerScore.model_run_id == run_id, column.is_not(None))
     scored = session.scalar(select(func.count()).select_from(CustomerScore).where(in_run))
-    # status < 'active' or > 'active': two ranges of the status index, where != reads it all
-    inactive_ids = list(
-        session.scalars(
-            select(Customer.id).where(or_(Customer.status < "active", Customer.status > "active"))
-        )
-    )
+    inactive_ids = list(session.scalars(select(Customer.id).where(Customer.no_longer_active())))
     inactive = sum(
         int(
             session.scalar(

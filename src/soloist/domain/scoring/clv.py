@@ -30,7 +30,12 @@ from soloist.analytics import (
 )
 from soloist.domain._progress import Progress, no_progress
 from soloist.domain.audit import insert_rows, record_audit
-from soloist.domain.currencies import Rates, converted_amounts, explain_missing_orders
+from soloist.domain.currencies import (
+    Rates,
+    converted_amounts,
+    explain_missing_orders,
+    paid_orders_query,
+)
 from soloist.domain.scoring.dates import checked_end_date, end_of_day
 from soloist.domain.scoring.model_choice import (
     ALIVE_FOR_ONE_TIME_BUYERS,
@@ -47,7 +52,7 @@ from soloist.domain.scoring.subscription_clv import analyze_subscriptions
 from soloist.errors import UsageError, ValidationError
 from soloist.money import minor_to_decimal, minor_units_per_unit
 from soloist.storage.bulk import columns_of, fetch_raw, float_column, int_column, utc_times
-from soloist.storage.models import CustomerScore, ModelRun, Order, Subscription
+from soloist.storage.models import CustomerScore, ModelRun, Subscription
 
 SCORE_CHUNK = 20_000
 NO_CHURN_SIGN_P_ALIVE = 0.99
@@ -82,17 +87,7 @@ def load_paid_orders(
 
     ``amount`` is what the customer kept paying: the total less any partial refund.
     """
-    counted = sorted({currency, *(rates or {})})
-    query = select(
-        Order.customer_id,
-        Order.ordered_at,
-        Order.total_minor - Order.refunded_minor,
-        Order.cost_minor,
-        Order.currency,
-    ).where(Order.status == "paid", Order.currency.in_(counted))
-    if customer_id is not None:
-        query = query.where(Order.customer_id == customer_id)
-    rows = fetch_raw(session, query)
+    rows = fetch_raw(session, paid_orders_query(currency, rates or {}, customer_id))
     customers, times, amounts, costs, codes = columns_of(rows, 5)
     if rates and any(code != currency for code in codes):
         amounts, costs = converted_amounts(amounts, costs, codes, currency, rates)

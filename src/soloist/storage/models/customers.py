@@ -5,7 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    or_,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from soloist.storage.models.base import Base, IdMixin, TimestampMixin
@@ -67,6 +77,12 @@ class Customer(IdMixin, TimestampMixin, Base):
     @property
     def tag_names(self) -> list[str]:
         return sorted(t.tag for t in self.tags)
+
+    @classmethod
+    def no_longer_active(cls) -> ColumnElement[bool]:
+        """Customers merged or erased: a status below or above ``active``, two ranges of the
+        status index (``!=`` would read the whole index)."""
+        return or_(cls.status < "active", cls.status > "active")
 
 
 class CustomerTag(Base):
