@@ -8,6 +8,8 @@ from pathlib import Path
 
 from tests.cli.test_backup_cli import run
 
+from soloist.storage.kept import KEPT_FILE
+
 
 def test_export_then_erase_from_the_command_line(tmp_path: Path) -> None:
     shop = tmp_path / "shop"
@@ -19,12 +21,15 @@ def test_export_then_erase_from_the_command_line(tmp_path: Path) -> None:
     data = json.loads(zipfile.ZipFile(tmp_path / "c3.zip").read("data.json"))
     email = data["customers"][0]["email"]
 
+    kept = shop / KEPT_FILE  # the overview figures a server kept may name the person
+    kept.write_bytes(b"figures naming the customer")
     unasked = run("privacy", "erase", email, "--workspace", str(shop))
     assert unasked.returncode == 1
     assert "--yes" in unasked.stderr
     erased = run("privacy", "erase", email, "--yes", "--workspace", str(shop), "--json")
     assert erased.returncode == 0, erased.stderr
     assert json.loads(erased.stdout)["customer_ids"] == [3]
+    assert not kept.exists()
     gone = run("privacy", "export", email, "--output", str(tmp_path / "x.zip"),
                "--workspace", str(shop))  # fmt: skip
     assert gone.returncode == 1  # the address no longer finds anyone

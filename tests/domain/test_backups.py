@@ -23,6 +23,7 @@ from soloist.domain.backups.tables import RowTally
 from soloist.domain.customers import search_customers
 from soloist.errors import ConflictError
 from soloist.storage.database import Database
+from soloist.storage.kept import KEPT_FILE
 from soloist.storage.models import Base, Customer
 
 PASSPHRASE = "correct horse battery staple"
@@ -70,8 +71,12 @@ def test_a_backup_restores_identically_into_every_engine(
 ) -> None:
     database, path = source
     target = open_restore_target(_target(database, empty_database_url, tmp_path), path, PASSPHRASE)
+    kept_file = target.settings.workspace / KEPT_FILE  # figures a server kept before
+    kept_file.parent.mkdir(parents=True, exist_ok=True)
+    kept_file.write_bytes(b"figures of the database as it was")
     try:
         summary = restore_backup(target, path, PASSPHRASE)
+        assert not kept_file.exists()  # never shown for the restored data
         expected = _checksums(database)
         assert summary.rows == sum(rows for rows, _ in expected.values()) > 4000
         assert _checksums(target) == expected

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session
@@ -24,6 +25,7 @@ from soloist.domain.dashboard import dashboard
 from soloist.domain.scoring.scores import current_runs
 from soloist.storage.caches import VersionedCache
 from soloist.storage.database import Database
+from soloist.storage.kept import load_kept_figures, save_kept_figures
 from soloist.storage.models import CustomerScore, ModelRun
 from soloist.storage.types import utcnow
 
@@ -100,6 +102,26 @@ def test_clear_derived_caches_forgets_the_previous_dashboard(sqlite_database: Da
     with sqlite_database.read_session() as session:
         board = dashboard(session, "EUR", sqlite_database)
     assert (board.stale, board.customers) == (False, 1)
+
+
+def test_after_a_restart_the_kept_dashboard_is_shown_at_once_while_it_is_recomputed(
+    sqlite_database: Database, tmp_path: Path
+) -> None:
+    """`soloist serve` saves the overview figures and reads them back at its next start: the
+    first view after a restart shows them (marked) instead of waiting for a recomputation."""
+    _add_customer(sqlite_database, "Ada")
+    with sqlite_database.read_session() as session:
+        assert dashboard(session, "EUR", sqlite_database).customers == 1
+    kept_file = tmp_path / "kept-figures.bin"
+    save_kept_figures(kept_file, sqlite_database.keyring, sqlite_database.url)
+    clear_derived_caches()  # the server stops
+    _add_customer(sqlite_database, "Bo")  # meanwhile the data change
+    assert load_kept_figures(kept_file, sqlite_database.keyring, sqlite_database.url) >= 1
+    with sqlite_database.read_session() as session:
+        kept = dashboard(session, "EUR", sqlite_database)
+    assert (kept.stale, kept.customers) == (True, 1)
+    board = _wait_until_fresh(sqlite_database)
+    assert (board.stale, board.customers) == (False, 2)
 
 
 def test_current_runs_follow_a_run_once_it_finishes(sqlite_database: Database) -> None:

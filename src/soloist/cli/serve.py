@@ -36,6 +36,7 @@ def serve(
     from soloist.domain.dashboard import warm_dashboard
     from soloist.domain.feedback_text import warm_feedback
     from soloist.domain.recommendations import warm_recommender
+    from soloist.storage.kept import KEPT_FILE, KeptFiguresSaver, load_kept_figures
 
     settings = common.settings()
     if worker and settings.refit_schedule.strip():
@@ -43,23 +44,36 @@ def serve(
 
         next_fire_time(settings.refit_schedule, settings.timezone, utcnow())  # refuse a bad one
     app = create_app(settings, run_worker=worker)
-    with app.state.database.read_session() as session:
+    database = app.state.database
+    with database.read_session() as session:
         from soloist.domain.users import count_owners
 
         owners = count_owners(session)
+    overviews = _overview_figures(settings)  # imports the modules whose caches are kept
+    kept_file = settings.workspace / KEPT_FILE
+    kept = load_kept_figures(kept_file, database.keyring, database.url)
+    saver = KeptFiguresSaver(kept_file, database.keyring, database.url).start()
     # The dashboard's aggregates, the recommender, the feedback analysis and the overview
-    # pages' figures take seconds on a large workspace: start them now, in the background.
-    warm_dashboard(app.state.database, settings.currency)
-    warm_recommender(app.state.database)
-    warm_feedback(app.state.database)
-    warm_in_background(app.state.database, "overviews", *_overview_figures(settings))
+    # pages' figures take seconds on a large workspace: start them now, in the background
+    # (pages show the kept figures of the last run meanwhile, marked as being updated).
+    warm_dashboard(database, settings.currency)
+    warm_recommender(database)
+    warm_feedback(database)
+    warm_in_background(database, "overviews", *overviews)
+    if kept:
+        err.print(
+            f"Figures kept from the last run: {kept} (shown while they are brought up to date)."
+        )
     err.print(f"Soloist is serving on http://{host}:{port}/ (API docs at /docs). Ctrl-C stops it.")
     if owners == 0:
         err.print(
             "No owner can sign in yet: create one with "
             "`soloist user add EMAIL --role owner` (or `soloist init --owner-email EMAIL`)."
         )
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+    finally:
+        saver.stop()
 
 
 def _overview_figures(settings: Settings) -> list[Callable[[Session], object]]:

@@ -393,7 +393,9 @@ def build_dashboard(session: Session, currency: str, rates: Rates | None = None)
 
 
 # Keyed on (database URL, currency and rates) and the data_version(); latest() is the stale board.
-_boards: VersionedCache[tuple[str, str], Dashboard] = VersionedCache("dashboards", maxsize=8)
+_boards: VersionedCache[tuple[str, str], Dashboard] = VersionedCache(
+    "dashboards", maxsize=8, kept=True
+)
 
 
 def data_version(session: Session) -> tuple[Any, ...]:

@@ -12,10 +12,9 @@ import datetime as dt
 import gc
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
-import pandas as pd
 import polars as pl
 from sqlalchemy import (
     ARRAY,
@@ -32,6 +31,9 @@ from sqlalchemy.schema import AddConstraint, DropConstraint
 from sqlalchemy.sql.expression import Executable
 
 from soloist.storage.types import RANDOMISED_TYPES, as_utc, encrypted_bind_values
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 T = TypeVar("T")
 Encrypt = Callable[[Sequence[Any]], list[Any]]  # an encrypted column's values -> bind values
@@ -80,6 +82,8 @@ def columns_of(rows: Sequence[Sequence[Any]], width: int) -> list[Sequence[Any]]
 def utc_times(values: Sequence[Any]) -> pd.Series:
     """A column of timestamps from :func:`fetch_raw` (SQLite's text, the server drivers'
     datetimes, naive or aware) as naive UTC ``datetime64`` values."""
+    import pandas as pd  # only the analyses need it, not every import's start
+
     series = pd.Series(values, dtype=object)
     if len(series) and isinstance(series.iloc[0], str):
         times = pd.to_datetime(series, utc=True, format="ISO8601")
@@ -91,6 +95,8 @@ def utc_times(values: Sequence[Any]) -> pd.Series:
 def utc_nanoseconds(moment: dt.datetime) -> int:
     """``moment`` (naive: UTC) as nanoseconds since the epoch, as :func:`utc_times`'s values
     are once viewed as int64."""
+    import pandas as pd  # only the analyses need it, not every import's start
+
     return int(pd.Timestamp(as_utc(moment)).tz_convert(None).value)
 
 

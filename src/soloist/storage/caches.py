@@ -10,6 +10,11 @@ lets a page show the previous figures while new ones are computed.
 Versions never go backwards in a running workspace, but they do when a database is emptied or
 restored (and ids start again): then :func:`clear_all_caches` empties every cache in the
 process.
+
+A cache made with ``kept=True`` holds figures worth keeping across a restart (the overview
+pages'): :func:`kept_caches` lists them, :meth:`VersionedCache.snapshot` gives each key's latest
+value with its version and :meth:`VersionedCache.restore` puts them back
+(:mod:`soloist.storage.kept` writes them to an encrypted file).
 """
 
 from __future__ import annotations
@@ -47,13 +52,15 @@ class VersionedCache(Generic[K, V]):
     (True, 10)
     """
 
-    def __init__(self, name: str, *, maxsize: int) -> None:
+    def __init__(self, name: str, *, maxsize: int, kept: bool = False) -> None:
         if maxsize < 1:
             raise ValueError("maxsize must be at least 1")
         self.name = name
         self.maxsize = maxsize
+        self.kept = kept
         self._entries: OrderedDict[tuple[K, Hashable], V] = OrderedDict()
-        self._latest: OrderedDict[K, V] = OrderedDict()
+        self._latest: OrderedDict[K, tuple[Hashable, V]] = OrderedDict()
+        self._stored = 0  # how many values were ever put: whether a snapshot is out of date
         self._lock = threading.Lock()
         with _caches_lock:
             _caches.add(self)
@@ -77,7 +84,8 @@ class VersionedCache(Generic[K, V]):
     def latest(self, key: K) -> V | None:
         """The value stored last for ``key``, whatever its version, or ``None``."""
         with self._lock:
-            return self._latest.get(key)
+            latest = self._latest.get(key)
+        return None if latest is None else latest[1]
 
     def put(self, key: K, version: Hashable, value: V) -> None:
         """Store ``value`` for ``key`` at ``version``; it also becomes ``key``'s latest value."""
@@ -86,8 +94,9 @@ class VersionedCache(Generic[K, V]):
             self._entries.move_to_end((key, version))
             while len(self._entries) > self.maxsize:
                 self._entries.popitem(last=False)
-            self._latest[key] = value
+            self._latest[key] = (version, value)
             self._latest.move_to_end(key)
+            self._stored += 1
             while len(self._latest) > self.maxsize:
                 self._latest.popitem(last=False)
 
@@ -117,6 +126,33 @@ class VersionedCache(Generic[K, V]):
         with self._lock:
             self._entries.clear()
             self._latest.clear()
+            self._stored += 1
+
+    @property
+    def stored(self) -> int:
+        """How many times a value was stored (or the cache emptied): a snapshot taken when
+        this was lower is out of date."""
+        with self._lock:
+            return self._stored
+
+    def snapshot(self) -> list[tuple[K, Hashable, V]]:
+        """Each key's latest value with the version it was computed at, oldest used first."""
+        with self._lock:
+            return [(key, version, value) for key, (version, value) in self._latest.items()]
+
+    def restore(self, entries: list[tuple[K, Hashable, V]]) -> None:
+        """Put back what :meth:`snapshot` gave (keys that already hold a value keep theirs)."""
+        for key, version, value in entries:
+            with self._lock:
+                if key in self._latest:
+                    continue
+            self.put(key, version, value)
+
+
+def kept_caches() -> dict[str, VersionedCache[Any, Any]]:
+    """The caches made with ``kept=True``, by name."""
+    with _caches_lock:
+        return {cache.name: cache for cache in _caches if cache.kept}
 
 
 def clear_all_caches() -> None:

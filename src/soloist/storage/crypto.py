@@ -86,10 +86,12 @@ class Keyring:
         return AESSIV(self.deterministic_key)
 
     def encrypt(self, plaintext: str, purpose: str) -> bytes:
+        return self.encrypt_bytes(plaintext.encode("utf-8"), purpose)
+
+    def encrypt_bytes(self, data: bytes, purpose: str) -> bytes:
+        """``data`` encrypted and authenticated (AES-256-GCM, ``purpose`` as associated data)."""
         nonce = os.urandom(NONCE_BYTES)
-        sealed = self._column_cipher.encrypt(
-            nonce, plaintext.encode("utf-8"), purpose.encode("utf-8")
-        )
+        sealed = self._column_cipher.encrypt(nonce, data, purpose.encode("utf-8"))
         return bytes([FORMAT_VERSION]) + nonce + sealed
 
     def encrypt_many(self, plaintexts: Sequence[str | None], purpose: str) -> list[bytes | None]:
@@ -108,6 +110,11 @@ class Keyring:
         return sealed
 
     def decrypt(self, blob: bytes, purpose: str) -> str:
+        return self.decrypt_bytes(blob, purpose).decode("utf-8")
+
+    def decrypt_bytes(self, blob: bytes, purpose: str) -> bytes:
+        """What :meth:`encrypt_bytes` sealed; :class:`EncryptionError` when it was sealed with
+        another key or purpose, or changed since."""
         if len(blob) < 1 + NONCE_BYTES + 16 or blob[0] != FORMAT_VERSION:
             raise EncryptionError(f"Stored value for {purpose} is not a Soloist ciphertext.")
         nonce, sealed = blob[1 : 1 + NONCE_BYTES], blob[1 + NONCE_BYTES :]
@@ -117,7 +124,7 @@ class Keyring:
             raise EncryptionError(
                 f"Cannot decrypt {purpose}: wrong master key or tampered data."
             ) from exc
-        return plain.decode("utf-8")
+        return plain
 
     def seal(self, plaintext: str, purpose: str) -> str:
         """``plaintext`` sealed deterministically (AES-SIV, ``purpose`` as associated data),

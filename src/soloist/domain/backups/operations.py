@@ -38,6 +38,7 @@ from soloist.domain.customers import reindex_customer_names
 from soloist.domain.service import reindex_ticket_subjects
 from soloist.errors import ConflictError, ValidationError
 from soloist.storage.database import READ_ONLY_OPTION, Database
+from soloist.storage.kept import KEPT_FILE, forget_kept_figures
 from soloist.storage.migrate import (
     current_revision,
     head_revision,
@@ -272,6 +273,8 @@ def restore_backup(database: Database, path: Path, passphrase: str) -> BackupSum
         # is the source engine's key order, which another engine's collation may not repeat.
         for table in _tables():
             _check_rows_came_back(connection, table, parsed.tables, tallies)
+    # figures kept from the database as it was before must not be shown for the restored one
+    forget_kept_figures(database.settings.workspace / KEPT_FILE)
     header = parsed.header
     return BackupSummary(path, str(header.get("created_at")), revision,
                          str(header.get("engine")), parsed.summary)  # fmt: skip

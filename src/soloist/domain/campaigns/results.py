@@ -176,7 +176,7 @@ def campaign_list_figures(session: Session, currency: str) -> dict[int, dict[str
 
 
 _figures: VersionedCache[tuple[str, str], dict[int, dict[str, Any]]] = VersionedCache(
-    "campaign figures", maxsize=4
+    "campaign figures", maxsize=4, kept=True
 )
 
 

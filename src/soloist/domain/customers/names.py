@@ -25,7 +25,9 @@ from soloist.storage.models import Customer
 from soloist.storage.search_tokens import forget_records, index_records, matching_records
 
 SCOPE = "customer"
-_orders: VersionedCache[str, NameOrder] = VersionedCache("customer name order", maxsize=8)
+_orders: VersionedCache[str, NameOrder] = VersionedCache(
+    "customer name order", maxsize=8, kept=True
+)
 
 
 @dataclass(frozen=True)

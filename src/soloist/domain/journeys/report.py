@@ -125,7 +125,7 @@ def journey_effects(
 
 
 _effects: VersionedCache[tuple[str, str], dict[int, dict[str, Any] | None]] = VersionedCache(
-    "journey effects", maxsize=4
+    "journey effects", maxsize=4, kept=True
 )
 
 

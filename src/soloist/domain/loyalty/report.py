@@ -396,7 +396,9 @@ def loyalty_report(
     )
 
 
-_reports: VersionedCache[str, LoyaltyReport] = VersionedCache("loyalty reports", maxsize=4)
+_reports: VersionedCache[str, LoyaltyReport] = VersionedCache(
+    "loyalty reports", maxsize=4, kept=True
+)
 
 
 def current_loyalty_report(session: Session) -> tuple[LoyaltyReport, bool]:

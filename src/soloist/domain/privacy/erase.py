@@ -34,6 +34,7 @@ from soloist.domain.audit import record_audit
 from soloist.domain.customers import forget_customer_names
 from soloist.domain.service import forget_ticket_subjects
 from soloist.errors import NotFoundError
+from soloist.storage.kept import KEPT_FILE, forget_kept_figures
 from soloist.storage.models import (
     AuditEntry,
     ConsentRecord,
@@ -234,6 +235,7 @@ def erase_and_journal(database: Database, customer_id: int, actor: str) -> Erasu
     with database.session() as session:
         erasure = erase_person(session, customer_id, actor)
     journal_erasure(database.settings.workspace, erasure, utcnow())
+    forget_kept_figures(database.settings.workspace / KEPT_FILE)  # they may name the person
     return erasure
 
 

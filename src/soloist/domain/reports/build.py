@@ -87,7 +87,7 @@ def build_report(
     )
 
 
-_reports: VersionedCache[tuple[str, ...], Report] = VersionedCache("reports", maxsize=8)
+_reports: VersionedCache[tuple[str, ...], Report] = VersionedCache("reports", maxsize=8, kept=True)
 
 
 def current_report(
