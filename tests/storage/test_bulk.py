@@ -87,6 +87,29 @@ def test_a_frame_is_inserted_with_its_column_types_processing(database: Database
         ]
 
 
+def test_awkward_text_numbers_and_missing_values_come_back_as_they_went_in(
+    database: Database,
+) -> None:
+    """PostgreSQL loads a frame as CSV: a null must stay null and an empty text empty, and
+    commas, quotes, line breaks, backslashes and non-ASCII text arrive unchanged."""
+    order_id = _order(database)
+    descriptions = [None, "", "plain", 'a "quoted", comma', "two\nlines", "back\\slash \\N",
+                    "茶叶 100g", " spaced ", "NULL"]  # fmt: skip
+    count = len(descriptions)
+    frame = _lines(order_id, count).with_columns(
+        pl.Series("description", descriptions, dtype=pl.String),
+        pl.Series("product_id", [None] * count, dtype=pl.Int64),
+    )
+    with database.session() as session:
+        bulk_insert(session, OrderLine, [*LINE_COLUMNS, "description", "product_id"], frame)
+    with database.session() as session:
+        stored = session.execute(
+            select(OrderLine.description, OrderLine.product_id).order_by(OrderLine.line_no)
+        ).all()
+    assert [description for description, _ in stored] == descriptions
+    assert {product for _, product in stored} == {None}
+
+
 def _indexes_and_keys(database: Database) -> tuple[set[str], set[str]]:
     with database.session() as session:
         found = inspect(session.connection())

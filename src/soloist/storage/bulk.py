@@ -178,12 +178,14 @@ def bulk_insert(
     processors = [_bind_processor(column, dialect) for column in columns]
     secret = [_randomised(column.type, dialect) for column in columns]
     values: Iterable[tuple[Any, ...]]
+    processed: pl.DataFrame | None = None
     if isinstance(rows, pl.DataFrame):
         frame = rows.select(names).with_columns(
             pl.lit(value).alias(column.name)
             for column, value in zip(columns[len(names) :], constants, strict=True)
         )
-        values = _processed_frame(frame, processors, secret).iter_rows(buffer_size=20_000)
+        processed = _processed_frame(frame, processors, secret)
+        values = processed.iter_rows(buffer_size=20_000)
     else:
         tail = tuple(constants)
         listed = [row + tail for row in rows] if tail else rows
@@ -197,13 +199,13 @@ def bulk_insert(
         with _sqlite_cache(raw, count), _indexes_rebuilt(connection, table, count):
             raw.executemany(sql, values)
     elif dialect.name == "postgresql" and dialect.driver == "psycopg":
-        with (
-            _indexes_rebuilt(connection, table, count),
-            raw.cursor() as cursor,
-            cursor.copy(f"COPY {target} FROM STDIN") as copy,
-        ):
-            for row in values:
-                copy.write_row(row)
+        with _indexes_rebuilt(connection, table, count), raw.cursor() as cursor:
+            if processed is not None and _writes_as_csv(processed):
+                _copy_as_csv(cursor, target, processed)
+            else:
+                with cursor.copy(f"COPY {target} FROM STDIN") as copy:
+                    for row in values:
+                        copy.write_row(row)
     elif dialect.name in ("mysql", "mariadb") and dialect.driver == "pymysql":
         sql = f"INSERT INTO {target} VALUES ({', '.join(['%s'] * len(columns))})"
         with raw.cursor() as cursor:
@@ -213,6 +215,28 @@ def bulk_insert(
         keys = [column.key for column in columns]
         for part in _batches(values, 5000):
             connection.execute(insert(table), [dict(zip(keys, row, strict=True)) for row in part])
+
+
+def _writes_as_csv(frame: pl.DataFrame) -> bool:
+    """Whether Polars' CSV writer spells every value of ``frame`` the way PostgreSQL's CSV
+    ``COPY`` reads it back unchanged: numbers, text, booleans, dates and naive times (a null is
+    an unquoted empty field, an empty text the quoted ``""``). Bytes (encrypted columns) and
+    Python objects are not."""
+    for dtype in frame.dtypes:
+        if isinstance(dtype, pl.Datetime):
+            if dtype.time_zone is not None:
+                return False
+        elif not (dtype.is_numeric() or dtype in (pl.String, pl.Boolean, pl.Date)):
+            return False
+    return True
+
+
+def _copy_as_csv(cursor: Any, target: str, frame: pl.DataFrame, part: int = 100_000) -> None:
+    """``frame`` into ``target`` by one CSV ``COPY``, written by Polars part by part: a
+    million order lines go in 0.5–0.8 s sooner than row by row (BENCHMARKS.md)."""
+    with cursor.copy(f"COPY {target} FROM STDIN WITH (FORMAT csv)") as copy:
+        for start in range(0, frame.height, part):
+            copy.write(frame.slice(start, part).write_csv(include_header=False))
 
 
 def _bind_processor(column: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
