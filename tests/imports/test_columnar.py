@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 
 from soloist.imports import FORMATS, text
 from soloist.imports.clean import CleanOptions, clean_table
-from soloist.imports.raw import RawTable
+from soloist.imports.raw import PY_WHITESPACE, RawTable
 
 DATA = Path(__file__).parents[1] / "data"
 
@@ -73,3 +74,9 @@ def test_cleaning_the_retail_log_is_the_same_either_way(monkeypatch: pytest.Monk
             )
         )
     assert results[0] == results[1]
+
+
+def test_the_whitespace_stripped_is_every_character_python_calls_whitespace() -> None:
+    """The columnar strip must strip what ``str.strip()`` strips, in this Python's Unicode."""
+    every = "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
+    assert every == PY_WHITESPACE

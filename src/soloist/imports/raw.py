@@ -10,7 +10,6 @@ neither needs the other.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,8 +17,13 @@ from typing import Any, overload
 
 from soloist.errors import ImportRefusedError
 
-# What str.strip() strips: every character Python calls whitespace.
-PY_WHITESPACE = "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
+# What str.strip() strips: every character Python calls whitespace (``str.isspace``), written
+# out because finding them among all 1.1 million code points took 0.3 s of every start. A test
+# checks the list against the running Python's.
+PY_WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+    "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
 
 KIB, MIB, GIB = 1024, 1024**2, 1024**3
 
