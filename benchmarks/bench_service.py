@@ -284,7 +284,7 @@ def main() -> None:
         if writer.ident is not None:  # started
             writer.join(timeout=30)
         process.terminate()
-        process.wait(timeout=10)
+        process.wait(timeout=60)  # it saves the kept figures as it stops
     result = {
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.system()}",
         "python": platform.python_version(),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -80,27 +80,35 @@ def worker_handlers() -> dict[str, Any]:
 
 
 def create_app(
-    settings: Settings, database: Database | None = None, *, run_worker: bool = False
+    settings: Settings,
+    database: Database | None = None,
+    *,
+    run_worker: bool = False,
+    on_stop: Callable[[], None] | None = None,
 ) -> FastAPI:
     """The API (and, when present, the web app) over one workspace's database; with
-    ``run_worker``, a background worker runs jobs and schedules while the app runs."""
+    ``run_worker``, a background worker runs jobs and schedules while the app runs.
+    ``on_stop`` runs as the server shuts down (on Ctrl-C and on SIGTERM alike: uvicorn ends
+    the process by re-raising the signal once the app has stopped)."""
     from soloist.domain.workspace import open_workspace
 
     db = database or open_workspace(settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        if not run_worker:
-            yield
-            return
-        from soloist.domain.jobs import BackgroundWorker, Worker
+        background = None
+        if run_worker:
+            from soloist.domain.jobs import BackgroundWorker, Worker
 
-        background = BackgroundWorker(Worker(db, handlers=worker_handlers()))
-        background.start()
+            background = BackgroundWorker(Worker(db, handlers=worker_handlers()))
+            background.start()
         try:
             yield
         finally:
-            background.stop()
+            if background is not None:
+                background.stop()
+            if on_stop is not None:
+                on_stop()
 
     app = FastAPI(
         lifespan=lifespan,

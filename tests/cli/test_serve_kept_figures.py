@@ -87,9 +87,10 @@ class Served:
         )
         assert signed_in.status_code == 200
 
-    def stop(self) -> str:
+    def stop(self, how: signal.Signals) -> str:
+        """Stop it as a service manager does (SIGTERM) or as Ctrl-C does (SIGINT)."""
         self.client.close()
-        self.process.send_signal(signal.SIGINT)  # Ctrl-C
+        self.process.send_signal(how)
         _, stderr = self.process.communicate(timeout=60)
         return stderr
 
@@ -112,7 +113,7 @@ def test_a_restart_shows_the_last_runs_figures_at_once_marked_while_updated(
     serve.append(first)
     for page in OVERVIEWS:  # each page works its figures out (or waits for the warm-up's)
         assert first.client.get(page).status_code == 200, page
-    first.stop()
+    first.stop(signal.SIGTERM)  # as systemd or docker stop it: uvicorn re-raises the signal
     kept_file = folder / KEPT_FILE
     assert kept_file.exists()
 
@@ -133,5 +134,5 @@ def test_a_restart_shows_the_last_runs_figures_at_once_marked_while_updated(
     _soloist("import", "customers", str(late), env=env)
     second = Served(env)
     serve.append(second)
-    stderr = second.stop()
+    stderr = second.stop(signal.SIGINT)
     assert re.search(r"Figures kept from the last run: \d+", stderr), stderr

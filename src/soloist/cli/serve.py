@@ -36,6 +36,7 @@ def serve(
     from soloist.domain.dashboard import warm_dashboard
     from soloist.domain.feedback_text import warm_feedback
     from soloist.domain.recommendations import warm_recommender
+    from soloist.domain.workspace import open_workspace
     from soloist.storage.kept import KEPT_FILE, KeptFiguresSaver, load_kept_figures
 
     settings = common.settings()
@@ -43,8 +44,7 @@ def serve(
         from soloist.domain.jobs import next_fire_time
 
         next_fire_time(settings.refit_schedule, settings.timezone, utcnow())  # refuse a bad one
-    app = create_app(settings, run_worker=worker)
-    database = app.state.database
+    database = open_workspace(settings)
     with database.read_session() as session:
         from soloist.domain.users import count_owners
 
@@ -53,6 +53,7 @@ def serve(
     kept_file = settings.workspace / KEPT_FILE
     kept = load_kept_figures(kept_file, database.keyring, database.url)
     saver = KeptFiguresSaver(kept_file, database.keyring, database.url).start()
+    app = create_app(settings, database, run_worker=worker, on_stop=saver.stop)
     # The dashboard's aggregates, the recommender, the feedback analysis and the overview
     # pages' figures take seconds on a large workspace: start them now, in the background
     # (pages show the kept figures of the last run meanwhile, marked as being updated).
@@ -70,10 +71,7 @@ def serve(
             "No owner can sign in yet: create one with "
             "`soloist user add EMAIL --role owner` (or `soloist init --owner-email EMAIL`)."
         )
-    try:
-        uvicorn.run(app, host=host, port=port, log_level="warning")
-    finally:
-        saver.stop()
+    uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 def _overview_figures(settings: Settings) -> list[Callable[[Session], object]]:

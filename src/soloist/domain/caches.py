@@ -170,7 +170,9 @@ def warm_in_background(database: Database, name: str, *steps: Callable[[Session]
     """Run ``steps`` one after the other on a background thread, in a read session of their
     own, so that figures that take seconds on a large workspace are ready before the first
     page asks (``soloist serve`` does at start). A step that fails is logged and skipped: the
-    page computes its figures itself when asked."""
+    page computes its figures itself when asked. A step that found figures kept from the last
+    run returns at once and has them recomputed on a thread of its own: the next step waits
+    for that, so that the start-up computations still run one at a time."""
 
     def work() -> None:
         for step in steps:
@@ -179,6 +181,10 @@ def warm_in_background(database: Database, name: str, *steps: Callable[[Session]
                     step(session)
             except Exception:
                 log.exception("warming %s failed", name)
+            with _running_lock:
+                under_way = list(_running.values())
+            for done in under_way:
+                done.wait()
 
     threading.Thread(target=work, name=f"soloist-warm-{name}", daemon=True).start()
 

@@ -45,6 +45,7 @@ from soloist.storage.models import (
     SurveyResponse,
     Ticket,
 )
+from soloist.storage.planner import refresh_statistics
 
 CHUNK = 20_000
 #: fewer subscriptions than this are not enough to learn anything from
@@ -277,6 +278,7 @@ def score_churn_risk(
     _add_feedback_reasons(reader, rows, end)
     for start in range(0, len(rows), CHUNK):
         insert_rows(session, CustomerScore, rows[start : start + CHUNK], actor, f"churn {run.id}")
+    refresh_statistics(session)  # a run's scores: statistics for the planner
     risk = np.array([r["churn_risk"] for r in rows], dtype=np.float64)
     summary: dict[str, Any] = (
         churn.summary()

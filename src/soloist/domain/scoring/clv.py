@@ -53,6 +53,7 @@ from soloist.errors import UsageError, ValidationError
 from soloist.money import minor_to_decimal, minor_units_per_unit
 from soloist.storage.bulk import columns_of, fetch_raw, float_column, int_column, utc_times
 from soloist.storage.models import CustomerScore, ModelRun, Subscription
+from soloist.storage.planner import refresh_statistics
 
 SCORE_CHUNK = 20_000
 NO_CHURN_SIGN_P_ALIVE = 0.99
@@ -290,6 +291,7 @@ def analyze_workspace(
         insert_rows(
             session, CustomerScore, rows[start : start + SCORE_CHUNK], actor, f"clv run {run.id}"
         )
+    refresh_statistics(session)  # a run's scores: statistics for the planner
     pooled = comparison.chosen == POOLED
     pooled_note = (
         {"code": "pooled_rate", "count": metrics_repeaters(summary), "text": comparison.reason}

@@ -46,6 +46,7 @@ from soloist.storage.models import (
     SurveyResponse,
     Ticket,
 )
+from soloist.storage.planner import refresh_statistics
 
 SEGMENT_METHODS = ("rfm", *(m for m in METHODS if m != "dbscan"))
 CLUSTER_FEATURES = (
@@ -306,6 +307,7 @@ def segment_customers(
         run.id,
         actor,
     )  # fmt: skip
+    refresh_statistics(session)  # a run's scores and members: statistics for the planner
     summary = segment_summary(rfm, clv_col="clv" if "clv" in rfm.columns else None)
     metrics: dict[str, Any] = {
         "customers": len(rfm),

@@ -40,6 +40,7 @@ from soloist.domain.scoring.dates import checked_end_date, end_of_day
 from soloist.errors import ValidationError
 from soloist.money import minor_to_decimal, minor_units_per_unit
 from soloist.storage.models import CustomerScore, ModelRun, Subscription
+from soloist.storage.planner import refresh_statistics
 
 PERIOD_MONTHS = {"month": 1, "quarter": 3, "year": 12}
 PERIODS_PER_YEAR = {"week": 52, "month": 12, "quarter": 4, "year": 1}
@@ -325,6 +326,7 @@ def analyze_subscriptions(
         )
     report("storing scores", 2, 3)
     insert_rows(session, CustomerScore, rows, actor, f"clv run {run.id}")
+    refresh_statistics(session)  # a run's scores: statistics for the planner
     main = max(checks, key=lambda k: checks[k]["subscriptions"])
     run.params = {
         "basis": "subscriptions",
