@@ -16,6 +16,7 @@ package's files), so that a value is never read into a class whose fields have c
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -36,8 +37,11 @@ _PURPOSE = "kept figures"
 SAVE_EVERY_SECONDS = 60.0
 
 
+@functools.cache
 def code_fingerprint() -> str:
-    """A digest of the names, sizes and modification times of the package's Python files."""
+    """A digest of the names, sizes and modification times of the package's Python files,
+    taken once per process: a server that runs on while its package is upgraded keeps writing
+    the fingerprint of the code it runs, so the new code does not read its figures."""
     root = Path(soloist.__file__).parent
     digest = hashlib.sha256(soloist.__version__.encode())
     for path in sorted(root.rglob("*.py")):

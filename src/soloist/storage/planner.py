@@ -4,8 +4,9 @@ SQLite keeps none until ``ANALYZE`` runs, and without them it guesses: at 100,00
 chose the customers' status index (every active customer) over a name search's few matches,
 and walked every score of a run to count a search's matches (340 ms instead of 12). ``ANALYZE``
 with an analysis limit samples each index instead of reading it whole: 10 ms on a 1.3 GB
-workspace. It runs after every import that changed data, after the demo is built, at
-``soloist init`` (a new workspace or an upgraded one), and with the worker's nightly refit.
+workspace. It runs after every import that changed data, after each analysis stores its
+scores, after the demo is built, at ``soloist init`` (a new workspace or an upgraded one), and
+with the worker's nightly refit.
 PostgreSQL and MariaDB keep their statistics themselves (autovacuum, InnoDB's persistent
 statistics).
 """
