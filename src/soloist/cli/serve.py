@@ -12,7 +12,7 @@ from soloist.cli.common import Common, err, shared_options, utcnow
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from soloist.config import Settings
+    from soloist.storage.database import Database
 
 
 @shared_options(json=False)
@@ -33,9 +33,6 @@ def serve(
 
     from soloist.app import create_app
     from soloist.domain.caches import warm_in_background
-    from soloist.domain.dashboard import warm_dashboard
-    from soloist.domain.feedback_text import warm_feedback
-    from soloist.domain.recommendations import warm_recommender
     from soloist.domain.workspace import open_workspace
     from soloist.storage.kept import KEPT_FILE, KeptFiguresSaver, load_kept_figures
 
@@ -49,18 +46,16 @@ def serve(
         from soloist.domain.users import count_owners
 
         owners = count_owners(session)
-    overviews = _overview_figures(settings)  # imports the modules whose caches are kept
+    start_up = _start_up_figures(database)  # imports the modules whose caches are kept
     kept_file = settings.workspace / KEPT_FILE
     kept = load_kept_figures(kept_file, database.keyring, database.url)
     saver = KeptFiguresSaver(kept_file, database.keyring, database.url).start()
     app = create_app(settings, database, run_worker=worker, on_stop=saver.stop)
-    # The dashboard's aggregates, the recommender, the feedback analysis and the overview
-    # pages' figures take seconds on a large workspace: start them now, in the background
+    # The dashboard's aggregates, the overview pages' figures, the recommender and the feedback
+    # analysis take seconds on a large workspace: work them out now, one at a time on one
+    # background thread, so that together they take at most one core from the first requests
     # (pages show the kept figures of the last run meanwhile, marked as being updated).
-    warm_dashboard(database, settings.currency)
-    warm_recommender(database)
-    warm_feedback(database)
-    warm_in_background(database, "overviews", *overviews)
+    warm_in_background(database, "start-up", *start_up)
     if kept:
         err.print(
             f"Figures kept from the last run: {kept} (shown while they are brought up to date)."
@@ -74,19 +69,28 @@ def serve(
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
-def _overview_figures(settings: Settings) -> list[Callable[[Session], object]]:
-    """What the loyalty, journeys, campaigns and reports pages show first, each computed and
-    cached."""
+def _start_up_figures(database: Database) -> list[Callable[[Session], object]]:
+    """What the pages show first, in the order ``soloist serve`` works them out at start: the
+    dashboard; the loyalty, journeys and campaigns overviews; the recommender and the rating
+    model (the customer page's offers); the feedback analysis; the Reports page's report
+    (the longest, half a minute at 100,000 customers)."""
     from soloist.domain.campaigns import current_campaign_figures
+    from soloist.domain.dashboard import dashboard
+    from soloist.domain.feedback_text import current_feedback_analysis
     from soloist.domain.journeys import current_journey_effects
     from soloist.domain.loyalty import current_loyalty_report
+    from soloist.domain.recommendations import rating_model, recommender
     from soloist.domain.reports import current_report
 
+    settings = database.settings
+    currency = settings.currency
     return [
+        lambda session: dashboard(session, currency, database),
         current_loyalty_report,
-        lambda session: current_journey_effects(session, settings.currency),
-        lambda session: current_campaign_figures(session, settings.currency),
-        lambda session: current_report(
-            session, settings.currency, settings.rates, settings.timezone
-        ),
+        lambda session: current_journey_effects(session, currency),
+        lambda session: current_campaign_figures(session, currency),
+        recommender,
+        rating_model,
+        current_feedback_analysis,
+        lambda session: current_report(session, currency, settings.rates, settings.timezone),
     ]

@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from soloist.analytics import metrics
-from soloist.domain.caches import current_or_previous, start_computing
+from soloist.domain.caches import current_or_previous
 from soloist.domain.currencies import Rates, in_currency, revenue_by_currency
 from soloist.domain.scoring.scores import current_runs
 from soloist.errors import AnalyticsInputError
@@ -409,22 +409,6 @@ def data_version(session: Session) -> tuple[Any, ...]:
 def _slot(url: str, currency: str, rates: Rates) -> tuple[str, str]:
     """A board's cache slot: its database, and the currency and rates its money is in."""
     return url, " ".join([currency, *(f"{c}={r}" for c, r in sorted(rates.items()))])
-
-
-def warm_dashboard(database: Database, currency: str) -> None:
-    """Start computing the dashboard in the background (``soloist serve`` does at start)."""
-    rates = database.settings.rates
-    with database.read_session() as session:
-        version = data_version(session)
-    slot = _slot(str(database.engine.url), currency, rates)
-    start_computing(
-        _boards,
-        database.engine,
-        slot,
-        version,
-        lambda own: build_dashboard(own, currency, rates),
-        throttle=False,
-    )
 
 
 def dashboard(session: Session, currency: str, database: Database | None = None) -> Dashboard:

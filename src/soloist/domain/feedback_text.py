@@ -26,10 +26,12 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from soloist.domain.caches import stale_while_revalidate, warm_in_background
+from soloist.domain.caches import (
+    current_or_previous,
+    stale_while_revalidate,
+)
 from soloist.domain.reports.voice import STOPWORDS, words_of
 from soloist.storage.caches import VersionedCache
-from soloist.storage.database import Database
 from soloist.storage.models import CustomerScore, Review, SurveyResponse, Ticket, TicketMessage
 
 log = logging.getLogger(__name__)
@@ -406,7 +408,7 @@ def _segments_of(session: Session, customers: set[int]) -> dict[int, str]:
 
 
 _analyses: VersionedCache[tuple[str, int, int], FeedbackAnalysis] = VersionedCache(
-    "feedback analyses", maxsize=16
+    "feedback analyses", maxsize=16, kept=True
 )
 
 
@@ -432,11 +434,33 @@ def analyze_feedback(
     of the last ``months`` calendar months (this one included): overall, month by month, per
     RFM segment, and the most negative texts. Kept in memory until the texts change."""
     now = now or dt.datetime.now(dt.UTC)
-    url = session.get_bind().engine.url.render_as_string(hide_password=True)
-    key = (url, months, now.year * 12 + now.month)
     return _analyses.get_or_compute(
-        key, _feedback_version(session), lambda: _analyze(session, months, now)
+        _analysis_key(session, months, now),
+        _feedback_version(session),
+        lambda: _analyze(session, months, now),
     )
+
+
+def current_feedback_analysis(
+    session: Session, *, months: int = 6
+) -> tuple[FeedbackAnalysis, bool]:
+    """The feedback page's analysis and whether it is the previous one (then a background
+    thread is working out the current one): at 100,000 customers it takes half a minute, and
+    every new ticket message, survey answer or review changes it, so the page shows the last
+    one, marked, rather than wait (:func:`soloist.domain.caches.current_or_previous`)."""
+    now = dt.datetime.now(dt.UTC)
+    return current_or_previous(
+        _analyses,
+        session,
+        _analysis_key(session, months, now),
+        _feedback_version(session),
+        lambda own: _analyze(own, months, now),
+    )
+
+
+def _analysis_key(session: Session, months: int, now: dt.datetime) -> tuple[str, int, int]:
+    url = session.get_bind().engine.url.render_as_string(hide_password=True)
+    return (url, months, now.year * 12 + now.month)
 
 
 def _analyze(session: Session, months: int, now: dt.datetime) -> FeedbackAnalysis:
@@ -512,9 +536,3 @@ def _analyze(session: Session, months: int, now: dt.datetime) -> FeedbackAnalysi
             )
         )
     return analysis
-
-
-def warm_feedback(database: Database) -> None:
-    """Work out the feedback page's default analysis in the background (``soloist serve`` does
-    at start): the scorer's choice, jieba's dictionary and six months of texts."""
-    warm_in_background(database, "feedback", analyze_feedback)

@@ -35,10 +35,9 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from soloist.domain.audit import record_audit
-from soloist.domain.caches import cached_or_started, stale_while_revalidate, warm_in_background
+from soloist.domain.caches import cached_or_started, stale_while_revalidate
 from soloist.errors import NotFoundError, ValidationError
 from soloist.storage.caches import VersionedCache
-from soloist.storage.database import Database
 from soloist.storage.models import Customer, Order, OrderLine, Product, Review, WorkspaceSetting
 
 SETTINGS_KEY = "recommendations"
@@ -188,12 +187,6 @@ def _fitted_model(
         return stale_while_revalidate(cache, session, url, version, fit).model
     fitted = cached_or_started(cache, session, url, version, fit)
     return NOT_READY if fitted is None else fitted.model
-
-
-def warm_recommender(database: Database) -> None:
-    """Fit the workspace's models (purchases, then ratings) in the background (``soloist
-    serve`` does at start)."""
-    warm_in_background(database, "recommender", recommender, rating_model)
 
 
 def recommend_for_customer(session: Session, customer_id: int, k: int = 5) -> list[Recommendation]:

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from soloist.domain.feedback_text import analyze_feedback
+from soloist.domain.feedback_text import current_feedback_analysis
 from soloist.web.charts import line_chart
 from soloist.web.rendering import render, wording
 from soloist.web.security import CurrentUser
@@ -23,7 +23,7 @@ def feedback_page(
     months: Annotated[int, Query(ge=1, le=36)] = 6,
 ) -> Response:
     with request.app.state.database.read_session() as session:
-        analysis = analyze_feedback(session, months=months)
+        analysis, stale = current_feedback_analysis(session, months=months)
     words = wording(request, user)
     trend = line_chart(
         words._("Mean sentiment by month"),
@@ -36,6 +36,6 @@ def feedback_page(
     return render(
         request,
         "feedback.html",
-        {"analysis": analysis, "months": months, "trend": trend},
+        {"analysis": analysis, "months": months, "trend": trend, "stale": stale},
         user=user,
     )
