@@ -238,7 +238,7 @@ def test_switching_to_chinese(page: Any) -> None:
 def test_kept_figures_say_in_chinese_that_they_are_being_updated(page: Any) -> None:
     """The overview pages keep their figures until the data change, then show them marked
     while the next are worked out: the note reads in the page's language."""
-    overviews = ("/reports", "/journeys", "/campaigns", "/loyalty")
+    overviews = ("/reports", "/journeys", "/campaigns", "/loyalty", "/feedback")
     page.select_option("#locale-select", "zh_Hans")
     page.wait_for_selector("html[lang=zh-Hans]")
     for path in overviews:  # each has figures to keep

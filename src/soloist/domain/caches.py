@@ -137,18 +137,15 @@ def start_computing(
     key: Hashable,
     version: Hashable,
     compute: Callable[[Session], V],
-    *,
-    throttle: bool = True,
 ) -> None:
     """Compute ``key``'s value at ``version`` on a background thread with its own session,
     unless it is there already (kept from the last run), one is already computing a value of
-    that cache and key, or (with ``throttle``) the last one was slow and finished too recently
-    (``soloist serve`` warms without it)."""
+    that cache and key, or the last one was slow and finished too recently."""
     if cache.get(key, version) is not None:
         return
     slot = (cache.name, key)
     with _running_lock:
-        if slot in _running or (throttle and _held_back(slot)):
+        if slot in _running or _held_back(slot):
             return
         done = _running[slot] = threading.Event()
 
