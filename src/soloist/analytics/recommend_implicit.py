@@ -193,6 +193,12 @@ class _Fitted:
         return item_scores
 
 
+#: Threads of implicit's ALS loops. One: the fit runs beside a live server (at its start, and
+#: whenever the order lines grew by 1 %), and on a two-core machine a fit on every core kept
+#: the pages waiting for seconds (BENCHMARKS.md, "Every page with live orders").
+ALS_THREADS = 1
+
+
 def _als(
     matrix: sp.csr_matrix, factors: int, regularization: float, seed: int, iterations: int = 12
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -208,6 +214,7 @@ def _als(
             iterations=iterations,
             random_state=seed,
             calculate_training_loss=False,
+            num_threads=ALS_THREADS,
         )
         model.fit(matrix.astype(np.float32).tocsr(), show_progress=False)
     return np.asarray(model.user_factors), np.asarray(model.item_factors)
