@@ -61,15 +61,19 @@ def test_new_feedback_shows_the_previous_analysis_marked_until_the_new_one_is_re
     the page shows the last one, marked, while the next is worked out in the background."""
     today = dt.datetime.now(dt.UTC)
     with sqlite_database.session() as session:
-        record_survey_response(session, "nps", 0, "t", comment="Terrible: the lid was cracked, awful.",
-                               responded_at=today)  # fmt: skip
+        record_survey_response(
+            session, "nps", 0, "t", comment="Terrible: the lid was cracked, awful.",
+            responded_at=today,
+        )  # fmt: skip
     sign_in(web)
     first = web.get("/feedback").text
     assert 'id="stale"' not in first
     assert "the lid was cracked" in first
     with sqlite_database.session() as session:
-        record_survey_response(session, "nps", 0, "t", comment="Horrible service, the refund never arrived.",
-                               responded_at=today)  # fmt: skip
+        record_survey_response(
+            session, "nps", 0, "t", comment="Horrible service, the refund never arrived.",
+            responded_at=today,
+        )  # fmt: skip
     marked = web.get("/feedback").text
     assert 'id="stale"' in marked
     assert "the refund never arrived" not in marked
