@@ -26,10 +26,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from soloist.domain.caches import (
-    current_or_previous,
-    stale_while_revalidate,
-)
+from soloist.domain.caches import current_or_previous, stale_while_revalidate
 from soloist.domain.reports.voice import STOPWORDS, words_of
 from soloist.storage.caches import VersionedCache
 from soloist.storage.models import CustomerScore, Review, SurveyResponse, Ticket, TicketMessage

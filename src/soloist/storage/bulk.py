@@ -92,6 +92,12 @@ def utc_times(values: Sequence[Any]) -> pd.Series:
     return times.dt.tz_localize(None)
 
 
+def utc_nanosecond_column(values: Sequence[Any]) -> np.ndarray:
+    """:func:`utc_times` as int64 nanoseconds since the epoch (comparable with
+    :func:`utc_nanoseconds`), for arithmetic on whole columns."""
+    return utc_times(values).to_numpy(dtype="datetime64[ns]").astype(np.int64)
+
+
 def utc_nanoseconds(moment: dt.datetime) -> int:
     """``moment`` (naive: UTC) as nanoseconds since the epoch, as :func:`utc_times`'s values
     are once viewed as int64."""

@@ -36,8 +36,8 @@ from soloist.storage.bulk import (
     fetch_raw,
     float_column,
     int_column,
+    utc_nanosecond_column,
     utc_nanoseconds,
-    utc_times,
 )
 from soloist.storage.models import CustomerScore, Message, Order
 from soloist.storage.types import as_utc
@@ -87,7 +87,7 @@ def outcomes(
                 pd.DataFrame(
                     {
                         "customer": int_column(customers),
-                        "t": utc_times(times).to_numpy(dtype="datetime64[ns]").astype(np.int64),
+                        "t": utc_nanosecond_column(times),
                         "net": np.nan_to_num(float_column(nets)),
                     }
                 )

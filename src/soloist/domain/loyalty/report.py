@@ -31,8 +31,8 @@ from soloist.storage.bulk import (
     fetch_raw,
     float_column,
     int_column,
+    utc_nanosecond_column,
     utc_nanoseconds,
-    utc_times,
 )
 from soloist.storage.caches import VersionedCache
 from soloist.storage.models import (
@@ -265,7 +265,7 @@ def _outcomes(session: Session, now: dt.datetime) -> dict[str, dict[str, list[fl
         {
             "member": np.arange(len(customers)),
             "customer": int_column(customers),
-            "at": utc_times(enrolled_at).to_numpy(dtype="datetime64[ns]").astype(np.int64),
+            "at": utc_nanosecond_column(enrolled_at),
         }
     )
     end = utc_nanoseconds(now)
@@ -274,7 +274,7 @@ def _outcomes(session: Session, now: dt.datetime) -> dict[str, dict[str, list[fl
     orders = pd.DataFrame(
         {
             "customer": int_column(bought_by),
-            "t": utc_times(at_times).to_numpy(dtype="datetime64[ns]").astype(np.int64),
+            "t": utc_nanosecond_column(at_times),
             "v": float_column(values),
         }
     )
