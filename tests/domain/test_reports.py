@@ -12,12 +12,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from soloist.domain.caches import newest_id_where
 from soloist.domain.customers import CustomerCreate, create_customer
 from soloist.domain.orders import OrderCreate, OrderLineCreate, record_order
 from soloist.domain.reports import build_report, current_report, report_periods
 from soloist.errors import ValidationError
 from soloist.storage.database import Database
-from soloist.storage.models import SurveyResponse, Ticket
+from soloist.storage.models import Message, SurveyResponse, Ticket
 from soloist.web.reports import report_file
 
 AS_OF = dt.datetime(2026, 12, 5, 12, tzinfo=dt.UTC)
@@ -125,6 +126,62 @@ def test_the_page_keeps_its_report_and_shows_it_while_the_next_is_built(
             assert time.monotonic() < deadline, "the next report was never built"
             time.sleep(0.05)
     assert now[0].revenue.revenue_minor.current == 8700
+
+
+def test_the_page_keeps_its_report_while_the_next_period_fills(
+    sqlite_database: Database,
+) -> None:
+    """Orders, messages, tickets and answers of the period under way change no figure of the
+    last complete one: the page keeps its report without rebuilding it. One dated inside the
+    reported period (an answer typed in late) makes it rebuild."""
+    _history(sqlite_database)
+    with sqlite_database.read_session() as session:
+        first, stale = current_report(session, "USD", {}, "UTC")
+    assert (first.period.label, stale) == ("2026-10", False)
+    with sqlite_database.session() as session:
+        buyer = session.scalars(select(Ticket.customer_id)).one()
+        _order(session, buyer, at(11, 20), "7.00", "after")
+        session.add(Message(customer_id=buyer, channel="email", status="sent",
+                            idempotency_key="m-after", sent_at=at(11, 20)))  # fmt: skip
+        session.add(Ticket(customer_id=buyer, subject="Again?", status="open",
+                           opened_at=at(11, 21)))  # fmt: skip
+        session.add(SurveyResponse(customer_id=buyer, kind="nps", score=4,
+                                   responded_at=at(11, 21)))  # fmt: skip
+    with sqlite_database.read_session() as session:
+        assert current_report(session, "USD", {}, "UTC") == (first, False)
+    with sqlite_database.session() as session:
+        session.add(SurveyResponse(customer_id=buyer, kind="nps", score=4,
+                                   responded_at=at(10, 25)))  # fmt: skip
+    with sqlite_database.read_session() as session:
+        assert current_report(session, "USD", {}, "UTC") == (first, True)
+
+
+def test_newest_id_where_reads_on_from_where_it_stopped(sqlite_database: Database) -> None:
+    _history(sqlite_database)
+    before_november = SurveyResponse.responded_at < at(11, 1)
+
+    def newest(session: Session) -> int | None:
+        return newest_id_where(session, SurveyResponse.id, before_november, "answers test")
+
+    with sqlite_database.read_session() as session:
+        october = session.scalars(
+            select(SurveyResponse.id).where(SurveyResponse.responded_at < at(11, 1))
+        ).one()
+        assert newest(session) == october
+    with sqlite_database.session() as session:
+        customer = session.scalars(select(SurveyResponse.customer_id)).first()
+        for day in (2, 3):
+            session.add(SurveyResponse(customer_id=customer, kind="nps", score=9,
+                                       responded_at=at(11, day)))  # fmt: skip
+    with sqlite_database.read_session() as session:
+        assert newest(session) == october
+    with sqlite_database.session() as session:
+        late = SurveyResponse(customer_id=customer, kind="nps", score=9, responded_at=at(9, 2))
+        session.add(late)
+        session.flush()
+        late_id = late.id
+    with sqlite_database.read_session() as session:
+        assert newest(session) == late_id > october
 
 
 def test_the_file_is_self_contained_and_in_the_owners_language(sqlite_database: Database) -> None:

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, select
+from sqlalchemy import ColumnElement, Engine, func, select
 from sqlalchemy.orm import Session
 
 from soloist.storage.caches import VersionedCache, clear_all_caches
@@ -41,6 +41,11 @@ _running: dict[tuple[str, Hashable], threading.Event] = {}  # computations under
 _running_lock = threading.Lock()
 #: (cache name, key) -> (time.monotonic() when its last computation finished, how long it took)
 _last_computed: dict[tuple[str, Hashable], tuple[float, float]] = {}
+
+#: (database URL, condition name) -> (the newest id read, the newest meeting the condition)
+_newest_ids: VersionedCache[tuple[str, str], tuple[Any, Any]] = VersionedCache(
+    "newest ids", maxsize=256
+)
 
 THROTTLE_FROM_SECONDS = 0.5
 RECOMPUTE_GAP_FACTOR = 4.0
@@ -99,6 +104,32 @@ def inputs_version(session: Session, *aggregates: Any) -> tuple[Any, ...]:
         select(*(select(aggregate).scalar_subquery() for aggregate in aggregates))
     ).one()
     return (*newest, utcnow().strftime("%Y-%m-%d %H"))
+
+
+def newest_id_where(
+    session: Session, id_column: Any, condition: ColumnElement[bool], name: str
+) -> int | None:
+    """The newest id among the rows of ``id_column``'s table that meet ``condition`` (named
+    ``name``, unique per condition), found by reading only the rows added since the last call:
+    a version of figures over a window that has ended (a report's month) that rows arriving
+    after the window (today's orders) leave unchanged. Ids must only grow; a row that another
+    transaction commits under a smaller id than one already read is not seen, so pair it with
+    :func:`inputs_version`'s hour."""
+    url = session.get_bind().engine.url.render_as_string(hide_password=True)
+    key = (url, name)
+    top = session.scalar(select(func.max(id_column)))
+    mark = _newest_ids.latest(key)
+    if mark is not None and mark[0] == top:
+        return mark[1]
+    if mark is None or mark[0] is None:  # newest first: only the rows after the window are read
+        newest = session.scalar(
+            select(id_column).where(condition).order_by(id_column.desc()).limit(1)
+        )
+    else:
+        found = session.scalar(select(func.max(id_column)).where(id_column > mark[0], condition))
+        newest = mark[1] if found is None else found
+    _newest_ids.put(key, top, (top, newest))
+    return newest
 
 
 def current_or_previous(

@@ -228,8 +228,14 @@ def _surveys(session: Session, board: Dashboard) -> None:
         board.ces, board.ces_responses = metrics.ces(scores["ces"]), int(scores["ces"].size)
 
 
-def _cohorts(session: Session, board: Dashboard) -> None:
-    start = (board.as_of - dt.timedelta(days=31 * (COHORT_MONTHS - 1))).replace(day=1)
+def monthly_cohorts(
+    session: Session, as_of: dt.datetime, until: dt.datetime | None = None
+) -> tuple[list[str], list[list[float | None]]]:
+    """The cohort retention of the customers who first bought in the :data:`COHORT_MONTHS`
+    months up to ``as_of``: the cohorts (``YYYY-MM``) and, per cohort, the share buying in
+    each month after; only orders before ``until`` count when it is given (a report's end)."""
+    start = (as_of - dt.timedelta(days=31 * (COHORT_MONTHS - 1))).replace(day=1)
+    window = [Order.ordered_at >= start] + ([] if until is None else [Order.ordered_at < until])
     newcomers = (
         select(Order.customer_id)
         .where(Order.status == "paid")
@@ -239,15 +245,11 @@ def _cohorts(session: Session, board: Dashboard) -> None:
     month = month_of(session, Order.ordered_at)
     rows = session.execute(
         select(Order.customer_id, month)
-        .where(
-            Order.status == "paid",
-            Order.ordered_at >= start,
-            Order.customer_id.in_(newcomers),
-        )
+        .where(Order.status == "paid", *window, Order.customer_id.in_(newcomers))
         .group_by(Order.customer_id, month)
     ).all()
     if not rows:
-        return
+        return [], []
     frame = pd.DataFrame(
         {
             "customer": [r[0] for r in rows],
@@ -255,10 +257,13 @@ def _cohorts(session: Session, board: Dashboard) -> None:
         }
     )
     table = metrics.cohort_retention(frame, "customer", "date", period="M")
-    board.cohorts = [pd.Timestamp(c).strftime("%Y-%m") for c in table.index]
-    board.cohort_matrix = [
-        [None if pd.isna(v) else round(float(v), 4) for v in row] for row in table.to_numpy()
-    ]
+    cohorts = [pd.Timestamp(c).strftime("%Y-%m") for c in table.index]
+    matrix = [[None if pd.isna(v) else round(float(v), 4) for v in row] for row in table.to_numpy()]
+    return cohorts, matrix
+
+
+def _cohorts(session: Session, board: Dashboard) -> None:
+    board.cohorts, board.cohort_matrix = monthly_cohorts(session, board.as_of)
 
 
 def _month_ends_after(moment: dt.datetime) -> bool:

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func
 from sqlalchemy.orm import Session
 
-from soloist.domain.caches import current_or_previous, inputs_version
+from soloist.domain.caches import current_or_previous, inputs_version, newest_id_where
 from soloist.domain.currencies import Rates
-from soloist.domain.dashboard import Dashboard, build_dashboard, figures_as_of
+from soloist.domain.dashboard import figures_as_of, monthly_cohorts
 from soloist.domain.reports.actions import ActionFigures, action_figures
 from soloist.domain.reports.commerce import (
     CustomerFigures,
@@ -72,7 +73,7 @@ def build_report(
     moment = as_of or figures_as_of(session)
     trend = report_periods(period, moment, timezone, TREND_PERIODS[period] + 1)
     current, previous = trend[-1], trend[-2]
-    board: Dashboard = build_dashboard(session, currency, rates)
+    cohorts, cohort_matrix = monthly_cohorts(session, current.last_moment, until=current.end)
     return Report(
         period=current,
         previous=previous,
@@ -82,46 +83,79 @@ def build_report(
         customers=customer_figures(session, current, previous),
         voice=voice_figures(session, trend[-6:]),
         actions=action_figures(session, current, previous, currency, rates, current.end),
-        cohorts=board.cohorts,
-        cohort_matrix=board.cohort_matrix,
+        cohorts=cohorts,
+        cohort_matrix=cohort_matrix,
     )
 
 
 _reports: VersionedCache[tuple[str, ...], Report] = VersionedCache("reports", maxsize=8, kept=True)
 
 
+#: Audited actions that change no figure of a period already over: what they add is dated
+#: and checked as such (an order, a customer's first order, a ticket and its messages), or
+#: they touch no figure at all.
+UNSEEN_BY_PAST_PERIODS = (
+    "order.created",
+    "customer.created",
+    "ticket.opened",
+    "ticket.replied",
+    "ticket.noted",
+    "report.mailed",
+    "customer.data_exported",
+    "retention.previewed",
+    "token.created",
+    "token.revoked",
+    "user.signed_out",
+    "user.sign_in_failed",
+)
+
+
+def report_version(session: Session, current: Period) -> tuple[Any, ...]:
+    """What the report of ``current`` is read from: the newest row dated before its end in each
+    table it reads by date (so today's orders and messages leave it unchanged while a late one
+    for the period does not), the newest audited change that may alter a past period, deals and
+    model runs (current figures: the forecast, the customers at risk, predicted value), and the
+    hour (campaign and journey effects are measured up to now)."""
+    end, label = current.end, f"{current.kind}<{current.end.isoformat()}"
+    dated = [
+        newest_id_where(session, column, condition, f"{name} {label}")
+        for name, column, condition in (
+            ("orders", Order.id, Order.ordered_at < end),
+            ("messages", Message.id, Message.sent_at < end),
+            ("tickets", Ticket.id, Ticket.opened_at < end),
+            ("tasks", Task.id, Task.done_at < end),
+            ("reviews", Review.id, Review.published_at < end),
+            ("survey answers", SurveyResponse.id, SurveyResponse.responded_at < end),
+            ("ledger", LedgerEntry.id, LedgerEntry.effective_at < end),
+        )
+    ]
+    audited = newest_id_where(
+        session,
+        AuditEntry.id,
+        AuditEntry.action.not_in(UNSEEN_BY_PAST_PERIODS),
+        "audit entries seen by past periods",
+    )
+    current_figures = inputs_version(
+        session, func.max(Deal.id), func.max(ModelRun.id), func.count(ModelRun.finished_at)
+    )
+    return (current.start, *dated, audited, *current_figures)
+
+
 def current_report(
     session: Session, currency: str, rates: Rates, timezone: str, *, period: str = "month"
 ) -> tuple[Report, bool]:
     """The Reports page's report and whether it is the previous one (then a background thread
-    is building the current one). Kept until an order, message, ticket, task, deal, review,
-    survey answer, ledger entry, model run or audited change arrives, and at most an hour (a
-    message sent late into a past period shows within it)."""
+    is building the current one). Kept while the period's data stay the same (new orders and
+    messages of the period under way leave it be: :func:`report_version`), and at most an
+    hour."""
     url = session.get_bind().engine.url.render_as_string(hide_password=True)
     key = (url, currency, *(f"{c}={r}" for c, r in sorted(rates.items())), timezone, period)
-    version = inputs_version(
-        session,
-        *(
-            func.max(column)
-            for column in (
-                Order.id,
-                AuditEntry.id,
-                Message.id,
-                Ticket.id,
-                Task.id,
-                Deal.id,
-                Review.id,
-                SurveyResponse.id,
-                LedgerEntry.id,
-                ModelRun.id,
-            )
-        ),
-        func.count(ModelRun.finished_at),
-    )
+    moment = figures_as_of(session)
+    current = report_periods(period, moment, timezone, 1)[-1]
     return current_or_previous(
         _reports,
         session,
         key,
-        version,
-        lambda own: build_report(own, currency, rates, timezone, period=period),
+        report_version(session, current),
+        lambda own: build_report(own, currency, rates, timezone, period=period, as_of=moment),
     )
