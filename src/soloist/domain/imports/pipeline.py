@@ -39,6 +39,13 @@ from soloist.domain.imports.activity import (
 from soloist.domain.imports.customers import Resolved, normalise_contacts, resolve_customers
 from soloist.domain.imports.feedback import write_feedback
 from soloist.domain.imports.orders import write_orders
+from soloist.domain.imports.unchanged import (
+    as_report,
+    earlier_import,
+    file_sha256,
+    unchanged_key,
+    unchanged_report,
+)
 from soloist.domain.imports.value_maps import ValueMap, apply_value_map
 from soloist.domain.jobs.queue import enqueue_job
 from soloist.errors import ImportRefusedError, UsageError
@@ -340,6 +347,15 @@ def import_file(
     _check_kind(kind)
     tell = progress or no_progress
     tell("step:read", 0, len(STEPS))
+    file_hash = None
+    if not options.dry_run:
+        file_hash = file_sha256(Path(path))
+        key = unchanged_key(session, file_hash, kind, options, default_currency)
+        earlier = earlier_import(session, key)
+        if earlier is not None:
+            report = _unchanged_since(session, earlier, Path(path), key, actor)
+            tell("step:done", len(STEPS), len(STEPS))
+            return report
     table = read_table(Path(path), options.limits)
     return import_table(
         session,
@@ -349,7 +365,30 @@ def import_file(
         actor,
         default_currency=default_currency,
         progress=progress,
+        file_hash=file_hash,
     )
+
+
+def _unchanged_since(
+    session: Session, earlier: ImportBatch, path: Path, key: str, actor: str
+) -> ImportReport:
+    """Record and return the import of ``earlier``'s file into the data it left unchanged."""
+    batch = ImportBatch(
+        kind=earlier.kind,
+        filename=path.name[: WIDTHS["import_batches.filename"]],
+        sha256=earlier.sha256,
+        file_format=earlier.file_format,
+        status="unchanged",
+        report={},
+        finished_at=utcnow(),
+        unchanged_key=key,
+    )
+    session.add(batch)
+    session.flush()
+    report = as_report({**unchanged_report(earlier, path.name), "batch_id": batch.id})
+    batch.report = report.to_dict()
+    _audit(session, actor, batch, report)
+    return report
 
 
 STEPS = ("read", "clean", "customers", "write")
@@ -388,10 +427,13 @@ def import_table(
     default_currency: str = "USD",
     fmt: ImportFormat | None = None,
     progress: Progress | None = None,
+    file_hash: str | None = None,
 ) -> ImportReport:
     """Import a table already read (a file, or the join of an export's tables that a
     multi-table import made), as :func:`import_file` does. ``fmt``: its format, when the
-    caller knows it (else ``options.format`` or detection decide)."""
+    caller knows it (else ``options.format`` or detection decide). ``file_hash``: the SHA-256
+    of the file read, whose import into the data as this one leaves them is then recognised
+    (:mod:`soloist.domain.imports.unchanged`)."""
     _check_kind(kind)
     tell = progress or no_progress
     path = table.path
@@ -476,6 +518,9 @@ def import_table(
     report.notes.extend(counts.notes)
     if apply and batch is not None:
         _finish(session, batch, report, resolved, kind, actor)
+        if file_hash is not None:
+            session.flush()
+            batch.unchanged_key = unchanged_key(session, file_hash, kind, options, default_currency)
     tell("step:done", len(STEPS), len(STEPS))
     return report
 
@@ -500,6 +545,10 @@ def _finish(
         # New and changed orders earn or give back their points in the background.
         enqueue_job(session, "loyalty-sync", {"import_batch": batch.id},
                     dedupe_key=f"loyalty-sync:import:{batch.id}")  # fmt: skip
+    _audit(session, actor, batch, report)
+
+
+def _audit(session: Session, actor: str, batch: ImportBatch, report: ImportReport) -> None:
     record_audit(
         session,
         actor,
@@ -507,7 +556,7 @@ def _finish(
         "import_batch",
         batch.id,
         {
-            "kind": kind,
+            "kind": report.kind,
             "file": report.file,
             "format": report.format,
             "imported": report.imported,

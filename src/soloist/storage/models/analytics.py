@@ -69,6 +69,9 @@ class ImportBatch(IdMixin, Base):
     report: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column()
+    # The file, kind and options with the state of the data the import left behind
+    # (soloist.domain.imports.unchanged): the same key later means nothing to do.
+    unchanged_key: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 class WorkspaceSetting(Base):
