@@ -40,11 +40,10 @@ from soloist.domain.imports.customers import Resolved, normalise_contacts, resol
 from soloist.domain.imports.feedback import write_feedback
 from soloist.domain.imports.orders import write_orders
 from soloist.domain.imports.unchanged import (
-    as_report,
     earlier_import,
     file_sha256,
+    record_unchanged,
     unchanged_key,
-    unchanged_report,
 )
 from soloist.domain.imports.value_maps import ValueMap, apply_value_map
 from soloist.domain.jobs.queue import enqueue_job
@@ -353,7 +352,9 @@ def import_file(
         key = unchanged_key(session, file_hash, kind, options, default_currency)
         earlier = earlier_import(session, key)
         if earlier is not None:
-            report = _unchanged_since(session, earlier, Path(path), key, actor)
+            batch = record_unchanged(session, earlier, Path(path).name, key)
+            report = ImportReport(**batch.report)
+            _audit(session, actor, batch, report)
             tell("step:done", len(STEPS), len(STEPS))
             return report
     table = read_table(Path(path), options.limits)
@@ -367,28 +368,6 @@ def import_file(
         progress=progress,
         file_hash=file_hash,
     )
-
-
-def _unchanged_since(
-    session: Session, earlier: ImportBatch, path: Path, key: str, actor: str
-) -> ImportReport:
-    """Record and return the import of ``earlier``'s file into the data it left unchanged."""
-    batch = ImportBatch(
-        kind=earlier.kind,
-        filename=path.name[: WIDTHS["import_batches.filename"]],
-        sha256=earlier.sha256,
-        file_format=earlier.file_format,
-        status="unchanged",
-        report={},
-        finished_at=utcnow(),
-        unchanged_key=key,
-    )
-    session.add(batch)
-    session.flush()
-    report = as_report({**unchanged_report(earlier, path.name), "batch_id": batch.id})
-    batch.report = report.to_dict()
-    _audit(session, actor, batch, report)
-    return report
 
 
 STEPS = ("read", "clean", "customers", "write")

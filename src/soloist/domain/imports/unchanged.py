@@ -40,9 +40,11 @@ from soloist.storage.models import (
     Subscription,
     SurveyResponse,
 )
+from soloist.storage.types import utcnow
+from soloist.vocabulary import WIDTHS
 
 if TYPE_CHECKING:
-    from soloist.domain.imports.pipeline import ImportOptions, ImportReport
+    from soloist.domain.imports.pipeline import ImportOptions
 
 #: The tables imports write, and whether each keeps the time of a row's last change.
 WRITTEN_TABLES: tuple[tuple[Any, bool], ...] = (
@@ -56,6 +58,7 @@ WRITTEN_TABLES: tuple[tuple[Any, bool], ...] = (
     (SurveyResponse, False),
 )
 AUDITED_ENTITIES = ("order", "customer", "product", "subscription")
+UNCHANGED_NOTE = "Nothing to do:"
 #: The report's details that count what an import wrote (the others describe the file).
 WRITTEN_DETAILS = ("products_created", "order_lines")
 
@@ -147,10 +150,19 @@ def unchanged_report(earlier: ImportBatch, file: str) -> dict[str, Any]:
     return report
 
 
-UNCHANGED_NOTE = "Nothing to do:"
-
-
-def as_report(values: dict[str, Any]) -> ImportReport:
-    from soloist.domain.imports.pipeline import ImportReport
-
-    return ImportReport(**values)
+def record_unchanged(session: Session, earlier: ImportBatch, file: str, key: str) -> ImportBatch:
+    """The batch of importing ``earlier``'s file again, as ``file``, into the data it left."""
+    batch = ImportBatch(
+        kind=earlier.kind,
+        filename=file[: WIDTHS["import_batches.filename"]],
+        sha256=earlier.sha256,
+        file_format=earlier.file_format,
+        status="unchanged",
+        report={},
+        finished_at=utcnow(),
+        unchanged_key=key,
+    )
+    session.add(batch)
+    session.flush()
+    batch.report = {**unchanged_report(earlier, file), "batch_id": batch.id}
+    return batch
