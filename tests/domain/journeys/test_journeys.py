@@ -29,6 +29,7 @@ from soloist.domain.journeys import (
 )
 from soloist.domain.journeys.triggers import Occasion, find_occasions
 from soloist.domain.orders import OrderCreate, record_order
+from soloist.domain.reports.actions import journey_results_of
 from soloist.storage.database import Database
 from soloist.storage.models import (
     ConsentRecord,
@@ -219,6 +220,13 @@ def test_holdout_customers_are_entered_but_never_sent_and_the_effect_is_measured
         while current_journey_effects(session, "USD")[1]:
             assert time.monotonic() < deadline, "the new effects were never worked out"
             time.sleep(0.05)
+    with mail_database.read_session() as session:  # the report shows the list's figures
+        [reported] = journey_results_of(session, "USD")
+        results = journey_results(session, journey_id, "USD")
+        assert reported.effect == current_journey_effects(session, "USD")[0][journey_id]
+    assert reported.effect == results["effect"]
+    assert (reported.id, reported.entries) == (journey_id, 200)
+    assert reported.messages_sent == results["messages"]["sent"] == states["sent"]
 
 
 def test_a_paused_journey_does_nothing_and_a_task_journey_makes_tasks(

@@ -11,16 +11,20 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from soloist.domain.campaigns import holdout_effect, summarise_campaigns
+from soloist.domain.campaigns import (
+    current_campaign_figures,
+    holdout_effect,
+    summarise_campaigns,
+)
 from soloist.domain.currencies import Rates
 from soloist.domain.dashboard import AtRiskCustomer, valuable_at_risk
-from soloist.domain.journeys import journey_results, summarise_journeys
+from soloist.domain.journeys import current_journey_effects, summarise_journeys
 from soloist.domain.loyalty import LoyaltyReport, loyalty_report
 from soloist.domain.reports.commerce import Compared
 from soloist.domain.reports.periods import Period
 from soloist.domain.sales import Forecast, forecast_deals
 from soloist.domain.scoring.scores import current_runs
-from soloist.storage.models import Deal, LoyaltyAccount, Message, Order, Task, Ticket
+from soloist.storage.models import Deal, Journey, LoyaltyAccount, Message, Order, Task, Ticket
 from soloist.storage.types import as_utc
 
 
@@ -130,7 +134,8 @@ def campaign_results_in(
 ) -> list[CampaignResult]:
     """The campaigns whose sending started in the period."""
     results = []
-    for row in summarise_campaigns(session, currency):
+    figures, _ = current_campaign_figures(session, currency)
+    for row in summarise_campaigns(session, currency, figures):
         started = row.get("started_at")
         if started is None or not period.contains(as_utc(started)):
             continue
@@ -148,20 +153,35 @@ def campaign_results_in(
     return results
 
 
-def journey_results_of(session: Session, currency: str, now: dt.datetime) -> list[JourneyResult]:
-    """Every journey that has entries, with its effect against its holdout so far."""
+def journey_results_of(session: Session, currency: str) -> list[JourneyResult]:
+    """Every journey that has entries, with its effect against its holdout so far: the one the
+    journeys list keeps (each effect reads its customers' orders of 30 days, seconds at a
+    hundred thousand customers)."""
+    effects, _ = current_journey_effects(session, currency)
+    journeys = {j.id: j for j in session.scalars(select(Journey))}
+    sent = dict(
+        session.execute(
+            select(Message.campaign_id, func.count(Message.id))
+            .where(
+                Message.campaign_id.in_([j.campaign_id for j in journeys.values()]),
+                Message.status == "sent",
+            )
+            .group_by(Message.campaign_id)
+        ).all()
+    )
     results = []
     for row in summarise_journeys(session):
         if not row.get("entries"):
             continue
-        full = journey_results(session, int(row["id"]), currency, now)
+        journey = journeys[int(row["id"])]
+        messages = journey.action == "message" and journey.campaign_id is not None
         results.append(
             JourneyResult(
-                id=int(row["id"]),
+                id=journey.id,
                 name=str(row["name"]),
-                entries=int(full["entries"]),
-                messages_sent=int((full.get("messages") or {}).get("sent") or 0),
-                effect=full.get("effect"),
+                entries=int(row["entries"]),
+                messages_sent=int(sent.get(journey.campaign_id, 0)) if messages else 0,
+                effect=effects.get(journey.id),
             )
         )
     return results
@@ -242,7 +262,7 @@ def action_figures(
     figures = ActionFigures(
         at_risk=at_risk_follow_ups(session, current),
         campaigns=campaign_results_in(session, current, currency, now),
-        journeys=journey_results_of(session, currency, now),
+        journeys=journey_results_of(session, currency),
         tickets=ticket_figures(session, current, previous),
         pipeline=pipeline_figures(session, current, previous, currency, rates),
     )
