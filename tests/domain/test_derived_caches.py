@@ -18,6 +18,7 @@ from soloist.domain.caches import (
     clear_derived_caches,
     computations_under_way,
     current_or_previous,
+    current_or_previous_within,
     stale_while_revalidate,
 )
 from soloist.domain.customers.records import CustomerCreate, create_customer
@@ -189,6 +190,28 @@ def test_a_page_that_does_not_wait_gets_none_until_the_first_value_is_ready(
             assert time.monotonic() < deadline
             time.sleep(0.01)
         assert cached_or_started(cache, session, "k", 1, slow.compute) == 7
+    assert slow.computed == [1]
+
+
+def test_the_first_value_is_waited_for_only_so_long(sqlite_database: Database) -> None:
+    """A page waits a few seconds at most for its very first figures, then says they are being
+    worked out (None); a quick value is there at once."""
+    cache: VersionedCache[str, int] = VersionedCache("test waiting so long", maxsize=4)
+    slow = _SlowValue(7)
+    with sqlite_database.read_session() as session:
+        assert current_or_previous_within(cache, session, "k", 1, slow.compute, 0.05) == (
+            None,
+            True,
+        )
+        assert current_or_previous_within(cache, session, "k", 1, slow.compute, 0.05) == (
+            None,
+            True,
+        )  # still the one computation
+        slow.release.set()
+        assert current_or_previous_within(cache, session, "k", 1, slow.compute, 10) == (7, False)
+        quick = current_or_previous_within(cache, session, "q", 1, lambda _s: 3, 10)
+        assert quick == (3, False)
+        assert current_or_previous_within(cache, session, "k", 2, lambda _s: 8, 10) == (7, True)
     assert slow.computed == [1]
 
 

@@ -9,7 +9,8 @@ is emptied or restored — then call :func:`clear_derived_caches`.
 sentiment scorer): the previous value answers at once while a background thread computes the
 new one, and the first value is computed once however many ask for it at the same time.
 :func:`current_or_previous` does the same and says whether the value is the previous one (a
-page then marks its figures as being updated). :func:`cached_or_started` never waits: a page
+page then marks its figures as being updated); :func:`current_or_previous_within` waits only
+so long for the very first value. :func:`cached_or_started` never waits: a page
 that can do without the value (the customer page's recommendations) gets None until the first
 one is ready.
 
@@ -143,6 +144,35 @@ def current_or_previous(
     background thread is computing this version's, or will once the throttle allows)."""
     value = stale_while_revalidate(cache, session, key, version, compute)
     return value, cache.get(key, version) is not value
+
+
+def current_or_previous_within(
+    cache: VersionedCache[Any, V],
+    session: Session,
+    key: Hashable,
+    version: Hashable,
+    compute: Callable[[Session], V],
+    wait: float,
+) -> tuple[V | None, bool]:
+    """:func:`current_or_previous`, but the first value of all is waited for at most ``wait``
+    seconds (it is computed on a background thread): ``(None, True)`` when it is not ready by
+    then, so that a page can say it is being worked out instead of keeping the browser
+    waiting for half a minute."""
+    cached = cache.get(key, version)
+    if cached is not None:
+        return cached, False
+    previous = cache.latest(key)
+    _start_computing(cache, session, key, version, compute)
+    if previous is not None:
+        return previous, True
+    with _running_lock:
+        running = _running.get((cache.name, key))
+    if running is not None:
+        running.wait(wait)
+    value = cache.get(key, version)
+    if value is not None:
+        return value, False
+    return cache.latest(key), True
 
 
 def cached_or_started(

@@ -26,7 +26,11 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from soloist.domain.caches import current_or_previous, stale_while_revalidate
+from soloist.domain.caches import (
+    current_or_previous,
+    current_or_previous_within,
+    stale_while_revalidate,
+)
 from soloist.domain.reports.voice import STOPWORDS, words_of
 from soloist.storage.caches import VersionedCache
 from soloist.storage.models import CustomerScore, Review, SurveyResponse, Ticket, TicketMessage
@@ -439,20 +443,23 @@ def analyze_feedback(
 
 
 def current_feedback_analysis(
-    session: Session, *, months: int = 6
-) -> tuple[FeedbackAnalysis, bool]:
+    session: Session, *, months: int = 6, wait: float | None = None
+) -> tuple[FeedbackAnalysis | None, bool]:
     """The feedback page's analysis and whether it is the previous one (then a background
     thread is working out the current one): at 100,000 customers it takes half a minute, and
     every new ticket message, survey answer or review changes it, so the page shows the last
-    one, marked, rather than wait (:func:`soloist.domain.caches.current_or_previous`)."""
+    one, marked, rather than wait (:func:`soloist.domain.caches.current_or_previous`). With
+    ``wait``, the first analysis of all is waited for that many seconds at most (``None`` when
+    it is not ready by then)."""
     now = dt.datetime.now(dt.UTC)
-    return current_or_previous(
-        _analyses,
-        session,
-        _analysis_key(session, months, now),
-        _feedback_version(session),
-        lambda own: _analyze(own, months, now),
-    )
+    key, version = _analysis_key(session, months, now), _feedback_version(session)
+
+    def analyze(own: Session) -> FeedbackAnalysis:
+        return _analyze(own, months, now)
+
+    if wait is not None:
+        return current_or_previous_within(_analyses, session, key, version, analyze, wait)
+    return current_or_previous(_analyses, session, key, version, analyze)
 
 
 def _analysis_key(session: Session, months: int, now: dt.datetime) -> tuple[str, int, int]:

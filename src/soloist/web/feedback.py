@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from soloist.domain.feedback_text import current_feedback_analysis
 from soloist.web.charts import line_chart
-from soloist.web.rendering import render, wording
+from soloist.web.rendering import FIRST_FIGURES_WAIT_SECONDS, render, render_pending, wording
 from soloist.web.security import CurrentUser
 
 router = APIRouter(include_in_schema=False)
@@ -23,8 +23,12 @@ def feedback_page(
     months: Annotated[int, Query(ge=1, le=36)] = 6,
 ) -> Response:
     with request.app.state.database.read_session() as session:
-        analysis, stale = current_feedback_analysis(session, months=months)
+        analysis, stale = current_feedback_analysis(
+            session, months=months, wait=FIRST_FIGURES_WAIT_SECONDS
+        )
     words = wording(request, user)
+    if analysis is None:
+        return render_pending(request, words._("What customers say"), user=user)
     trend = line_chart(
         words._("Mean sentiment by month"),
         [m.month for m in analysis.months],

@@ -84,3 +84,14 @@ def render(
 
 def is_htmx(request: Request) -> bool:
     return request.headers.get("HX-Request") == "true"
+
+
+#: How long an overview page waits for its very first figures (reports, feedback) before it
+#: says they are being worked out and reloads itself.
+FIRST_FIGURES_WAIT_SECONDS = 3.0
+
+
+def render_pending(request: Request, title: str, *, user: WebUser | None = None) -> Response:
+    """The page that says its figures are being worked out for the first time; the browser
+    reloads it every few seconds until they are there."""
+    return render(request, "pending.html", {"title": title}, user=user)

@@ -20,7 +20,13 @@ from soloist.money import minor_to_decimal
 from soloist.web.charts import bar_chart, line_chart
 from soloist.web.i18n import LOCALES, Formatter, Translator, normalise_locale
 from soloist.web.labels import TABLES
-from soloist.web.rendering import render, templates, wording
+from soloist.web.rendering import (
+    FIRST_FIGURES_WAIT_SECONDS,
+    render,
+    render_pending,
+    templates,
+    wording,
+)
 from soloist.web.security import CurrentUser
 from soloist.web.wording import Wording
 
@@ -109,9 +115,17 @@ def report_page(
     settings = request.app.state.settings
     with request.app.state.database.read_session() as session:
         report, stale = current_report(
-            session, settings.currency, settings.rates, settings.timezone, period=period
+            session,
+            settings.currency,
+            settings.rates,
+            settings.timezone,
+            period=period,
+            wait=FIRST_FIGURES_WAIT_SECONDS,
         )
-    context = {**report_context(report, wording(request, user)), "period": period, "stale": stale}
+    words = wording(request, user)
+    if report is None:
+        return render_pending(request, words._(TABLES["REPORT_PERIODS"][period]), user=user)
+    context = {**report_context(report, words), "period": period, "stale": stale}
     return render(request, "reports/page.html", context, user=user)
 
 

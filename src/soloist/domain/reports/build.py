@@ -16,7 +16,12 @@ from typing import Any
 from sqlalchemy import func
 from sqlalchemy.orm import Session
 
-from soloist.domain.caches import current_or_previous, inputs_version, newest_id_where
+from soloist.domain.caches import (
+    current_or_previous,
+    current_or_previous_within,
+    inputs_version,
+    newest_id_where,
+)
 from soloist.domain.currencies import Rates
 from soloist.domain.dashboard import figures_as_of, monthly_cohorts
 from soloist.domain.reports.actions import ActionFigures, action_figures
@@ -142,20 +147,28 @@ def report_version(session: Session, current: Period) -> tuple[Any, ...]:
 
 
 def current_report(
-    session: Session, currency: str, rates: Rates, timezone: str, *, period: str = "month"
-) -> tuple[Report, bool]:
+    session: Session,
+    currency: str,
+    rates: Rates,
+    timezone: str,
+    *,
+    period: str = "month",
+    wait: float | None = None,
+) -> tuple[Report | None, bool]:
     """The Reports page's report and whether it is the previous one (then a background thread
     is building the current one). Kept while the period's data stay the same (new orders and
     messages of the period under way leave it be: :func:`report_version`), and at most an
-    hour."""
+    hour. With ``wait``, the first report of all is waited for that many seconds at most
+    (``None`` when it is not ready by then)."""
     url = session.get_bind().engine.url.render_as_string(hide_password=True)
     key = (url, currency, *(f"{c}={r}" for c, r in sorted(rates.items())), timezone, period)
     moment = figures_as_of(session)
     current = report_periods(period, moment, timezone, 1)[-1]
-    return current_or_previous(
-        _reports,
-        session,
-        key,
-        report_version(session, current),
-        lambda own: build_report(own, currency, rates, timezone, period=period, as_of=moment),
-    )
+    version = report_version(session, current)
+
+    def build(own: Session) -> Report:
+        return build_report(own, currency, rates, timezone, period=period, as_of=moment)
+
+    if wait is not None:
+        return current_or_previous_within(_reports, session, key, version, build, wait)
+    return current_or_previous(_reports, session, key, version, build)
