@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+import soloist.domain.dashboard as dashboard_module
 import soloist.domain.reports.build as report_build
 from soloist.domain.customers import CustomerCreate, create_customer
 from soloist.domain.orders import OrderCreate, OrderLineCreate, record_order
@@ -54,4 +55,27 @@ def test_a_report_not_worked_out_yet_is_a_page_that_reloads_itself(
         assert time.monotonic() < deadline, "the report was never worked out"
         time.sleep(0.05)
     assert "月度报告" in page
+    assert '<meta http-equiv="refresh"' not in page
+
+
+def test_a_dashboard_not_worked_out_yet_is_a_page_that_reloads_itself(
+    web: TestClient, sqlite_database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    released = threading.Event()
+    build_dashboard = dashboard_module.build_dashboard
+
+    def slow_build(*args: Any, **kwargs: Any) -> dashboard_module.Dashboard:
+        released.wait(timeout=60)
+        return build_dashboard(*args, **kwargs)
+
+    monkeypatch.setattr(dashboard_module, "build_dashboard", slow_build)
+    sign_in(web)
+    pending = web.get("/")
+    assert 'id="pending"' in pending.text
+    assert "worked out for the first time" in pending.text
+    released.set()
+    deadline = time.monotonic() + 30
+    while 'id="pending"' in (page := web.get("/").text):
+        assert time.monotonic() < deadline, "the dashboard was never worked out"
+        time.sleep(0.05)
     assert '<meta http-equiv="refresh"' not in page

@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from soloist.analytics import metrics
-from soloist.domain.caches import current_or_previous
+from soloist.domain.caches import current_or_previous, current_or_previous_within
 from soloist.domain.currencies import Rates, in_currency, revenue_by_currency
 from soloist.domain.scoring.scores import current_runs
 from soloist.errors import AnalyticsInputError
@@ -436,4 +436,25 @@ def dashboard(session: Session, currency: str, database: Database | None = None)
     board, stale = current_or_previous(
         _boards, session, slot, version, lambda own: build_dashboard(own, currency, rates)
     )
+    return replace(board, stale=True) if stale else board
+
+
+def dashboard_within(
+    session: Session, currency: str, database: Database, wait: float
+) -> Dashboard | None:
+    """:func:`dashboard` with the workspace's rates, but the very first board of all is waited
+    for ``wait`` seconds at most: None when it is not ready by then (the page then says it is
+    being worked out)."""
+    url = str(session.get_bind().engine.url)
+    rates = database.settings.rates
+    board, stale = current_or_previous_within(
+        _boards,
+        session,
+        _slot(url, currency, rates),
+        data_version(session),
+        lambda own: build_dashboard(own, currency, rates),
+        wait,
+    )
+    if board is None:
+        return None
     return replace(board, stale=True) if stale else board

@@ -9,10 +9,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from soloist.domain.dashboard import Dashboard, dashboard
+from soloist.domain.dashboard import Dashboard, dashboard_within
 from soloist.domain.service import sla_summary
 from soloist.money import minor_to_decimal
-from soloist.web.rendering import render, wording
+from soloist.web.rendering import FIRST_FIGURES_WAIT_SECONDS, render, render_pending, wording
 from soloist.web.security import CurrentUser
 from soloist.web.tasks import today_tasks
 
@@ -52,7 +52,9 @@ def show_dashboard(request: Request, user: CurrentUser) -> Response:
     database = request.app.state.database
     currency = request.app.state.settings.currency
     with database.read_session() as session:
-        board = dashboard(session, currency, database)
+        board = dashboard_within(session, currency, database, FIRST_FIGURES_WAIT_SECONDS)
+        if board is None:
+            return render_pending(request, wording(request, user)._("Dashboard"), user=user)
         support = sla_summary(session, dt.datetime.now(dt.UTC))  # the breach warning
         today, today_total = today_tasks(request, session)  # the "Today" card
     return render(
