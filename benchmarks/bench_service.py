@@ -179,9 +179,7 @@ OVERVIEWS = ("/", "/loyalty", "/campaigns", "/journeys", "/reports")
 def until_current(client: httpx.Client, limit_s: float = 600) -> float | None:
     """Seconds from now until every overview page has been shown unmarked (not as being
     updated) at least once: the server's start-up recomputations are then done, and the pages
-    are measured as in a running server. (A page can be marked again later: the worker's
-    scheduled sends add messages, which the Reports page's figures are kept until.) None when
-    that did not happen within ``limit_s``."""
+    are measured as in a running server. None when that did not happen within ``limit_s``."""
     started = time.perf_counter()
     waiting = set(OVERVIEWS)
     while time.perf_counter() - started < limit_s:
