@@ -96,9 +96,11 @@ def build_report(
 _reports: VersionedCache[tuple[str, ...], Report] = VersionedCache("reports", maxsize=8, kept=True)
 
 
-#: Audited actions that change no figure of a period already over: what they add is dated
-#: and checked as such (an order, a customer's first order, a ticket and its messages), or
-#: they touch no figure at all.
+#: Audited actions that leave the report as it is: what they add is dated and checked as such
+#: (an order, a customer's first order, a ticket and its messages), they touch no figure, or
+#: they change only how the loyalty programme stands now (a new member, a member's tier),
+#: which the report shows as of when it was built and refreshes hourly, as it does the
+#: campaigns' and journeys' effects. (Each new customer of a live shop joins the programme.)
 UNSEEN_BY_PAST_PERIODS = (
     "order.created",
     "customer.created",
@@ -112,6 +114,8 @@ UNSEEN_BY_PAST_PERIODS = (
     "token.revoked",
     "user.signed_out",
     "user.sign_in_failed",
+    "loyalty.enrolled",
+    "loyalty.tier_changed",
 )
 
 
