@@ -447,14 +447,14 @@ def dashboard_within(
     being worked out)."""
     url = str(session.get_bind().engine.url)
     rates = database.settings.rates
-    board, stale = current_or_previous_within(
-        _boards,
-        session,
-        _slot(url, currency, rates),
-        data_version(session),
-        lambda own: build_dashboard(own, currency, rates),
-        wait,
+
+    def build(own: Session) -> Dashboard:
+        return build_dashboard(own, currency, rates)
+
+    found = current_or_previous_within(
+        _boards, session, _slot(url, currency, rates), data_version(session), build, wait
     )
+    board, stale = found
     if board is None:
         return None
     return replace(board, stale=True) if stale else board
