@@ -21,6 +21,27 @@ from soloist.storage.database import Database
 from tests.web.conftest import sign_in
 
 
+def _held_back(monkeypatch: pytest.MonkeyPatch, module: Any, name: str) -> threading.Event:
+    """Make ``module.name`` (a build) wait until the returned event is set."""
+    released = threading.Event()
+    build = getattr(module, name)
+
+    def slow_build(*args: Any, **kwargs: Any) -> Any:
+        released.wait(timeout=60)
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, slow_build)
+    return released
+
+
+def _once_worked_out(web: TestClient, path: str) -> str:
+    deadline = time.monotonic() + 30
+    while 'id="pending"' in (page := web.get(path).text):
+        assert time.monotonic() < deadline, f"{path} was never worked out"
+        time.sleep(0.05)
+    return page
+
+
 def test_a_report_not_worked_out_yet_is_a_page_that_reloads_itself(
     web: TestClient, sqlite_database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -33,14 +54,7 @@ def test_a_report_not_worked_out_yet_is_a_page_that_reloads_itself(
                         lines=[OrderLineCreate(description="tea", unit_price=Decimal("40"))]),
             "t",
         )  # fmt: skip
-    released = threading.Event()
-    build_report = report_build.build_report
-
-    def slow_build(*args: Any, **kwargs: Any) -> report_build.Report:
-        released.wait(timeout=60)
-        return build_report(*args, **kwargs)
-
-    monkeypatch.setattr(report_build, "build_report", slow_build)
+    released = _held_back(monkeypatch, report_build, "build_report")
     token = sign_in(web)
     web.post("/language", data={"locale": "zh_Hans", "next": "/", "csrf_token": token})
     pending = web.get("/reports")
@@ -50,10 +64,7 @@ def test_a_report_not_worked_out_yet_is_a_page_that_reloads_itself(
     assert "正在首次计算" in pending.text
     assert "worked out" not in pending.text
     released.set()
-    deadline = time.monotonic() + 30
-    while 'id="pending"' in (page := web.get("/reports").text):
-        assert time.monotonic() < deadline, "the report was never worked out"
-        time.sleep(0.05)
+    page = _once_worked_out(web, "/reports")
     assert "月度报告" in page
     assert '<meta http-equiv="refresh"' not in page
 
@@ -61,21 +72,11 @@ def test_a_report_not_worked_out_yet_is_a_page_that_reloads_itself(
 def test_a_dashboard_not_worked_out_yet_is_a_page_that_reloads_itself(
     web: TestClient, sqlite_database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    released = threading.Event()
-    build_dashboard = dashboard_module.build_dashboard
-
-    def slow_build(*args: Any, **kwargs: Any) -> dashboard_module.Dashboard:
-        released.wait(timeout=60)
-        return build_dashboard(*args, **kwargs)
-
-    monkeypatch.setattr(dashboard_module, "build_dashboard", slow_build)
+    released = _held_back(monkeypatch, dashboard_module, "build_dashboard")
     sign_in(web)
     pending = web.get("/")
     assert 'id="pending"' in pending.text
     assert "worked out for the first time" in pending.text
     released.set()
-    deadline = time.monotonic() + 30
-    while 'id="pending"' in (page := web.get("/").text):
-        assert time.monotonic() < deadline, "the dashboard was never worked out"
-        time.sleep(0.05)
+    page = _once_worked_out(web, "/")
     assert '<meta http-equiv="refresh"' not in page
