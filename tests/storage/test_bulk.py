@@ -131,6 +131,8 @@ def test_a_large_load_into_a_small_table_rebuilds_its_indexes_and_keys(
         assert any("DROP INDEX ix_order_lines_product_id" in s for s in dropped)
     elif engine == "postgresql":
         assert any("DROP CONSTRAINT fk_order_lines_order_id_orders" in s for s in dropped)
+    if engine in ("sqlite", "postgresql"):  # the lines' unique key too, checked when made again
+        assert any("DROP INDEX uq_order_lines_order_id_line_no" in s for s in dropped)
     else:  # MariaDB commits DDL at once, so nothing may be dropped inside an import
         assert dropped == []
     assert _indexes_and_keys(database) == before
@@ -197,3 +199,46 @@ def test_a_bulk_load_leaves_a_disabled_collector_disabled() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_times_from_a_frame_are_stored_as_the_orm_stores_them(database: Database) -> None:
+    """A frame's timezone-aware times are made naive UTC (and on SQLite, text) on the whole
+    column; what lands must be what an ORM insert of the same times writes, to the digit."""
+    china = dt.timezone(dt.timedelta(hours=8))
+    times = [
+        dt.datetime(2010, 12, 1, 8, 26, tzinfo=dt.UTC),
+        dt.datetime(999, 1, 2, 3, 4, 5, 6, tzinfo=dt.UTC),
+        dt.datetime(2024, 3, 1, 23, 59, 59, 999_999, tzinfo=china),  # the day before in UTC
+        dt.datetime(2025, 6, 30, 0, 0, 0, 500, tzinfo=dt.timezone(dt.timedelta(hours=-5))),
+    ]
+    with database.session() as session:
+        customer = create_customer(session, CustomerCreate(name="Ana"), actor="test")
+        names = ("external_id", "customer_id", "currency", "total_minor", "ordered_at")
+        frame = pl.DataFrame(
+            {
+                "external_id": [f"F-{n}" for n in range(len(times))],
+                "customer_id": [customer.id] * len(times),
+                "currency": ["EUR"] * len(times),
+                "total_minor": [0] * len(times),
+                "ordered_at": pl.Series(times, dtype=pl.Datetime("us", "Asia/Shanghai")),
+            }
+        )
+        bulk_insert(session, Order, names, frame)
+        for n, when in enumerate(times):
+            session.add(
+                Order(
+                    external_id=f"O-{n}",
+                    customer_id=customer.id,
+                    currency="EUR",
+                    total_minor=0,
+                    ordered_at=when,
+                )
+            )
+    with database.session() as session:
+        raw = dict(
+            session.connection().exec_driver_sql("SELECT external_id, ordered_at FROM orders").all()
+        )
+        read = dict(session.execute(select(Order.external_id, Order.ordered_at)).all())
+    for n, when in enumerate(times):
+        assert raw[f"F-{n}"] == raw[f"O-{n}"]
+        assert read[f"F-{n}"] == when

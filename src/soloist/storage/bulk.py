@@ -30,7 +30,12 @@ from sqlalchemy.orm import Session
 from sqlalchemy.schema import AddConstraint, DropConstraint
 from sqlalchemy.sql.expression import Executable
 
-from soloist.storage.types import RANDOMISED_TYPES, as_utc, encrypted_bind_values
+from soloist.storage.types import (
+    RANDOMISED_TYPES,
+    UTCDateTime,
+    as_utc,
+    encrypted_bind_values,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -41,6 +46,8 @@ CHUNK = 5000  # keys per IN (...) lookup: few round trips, well under every engi
 # SQLite's page cache while a bulk insert runs (KiB): the indexes of a million new rows stay
 # in memory instead of being spilled to the write-ahead log page by page (2× faster).
 SQLITE_BULK_CACHE_KIB = 262_144
+#: How SQLAlchemy's SQLite ``DATETIME`` stores a time, in Polars' ``strftime`` spelling.
+SQLITE_DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S%.6f"
 BULK_REINDEX_ROWS = 20_000  # see _indexes_rebuilt
 
 
@@ -190,8 +197,8 @@ def bulk_insert(
             pl.lit(value).alias(column.name)
             for column, value in zip(columns[len(names) :], constants, strict=True)
         )
-        processed = _processed_frame(frame, processors, secret)
-        values = processed.iter_rows(buffer_size=20_000)
+        processed = _processed_frame(frame, processors, secret, columns, dialect)
+        values = _frame_rows(processed)
     else:
         tail = tuple(constants)
         listed = [row + tail for row in rows] if tail else rows
@@ -273,14 +280,16 @@ def _sqlite_cache(raw: Any, rows: int) -> Iterator[None]:
 @contextlib.contextmanager
 def _indexes_rebuilt(connection: Any, table: Any, rows: int) -> Iterator[None]:
     """Load, then index: when an insert at least doubles a table (of ``BULK_REINDEX_ROWS`` rows
-    or more), the table's plain (non-unique) indexes — and on PostgreSQL its foreign keys — are
-    dropped first and made again after it, in the same transaction. Building an index over all
+    or more), the table's indexes — and on PostgreSQL its foreign keys — are dropped first and
+    made again after it, in the same transaction. A unique index then checks the whole table
+    when it is made again (a duplicate refuses the load there, and the transaction with it);
+    unique constraints stay as they are (SQLite cannot drop one). Building an index over all
     the keys at once is cheaper than a million random insertions into it, and PostgreSQL checks
     a re-added foreign key with one join instead of a trigger per row (the bulk-loading advice
     of both engines' manuals). SQLite and PostgreSQL roll such DDL back with the transaction;
     MariaDB would commit it, so there nothing is dropped."""
     engine = connection.dialect.name
-    indexes = [index for index in table.indexes if not index.unique]
+    indexes = list(table.indexes)
     keys = list(table.foreign_key_constraints) if engine == "postgresql" else []
     if engine not in ("sqlite", "postgresql") or rows < BULK_REINDEX_ROWS:
         yield
@@ -338,16 +347,50 @@ def _processed_column(values: Sequence[Any], processor: Any, secret: Encrypt | N
 
 
 def _processed_frame(
-    frame: pl.DataFrame, processors: list[Any], secret: list[Encrypt | None]
+    frame: pl.DataFrame,
+    processors: list[Any],
+    secret: list[Encrypt | None],
+    columns: Sequence[Any],
+    dialect: Dialect,
 ) -> pl.DataFrame:
-    """:func:`_processed` of a frame, column by column."""
-    columns = frame.get_columns()
+    """:func:`_processed` of a frame, column by column (times on whole columns)."""
+    series = frame.get_columns()
     for index, processor in enumerate(processors):
-        if processor is not None:
-            values = columns[index].to_list()
-            done = _processed_column(values, processor, secret[index])
-            columns[index] = pl.Series(columns[index].name, done)
-    return pl.DataFrame(columns)
+        if processor is None:
+            continue
+        times = _utc_times(series[index], columns[index], dialect)
+        if times is not None:
+            series[index] = times
+            continue
+        done = _processed_column(series[index].to_list(), processor, secret[index])
+        series[index] = pl.Series(series[index].name, done)
+    return pl.DataFrame(series)
+
+
+def _utc_times(series: pl.Series, column: Any, dialect: Dialect) -> pl.Series | None:
+    """A column of timezone-aware times bound for a :class:`UTCDateTime` column, as
+    :meth:`UTCDateTime.process_bind_param` and the driver's own processing would make them
+    value by value, on the whole column: naive UTC, and on SQLite the text SQLAlchemy's
+    ``DATETIME`` stores (``2010-12-01 08:26:00.000000``). ``None`` for anything else (naive
+    times go value by value, where they are refused)."""
+    dtype = series.dtype
+    if not isinstance(column.type, UTCDateTime) or not isinstance(dtype, pl.Datetime):
+        return None
+    if dtype.time_zone is None:
+        return None
+    naive = series.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+    if dialect.name == "sqlite":
+        return naive.dt.strftime(SQLITE_DATETIME_FORMAT)
+    return naive
+
+
+def _frame_rows(frame: pl.DataFrame, part: int = 50_000) -> Iterator[tuple[Any, ...]]:
+    """The rows of ``frame`` as tuples, ``part`` rows at a time: each part's columns become
+    Python lists once and are zipped, about a third cheaper than ``iter_rows`` (0.26 s against
+    0.37 s for 900,000 order lines of ten columns), without holding the whole frame as lists."""
+    for start in range(0, frame.height, part):
+        piece = frame.slice(start, part)
+        yield from zip(*(column.to_list() for column in piece.get_columns()), strict=True)
 
 
 def _processed(

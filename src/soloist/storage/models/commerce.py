@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from soloist.money import minor_to_decimal
@@ -96,7 +96,9 @@ class OrderLine(IdMixin, Base):
 
     order: Mapped[Order] = relationship(back_populates="lines")
 
-    __table_args__ = (UniqueConstraint("order_id", "line_no"),)
+    # A unique index rather than a table constraint: a bulk load can drop it and build it once
+    # after the load (soloist.storage.bulk), which SQLite cannot do with a constraint.
+    __table_args__ = (Index("uq_order_lines_order_id_line_no", "order_id", "line_no", unique=True),)
 
 
 class Subscription(IdMixin, TimestampMixin, Base):
