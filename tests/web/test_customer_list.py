@@ -121,3 +121,40 @@ def test_dashboard_figures_on_every_engine(database: Database) -> None:
     assert board.revenue_trend[-1][1] == 1000
     assert board.scored is False
     assert board.cohorts  # Bob's first purchase is within the last 12 months
+
+
+def test_every_page_sorted_by_a_score_is_the_page_of_the_whole_list(database: Database) -> None:
+    """Pages of every active customer come from the score index alone (the fast path); a tag
+    every customer has takes the general query. Both must give the same pages, ties by id,
+    customers no longer active left out, the unscored last."""
+    with database.session() as session:
+        ids = [
+            create_customer(session, CustomerCreate(name=f"C{n:02}", tags=["all"]), "t").id
+            for n in range(9)
+        ]
+        run = ModelRun(kind="clv", status="succeeded", finished_at=NOW, params={}, metrics={})
+        session.add(run)
+        session.flush()
+        risks = [0.5, 0.2, 0.5, 0.9, None, 0.5, 0.2, 0.7, 0.5]
+        for customer_id, risk in zip(ids, risks, strict=True):
+            session.add(
+                CustomerScore(
+                    model_run_id=run.id,
+                    customer_id=customer_id,
+                    churn_risk=risk,
+                    clv_12m_minor=None if risk is None else int(1000 * (1 - risk)),
+                    reasons={},
+                )
+            )
+        gone = session.get(Customer, ids[2])
+        assert gone is not None
+        gone.status = "merged"
+    expected = ["C03", "C07", "C00", "C05", "C08", "C01", "C06", "C04"]
+    assert names(database, sort="risk") == (expected, 8)
+    for sort in ("risk", "clv"):
+        whole, total = names(database, sort=sort)
+        assert total == 8
+        for offset in range(9):
+            fast = names(database, sort=sort, limit=2, offset=offset)
+            general = names(database, sort=sort, limit=2, offset=offset, tag="all")
+            assert fast == general == (whole[offset : offset + 2], 8)

@@ -240,7 +240,8 @@ def list_customers(session: Session, filters: CustomerFilters) -> tuple[list[Cus
     else:
         score = getattr(sort_alias, str(sort_field))
         scored_joins = inner | {sort_alias}
-        if len(where) == 1 and not score_where:  # every active customer: counted by the index
+        everyone = len(where) == 1 and not score_where
+        if everyone:  # every active customer: counted by the index
             scored = _counts.get_or_compute(
                 (*question, sort_field, "all"),
                 version,
@@ -251,7 +252,18 @@ def list_customers(session: Session, filters: CustomerFilters) -> tuple[list[Cus
         # Customers without the score can pass no score filter; they come last, by id.
         unscored = 0 if score_where else count(inner, set()) - scored
         total = scored + unscored
-        if filters.offset < scored:
+        if filters.offset < scored and everyone:
+            page = _page_by_score(
+                session, runs[str(sort_field)], str(sort_field), filters.offset, filters.limit
+            )
+            found = {
+                row[0]: row
+                for row in session.execute(
+                    joined(select(*columns), scored_joins).where(Customer.id.in_(page))
+                )
+            }
+            rows = [found[customer_id] for customer_id in page if customer_id in found]
+        elif filters.offset < scored:
             rows = list(
                 session.execute(
                     joined(select(*columns), scored_joins)
@@ -284,6 +296,28 @@ def list_customers(session: Session, filters: CustomerFilters) -> tuple[list[Cus
         )
         for row in rows
     ], total
+
+
+def _page_by_score(session: Session, run_id: int, field: str, offset: int, limit: int) -> list[int]:
+    """The ids of one page of every active customer with ``field`` in run ``run_id``, highest
+    first (ties by id), read from the run's score index alone; the page's own rows are read
+    after. Skipping a deep page's earlier rows in the full query joined each of them to the
+    customer and to two more scores (288 ms at page 400 of 100,000 customers)."""
+    column = getattr(CustomerScore, field)
+    no_longer_active = select(Customer.id).where(Customer.no_longer_active())
+    return list(
+        session.scalars(
+            select(CustomerScore.customer_id)
+            .where(
+                CustomerScore.model_run_id == run_id,
+                column.is_not(None),
+                CustomerScore.customer_id.not_in(no_longer_active),
+            )
+            .order_by(column.desc(), CustomerScore.customer_id)
+            .limit(limit)
+            .offset(offset)
+        )
+    )
 
 
 def _scored_active(session: Session, run_id: int, field: str) -> int:
