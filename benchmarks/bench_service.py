@@ -10,7 +10,8 @@ It starts ``soloist serve`` on a free loopback port, signs in through the login 
 each overview page's first view (before the writer: what the start-up computations leave a
 user to wait for; with figures kept from an earlier run, they are shown at once), waits
 until every overview page has been shown unmarked once (the start-up recomputations done; the
-seconds are reported), starts the writer (a write token made for the run posts
+seconds are reported), then until the server reports no start-up work left in the background
+(``computing`` of ``GET /api/v1/status`` empty; ``--no-settle`` skips this), starts the writer (a write token made for the run posts
 ``POST /api/v1/orders`` every 100 ms), and times N requests of each page (p50 / p95 / max in
 ms): the ticket inbox (active tickets by due time; the breached filter; a subject search),
 random ticket threads, the customer list (name search sorted by CLV, deep pages sorted by
@@ -190,15 +191,35 @@ def until_current(client: httpx.Client, limit_s: float = 600) -> float | None:
     return None
 
 
+def until_settled(url: str, token: str, limit_s: float = 900) -> float | None:
+    """Seconds from now until the server reports no figure being worked out in the
+    background (``computing`` of ``GET /api/v1/status`` empty on two reads 2 s apart): the
+    start-up work (the recommender, the rating model, the feedback analysis after the
+    overviews) is then done. None when that did not happen within ``limit_s``."""
+    started = time.perf_counter()
+    quiet = 0
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=url, timeout=60, headers=headers) as client:
+        while time.perf_counter() - started < limit_s:
+            computing = client.get("/api/v1/status").raise_for_status().json()["computing"]
+            quiet = 0 if computing else quiet + 1
+            if quiet == 2:
+                return round(time.perf_counter() - started, 1)
+            time.sleep(2)
+    return None
+
+
 def web_figures(url: str, email: str, password: str, n: int, ticket_ids: list[int],
                 customer_ids: list[int], rng: random.Random,
-                writer: OrderWriter) -> dict[str, Any]:  # fmt: skip
+                writer: OrderWriter, token: str, settle: bool) -> dict[str, Any]:  # fmt: skip
     figures: dict[str, Any] = {}
     with httpx.Client(base_url=url, timeout=300, headers={"Accept-Language": "en"},
                       follow_redirects=True) as client:  # fmt: skip
         sign_in(client, email, password)
         figures["first views after start (no writer yet)"] = first_views(client)
         figures["seconds until every overview is current"] = until_current(client)
+        if settle:
+            figures["seconds more until no start-up work is left"] = until_settled(url, token)
         writer.start()
 
         def page(path: str, **params: Any) -> Any:
@@ -289,6 +310,12 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=60, help="Requests per measurement.")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", type=Path, help="Also write the figures here.")
+    parser.add_argument(
+        "--no-settle",
+        action="store_true",
+        help="Start the writer as soon as the overviews are current, with the start-up "
+        "work (recommender, feedback analysis) possibly still running beside the pages.",
+    )
     args = parser.parse_args()
     rng = random.Random(args.seed)
     database = open_workspace(load_settings(workspace=args.workspace))
@@ -309,7 +336,7 @@ def main() -> None:
         web = web_figures(url, args.email, args.password, args.n,
                           rng.sample(ticket_ids, min(len(ticket_ids), 1000)),
                           rng.sample(customer_ids, min(len(customer_ids), 1000)), rng,
-                          writer)  # fmt: skip
+                          writer, token, not args.no_settle)  # fmt: skip
     finally:
         writer.stop.set()
         if writer.ident is not None:  # started

@@ -1,7 +1,14 @@
 from __future__ import annotations
 
-from fastapi.testclient import TestClient
+import threading
+import time
 
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from soloist.domain.caches import start_computing
+from soloist.storage.caches import VersionedCache
+from soloist.storage.database import Database
 from tests.api.conftest import bearer
 
 
@@ -113,6 +120,36 @@ def test_pagination_limits_are_enforced(client: TestClient, tokens: dict[str, st
 def test_status_matches_the_cli_contract(client: TestClient, tokens: dict[str, str]) -> None:
     body = client.get("/api/v1/status", headers=bearer(tokens["read"])).json()
     assert {"customers", "orders", "order_lines", "revenue"} <= set(body)
+
+
+def test_status_names_the_figures_being_worked_out(
+    client: TestClient, tokens: dict[str, str], database: Database
+) -> None:
+    """While a background computation runs, the status names its cache; then none."""
+    cache: VersionedCache[str, int] = VersionedCache("slow test figures", maxsize=2)
+    release = threading.Event()
+
+    def slow(_session: Session) -> int:
+        release.wait(10)
+        return 1
+
+    read = bearer(tokens["read"])
+    assert "slow test figures" not in client.get("/api/v1/status", headers=read).json()["computing"]
+    start_computing(cache, database.engine, "key", 1, slow)
+    try:
+        assert "slow test figures" in client.get("/api/v1/status", headers=read).json()["computing"]
+    finally:
+        release.set()
+    for _ in range(200):
+        if (
+            "slow test figures"
+            not in client.get("/api/v1/status", headers=read).json()["computing"]
+        ):
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError("the finished computation is still named")
+    assert cache.get("key", 1) == 1
 
 
 def test_openapi_describes_the_contract_paths(client: TestClient) -> None:

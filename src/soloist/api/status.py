@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from soloist.api.deps import Reader, ReadSession
+from soloist.domain.caches import computations_under_way
 from soloist.domain.status import workspace_status
 
 router = APIRouter(tags=["status"])
@@ -61,6 +62,11 @@ class StatusPublic(BaseModel):
     first_order_at: str | None = Field(description="ISO 8601, or null without orders.")
     last_order_at: str | None = Field(description="ISO 8601, or null without orders.")
     latest_model_run: ModelRunBrief | None
+    computing: list[str] = Field(
+        description="Figures this server is working out in the background right now (after a "
+        "start, or after the data changed): the names of their caches. Empty when every "
+        "figure it holds is current."
+    )
 
 
 class Health(BaseModel):
@@ -71,7 +77,8 @@ class Health(BaseModel):
 def get_status(request: Request, session: ReadSession, _: Reader) -> StatusPublic:
     """The same counts and revenue as `soloist status --json`."""
     settings = request.app.state.settings
-    return StatusPublic.model_validate(workspace_status(session, settings.currency, settings.rates))
+    found = workspace_status(session, settings.currency, settings.rates)
+    return StatusPublic.model_validate({**found, "computing": computations_under_way()})
 
 
 @router.get("/healthz", include_in_schema=False)
