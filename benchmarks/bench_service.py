@@ -7,17 +7,17 @@ Build the workspace as for ``bench_web.py`` (``soloist demo --customers 100000 -
     python benchmarks/bench_service.py --workspace /tmp/ws100k --password bench-password-123
 
 It starts ``soloist serve`` on a free loopback port, signs in through the login form, times
-each overview page's first view (before the writer: what the start-up computations leave a
-user to wait for; with figures kept from an earlier run, they are shown at once), waits
-until every overview page has been shown unmarked once (the start-up recomputations done; the
-seconds are reported), then until the server reports no start-up work left in the background
-(``computing`` of ``GET /api/v1/status`` empty; ``--no-settle`` skips this), starts the writer (a write token made for the run posts
-``POST /api/v1/orders`` every 100 ms), and times N requests of each page (p50 / p95 / max in
-ms): the ticket inbox (active tickets by due time; the breached filter; a subject search),
-random ticket threads, the customer list (name search sorted by CLV, deep pages sorted by
-risk), random customer and customer-loyalty pages, segments, loyalty, campaigns, journeys,
-feedback, reports, models, jobs, the pipeline board and list, the tasks list, the dashboard,
-and ``GET /api/v1/tickets`` / ``GET /api/v1/deals/forecast``.
+each overview page's first view (before the writer: what the start-up computations leave a user
+to wait for; with figures kept from an earlier run, they are shown at once), waits until every
+overview page has been shown unmarked once (the start-up recomputations done; the seconds are
+reported), then until the server reports no start-up work left in the background (``computing``
+of ``GET /api/v1/status`` empty; ``--no-settle`` skips this), starts the writer (a write token
+made for the run posts ``POST /api/v1/orders`` every 100 ms), and times N requests of each page
+(p50 / p95 / max in ms): the ticket inbox (active tickets by due time; the breached filter; a
+subject search), random ticket threads, the customer list (name search sorted by CLV, deep
+pages sorted by risk), random customer and customer-loyalty pages, segments, loyalty,
+campaigns, journeys, feedback, reports, models, jobs, the pipeline board and list, the tasks
+list, the dashboard, and ``GET /api/v1/tickets`` / ``GET /api/v1/deals/forecast``.
 
 The baseline does the same work the "plain" way, per request: pandas ``read_sql`` of the tables
 and the filter / sort / group in memory (the inbox: active tickets joined to customer names,

@@ -7,6 +7,7 @@ scoring rows (cutoff = today). All of it is vectorised pandas: one group-by per 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -169,6 +170,38 @@ def _money(value: float) -> str:
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
 
 
+def _plural(v: float) -> str:
+    return "s" if v != 1 else ""
+
+
+# One phrase per known feature, worded only for the feature asked about (a churn run words
+# three reasons for each of a hundred thousand customers).
+_PHRASES: dict[str, Callable[[float, float], str]] = {
+    "recency_days": lambda v, m: f"last order {humanize_days(v)} ago (typical: {humanize_days(m)})",
+    "orders": lambda v, m: f"{v:.0f} order{_plural(v)} so far (typical: {m:.0f})",
+    "total_spent": lambda v, m: f"spent {_money(v)} in total (typical: {_money(m)})",
+    "average_order_value": lambda v, m: f"orders average {_money(v)} (typical: {_money(m)})",
+    "tenure_days": lambda v, m: f"customer for {humanize_days(v)} (typical: {humanize_days(m)})",
+    "interpurchase_days": lambda v, m: (
+        f"usually orders every {humanize_days(v)} (typical: every {humanize_days(m)})"
+    ),
+    "overdue_ratio": lambda v, m: (
+        f"{v:.1f}× their usual gap since the last order (typical: {m:.1f}×)"
+    ),
+    "orders_90d": lambda v, m: f"{v:.0f} order{_plural(v)} in the last 90 days (typical: {m:.0f})",
+    "orders_prev_90d": lambda v, m: (
+        f"{v:.0f} order{_plural(v)} in the 90 days before that (typical: {m:.0f})"
+    ),
+    "spent_90d": lambda v, m: f"spent {_money(v)} in the last 90 days (typical: {_money(m)})",
+    "p_alive": lambda v, m: (
+        f"BG/NBD probability of still being a customer {v:.0%} (typical: {m:.0%})"
+    ),
+    "csat": lambda v, m: f"average CSAT {v:.1f} (typical: {m:.1f})",
+    "nps": lambda v, m: f"NPS answer {v:.0f} (typical: {m:.0f})",
+    "tickets": lambda v, m: f"{v:.0f} support ticket{_plural(v)} (typical: {m:.0f})",
+}
+
+
 def describe_reason(
     feature: str, value: float, typical: float, context: dict[str, float] | None = None
 ) -> str:
@@ -180,29 +213,11 @@ def describe_reason(
     v, m = float(value), float(typical)
     if feature == "interpurchase_days" and (context or {}).get("orders") == 1.0:
         return f"only one order so far, {humanize_days(v)} ago"
-    phrases = {
-        "recency_days": f"last order {humanize_days(v)} ago (typical: {humanize_days(m)})",
-        "orders": f"{v:.0f} order{'s' if v != 1 else ''} so far (typical: {m:.0f})",
-        "total_spent": f"spent {_money(v)} in total (typical: {_money(m)})",
-        "average_order_value": f"orders average {_money(v)} (typical: {_money(m)})",
-        "tenure_days": f"customer for {humanize_days(v)} (typical: {humanize_days(m)})",
-        "interpurchase_days": f"usually orders every {humanize_days(v)}"
-        f" (typical: every {humanize_days(m)})",
-        "overdue_ratio": f"{v:.1f}× their usual gap since the last order (typical: {m:.1f}×)",
-        "orders_90d": f"{v:.0f} order{'s' if v != 1 else ''} in the last 90 days"
-        f" (typical: {m:.0f})",
-        "orders_prev_90d": f"{v:.0f} order{'s' if v != 1 else ''} in the 90 days before that"
-        f" (typical: {m:.0f})",
-        "spent_90d": f"spent {_money(v)} in the last 90 days (typical: {_money(m)})",
-        "p_alive": f"BG/NBD probability of still being a customer {v:.0%} (typical: {m:.0%})",
-        "csat": f"average CSAT {v:.1f} (typical: {m:.1f})",
-        "nps": f"NPS answer {v:.0f} (typical: {m:.0f})",
-        "tickets": f"{v:.0f} support ticket{'s' if v != 1 else ''} (typical: {m:.0f})",
-    }
-    if feature in phrases:
-        return phrases[feature]
+    phrase = _PHRASES.get(feature)
+    if phrase is not None:
+        return phrase(v, m)
     label = feature.replace("_", " ")
-    if set(np.unique([v, m])) <= {0.0, 1.0} and v in (0.0, 1.0):
+    if {v, m} <= {0.0, 1.0}:
         return f"{label}: {'yes' if v == 1.0 else 'no'}"
     word = "higher" if v > m else "lower" if v < m else "as usual"
     return f"{label} {v:.3g} ({word} than the typical {m:.3g})"

@@ -84,7 +84,9 @@ def analyze(
         plots_dir=plots,
     )
     actor = cli_actor()
-    with common.open_database() as database:
+    from soloist.domain.scoring.shared_orders import paid_orders_shared
+
+    with common.open_database() as database, paid_orders_shared():
         currency = database.settings.currency
         options = dataclasses.replace(options, rates=database.settings.rates)
         # Each analysis reads and fits with no write lock held and writes in a short

@@ -73,6 +73,7 @@ def refit_workspace(context: JobContext) -> dict[str, Any]:
     from soloist.domain.scoring.churn import score_churn_risk
     from soloist.domain.scoring.clv import AnalyzeOptions, analyze_workspace
     from soloist.domain.scoring.segments import segment_customers
+    from soloist.domain.scoring.shared_orders import paid_orders_shared
 
     session, currency, payload = context.session, context.settings.currency, context.payload
     database, actor = context.database, context.actor
@@ -99,26 +100,40 @@ def refit_workspace(context: JobContext) -> dict[str, Any]:
             return analysis(reader, store)
 
     try:
-        model, holdout_days = payload.get("model"), payload.get("holdout_days")
-        options = AnalyzeOptions(
-            model=None if model in (None, "auto") else str(model),
-            holdout_days=None if holdout_days is None else int(holdout_days),
-            rates=context.settings.rates,
-        )
-        runs = [
-            fitted(
-                lambda read, store: analyze_workspace(read, currency, actor, options, store=store)
+        with paid_orders_shared():  # the three analyses read the paid orders once
+            model, holdout_days = payload.get("model"), payload.get("holdout_days")
+            options = AnalyzeOptions(
+                model=None if model in (None, "auto") else str(model),
+                holdout_days=None if holdout_days is None else int(holdout_days),
+                rates=context.settings.rates,
             )
-        ]
-        if not payload.get("clv_only", False):
-            runs.append(
-                fitted(lambda read, store: segment_customers(read, currency, actor, "kmeans",
-                                                             store=store, rates=options.rates))
-            )  # fmt: skip
-            runs.append(
-                fitted(lambda read, store: score_churn_risk(read, currency, actor, horizon_days=90,
-                                                            store=store, rates=options.rates))
-            )  # fmt: skip
+            runs = [
+                fitted(
+                    lambda read, store: analyze_workspace(
+                        read, currency, actor, options, store=store
+                    )
+                )
+            ]
+            if not payload.get("clv_only", False):
+                runs.append(
+                    fitted(
+                        lambda read, store: segment_customers(
+                            read, currency, actor, "kmeans", store=store, rates=options.rates
+                        )
+                    )
+                )
+                runs.append(
+                    fitted(
+                        lambda read, store: score_churn_risk(
+                            read,
+                            currency,
+                            actor,
+                            horizon_days=90,
+                            store=store,
+                            rates=options.rates,
+                        )
+                    )
+                )
     except (ValidationError, AnalyticsInputError, TypeError, ValueError) as exc:
         # The data or the options do not allow a fit: trying again at once will not help.
         raise JobRefusedError(f"The refit cannot run: {exc}") from exc

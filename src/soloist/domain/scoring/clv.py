@@ -48,6 +48,7 @@ from soloist.domain.scoring.model_choice import (
     fit_purchase_model,
     fit_spend_model,
 )
+from soloist.domain.scoring.shared_orders import shared_read
 from soloist.domain.scoring.subscription_clv import analyze_subscriptions
 from soloist.errors import UsageError, ValidationError
 from soloist.money import minor_to_decimal, minor_units_per_unit
@@ -86,8 +87,19 @@ def load_paid_orders(
     (of one customer, with ``customer_id``); with ``rates``, also the orders paid in those
     currencies, converted (:func:`~soloist.domain.currencies.converted_amounts`).
 
-    ``amount`` is what the customer kept paying: the total less any partial refund.
+    ``amount`` is what the customer kept paying: the total less any partial refund. Inside
+    :func:`~soloist.domain.scoring.shared_orders.paid_orders_shared`, analyses run one after
+    the other share one read of every customer's orders.
     """
+    if customer_id is None:
+        key = ("paid orders", currency, *sorted((rates or {}).items()))
+        return shared_read(session, key, lambda: _read_paid_orders(session, currency, None, rates))
+    return _read_paid_orders(session, currency, customer_id, rates)
+
+
+def _read_paid_orders(
+    session: Session, currency: str, customer_id: int | None, rates: Rates | None
+) -> pd.DataFrame:
     rows = fetch_raw(session, paid_orders_query(currency, rates or {}, customer_id))
     customers, times, amounts, costs, codes = columns_of(rows, 5)
     if rates and any(code != currency for code in codes):
