@@ -1,5 +1,6 @@
 """Analyses run one after the other share one read of the paid orders while they are unchanged
-(``soloist analyze``, the nightly refit), and read again after any change."""
+(``soloist analyze``, the nightly refit), not changed by what the analyses store, and read again
+after any change of the orders."""
 
 from __future__ import annotations
 
@@ -8,13 +9,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 
-from sqlalchemy import event
+from sqlalchemy import event, select
 
+from soloist.domain.audit import record_audit
 from soloist.domain.customers.records import CustomerCreate, create_customer
+from soloist.domain.intake.orders import refund_order
 from soloist.domain.orders import OrderCreate, record_order
 from soloist.domain.scoring.clv import load_paid_orders
 from soloist.domain.scoring.shared_orders import paid_orders_shared
 from soloist.storage.database import Database
+from soloist.storage.models import Order
 
 WHEN = dt.datetime(2025, 3, 1, 10, tzinfo=dt.UTC)
 
@@ -60,6 +64,8 @@ def test_analyses_share_one_read_of_unchanged_orders(database: Database) -> None
         with database.read_session() as session:
             first = load_paid_orders(session, "USD")
             first["amount"] = 0.0  # a caller's own copy: the next one does not see this
+        with database.session() as session:  # an analysis stored meanwhile: no change
+            record_audit(session, "t", "model_run.finished", "model_run", 1, {"kind": "clv"})
         with database.read_session() as session:
             second = load_paid_orders(session, "USD")
         assert len(reads) == 1
@@ -69,6 +75,14 @@ def test_analyses_share_one_read_of_unchanged_orders(database: Database) -> None
             third = load_paid_orders(session, "USD")
         assert len(reads) == 2
         assert third["amount"].tolist() == [10.0, 20.0, 30.0, 40.0]
+        with database.session() as session:  # a refund: read again
+            order_id = session.scalar(select(Order.id).where(Order.external_id == "o2"))
+            assert order_id is not None
+            refund_order(session, order_id, Decimal("5.00"), "t")
+        with database.read_session() as session:
+            fourth = load_paid_orders(session, "USD")
+        assert len(reads) == 3
+        assert fourth["amount"].tolist() == [10.0, 15.0, 30.0, 40.0]
     with order_reads(database) as reads, database.read_session() as session:
         load_paid_orders(session, "USD")
         load_paid_orders(session, "USD")

@@ -4,8 +4,9 @@
 churn model, each reading every paid order (a million rows at a hundred thousand customers,
 about two seconds each time). Inside :func:`paid_orders_shared` the first read is kept and the
 next analyses take a copy of it, as long as the orders are as they were: their count, their
-newest id and the newest audited change (a refund, a status change, an edit) are the same.
-Outside it every read goes to the database, as before.
+newest id and the newest audited change (a refund, a status change, an edit, a merge) are the
+same. What the analyses write themselves (their runs, scores and segments) is not a change of
+the orders. Outside it every read goes to the database, as before.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from soloist.storage.models import AuditEntry, Order
+
+#: The audit log's entity types of what the analyses write (a run, its scores and segments).
+WRITTEN_BY_ANALYSES = ("model_run", "customer_scores", "segment", "segment_members")
 
 _kept: ContextVar[dict[Hashable, pd.DataFrame] | None] = ContextVar(
     "soloist_paid_orders_kept", default=None
@@ -41,11 +45,17 @@ def shared_read(session: Session, key: Hashable, read: Callable[[], pd.DataFrame
     kept = _kept.get()
     if kept is None:
         return read()
+    changed = (
+        select(AuditEntry.id)
+        .where(AuditEntry.entity_type.not_in(WRITTEN_BY_ANALYSES))
+        .order_by(AuditEntry.id.desc())
+        .limit(1)
+    )
     count, newest, audited = session.execute(
         select(
             select(func.count(Order.id)).scalar_subquery(),
             select(func.max(Order.id)).scalar_subquery(),
-            select(func.max(AuditEntry.id)).scalar_subquery(),
+            changed.scalar_subquery(),
         )
     ).one()
     slot = (str(session.get_bind().engine.url), key, count, newest, audited)
