@@ -121,4 +121,5 @@ def test_public_schemas_carry_every_field_of_their_domain_result(public: Any, re
 def test_the_status_schema_names_every_figure_of_the_status(sqlite_database: Database) -> None:
     with sqlite_database.read_session() as session:
         figures = workspace_status(session, "USD")
-    assert set(StatusPublic.model_fields) == set(figures)
+    # and what the server itself is working out, which only a server knows
+    assert set(StatusPublic.model_fields) == set(figures) | {"computing"}
