@@ -84,7 +84,7 @@ def analyze(
         plots_dir=plots,
     )
     actor = cli_actor()
-    from soloist.domain.scoring.shared_orders import paid_orders_shared
+    from soloist.domain.scoring import paid_orders_shared
 
     with common.open_database() as database, paid_orders_shared():
         currency = database.settings.currency

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
         scores_of_customer,
     )
     from soloist.domain.scoring.segments import SEGMENT_METHODS, segment_customers
+    from soloist.domain.scoring.shared_orders import paid_orders_shared
 
 _MODULE_OF = {
     "AnalyzeOptions": "clv",
@@ -40,6 +41,7 @@ _MODULE_OF = {
     "get_model_run": "scores",
     "list_model_runs": "scores",
     "latest_run": "clv",
+    "paid_orders_shared": "shared_orders",
     "score_churn_risk": "churn",
     "scores_of_customer": "scores",
     "segment_customers": "segments",
@@ -55,6 +57,7 @@ __all__ = [
     "get_model_run",
     "latest_run",
     "list_model_runs",
+    "paid_orders_shared",
     "score_churn_risk",
     "scores_of_customer",
     "segment_customers",
