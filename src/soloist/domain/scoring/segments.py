@@ -285,7 +285,7 @@ def segment_customers(
     session.add(run)
     session.flush()
     report("storing scores", 2, 4)
-    cluster_of = clusters.labels.to_dict() if clusters is not None else None
+    cluster_of = clusters.labels.to_dict() if clusters is not None else {}
     rows = []
     # Column by column: iterrows() over a hundred thousand customers took seconds.
     for cid, segment, code, recency, frequency, monetary in zip(
@@ -299,7 +299,7 @@ def segment_customers(
     ):
         why = {"segment": [_segment_reason(code, recency, frequency, monetary)]}
         cluster = None
-        if cluster_of is not None and clusters is not None:
+        if clusters is not None:
             cluster = int(cluster_of[cid])
             description = clusters.descriptions.get(cluster, "")
             if description:
