@@ -15,7 +15,7 @@ order by order.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -134,11 +134,16 @@ def revenue_by_currency(
         .where(orders.status == "paid", *where)
         .group_by(orders.currency)
     ).all()
+    return revenue_totals(((str(c), int(n), int(t or 0)) for c, n, t in rows), currency, rates)
+
+
+def revenue_totals(
+    per_currency: Iterable[tuple[str, int, int]], currency: str, rates: Rates
+) -> RevenueTotals:
+    """:class:`RevenueTotals` of (currency code, paid orders, amount in its minor units) rows:
+    each currency's sum converted once (exact, then rounded half to even to the minor unit)."""
     parts = sorted(
-        (
-            _part(str(code), int(count), int(total or 0), currency, rates)
-            for code, count, total in rows
-        ),
+        (_part(code, count, total, currency, rates) for code, count, total in per_currency),
         key=lambda p: (p.currency != currency, -p.orders, p.currency),
     )
     total = sum(p.converted_minor for p in parts if p.converted_minor is not None)

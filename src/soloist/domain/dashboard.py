@@ -15,14 +15,20 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
 from soloist.analytics import metrics
 from soloist.domain.caches import current_or_previous, current_or_previous_within
-from soloist.domain.currencies import Rates, in_currency, revenue_by_currency
+from soloist.domain.currencies import Rates, in_currency, revenue_totals
+from soloist.domain.order_columns import (
+    PaidOrderColumns,
+    paid_order_columns,
+    read_paid_order_columns,
+)
 from soloist.domain.scoring.scores import current_runs
 from soloist.errors import AnalyticsInputError
+from soloist.storage.bulk import utc_nanoseconds
 from soloist.storage.caches import VersionedCache
 from soloist.storage.database import Database
 from soloist.storage.models import (
@@ -41,6 +47,7 @@ COHORT_MONTHS = 12
 AT_RISK_THRESHOLD = 0.5
 TOP_AT_RISK = 10
 ACTIVE_DAYS = 90
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 class MonthRevenue(NamedTuple):
@@ -130,78 +137,111 @@ def figures_as_of(session: Session) -> dt.datetime:
     return min(last.replace(tzinfo=dt.UTC) if last.tzinfo is None else last, now)
 
 
-def _revenue(session: Session, board: Dashboard) -> None:
-    start = (board.as_of - dt.timedelta(days=31 * TREND_MONTHS)).replace(day=1)
-    month = month_of(session, Order.ordered_at)
-    rows = session.execute(
-        select(month, Order.currency, func.sum(Order.total_minor - Order.refunded_minor))
-        .where(
-            Order.status == "paid",
-            Order.currency.in_(sorted({board.currency, *board.rates})),
-            Order.ordered_at >= start,
-        )
-        .group_by(month, Order.currency)
-    ).all()
+def _as_of(columns: PaidOrderColumns) -> dt.datetime:
+    """:func:`figures_as_of` from the columns: the last order's time, or now if that is later."""
+    now = dt.datetime.now(dt.UTC)
+    if columns.newest_ordered_at is None:
+        return now
+    last = EPOCH + dt.timedelta(microseconds=columns.newest_ordered_at // 1000)
+    return min(last, now)
+
+
+def _month_name(month: int) -> str:
+    """``YYYY-MM`` of a month counted from January 1970 (NumPy's ``datetime64[M]``)."""
+    return f"{1970 + month // 12:04d}-{month % 12 + 1:02d}"
+
+
+def _months(nanoseconds: np.ndarray) -> np.ndarray:
+    """The month (since January 1970) of each time in nanoseconds since the epoch."""
+    return nanoseconds.astype("datetime64[ns]").astype("datetime64[M]").astype(np.int64)
+
+
+def _sums(groups: np.ndarray, amounts: np.ndarray, size: int) -> np.ndarray:
+    """Exact int64 sums of ``amounts`` per group index (``bincount`` adds in floating point)."""
+    sums = np.zeros(size, np.int64)
+    np.add.at(sums, groups, amounts)
+    return sums
+
+
+def _revenue(columns: PaidOrderColumns, board: Dashboard) -> None:
+    """The revenue trend by month (in the currencies that count) and the last 12 months'
+    revenue per currency, converted."""
+    start = utc_nanoseconds((board.as_of - dt.timedelta(days=31 * TREND_MONTHS)).replace(day=1))
+    counted = [
+        i for i, code in enumerate(columns.currencies) if code in {board.currency, *board.rates}
+    ]
+    mask = (columns.ordered_at >= start) & np.isin(columns.currency, counted)
+    width = max(len(columns.currencies), 1)
+    keys, groups = np.unique(
+        _months(columns.ordered_at[mask]) * width + columns.currency[mask], return_inverse=True
+    )
     by_month: dict[str, int] = {}
-    for m, code, total in rows:
-        converted = in_currency(int(total or 0), str(code), board.currency, board.rates) or 0
-        by_month[str(m)] = by_month.get(str(m), 0) + converted
+    for key, total in zip(
+        keys.tolist(), _sums(groups, columns.net_minor[mask], keys.size).tolist(), strict=True
+    ):
+        month, code = _month_name(key // width), columns.currencies[key % width]
+        converted = in_currency(total, code, board.currency, board.rates) or 0
+        by_month[month] = by_month.get(month, 0) + converted
     board.revenue_trend = [MonthRevenue(m, v) for m, v in sorted(by_month.items())][-TREND_MONTHS:]
-    year_ago = board.as_of - dt.timedelta(days=365)
-    totals = revenue_by_currency(session, board.currency, board.rates, Order.ordered_at > year_ago)
+    recent = columns.ordered_at > utc_nanoseconds(board.as_of - dt.timedelta(days=365))
+    codes = columns.currency[recent]
+    counts = np.bincount(codes, minlength=width).tolist()
+    amounts = _sums(codes, columns.net_minor[recent], width).tolist()
+    totals = revenue_totals(
+        ((code, counts[i], amounts[i]) for i, code in enumerate(columns.currencies) if counts[i]),
+        board.currency,
+        board.rates,
+    )
     board.revenue_12m_minor, board.orders_12m = totals.total_minor, totals.orders
     board.unconverted_12m = {p.currency: p.amount_minor for p in totals.unconverted}
 
 
-def _customers(session: Session, board: Dashboard) -> None:
-    """Active customers, retention and repeat purchases from one pass over paid orders."""
+class _Buyers(NamedTuple):
+    """Per customer id (an index): their paid orders and the time of their first."""
+
+    orders: np.ndarray
+    first_at: np.ndarray
+
+    @classmethod
+    def of(cls, columns: PaidOrderColumns) -> _Buyers:
+        size = int(columns.customer_id.max(initial=-1)) + 1
+        first = np.full(size, np.iinfo(np.int64).max, np.int64)
+        np.minimum.at(first, columns.customer_id, columns.ordered_at)
+        return cls(np.bincount(columns.customer_id, minlength=size), first)
+
+
+def _customers(
+    session: Session, columns: PaidOrderColumns, buyers: _Buyers, board: Dashboard
+) -> None:
+    """Active customers, retention and repeat purchases from the paid orders' columns."""
     board.customers = int(
         session.scalar(select(func.count(Customer.id)).where(Customer.status == "active")) or 0
     )
-    recent = board.as_of - dt.timedelta(days=ACTIVE_DAYS)
-    year_ago = board.as_of - dt.timedelta(days=365)
-    two_years_ago = year_ago - dt.timedelta(days=365)
+    as_of = utc_nanoseconds(board.as_of)
+    recent = utc_nanoseconds(board.as_of - dt.timedelta(days=ACTIVE_DAYS))
+    year_ago = utc_nanoseconds(board.as_of - dt.timedelta(days=365))
+    two_years_ago = utc_nanoseconds(board.as_of - dt.timedelta(days=730))
 
-    def bought(since: dt.datetime, until: dt.datetime) -> Any:
-        window = and_(Order.ordered_at > since, Order.ordered_at <= until)
-        return func.max(case((window, 1), else_=0))
+    def bought(since: int, until: int) -> np.ndarray:
+        """Per customer id: whether they bought in ``(since, until]``."""
+        window = (columns.ordered_at > since) & (columns.ordered_at <= until)
+        return np.bincount(columns.customer_id[window], minlength=buyers.orders.size) > 0
 
-    per_customer = (
-        select(
-            Order.customer_id,
-            func.min(Order.ordered_at).label("first_at"),
-            func.count(Order.id).label("n"),
-            bought(recent, board.as_of).label("active"),
-            bought(two_years_ago, year_ago).label("before"),
-            bought(year_ago, board.as_of).label("during"),
-        )
-        .where(Order.status == "paid")
-        .group_by(Order.customer_id)
-        .subquery()
-    )
-    c = per_customer.c
-    totals: Any = session.execute(
-        select(
-            func.count(),
-            func.sum(case((c.n >= 2, 1), else_=0)),
-            func.sum(c.active),
-            func.sum(c.before),
-            func.sum(c.before * c.during),
-            func.sum(case((c.first_at > year_ago, 1), else_=0)),
-        )
-    ).one()
-    buyers, repeaters, active, start, retained, new = totals
-    board.active_customers = int(active or 0)
+    before = bought(two_years_ago, year_ago)
+    start = int(before.sum())
+    retained = int((before & bought(year_ago, as_of)).sum())
+    new = int(((buyers.orders > 0) & (buyers.first_at > year_ago)).sum())
+    board.active_customers = int(bought(recent, as_of).sum())
     # Retention over the last 12 months: of the customers who bought in the 12 months before,
     # how many bought again; new customers are those whose first purchase is in the period.
     try:
-        board.retention_rate = metrics.retention_rate(
-            int(start or 0), int(retained or 0) + int(new or 0), int(new or 0)
-        )
+        board.retention_rate = metrics.retention_rate(start, retained + new, new)
     except AnalyticsInputError:
         board.retention_rate = None
     try:
-        board.repeat_purchase_rate = metrics.repeat_purchase_rate(int(repeaters or 0), buyers)
+        board.repeat_purchase_rate = metrics.repeat_purchase_rate(
+            int((buyers.orders >= 2).sum()), int((buyers.orders > 0).sum())
+        )
     except AnalyticsInputError:
         board.repeat_purchase_rate = None
 
@@ -252,20 +292,37 @@ def monthly_cohorts(
     ).all()
     if not rows:
         return [], []
-    frame = pd.DataFrame(
-        {
-            "customer": [r[0] for r in rows],
-            "date": pd.to_datetime([f"{r[1]}-01" for r in rows]),
-        }
+    return _cohort_table(
+        np.array([r[0] for r in rows]), pd.to_datetime([f"{r[1]}-01" for r in rows]).to_numpy()
     )
+
+
+def _cohort_table(customers: np.ndarray, months: Any) -> tuple[list[str], list[list[float | None]]]:
+    """Cohorts and their retention matrix from the (customer, first day of a month they bought
+    in) pairs."""
+    frame = pd.DataFrame({"customer": customers, "date": months})
     table = metrics.cohort_retention(frame, "customer", "date", period="M")
     cohorts = [pd.Timestamp(c).strftime("%Y-%m") for c in table.index]
     matrix = [[None if pd.isna(v) else round(float(v), 4) for v in row] for row in table.to_numpy()]
     return cohorts, matrix
 
 
-def _cohorts(session: Session, board: Dashboard) -> None:
-    board.cohorts, board.cohort_matrix = monthly_cohorts(session, board.as_of)
+def _cohorts(columns: PaidOrderColumns, buyers: _Buyers, board: Dashboard) -> None:
+    """:func:`monthly_cohorts` from the columns: the months each newcomer bought in."""
+    start = utc_nanoseconds(
+        (board.as_of - dt.timedelta(days=31 * (COHORT_MONTHS - 1))).replace(day=1)
+    )
+    window = (columns.ordered_at >= start) & (buyers.first_at[columns.customer_id] >= start)
+    if not window.any():
+        board.cohorts, board.cohort_matrix = [], []
+        return
+    first = int(_months(np.array([start]))[0])
+    span = 1 << 32  # (customer, month since the first) as one int64, for one sort
+    pairs = np.unique(
+        columns.customer_id[window] * span + (_months(columns.ordered_at[window]) - first)
+    )
+    months = (pairs % span + first).astype("datetime64[M]").astype("datetime64[ns]")
+    board.cohorts, board.cohort_matrix = _cohort_table(pairs // span, months)
 
 
 def _month_ends_after(moment: dt.datetime) -> bool:
@@ -386,14 +443,22 @@ def _scores(session: Session, board: Dashboard) -> None:
     board.at_risk = valuable_at_risk(session, runs)
 
 
-def build_dashboard(session: Session, currency: str, rates: Rates | None = None) -> Dashboard:
-    """Compute every dashboard figure now (no cache); orders in other currencies count in the
-    revenue at ``rates`` (1 CODE = RATE ``currency``)."""
-    board = Dashboard(as_of=figures_as_of(session), currency=currency, rates=dict(rates or {}))
-    _revenue(session, board)
-    _customers(session, board)
+def build_dashboard(
+    session: Session,
+    currency: str,
+    rates: Rates | None = None,
+    columns: PaidOrderColumns | None = None,
+) -> Dashboard:
+    """Compute every dashboard figure now; orders in other currencies count in the revenue at
+    ``rates`` (1 CODE = RATE ``currency``). The paid orders are read now unless their
+    ``columns`` are given (:func:`soloist.domain.order_columns.paid_order_columns`)."""
+    columns = read_paid_order_columns(session) if columns is None else columns
+    board = Dashboard(as_of=_as_of(columns), currency=currency, rates=dict(rates or {}))
+    buyers = _Buyers.of(columns)
+    _revenue(columns, board)
+    _customers(session, columns, buyers, board)
     _surveys(session, board)
-    _cohorts(session, board)
+    _cohorts(columns, buyers, board)
     _mark_partial(board)
     _scores(session, board)
     return board
@@ -433,10 +498,16 @@ def dashboard(session: Session, currency: str, database: Database | None = None)
     slot = _slot(url, currency, rates)
     if database is None:
         return _boards.get_or_compute(
-            slot, version, lambda: build_dashboard(session, currency, rates)
+            slot,
+            version,
+            lambda: build_dashboard(session, currency, rates, paid_order_columns(session)),
         )
     board, stale = current_or_previous(
-        _boards, session, slot, version, lambda own: build_dashboard(own, currency, rates)
+        _boards,
+        session,
+        slot,
+        version,
+        lambda own: build_dashboard(own, currency, rates, paid_order_columns(own)),
     )
     return replace(board, stale=True) if stale else board
 
@@ -451,7 +522,7 @@ def dashboard_within(
     rates = database.settings.rates
 
     def build(own: Session) -> Dashboard:
-        return build_dashboard(own, currency, rates)
+        return build_dashboard(own, currency, rates, paid_order_columns(own))
 
     found = current_or_previous_within(
         _boards, session, _slot(url, currency, rates), data_version(session), build, wait
