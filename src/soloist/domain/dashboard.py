@@ -46,6 +46,7 @@ TREND_MONTHS = 24
 COHORT_MONTHS = 12
 AT_RISK_THRESHOLD = 0.5
 TOP_AT_RISK = 10
+AT_RISK_DEPTHS = (2_500, 10_000, 40_000)  # the most valuable customers looked among first
 ACTIVE_DAYS = 90
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
@@ -349,32 +350,29 @@ def _mark_partial(board: Dashboard) -> None:
 
 
 def scored_segments(session: Session, runs: dict[str, int]) -> list[SegmentFigure]:
-    """Sizes (and total predicted CLV) of the segments of the current segmentation run."""
+    """Sizes (and total predicted CLV) of the segments of the current segmentation run, the
+    largest first: one pass over its members, each one's CLV looked up by the run's key."""
     if "segment" not in runs:
         return []
-    value: dict[str, int] = {}
-    if "clv_12m_minor" in runs:
-        clv = (
-            select(CustomerScore.customer_id, CustomerScore.clv_12m_minor)
-            .where(CustomerScore.model_run_id == runs["clv_12m_minor"])
-            .subquery()
-        )
-        sums: Any = session.execute(
-            select(CustomerScore.segment, func.sum(clv.c.clv_12m_minor))
-            .join(clv, clv.c.customer_id == CustomerScore.customer_id)
-            .where(CustomerScore.model_run_id == runs["segment"])
-            .group_by(CustomerScore.segment)
-        )
-        value = {str(name): int(total or 0) for name, total in sums}
-    counts = session.execute(
-        select(CustomerScore.segment, func.count(CustomerScore.id))
+    clv = CustomerScore.__table__.alias("clv")
+    valued = "clv_12m_minor" in runs
+    on = and_(
+        clv.c.customer_id == CustomerScore.customer_id,
+        clv.c.model_run_id == (runs["clv_12m_minor"] if valued else None),
+    )
+    count = func.count(CustomerScore.id)
+    rows: Any = session.execute(
+        select(CustomerScore.segment, count, func.count(clv.c.id), func.sum(clv.c.clv_12m_minor))
+        .outerjoin(clv, on)
         .where(CustomerScore.model_run_id == runs["segment"])
         .group_by(CustomerScore.segment)
-        .order_by(func.count(CustomerScore.id).desc())
+        .order_by(count.desc(), CustomerScore.segment)
     )
     return [
-        SegmentFigure(str(name), "scored", int(count), value.get(str(name)))
-        for name, count in counts
+        SegmentFigure(
+            str(name), "scored", int(size), int(total or 0) if valued and joined else None
+        )
+        for name, size, joined, total in rows
         if name
     ]
 
@@ -398,10 +396,32 @@ def segment_figures(session: Session, runs: dict[str, int] | None = None) -> lis
 
 
 def valuable_at_risk(session: Session, runs: dict[str, int]) -> list[AtRiskCustomer]:
-    """The most valuable customers at risk: churn risk when scored, else 1 − P(alive)."""
+    """The most valuable customers at risk: churn risk when scored, else 1 − P(alive); ties of
+    value by customer id.
+
+    They are looked for first among the most valuable few thousand, walked down the CLV index:
+    when ten are at risk there, they are the ten of everyone, without sorting every customer at
+    risk by value (half the customers of a shop whose buyers mostly came once; the tenth at risk
+    was the 7,709th most valuable of 100,000 in the demo)."""
     if "clv_12m_minor" not in runs or not {"churn_risk", "p_alive"} & set(runs):
         return []
-    clv_s = CustomerScore.__table__.alias("clv_s")
+    clv_run = runs["clv_12m_minor"]
+    for depth in (*AT_RISK_DEPTHS, None):
+        clv_s = (
+            select(CustomerScore.customer_id, CustomerScore.clv_12m_minor)
+            .where(CustomerScore.model_run_id == clv_run, CustomerScore.clv_12m_minor.is_not(None))
+            .order_by(CustomerScore.clv_12m_minor.desc(), CustomerScore.customer_id)
+            .limit(depth)
+            .subquery("clv_s")
+        )
+        found = _at_risk_among(session, runs, clv_s)
+        if depth is None or len(found) == TOP_AT_RISK:
+            return found
+    raise AssertionError("unreachable: the last depth is everyone")
+
+
+def _at_risk_among(session: Session, runs: dict[str, int], clv_s: Any) -> list[AtRiskCustomer]:
+    """The most valuable customers at risk among ``clv_s`` (customer id, CLV)."""
     risk_s = CustomerScore.__table__.alias("risk_s")
     if "churn_risk" in runs:
         risk: Any = risk_s.c.churn_risk
@@ -411,17 +431,10 @@ def valuable_at_risk(session: Session, runs: dict[str, int]) -> list[AtRiskCusto
         risk_run = runs["p_alive"]
     rows = session.execute(
         select(Customer.id, Customer.name, clv_s.c.clv_12m_minor, risk)
-        .join(
-            clv_s,
-            and_(clv_s.c.customer_id == Customer.id, clv_s.c.model_run_id == runs["clv_12m_minor"]),
-        )
+        .join(clv_s, clv_s.c.customer_id == Customer.id)
         .join(risk_s, and_(risk_s.c.customer_id == Customer.id, risk_s.c.model_run_id == risk_run))
-        .where(
-            risk >= AT_RISK_THRESHOLD,
-            clv_s.c.clv_12m_minor.is_not(None),
-            Customer.status == "active",
-        )
-        .order_by(clv_s.c.clv_12m_minor.desc())
+        .where(risk >= AT_RISK_THRESHOLD, Customer.status == "active")
+        .order_by(clv_s.c.clv_12m_minor.desc(), Customer.id)
         .limit(TOP_AT_RISK)
     ).all()
     return [AtRiskCustomer(r[0], r[1], int(r[2]), float(r[3])) for r in rows]

@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+import polars as pl
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -78,14 +79,27 @@ class PaidOrderColumns:
     def version(self) -> Version:
         return (self.orders, self.newest_id, self.newest_audit)
 
-    def with_rows(self, rows: list[Any], version: tuple[Any, ...]) -> PaidOrderColumns:
-        """These columns and the orders ``rows`` (:func:`_order_rows`), at ``version``."""
-        customer, status, ordered, net, currency = columns_of(rows, 5)
+    def with_rows(
+        self, rows: list[Any], version: tuple[Any, ...], *, all_paid: bool = False
+    ) -> PaidOrderColumns:
+        """These columns and the orders ``rows`` (:func:`_order_rows`), at ``version``;
+        ``all_paid``: the rows are of paid orders only, without their status."""
+        if all_paid:
+            customer, ordered, net, currency = columns_of(rows, 4)
+            paid: Any = slice(None)
+        else:
+            customer, status, ordered, net, currency = columns_of(rows, 5)
+            paid = np.asarray(status, dtype=object) == "paid"
         times = utc_nanosecond_column(ordered) if rows else np.empty(0, np.int64)
-        paid = np.fromiter((s == "paid" for s in status), dtype=bool, count=len(rows))
-        currencies = list(self.currencies)
-        codes = np.fromiter(
-            (_code_index(currencies, str(code)) for code in currency), np.int16, len(rows)
+        index = {code: i for i, code in enumerate(self.currencies)}
+        found = pl.Series(currency, dtype=pl.String).unique(maintain_order=True).to_list()
+        index.update(
+            (code, len(index) + n) for n, code in enumerate(c for c in found if c not in index)
+        )
+        codes = (
+            pl.Series(currency, dtype=pl.String)
+            .replace_strict(index, return_dtype=pl.Int16)
+            .to_numpy()
         )
         newest = [t for t in (self.newest_ordered_at,) if t is not None]
         newest += [int(times.max())] if rows else []
@@ -94,19 +108,13 @@ class PaidOrderColumns:
             ordered_at=np.concatenate([self.ordered_at, times[paid]]),
             net_minor=np.concatenate([self.net_minor, int_column(net)[paid]]),
             currency=np.concatenate([self.currency, codes[paid]]),
-            currencies=tuple(currencies),
+            currencies=tuple(str(code) for code in index),
             newest_ordered_at=max(newest) if newest else None,
             orders=int(version[0]),
             newest_id=version[1],
             newest_audit=version[2],
             read_at=self.read_at,
         )
-
-
-def _code_index(currencies: list[str], code: str) -> int:
-    if code not in currencies:
-        currencies.append(code)
-    return currencies.index(code)
 
 
 def _version(session: Session) -> Version:
@@ -122,18 +130,17 @@ def _version(session: Session) -> Version:
     return int(count or 0), newest, audit
 
 
-def _order_rows(session: Session, *where: Any) -> list[Any]:
-    """Customer, status, time, amount less refunds and currency of the orders ``where``."""
-    return fetch_raw(
-        session,
-        select(
-            Order.customer_id,
-            Order.status,
-            Order.ordered_at,
-            Order.total_minor - Order.refunded_minor,
-            Order.currency,
-        ).where(*where),
-    )
+def _order_rows(session: Session, *where: Any, status: bool = True) -> list[Any]:
+    """Customer, status (unless not ``status``), time, amount less refunds and currency of the
+    orders ``where``."""
+    columns = [
+        Order.customer_id,
+        *([Order.status] if status else []),
+        Order.ordered_at,
+        Order.total_minor - Order.refunded_minor,
+        Order.currency,
+    ]
+    return fetch_raw(session, select(*columns).where(*where))
 
 
 def read_paid_order_columns(session: Session) -> PaidOrderColumns:
@@ -146,9 +153,9 @@ def read_paid_order_columns(session: Session) -> PaidOrderColumns:
     )
     if version[1] is None:
         return nothing.with_rows([], version)
-    rows = _order_rows(session, Order.status == "paid", Order.id <= version[1])
+    rows = _order_rows(session, Order.status == "paid", Order.id <= version[1], status=False)
     newest = session.scalar(select(func.max(Order.ordered_at)).where(Order.id <= version[1]))
-    columns = nothing.with_rows(rows, version)
+    columns = nothing.with_rows(rows, version, all_paid=True)
     (newest_ns,) = utc_nanosecond_column([newest]).tolist()
     return replace(columns, newest_ordered_at=int(newest_ns))
 
