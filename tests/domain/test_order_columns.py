@@ -167,7 +167,9 @@ def _same_as_a_fresh_read(database: Database) -> PaidOrderColumns:
     return kept
 
 
-def _record(database: Database, number: int, customer_id: int, when: dt.datetime) -> int:
+def _record(
+    database: Database, number: int, customer_id: int, when: dt.datetime, currency: str = "GBP"
+) -> int:
     with database.session() as session:
         return record_order(
             session,
@@ -175,7 +177,7 @@ def _record(database: Database, number: int, customer_id: int, when: dt.datetime
                 external_id=f"N{number}",
                 customer_id=customer_id,
                 ordered_at=when,
-                currency="GBP",
+                currency=currency,
                 total=Decimal("12.50"),
             ),
             "t",
@@ -188,7 +190,7 @@ def test_kept_columns_take_new_orders_and_are_read_again_after_a_rewrite(
     ids = _orders(database, seed=11, customers=6, orders=40)
     first = _same_as_a_fresh_read(database)
     _record(database, 1, ids[0], END + dt.timedelta(hours=1))
-    _record(database, 2, ids[1], END - dt.timedelta(days=400))
+    _record(database, 2, ids[1], END - dt.timedelta(days=400), currency="USD")  # a new one
     added = _same_as_a_fresh_read(database)
     assert added.read_at == first.read_at  # brought up to date, not read again
     assert len(added) == len(first) + 2

@@ -164,6 +164,24 @@ def _sums(groups: np.ndarray, amounts: np.ndarray, size: int) -> np.ndarray:
     return sums
 
 
+def _groups(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(keys, return_inverse=True)`` for non-negative keys: counted when they are
+    few (months and currencies), else sorted (NumPy's hashing is slower than either)."""
+    if keys.size and int(keys.max()) < 1 << 16:
+        present = np.flatnonzero(np.bincount(keys))
+        place = np.zeros(int(present[-1]) + 1, np.int64)
+        place[present] = np.arange(present.size)
+        return present, place[keys]
+    unique = _distinct(keys)
+    return unique, np.searchsorted(unique, keys)
+
+
+def _distinct(keys: np.ndarray) -> np.ndarray:
+    """The distinct ``keys`` in order."""
+    ordered = np.sort(keys)
+    return ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
+
+
 def _revenue(columns: PaidOrderColumns, board: Dashboard) -> None:
     """The revenue trend by month (in the currencies that count) and the last 12 months'
     revenue per currency, converted."""
@@ -173,14 +191,15 @@ def _revenue(columns: PaidOrderColumns, board: Dashboard) -> None:
     ]
     mask = (columns.ordered_at >= start) & np.isin(columns.currency, counted)
     width = max(len(columns.currencies), 1)
-    keys, groups = np.unique(
-        _months(columns.ordered_at[mask]) * width + columns.currency[mask], return_inverse=True
+    first = int(_months(np.array([start]))[0])
+    keys, groups = _groups(
+        (_months(columns.ordered_at[mask]) - first) * width + columns.currency[mask]
     )
     by_month: dict[str, int] = {}
     for key, total in zip(
         keys.tolist(), _sums(groups, columns.net_minor[mask], keys.size).tolist(), strict=True
     ):
-        month, code = _month_name(key // width), columns.currencies[key % width]
+        month, code = _month_name(first + key // width), columns.currencies[key % width]
         converted = in_currency(total, code, board.currency, board.rates) or 0
         by_month[month] = by_month.get(month, 0) + converted
     board.revenue_trend = [MonthRevenue(m, v) for m, v in sorted(by_month.items())][-TREND_MONTHS:]
@@ -309,7 +328,9 @@ def _cohort_table(customers: np.ndarray, months: Any) -> tuple[list[str], list[l
 
 
 def _cohorts(columns: PaidOrderColumns, buyers: _Buyers, board: Dashboard) -> None:
-    """:func:`monthly_cohorts` from the columns: the months each newcomer bought in."""
+    """:func:`monthly_cohorts` from the columns: the distinct months each newcomer bought in,
+    counted per cohort (their first month) and month since, as
+    :func:`soloist.analytics.metrics.cohort_retention` does (the tests hold them equal)."""
     start = utc_nanoseconds(
         (board.as_of - dt.timedelta(days=31 * (COHORT_MONTHS - 1))).replace(day=1)
     )
@@ -319,11 +340,26 @@ def _cohorts(columns: PaidOrderColumns, buyers: _Buyers, board: Dashboard) -> No
         return
     first = int(_months(np.array([start]))[0])
     span = 1 << 32  # (customer, month since the first) as one int64, for one sort
-    pairs = np.unique(
+    pairs = _distinct(
         columns.customer_id[window] * span + (_months(columns.ordered_at[window]) - first)
     )
-    months = (pairs % span + first).astype("datetime64[M]").astype("datetime64[ns]")
-    board.cohorts, board.cohort_matrix = _cohort_table(pairs // span, months)
+    customers, months = pairs // span, pairs % span
+    # sorted by customer, then month: each customer's first pair is their cohort
+    starts = np.flatnonzero(np.concatenate(([True], customers[1:] != customers[:-1])))
+    cohort = np.repeat(months[starts], np.diff(np.append(starts, pairs.size)))
+    since = months - cohort
+    cohort_months = _distinct(cohort)
+    row = np.searchsorted(cohort_months, cohort)
+    width = int(since.max()) + 1
+    counts = np.bincount(row * width + since, minlength=cohort_months.size * width)
+    share = counts.reshape(cohort_months.size, width) / counts.reshape(-1, width)[:, :1]
+    # as metrics.cohort_retention: the months after the data end are unknown, not zero
+    unseen = np.arange(width)[None, :] > (int(months.max()) - cohort_months)[:, None]
+    board.cohorts = [_month_name(first + int(m)) for m in cohort_months]
+    board.cohort_matrix = [
+        [None if out else round(float(v), 4) for v, out in zip(values, hidden, strict=True)]
+        for values, hidden in zip(share.tolist(), unseen.tolist(), strict=True)
+    ]
 
 
 def _month_ends_after(moment: dt.datetime) -> bool:

@@ -93,9 +93,8 @@ class PaidOrderColumns:
         times = utc_nanosecond_column(ordered) if rows else np.empty(0, np.int64)
         index = {code: i for i, code in enumerate(self.currencies)}
         found = pl.Series(currency, dtype=pl.String).unique(maintain_order=True).to_list()
-        index.update(
-            (code, len(index) + n) for n, code in enumerate(c for c in found if c not in index)
-        )
+        for code in found:
+            index.setdefault(code, len(index))
         codes = (
             pl.Series(currency, dtype=pl.String)
             .replace_strict(index, return_dtype=pl.Int16)
