@@ -146,11 +146,12 @@ def test_order_figures_equal_the_figures_worked_out_order_by_order(database: Dat
     assert board.repeat_purchase_rate == pytest.approx(len(repeaters) / len(buyers))
 
 
-def _sorted(columns: PaidOrderColumns) -> list[tuple[int, int, int, str]]:
+def _sorted(columns: PaidOrderColumns) -> list[tuple[int, int, int, int, str]]:
     return sorted(
         zip(
             columns.customer_id.tolist(),
             columns.ordered_at.tolist(),
+            columns.month.tolist(),
             columns.net_minor.tolist(),
             [columns.currencies[i] for i in columns.currency.tolist()],
             strict=True,

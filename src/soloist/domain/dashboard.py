@@ -23,6 +23,7 @@ from soloist.domain.caches import current_or_previous, current_or_previous_withi
 from soloist.domain.currencies import Rates, in_currency, revenue_totals
 from soloist.domain.order_columns import (
     PaidOrderColumns,
+    months_of,
     paid_order_columns,
     read_paid_order_columns,
 )
@@ -152,11 +153,6 @@ def _month_name(month: int) -> str:
     return f"{1970 + month // 12:04d}-{month % 12 + 1:02d}"
 
 
-def _months(nanoseconds: np.ndarray) -> np.ndarray:
-    """The month (since January 1970) of each time in nanoseconds since the epoch."""
-    return nanoseconds.astype("datetime64[ns]").astype("datetime64[M]").astype(np.int64)
-
-
 def _sums(groups: np.ndarray, amounts: np.ndarray, size: int) -> np.ndarray:
     """Exact int64 sums of ``amounts`` per group index (``bincount`` adds in floating point)."""
     sums = np.zeros(size, np.int64)
@@ -191,10 +187,8 @@ def _revenue(columns: PaidOrderColumns, board: Dashboard) -> None:
     ]
     mask = (columns.ordered_at >= start) & np.isin(columns.currency, counted)
     width = max(len(columns.currencies), 1)
-    first = int(_months(np.array([start]))[0])
-    keys, groups = _groups(
-        (_months(columns.ordered_at[mask]) - first) * width + columns.currency[mask]
-    )
+    first = int(months_of(np.array([start]))[0])
+    keys, groups = _groups((columns.month[mask] - first) * width + columns.currency[mask])
     by_month: dict[str, int] = {}
     for key, total in zip(
         keys.tolist(), _sums(groups, columns.net_minor[mask], keys.size).tolist(), strict=True
@@ -338,11 +332,9 @@ def _cohorts(columns: PaidOrderColumns, buyers: _Buyers, board: Dashboard) -> No
     if not window.any():
         board.cohorts, board.cohort_matrix = [], []
         return
-    first = int(_months(np.array([start]))[0])
+    first = int(months_of(np.array([start]))[0])
     span = 1 << 32  # (customer, month since the first) as one int64, for one sort
-    pairs = _distinct(
-        columns.customer_id[window] * span + (_months(columns.ordered_at[window]) - first)
-    )
+    pairs = _distinct(columns.customer_id[window] * span + (columns.month[window] - first))
     customers, months = pairs // span, pairs % span
     # sorted by customer, then month: each customer's first pair is their cohort
     starts = np.flatnonzero(np.concatenate(([True], customers[1:] != customers[:-1])))

@@ -63,6 +63,7 @@ class PaidOrderColumns:
 
     customer_id: np.ndarray
     ordered_at: np.ndarray
+    month: np.ndarray  # of ordered_at, counted from January 1970 (see months_of)
     net_minor: np.ndarray
     currency: np.ndarray
     currencies: tuple[str, ...]
@@ -105,6 +106,7 @@ class PaidOrderColumns:
         return PaidOrderColumns(
             customer_id=np.concatenate([self.customer_id, int_column(customer)[paid]]),
             ordered_at=np.concatenate([self.ordered_at, times[paid]]),
+            month=np.concatenate([self.month, months_of(times[paid])]),
             net_minor=np.concatenate([self.net_minor, int_column(net)[paid]]),
             currency=np.concatenate([self.currency, codes[paid]]),
             currencies=tuple(str(code) for code in index),
@@ -114,6 +116,12 @@ class PaidOrderColumns:
             newest_audit=version[2],
             read_at=self.read_at,
         )
+
+
+def months_of(nanoseconds: np.ndarray) -> np.ndarray:
+    """The month of each time in nanoseconds since the epoch, counted from January 1970
+    (NumPy's ``datetime64[M]``)."""
+    return nanoseconds.astype("datetime64[ns]").astype("datetime64[M]").astype(np.int64)
 
 
 def _version(session: Session) -> Version:
@@ -148,8 +156,9 @@ def read_paid_order_columns(session: Session) -> PaidOrderColumns:
     version = _version(session)
     empty = np.empty(0, np.int64)
     nothing = PaidOrderColumns(
-        empty, empty, empty, np.empty(0, np.int16), (), None, 0, None, None, time.monotonic()
-    )
+        empty, empty, empty, empty, np.empty(0, np.int16), (), None, 0, None, None,
+        time.monotonic(),
+    )  # fmt: skip
     if version[1] is None:
         return nothing.with_rows([], version)
     rows = _order_rows(session, Order.status == "paid", Order.id <= version[1], status=False)
