@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import delete, select
 
 import soloist
+from soloist.domain import order_columns
 from soloist.domain.currencies import in_currency, revenue_by_currency
 from soloist.domain.customers.merge import merge_customers
 from soloist.domain.customers.records import CustomerCreate, create_customer
@@ -257,3 +258,39 @@ def test_every_audited_action_of_orders_and_customers_is_classified() -> None:
     }
     assert {"order.created", "customer.merged"} <= actions  # the search finds them
     assert actions - REWRITES_ORDERS - KEEP_ORDERS == set()
+
+
+def test_kept_columns_are_read_again_in_full_once_they_are_old(
+    sqlite_database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An audit entry committed on a server database under an older id than one already read
+    cannot be seen by its id; reading everything again every so often bounds how long a change
+    it records could be missed."""
+    ids = _orders(sqlite_database, seed=19, customers=3, orders=10)
+    first = _same_as_a_fresh_read(sqlite_database)
+    _record(sqlite_database, 30, ids[0], END)
+    assert _same_as_a_fresh_read(sqlite_database).read_at == first.read_at
+    monkeypatch.setattr(order_columns, "FULL_READ_AFTER_SECONDS", 0.0)
+    _record(sqlite_database, 31, ids[1], END)
+    assert _same_as_a_fresh_read(sqlite_database).read_at > first.read_at
+
+
+def test_a_workspace_whose_only_order_was_cancelled_has_figures_of_nothing(
+    database: Database,
+) -> None:
+    with database.session() as session:
+        customer_id = create_customer(session, CustomerCreate(name="Ada"), "t").id
+        record_order(
+            session,
+            OrderCreate(
+                external_id="X1", customer_id=customer_id, ordered_at=END, currency="GBP",
+                status="cancelled", total=Decimal("9.99"),
+            ),
+            "t",
+        )  # fmt: skip
+    with database.session() as session:
+        board = build_dashboard(session, "GBP", RATES, paid_order_columns(session))
+    assert board.as_of == END  # the cancelled order still dates the figures
+    assert (board.revenue_12m_minor, board.orders_12m, board.revenue_trend) == (0, 0, [])
+    assert (board.active_customers, board.cohorts, board.repeat_purchase_rate) == (0, [], None)
+    assert board.customers == 1

@@ -174,6 +174,8 @@ def _groups(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _distinct(keys: np.ndarray) -> np.ndarray:
     """The distinct ``keys`` in order."""
+    if not keys.size:
+        return keys
     ordered = np.sort(keys)
     return ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
 
@@ -433,19 +435,23 @@ def valuable_at_risk(session: Session, runs: dict[str, int]) -> list[AtRiskCusto
     was the 7,709th most valuable of 100,000 in the demo)."""
     if "clv_12m_minor" not in runs or not {"churn_risk", "p_alive"} & set(runs):
         return []
-    clv_run = runs["clv_12m_minor"]
-    for depth in (*AT_RISK_DEPTHS, None):
-        clv_s = (
-            select(CustomerScore.customer_id, CustomerScore.clv_12m_minor)
-            .where(CustomerScore.model_run_id == clv_run, CustomerScore.clv_12m_minor.is_not(None))
-            .order_by(CustomerScore.clv_12m_minor.desc(), CustomerScore.customer_id)
-            .limit(depth)
-            .subquery("clv_s")
-        )
-        found = _at_risk_among(session, runs, clv_s)
-        if depth is None or len(found) == TOP_AT_RISK:
+    for depth in AT_RISK_DEPTHS:
+        found = _at_risk_among(session, runs, _most_valuable(runs["clv_12m_minor"], depth))
+        if len(found) == TOP_AT_RISK:
             return found
-    raise AssertionError("unreachable: the last depth is everyone")
+    return _at_risk_among(session, runs, _most_valuable(runs["clv_12m_minor"], None))
+
+
+def _most_valuable(clv_run: int, depth: int | None) -> Any:
+    """The ``depth`` customers of the highest CLV in ``clv_run`` (every one valued if None), as
+    a subquery of (customer id, CLV)."""
+    valued = select(CustomerScore.customer_id, CustomerScore.clv_12m_minor).where(
+        CustomerScore.model_run_id == clv_run, CustomerScore.clv_12m_minor.is_not(None)
+    )
+    if depth is not None:
+        order = (CustomerScore.clv_12m_minor.desc(), CustomerScore.customer_id)
+        valued = valued.order_by(*order).limit(depth)
+    return valued.subquery("clv_s")
 
 
 def _at_risk_among(session: Session, runs: dict[str, int], clv_s: Any) -> list[AtRiskCustomer]:

@@ -47,7 +47,8 @@ Version = tuple[int, int | None, int | None]  # orders' count and newest id, aud
 #: More new orders than this share of those read: reading everything again is as quick.
 _FOLD_AT_MOST = 0.25
 
-_columns: VersionedCache[str, PaidOrderColumns] = VersionedCache("paid order columns", maxsize=4)
+# Two entries: a workspace's current columns and the previous (35 MB each at a million orders).
+_columns: VersionedCache[str, PaidOrderColumns] = VersionedCache("paid order columns", maxsize=2)
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,7 @@ class PaidOrderColumns:
             pl.Series(currency, dtype=pl.String)
             .replace_strict(index, return_dtype=pl.Int16)
             .to_numpy()
+            .astype(np.int16)  # an empty column comes back as objects
         )
         newest = [t for t in (self.newest_ordered_at,) if t is not None]
         newest += [int(times.max())] if rows else []
