@@ -9,6 +9,7 @@ any audited change or a new analysis makes the next view recompute.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -530,32 +531,29 @@ def _slot(url: str, currency: str, rates: Rates) -> tuple[str, str]:
     return url, " ".join([currency, *(f"{c}={r}" for c, r in sorted(rates.items()))])
 
 
+def _from_kept_orders(currency: str, rates: Rates) -> Callable[[Session], Dashboard]:
+    """How a cached board is worked out: from the paid orders kept as columns and brought up
+    to date (:func:`soloist.domain.order_columns.paid_order_columns`)."""
+    return lambda own: build_dashboard(own, currency, rates, paid_order_columns(own))
+
+
 def dashboard(session: Session, currency: str, database: Database | None = None) -> Dashboard:
-    """The dashboard, recomputed only when the data changed since it was computed.
+    """The dashboard, recomputed only when the data changed since it was computed, from the
+    paid orders kept in memory (a new order extends them; see :mod:`soloist.domain.order_columns`).
 
     With ``database`` (for the workspace's rates), a change is handled stale-while-revalidate
     (:func:`soloist.domain.caches.current_or_previous`): the previous figures are returned at
     once (``stale`` is set) while a background thread computes the new ones, so the page never
-    waits for aggregates over millions of orders once it has been computed, and a slow
-    computation is not repeated back to back.
+    waits for them once they have been computed, and a slow computation is not repeated back
+    to back.
     """
     url = str(session.get_bind().engine.url)
     version = data_version(session)
     rates = database.settings.rates if database is not None else {}
-    slot = _slot(url, currency, rates)
+    slot, build = _slot(url, currency, rates), _from_kept_orders(currency, rates)
     if database is None:
-        return _boards.get_or_compute(
-            slot,
-            version,
-            lambda: build_dashboard(session, currency, rates, paid_order_columns(session)),
-        )
-    board, stale = current_or_previous(
-        _boards,
-        session,
-        slot,
-        version,
-        lambda own: build_dashboard(own, currency, rates, paid_order_columns(own)),
-    )
+        return _boards.get_or_compute(slot, version, lambda: build(session))
+    board, stale = current_or_previous(_boards, session, slot, version, build)
     return replace(board, stale=True) if stale else board
 
 
@@ -565,14 +563,14 @@ def dashboard_within(
     """:func:`dashboard` with the workspace's rates, but the very first board of all is waited
     for ``wait`` seconds at most: None when it is not ready by then (the page then says it is
     being worked out)."""
-    url = str(session.get_bind().engine.url)
-    rates = database.settings.rates
-
-    def build(own: Session) -> Dashboard:
-        return build_dashboard(own, currency, rates, paid_order_columns(own))
-
-    found = current_or_previous_within(
-        _boards, session, _slot(url, currency, rates), data_version(session), build, wait
+    url, rates = str(session.get_bind().engine.url), database.settings.rates
+    found = current_or_previous_within(  # unpacked below: mypy cannot infer it at once
+        _boards,
+        session,
+        _slot(url, currency, rates),
+        data_version(session),
+        _from_kept_orders(currency, rates),
+        wait,
     )
     board, stale = found
     if board is None:
