@@ -54,6 +54,30 @@ def test_get_or_compute_computes_once_per_key_and_version() -> None:
     assert len(calls) == 2
 
 
+def test_get_or_extend_brings_the_latest_value_up_to_date_or_rebuilds_it() -> None:
+    cache: VersionedCache[str, list[int]] = VersionedCache("rows", maxsize=2)
+    rebuilt: list[int] = []
+
+    def rebuild(rows: list[int]) -> list[int]:
+        rebuilt.append(len(rows))
+        return list(rows)
+
+    def appended(previous: list[int], rows: list[int]) -> list[int] | None:
+        return previous + rows[len(previous) :] if rows[: len(previous)] == previous else None
+
+    rows = [1, 2]
+    first = cache.get_or_extend("a", 1, lambda p: appended(p, rows), lambda: rebuild(rows))
+    assert first == [1, 2]
+    assert rebuilt == [2]  # nothing kept yet: rebuilt
+    assert cache.get_or_extend("a", 1, lambda p: None, lambda: []) is first  # kept at 1
+    rows = [1, 2, 3]
+    assert cache.get_or_extend("a", 2, lambda p: appended(p, rows), lambda: rebuild(rows)) == rows
+    assert rebuilt == [2]  # extended, not rebuilt
+    rows = [9, 3]  # the rows kept were changed: cannot be extended
+    assert cache.get_or_extend("a", 3, lambda p: appended(p, rows), lambda: rebuild(rows)) == rows
+    assert rebuilt == [2, 2]
+
+
 def test_clear_all_caches_empties_every_cache_in_the_process() -> None:
     first: VersionedCache[str, int] = VersionedCache("first", maxsize=4)
     second: VersionedCache[str, str] = VersionedCache("second", maxsize=4)

@@ -198,14 +198,10 @@ def _brought_up_to_date(
 def paid_order_columns(session: Session) -> PaidOrderColumns:
     """Every paid order as columns: kept per database, brought up to date from the orders
     added since they were read, or read again in full (see the module's docstring)."""
-    url = str(session.get_bind().engine.url)
     version = _version(session)
-    current = _columns.get(url, version)
-    if current is not None:
-        return current
-    previous = _columns.latest(url)
-    columns = _brought_up_to_date(session, previous, version) if previous is not None else None
-    if columns is None:
-        columns = read_paid_order_columns(session)
-    _columns.put(url, columns.version, columns)
-    return columns
+    return _columns.get_or_extend(
+        str(session.get_bind().engine.url),
+        version,
+        lambda previous: _brought_up_to_date(session, previous, version),
+        lambda: read_paid_order_columns(session),
+    )

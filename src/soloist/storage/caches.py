@@ -115,6 +115,27 @@ class VersionedCache(Generic[K, V]):
         self.put(key, version, value)
         return value
 
+    def get_or_extend(
+        self,
+        key: K,
+        version: Hashable,
+        extend: Callable[[V], V | None],
+        rebuild: Callable[[], V],
+    ) -> V:
+        """The cached value at ``version``; else the latest earlier one brought up to date by
+        ``extend`` (None when it cannot be: a deletion, too much changed), else ``rebuild()``;
+        stored and returned. For values that follow the data cheaply (a sort order, columns
+        of rows), where adding the rows since beats reading them all again."""
+        current = self.get(key, version)
+        if current is not None:
+            return current
+        previous = self.latest(key)
+        value = extend(previous) if previous is not None else None
+        if value is None:
+            value = rebuild()
+        self.put(key, version, value)
+        return value
+
     def _touch(self, slot: tuple[K, Hashable]) -> None:
         """Mark ``slot`` (and its key's latest value) most recently used; under the lock."""
         self._entries.move_to_end(slot)

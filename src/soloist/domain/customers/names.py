@@ -97,16 +97,14 @@ def name_order(session: Session) -> NameOrder:
             select(func.count(Customer.id), func.max(Customer.id), func.max(Customer.updated_at))
         ).one()
     )
-    current = _orders.get(url, version)
-    if current is not None:
-        return current
-    previous = _orders.latest(url)
-    order = _brought_up_to_date(session, previous, version) if previous is not None else None
-    if order is None:
+
+    def everyone() -> NameOrder:
         rows = session.execute(select(Customer.id, Customer.name)).all()
-        order = NameOrder.of(sorted((_key(name), cid) for cid, name in rows), version)
-    _orders.put(url, version, order)
-    return order
+        return NameOrder.of(sorted((_key(name), cid) for cid, name in rows), version)
+
+    return _orders.get_or_extend(
+        url, version, lambda previous: _brought_up_to_date(session, previous, version), everyone
+    )
 
 
 def _key(name: str | None) -> str:
