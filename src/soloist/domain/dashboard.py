@@ -27,7 +27,6 @@ from soloist.domain.caches import current_or_previous, current_or_previous_withi
 from soloist.domain.currencies import Rates, in_currency, revenue_totals
 from soloist.domain.order_columns import (
     PaidOrderColumns,
-    months_of,
     paid_order_columns,
     read_paid_order_columns,
 )
@@ -152,6 +151,11 @@ def _as_of(columns: PaidOrderColumns) -> dt.datetime:
     return min(last, now)
 
 
+def _month_number(moment: dt.datetime) -> int:
+    """The month of a UTC ``moment`` counted from January 1970, as the columns' ``month``."""
+    return (moment.year - 1970) * 12 + moment.month - 1
+
+
 def _month_name(month: int) -> str:
     """``YYYY-MM`` of a month counted from January 1970 (NumPy's ``datetime64[M]``)."""
     return f"{1970 + month // 12:04d}-{month % 12 + 1:02d}"
@@ -187,13 +191,13 @@ def _distinct(keys: np.ndarray) -> np.ndarray:
 def _revenue(columns: PaidOrderColumns, board: Dashboard) -> None:
     """The revenue trend by month (in the currencies that count) and the last 12 months'
     revenue per currency, converted."""
-    start = utc_nanoseconds((board.as_of - dt.timedelta(days=31 * TREND_MONTHS)).replace(day=1))
+    start_at = (board.as_of - dt.timedelta(days=31 * TREND_MONTHS)).replace(day=1)
+    start, first = utc_nanoseconds(start_at), _month_number(start_at)
     counted = [
         i for i, code in enumerate(columns.currencies) if code in {board.currency, *board.rates}
     ]
     mask = (columns.ordered_at >= start) & np.isin(columns.currency, counted)
     width = max(len(columns.currencies), 1)
-    first = int(months_of(np.array([start]))[0])
     keys, groups = _groups((columns.month[mask] - first) * width + columns.currency[mask])
     by_month: dict[str, int] = {}
     for key, total in zip(
@@ -331,14 +335,12 @@ def _cohorts(columns: PaidOrderColumns, buyers: _Buyers, board: Dashboard) -> No
     """:func:`monthly_cohorts` from the columns: the distinct months each newcomer bought in,
     counted per cohort (their first month) and month since, as
     :func:`soloist.analytics.metrics.cohort_retention` does (the tests hold them equal)."""
-    start = utc_nanoseconds(
-        (board.as_of - dt.timedelta(days=31 * (COHORT_MONTHS - 1))).replace(day=1)
-    )
+    start_at = (board.as_of - dt.timedelta(days=31 * (COHORT_MONTHS - 1))).replace(day=1)
+    start, first = utc_nanoseconds(start_at), _month_number(start_at)
     window = (columns.ordered_at >= start) & (buyers.first_at[columns.customer_id] >= start)
     if not window.any():
         board.cohorts, board.cohort_matrix = [], []
         return
-    first = int(months_of(np.array([start]))[0])
     span = 1 << 32  # (customer, month since the first) as one int64, for one sort
     pairs = _distinct(columns.customer_id[window] * span + (columns.month[window] - first))
     customers, months = pairs // span, pairs % span

@@ -25,7 +25,13 @@ import polars as pl
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from soloist.storage.bulk import columns_of, fetch_raw, int_column, utc_nanosecond_column
+from soloist.storage.bulk import (
+    columns_of,
+    fetch_raw,
+    int_column,
+    utc_nanosecond_column,
+    utc_nanoseconds,
+)
 from soloist.storage.caches import VersionedCache
 from soloist.storage.models import AuditEntry, Order
 
@@ -94,12 +100,11 @@ class PaidOrderColumns:
             paid = np.asarray(status, dtype=object) == "paid"
         times = utc_nanosecond_column(ordered) if rows else np.empty(0, np.int64)
         index = {code: i for i, code in enumerate(self.currencies)}
-        found = pl.Series(currency, dtype=pl.String).unique(maintain_order=True).to_list()
-        for code in found:
+        currency_column = pl.Series(currency, dtype=pl.String)
+        for code in currency_column.unique(maintain_order=True).to_list():
             index.setdefault(code, len(index))
         codes = (
-            pl.Series(currency, dtype=pl.String)
-            .replace_strict(index, return_dtype=pl.Int16)
+            currency_column.replace_strict(index, return_dtype=pl.Int16)
             .to_numpy()
             .astype(np.int16)  # an empty column comes back as objects
         )
@@ -166,8 +171,9 @@ def read_paid_order_columns(session: Session) -> PaidOrderColumns:
     rows = _order_rows(session, Order.status == "paid", Order.id <= version[1], status=False)
     newest = session.scalar(select(func.max(Order.ordered_at)).where(Order.id <= version[1]))
     columns = nothing.with_rows(rows, version, all_paid=True)
-    (newest_ns,) = utc_nanosecond_column([newest]).tolist()
-    return replace(columns, newest_ordered_at=int(newest_ns))
+    if newest is None:  # the orders were deleted meanwhile
+        return columns
+    return replace(columns, newest_ordered_at=utc_nanoseconds(newest))
 
 
 def _brought_up_to_date(
