@@ -11,9 +11,15 @@ from typing import Any
 import polars as pl
 import pytest
 from sqlalchemy import event, func, inspect, select
+from sqlalchemy.exc import IntegrityError
 
 from soloist.domain.customers.records import CustomerCreate, create_customer
-from soloist.storage.bulk import BULK_REINDEX_ROWS, bulk_insert, collection_paused
+from soloist.storage.bulk import (
+    BULK_REINDEX_ROWS,
+    bulk_insert,
+    collection_paused,
+    insert_returning_ids,
+)
 from soloist.storage.database import Database
 from soloist.storage.models import Customer, Order, OrderLine
 
@@ -242,3 +248,50 @@ def test_times_from_a_frame_are_stored_as_the_orm_stores_them(database: Database
     for n, when in enumerate(times):
         assert raw[f"F-{n}"] == raw[f"O-{n}"]
         assert read[f"F-{n}"] == when
+
+
+def test_rows_with_varying_missing_values_get_their_own_ids_in_row_order(
+    database: Database,
+) -> None:
+    """The ids answered are the rows' own, whatever mix of missing values the rows have."""
+    now = dt.datetime(2026, 1, 2, tzinfo=dt.UTC)
+    with database.session() as session:
+        create_customer(session, CustomerCreate(name="Before"), actor="test")  # ids go on from it
+    rows = [
+        {
+            "name": f"Customer {i}",
+            "external_id": f"ext-{i}",
+            "email": f"c{i}@example.com" if i % 3 else None,
+            "birthday": dt.date(1980, 1, 1) + dt.timedelta(days=i) if i % 2 else None,
+            "company": None if i % 5 else "Lyon Roasters",
+            "custom_fields": {},
+            "status": "active",
+            "created_at": now,
+            "updated_at": now,
+        }
+        for i in range(257)
+    ]
+    with database.session() as session:
+        ids = insert_returning_ids(session, Customer, rows)
+    assert len(set(ids)) == len(rows)
+    with database.session() as session:
+        stored = {
+            customer.id: (customer.external_id, customer.email, customer.birthday, customer.company)
+            for customer in session.scalars(select(Customer).where(Customer.id.in_(ids)))
+        }
+    assert [stored[i] for i in ids] == [
+        (row["external_id"], row["email"], row["birthday"], row["company"]) for row in rows
+    ]
+
+
+def test_a_row_missing_a_value_its_column_needs_is_refused_not_defaulted(
+    database: Database,
+) -> None:
+    """A None where the column has a default and must not be NULL fails (the ORM's bulk insert
+    would have put the default in silently), and nothing is written."""
+    now = dt.datetime(2026, 1, 2, tzinfo=dt.UTC)
+    row = {"name": "A", "status": None, "custom_fields": {}, "created_at": now, "updated_at": now}
+    with pytest.raises(IntegrityError), database.session() as session:
+        insert_returning_ids(session, Customer, [row | {"status": "active"}, row])
+    with database.session() as session:
+        assert session.scalar(select(func.count(Customer.id))) == 0

@@ -414,3 +414,46 @@ def core_insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> Non
     if rows:
         names = list(rows[0])
         bulk_insert(session, model, names, [tuple(row[n] for n in names) for row in rows])
+
+
+def insert_returning_ids(session: Session, model: Any, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert ``rows`` (all with the same keys) and return their new ids in row order.
+
+    Through the table, not the ORM: the ORM's bulk insert groups consecutive rows by which of
+    their values are None and joins each group's returned ids to all before it, so rows whose
+    None values vary (customers with and without a phone) cost time quadratic in their number
+    (8,000 such rows 2.2 s, against 0.07 s here). The table's insert also keeps a None as
+    NULL where the ORM would put the column's default; every column with a default is NOT NULL,
+    so such a row fails loudly instead.
+    """
+    if not rows:
+        return []
+    session.flush()  # what the session holds goes in first, as the ORM's insert does
+    table = model.__table__
+    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    if session.get_bind().dialect.name != "sqlite" or len(rows) == 1:
+        return [int(value) for value in session.scalars(statement, rows)]
+    return _sqlite_insert_returning_ids(session, table, statement, rows)
+
+
+def _sqlite_insert_returning_ids(
+    session: Session, table: Any, first_statement: Any, rows: list[dict[str, Any]]
+) -> list[int]:
+    """SQLite returns ids in row order only one row per statement (55 µs a row); instead the
+    first row is inserted alone, for its id, and the rest in one ``executemany``. The write
+    transaction holds the database's write lock, and SQLite gives each new row the largest id
+    so far plus one, so the rest take the ids that follow; the count and the largest id are
+    checked, and a table whose ids do not follow on fails instead of answering wrong ids."""
+    first = int(session.scalars(first_statement, rows[:1]).one())
+    session.execute(insert(table), rows[1:])
+    last = first + len(rows) - 1
+    written: Any = session.execute(
+        select(func.count(), func.max(table.c.id)).where(table.c.id >= first)
+    ).one()
+    count, largest = written
+    if (int(count), int(largest)) != (len(rows), last):
+        raise RuntimeError(
+            f"{table.name}: {len(rows)} rows inserted from id {first} did not take the ids "
+            f"up to {last} ({count} rows, the largest id {largest})"
+        )
+    return list(range(first, last + 1))

@@ -320,6 +320,8 @@ def add_customers_bulk(
     """
     from sqlalchemy import insert
 
+    from soloist.storage.bulk import insert_returning_ids  # Polars: not at every start
+
     keyring = keyring_for(session)
     now = dt.datetime.now(dt.UTC)
     records: list[dict[str, Any]] = []
@@ -346,8 +348,7 @@ def add_customers_bulk(
         )
     ids: list[int] = []
     if records:
-        statement = insert(Customer).returning(Customer.id, sort_by_parameter_order=True)
-        ids = list(session.scalars(statement, records))
+        ids = insert_returning_ids(session, Customer, records)
         names = {cid: (r["name"], r.get("company")) for cid, r in zip(ids, records, strict=True)}
         index_customer_names(session, names, fresh=True)
     tag_rows = [

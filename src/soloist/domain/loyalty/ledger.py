@@ -10,8 +10,10 @@ it debits, whatever else runs at the same time.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -137,7 +139,36 @@ def _take(lot: Lot, need: int) -> int:
     return need - taken
 
 
-def open_lots(entries: Iterable[LedgerEntry]) -> list[Lot]:
+class LedgerFacts(NamedTuple):
+    """What replaying a ledger needs of one entry, read as a plain row (no ORM object)."""
+
+    id: int
+    customer_id: int
+    kind: str
+    points: int
+    source_type: str | None
+    source_id: str | None
+    effective_at: dt.datetime
+    expires_at: dt.datetime | None
+
+
+def ledgers_of(session: Session, customer_ids: Sequence[int]) -> dict[int, list[LedgerFacts]]:
+    """The ledgers of many customers in one query, each in time order (a job's batch)."""
+    ledgers: dict[int, list[LedgerFacts]] = defaultdict(list)
+    if not customer_ids:
+        return ledgers
+    rows = session.execute(
+        select(*(getattr(LedgerEntry, name) for name in LedgerFacts._fields))
+        .where(LedgerEntry.customer_id.in_(customer_ids))
+        .order_by(LedgerEntry.customer_id, LedgerEntry.effective_at, LedgerEntry.id)
+    )
+    for row in rows:
+        facts = LedgerFacts._make(row)
+        ledgers[facts.customer_id].append(facts)
+    return ledgers
+
+
+def open_lots(entries: Iterable[LedgerEntry | LedgerFacts]) -> list[Lot]:
     """Replay a customer's ledger in time order and return every credit with what remains of it.
 
     An ``expire`` entry takes from the lot it names; a ``reverse`` entry first from the earn of

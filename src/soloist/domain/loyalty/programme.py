@@ -22,7 +22,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from soloist.domain.audit import record_audit
@@ -31,11 +31,13 @@ from soloist.domain.loyalty.ledger import (
     CREDIT_KINDS,
     HOLDOUT,
     MEMBER,
+    Lot,
     NotEnrolledError,
+    actor_columns,
     add_entry,
     find_entry,
     get_account,
-    ledger_entries,
+    ledgers_of,
     lock_member_account,
     open_lots,
     points_balance,
@@ -61,7 +63,7 @@ from soloist.domain.loyalty.rules import (
 from soloist.domain.loyalty.tiers import (
     ensure_default_tiers,
     list_tiers,
-    review_tier,
+    review_members,
     window_metrics_for,
 )
 from soloist.errors import InsufficientPointsError, ValidationError
@@ -142,6 +144,59 @@ def _open_account(
     return account
 
 
+def _open_accounts(
+    session: Session,
+    members: list[int],
+    holdout: list[int],
+    when: dt.datetime,
+    actor: str,
+    rules: ProgrammeSettings,
+) -> None:
+    """``_open_account`` for many customers at once: the accounts and the members' signup
+    bonuses written in two statements (a programme launched for 100,000 customers wrote
+    200,000 rows one at a time)."""
+    session.flush()
+    accounts: list[dict[str, Any]] = [
+        {
+            "customer_id": customer_id,
+            "group": group,
+            "tier_id": None,
+            "tier_review_at": None,
+            "referral_code": referral_code_for(session, customer_id) if group == MEMBER else None,
+            "referred_by_id": None,
+            "enrolled_at": when,
+            "version": 0,
+        }
+        for customer_id, group in sorted(
+            [(c, MEMBER) for c in members] + [(c, HOLDOUT) for c in holdout]
+        )
+    ]
+    if accounts:
+        session.execute(insert(LoyaltyAccount), accounts)
+    bonus = rules.bonus_points.get("signup", 0)
+    if bonus > 0 and members:
+        written = utcnow()
+        entry = {
+            "kind": "bonus",
+            "points": bonus,
+            "source_type": "signup",
+            "source_id": None,
+            "reason": "signup bonus",
+            "expires_at": rules.expiry_for(when),
+            "effective_at": when,
+            "created_at": written,
+            **actor_columns(actor),
+        }
+        session.execute(
+            insert(LedgerEntry),
+            [
+                entry
+                | {"customer_id": customer_id, "idempotency_key": f"bonus:signup:{customer_id}"}
+                for customer_id in members
+            ],
+        )
+
+
 def enrol_customers(
     session: Session,
     actor: str,
@@ -186,31 +241,23 @@ def enrol_customers(
         )
     )
     joined: list[int] = []
-    holdout = 0
+    kept_out: list[int] = []
+    share, holdout_seed = rules.holdout_share, rules.holdout_seed
     for customer_id in candidates:
-        if customer_id in existing:
-            continue
-        group = (
-            HOLDOUT if in_holdout(customer_id, rules.holdout_share, rules.holdout_seed) else MEMBER
-        )
-        _open_account(session, customer_id, group, when, actor, rules)
-        if group == MEMBER:
-            joined.append(customer_id)
-        else:
-            holdout += 1
-    session.flush()
-    tiers = list_tiers(session)
-    metrics = window_metrics_for(session, joined, when, rules)
-    for customer_id in joined:
-        review_tier(
-            session,
-            customer_id,
-            when,
-            settings=rules,
-            tiers=tiers,
-            actor=actor,
-            metrics=metrics[customer_id],
-        )
+        if customer_id not in existing:
+            group = kept_out if in_holdout(customer_id, share, holdout_seed) else joined
+            group.append(customer_id)
+    _open_accounts(session, joined, kept_out, when, actor, rules)
+    review_members(
+        session,
+        joined,
+        when,
+        settings=rules,
+        tiers=list_tiers(session),
+        actor=actor,
+        metrics=window_metrics_for(session, joined, when, rules),
+    )
+    holdout = len(kept_out)
     members = len(joined)
     record_audit(
         session,
@@ -395,10 +442,18 @@ class ExpiryResult:
     points: int
 
 
+#: Accounts locked, read and expired together by the expiry job: one statement each for the
+#: lock, the ledgers, the keys already used and the new entries, instead of one per account.
+EXPIRY_BATCH = 1000
+
+
 def expire_points(session: Session, now: dt.datetime, actor: str = "rule:expiry") -> ExpiryResult:
     """The expiry job: whatever is left of every lot past its expiry date expires, oldest first.
 
     Each lot expires once (key ``expire:lot:<entry id>``), so running the job twice is harmless.
+    Accounts are taken in batches of :data:`EXPIRY_BATCH`, each batch's rows locked before its
+    ledgers are read (``SELECT … FOR UPDATE`` on the server databases), so a redemption running
+    meanwhile cannot spend points that expire.
     """
     due = session.scalars(
         select(LedgerEntry.customer_id)
@@ -412,31 +467,65 @@ def expire_points(session: Session, now: dt.datetime, actor: str = "rule:expiry"
         )
         .distinct()
     ).all()
-    accounts = entries = total = 0
-    for customer_id in sorted(due):
-        lock_member_account(session, customer_id)
-        lots = open_lots(ledger_entries(session, customer_id))
-        touched = False
-        for lot in lots:
-            if lot.expires_at is None or lot.expires_at > now or lot.remaining <= 0:
-                continue
-            key = f"expire:lot:{lot.entry_id}"
-            if find_entry(session, key) is not None:
-                continue
-            add_entry(
-                session,
-                customer_id,
-                "expire",
-                -lot.remaining,
-                actor,
-                source_type="lot",
-                source_id=lot.entry_id,
-                reason=f"points from {lot.effective_at.date().isoformat()} expired",
-                idempotency_key=key,
-                at=now,
+    ordered = sorted(due)
+    result = ExpiryResult(accounts=0, entries=0, points=0)
+    for start in range(0, len(ordered), EXPIRY_BATCH):
+        batch = _expire_batch(session, ordered[start : start + EXPIRY_BATCH], now, actor)
+        result = ExpiryResult(
+            accounts=result.accounts + batch.accounts,
+            entries=result.entries + batch.entries,
+            points=result.points + batch.points,
+        )
+    return result
+
+
+def _expire_batch(
+    session: Session, customer_ids: list[int], now: dt.datetime, actor: str
+) -> ExpiryResult:
+    session.flush()  # entries the session holds count in the ledgers read below
+    members = session.scalars(
+        select(LoyaltyAccount.customer_id)
+        .where(LoyaltyAccount.customer_id.in_(customer_ids), LoyaltyAccount.group == MEMBER)
+        .order_by(LoyaltyAccount.customer_id)
+        .with_for_update()
+    ).all()
+    due: list[tuple[int, Lot]] = []
+    for customer_id, entries in ledgers_of(session, members).items():
+        due.extend(
+            (customer_id, lot)
+            for lot in open_lots(entries)
+            if lot.expires_at is not None and lot.expires_at <= now and lot.remaining > 0
+        )
+    keys = [f"expire:lot:{lot.entry_id}" for _, lot in due]
+    used: set[str | None] = set()
+    if keys:
+        used.update(
+            session.scalars(
+                select(LedgerEntry.idempotency_key).where(LedgerEntry.idempotency_key.in_(keys))
             )
-            entries += 1
-            total += lot.remaining
-            touched = True
-        accounts += int(touched)
-    return ExpiryResult(accounts=accounts, entries=entries, points=total)
+        )
+    written = utcnow()
+    rows: list[dict[str, Any]] = [
+        {
+            "customer_id": customer_id,
+            "kind": "expire",
+            "points": -lot.remaining,
+            "source_type": "lot",
+            "source_id": str(lot.entry_id),
+            "reason": f"points from {lot.effective_at.date().isoformat()} expired",
+            "idempotency_key": key,
+            "expires_at": None,
+            "effective_at": now,
+            "created_at": written,
+            **actor_columns(actor),
+        }
+        for (customer_id, lot), key in zip(due, keys, strict=True)
+        if key not in used
+    ]
+    if rows:
+        session.execute(insert(LedgerEntry), rows)
+    return ExpiryResult(
+        accounts=len({row["customer_id"] for row in rows}),
+        entries=len(rows),
+        points=-sum(int(row["points"]) for row in rows),
+    )

@@ -180,9 +180,14 @@ def review_tier(
     tiers: list[LoyaltyTier] | None = None,
     actor: str = TIER_ACTOR,
     metrics: dict[str, int] | None = None,
+    account: LoyaltyAccount | None = None,
 ) -> TierChange | None:
-    """Move a member up at once, or down when their review date has come; ``None`` if unchanged."""
-    account = session.get(LoyaltyAccount, customer_id)
+    """Move a member up at once, or down when their review date has come; ``None`` if unchanged.
+
+    ``account`` is the member's account when the caller has read it already (a batch).
+    """
+    if account is None:
+        account = session.get(LoyaltyAccount, customer_id)
     if account is None or account.group != MEMBER:
         return None
     rules = settings or get_programme_settings(session)
@@ -240,22 +245,60 @@ def review_tiers(
         .where(LoyaltyAccount.group == MEMBER)
         .order_by(LoyaltyAccount.customer_id)
     ).all()
+    if not tiers:
+        return []
+    metrics = window_metrics_for(session, list(members), now, rules)
+    return review_members(
+        session, list(members), now, settings=rules, tiers=tiers, actor=actor, metrics=metrics
+    )
+
+
+#: Members whose accounts are read, reviewed and written together.
+REVIEW_BATCH = 2000
+
+
+def review_members(
+    session: Session,
+    customer_ids: list[int],
+    now: dt.datetime,
+    *,
+    settings: ProgrammeSettings,
+    tiers: list[LoyaltyTier],
+    actor: str,
+    metrics: dict[int, dict[str, int]],
+) -> list[TierChange]:
+    """``review_tier`` for many members: their accounts read a batch at a time and the batch's
+    changes written in one flush (one at a time, each review read its account and flushed the
+    previous one's change: 1.3 ms a member)."""
     changes: list[TierChange] = []
     if not tiers:
         return changes
-    metrics = window_metrics_for(session, list(members), now, rules)
-    for customer_id in members:
-        change = review_tier(
-            session,
-            customer_id,
-            now,
-            settings=rules,
-            tiers=tiers,
-            actor=actor,
-            metrics=metrics[customer_id],
-        )
-        if change is not None:
-            changes.append(change)
+    for start in range(0, len(customer_ids), REVIEW_BATCH):
+        batch = customer_ids[start : start + REVIEW_BATCH]
+        with session.no_autoflush:
+            accounts = {
+                account.customer_id: account
+                for account in session.scalars(
+                    select(LoyaltyAccount).where(LoyaltyAccount.customer_id.in_(batch))
+                )
+            }
+            for customer_id in batch:
+                account = accounts.get(customer_id)
+                if account is None:
+                    continue
+                change = review_tier(
+                    session,
+                    customer_id,
+                    now,
+                    settings=settings,
+                    tiers=tiers,
+                    actor=actor,
+                    metrics=metrics[customer_id],
+                    account=account,
+                )
+                if change is not None:
+                    changes.append(change)
+        session.flush()
     return changes
 
 
