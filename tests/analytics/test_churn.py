@@ -138,3 +138,38 @@ def test_a_stored_scorer_gives_each_customer_the_score_of_the_batch(
     assert [[r["feature"] for r in rs] for rs in again["reasons"]] == [
         [r["feature"] for r in rs] for rs in batch["reasons"]
     ]
+
+
+@pytest.mark.parametrize("name", ["random_forest", "gradient_boosting"])
+def test_reasons_equal_those_of_swapping_every_row(name: str) -> None:
+    """The reasons skip the predictions of rows that already have the typical value; they
+    must equal the effects worked out by predicting every row with each feature swapped."""
+    rng = np.random.default_rng(3)
+    n = 1500
+    X = np.column_stack(
+        [
+            rng.uniform(0, 300, n),  # recency: every value its own
+            rng.choice([1.0, 1.0, 1.0, 2.0, 5.0], n),  # orders: mostly the typical 1
+            np.where(rng.uniform(0, 1, n) < 0.8, 0.0, rng.integers(1, 4, n)),  # tickets
+        ]
+    )
+    risk = 1 / (1 + np.exp(-(X[:, 0] - 150) / 40 + 0.3 * X[:, 1] - 0.5 * X[:, 2]))
+    y = (rng.uniform(0, 1, n) < risk).astype(int)
+    model = make_classifier(name).fit(X, y)
+    typical = np.median(X, axis=0)
+    columns = ["recency_days", "orders", "tickets"]
+    reasons = explain_predictions(model, name, X, columns, typical, top=3)
+    base = model.predict_proba(X)[:, 1]
+    expected = np.empty_like(X)
+    for j in range(X.shape[1]):
+        swapped = X.copy()
+        swapped[:, j] = typical[j]
+        expected[:, j] = base - model.predict_proba(swapped)[:, 1]
+    assert (X[:, 1] == typical[1]).mean() > 0.5  # the skip has rows to skip
+    for i, row in enumerate(reasons):
+        wanted = {
+            columns[j]: round(float(expected[i, j]), 4)
+            for j in range(3)
+            if abs(expected[i, j]) >= 1e-9
+        }
+        assert {r["feature"]: r["effect"] for r in row} == wanted

@@ -75,3 +75,36 @@ def test_too_few_labels_keep_the_rules() -> None:
     assert choice.labelled == 40
     with pytest.raises(AnalyticsError, match="labels"):
         choose_sentiment(["a", "b"], [1, 2])
+
+
+def test_a_text_met_before_is_not_scored_again_and_scores_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from soloist.analytics import text_sentiment
+
+    monkeypatch.setattr(text_sentiment, "SCORES_REMEMBERED", 6)
+    scored: list[str] = []
+    english = text_sentiment._english
+
+    def counting(text: str) -> float:
+        scored.append(text)
+        return english(text)
+
+    monkeypatch.setattr(text_sentiment, "_english", counting)
+    texts = [f"Order {n} arrived broken, very disappointed" for n in range(4)]
+    batch = [texts[0], "", texts[1], texts[0], "发货很快", texts[2], texts[1], None, texts[3]]
+    first = sentiment(batch)
+    assert sorted(scored) == sorted(texts)  # each distinct English text once
+    again = sentiment(list(reversed(batch)))
+    assert sorted(scored) == sorted(texts)  # all remembered: no text scored again
+    assert again.tolist() == first[::-1].tolist()
+    scored_alone = [text_sentiment._score_one(t, None) if t else 0.0 for t in batch]
+    assert first.tolist() == scored_alone
+    assert first[1] == first[7] == 0.0
+    assert first[4] > 0 > first[0]
+    # More new texts than are remembered: the memory is emptied, the answers stay right.
+    scored.clear()
+    others = [f"Parcel {n} was late again" for n in range(9)]
+    assert sentiment(others).tolist() == [english(t) for t in others]
+    assert sentiment([texts[0]])[0] == first[0]
+    assert scored.count(texts[0]) == 1  # forgotten when the memory was emptied
