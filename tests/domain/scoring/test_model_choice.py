@@ -177,3 +177,24 @@ def test_end_dates_outside_the_data_are_refused_with_both_dates() -> None:
     with pytest.raises(ValidationError, match="in the future"):
         observation_end(orders, dt.date.today() + dt.timedelta(days=30))
     assert observation_end(orders, dt.date(1997, 9, 30)) > pd.Timestamp("1997-09-30 23:59")
+
+
+def test_a_large_population_is_fitted_on_a_sample_that_estimates_the_same_parameters(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Beyond FIT_AT_MOST customers the model is fitted on a seeded sample: its estimates agree
+    with the whole population's within their standard errors, and it saw only the sample."""
+    from soloist.domain.scoring import model_choice
+
+    orders = simulate(9_000, 365, r=0.9, alpha=25.0, dropout=0.15, seed=8)
+    end = START + pd.Timedelta(days=365)
+    summary = rfm_summary(orders, "customer_id", "ordered_at", "amount", observation_end=end)
+    whole = fit_purchase_model("bg-nbd", summary).model
+    monkeypatch.setattr(model_choice, "FIT_AT_MOST", 3_000)
+    sampled = fit_purchase_model("bg-nbd", summary).model
+    assert whole.n_customers_ == int((summary["T"] > 0).sum())
+    assert sampled.n_customers_ == 3_000
+    for name, value in whole.params_.items():
+        assert abs(sampled.params_[name] - value) < 3 * sampled.standard_errors_[name], name
+    again = fit_purchase_model("bg-nbd", summary).model
+    assert again.params_ == sampled.params_  # the same seeded sample every run

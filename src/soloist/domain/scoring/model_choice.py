@@ -46,6 +46,13 @@ MIN_REPEAT_BUYERS = 20  # fewer, and no four-parameter model is worth fitting
 POOLED = "pooled-rate"
 CV_FOLDS = 3
 MAX_FAILED_PENALTIES = 4
+#: Customers a purchase model's four parameters are estimated from, at most: a seeded random
+#: sample of that many. The customers are independent draws in every BTYD model, so the sample's
+#: maximum likelihood estimates the same parameters, with standard errors a third of those of
+#: CDNOW's 23,570 customers; every customer is still scored and checked on the holdout. Beyond
+#: it a fit (and the penalty's cross-validation) only costs more time, linear in the customers:
+#: at a million customers with their own purchase times, minutes.
+FIT_AT_MOST = 250_000
 TIE_TOLERANCE = 0.02
 # Models that let a customer leave before a repeat purchase, so P(alive) of a one-time buyer
 # is an estimate rather than an assumption.
@@ -83,10 +90,13 @@ def _columns(summary: pd.DataFrame) -> tuple[Any, Any, Any]:
 def fit_purchase_model(name: str, summary: pd.DataFrame, *, random_state: int = 0) -> PurchaseFit:
     """Fit ``name`` by maximum likelihood, or with a cross-validated penalty if it must.
 
-    Customers first seen on the last day (T = 0) carry no information and are left out.
+    Customers first seen on the last day (T = 0) carry no information and are left out; of
+    more than :data:`FIT_AT_MOST` customers, a seeded random sample of that many is fitted.
     Raises :class:`AnalyticsError` when no penalty on the grid identifies the model.
     """
     seen = summary[summary["T"] > 0]
+    if len(seen) > FIT_AT_MOST:
+        seen = seen.sample(n=FIT_AT_MOST, random_state=random_state)
     if name == POOLED:
         return PurchaseFit(POOLED, PooledRateModel().fit(*_columns(seen)))
     cls = PURCHASE_MODELS[name]
