@@ -22,7 +22,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from soloist.domain.audit import record_audit
@@ -155,6 +155,8 @@ def _open_accounts(
     """``_open_account`` for many customers at once: the accounts and the members' signup
     bonuses written in two statements (a programme launched for 100,000 customers wrote
     200,000 rows one at a time)."""
+    from soloist.storage.bulk import core_insert  # Polars: not at every command's start
+
     session.flush()
     accounts: list[dict[str, Any]] = [
         {
@@ -172,7 +174,7 @@ def _open_accounts(
         )
     ]
     if accounts:
-        session.execute(insert(LoyaltyAccount), accounts)
+        core_insert(session, LoyaltyAccount, accounts)
     bonus = rules.bonus_points.get("signup", 0)
     if bonus > 0 and members:
         written = utcnow()
@@ -187,14 +189,11 @@ def _open_accounts(
             "created_at": written,
             **actor_columns(actor),
         }
-        session.execute(
-            insert(LedgerEntry),
-            [
-                entry
-                | {"customer_id": customer_id, "idempotency_key": f"bonus:signup:{customer_id}"}
-                for customer_id in members
-            ],
-        )
+        rows = [
+            entry | {"customer_id": customer_id, "idempotency_key": f"bonus:signup:{customer_id}"}
+            for customer_id in members
+        ]
+        core_insert(session, LedgerEntry, rows)
 
 
 def enrol_customers(
@@ -482,6 +481,8 @@ def expire_points(session: Session, now: dt.datetime, actor: str = "rule:expiry"
 def _expire_batch(
     session: Session, customer_ids: list[int], now: dt.datetime, actor: str
 ) -> ExpiryResult:
+    from soloist.storage.bulk import core_insert  # Polars: not at every command's start
+
     session.flush()  # entries the session holds count in the ledgers read below
     members = session.scalars(
         select(LoyaltyAccount.customer_id)
@@ -523,7 +524,7 @@ def _expire_batch(
         if key not in used
     ]
     if rows:
-        session.execute(insert(LedgerEntry), rows)
+        core_insert(session, LedgerEntry, rows)
     return ExpiryResult(
         accounts=len({row["customer_id"] for row in rows}),
         entries=len(rows),
