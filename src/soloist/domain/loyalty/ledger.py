@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from soloist.domain.customers.records import get_customer
 from soloist.errors import ConflictError
 from soloist.storage.models import LedgerEntry, LoyaltyAccount
-from soloist.storage.types import utcnow
+from soloist.storage.types import UTCDateTime, utcnow
 
 MEMBER, HOLDOUT = "member", "holdout"
 CREDIT_KINDS = ("earn", "bonus", "adjust")
@@ -153,18 +153,35 @@ class LedgerFacts(NamedTuple):
 
 
 def ledgers_of(session: Session, customer_ids: Sequence[int]) -> dict[int, list[LedgerFacts]]:
-    """The ledgers of many customers in one query, each in time order (a job's batch)."""
+    """The ledgers of many customers in one query (a job's batch; :func:`open_lots` puts each in
+    time order). Read as the driver's rows, with only the two times converted: typed rows took
+    twice as long (a million entries 8.9 s against 4.0 s for the query)."""
+    from soloist.storage.bulk import fetch_raw  # Polars: not at every command's start
+
     ledgers: dict[int, list[LedgerFacts]] = defaultdict(list)
     if not customer_ids:
         return ledgers
-    rows = session.execute(
-        select(*(getattr(LedgerEntry, name) for name in LedgerFacts._fields))
-        .where(LedgerEntry.customer_id.in_(customer_ids))
-        .order_by(LedgerEntry.customer_id, LedgerEntry.effective_at, LedgerEntry.id)
+    time_of = UTCDateTime().process_result_value
+    dialect = session.get_bind().dialect
+    statement = select(*(getattr(LedgerEntry, name) for name in LedgerFacts._fields)).where(
+        LedgerEntry.customer_id.in_(customer_ids)
     )
-    for row in rows:
-        facts = LedgerFacts._make(row)
-        ledgers[facts.customer_id].append(facts)
+    for row in fetch_raw(session, statement):
+        entry_id, customer_id, kind, points, source_type, source_id, effective, expires = row
+        effective_at = time_of(effective, dialect)
+        assert effective_at is not None, "a ledger entry always has its effective time"
+        ledgers[int(customer_id)].append(
+            LedgerFacts(
+                int(entry_id),
+                int(customer_id),
+                str(kind),
+                int(points),
+                source_type,
+                source_id,
+                effective_at,
+                time_of(expires, dialect),
+            )
+        )
     return ledgers
 
 
