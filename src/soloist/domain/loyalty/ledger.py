@@ -154,8 +154,8 @@ class LedgerFacts(NamedTuple):
 
 def ledgers_of(session: Session, customer_ids: Sequence[int]) -> dict[int, list[LedgerFacts]]:
     """The ledgers of many customers in one query (a job's batch; :func:`open_lots` puts each in
-    time order). Read as the driver's rows, with only the two times converted: typed rows took
-    twice as long (a million entries 8.9 s against 4.0 s for the query)."""
+    time order). Read as the driver's rows, with only the two times converted: 970,000 entries
+    in 7.6 s against 8.9 s as SQLAlchemy's typed rows (the query itself, 3.7 s)."""
     from soloist.storage.bulk import fetch_raw  # Polars: not at every command's start
 
     ledgers: dict[int, list[LedgerFacts]] = defaultdict(list)
