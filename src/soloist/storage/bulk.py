@@ -433,19 +433,21 @@ def insert_returning_ids(session: Session, model: Any, rows: list[dict[str, Any]
     statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
     if session.get_bind().dialect.name != "sqlite" or len(rows) == 1:
         return [int(value) for value in session.scalars(statement, rows)]
-    return _sqlite_insert_returning_ids(session, table, statement, rows)
+    return _sqlite_insert_returning_ids(session, model, statement, rows)
 
 
 def _sqlite_insert_returning_ids(
-    session: Session, table: Any, first_statement: Any, rows: list[dict[str, Any]]
+    session: Session, model: Any, first_statement: Any, rows: list[dict[str, Any]]
 ) -> list[int]:
     """SQLite returns ids in row order only one row per statement (55 µs a row); instead the
-    first row is inserted alone, for its id, and the rest in one ``executemany``. The write
-    transaction holds the database's write lock, and SQLite gives each new row the largest id
-    so far plus one, so the rest take the ids that follow; the count and the largest id are
-    checked, and a table whose ids do not follow on fails instead of answering wrong ids."""
+    first row is inserted alone, for its id, and the rest through :func:`core_insert` (one
+    ``executemany`` on the driver). The write transaction holds the database's write lock, and
+    SQLite gives each new row the largest id so far plus one, so the rest take the ids that
+    follow; the count and the largest id are checked, and a table whose ids do not follow on
+    fails instead of answering wrong ids."""
+    table = model.__table__
     first = int(session.scalars(first_statement, rows[:1]).one())
-    session.execute(insert(table), rows[1:])
+    core_insert(session, model, rows[1:])
     last = first + len(rows) - 1
     written: Any = session.execute(
         select(func.count(), func.max(table.c.id)).where(table.c.id >= first)
