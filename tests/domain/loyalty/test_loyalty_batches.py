@@ -22,6 +22,8 @@ from soloist.domain.loyalty.programme import (
 )
 from soloist.domain.loyalty.referrals import referral_code_for
 from soloist.domain.loyalty.tiers import list_tiers, review_tiers
+from soloist.errors import NotFoundError
+from soloist.storage import bulk as bulk_module
 from soloist.storage.database import Database
 from soloist.storage.models import AuditEntry, LedgerEntry, LoyaltyAccount
 
@@ -33,6 +35,7 @@ BATCH = 5  # several batches, the last one short
 def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(programme_module, "EXPIRY_BATCH", BATCH)
     monkeypatch.setattr(tiers_module, "REVIEW_BATCH", BATCH)
+    monkeypatch.setattr(bulk_module, "CHUNK", BATCH)  # ids looked up a few at a time
 
 
 def test_an_enrolment_of_many_gives_each_their_group_code_bonus_and_tier(
@@ -155,3 +158,43 @@ def test_an_expiry_over_many_members_expires_what_each_has_left_of_old_lots(
         entries = session.scalar(select(func.count(LedgerEntry.id)))
         assert expire_points(session, T0 + days(380)).entries == 0
         assert session.scalar(select(func.count(LedgerEntry.id))) == entries
+
+
+def test_an_enrolment_of_named_customers_takes_them_in_parts_and_refuses_an_unknown_one(
+    database: Database,
+) -> None:
+    with database.session() as session:
+        programme(session)
+        ids = [
+            create_customer(session, CustomerCreate(name=f"C{i}"), "test").id
+            for i in range(MEMBERS)
+        ]
+        first = enrol_customers(session, "test", customer_ids=ids[:12], now=T0)
+        assert (first.members, first.already) == (12, 0)
+        second = enrol_customers(session, "test", customer_ids=list(reversed(ids)), now=T0)
+        assert (second.members, second.already) == (MEMBERS - 12, 12)
+        assert session.scalar(select(func.count(LoyaltyAccount.customer_id))) == MEMBERS
+        with pytest.raises(NotFoundError):
+            enrol_customers(session, "test", customer_ids=[*ids, max(ids) + 1000], now=T0)
+
+
+def test_an_enrolment_of_more_customers_than_sqlite_takes_values_at_once_goes_through(
+    sqlite_database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite refuses a statement with more values than its limit (250,000 here; lowered to
+    10 for the test, and the tiers' few-customer lookup to 5): a launch enrolling half a
+    million customers by id failed on it."""
+    import sqlite3
+
+    monkeypatch.setattr(tiers_module, "FEW_CUSTOMERS", BATCH)
+    with sqlite_database.session() as session:
+        programme(session)
+        ids = [
+            create_customer(session, CustomerCreate(name=f"C{i}"), "test").id
+            for i in range(MEMBERS)
+        ]
+        raw = session.connection().connection.driver_connection
+        assert isinstance(raw, sqlite3.Connection)
+        raw.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 10)
+        result = enrol_customers(session, "test", customer_ids=ids, now=T0)
+        assert (result.members, result.already) == (MEMBERS, 0)

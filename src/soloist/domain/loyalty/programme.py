@@ -196,6 +196,39 @@ def _open_accounts(
         core_insert(session, LedgerEntry, rows)
 
 
+def _active_customers(session: Session, customer_ids: list[int] | None) -> list[int]:
+    """The active customers among ``customer_ids`` (everyone's when None), in id order; a
+    404 for an id that does not exist. Asked for a few thousand ids at a time: SQLite takes at
+    most 250,000 values in one statement, and a demo's launch enrols half a million."""
+    from soloist.storage.bulk import CHUNK, among, chunks  # Polars: not at every start
+
+    query = select(Customer.id).where(Customer.status == "active").order_by(Customer.id)
+    if customer_ids is None:
+        return list(session.scalars(query))
+    wanted = sorted(set(customer_ids))
+    found: list[int] = []
+    for part in chunks(wanted, CHUNK):
+        found.extend(session.scalars(query.where(among(session, Customer.id, part))))
+    for customer_id in sorted(set(wanted) - set(found)):
+        get_customer(session, customer_id)  # 404 for an unknown id
+    return found
+
+
+def _with_accounts(session: Session, customer_ids: list[int]) -> set[int]:
+    """Which of ``customer_ids`` have an account already (enrolled or kept in the holdout)."""
+    from soloist.storage.bulk import CHUNK, among, chunks
+
+    if len(customer_ids) > CHUNK:  # one pass over the accounts beats many lookups
+        wanted = set(customer_ids)
+        return {c for c in session.scalars(select(LoyaltyAccount.customer_id)) if c in wanted}
+    column = LoyaltyAccount.customer_id
+    return {
+        int(c)
+        for part in chunks(customer_ids, CHUNK)
+        for c in session.scalars(select(column).where(among(session, column, part)))
+    }
+
+
 def enrol_customers(
     session: Session,
     actor: str,
@@ -226,19 +259,8 @@ def enrol_customers(
     if changes:
         rules = update_programme_settings(session, changes, actor)
     ensure_default_tiers(session)
-    query = select(Customer.id).where(Customer.status == "active").order_by(Customer.id)
-    if customer_ids is not None:
-        query = query.where(Customer.id.in_(customer_ids))
-    candidates = list(session.scalars(query))
-    if customer_ids is not None:
-        for customer_id in sorted(set(customer_ids) - set(candidates)):
-            get_customer(session, customer_id)  # 404 for an unknown id
-
-    existing = set(
-        session.scalars(
-            select(LoyaltyAccount.customer_id).where(LoyaltyAccount.customer_id.in_(candidates))
-        )
-    )
+    candidates = _active_customers(session, customer_ids)
+    existing = _with_accounts(session, candidates)
     joined: list[int] = []
     kept_out: list[int] = []
     share, holdout_seed = rules.holdout_share, rules.holdout_seed
