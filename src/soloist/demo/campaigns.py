@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from soloist.domain.campaigns import create_campaign, save_list_segment, set_content
 from soloist.domain.customers import record_consent
+from soloist.storage.bulk import among, chunks
 from soloist.storage.models import (
     Campaign,
     CampaignLink,
@@ -102,9 +103,11 @@ def build_campaign_demo(
     if not members:
         return 0
     segment = save_list_segment(session, LIST_NAME, [c for c, _ in members], ACTOR)
+    # a few thousand at a time: SQLite takes at most 250,000 values in one statement
     customers = {
         c.id: c
-        for c in session.scalars(select(Customer).where(Customer.id.in_([c for c, _ in members])))
+        for part in chunks([c for c, _ in members])
+        for c in session.scalars(select(Customer).where(among(session, Customer.id, part)))
     }
     left: set[int] = set()  # bounced or unsubscribed: never sent to again
     for name, day, click_rate, en, zh, path in CAMPAIGNS:
