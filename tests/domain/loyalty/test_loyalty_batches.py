@@ -7,6 +7,7 @@ import random
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 from tests.domain.loyalty.helpers import T0, days, order, programme
 
 from soloist.domain.customers.records import CustomerCreate, create_customer
@@ -31,6 +32,12 @@ MEMBERS = 23
 BATCH = 5  # several batches, the last one short
 
 
+def _customers(session: Session) -> list[int]:
+    return [
+        create_customer(session, CustomerCreate(name=f"C{i}"), "test").id for i in range(MEMBERS)
+    ]
+
+
 @pytest.fixture(autouse=True)
 def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(programme_module, "EXPIRY_BATCH", BATCH)
@@ -44,10 +51,7 @@ def test_an_enrolment_of_many_gives_each_their_group_code_bonus_and_tier(
     spends = [0, 150, 250, 600] * 6  # Bronze, Bronze, Silver, Gold (200 and 500 a year)
     with database.session() as session:
         programme(session, holdout_share=0.3, holdout_seed=11, bonus_points={"signup": 40})
-        ids = [
-            create_customer(session, CustomerCreate(name=f"C{i}"), "test").id
-            for i in range(MEMBERS)
-        ]
+        ids = _customers(session)
         for customer_id, spend in zip(ids, spends, strict=False):
             if spend:
                 order(session, customer_id, str(spend), T0 - days(30))
@@ -97,10 +101,7 @@ def test_a_tier_review_of_many_moves_each_member_as_a_review_of_one_would(
 ) -> None:
     with database.session() as session:
         programme(session)
-        ids = [
-            create_customer(session, CustomerCreate(name=f"C{i}"), "test").id
-            for i in range(MEMBERS)
-        ]
+        ids = _customers(session)
         enrol_customers(session, "test", now=T0)
         spends = {c: [0, 250, 600][i % 3] for i, c in enumerate(ids)}
         for customer_id, spend in spends.items():
@@ -128,10 +129,7 @@ def test_an_expiry_over_many_members_expires_what_each_has_left_of_old_lots(
     rng = random.Random(5)
     with database.session() as session:
         programme(session, expiry_months=12)
-        ids = [
-            create_customer(session, CustomerCreate(name=f"C{i}"), "test").id
-            for i in range(MEMBERS)
-        ]
+        ids = _customers(session)
         enrol_customers(session, "test", now=T0)
         expected: dict[int, int] = {}
         for customer_id in ids:
@@ -165,10 +163,7 @@ def test_an_enrolment_of_named_customers_takes_them_in_parts_and_refuses_an_unkn
 ) -> None:
     with database.session() as session:
         programme(session)
-        ids = [
-            create_customer(session, CustomerCreate(name=f"C{i}"), "test").id
-            for i in range(MEMBERS)
-        ]
+        ids = _customers(session)
         first = enrol_customers(session, "test", customer_ids=ids[:12], now=T0)
         assert (first.members, first.already) == (12, 0)
         second = enrol_customers(session, "test", customer_ids=list(reversed(ids)), now=T0)
@@ -189,10 +184,7 @@ def test_an_enrolment_of_more_customers_than_sqlite_takes_values_at_once_goes_th
     monkeypatch.setattr(tiers_module, "FEW_CUSTOMERS", BATCH)
     with sqlite_database.session() as session:
         programme(session)
-        ids = [
-            create_customer(session, CustomerCreate(name=f"C{i}"), "test").id
-            for i in range(MEMBERS)
-        ]
+        ids = _customers(session)
         raw = session.connection().connection.driver_connection
         assert isinstance(raw, sqlite3.Connection)
         raw.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 10)
