@@ -95,6 +95,29 @@ def _newsletter(session: Session) -> list[tuple[int, dt.datetime]]:
     return [(int(c), at if at.tzinfo else at.replace(tzinfo=dt.UTC)) for c, at in rows]
 
 
+def add_suppressions(session: Session, suppressions: list[Suppression]) -> None:
+    """Add each address's suppression once per reason, as ``suppress_recipient`` does: at a
+    few hundred thousand customers some address bounces or leaves twice (300,000 customers
+    failed on the suppressions' unique key)."""
+    hashes = sorted({s.address_hash for s in suppressions})
+    kept: set[tuple[str, str, str]] = set()
+    for part in chunks(hashes):
+        kept.update(
+            (channel, address, reason)
+            for channel, address, reason in session.execute(
+                select(Suppression.channel, Suppression.address_hash, Suppression.reason).where(
+                    among(session, Suppression.address_hash, part)
+                )
+            )
+        )
+    for suppression in suppressions:
+        key = (suppression.channel, suppression.address_hash, suppression.reason)
+        if key not in kept:
+            kept.add(key)
+            session.add(suppression)
+    session.flush()
+
+
 def build_campaign_demo(
     session: Session, rng: np.random.Generator, start: dt.datetime, end: dt.datetime
 ) -> int:
@@ -224,13 +247,14 @@ def _write_messages(
             )  # fmt: skip
     if events:
         session.execute(insert(MessageEvent), events)
+    suppressions = []
     for i, row in enumerate(rows):
         customer = customers[row["customer_id"]]
         reason = (
             "hard_bounce" if bounced[i] else "unsubscribed" if "unsubscribed_at" in row else None
         )
         if reason and customer.email_hash:
-            session.add(
+            suppressions.append(
                 Suppression(
                     channel="email",
                     address_hash=customer.email_hash,
@@ -241,7 +265,7 @@ def _write_messages(
                     created_at=row["sent_at"] or send_at,
                 )
             )
-    session.flush()
+    add_suppressions(session, suppressions)
     session.execute(
         update(Campaign)
         .where(Campaign.id == campaign.id)

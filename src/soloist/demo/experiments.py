@@ -50,6 +50,7 @@ from soloist.demo.campaigns import (
     DOMAIN,
     LIST_NAME,
     SHOP_URL,
+    add_suppressions,
     event_row,
 )
 from soloist.domain.campaigns import (
@@ -211,14 +212,13 @@ class Deliveries:
             return 0
         self.session.connection().execute(_MARK_SENT, updates)
         hashes = self._hashes([c for c, _, _ in bounces])
-        for customer_id, campaign_id, sent in bounces:
-            if hashes.get(customer_id):
-                self.session.add(
-                    Suppression(channel="email", address_hash=hashes[customer_id],
-                                reason="hard_bounce", customer_id=customer_id,
-                                campaign_id=campaign_id, source="smtp", created_at=sent)
-                )  # fmt: skip
-        self.session.flush()
+        add_suppressions(self.session, [
+            Suppression(channel="email", address_hash=address, reason="hard_bounce",
+                        customer_id=customer_id, campaign_id=campaign_id, source="smtp",
+                        created_at=sent)
+            for customer_id, campaign_id, sent in bounces
+            if (address := hashes.get(customer_id))
+        ])  # fmt: skip
         return len(updates) - len(bounces)
 
     def happen(self, until: dt.datetime) -> None:
@@ -252,14 +252,13 @@ class Deliveries:
                     self.session, p.customer_id, "email", False, ACTOR, source="unsubscribe",
                     evidence=f"one-click, message {p.message_id}", recorded_at=p.at,
                 )  # fmt: skip
-                if hashes.get(p.customer_id):
-                    self.session.add(
-                        Suppression(channel="email", address_hash=hashes[p.customer_id],
-                                    reason="unsubscribed", customer_id=p.customer_id,
-                                    campaign_id=p.campaign_id, source="one-click",
-                                    created_at=p.at)
-                    )  # fmt: skip
-            self.session.flush()
+            add_suppressions(self.session, [
+                Suppression(channel="email", address_hash=address, reason="unsubscribed",
+                            customer_id=p.customer_id, campaign_id=p.campaign_id,
+                            source="one-click", created_at=p.at)
+                for p in leaving
+                if (address := hashes.get(p.customer_id))
+            ])  # fmt: skip
 
     def _hashes(self, customer_ids: list[int]) -> dict[int, str | None]:
         found: dict[int, str | None] = {}
