@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 
 from sqlalchemy import select
 from tests.domain.campaigns.builders import ACTOR, BODY_EN, BODY_ZH, add_audience
@@ -15,7 +16,7 @@ from soloist.domain.campaigns import (
     set_content,
 )
 from soloist.storage.database import Database
-from soloist.storage.models import Message, Suppression
+from soloist.storage.models import CustomerScore, Message, ModelRun, Suppression
 
 
 def _campaign(database: Database, segment: str = "everyone") -> int:
@@ -110,3 +111,51 @@ def test_a_refused_address_is_a_hard_bounce_and_a_busy_one_is_tried_again_later(
 def _results(database: Database, campaign_id: int) -> dict:
     with database.read_session() as session:
         return campaign_results(session, campaign_id, "USD")
+
+
+def test_results_by_segment_count_each_recipient_in_their_current_segment(
+    mail_database: Database, smtp_server: SmtpServer
+) -> None:
+    """The recipients' segments are joined in the database (a list of every recipient's id in
+    one statement failed past SQLite's 250,000 values); an older segment run does not count."""
+    ids = add_audience(mail_database, 30)
+    campaign_id = _campaign(mail_database)
+    send_campaign(mail_database, campaign_id, ACTOR)
+    with mail_database.session() as session:
+        for _ in range(2):  # the second run is the current one
+            run = ModelRun(
+                kind="segments",
+                status="succeeded",
+                finished_at=dt.datetime.now(dt.UTC),
+                params={},
+                metrics={},
+            )
+            session.add(run)
+            session.flush()
+            label = "champions" if run.id % 2 else "new"
+            session.add_all(
+                CustomerScore(
+                    model_run_id=run.id,
+                    customer_id=cid,
+                    reasons={},
+                    segment=label if n < 20 else "at risk",
+                )
+                for n, cid in enumerate(ids[:25])
+            )
+        current = label
+
+    with mail_database.read_session() as session:
+        raw = session.connection().connection.driver_connection
+        if isinstance(raw, sqlite3.Connection):
+            raw.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 20)  # fewer than the recipients
+        try:
+            by_segment = campaign_results(session, campaign_id, "USD")["by_segment"]
+        finally:
+            if isinstance(raw, sqlite3.Connection):
+                raw.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 250_000)
+
+    assert {name: group["sent"] for name, group in by_segment.items()} == {
+        current: 20,
+        "at risk": 5,
+        "unscored": 5,
+    }

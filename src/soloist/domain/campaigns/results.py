@@ -70,7 +70,7 @@ def campaign_results(session: Session, campaign_id: int, currency: str) -> dict[
     by_customer: dict[int, list[tuple[dt.datetime, int]]] = {}
     for customer_id, ordered_at, net in orders:
         by_customer.setdefault(customer_id, []).append((ordered_at, net))
-    segments = _segments_of(session, [r.customer_id for r in sent_rows])
+    segments = _segments_of(session, campaign_id) if sent_rows else {}
 
     def summarise(group: list[Any]) -> dict[str, Any]:
         # Per customer: a journey sends one customer several messages, and an order counts once.
@@ -277,14 +277,19 @@ def attributed_orders(
     return list(found.values())
 
 
-def _segments_of(session: Session, customer_ids: list[int]) -> dict[int, str]:
+def _segments_of(session: Session, campaign_id: int) -> dict[int, str]:
+    """The current segment of each recipient of the campaign, joined in the database: a list of
+    the recipients' ids in one ``IN`` would pass SQLite's 250,000-value limit on a large send."""
     run_id = current_runs(session).get("segment")
-    if run_id is None or not customer_ids:
+    if run_id is None:
         return {}
+    recipients = (
+        select(Message.customer_id).where(Message.campaign_id == campaign_id).distinct()
+    ).subquery()
     rows = session.execute(
-        select(CustomerScore.customer_id, CustomerScore.segment).where(
-            CustomerScore.model_run_id == run_id, CustomerScore.customer_id.in_(customer_ids)
-        )
+        select(CustomerScore.customer_id, CustomerScore.segment)
+        .join(recipients, recipients.c.customer_id == CustomerScore.customer_id)
+        .where(CustomerScore.model_run_id == run_id)
     )
     return {int(c): str(s) for c, s in rows if s}
 
