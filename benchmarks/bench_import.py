@@ -20,6 +20,7 @@ import argparse
 import csv
 import datetime as dt
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -165,6 +166,8 @@ def main() -> None:
     parser.add_argument("--postgres", default=POSTGRES, help="admin URL; '' to skip PostgreSQL")
     parser.add_argument("--mariadb", default=MARIADB, help="admin URL; '' to skip MariaDB")
     parser.add_argument("--skip-pandas", action="store_true")
+    parser.add_argument("--pairs", type=int, default=5, help="whole-process pairs, interleaved")
+    parser.add_argument("--whole-only", action="store_true", help="only the whole processes")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp())
     retail = folder / f"retail_{args.lines}.csv"
@@ -176,7 +179,7 @@ def main() -> None:
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     servers = {"postgresql": args.postgres, "mariadb": args.mariadb}
     engines = ["sqlite", *(name for name, admin in servers.items() if admin)]
-    for path, currency in ((retail, "GBP"), (CDNOW, None)):
+    for path, currency in () if args.whole_only else ((retail, "GBP"), (CDNOW, None)):
         for engine in engines:
             soloist_url = pandas_url = None
             admin = servers.get(engine)
@@ -195,10 +198,26 @@ def main() -> None:
                 f"{second:.2f} | {base} |",
                 flush=True,
             )
-    print(f"\nWhole processes, SQLite: `soloist import orders {retail.name}` "
-          f"{whole_process(retail, 'GBP'):.2f} s; pandas read_csv + to_sql "
-          f"{pandas_whole_process(retail):.2f} s")  # fmt: skip
+    compile_bytecode()
+    pairs = [
+        (whole_process(retail, "GBP"), pandas_whole_process(retail)) for _ in range(args.pairs)
+    ]
+    print(f"\nWhole processes, SQLite, {args.pairs} pairs one after the other "
+          f"(`soloist import orders {retail.name}` / pandas read_csv + to_sql, s): "
+          + ", ".join(f"{ours:.2f} / {theirs:.2f}" for ours, theirs in pairs)
+          + f"; medians {statistics.median(p[0] for p in pairs):.2f} / "
+          f"{statistics.median(p[1] for p in pairs):.2f}")  # fmt: skip
     retail.unlink()
+
+
+def compile_bytecode() -> None:
+    """Write Soloist's bytecode once, as ``pip install`` does: with ``PYTHONDONTWRITEBYTECODE``
+    set (as on this machine) every process would otherwise compile the modules it imports
+    again, which pandas, installed with its bytecode, never does."""
+    import soloist
+
+    package = Path(soloist.__file__).parent
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(package)], check=True)
 
 
 if __name__ == "__main__":

@@ -80,3 +80,27 @@ def test_the_whitespace_stripped_is_every_character_python_calls_whitespace() ->
     """The columnar strip must strip what ``str.strip()`` strips, in this Python's Unicode."""
     every = "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
     assert every == PY_WHITESPACE
+
+
+@pytest.mark.parametrize("place", ["start", "end", "none"])
+def test_each_whitespace_character_is_stripped_or_left_as_python_strips_it(place: str) -> None:
+    """A column is left as it is only when no cell starts or ends with any of Python's
+    whitespace characters (looked for first, as the cheaper check)."""
+    import polars as pl
+
+    cells = []
+    for n, space in enumerate(PY_WHITESPACE * 3):
+        word = f"a{space}b{n}"  # whitespace inside a cell is kept either way
+        cells.append({"start": space + word, "end": word + space, "none": word}[place])
+    plain = [f"id{n}" for n in range(len(cells))]
+    frame = pl.DataFrame({"id": plain, "cell": cells})
+    table = RawTable(Path("t.csv"), ["id", "cell"], [], range(2, len(cells) + 2), "csv")
+    table.frame = frame
+    for _ in range(2):  # the second time from what the first found
+        assert table.stripped(0) == plain
+        assert table.stripped(1) == [cell.strip() for cell in cells]
+    for n, space in enumerate(PY_WHITESPACE):  # one padded cell among plain ones
+        lone = [*plain[:n], f"x{space}", *plain[n + 1 :]]
+        table = RawTable(Path("t.csv"), ["lone"], [], range(2, len(lone) + 2), "csv")
+        table.frame = pl.DataFrame({"lone": lone})
+        assert table.stripped(0) == [cell.strip() for cell in lone], repr(space)

@@ -25,6 +25,10 @@ PY_WHITESPACE = (
     "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 )
 
+_WHITESPACE_CLASS = "[" + "".join(f"\\x{{{ord(ch):x}}}" for ch in PY_WHITESPACE) + "]"
+# A cell that starts or ends with whitespace (Polars' regular expressions, Rust's syntax).
+_PADDED = f"^{_WHITESPACE_CLASS}|{_WHITESPACE_CLASS}$"
+
 KIB, MIB, GIB = 1024, 1024**2, 1024**3
 
 
@@ -160,6 +164,8 @@ class RawTable:
     # The same cells without surrounding whitespace, when the reader has them at no cost
     # (whitespace-separated cells hold none); else :meth:`stripped_series` makes a column.
     stripped_frame: Any = None
+    # Columns of ``frame`` known to have no cell with surrounding whitespace.
+    unpadded: set[int] = field(default_factory=set, repr=False)
 
     def column(self, name: str) -> int | None:
         try:
@@ -190,7 +196,15 @@ class RawTable:
             return pl.Series(self.stripped(index), dtype=pl.String)
         if self.stripped_frame is not None:
             return self.stripped_frame.to_series(index)
-        return self.frame.to_series(index).str.strip_chars(PY_WHITESPACE)
+        series = self.frame.to_series(index)
+        if index in self.unpadded:
+            return series
+        # Looking for padding is several times cheaper than stripping, and most columns of an
+        # export have none: then the column is its own stripped copy.
+        if not series.str.contains(_PADDED).any():
+            self.unpadded.add(index)
+            return series
+        return series.str.strip_chars(PY_WHITESPACE)
 
     def release_cells(self) -> None:
         """Let go of the cells once an import has read them (the header, the row numbers' count

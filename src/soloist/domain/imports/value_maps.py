@@ -186,6 +186,7 @@ def _rewrite(table: RawTable, index: int, cells: pl.Series, replace: dict[str, s
         )
         table.frame = table.frame.with_columns(column)
         table.stripped_frame = None
+        table.unpadded.discard(index)
         table.rows = FrameRows(table.frame)
         return
     for row in table.rows:
