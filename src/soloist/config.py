@@ -134,6 +134,10 @@ class Settings(BaseSettings):
     refit_schedule: str = Field(
         default="0 3 * * *", description="When the worker refits the analyses (crontab)."
     )
+    loyalty_schedule: str = Field(
+        default="10 2 * * *",
+        description="When the worker runs the loyalty programme's daily jobs (crontab).",
+    )
     backup_schedule: str = Field(
         default="", description="When the worker writes a backup (crontab); empty: never."
     )

@@ -44,8 +44,8 @@ def test_an_unknown_job_kind_is_refused_with_the_known_ones(tmp_path: Path) -> N
     refused = run("worker", "enqueue", "teleport", "--workspace", ws)
     assert refused.returncode == 1
     assert (
-        "Error: Unknown job kind 'teleport'; the worker knows backup, loyalty-sync, refit, "
-        "report, retention, survey-send, ticket-reply." in refused.stderr
+        "Error: Unknown job kind 'teleport'; the worker knows backup, loyalty-daily, loyalty-sync, "
+        "refit, report, retention, survey-send, ticket-reply." in refused.stderr
     )
     bad = run("worker", "jobs", "--status", "lost", "--workspace", ws)
     assert bad.returncode == 1

@@ -272,19 +272,19 @@ def test_a_schedule_reads_its_crontab_in_the_workspace_time_zone() -> None:
         next_fire_time("every night", "UTC", after)
 
 
-def test_an_empty_refit_schedule_turns_the_nightly_refit_off(database: Database) -> None:
+def test_an_empty_schedule_turns_the_nightly_job_off(database: Database) -> None:
     clock = FakeClock()
     Worker(database, clock=clock).register_schedules()
     with database.read_session() as session:
-        (schedule,) = session.scalars(select(JobSchedule)).all()
-        assert (schedule.name, schedule.trigger, schedule.enabled) == ("refit", "0 3 * * *", True)
-    quiet = database.settings.model_copy(update={"refit_schedule": ""})
+        schedules = {s.name: (s.trigger, s.enabled) for s in session.scalars(select(JobSchedule))}
+        assert schedules == {"refit": ("0 3 * * *", True), "loyalty": ("10 2 * * *", True)}
+    quiet = database.settings.model_copy(update={"refit_schedule": "", "loyalty_schedule": ""})
     database.settings = quiet
     Worker(database, clock=clock).register_schedules()
     clock.advance(dt.timedelta(days=2))
     with database.session() as session:
         assert enqueue_due_jobs(session, clock()) == []
-        assert session.scalar(select(JobSchedule.enabled)) is False
+        assert set(session.scalars(select(JobSchedule.enabled))) == {False}
 
 
 def test_a_job_with_a_dedupe_key_is_queued_once(database: Database) -> None:

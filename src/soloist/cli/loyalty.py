@@ -163,9 +163,10 @@ def expire(
     common: Common,
     now: NowOption = None,
 ) -> None:
-    """The expiry job: expire what is left of points past their date, oldest first."""
-    with common.open_database() as database, database.session() as session:
-        result = loyalty_domain.expire_points(session, _now(now), "rule:expiry")
+    """The expiry job: expire what is left of points past their date, oldest first (a thousand
+    members per transaction; the worker runs it every night, see loyalty_schedule)."""
+    with common.open_database() as database:
+        result = loyalty_domain.expire_points_in_turn(database, _now(now), "rule:expiry")
     if common.json:
         print_json(asdict(result))
     else:
@@ -203,21 +204,23 @@ def tiers(
     ] = False,
     now: NowOption = None,
 ) -> None:
-    """The tiers and their members; with --review, move members between tiers."""
-    with common.open_database() as database, database.session() as session:
-        changes = loyalty_domain.review_tiers(session, _now(now)) if review else []
-        counts = loyalty_domain.member_counts_by_tier(session)
-        rows: list[dict[str, Any]] = [
-            {
-                "name": t.name,
-                "rank": t.rank,
-                "qualify_by": t.qualify_by,
-                "threshold": t.threshold,
-                "multiplier_percent": t.multiplier_percent,
-                "members": counts.get(t.name, 0),
-            }
-            for t in loyalty_domain.list_tiers(session)
-        ]
+    """The tiers and their members; with --review, move members between tiers (two thousand
+    members per transaction; the worker runs the review every night, see loyalty_schedule)."""
+    with common.open_database() as database:
+        changes = loyalty_domain.review_tiers_in_turn(database, _now(now)) if review else []
+        with database.read_session() as session:
+            counts = loyalty_domain.member_counts_by_tier(session)
+            rows: list[dict[str, Any]] = [
+                {
+                    "name": t.name,
+                    "rank": t.rank,
+                    "qualify_by": t.qualify_by,
+                    "threshold": t.threshold,
+                    "multiplier_percent": t.multiplier_percent,
+                    "members": counts.get(t.name, 0),
+                }
+                for t in loyalty_domain.list_tiers(session)
+            ]
     if common.json:
         print_json({"tiers": rows, "changes": [asdict(c) for c in changes]})
         return

@@ -37,10 +37,12 @@ def serve(
     from soloist.storage.kept import KEPT_FILE, KeptFiguresSaver, load_kept_figures
 
     settings = common.settings()
-    if worker and settings.refit_schedule.strip():
+    if worker:
         from soloist.domain.jobs import next_fire_time
 
-        next_fire_time(settings.refit_schedule, settings.timezone, utcnow())  # refuse a bad one
+        for schedule in (settings.refit_schedule, settings.loyalty_schedule):
+            if schedule.strip():  # refuse a bad one now rather than in the worker's log
+                next_fire_time(schedule, settings.timezone, utcnow())
     database = open_workspace(settings)
     with database.read_session() as session:
         from soloist.domain.users import count_owners

@@ -149,6 +149,16 @@ def sync_loyalty_points(context: JobContext) -> dict[str, Any]:
     return {"earned": result.earned, "reversed": result.reversed}
 
 
+def run_loyalty_jobs(context: JobContext) -> dict[str, Any]:
+    """The loyalty programme's daily jobs (``loyalty_schedule``): today's birthday bonuses, the
+    expiry job and the tier review, each batch of members in a transaction of its own."""
+    from soloist.domain.loyalty.daily import run_daily_loyalty
+
+    if context.database is None:
+        raise JobRefusedError("The loyalty jobs need the workspace's database.")
+    return run_daily_loyalty(context.database, context.now).to_dict()
+
+
 def send_ticket_reply(context: JobContext) -> dict[str, Any]:
     """Mail a staff reply to the ticket's customer (see :mod:`soloist.domain.service.mail`)."""
     from soloist.domain.service.mail import send_reply
@@ -196,6 +206,7 @@ def default_handlers() -> dict[str, JobHandler]:
     return {
         "refit": refit_workspace,
         "loyalty-sync": sync_loyalty_points,
+        "loyalty-daily": run_loyalty_jobs,
         "ticket-reply": send_ticket_reply,
         "survey-send": send_survey,
         "backup": write_backup,

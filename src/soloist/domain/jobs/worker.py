@@ -56,6 +56,7 @@ REFIT_SCHEDULE = "refit"
 BACKUP_SCHEDULE = "backup"
 RETENTION_SCHEDULE = "retention"
 REPORT_SCHEDULE = "report"
+LOYALTY_SCHEDULE = "loyalty"
 
 
 @dataclass(frozen=True)
@@ -127,8 +128,8 @@ class Worker:
         self._logged: dict[tuple[int, str], float] = {}
 
     def register_schedules(self) -> None:
-        """Write the schedules the settings ask for (the nightly refit, the backups) into the
-        database."""
+        """Write the schedules the settings ask for (the nightly refit, the loyalty programme's
+        daily jobs, the backups) into the database."""
         settings = self.database.settings
         with self.database.session() as session:
             save_schedule(
@@ -156,6 +157,14 @@ class Worker:
                     settings.timezone,
                     self.clock(),
                 )
+            save_schedule(
+                session,
+                LOYALTY_SCHEDULE,
+                "loyalty-daily",
+                settings.loyalty_schedule,
+                settings.timezone,
+                self.clock(),
+            )
             policy_set = settings.retention_inactive_years or settings.retention_message_days
             save_schedule(
                 session,

@@ -4,7 +4,8 @@ rewards and coupons, referrals, the programme's rules and its measured effect.
 The interfaces import from here, never from the modules: ``programme`` (enrol, bonus, redeem,
 expire, adjust), ``order_points`` (what orders earn and give back), ``ledger`` (entries,
 balances, FIFO lots), ``redemptions``, ``rewards``, ``tiers``, ``referrals``, ``rules`` (the
-programme settings), ``summary`` (a member's standing) and ``report``.
+programme settings), ``summary`` (a member's standing), ``report`` and ``daily`` (the daily
+jobs as the worker runs them, a batch of members per transaction).
 """
 
 from __future__ import annotations
@@ -14,6 +15,12 @@ from typing import TYPE_CHECKING
 from soloist.domain._lazy import lazy_face
 
 if TYPE_CHECKING:
+    from soloist.domain.loyalty.daily import (
+        DailyLoyaltyReport,
+        expire_points_in_turn,
+        review_tiers_in_turn,
+        run_daily_loyalty,
+    )
     from soloist.domain.loyalty.ledger import (
         MEMBER,
         NotEnrolledError,
@@ -71,6 +78,10 @@ if TYPE_CHECKING:
 
 _MODULE_OF = {
     "Adjustment": "programme",
+    "DailyLoyaltyReport": "daily",
+    "expire_points_in_turn": "daily",
+    "review_tiers_in_turn": "daily",
+    "run_daily_loyalty": "daily",
     "Effect": "report",
     "EnrolmentResult": "programme",
     "ExpiryResult": "programme",
@@ -123,6 +134,7 @@ __all__ = [
     "Adjustment",
     "CouponCreate",
     "CouponRefusedError",
+    "DailyLoyaltyReport",
     "Effect",
     "EnrolmentResult",
     "ExpiryResult",
@@ -144,6 +156,7 @@ __all__ = [
     "enrol_customers",
     "enrol_new_customer",
     "expire_points",
+    "expire_points_in_turn",
     "get_programme_settings",
     "in_holdout",
     "ledger_entries",
@@ -162,6 +175,8 @@ __all__ = [
     "reverse_order_points",
     "review_tier",
     "review_tiers",
+    "review_tiers_in_turn",
+    "run_daily_loyalty",
     "settle_order_points",
     "sync_order_points",
     "update_programme_settings",

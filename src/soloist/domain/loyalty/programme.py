@@ -17,8 +17,10 @@ moment one write happened; both default to the current UTC time, resolved into `
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -370,20 +372,20 @@ def award_bonus(
 
 
 def award_birthday_bonuses(
-    session: Session, today: dt.date, actor: str = "rule:birthday"
+    session: Session,
+    today: dt.date,
+    actor: str = "rule:birthday",
+    *,
+    customer_ids: Sequence[int] | None = None,
 ) -> list[LedgerEntry]:
-    """The daily job: a birthday bonus for every member born on this day (once a year)."""
+    """The daily job: a birthday bonus for every member born on this day (once a year; those
+    born on 29 February get theirs on the 28th in other years). ``customer_ids``: the members
+    :func:`members_born_on` found already."""
     rules = get_programme_settings(session)
-    rows = session.execute(
-        select(Customer.id, Customer.birthday)
-        .join(LoyaltyAccount, LoyaltyAccount.customer_id == Customer.id)
-        .where(LoyaltyAccount.group == MEMBER, Customer.birthday.is_not(None))
-    ).all()
+    born = members_born_on(session, today) if customer_ids is None else customer_ids
     when = dt.datetime.combine(today, dt.time(), dt.UTC)
     awarded = []
-    for customer_id, birthday in rows:
-        if birthday is None or (birthday.month, birthday.day) != (today.month, today.day):
-            continue
+    for customer_id in born:
         entry = award_bonus(
             session,
             customer_id,
@@ -396,6 +398,25 @@ def award_birthday_bonuses(
         if entry is not None:
             awarded.append(entry)
     return awarded
+
+
+def members_born_on(session: Session, today: dt.date) -> list[int]:
+    """The members whose birthday is ``today`` (29 February counts as the 28th in a common
+    year), in id order: every member's birthday is read and decrypted."""
+    rows = session.execute(
+        select(Customer.id, Customer.birthday)
+        .join(LoyaltyAccount, LoyaltyAccount.customer_id == Customer.id)
+        .where(LoyaltyAccount.group == MEMBER, Customer.birthday.is_not(None))
+        .order_by(Customer.id)
+    ).all()
+    days = {(today.month, today.day)}
+    if (today.month, today.day) == (2, 28) and not calendar.isleap(today.year):
+        days.add((2, 29))
+    return [
+        int(customer_id)
+        for customer_id, birthday in rows
+        if birthday is not None and (birthday.month, birthday.day) in days
+    ]
 
 
 def adjust_points(
@@ -462,6 +483,11 @@ class ExpiryResult:
     entries: int
     points: int
 
+    def __add__(self, other: ExpiryResult) -> ExpiryResult:
+        return ExpiryResult(
+            self.accounts + other.accounts, self.entries + other.entries, self.points + other.points
+        )
+
 
 #: Accounts locked, read and expired together by the expiry job: one statement each for the
 #: lock, the ledgers, the keys already used and the new entries, instead of one per account.
@@ -474,8 +500,19 @@ def expire_points(session: Session, now: dt.datetime, actor: str = "rule:expiry"
     Each lot expires once (key ``expire:lot:<entry id>``), so running the job twice is harmless.
     Accounts are taken in batches of :data:`EXPIRY_BATCH`, each batch's rows locked before its
     ledgers are read (``SELECT … FOR UPDATE`` on the server databases), so a redemption running
-    meanwhile cannot spend points that expire.
+    meanwhile cannot spend points that expire. All in ``session``'s transaction;
+    :func:`soloist.domain.loyalty.daily.expire_points_in_turn` commits batch by batch.
     """
+    ordered = accounts_with_points_due(session, now)
+    result = ExpiryResult(accounts=0, entries=0, points=0)
+    for start in range(0, len(ordered), EXPIRY_BATCH):
+        result += expire_batch(session, ordered[start : start + EXPIRY_BATCH], now, actor)
+    return result
+
+
+def accounts_with_points_due(session: Session, now: dt.datetime) -> list[int]:
+    """The members holding a credit whose expiry date has come (some may be spent already),
+    in id order."""
     due = session.scalars(
         select(LedgerEntry.customer_id)
         .join(LoyaltyAccount, LoyaltyAccount.customer_id == LedgerEntry.customer_id)
@@ -488,21 +525,14 @@ def expire_points(session: Session, now: dt.datetime, actor: str = "rule:expiry"
         )
         .distinct()
     ).all()
-    ordered = sorted(due)
-    result = ExpiryResult(accounts=0, entries=0, points=0)
-    for start in range(0, len(ordered), EXPIRY_BATCH):
-        batch = _expire_batch(session, ordered[start : start + EXPIRY_BATCH], now, actor)
-        result = ExpiryResult(
-            accounts=result.accounts + batch.accounts,
-            entries=result.entries + batch.entries,
-            points=result.points + batch.points,
-        )
-    return result
+    return sorted(due)
 
 
-def _expire_batch(
+def expire_batch(
     session: Session, customer_ids: list[int], now: dt.datetime, actor: str
 ) -> ExpiryResult:
+    """Expire what is due in the ledgers of ``customer_ids`` (at most a few thousand members),
+    their accounts locked first."""
     from soloist.storage.bulk import core_insert  # Polars: not at every command's start
 
     session.flush()  # entries the session holds count in the ledgers read below
