@@ -6,9 +6,14 @@ from tests.domain.loyalty.helpers import T0, days, member, order, programme
 
 from soloist.domain.customers.contacts import email_lookup_hash, normalise_address
 from soloist.domain.customers.records import CustomerCreate, create_customer
+from soloist.domain.loyalty import referrals
 from soloist.domain.loyalty.ledger import points_balance
-from soloist.domain.loyalty.programme import earn_for_order
-from soloist.domain.loyalty.referrals import ReferralRejectedError, record_referral
+from soloist.domain.loyalty.programme import earn_for_order, enrol_customers
+from soloist.domain.loyalty.referrals import (
+    ReferralRejectedError,
+    record_referral,
+    referral_code_for,
+)
 from soloist.domain.loyalty.rules import get_programme_settings
 from soloist.domain.loyalty.summary import loyalty_summary
 from soloist.storage.database import Database
@@ -104,3 +109,29 @@ def test_addresses_compare_without_case_punctuation_or_spacing() -> None:
     assert normalise_address("12 High St.,  LEEDS") == normalise_address("12 high st leeds")
     assert normalise_address("北京市朝阳路１２号") == normalise_address("北京市朝阳路12号")
     assert normalise_address("  ") is None
+
+
+def test_members_whose_codes_collide_get_distinct_codes_that_find_them(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Codes of two hex characters (256 of them) for 60 members, most of them enrolled at once:
+    many first codes collide (10 characters collided at 500,000 members); each member still
+    gets a code of their own, one of their candidates, and a referral by it finds them."""
+    monkeypatch.setattr(referrals, "CODE_LENGTH", 2)
+    with database.session() as session:
+        programme(session)
+        alone = [member(session, f"Early{i}") for i in range(8)]  # one enrolment each
+        ids = [create_customer(session, CustomerCreate(name=f"C{i}"), "t").id for i in range(52)]
+        enrol_customers(session, "test", customer_ids=ids, now=T0)
+        members = alone + ids
+        codes = {c: _code(session, c) for c in members}
+        assert len(set(codes.values())) == len(members)
+        firsts = [referral_code_for(session, c) for c in members]
+        assert len(set(firsts)) < len(members)  # the test does test collisions
+        for customer_id, code in codes.items():
+            candidates = [referral_code_for(session, customer_id, n) for n in range(200)]
+            assert code in candidates
+        newcomer = create_customer(session, CustomerCreate(name="New"), "t").id
+        referrer = members[-1]
+        assert _refer(session, codes[referrer], newcomer).referrer_id == referrer
+        assert _code(session, newcomer) not in codes.values()

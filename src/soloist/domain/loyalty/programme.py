@@ -56,7 +56,7 @@ from soloist.domain.loyalty.redemptions import (
     RedemptionOutcome,
     redeem_points,
 )
-from soloist.domain.loyalty.referrals import referral_code_for
+from soloist.domain.loyalty.referrals import unique_referral_codes
 from soloist.domain.loyalty.rules import (
     ProgrammeSettings,
     get_programme_settings,
@@ -134,11 +134,9 @@ def _open_account(
     actor: str,
     rules: ProgrammeSettings,
 ) -> LoyaltyAccount:
+    code = unique_referral_codes(session, [customer_id])[customer_id] if group == MEMBER else None
     account = LoyaltyAccount(
-        customer_id=customer_id,
-        group=group,
-        referral_code=referral_code_for(session, customer_id) if group == MEMBER else None,
-        enrolled_at=now,
+        customer_id=customer_id, group=group, referral_code=code, enrolled_at=now
     )
     session.add(account)
     if group == MEMBER:
@@ -160,13 +158,14 @@ def _open_accounts(
     from soloist.storage.bulk import core_insert  # Polars: not at every command's start
 
     session.flush()
+    codes = unique_referral_codes(session, members)
     accounts: list[dict[str, Any]] = [
         {
             "customer_id": customer_id,
             "group": group,
             "tier_id": None,
             "tier_review_at": None,
-            "referral_code": referral_code_for(session, customer_id) if group == MEMBER else None,
+            "referral_code": codes.get(customer_id),
             "referred_by_id": None,
             "enrolled_at": when,
             "version": 0,
