@@ -18,6 +18,7 @@ from soloist.storage.bulk import (
     bulk_insert,
     collection_paused,
     insert_returning_ids,
+    read_in_parts,
 )
 from soloist.storage.database import Database
 from soloist.storage.models import Customer, Order, OrderLine
@@ -295,3 +296,19 @@ def test_a_row_missing_a_value_its_column_needs_is_refused_not_defaulted(
         insert_returning_ids(session, Customer, [row | {"status": "active"}, row])
     with database.session() as session:
         assert session.scalar(select(func.count(Customer.id))) == 0
+
+
+def test_reading_in_parts_converts_every_row_once_and_an_empty_read_once(
+    database: Database,
+) -> None:
+    with database.session() as session:
+        for n in range(23):
+            create_customer(session, CustomerCreate(name=f"P{n}"), "t")
+    query = select(Customer.id, Customer.source).order_by(Customer.id)
+    with database.read_session() as session:
+        parts = read_in_parts(session, query, 2, lambda cols: list(zip(*cols, strict=True)), part=5)
+        empty = read_in_parts(session, query.where(Customer.id < 0), 2, list, part=5)
+        whole = [tuple(row) for row in session.execute(query)]
+    assert [len(part) for part in parts] == [5, 5, 5, 5, 3]
+    assert [row for part in parts for row in part] == whole
+    assert empty == [[(), ()]]

@@ -72,3 +72,31 @@ def test_unknown_method_and_empty_workspace_are_refused(sqlite_database: Databas
             segment_customers(session, "USD", "test", "magic")
         with pytest.raises(ValidationError, match="no paid orders"):
             segment_customers(session, "USD", "test")
+
+
+def test_orders_and_lines_read_in_parts_give_the_frames_of_one_read(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The analyses read the orders and order lines a part at a time (ten million orders as
+    rows took some 3 GB); parts of 7 rows, the last one short, give what one read gives."""
+    import pandas as pd
+
+    from soloist.domain.scoring.clv import load_paid_orders
+    from soloist.domain.scoring.segments import load_behaviour, load_transactions
+    from soloist.storage import bulk
+
+    _demo(database, customers=60)
+    frames = []
+    for part in (bulk.READ_PART, 7):
+        monkeypatch.setattr(bulk, "READ_PART", part)
+        with database.read_session() as session:
+            orders, end = load_transactions(session, "USD")
+            paid = load_paid_orders(session, "USD")
+            behaviour = load_behaviour(session, "USD", orders, end)
+        frames.append((paid, orders, behaviour))
+    (paid, orders, behaviour), (paid7, orders7, behaviour7) = frames
+    assert len(paid) > 7 * 10
+    pd.testing.assert_frame_equal(paid, paid7)
+    pd.testing.assert_frame_equal(orders, orders7)
+    assert [c for c in behaviour.columns if c.startswith("share_")]  # categories were read
+    pd.testing.assert_frame_equal(behaviour, behaviour7, check_like=True)

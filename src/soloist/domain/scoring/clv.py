@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,7 @@ from soloist.domain.scoring.shared_orders import shared_read
 from soloist.domain.scoring.subscription_clv import analyze_subscriptions
 from soloist.errors import UsageError, ValidationError
 from soloist.money import minor_to_decimal, minor_units_per_unit
-from soloist.storage.bulk import columns_of, fetch_raw, float_column, int_column, utc_times
+from soloist.storage.bulk import float_column, int_column, read_in_parts, utc_times
 from soloist.storage.models import CustomerScore, ModelRun, Subscription
 from soloist.storage.planner import refresh_statistics
 
@@ -100,19 +101,25 @@ def load_paid_orders(
 def _read_paid_orders(
     session: Session, currency: str, customer_id: int | None, rates: Rates | None
 ) -> pd.DataFrame:
-    rows = fetch_raw(session, paid_orders_query(currency, rates or {}, customer_id))
-    customers, times, amounts, costs, codes = columns_of(rows, 5)
-    if rates and any(code != currency for code in codes):
-        amounts, costs = converted_amounts(amounts, costs, codes, currency, rates)
     scale = float(minor_to_decimal(1, currency))
-    return pd.DataFrame(
-        {
-            "customer_id": int_column(customers),
-            "ordered_at": utc_times(times).to_numpy(dtype="datetime64[ns]"),
-            "amount": int_column(amounts).astype(np.float64) * scale,
-            "cost": float_column(costs) * scale,
-        }
-    )
+
+    def frame_of(columns: list[Sequence[Any]]) -> pd.DataFrame:
+        customers, times, amounts, costs, codes = columns
+        if rates and any(code != currency for code in codes):
+            amounts, costs = converted_amounts(amounts, costs, codes, currency, rates)
+        return pd.DataFrame(
+            {
+                "customer_id": int_column(customers),
+                "ordered_at": utc_times(times).to_numpy(dtype="datetime64[ns]"),
+                "amount": int_column(amounts).astype(np.float64) * scale,
+                "cost": float_column(costs) * scale,
+            }
+        )
+
+    # A part at a time: ten million orders as the driver's rows alone took some 3 GB.
+    query = paid_orders_query(currency, rates or {}, customer_id)
+    parts = read_in_parts(session, query, 5, frame_of)
+    return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
 
 
 def observation_end(orders: pd.DataFrame, end_date: dt.date | None) -> pd.Timestamp:
