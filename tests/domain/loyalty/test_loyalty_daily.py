@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import sqlite3
+import threading
+import time
 
 import pytest
 from sqlalchemy import func, select
@@ -183,3 +186,40 @@ def test_the_worker_runs_the_daily_loyalty_jobs_on_their_schedule(database: Data
     assert result["expired"]["points"] == expired == sum(expected.values())
     again = run_daily_loyalty(database, later)
     assert (again.birthday_bonuses, again.expired.entries) == (1, 0)
+
+
+def test_a_writer_waiting_on_sqlite_gets_in_between_two_batches(
+    sqlite_database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A live order waits for the write lock while the expiry job runs. SQLite's busy handler
+    tries again every 100 ms at most, so the job pauses between batches long enough for such a
+    try to come in; otherwise its next batch would take the lock first, every time."""
+    _members_with_old_points(sqlite_database)
+    started: list[float] = []
+    real_batch = daily.expire_batch
+
+    def slow_batch(*args: object, **kwargs: object) -> object:
+        started.append(time.monotonic())
+        done = real_batch(*args, **kwargs)  # type: ignore[arg-type]
+        time.sleep(0.25)  # a batch of a large programme, the write lock held until its commit
+        return done
+
+    monkeypatch.setattr(daily, "expire_batch", slow_batch)
+    got_in: list[float] = []
+
+    def live_order() -> None:
+        while not started:
+            time.sleep(0.01)
+        path = sqlite_database.engine.url.database
+        connection = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+        connection.execute("BEGIN IMMEDIATE")
+        got_in.append(time.monotonic())
+        connection.execute("ROLLBACK")
+        connection.close()
+
+    writer = threading.Thread(target=live_order)
+    writer.start()
+    expire_points_in_turn(sqlite_database, T0 + days(366))
+    writer.join()
+    assert len(started) == 5  # 23 members, 5 a batch
+    assert started[0] < got_in[0] < started[2]  # in after the first batch or the second
