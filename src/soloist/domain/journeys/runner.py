@@ -133,6 +133,7 @@ def _run_one(
             acted = act_on_due(session, journey_id, now, policy, domain, report, currency)
         if acted < BATCH:
             break
+        database.let_writers_in()
 
 
 def enter_occasions(

@@ -6,11 +6,9 @@ In one transaction, the expiry job at 80,000 members held SQLite's write lock fo
 tier review for 10 s (BENCHMARKS.md); at a million members that is minutes, and a live order
 waiting on the lock gives up after 30 s. Here the members are found in a read transaction,
 then each batch (``programme.EXPIRY_BATCH`` accounts expired, ``tiers.REVIEW_BATCH``
-reviewed) is read, decided and written in a transaction of its own, and on SQLite the job
-pauses a tenth of a second between two: a writer waiting for the lock tries again at most that
-often (SQLite's busy handler), so without the pause the next batch would take the lock first
-every time and the writer would wait for the whole job after all. With it, a writer waits for
-about one batch. A batch is all or nothing, and a run
+reviewed) is read, decided and written in a transaction of its own, with a pause between two
+on SQLite (:meth:`~soloist.storage.database.Database.let_writers_in`): a writer waits for about
+one batch. A batch is all or nothing, and a run
 stopped half-way is finished by the next one: each lot expires once, each birthday bonus is
 paid once a year, and a tier review of a member already reviewed changes nothing.
 """
@@ -18,7 +16,6 @@ paid once a year, and a tier review of a member already reviewed changes nothing
 from __future__ import annotations
 
 import datetime as dt
-import time
 from dataclasses import asdict, dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -47,14 +44,6 @@ from soloist.storage.models import LoyaltyAccount
 
 #: Birthday bonuses paid in one transaction (each is a ledger entry and an audit entry).
 BONUS_BATCH = 500
-#: The pause between two batches on SQLite: just over the longest wait of its busy handler
-#: between two tries for the lock (100 ms), so that a waiting writer's next try comes in it.
-WRITERS_TURN_S = 0.11
-
-
-def _writers_turn(database: Database) -> None:
-    if database.backend == "sqlite":
-        time.sleep(WRITERS_TURN_S)
 
 
 @dataclass(frozen=True)
@@ -81,7 +70,7 @@ def expire_points_in_turn(
     size = programme.EXPIRY_BATCH
     for start in range(0, len(due), size):
         if start:
-            _writers_turn(database)
+            database.let_writers_in()
         with database.session() as session:
             result += expire_batch(session, due[start : start + size], now, actor)
     return result
@@ -107,7 +96,7 @@ def review_tiers_in_turn(
     for start in range(0, len(members), size):
         batch = members[start : start + size]
         if start:
-            _writers_turn(database)
+            database.let_writers_in()
         with database.session() as session:
             rules = get_programme_settings(session)
             changes += review_members(
@@ -134,7 +123,7 @@ def award_birthday_bonuses_in_turn(
     for start in range(0, len(born), BONUS_BATCH):
         part = born[start : start + BONUS_BATCH]
         if start:
-            _writers_turn(database)
+            database.let_writers_in()
         with database.session() as session:
             paid += len(award_birthday_bonuses(session, today, actor, customer_ids=part))
     return paid

@@ -215,7 +215,9 @@ def run_retention(
         stripped = _strip_messages(session, plan.message_ids)
     erased = 0
     cutoff = _years_before(now, policy.inactive_years)
-    for part in chunks(plan.customer_ids, ERASE_BATCH):
+    for index, part in enumerate(chunks(plan.customer_ids, ERASE_BATCH)):
+        if index:
+            database.let_writers_in()
         with database.session() as session:
             # Looked at again in the transaction that erases: an order may have come meanwhile.
             still = inactive_customers(session, cutoff, part)
