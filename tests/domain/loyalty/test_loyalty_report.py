@@ -6,6 +6,7 @@ from dataclasses import asdict
 from decimal import Decimal
 
 import numpy as np
+import pytest
 from sqlalchemy import func, select
 from tests.domain.loyalty.helpers import T0, member, programme
 
@@ -157,3 +158,22 @@ def test_the_demo_workspace_runs_a_programme(sqlite_database: Database) -> None:
         report = loyalty_report(session, dt.datetime(2026, 6, 30, tzinfo=dt.UTC))
         assert report.effect.revenue_per_customer is not None
         assert len(report.kpis.tiers) >= 2
+
+
+def test_the_orders_read_a_part_at_a_time_give_the_same_report(
+    sqlite_database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from soloist.storage import bulk
+
+    start, _ = _business(sqlite_database, seed=5)
+    with sqlite_database.session() as session:
+        build_loyalty_demo(
+            session, seed=5, start=start, horizon_days=730, currency="USD", uplift=0.5
+        )
+    reports = []
+    for part in (bulk.READ_PART, 97):
+        monkeypatch.setattr(bulk, "READ_PART", part)
+        with sqlite_database.read_session() as session:
+            reports.append(asdict(loyalty_report(session, start + dt.timedelta(days=730))))
+    assert reports[0]["effect"]["revenue_per_customer"] is not None
+    assert reports[0] == reports[1]

@@ -12,7 +12,7 @@ through a referral are left out of the comparison: they were not randomised.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -31,6 +31,7 @@ from soloist.storage.bulk import (
     fetch_raw,
     float_column,
     int_column,
+    read_in_parts,
     utc_nanosecond_column,
     utc_nanoseconds,
 )
@@ -257,9 +258,22 @@ def _outcomes(session: Session, now: dt.datetime) -> dict[str, dict[str, list[fl
     customers_in_all = session.scalar(select(func.count(Customer.id))) or 0
     if 2 * len(accounts) < customers_in_all:  # a small programme: its members' orders only
         query = query.where(Order.customer_id.in_(select(LoyaltyAccount.customer_id)))
+
     # else every order, the others dropped below: looking each order's customer up among the
     # accounts took 3.3 s for a million orders, reading them all 1.0 s
-    rows = fetch_raw(session, query)
+    def frame_of(columns: list[Sequence[Any]]) -> pd.DataFrame:
+        bought_by, at_times, values = columns
+        return pd.DataFrame(
+            {
+                "customer": int_column(bought_by),
+                "t": utc_nanosecond_column(at_times),
+                "v": float_column(values),
+            }
+        )
+
+    # A part at a time: every order of a million customers took some 3 GB as rows.
+    parts = read_in_parts(session, query, 3, frame_of)
+    orders = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
     customers, groups, enrolled_at = columns_of(accounts, 3)
     members = pd.DataFrame(
         {
@@ -270,14 +284,6 @@ def _outcomes(session: Session, now: dt.datetime) -> dict[str, dict[str, list[fl
     )
     end = utc_nanoseconds(now)
     members["window"] = np.minimum(end - members["at"], MAX_WINDOW_DAYS * 86_400 * 10**9)
-    bought_by, at_times, values = columns_of(rows, 3)
-    orders = pd.DataFrame(
-        {
-            "customer": int_column(bought_by),
-            "t": utc_nanosecond_column(at_times),
-            "v": float_column(values),
-        }
-    )
     # A repeat purchase is any purchase after enrolment but the customer's very first one
     # (the same time and amount: the first order, or an identical twin of it).
     first = orders.sort_values(["customer", "t", "v"]).drop_duplicates("customer")
