@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from itertools import count
+from random import Random
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from soloist.domain.customers.records import CustomerCreate, create_customer
-from soloist.domain.loyalty.programme import enrol_customers
+from soloist.domain.loyalty.programme import earn_for_order, enrol_customers, redeem_points
 from soloist.domain.loyalty.rules import update_programme_settings
 from soloist.domain.orders import OrderCreate, record_order
 from soloist.storage.models import Order
@@ -57,3 +58,17 @@ def order(
         ),
         "test",
     )
+
+
+def old_and_new_lots(session: Session, customer_id: int, rng: Random, key: str) -> int:
+    """An old lot (at T0), a newer one and a redemption taken from the oldest first; what the
+    expiry a year after T0 must take (the old lot less the redemption, never less than 0)."""
+    old, new = rng.randint(1, 300), rng.randint(1, 300)
+    spent = rng.randint(0, old + new)
+    earn_for_order(session, order(session, customer_id, str(old), T0).id, at=T0)
+    later = T0 + days(200)
+    earn_for_order(session, order(session, customer_id, str(new), later).id, at=later)
+    if spent:
+        outcome = redeem_points(session, customer_id, spent, key, "test", now=T0 + days(250))
+        assert outcome.redeemed
+    return max(old - spent, 0)

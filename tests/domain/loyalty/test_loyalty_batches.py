@@ -8,18 +8,16 @@ import random
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from tests.domain.loyalty.helpers import T0, days, order, programme
+from tests.domain.loyalty.helpers import T0, days, old_and_new_lots, order, programme
 
 from soloist.domain.customers.records import CustomerCreate, create_customer
 from soloist.domain.loyalty import programme as programme_module
 from soloist.domain.loyalty import tiers as tiers_module
 from soloist.domain.loyalty.ledger import ledger_entries, points_balance
 from soloist.domain.loyalty.programme import (
-    earn_for_order,
     enrol_customers,
     expire_points,
     in_holdout,
-    redeem_points,
 )
 from soloist.domain.loyalty.referrals import referral_code_for
 from soloist.domain.loyalty.tiers import list_tiers, review_tiers
@@ -133,18 +131,8 @@ def test_an_expiry_over_many_members_expires_what_each_has_left_of_old_lots(
         enrol_customers(session, "test", now=T0)
         expected: dict[int, int] = {}
         for customer_id in ids:
-            old, new = rng.randint(1, 300), rng.randint(1, 300)
-            spent = rng.randint(0, old + new)
-            earn_for_order(session, order(session, customer_id, str(old), T0).id, at=T0)
-            later = T0 + days(200)
-            earn_for_order(session, order(session, customer_id, str(new), later).id, at=later)
-            if spent:
-                key = f"spend-{customer_id}"
-                outcome = redeem_points(
-                    session, customer_id, spent, key, "test", now=T0 + days(250)
-                )
-                assert outcome.redeemed
-            expected[customer_id] = max(old - spent, 0)
+            key = f"spend-{customer_id}"
+            expected[customer_id] = old_and_new_lots(session, customer_id, rng, key)
         result = expire_points(session, T0 + days(366))
         assert result.points == sum(expected.values())
         assert result.entries == result.accounts == sum(1 for v in expected.values() if v)

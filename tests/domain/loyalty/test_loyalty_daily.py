@@ -12,7 +12,7 @@ import time
 
 import pytest
 from sqlalchemy import func, select
-from tests.domain.loyalty.helpers import T0, days, member, order, programme
+from tests.domain.loyalty.helpers import T0, days, member, old_and_new_lots, order, programme
 
 from soloist.domain.jobs import Worker
 from soloist.domain.loyalty import daily
@@ -25,7 +25,6 @@ from soloist.domain.loyalty.daily import (
     run_daily_loyalty,
 )
 from soloist.domain.loyalty.ledger import ledger_entries, points_balance
-from soloist.domain.loyalty.programme import earn_for_order, redeem_points
 from soloist.domain.loyalty.tiers import review_tiers
 from soloist.storage.database import Database
 from soloist.storage.models import Job, LedgerEntry, LoyaltyAccount
@@ -54,14 +53,7 @@ def _members_with_old_points(database: Database) -> dict[int, int]:
         programme(session, expiry_months=12)
         for i in range(MEMBERS):
             customer_id = member(session, f"C{i}")
-            old, new = rng.randint(1, 300), rng.randint(1, 300)
-            spent = rng.randint(0, old + new)
-            earn_for_order(session, order(session, customer_id, str(old), T0).id, at=T0)
-            later = T0 + days(200)
-            earn_for_order(session, order(session, customer_id, str(new), later).id, at=later)
-            if spent:
-                redeem_points(session, customer_id, spent, f"s-{i}", "test", now=T0 + days(250))
-            expected[customer_id] = max(old - spent, 0)
+            expected[customer_id] = old_and_new_lots(session, customer_id, rng, f"s-{i}")
     return expected
 
 

@@ -36,8 +36,7 @@ from soloist.domain.loyalty.tiers import (
     TIER_ACTOR,
     TierChange,
     list_tiers,
-    review_members,
-    window_metrics_for,
+    review_with_metrics,
 )
 from soloist.storage.database import Database
 from soloist.storage.models import LoyaltyAccount
@@ -99,15 +98,7 @@ def review_tiers_in_turn(
             database.let_writers_in()
         with database.session() as session:
             rules = get_programme_settings(session)
-            changes += review_members(
-                session,
-                batch,
-                now,
-                settings=rules,
-                tiers=list_tiers(session),
-                actor=actor,
-                metrics=window_metrics_for(session, batch, now, rules),
-            )
+            changes += review_with_metrics(session, batch, now, settings=rules, actor=actor)
     return changes
 
 

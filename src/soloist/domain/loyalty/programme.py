@@ -62,12 +62,7 @@ from soloist.domain.loyalty.rules import (
     get_programme_settings,
     update_programme_settings,
 )
-from soloist.domain.loyalty.tiers import (
-    ensure_default_tiers,
-    list_tiers,
-    review_members,
-    window_metrics_for,
-)
+from soloist.domain.loyalty.tiers import ensure_default_tiers, review_with_metrics
 from soloist.errors import InsufficientPointsError, ValidationError
 from soloist.storage.models import (
     Customer,
@@ -270,15 +265,7 @@ def enrol_customers(
             group = kept_out if in_holdout(customer_id, share, holdout_seed) else joined
             group.append(customer_id)
     _open_accounts(session, joined, kept_out, when, actor, rules)
-    review_members(
-        session,
-        joined,
-        when,
-        settings=rules,
-        tiers=list_tiers(session),
-        actor=actor,
-        metrics=window_metrics_for(session, joined, when, rules),
-    )
+    review_with_metrics(session, joined, when, settings=rules, actor=actor)
     holdout = len(kept_out)
     members = len(joined)
     record_audit(

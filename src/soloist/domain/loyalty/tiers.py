@@ -257,6 +257,26 @@ def review_tiers(
 REVIEW_BATCH = 2000
 
 
+def review_with_metrics(
+    session: Session,
+    customer_ids: list[int],
+    now: dt.datetime,
+    *,
+    settings: ProgrammeSettings,
+    actor: str,
+) -> list[TierChange]:
+    """:func:`review_members`, their spend and points in the window read for them."""
+    return review_members(
+        session,
+        customer_ids,
+        now,
+        settings=settings,
+        tiers=list_tiers(session),
+        actor=actor,
+        metrics=window_metrics_for(session, customer_ids, now, settings),
+    )
+
+
 def review_members(
     session: Session,
     customer_ids: list[int],
