@@ -17,6 +17,7 @@ subscription model's risk in a workspace that has both.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterator
 from typing import Any, cast
 
 import numpy as np
@@ -274,12 +275,21 @@ def score_churn_risk(
     session.add(run)
     session.flush()
     report("storing scores", 3, 4)
-    rows = _score_rows(run.id, churn, sub)
-    _add_feedback_reasons(reader, rows, end)
-    for start in range(0, len(rows), CHUNK):
-        insert_rows(session, CustomerScore, rows[start : start + CHUNK], actor, f"churn {run.id}")
+    # Made, given their feedback reason and written a chunk at a time: a million customers'
+    # rows with their reasons, all held at once, took gigabytes.
+    with_feedback = _feedback_reasons(reader, end)
+    risks: list[float] = []
+    chunk: list[dict[str, Any]] = []
+    for row in _score_rows(run.id, churn, sub):
+        chunk.append(with_feedback(row))
+        risks.append(row["churn_risk"])
+        if len(chunk) == CHUNK:
+            insert_rows(session, CustomerScore, chunk, actor, f"churn {run.id}")
+            chunk = []
+    if chunk:
+        insert_rows(session, CustomerScore, chunk, actor, f"churn {run.id}")
     refresh_statistics(session)  # a run's scores: statistics for the planner
-    risk = np.array([r["churn_risk"] for r in rows], dtype=np.float64)
+    risk = np.array(risks, dtype=np.float64)
     summary: dict[str, Any] = (
         churn.summary()
         if churn is not None
@@ -290,7 +300,7 @@ def score_churn_risk(
         **summary,
         "basis": "orders" if churn is not None else "subscriptions",
         "order_churn_message": order_message,
-        "customers_scored": len(rows),
+        "customers_scored": len(risks),
         "mean_churn_risk": round(float(risk.mean()), 4) if risk.size else None,
         "high_risk_customers": int((risk >= 0.7).sum()),
         "clv_comparison": clv,
@@ -307,21 +317,22 @@ def score_churn_risk(
 FEEDBACK_WINDOW_DAYS = 180
 
 
-def _add_feedback_reasons(session: Session, rows: list[dict[str, Any]], end: pd.Timestamp) -> None:
-    """A churn reason for each customer whose comments, reviews and ticket messages of the last
-    180 days read negative on average (the model does not use them: the reason says what the
-    customer said, beside what their purchases say)."""
+def _feedback_reasons(
+    session: Session, end: pd.Timestamp
+) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """What adds a churn reason to a score row whose customer's comments, reviews and ticket
+    messages of the last 180 days read negative on average (the model does not use them: the
+    reason says what the customer said, beside what their purchases say)."""
     from soloist.domain.feedback_text import NEGATIVE_BELOW, customer_sentiment
 
     until = _utc(end) + dt.timedelta(days=1)
     moods = customer_sentiment(session, until - dt.timedelta(days=FEEDBACK_WINDOW_DAYS), until)
-    if not moods:
-        return
-    typical = float(np.median(list(moods.values())))
-    for row in rows:
+    typical = float(np.median(list(moods.values()))) if moods else 0.0
+
+    def add(row: dict[str, Any]) -> dict[str, Any]:
         mood = moods.get(row["customer_id"])
         if mood is None or mood >= NEGATIVE_BELOW:
-            continue
+            return row
         reason = Reason(
             feature=FEEDBACK_FEATURE,
             text=f"what they wrote lately reads negative (sentiment {mood:+.2f}, "
@@ -332,6 +343,9 @@ def _add_feedback_reasons(session: Session, rows: list[dict[str, Any]], end: pd.
         stored = dict(row["reasons"])
         stored["churn"] = [*stored.get("churn", []), reason.to_stored()]
         row["reasons"] = stored
+        return row
+
+    return add
 
 
 def _naive(moment: Any) -> pd.Timestamp:
@@ -384,7 +398,7 @@ def _subscription_view(
     return sub, sub.summary()
 
 
-def _score_rows(run_id: int, churn: Any, sub: Any) -> list[dict[str, Any]]:
+def _score_rows(run_id: int, churn: Any, sub: Any) -> Iterator[dict[str, Any]]:
     """One row per customer: the order model's risk with its reasons and the subscription
     view; a subscriber the order model did not score gets the subscription model's risk."""
     subscription_reasons: dict[int, list[Reason]] = {}
@@ -395,7 +409,6 @@ def _score_rows(run_id: int, churn: Any, sub: Any) -> list[dict[str, Any]]:
             if float(row["churn_risk"]) >= subscription_risk.get(cid, -1.0):
                 subscription_risk[cid] = float(row["churn_risk"])
                 subscription_reasons[cid] = _subscription_reasons(row)
-    rows: list[dict[str, Any]] = []
     scored: set[int] = set()
     if churn is not None:
         scores = churn.scores
@@ -407,27 +420,22 @@ def _score_rows(run_id: int, churn: Any, sub: Any) -> list[dict[str, Any]]:
             if int(cid) in subscription_reasons:
                 why["subscription"] = subscription_reasons[int(cid)]
             scored.add(int(cid))
-            rows.append(
-                {
-                    "model_run_id": run_id,
-                    "customer_id": int(cid),
-                    "churn_risk": round(float(risk), 6),
-                    "next_purchase_days": _finite(nxt),
-                    "reasons": stored_reasons(why),
-                }
-            )
+            yield {
+                "model_run_id": run_id,
+                "customer_id": int(cid),
+                "churn_risk": round(float(risk), 6),
+                "next_purchase_days": _finite(nxt),
+                "reasons": stored_reasons(why),
+            }
     for cid, risk in subscription_risk.items():
         if cid not in scored:
-            rows.append(
-                {
-                    "model_run_id": run_id,
-                    "customer_id": cid,
-                    "churn_risk": round(risk, 6),
-                    "next_purchase_days": None,
-                    "reasons": stored_reasons({"subscription": subscription_reasons[cid]}),
-                }
-            )
-    return rows
+            yield {
+                "model_run_id": run_id,
+                "customer_id": cid,
+                "churn_risk": round(risk, 6),
+                "next_purchase_days": None,
+                "reasons": stored_reasons({"subscription": subscription_reasons[cid]}),
+            }
 
 
 def _finite(value: Any) -> float | None:
