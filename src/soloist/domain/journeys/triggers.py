@@ -78,27 +78,35 @@ def find_occasions(
     ]
 
 
+# A scan asks only for the rows created since the last one, and checks the status (and for
+# orders the order's time) on what comes back: with ``status = ?`` in the statement, SQLite's
+# planner walked the status index, every active customer or paid order at each scan (ten
+# million orders at a million customers), instead of the few new rows by their creation time.
+
+
 def _welcome(session: Session, journey: Journey, scan: Scan) -> Iterator[Occasion]:
-    statement = select(Customer.id, Customer.created_at).where(Customer.status == "active")
+    statement = select(Customer.id, Customer.created_at, Customer.status)
     statement = (
         statement.where(Customer.id == scan.one)
         if scan.one is not None
-        else statement.where(Customer.created_at > scan.since, Customer.created_at >= scan.started)
+        else statement.where(Customer.created_at > scan.since)
     )
-    for customer_id, created in session.execute(statement):
-        yield Occasion(int(customer_id), "welcome", created, created)
+    for customer_id, created, status in session.execute(statement):
+        if status == "active" and as_utc(created) >= scan.started:
+            yield Occasion(int(customer_id), "welcome", created, created)
 
 
 def _order(session: Session, journey: Journey, scan: Scan) -> Iterator[Occasion]:
-    statement = select(Order.id, Order.customer_id, Order.ordered_at).where(Order.status == "paid")
+    statement = select(Order.id, Order.customer_id, Order.ordered_at, Order.status)
     statement = (
         statement.where(Order.customer_id == scan.one)
         if scan.one is not None
-        else statement.where(Order.created_at > scan.since, Order.ordered_at >= scan.started)
+        else statement.where(Order.created_at > scan.since)
     )
     after = dt.timedelta(days=journey.trigger_days)
-    for order_id, customer_id, ordered_at in session.execute(statement):
-        yield Occasion(int(customer_id), f"order:{order_id}", ordered_at, ordered_at + after)
+    for order_id, customer_id, ordered_at, status in session.execute(statement):
+        if status == "paid" and as_utc(ordered_at) >= scan.started:
+            yield Occasion(int(customer_id), f"order:{order_id}", ordered_at, ordered_at + after)
 
 
 def _birthday(session: Session, journey: Journey, scan: Scan) -> Iterator[Occasion]:
