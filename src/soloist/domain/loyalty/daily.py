@@ -8,9 +8,9 @@ waiting on the lock gives up after 30 s. Here the members are found in a read tr
 then each batch (``programme.EXPIRY_BATCH`` accounts expired, ``tiers.REVIEW_BATCH``
 reviewed) is read, decided and written in a transaction of its own, with a pause between two
 on SQLite (:meth:`~soloist.storage.database.Database.let_writers_in`): a writer waits for about
-one batch. A batch is all or nothing, and a run
-stopped half-way is finished by the next one: each lot expires once, each birthday bonus is
-paid once a year, and a tier review of a member already reviewed changes nothing.
+one batch. A batch is all or nothing, and a run stopped half-way is finished by the next one:
+each lot expires once, each birthday bonus is paid once a year, and a tier review of a member
+already reviewed changes nothing.
 """
 
 from __future__ import annotations
