@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from soloist.demo.campaigns import add_suppressions
+from soloist.domain.campaigns import add_suppressions
 from soloist.domain.customers.records import CustomerCreate, create_customer
 from soloist.storage.database import Database
 from soloist.storage.models import Suppression

@@ -21,7 +21,12 @@ import numpy as np
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from soloist.domain.campaigns import create_campaign, save_list_segment, set_content
+from soloist.domain.campaigns import (
+    add_suppressions,
+    create_campaign,
+    save_list_segment,
+    set_content,
+)
 from soloist.domain.customers import record_consent
 from soloist.storage.bulk import among, chunks
 from soloist.storage.models import (
@@ -93,29 +98,6 @@ def _newsletter(session: Session) -> list[tuple[int, dt.datetime]]:
         )
     ).all()
     return [(int(c), at if at.tzinfo else at.replace(tzinfo=dt.UTC)) for c, at in rows]
-
-
-def add_suppressions(session: Session, suppressions: list[Suppression]) -> None:
-    """Add each address's suppression once per reason, as ``suppress_recipient`` does: at a
-    few hundred thousand customers some address bounces or leaves twice (300,000 customers
-    failed on the suppressions' unique key)."""
-    hashes = sorted({s.address_hash for s in suppressions})
-    kept: set[tuple[str, str, str]] = set()
-    for part in chunks(hashes):
-        kept.update(
-            (channel, address, reason)
-            for channel, address, reason in session.execute(
-                select(Suppression.channel, Suppression.address_hash, Suppression.reason).where(
-                    among(session, Suppression.address_hash, part)
-                )
-            )
-        )
-    for suppression in suppressions:
-        key = (suppression.channel, suppression.address_hash, suppression.reason)
-        if key not in kept:
-            kept.add(key)
-            session.add(suppression)
-    session.flush()
 
 
 def build_campaign_demo(

@@ -50,10 +50,10 @@ from soloist.demo.campaigns import (
     DOMAIN,
     LIST_NAME,
     SHOP_URL,
-    add_suppressions,
     event_row,
 )
 from soloist.domain.campaigns import (
+    add_suppressions,
     assign_arm,
     create_campaign,
     get_experiment,

@@ -89,12 +89,9 @@ class PaidOrderColumns:
     def version(self) -> Version:
         return (self.orders, self.newest_id, self.newest_audit)
 
-    def with_rows(
-        self, rows: list[Any], version: tuple[Any, ...], *, all_paid: bool = False
-    ) -> PaidOrderColumns:
-        """These columns and the orders ``rows`` (:func:`_order_rows`), at ``version``;
-        ``all_paid``: the rows are of paid orders only, without their status."""
-        return self.with_columns(columns_of(rows, 4 if all_paid else 5), version)
+    def with_rows(self, rows: list[Any], version: tuple[Any, ...]) -> PaidOrderColumns:
+        """These columns and the orders ``rows`` (of :func:`_order_query`), at ``version``."""
+        return self.with_columns(columns_of(rows, 5), version)
 
     def with_columns(
         self, columns: Sequence[Sequence[Any]], version: tuple[Any, ...]
@@ -154,22 +151,17 @@ def _version(session: Session) -> Version:
     return int(count or 0), newest, audit
 
 
-def _order_rows(session: Session, *where: Any) -> list[Any]:
-    """Customer, status, time, amount less refunds and currency of the orders ``where``."""
+def _order_query(*where: Any, status: bool = True) -> Any:
+    """Customer, status (unless not ``status``), time, amount less refunds and currency of the
+    orders ``where``: the rows :meth:`PaidOrderColumns.with_rows` takes."""
     columns = [
         Order.customer_id,
-        Order.status,
+        *([Order.status] if status else []),
         Order.ordered_at,
         Order.total_minor - Order.refunded_minor,
         Order.currency,
     ]
-    return fetch_raw(session, select(*columns).where(*where))
-
-
-def _order_query(*where: Any) -> Any:
-    """Customer, time, amount less refunds and currency of the orders ``where``."""
-    net = Order.total_minor - Order.refunded_minor
-    return select(Order.customer_id, Order.ordered_at, net, Order.currency).where(*where)
+    return select(*columns).where(*where)
 
 
 def read_paid_order_columns(session: Session) -> PaidOrderColumns:
@@ -191,7 +183,8 @@ def read_paid_order_columns(session: Session) -> PaidOrderColumns:
         nonlocal columns
         columns = columns.with_columns(part, version)
 
-    read_in_parts(session, _order_query(Order.status == "paid", Order.id <= version[1]), 4, add)
+    paid = _order_query(Order.status == "paid", Order.id <= version[1], status=False)
+    read_in_parts(session, paid, 4, add)
     newest = session.scalar(select(func.max(Order.ordered_at)).where(Order.id <= version[1]))
     if newest is None:  # the orders were deleted meanwhile
         return columns
@@ -217,7 +210,7 @@ def _brought_up_to_date(
     )
     if rewritten is not None:
         return None
-    rows = _order_rows(session, Order.id > previous.newest_id, Order.id <= version[1])
+    rows = fetch_raw(session, _order_query(Order.id > previous.newest_id, Order.id <= version[1]))
     if len(rows) != added:
         return None  # one deleted and one added, or one committed under an older id
     return previous.with_rows(rows, version)

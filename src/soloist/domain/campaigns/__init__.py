@@ -16,6 +16,7 @@ from soloist.domain._lazy import lazy_face
 
 if TYPE_CHECKING:
     from soloist.domain.campaigns.audience import (
+        add_suppressions,
         count_audience,
         count_segment_audience,
         find_customers,
@@ -148,6 +149,7 @@ _MODULE_OF = {
     "compare_groups": "effect",
     "content_languages": "authoring",
     "contents_of": "authoring",
+    "add_suppressions": "audience",
     "count_audience": "audience",
     "count_segment_audience": "audience",
     "create_campaign": "authoring",
@@ -219,6 +221,7 @@ __all__ = [
     "SmtpChannel",
     "TemporaryDeliveryError",
     "WebhookChannel",
+    "add_suppressions",
     "arm_counts",
     "assign_arm",
     "best_send_times",

@@ -364,3 +364,28 @@ def save_list_segment(session: Session, name: str, customer_ids: list[int], acto
         session.execute(insert(SegmentMember), rows)
     record_audit(session, actor, "segment.saved", "segment", segment.id, {"customers": len(rows)})
     return segment
+
+
+def add_suppressions(session: Session, suppressions: list[Suppression]) -> None:
+    """Add each address's suppression once per channel and reason (the suppressions' unique
+    key): those the database or an earlier one of ``suppressions`` holds already are left out.
+    One lookup for many addresses (the demo's simulated bounces and unsubscribes)."""
+    from soloist.storage.bulk import among, chunks  # Polars: not at every start
+
+    hashes = sorted({s.address_hash for s in suppressions})
+    kept: set[tuple[str, str, str]] = set()
+    for part in chunks(hashes):
+        kept.update(
+            (channel, address, reason)
+            for channel, address, reason in session.execute(
+                select(Suppression.channel, Suppression.address_hash, Suppression.reason).where(
+                    among(session, Suppression.address_hash, part)
+                )
+            )
+        )
+    for suppression in suppressions:
+        key = (suppression.channel, suppression.address_hash, suppression.reason)
+        if key not in kept:
+            kept.add(key)
+            session.add(suppression)
+    session.flush()

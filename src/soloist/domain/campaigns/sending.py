@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session
 
 from soloist.config import Settings
 from soloist.domain.audit import record_audit
-from soloist.domain.campaigns.audience import address_of
+from soloist.domain.campaigns.audience import add_suppressions, address_of
 from soloist.domain.campaigns.authoring import get_campaign, start_sending
 from soloist.domain.campaigns.channels import (
     Channel,
@@ -445,28 +445,17 @@ def suppress_recipient(
     address_hash = address_of(customer, message.channel)[1] if customer else None
     if not address_hash:
         return
-    channel, customer_id, campaign_id = message.channel, message.customer_id, message.campaign_id
-    exists = session.scalar(
-        select(Suppression.id).where(
-            Suppression.channel == channel,
-            Suppression.address_hash == address_hash,
-            Suppression.reason == reason,
-        )
+    suppression = Suppression(
+        channel=message.channel,
+        address_hash=address_hash,
+        reason=reason,
+        customer_id=message.customer_id,
+        campaign_id=message.campaign_id,
+        source=source,
+        detail=(detail or "")[:255] or None,
+        created_at=now,
     )
-    if exists is None:
-        session.add(
-            Suppression(
-                channel=channel,
-                address_hash=address_hash,
-                reason=reason,
-                customer_id=customer_id,
-                campaign_id=campaign_id,
-                source=source,
-                detail=(detail or "")[:255] or None,
-                created_at=now,
-            )
-        )
-        session.flush()
+    add_suppressions(session, [suppression])
 
 
 def queue_campaign(

@@ -16,11 +16,13 @@ already reviewed changes nothing.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from soloist.domain.loyalty import programme, tiers
 from soloist.domain.loyalty.ledger import MEMBER
@@ -41,8 +43,24 @@ from soloist.domain.loyalty.tiers import (
 from soloist.storage.database import Database
 from soloist.storage.models import LoyaltyAccount
 
+T = TypeVar("T")
+
 #: Birthday bonuses paid in one transaction (each is a ledger entry and an audit entry).
 BONUS_BATCH = 500
+
+
+def _in_turn(
+    database: Database, ids: list[int], size: int, work: Callable[[Session, list[int]], T]
+) -> list[T]:
+    """``work`` on each ``size`` of ``ids`` in a transaction of its own, what each returned;
+    SQLite's waiting writers let in between two."""
+    done: list[T] = []
+    for start in range(0, len(ids), size):
+        if start:
+            database.let_writers_in()
+        with database.session() as session:
+            done.append(work(session, ids[start : start + size]))
+    return done
 
 
 @dataclass(frozen=True)
@@ -65,14 +83,10 @@ def expire_points_in_turn(
     transaction of its own."""
     with database.read_session() as session:
         due = accounts_with_points_due(session, now)
-    result = ExpiryResult(accounts=0, entries=0, points=0)
-    size = programme.EXPIRY_BATCH
-    for start in range(0, len(due), size):
-        if start:
-            database.let_writers_in()
-        with database.session() as session:
-            result += expire_batch(session, due[start : start + size], now, actor)
-    return result
+    done = _in_turn(
+        database, due, programme.EXPIRY_BATCH, lambda s, part: expire_batch(s, part, now, actor)
+    )
+    return sum(done, ExpiryResult(accounts=0, entries=0, points=0))
 
 
 def review_tiers_in_turn(
@@ -90,16 +104,13 @@ def review_tiers_in_turn(
                 .order_by(LoyaltyAccount.customer_id)
             )
         )
-    changes: list[TierChange] = []
-    size = tiers.REVIEW_BATCH
-    for start in range(0, len(members), size):
-        batch = members[start : start + size]
-        if start:
-            database.let_writers_in()
-        with database.session() as session:
-            rules = get_programme_settings(session)
-            changes += review_with_metrics(session, batch, now, settings=rules, actor=actor)
-    return changes
+
+    def review(session: Session, part: list[int]) -> list[TierChange]:
+        rules = get_programme_settings(session)
+        return review_with_metrics(session, part, now, settings=rules, actor=actor)
+
+    return [change for done in _in_turn(database, members, tiers.REVIEW_BATCH, review)
+            for change in done]  # fmt: skip
 
 
 def award_birthday_bonuses_in_turn(
@@ -110,14 +121,13 @@ def award_birthday_bonuses_in_turn(
     have today's bonus (a second run the same day pays nothing again)."""
     with database.read_session() as session:
         born = members_born_on(session, today)
-    paid = 0
-    for start in range(0, len(born), BONUS_BATCH):
-        part = born[start : start + BONUS_BATCH]
-        if start:
-            database.let_writers_in()
-        with database.session() as session:
-            paid += len(award_birthday_bonuses(session, today, actor, customer_ids=part))
-    return paid
+    paid = _in_turn(
+        database,
+        born,
+        BONUS_BATCH,
+        lambda s, part: len(award_birthday_bonuses(s, today, actor, customer_ids=part)),
+    )
+    return sum(paid)
 
 
 def run_daily_loyalty(database: Database, now: dt.datetime) -> DailyLoyaltyReport:
