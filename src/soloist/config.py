@@ -85,6 +85,11 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = Field(
         default=30_000, description="How long a SQLite writer waits for the lock, in ms."
     )
+    analyses_side_by_side: bool = Field(
+        default=True,
+        description="Fit the churn model in a second process beside the CLV models and segments "
+        "(on more than one core); off: one after the other, in one process (less memory).",
+    )
     import_max_cell_bytes: int = Field(
         default=256 * 1024,
         ge=1024,

@@ -42,6 +42,9 @@ def test_the_fits_run_while_another_connection_writes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
 ) -> None:
     env = {"SOLOIST_MASTER_KEY": generate_master_key(), "SOLOIST_WORKSPACE": str(tmp_path / "ws")}
+    # One process, so that the checks below see every fit (side by side, the churn model is
+    # fitted through the same reader-and-writer sessions in a process of its own).
+    env["SOLOIST_ANALYSES_SIDE_BY_SIDE"] = "false"
     built = runner.invoke(app, ["demo", "--customers", "300", "--end-date", "2026-03-31"], env=env)
     assert built.exit_code == 0, built.output
     path = tmp_path / "ws" / "soloist.db"

@@ -17,10 +17,10 @@ from soloist.cli.common import (
     out,
     parse_date,
     print_json,
-    progress_bars,
     shared_options,
+    work_bars,
 )
-from soloist.errors import SoloistError, UsageError
+from soloist.errors import UsageError
 
 # The models' names, for the help; the command's modules (SciPy, scikit-learn) load only when it
 # runs, so that every other command starts at once. A test keeps this equal to PURCHASE_MODELS.
@@ -61,12 +61,7 @@ def analyze(
     """Compare BG/NBD, MBG/NBD and Pareto/NBD on a holdout, keep the best with Gamma-Gamma,
     store scores; then segment the customers (RFM and K-Means clusters) and score churn risk
     with reasons."""
-    from soloist.domain.scoring import (
-        AnalyzeOptions,
-        analyze_workspace,
-        score_churn_risk,
-        segment_customers,
-    )
+    from soloist.domain.scoring import AnalyzeOptions, run_analyses
 
     if model != "auto" and model not in MODEL_NAMES:
         raise UsageError(f"Unknown model {model!r}; use auto or one of {', '.join(MODEL_NAMES)}.")
@@ -83,49 +78,27 @@ def analyze(
         observation_end=end_date,
         plots_dir=plots,
     )
-    actor = cli_actor()
-    from soloist.domain.scoring import paid_orders_shared
-
-    with common.open_database() as database, paid_orders_shared():
-        currency = database.settings.currency
+    works = {"clv": "CLV models", "segments": "Segments", "churn": "Churn"}
+    with (
+        common.open_database() as database,
+        work_bars(works, enabled=not common.json) as progress,
+    ):
         options = dataclasses.replace(options, rates=database.settings.rates)
-        # Each analysis reads and fits with no write lock held and writes in a short
-        # transaction at the end: on SQLite live orders would otherwise wait the whole fit.
-        with (
-            progress_bars(enabled=not common.json, steps_of="CLV models") as progress,
-            database.reader_and_writer() as (reader, store),
-        ):
-            run = analyze_workspace(
-                reader, currency, actor, options, progress=progress, store=store
-            )
-            result = _run_result(run)
-        followers: list[dict[str, Any]] = []
-        if not clv_only:
-            for label, analysis in (
-                ("Segments", lambda r, s, p: segment_customers(
-                    r, currency, actor, "kmeans", observation_end=end_date, progress=p,
-                    rates=options.rates, store=s)),
-                ("Churn", lambda r, s, p: score_churn_risk(
-                    r, currency, actor, horizon_days=90, observation_end=end_date, progress=p,
-                    rates=options.rates, store=s)),
-            ):  # fmt: skip
-                try:
-                    with (
-                        progress_bars(enabled=not common.json, steps_of=label) as progress,
-                        database.reader_and_writer() as (reader, store),
-                    ):
-                        follower = analysis(reader, store, progress)
-                        followers.append({"id": follower.id, "kind": follower.kind,
-                                          "status": follower.status})  # fmt: skip
-                except SoloistError as exc:
-                    followers.append({"kind": label.lower(), "status": "failed",
-                                      "error": exc.message})  # fmt: skip
-    result["followed_by"] = followers
+        analyses = run_analyses(
+            database,
+            database.settings.currency,
+            cli_actor(),
+            options,
+            clv_only=clv_only,
+            progress=progress,
+        )
+    result = _run_result(analyses.clv)
+    result["followed_by"] = analyses.followed_by
     if common.json:
         print_json(result)
     else:
         _print_run(result)
-    if any(f["status"] == "failed" for f in followers):
+    if analyses.any_failed:
         raise typer.Exit(1)
 
 

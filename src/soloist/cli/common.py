@@ -20,6 +20,7 @@ import inspect
 import json
 import os
 import sys
+import threading
 import typing
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -252,6 +253,31 @@ def progress_bars(
 
     With ``steps_of`` the stages are steps of one piece of work: one bar, named
     ``"{steps_of}: {stage}"``."""
+    with _bars(enabled) as (bar, tasks):
+
+        def progress(stage: str, done: int, total: int) -> None:
+            _draw(bar, tasks, steps_of, stage, done, total)
+
+        yield progress
+
+
+@contextmanager
+def work_bars(
+    works: dict[str, str], *, enabled: bool = True
+) -> Iterator[dict[str, Callable[[str, int, int], None]]]:
+    """One bar per piece of work (key → its name), which may run side by side: a
+    ``progress(stage, done, total)`` callback for each key, its bar named ``"{name}: {stage}"``
+    (safe to call from another thread)."""
+    with _bars(enabled) as (bar, tasks):
+
+        def of(name: str) -> Callable[[str, int, int], None]:
+            return lambda stage, done, total: _draw(bar, tasks, name, stage, done, total)
+
+        yield {key: of(name) for key, name in works.items()}
+
+
+@contextmanager
+def _bars(enabled: bool) -> Iterator[tuple[RichProgress, dict[str, TaskID]]]:
     bar = RichProgress(
         TextColumn("{task.description:<30}"),
         BarColumn(),
@@ -263,8 +289,25 @@ def progress_bars(
         disable=not enabled,
     )
     tasks: dict[str, TaskID] = {}
+    try:
+        yield bar, tasks
+    finally:
+        if tasks:
+            bar.stop()
 
-    def progress(stage: str, done: int, total: int) -> None:
+
+_drawing = threading.Lock()
+
+
+def _draw(
+    bar: RichProgress,
+    tasks: dict[str, TaskID],
+    steps_of: str | None,
+    stage: str,
+    done: int,
+    total: int,
+) -> None:
+    with _drawing:
         if not tasks:
             bar.start()  # only once there is something to show: no blank line otherwise
         key = steps_of or stage
@@ -272,12 +315,6 @@ def progress_bars(
         if key not in tasks:
             tasks[key] = bar.add_task(label, total=max(total, 1))
         bar.update(tasks[key], description=label, completed=done, total=max(total, 1))
-
-    try:
-        yield progress
-    finally:
-        if tasks:
-            bar.stop()
 
 
 EndDateOption = Annotated[

@@ -11,9 +11,8 @@ which is harmless). Raising :class:`JobRefusedError` fails the job at once, with
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,9 +22,6 @@ from soloist.errors import AnalyticsInputError, SoloistError, ValidationError
 from soloist.storage.database import Database
 from soloist.storage.models import Order, Subscription
 from soloist.storage.planner import refresh_statistics
-
-if TYPE_CHECKING:
-    from soloist.storage.models import ModelRun
 
 
 class JobRefusedError(SoloistError):
@@ -70,10 +66,8 @@ def refit_workspace(context: JobContext) -> dict[str, Any]:
     """Refit what ``soloist analyze`` fits: the CLV models, then the segments and the churn
     risk (``{"clv_only": true}`` stops after the CLV models; ``model`` and ``holdout_days`` as
     the command's options)."""
-    from soloist.domain.scoring.churn import score_churn_risk
-    from soloist.domain.scoring.clv import AnalyzeOptions, analyze_workspace
-    from soloist.domain.scoring.segments import segment_customers
-    from soloist.domain.scoring.shared_orders import paid_orders_shared
+    from soloist.domain.scoring.clv import AnalyzeOptions
+    from soloist.domain.scoring.refit import run_analyses
 
     session, currency, payload = context.session, context.settings.currency, context.payload
     database, actor = context.database, context.actor
@@ -90,54 +84,28 @@ def refit_workspace(context: JobContext) -> dict[str, Any]:
     if database is not None:  # the day's new rows, for SQLite's planner
         with database.session() as writer:
             refresh_statistics(writer)
-
-    def fitted(analysis: Callable[[Session, Session], ModelRun]) -> ModelRun:
-        """One analysis: read and fit with no write lock held, then write in a short
-        transaction (on SQLite the live writes would wait the whole fit for the lock)."""
-        if database is None:
-            return analysis(session, session)
-        with database.reader_and_writer() as (reader, store):
-            return analysis(reader, store)
-
+    model, holdout_days = payload.get("model"), payload.get("holdout_days")
     try:
-        with paid_orders_shared():  # the three analyses read the paid orders once
-            model, holdout_days = payload.get("model"), payload.get("holdout_days")
-            options = AnalyzeOptions(
-                model=None if model in (None, "auto") else str(model),
-                holdout_days=None if holdout_days is None else int(holdout_days),
-                rates=context.settings.rates,
-            )
-            runs = [
-                fitted(
-                    lambda read, store: analyze_workspace(
-                        read, currency, actor, options, store=store
-                    )
-                )
-            ]
-            if not payload.get("clv_only", False):
-                runs.append(
-                    fitted(
-                        lambda read, store: segment_customers(
-                            read, currency, actor, "kmeans", store=store, rates=options.rates
-                        )
-                    )
-                )
-                runs.append(
-                    fitted(
-                        lambda read, store: score_churn_risk(
-                            read,
-                            currency,
-                            actor,
-                            horizon_days=90,
-                            store=store,
-                            rates=options.rates,
-                        )
-                    )
-                )
+        options = AnalyzeOptions(
+            model=None if model in (None, "auto") else str(model),
+            holdout_days=None if holdout_days is None else int(holdout_days),
+            rates=context.settings.rates,
+        )
+        # Without the database (a bare session) everything goes through ``session``; with it,
+        # each analysis reads with no write lock held and writes in a short transaction.
+        analyses = run_analyses(
+            database,
+            currency,
+            actor,
+            options,
+            clv_only=bool(payload.get("clv_only", False)),
+            session=session,
+        )
     except (ValidationError, AnalyticsInputError, TypeError, ValueError) as exc:
         # The data or the options do not allow a fit: trying again at once will not help.
         raise JobRefusedError(f"The refit cannot run: {exc}") from exc
-    return {"model_runs": [{"id": run.id, "kind": run.kind, "status": run.status} for run in runs]}
+    runs = [{"id": analyses.clv.id, "kind": analyses.clv.kind, "status": analyses.clv.status}]
+    return {"model_runs": runs + analyses.followed_by}
 
 
 def sync_loyalty_points(context: JobContext) -> dict[str, Any]:

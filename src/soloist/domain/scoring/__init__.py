@@ -1,8 +1,9 @@
 """Model runs: fit the analytics to the workspace's data, store per-customer scores with their
 reasons, and read the current ones back.
 
-``clv`` (``soloist analyze``), ``churn`` (``soloist churn``), ``segments`` (``soloist segments``)
-and ``scores`` (the current runs, one customer's scores). The interfaces import from here.
+``clv`` (``soloist analyze``), ``churn`` (``soloist churn``), ``segments`` (``soloist segments``),
+``refit`` (all three, the churn model beside the others) and ``scores`` (the current runs, one
+customer's scores). The interfaces import from here.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
         latest_run,
     )
     from soloist.domain.scoring.reasons import FEEDBACK_FEATURE
+    from soloist.domain.scoring.refit import Analyses, run_analyses
     from soloist.domain.scoring.scores import (
         CustomerScores,
         current_runs,
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
     from soloist.domain.scoring.shared_orders import paid_orders_shared
 
 _MODULE_OF = {
+    "Analyses": "refit",
     "AnalyzeOptions": "clv",
     "FEEDBACK_FEATURE": "reasons",
     "CustomerScores": "scores",
@@ -42,6 +45,7 @@ _MODULE_OF = {
     "list_model_runs": "scores",
     "latest_run": "clv",
     "paid_orders_shared": "shared_orders",
+    "run_analyses": "refit",
     "score_churn_risk": "churn",
     "scores_of_customer": "scores",
     "segment_customers": "segments",
@@ -50,6 +54,7 @@ __all__ = [
     "FEEDBACK_FEATURE",
     "PURCHASE_MODELS",
     "SEGMENT_METHODS",
+    "Analyses",
     "AnalyzeOptions",
     "CustomerScores",
     "analyze_workspace",
@@ -58,6 +63,7 @@ __all__ = [
     "latest_run",
     "list_model_runs",
     "paid_orders_shared",
+    "run_analyses",
     "score_churn_risk",
     "scores_of_customer",
     "segment_customers",
