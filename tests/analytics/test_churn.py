@@ -140,10 +140,17 @@ def test_a_stored_scorer_gives_each_customer_the_score_of_the_batch(
     ]
 
 
+@pytest.mark.parametrize("threaded", [False, True], ids=["one thread", "two threads"])
 @pytest.mark.parametrize("name", ["random_forest", "gradient_boosting"])
-def test_reasons_equal_those_of_swapping_every_row(name: str) -> None:
-    """The reasons skip the predictions of rows that already have the typical value; they
-    must equal the effects worked out by predicting every row with each feature swapped."""
+def test_reasons_equal_those_of_swapping_every_row(
+    name: str, threaded: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reasons skip the predictions of rows that already have the typical value (and a
+    large matrix is scored on two threads); they must equal the effects worked out by
+    predicting every row with each feature swapped."""
+    from soloist.analytics import churn_models
+
+    monkeypatch.setattr(churn_models, "THREADED_ROWS", 100 if threaded else 10**9)
     rng = np.random.default_rng(3)
     n = 1500
     X = np.column_stack(
