@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from soloist.domain.scoring.reasons import Reason, read_reasons, stored_reasons
+from soloist.domain.scoring.reasons import Reason, read_reasons, stored_form, stored_reasons
 
 
 def test_reasons_round_trip_through_the_stored_shape() -> None:
@@ -38,3 +38,20 @@ def test_non_finite_figures_are_dropped_not_stored_as_nan() -> None:
     reason = Reason.from_stored({"feature": "x", "text": "t", "value": float("nan")})
     assert reason.value is None
     assert "value" not in reason.to_stored()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"feature": "orders", "value": 1.0, "typical": 2.0, "effect": 0.1234, "text": "one order"},
+        {"feature": "recency_days", "value": float("nan"), "typical": None, "effect": -0.5,
+         "text": "bought lately"},
+        {"feature": "tickets", "value": True, "typical": "3", "effect": None, "text": 7},
+        {"text": "no feature, no figures"},
+        {"feature": "p_alive", "value": float("inf"), "typical": 0.5, "effect": "x", "text": ""},
+    ],
+)  # fmt: skip
+def test_the_stored_form_is_that_of_the_reason_read_back(data: dict[str, object]) -> None:
+    expected = Reason.from_stored(data).to_stored()
+    assert stored_form(data) == expected
+    assert list(stored_form(data)) == list(expected)  # the same keys in the same order

@@ -34,7 +34,7 @@ from soloist.domain._progress import Progress, no_progress
 from soloist.domain.audit import insert_rows, record_audit
 from soloist.domain.currencies import Rates
 from soloist.domain.scoring.dates import end_of_day
-from soloist.domain.scoring.reasons import FEEDBACK_FEATURE, Reason, stored_reasons
+from soloist.domain.scoring.reasons import FEEDBACK_FEATURE, Reason, stored_form, stored_reasons
 from soloist.domain.scoring.segments import load_transactions
 from soloist.errors import ValidationError
 from soloist.money import minor_to_decimal
@@ -416,16 +416,17 @@ def _score_rows(run_id: int, churn: Any, sub: Any) -> Iterator[dict[str, Any]]:
             scores.index, scores["churn_risk"], scores["next_purchase_days"], scores["reasons"],
             strict=True,
         ):  # fmt: skip
-            why = {"churn": [Reason.from_stored(r) for r in reasons]}
+            # stored_reasons() of the reasons, made straight from the classifier's dicts
+            why = {"churn": [stored_form(r) for r in reasons]}
             if int(cid) in subscription_reasons:
-                why["subscription"] = subscription_reasons[int(cid)]
+                why["subscription"] = [r.to_stored() for r in subscription_reasons[int(cid)]]
             scored.add(int(cid))
             yield {
                 "model_run_id": run_id,
                 "customer_id": int(cid),
                 "churn_risk": round(float(risk), 6),
                 "next_purchase_days": _finite(nxt),
-                "reasons": stored_reasons(why),
+                "reasons": why,
             }
     for cid, risk in subscription_risk.items():
         if cid not in scored:

@@ -59,6 +59,21 @@ class Reason:
         )
 
 
+def stored_form(data: Mapping[str, Any]) -> dict[str, Any]:
+    """``Reason.from_stored(data).to_stored()`` without making the object between them: a
+    million customers' three churn reasons each took seconds that way."""
+    stored: dict[str, Any] = {
+        "feature": str(data.get("feature", "")),
+        "text": str(data.get("text", "")),
+        "effect": _number(data.get("effect")) or 0.0,
+    }
+    for key in ("value", "typical"):
+        number = _number(data.get(key))
+        if number is not None:
+            stored[key] = number
+    return stored
+
+
 def _number(value: Any) -> float | None:
     if value is None or isinstance(value, bool):
         return None
