@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import String, literal_column, select
 from sqlalchemy.orm import Session
 
 from soloist.analytics import (
@@ -54,7 +54,7 @@ from soloist.domain.scoring.subscription_clv import analyze_subscriptions
 from soloist.errors import UsageError, ValidationError
 from soloist.money import minor_to_decimal, minor_units_per_unit
 from soloist.storage.bulk import float_column, int_column, read_in_parts, utc_times
-from soloist.storage.models import CustomerScore, ModelRun, Subscription
+from soloist.storage.models import CustomerScore, ModelRun, Order, Subscription
 from soloist.storage.planner import refresh_statistics
 
 SCORE_CHUNK = 20_000
@@ -104,9 +104,9 @@ def _read_paid_orders(
     scale = float(minor_to_decimal(1, currency))
 
     def frame_of(columns: list[Sequence[Any]]) -> pd.DataFrame:
-        customers, times, amounts, costs, codes = columns
-        if rates and any(code != currency for code in codes):
-            amounts, costs = converted_amounts(amounts, costs, codes, currency, rates)
+        customers, times, amounts, costs, *codes = columns
+        if codes and any(code != currency for code in codes[0]):
+            amounts, costs = converted_amounts(amounts, costs, codes[0], currency, rates or {})
         return pd.DataFrame(
             {
                 "customer_id": int_column(customers),
@@ -118,8 +118,27 @@ def _read_paid_orders(
 
     # A part at a time: ten million orders as the driver's rows alone took some 3 GB.
     query = paid_orders_query(currency, rates or {}, customer_id)
-    parts = read_in_parts(session, query, 5, frame_of)
+    if not rates and customer_id is None:
+        query = _every_paid_order(session, currency)
+    parts = read_in_parts(session, query, len(query.selected_columns), frame_of)
     return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+
+
+def _every_paid_order(session: Session, currency: str) -> Any:
+    """:func:`paid_orders_query` of every paid order in ``currency`` alone, without the
+    currency column (one fewer value per row to read). On SQLite the status is looked up as
+    ``+status``, which keeps the planner from reading the rows through the revenue index: most
+    orders are paid, and one scan of the table is quicker than the index and a lookup of each
+    row in the table (1.0 s against 1.3 s for a million orders)."""
+    status: Any = Order.status
+    if session.get_bind().dialect.name == "sqlite":
+        status = literal_column(f"+{Order.__tablename__}.status", String)
+    return select(
+        Order.customer_id,
+        Order.ordered_at,
+        Order.total_minor - Order.refunded_minor,
+        Order.cost_minor,
+    ).where(status == "paid", Order.currency == currency)
 
 
 def observation_end(orders: pd.DataFrame, end_date: dt.date | None) -> pd.Timestamp:
