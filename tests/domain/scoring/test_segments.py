@@ -100,3 +100,46 @@ def test_orders_and_lines_read_in_parts_give_the_frames_of_one_read(
     pd.testing.assert_frame_equal(orders, orders7)
     assert [c for c in behaviour.columns if c.startswith("share_")]  # categories were read
     pd.testing.assert_frame_equal(behaviour, behaviour7, check_like=True)
+
+
+def test_category_shares_are_each_customers_spend_by_category(database: Database) -> None:
+    """Worked out independently in SQL: a product without a category, and a line without a
+    product, count for no category; refunds and other lines below zero count as nothing."""
+    import pandas as pd
+    from sqlalchemy import text, update
+
+    from soloist.domain.scoring.segments import load_behaviour, load_transactions
+    from soloist.storage.models import OrderLine, Product
+
+    _demo(database, customers=80)
+    with database.session() as session:
+        first, second = session.scalars(select(Product.id).order_by(Product.id).limit(2)).all()
+        session.execute(update(Product).where(Product.id == first).values(category=None))
+        some_line = session.scalar(
+            select(OrderLine.id).where(OrderLine.product_id == second).limit(1)
+        )
+        session.execute(update(OrderLine).where(OrderLine.id == some_line).values(product_id=None))
+    with database.read_session() as session:
+        orders, end = load_transactions(session, "USD")
+        behaviour = load_behaviour(session, "USD", orders, end)
+        spent = pd.DataFrame(
+            session.execute(
+                text(
+                    "SELECT o.customer_id, p.category, "
+                    "SUM(CASE WHEN l.amount_minor > 0 THEN l.amount_minor ELSE 0 END) "
+                    "FROM orders o JOIN order_lines l ON l.order_id = o.id "
+                    "JOIN products p ON p.id = l.product_id "
+                    "WHERE o.status = 'paid' AND o.currency = 'USD' AND p.category IS NOT NULL "
+                    "GROUP BY o.customer_id, p.category"
+                )
+            ).all(),
+            columns=["customer_id", "category", "spent"],
+        )
+    spent["spent"] = spent["spent"].astype(float)
+    wanted = spent.pivot_table(index="customer_id", columns="category", values="spent").fillna(0)
+    wanted = wanted.div(wanted.sum(axis=1), axis=0)
+    shares = behaviour[[f"share_{c}" for c in wanted.columns]].loc[wanted.index]
+    assert len(wanted) > 50
+    assert (shares.to_numpy() - wanted.to_numpy()).max() < 1e-9
+    assert (wanted.to_numpy() - shares.to_numpy()).max() < 1e-9
+    assert not [c for c in behaviour.columns if c == "share_None"]
