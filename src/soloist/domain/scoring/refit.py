@@ -19,6 +19,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import queue as queues
+import signal
 import threading
 import traceback
 from collections.abc import Callable, Mapping
@@ -248,6 +249,10 @@ def _churn_in_child(
 ) -> None:
     """The churn process: open the database, fit and store, send the outcome."""
     from soloist.storage.database import Database
+
+    # Ctrl-C reaches the whole process group; the parent stops this process itself (its
+    # transaction then rolls back), without a second traceback from here.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def report(stage: str, done: int, total: int) -> None:
         messages.put(("progress", stage, done, total))
