@@ -77,6 +77,13 @@ SERIES_Z_MAX = 0.75
 _SERIES_TOL = 2.0**-56
 
 
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the system says, else all)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 #: arrays at least this long are split between two threads (NumPy releases the GIL inside
 #: each array operation, so the halves run on two cores)
 THREADED_SIZE = 200_000

@@ -20,7 +20,6 @@ between correlated features as SHAP values would.
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -35,6 +34,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from threadpoolctl import threadpool_limits
 
+from ._math import available_cores
 from .customer_features import describe_reason
 from .errors import AnalyticsError
 
@@ -300,7 +300,7 @@ def _swap_effects(
     column at a time on two threads, each limited to one OpenMP thread (two busy-waiting
     pools on two cores would slow each other down); the results are the same.
     """
-    threads = 2 if X.shape[0] >= THREADED_ROWS and _cores() > 1 else 1
+    threads = 2 if X.shape[0] >= THREADED_ROWS and available_cores() > 1 else 1
 
     def scored(m: FloatMatrix) -> FloatMatrix:
         with single_threaded():
@@ -323,9 +323,3 @@ def _swap_effects(
         if changed.size:
             contributions[differs, j] = base[differs] - changed
     return contributions
-
-
-def _cores() -> int:
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1

@@ -17,7 +17,6 @@ as such and the other kept.
 from __future__ import annotations
 
 import multiprocessing
-import os
 import queue as queues
 import signal
 import threading
@@ -69,10 +68,11 @@ def side_by_side_possible(database: Database | None) -> bool:
     another process can open the database (not SQLite in memory)."""
     if database is None or not database.settings.analyses_side_by_side:
         return False
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    from soloist.analytics._math import available_cores
+
     url = database.engine.url
     in_memory = url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
-    return (cores or 1) > 1 and not in_memory
+    return available_cores() > 1 and not in_memory
 
 
 def run_analyses(
@@ -147,25 +147,30 @@ def _analysed(
         result = Analyses(clv=clv)
         if clv_only:
             return result
-        for kind, analysis in (
-            (
-                "segments",
-                lambda read, store, report: segment_customers(
-                    read, currency, actor, "kmeans", observation_end=options.observation_end,
-                    progress=report, rates=options.rates, store=store,
-                ),
-            ),
-            ("churn", lambda read, store, report: _churn(read, store, report, currency, actor,
-                                                          options)),
-        ):  # fmt: skip
-            if kind == "churn" and churn_elsewhere is not None:
-                result.followed_by.append(churn_elsewhere.outcome())
-                continue
+
+        def followed(kind: str, analysis: Analysis) -> dict[str, Any]:
             try:
                 run = fitted(kind, analysis)
-                result.followed_by.append({"id": run.id, "kind": run.kind, "status": run.status})
             except SoloistError as exc:
-                result.followed_by.append({"kind": kind, "status": "failed", "error": exc.message})
+                return {"kind": kind, "status": "failed", "error": exc.message}
+            return {"id": run.id, "kind": run.kind, "status": run.status}
+
+        segments = followed(
+            "segments",
+            lambda read, store, report: segment_customers(
+                read, currency, actor, "kmeans", observation_end=options.observation_end,
+                progress=report, rates=options.rates, store=store,
+            ),
+        )  # fmt: skip
+        result.followed_by.append(segments)
+        result.followed_by.append(
+            churn_elsewhere.outcome()
+            if churn_elsewhere is not None
+            else followed(
+                "churn",
+                lambda read, store, report: _churn(read, store, report, currency, actor, options),
+            )
+        )
     return result
 
 
