@@ -14,7 +14,6 @@ import re
 import tomllib
 from collections.abc import Mapping
 from decimal import Decimal
-from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -22,6 +21,7 @@ from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_valid
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from soloist.countries import check_country
 from soloist.errors import ConfigurationError
 from soloist.money import check_currency, check_rate
 
@@ -89,6 +89,13 @@ class Settings(BaseSettings):
         default=True,
         description="Fit the churn model in a second process beside the CLV models and segments "
         "(on more than one core); off: one after the other, in one process (less memory).",
+    )
+    score_runs_kept: int = Field(
+        default=2,
+        ge=0,
+        description="How many of each analysis' newest runs keep their per-customer scores "
+        "(0: every run; otherwise at least 2, the current run and the one before it); older "
+        "runs keep their parameters and metrics.",
     )
     import_max_cell_bytes: int = Field(
         default=256 * 1024,
@@ -369,6 +376,16 @@ class Settings(BaseSettings):
             return None
         return check_country(str(value))
 
+    @field_validator("score_runs_kept")
+    @classmethod
+    def _previous_run_kept(cls, value: int) -> int:
+        if value == 1:
+            raise ValueError(
+                "keep at least 2 runs' scores (the segment moves and the rising-risk tasks "
+                "compare with the run before), or 0 to keep every run's"
+            )
+        return value
+
     @field_validator("rates", mode="before")
     @classmethod
     def _rates_are_positive(cls, value: Any) -> dict[str, Decimal]:
@@ -409,33 +426,6 @@ class Settings(BaseSettings):
             "Run `soloist init` to create the workspace.",
             key_file=str(self.key_file),
         )
-
-
-# Codes CLDR lists among territories that are not ISO 3166 countries (XK, Kosovo, is kept).
-_NOT_COUNTRIES = frozenset(
-    ("AC", "CP", "CQ", "DG", "EA", "EU", "EZ", "IC", "QO", "TA", "UN", "XA", "XB", "ZZ")
-)
-
-
-@lru_cache(maxsize=1)
-def country_codes() -> frozenset[str]:
-    """ISO 3166 alpha-2 codes (from CLDR, through Babel)."""
-    from babel import Locale
-
-    codes = {str(code) for code in Locale.parse("en").territories}
-    return frozenset(c for c in codes if len(c) == 2 and c.isalpha()) - _NOT_COUNTRIES
-
-
-def check_country(code: str) -> str:
-    """``code`` as an upper-case ISO 3166 alpha-2 code; ``ValueError`` naming it otherwise."""
-    text = code.strip().upper()
-    if text not in country_codes():
-        hint = " (the United Kingdom is GB)" if text == "UK" else ""
-        raise ValueError(
-            f"{code.strip()!r} is not an ISO 3166 two-letter country code such as GB, US or "
-            f"CN{hint}"
-        )
-    return text
 
 
 def parse_rates(value: Any) -> dict[str, Decimal]:

@@ -63,7 +63,7 @@ def segments(
         database.reader_and_writer() as (reader, store),
         progress_bars(enabled=not common.json, steps_of="Segments") as progress,
     ):
-        from soloist.domain.scoring import segment_customers
+        from soloist.domain.scoring import drop_old_scores, segment_customers
 
         run = segment_customers(
             reader,
@@ -75,6 +75,7 @@ def segments(
             rates=database.settings.rates,
             store=store,
         )
+        drop_old_scores(store, run.kind, database.settings.score_runs_kept, cli_actor())
         result = _run_dict(run)
     if common.json:
         print_json(result)
@@ -213,7 +214,7 @@ def churn(
         database.reader_and_writer() as (reader, store),
         progress_bars(enabled=not common.json, steps_of="Churn") as progress,
     ):
-        from soloist.domain.scoring import score_churn_risk
+        from soloist.domain.scoring import drop_old_scores, score_churn_risk
 
         run = score_churn_risk(
             reader,
@@ -225,6 +226,7 @@ def churn(
             rates=database.settings.rates,
             store=store,
         )
+        drop_old_scores(store, run.kind, database.settings.score_runs_kept, cli_actor())
         result = _run_dict(run)
     if common.json:
         print_json(result)

@@ -33,7 +33,7 @@ def _country_option(value: str | None) -> str | None:
     if value is None:
         return None
     try:
-        from soloist.config import check_country
+        from soloist.countries import check_country
 
         return check_country(value)
     except ValueError as exc:
@@ -47,7 +47,7 @@ def _country_of_this_machine() -> str | None:
         territory = value.split(".")[0].partition("_")[2][:2]
         if territory:
             try:
-                from soloist.config import check_country
+                from soloist.countries import check_country
 
                 return check_country(territory)
             except ValueError:

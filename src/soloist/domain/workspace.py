@@ -21,9 +21,9 @@ from soloist.config import (
     CONFIG_FILE_NAME,
     DEFAULT_CURRENCY,
     Settings,
-    check_country,
     write_config_values,
 )
+from soloist.countries import check_country
 from soloist.domain.currencies import count_orders, describe_rate
 from soloist.errors import ValidationError
 from soloist.money import check_currency

@@ -16,7 +16,7 @@ from soloist.domain.scoring import AnalyzeOptions, run_analyses
 from soloist.domain.scoring.refit import side_by_side_possible
 from soloist.errors import UsageError
 from soloist.storage.database import Database
-from soloist.storage.models import CustomerScore, ModelRun, Subscription
+from soloist.storage.models import Customer, CustomerScore, ModelRun, Subscription
 
 END = dt.date(2026, 6, 30)
 OPTIONS = AnalyzeOptions(observation_end=END)
@@ -56,8 +56,21 @@ def _churn_processes() -> list[multiprocessing.process.BaseProcess]:
     return [p for p in multiprocessing.active_children() if p.name == "soloist-churn"]
 
 
+def _old_churn_run(database: Database) -> int:
+    """A finished churn run from before, with one customer's score."""
+    with database.session() as session:
+        customer_id = session.scalars(select(Customer.id).limit(1)).one()
+        run = ModelRun(kind="churn", status="succeeded", finished_at=dt.datetime.now(dt.UTC))
+        session.add(run)
+        session.flush()
+        session.add(CustomerScore(model_run_id=run.id, customer_id=customer_id, churn_risk=0.5))
+        session.flush()
+        return run.id
+
+
 def test_side_by_side_stores_what_one_after_the_other_stores(database: Database) -> None:
     _demo(database)
+    old_run = _old_churn_run(database)
     reports: dict[bool, list[tuple[str, bool]]] = {False: [], True: []}
 
     def heard(side_by_side: bool) -> Any:
@@ -95,6 +108,11 @@ def test_side_by_side_stores_what_one_after_the_other_stores(database: Database)
             _numbers(churn[False].metrics["comparison"]), rel=1e-12
         )
     assert not _churn_processes()
+    # With the third churn run, the churn process dropped the oldest run's scores (two kept).
+    with database.read_session() as session:
+        assert session.get(ModelRun, old_run) is not None
+        assert not _stored(database, old_run)
+        assert _stored(database, runs[False].followed_by[1]["id"])
 
 
 def test_a_churn_process_that_dies_is_reported_and_the_rest_kept(

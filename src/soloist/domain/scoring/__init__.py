@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         analyze_workspace,
         latest_run,
     )
+    from soloist.domain.scoring.kept_scores import drop_old_scores
     from soloist.domain.scoring.reasons import FEEDBACK_FEATURE
     from soloist.domain.scoring.refit import Analyses, run_analyses
     from soloist.domain.scoring.scores import (
@@ -41,6 +42,7 @@ _MODULE_OF = {
     "SEGMENT_METHODS": "segments",
     "analyze_workspace": "clv",
     "current_runs": "scores",
+    "drop_old_scores": "kept_scores",
     "get_model_run": "scores",
     "list_model_runs": "scores",
     "latest_run": "clv",
@@ -59,6 +61,7 @@ __all__ = [
     "CustomerScores",
     "analyze_workspace",
     "current_runs",
+    "drop_old_scores",
     "get_model_run",
     "latest_run",
     "list_model_runs",

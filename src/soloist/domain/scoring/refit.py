@@ -9,9 +9,10 @@ its progress and its outcome through a queue, and writes its run in a transactio
 as it would one after the other. On a single core, an in-memory database, or without a
 :class:`~soloist.storage.database.Database` (a test's bare session) they run one after another.
 
-If the purchase models fail, the churn process is stopped before it stores anything and the
-error is raised, as when the analyses ran in turn; a failed segments or churn run is reported
-as such and the other kept.
+Once an analysis has stored its run, the scores of its runs past keeping are deleted in the same
+transaction (:mod:`~soloist.domain.scoring.kept_scores`). If the purchase models fail, the churn
+process is stopped before it stores anything and the error is raised, as when the analyses ran
+in turn; a failed segments or churn run is reported as such and the other kept.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from sqlalchemy.orm import Session
 from soloist.config import Settings
 from soloist.domain._progress import Progress, no_progress
 from soloist.domain.scoring.clv import AnalyzeOptions
+from soloist.domain.scoring.kept_scores import drop_old_scores
 from soloist.errors import SoloistError
 
 if TYPE_CHECKING:
@@ -135,7 +137,9 @@ def _analysed(
             assert session is not None, "run_analyses needs a database or a session"
             return analysis(session, session, report)
         with database.reader_and_writer() as (reader, store):
-            return analysis(reader, store, report)
+            run = analysis(reader, store, report)
+            drop_old_scores(store, run.kind, database.settings.score_runs_kept, actor)
+            return run
 
     with paid_orders_shared():
         clv = fitted(
@@ -266,6 +270,7 @@ def _churn_in_child(
     try:
         with database.reader_and_writer() as (reader, store):
             run = _churn(reader, store, report, currency, actor, options)
+            drop_old_scores(store, run.kind, settings.score_runs_kept, actor)
         messages.put(("result", {"id": run.id, "kind": run.kind, "status": run.status}))
     except SoloistError as exc:
         messages.put(("result", {"kind": "churn", "status": "failed", "error": exc.message}))

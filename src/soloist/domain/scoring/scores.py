@@ -59,13 +59,15 @@ def current_runs(session: Session) -> dict[str, int]:
     ).one()
     url = str(session.get_bind().engine.url)
     found = _current_runs.get_or_compute(
-        url, (newest, finished, total), lambda: _find_current_runs(session)
+        url, (newest, finished, total), lambda: find_current_runs(session)
     )
     return dict(found)
 
 
-def _find_current_runs(session: Session) -> dict[str, int]:
-    """Newest run first, which of the columns still unclaimed it filled: one pass over each
+def find_current_runs(session: Session) -> dict[str, int]:
+    """:func:`current_runs` worked out afresh, uncached (as the session's transaction sees it).
+
+    Newest run first, which of the columns still unclaimed it filled: one pass over each
     run's scores (an EXISTS per column and run walked every score of a run that left the
     column empty, a second per run at a hundred thousand customers)."""
     found: dict[str, int] = {}

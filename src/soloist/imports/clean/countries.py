@@ -15,7 +15,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from soloist.config import country_codes
+from soloist.countries import country_codes
 from soloist.imports.raw import shown
 from soloist.imports.values import parse_country
 
