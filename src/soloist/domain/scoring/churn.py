@@ -38,6 +38,7 @@ from soloist.domain.scoring.reasons import FEEDBACK_FEATURE, Reason, stored_form
 from soloist.domain.scoring.segments import load_transactions
 from soloist.errors import ValidationError
 from soloist.money import minor_to_decimal
+from soloist.storage.bulk import collection_paused
 from soloist.storage.models import (
     Customer,
     CustomerScore,
@@ -278,16 +279,17 @@ def score_churn_risk(
     # Made, given their feedback reason and written a chunk at a time: a million customers'
     # rows with their reasons, all held at once, took gigabytes.
     with_feedback = _feedback_reasons(reader, end)
-    risks: list[float] = []
-    chunk: list[dict[str, Any]] = []
-    for row in _score_rows(run.id, churn, sub):
-        chunk.append(with_feedback(row))
-        risks.append(row["churn_risk"])
-        if len(chunk) == CHUNK:
+    with collection_paused():  # rows and risks of a million customers: no collector walking them
+        risks: list[float] = []
+        chunk: list[dict[str, Any]] = []
+        for row in _score_rows(run.id, churn, sub):
+            chunk.append(with_feedback(row))
+            risks.append(row["churn_risk"])
+            if len(chunk) == CHUNK:
+                insert_rows(session, CustomerScore, chunk, actor, f"churn {run.id}")
+                chunk = []
+        if chunk:
             insert_rows(session, CustomerScore, chunk, actor, f"churn {run.id}")
-            chunk = []
-    if chunk:
-        insert_rows(session, CustomerScore, chunk, actor, f"churn {run.id}")
     refresh_statistics(session)  # a run's scores: statistics for the planner
     risk = np.array(risks, dtype=np.float64)
     summary: dict[str, Any] = (

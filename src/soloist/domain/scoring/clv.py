@@ -53,7 +53,13 @@ from soloist.domain.scoring.shared_orders import shared_read
 from soloist.domain.scoring.subscription_clv import analyze_subscriptions
 from soloist.errors import UsageError, ValidationError
 from soloist.money import minor_to_decimal, minor_units_per_unit
-from soloist.storage.bulk import float_column, int_column, read_in_parts, utc_times
+from soloist.storage.bulk import (
+    collection_paused,
+    float_column,
+    int_column,
+    read_in_parts,
+    utc_times,
+)
 from soloist.storage.models import CustomerScore, ModelRun, Order, Subscription
 from soloist.storage.planner import refresh_statistics
 
@@ -313,22 +319,27 @@ def analyze_workspace(
     session.add(run)
     session.flush()
     per_unit = minor_units_per_unit(currency)
-    rows = [
-        {
-            "model_run_id": run.id,
-            "customer_id": int(cid),
-            "p_alive": float(p_alive[i]) if np.isfinite(p_alive[i]) else None,
-            "expected_purchases_90d": float(expected_90[i]),
-            "clv_12m_minor": round(clv[i] * per_unit),
-            "spend_estimate_minor": round(spend[i] * per_unit),
-            "reasons": {},
-        }
-        for i, cid in enumerate(summary.index)
-    ]
-    for start in range(0, len(rows), SCORE_CHUNK):
-        insert_rows(
-            session, CustomerScore, rows[start : start + SCORE_CHUNK], actor, f"clv run {run.id}"
-        )
+    with collection_paused():  # a million rows held at once: no collector walking them
+        rows = [
+            {
+                "model_run_id": run.id,
+                "customer_id": int(cid),
+                "p_alive": float(p_alive[i]) if np.isfinite(p_alive[i]) else None,
+                "expected_purchases_90d": float(expected_90[i]),
+                "clv_12m_minor": round(clv[i] * per_unit),
+                "spend_estimate_minor": round(spend[i] * per_unit),
+                "reasons": {},
+            }
+            for i, cid in enumerate(summary.index)
+        ]
+        for start in range(0, len(rows), SCORE_CHUNK):
+            insert_rows(
+                session,
+                CustomerScore,
+                rows[start : start + SCORE_CHUNK],
+                actor,
+                f"clv run {run.id}",
+            )
     refresh_statistics(session)  # a run's scores: statistics for the planner
     pooled = comparison.chosen == POOLED
     pooled_note = (

@@ -36,7 +36,7 @@ from soloist.domain.scoring.scores import current_runs
 from soloist.domain.scoring.subscription_clv import renewal_payments
 from soloist.errors import UsageError, ValidationError
 from soloist.money import minor_to_decimal
-from soloist.storage.bulk import int_column, read_in_parts
+from soloist.storage.bulk import collection_paused, int_column, read_in_parts
 from soloist.storage.models import (
     CustomerScore,
     ModelRun,
@@ -314,47 +314,48 @@ def segment_customers(
     session.flush()
     report("storing scores", 2, 4)
     cluster_of = clusters.labels.to_dict() if clusters is not None else {}
-    rows = []
-    # Column by column: iterrows() over a hundred thousand customers took seconds.
-    for cid, segment, code, recency, frequency, monetary in zip(
-        rfm.index,
-        rfm["segment"],
-        rfm["rfm_code"],
-        rfm["recency_days"],
-        rfm["frequency"],
-        rfm["monetary"],
-        strict=True,
-    ):
-        why = {"segment": [_segment_reason(code, recency, frequency, monetary)]}
-        cluster = None
-        if clusters is not None:
-            cluster = int(cluster_of[cid])
-            description = clusters.descriptions.get(cluster, "")
-            if description:
-                why["cluster"] = [Reason(feature="cluster", text=description, value=cluster)]
-        rows.append(
-            {
-                "model_run_id": run.id,
-                "customer_id": int(cid),
-                "segment": str(segment),
-                "cluster": cluster,
-                "reasons": stored_reasons(why),
-            }
-        )
-    for start in range(0, len(rows), CHUNK):
-        insert_rows(
-            session, CustomerScore, rows[start : start + CHUNK], actor, f"segments {run.id}"
-        )
-    report("storing segments", 3, 4)
-    by_segment = rfm.groupby("segment").groups
-    _store_members(
-        session,
-        "rfm",
-        {name: (f"RFM segment: {name}", [int(c) for c in by_segment.get(name, [])])
-         for name in RFM_SEGMENTS if name in by_segment},
-        run.id,
-        actor,
-    )  # fmt: skip
+    with collection_paused():  # a million rows held at once: no collector walking them
+        rows = []
+        # Column by column: iterrows() over a hundred thousand customers took seconds.
+        for cid, segment, code, recency, frequency, monetary in zip(
+            rfm.index,
+            rfm["segment"],
+            rfm["rfm_code"],
+            rfm["recency_days"],
+            rfm["frequency"],
+            rfm["monetary"],
+            strict=True,
+        ):
+            why = {"segment": [_segment_reason(code, recency, frequency, monetary)]}
+            cluster = None
+            if clusters is not None:
+                cluster = int(cluster_of[cid])
+                description = clusters.descriptions.get(cluster, "")
+                if description:
+                    why["cluster"] = [Reason(feature="cluster", text=description, value=cluster)]
+            rows.append(
+                {
+                    "model_run_id": run.id,
+                    "customer_id": int(cid),
+                    "segment": str(segment),
+                    "cluster": cluster,
+                    "reasons": stored_reasons(why),
+                }
+            )
+        for start in range(0, len(rows), CHUNK):
+            insert_rows(
+                session, CustomerScore, rows[start : start + CHUNK], actor, f"segments {run.id}"
+            )
+        report("storing segments", 3, 4)
+        by_segment = rfm.groupby("segment").groups
+        _store_members(
+            session,
+            "rfm",
+            {name: (f"RFM segment: {name}", [int(c) for c in by_segment.get(name, [])])
+             for name in RFM_SEGMENTS if name in by_segment},
+            run.id,
+            actor,
+        )  # fmt: skip
     refresh_statistics(session)  # a run's scores and members: statistics for the planner
     summary = segment_summary(rfm, clv_col="clv" if "clv" in rfm.columns else None)
     metrics: dict[str, Any] = {
