@@ -36,7 +36,7 @@ types: $(STAMP)
 # pytest exit status 5 means no tests were collected: that is a failure, never a pass.
 pytest: $(STAMP)
 	mkdir -p $(ARTIFACTS)
-	$(BIN)/python -m pytest -n 2 --junitxml=$(ARTIFACTS)/junit.xml; rc=$$?; \
+	$(BIN)/python -m pytest -n 2 --dist worksteal --junitxml=$(ARTIFACTS)/junit.xml; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 test: lint types pytest
