@@ -452,8 +452,13 @@ def score_summary(
     ``recency``, ``T`` (days) and ``monetary_value``: no fitting happens here, so a stored fit
     scores one customer again in milliseconds (:mod:`soloist.domain.scoring.live`).
     """
-    x, tx, big_t, m = (summary[c] for c in ("frequency", "recency", "T", "monetary_value"))
-    spend_basis = m.where(x > 0, 0.0)
+    # As arrays: the models check and convert Series on every call, and the CLV sum calls
+    # them once a month of the horizon (most of the time of one customer scored again).
+    x, tx, big_t, m = (
+        summary[c].to_numpy(dtype=np.float64)
+        for c in ("frequency", "recency", "T", "monetary_value")
+    )
+    spend_basis = np.where(x > 0, m, 0.0)
     p_alive = np.array(purchase.probability_alive(x, tx, big_t), dtype=float)
     if type(purchase).__name__ not in _ALIVE_MODEL_CLASSES:
         # BG/NBD's P(alive) is 1 for every one-time buyer by assumption, not by evidence.
