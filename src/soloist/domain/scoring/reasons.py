@@ -38,8 +38,8 @@ class Reason:
 
     def to_stored(self) -> dict[str, Any]:
         # Written out field by field: dataclasses.asdict deep-copies every value (10 s of an
-        # analysis storing half a million reasons), and a comprehension over (key, value)
-        # pairs took 5 µs a reason, a second per 100,000 customers' segment and cluster.
+        # analysis storing half a million reasons); a comprehension over (key, value) pairs
+        # took 0.36 µs a reason, this 0.09 µs.
         stored: dict[str, Any] = {"feature": self.feature, "text": self.text}
         if self.effect is not None:
             stored["effect"] = self.effect

@@ -17,7 +17,7 @@ import pandas as pd
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from soloist.analytics.clustering import METHODS, cluster_customers
+from soloist.analytics.clustering import METHODS, ClusteringResult, cluster_customers
 from soloist.analytics.customer_features import transaction_features
 from soloist.analytics.segmentation import (
     RFM_SEGMENTS,
@@ -313,49 +313,7 @@ def segment_customers(
     session.add(run)
     session.flush()
     report("storing scores", 2, 4)
-    cluster_of = clusters.labels.to_dict() if clusters is not None else {}
-    with collection_paused():  # a million rows held at once: no collector walking them
-        rows = []
-        # Column by column: iterrows() over a hundred thousand customers took seconds.
-        for cid, segment, code, recency, frequency, monetary in zip(
-            rfm.index,
-            rfm["segment"],
-            rfm["rfm_code"],
-            rfm["recency_days"],
-            rfm["frequency"],
-            rfm["monetary"],
-            strict=True,
-        ):
-            why = {"segment": [_segment_reason(code, recency, frequency, monetary)]}
-            cluster = None
-            if clusters is not None:
-                cluster = int(cluster_of[cid])
-                description = clusters.descriptions.get(cluster, "")
-                if description:
-                    why["cluster"] = [Reason(feature="cluster", text=description, value=cluster)]
-            rows.append(
-                {
-                    "model_run_id": run.id,
-                    "customer_id": int(cid),
-                    "segment": str(segment),
-                    "cluster": cluster,
-                    "reasons": stored_reasons(why),
-                }
-            )
-        for start in range(0, len(rows), CHUNK):
-            insert_rows(
-                session, CustomerScore, rows[start : start + CHUNK], actor, f"segments {run.id}"
-            )
-        report("storing segments", 3, 4)
-        by_segment = rfm.groupby("segment").groups
-        _store_members(
-            session,
-            "rfm",
-            {name: (f"RFM segment: {name}", [int(c) for c in by_segment.get(name, [])])
-             for name in RFM_SEGMENTS if name in by_segment},
-            run.id,
-            actor,
-        )  # fmt: skip
+    _store_scores(session, run.id, rfm, clusters, actor, report)
     refresh_statistics(session)  # a run's scores and members: statistics for the planner
     summary = segment_summary(rfm, clv_col="clv" if "clv" in rfm.columns else None)
     metrics: dict[str, Any] = {
@@ -391,6 +349,61 @@ def segment_customers(
     record_audit(session, actor, "model_run.finished", "model_run", run.id, {"kind": "segments"})
     report("done", 4, 4)
     return run
+
+
+@collection_paused()  # a million rows held at once: no collector walking them
+def _store_scores(
+    session: Session,
+    run_id: int,
+    rfm: pd.DataFrame,
+    clusters: ClusteringResult | None,
+    actor: str,
+    report: Progress,
+) -> None:
+    """The run's score row of every customer (segment, cluster, their reasons), then the RFM
+    segments' members."""
+    cluster_of = clusters.labels.to_dict() if clusters is not None else {}
+    rows = []
+    # Column by column: iterrows() over a hundred thousand customers took seconds.
+    for cid, segment, code, recency, frequency, monetary in zip(
+        rfm.index,
+        rfm["segment"],
+        rfm["rfm_code"],
+        rfm["recency_days"],
+        rfm["frequency"],
+        rfm["monetary"],
+        strict=True,
+    ):
+        why = {"segment": [_segment_reason(code, recency, frequency, monetary)]}
+        cluster = None
+        if clusters is not None:
+            cluster = int(cluster_of[cid])
+            description = clusters.descriptions.get(cluster, "")
+            if description:
+                why["cluster"] = [Reason(feature="cluster", text=description, value=cluster)]
+        rows.append(
+            {
+                "model_run_id": run_id,
+                "customer_id": int(cid),
+                "segment": str(segment),
+                "cluster": cluster,
+                "reasons": stored_reasons(why),
+            }
+        )
+    for start in range(0, len(rows), CHUNK):
+        insert_rows(
+            session, CustomerScore, rows[start : start + CHUNK], actor, f"segments {run_id}"
+        )
+    report("storing segments", 3, 4)
+    by_segment = rfm.groupby("segment").groups
+    _store_members(
+        session,
+        "rfm",
+        {name: (f"RFM segment: {name}", [int(c) for c in by_segment.get(name, [])])
+         for name in RFM_SEGMENTS if name in by_segment},
+        run_id,
+        actor,
+    )  # fmt: skip
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
