@@ -282,20 +282,27 @@ def test_rows_with_varying_missing_values_get_their_own_ids_in_row_order(
     assert [stored[i] for i in ids] == [
         (row["external_id"], row["email"], row["birthday"], row["company"]) for row in rows
     ]
+    with database.session() as session:  # the next customer does not reuse a taken id
+        after = create_customer(session, CustomerCreate(name="After"), actor="test")
+    assert after.id not in ids
 
 
 def test_a_row_missing_a_value_its_column_needs_is_refused_not_defaulted(
     database: Database,
 ) -> None:
     """A None where the column has a default and must not be NULL fails (the ORM's bulk insert
-    would have put the default in silently), and nothing is written."""
+    would have put the default in silently), and nothing is written: in a short batch and in a
+    long one (PostgreSQL takes a long batch's ids first and copies the rows in)."""
     now = dt.datetime(2026, 1, 2, tzinfo=dt.UTC)
     row = {"name": "A", "status": None, "custom_fields": {}, "created_at": now, "updated_at": now}
     refused = r"(?i)not null|null value|cannot be null"
-    with pytest.raises(Exception, match=refused), database.session() as session:
-        insert_returning_ids(session, Customer, [row | {"status": "active"}, row])
-    with database.session() as session:
-        assert session.scalar(select(func.count(Customer.id))) == 0
+    for good_rows in (1, 400):
+        with pytest.raises(Exception, match=refused), database.session() as session:
+            insert_returning_ids(
+                session, Customer, [row | {"status": "active"}] * good_rows + [row]
+            )
+        with database.session() as session:
+            assert session.scalar(select(func.count(Customer.id))) == 0
 
 
 def test_reading_in_parts_converts_every_row_once_and_an_empty_read_once(
