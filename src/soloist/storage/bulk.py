@@ -490,7 +490,8 @@ def _postgresql_insert_with_ids(
     if sequence is None:
         return None
     taken = select(func.nextval(sequence)).select_from(func.generate_series(1, len(rows)))
-    ids = [int(value) for value in session.scalars(taken)]
+    taken_ids: Sequence[Any] = session.scalars(taken).all()
+    ids = [int(value) for value in taken_ids]
     names = list(rows[0])
     bulk_insert(
         session,
