@@ -3,14 +3,18 @@ every active customer for a name search at 100,000 customers."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
 
 from soloist.domain.imports.pipeline import ImportOptions, import_file
 from soloist.domain.scoring.clv import AnalyzeOptions, analyze_workspace
+from soloist.storage.bulk import core_insert
 from soloist.storage.database import Database
-from soloist.storage.planner import refresh_statistics
+from soloist.storage.models import Customer
+from soloist.storage.planner import catch_up_statistics, refresh_statistics
 
 DATA = Path(__file__).parents[1] / "data"
 
@@ -62,3 +66,43 @@ def test_an_analysis_leaves_the_statistics_of_the_scores_it_wrote(
     assert stored > 2000
     estimated = int(_statistics(sqlite_database)["ix_customer_scores_run_clv"].split()[0])
     assert abs(estimated - stored) <= stored // 10  # sampled (analysis_limit), not counted
+
+
+def _estimated_customers(database: Database, session: Session) -> float | None:
+    """The planner's estimate of the customers table's rows, as the session sees it."""
+    if database.backend == "postgresql":
+        known = session.scalar(text("SELECT reltuples FROM pg_class WHERE relname = 'customers'"))
+        return float(known)
+    if database.backend == "sqlite":
+        stat = session.scalar(
+            text("SELECT stat FROM sqlite_stat1 WHERE idx = 'ix_customers_status'")
+        )
+        return float(str(stat).split()[0])
+    return None
+
+
+def test_statistics_catch_up_inside_the_transaction_that_grew_a_table_and_commit_nothing(
+    database: Database,
+) -> None:
+    """PostgreSQL's autovacuum sees only committed rows; inside a long transaction the planner
+    learns of the rows that transaction wrote only from ``ANALYZE`` run in it. MariaDB's
+    ``ANALYZE TABLE`` would commit, so there nothing runs: on every engine a rollback after
+    the catch-up still loses the rows."""
+    now = dt.datetime(2026, 1, 2, tzinfo=dt.UTC)
+    rows = [
+        {"name": f"C{i}", "status": "active", "custom_fields": {}, "created_at": now,
+         "updated_at": now}
+        for i in range(3000)
+    ]  # fmt: skip
+    with database.session_factory() as session:
+        core_insert(session, Customer, rows)
+        catch_up_statistics(session, ["customers"])
+        estimate = _estimated_customers(database, session)
+        session.rollback()
+    if database.backend not in ("postgresql", "sqlite"):
+        assert estimate is None
+    else:
+        assert estimate is not None
+        assert abs(estimate - 3000) <= 300  # sampled (SQLite's analysis_limit), not counted
+    with database.read_session() as session:
+        assert session.scalar(select(func.count(Customer.id))) == 0

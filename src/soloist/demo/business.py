@@ -43,7 +43,7 @@ from soloist.storage.models import (
     Subscription,
     User,
 )
-from soloist.storage.planner import refresh_statistics
+from soloist.storage.planner import catch_up_statistics, refresh_statistics
 
 ACTOR = "system:demo"
 HORIZON_DAYS = 730
@@ -377,6 +377,7 @@ def build_demo(
     subs, cancelled = _make_subscriptions(
         session, rng, customer_ids, start, plan.acquired_day, currency
     )
+    catch_up_statistics(session)  # the stages below query what was just written
     password = owner_password
     if session.scalar(select(User.id).where(User.email == owner_email)) is None:
         password = password or secrets.token_urlsafe(12)

@@ -54,11 +54,14 @@ from soloist.domain.journeys import (
     set_journey_content,
     start_journey,
 )
-from soloist.storage.models import JourneyEntry, Segment
+from soloist.storage.models import JourneyEntry, Message, MessageEvent, Segment
+from soloist.storage.planner import catch_up_statistics
 from soloist.storage.types import as_utc
 
 JOURNEY_DAYS = 38
 STEP_HOURS = (8, 14, 20)
+#: the tables the simulation grows day by day
+GROWN_TABLES = tuple(str(m.__tablename__) for m in (JourneyEntry, Message, MessageEvent))
 HOLDOUT_SHARE = 0.2
 ACT_BATCH = 500  # the runner's batch
 
@@ -209,6 +212,9 @@ class DemoJourneys:
         if not self.begin <= now < self.end:
             return
         if now.hour == STEP_HOURS[0]:
+            # One transaction holds the whole simulation; a day's new rows need statistics
+            # as autovacuum would have taken them after each commit.
+            catch_up_statistics(self.session, GROWN_TABLES)
             for journey_id, _, _, _ in self.running:
                 enter_occasions(self.session, journey_id, now, self.currency, self.report)
         due = dict(
