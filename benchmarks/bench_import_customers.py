@@ -1,13 +1,15 @@
 """Import speed of a customers file: 200,000 customers with e-mail, phone and birthday.
 
-Usage: .venv/bin/python benchmarks/bench_import_customers.py [--rows N] [--profile]
+Usage: .venv/bin/python benchmarks/bench_import_customers.py [--rows N] [--profile] [--db URL]
 
 The file is generated (seeded): name, e-mail, a phone typed the way people type them (national
 or international form, spaces, dashes, brackets) in six countries, birthday, country, city. The
 full pipeline runs into a fresh SQLite workspace (detection, typed cleaning, quality report,
 e-mail and phone normalisation, keyed lookup hashes, AES-GCM columns, audit, one transaction),
 then the same file again (the no-op). The baseline is ``pandas.read_csv`` + ``DataFrame.to_sql``
-of the same file into SQLite (no cleaning, no keys, no encryption). One run each.
+of the same file into SQLite (no cleaning, no keys, no encryption). One run each. With
+``--db`` (an empty PostgreSQL or MariaDB database) both go into that database instead; pandas
+writes a table of its own, ``pandas_customers``.
 """
 
 from __future__ import annotations
@@ -83,8 +85,10 @@ def generate_customers(path: Path, rows: int, seed: int = SEED) -> None:
             )
 
 
-def soloist_import(path: Path, profile: bool) -> tuple[float, float, int]:
+def soloist_import(path: Path, profile: bool, url: str | None) -> tuple[float, float, int]:
     environ = {"SOLOIST_MASTER_KEY": generate_master_key()}
+    if url:
+        environ["SOLOIST_DATABASE_URL"] = url
     database = Database(load_settings(workspace=Path(tempfile.mkdtemp()), environ=environ))
     upgrade_database(database.engine)
     times, rows = [], 0
@@ -105,11 +109,11 @@ def soloist_import(path: Path, profile: bool) -> tuple[float, float, int]:
     return times[0], times[1], rows
 
 
-def pandas_baseline(path: Path) -> float:
-    engine = create_engine(f"sqlite:///{Path(tempfile.mkdtemp()) / 'pandas.db'}")
+def pandas_baseline(path: Path, url: str | None) -> float:
+    engine = create_engine(url or f"sqlite:///{Path(tempfile.mkdtemp()) / 'pandas.db'}")
     start = time.perf_counter()
     frame = pd.read_csv(path, dtype=str)
-    frame.to_sql("customers", engine, index=False)
+    frame.to_sql("pandas_customers", engine, index=False, if_exists="replace")
     elapsed = time.perf_counter() - start
     engine.dispose()
     return elapsed
@@ -119,12 +123,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--db", help="an empty PostgreSQL or MariaDB database's URL")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"customers_{args.rows}.csv"
         generate_customers(path, args.rows)
-        first, second, rows = soloist_import(path, args.profile)
-        baseline = pandas_baseline(path)
+        first, second, rows = soloist_import(path, args.profile, args.db)
+        baseline = pandas_baseline(path, args.db)
     print("| file | rows | soloist import (s) | rows/s | second import (s) | pandas (s) | ratio |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     print(

@@ -9,12 +9,13 @@ count in the totals at the owner's rates (:mod:`soloist.domain.currencies`).
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, make_url, select
 from sqlalchemy.orm import Session
 
 from soloist.config import (
@@ -42,7 +43,7 @@ currency = "{currency}"
 {country_line}
 locale = "en"
 timezone = "UTC"
-# database_url = "postgresql+psycopg://user@127.0.0.1/soloist"
+{database_line}
 
 # Exchange rates into the workspace currency for orders in other currencies:
 # 1 unit of the currency on the left is worth RATE of the workspace currency.
@@ -63,6 +64,15 @@ class InitResult:
     currency: str = "USD"
     country: str | None = None
     changes: list[str] = field(default_factory=list)  # "currency USD → GBP", …
+
+
+def _database_line(url: str | None) -> str:
+    """The new config file's database line: the URL the workspace was made with, so that later
+    commands without ``--db`` open the same database. A URL with a password stays out of the
+    file (give it as ``SOLOIST_DATABASE_URL``)."""
+    if url and make_url(url).password is None:
+        return f"database_url = {json.dumps(url)}"  # a TOML basic string is JSON's
+    return '# database_url = "postgresql+psycopg://user@127.0.0.1/soloist"'
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -117,7 +127,11 @@ def init_workspace(
         final_country = wanted_country or settings.country
         country_line = f'country = "{final_country}"' if final_country else '# country = "GB"'
         config_file.write_text(
-            CONFIG_TEMPLATE.format(currency=final_currency, country_line=country_line),
+            CONFIG_TEMPLATE.format(
+                currency=final_currency,
+                country_line=country_line,
+                database_line=_database_line(settings.database_url),
+            ),
             encoding="utf-8",
         )
     database = Database(settings)
