@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
+from soloist.storage.models import Base
+
 #: rows of each index that ANALYZE samples (SQLite's own suggestion is 100 to 1000)
 SQLITE_ANALYSIS_LIMIT = 1000
 
@@ -54,8 +56,6 @@ def catch_up_statistics(bind: Session | Connection, tables: Sequence[str] = ()) 
     if dialect.name == "sqlite":
         refresh_statistics(connection)
     elif dialect.name == "postgresql":
-        from soloist.storage.models import Base  # the models: not at every command's start
-
         names = tables or [table.name for table in Base.metadata.sorted_tables]
         quote = dialect.identifier_preparer.quote
         connection.exec_driver_sql(f"ANALYZE {', '.join(map(quote, names))}")
