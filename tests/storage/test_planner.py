@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
@@ -13,8 +14,8 @@ from soloist.domain.imports.pipeline import ImportOptions, import_file
 from soloist.domain.scoring.clv import AnalyzeOptions, analyze_workspace
 from soloist.storage.bulk import core_insert
 from soloist.storage.database import Database
-from soloist.storage.models import Customer
-from soloist.storage.planner import catch_up_statistics, refresh_statistics
+from soloist.storage.models import Customer, Order, OrderLine
+from soloist.storage.planner import catch_up_statistics, refresh_statistics, unindexed
 
 DATA = Path(__file__).parents[1] / "data"
 
@@ -106,3 +107,47 @@ def test_statistics_catch_up_inside_the_transaction_that_grew_a_table_and_commit
         assert abs(estimate - 3000) <= 300  # sampled (SQLite's analysis_limit), not counted
     with database.read_session() as session:
         assert session.scalar(select(func.count(Customer.id))) == 0
+
+
+def test_unindexed_conditions_scan_the_table_in_its_own_order_with_the_same_rows(
+    database: Database,
+) -> None:
+    """On SQLite a condition on the revenue index's columns read the orders in that index's
+    order, each order and its lines a lookup at a random place in the file; through
+    ``unindexed`` the orders are scanned in their own order. The rows are the same."""
+    with database.session() as session:
+        import_file(session, "orders", DATA / "CDNOW_sample.txt", ImportOptions(), "test")
+    until = dt.datetime(1997, 6, 1, tzinfo=dt.UTC)
+
+    def lines(session: Session, column: Any) -> Any:
+        return (
+            select(Order.customer_id, OrderLine.amount_minor)
+            .join(OrderLine, OrderLine.order_id == Order.id)
+            .where(
+                column(session, Order.status) == "paid",
+                column(session, Order.currency) == "USD",
+                column(session, Order.ordered_at) < until,
+            )
+        )
+
+    def plain(_session: Session, attribute: Any) -> Any:
+        return attribute
+
+    with database.read_session() as session:
+        indexed = sorted(map(tuple, session.execute(lines(session, plain))))
+        scanned = sorted(map(tuple, session.execute(lines(session, unindexed))))
+        if database.backend == "sqlite":
+            refresh_statistics(session)
+
+            def plan(column: Any) -> list[str]:
+                compiled = lines(session, column).compile(
+                    session.get_bind(), compile_kwargs={"literal_binds": True}
+                )
+                return [row[-1] for row in session.execute(text(f"EXPLAIN QUERY PLAN {compiled}"))]
+
+            assert any("orders USING INDEX ix_orders_revenue" in step for step in plan(plain))
+            steps = plan(unindexed)
+            assert steps[0] in ("SCAN orders", "SCAN order_lines"), steps
+            assert not any("orders USING INDEX" in step for step in steps), steps
+    assert len(indexed) > 1000
+    assert scanned == indexed

@@ -17,9 +17,10 @@ on the table's old statistics or on guesses, and can pick an index that reads th
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import Connection
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, literal_column
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from soloist.storage.models import Base
 
@@ -59,3 +60,17 @@ def catch_up_statistics(bind: Session | Connection, tables: Sequence[str] = ()) 
         names = tables or [table.name for table in Base.metadata.sorted_tables]
         quote = dialect.identifier_preparer.quote
         connection.exec_driver_sql(f"ANALYZE {', '.join(map(quote, names))}")
+
+
+def unindexed(bind: Session | Connection, column: InstrumentedAttribute[Any]) -> Any:
+    """``column`` as a condition SQLite's planner cannot answer from an index (``+table.col``;
+    the column itself elsewhere). For reading most of a table: SQLite picks an index on any
+    column compared, and reads the rows in that index's order, each a lookup in the table
+    (and, in a join, each joined row's too) at a random place in the file. Scanning the table
+    in its own order reads each page once. The server databases' planners weigh that
+    themselves."""
+    connection = bind.connection() if isinstance(bind, Session) else bind
+    if connection.dialect.name != "sqlite":
+        return column
+    table = column.class_.__table__.name
+    return literal_column(f"+{table}.{column.key}", column.type)

@@ -48,7 +48,7 @@ from soloist.storage.models import (
     SurveyResponse,
     Ticket,
 )
-from soloist.storage.planner import refresh_statistics
+from soloist.storage.planner import refresh_statistics, unindexed
 
 SEGMENT_METHODS = ("rfm", *(m for m in METHODS if m != "dbscan"))
 CLUSTER_FEATURES = (
@@ -122,13 +122,17 @@ def load_behaviour(
         )
         return part.groupby(["customer_id", "category"], sort=False).sum()
 
+    # The orders in the table's own order and each one's lines beside it: through the revenue
+    # index (status, currency, time) the orders and their lines were looked up at random
+    # places in the file (4 µs a line among the 18 million of a million customers; at 100,000
+    # in memory, 2.6-3.2 s against 1.7-2.0 s for 1.7 million lines).
     lines_query = (
         select(Order.customer_id, OrderLine.product_id, OrderLine.amount_minor)
         .join(OrderLine, OrderLine.order_id == Order.id)
         .where(
-            Order.status == "paid",
-            Order.currency == currency,
-            Order.ordered_at < until,
+            unindexed(session, Order.status) == "paid",
+            unindexed(session, Order.currency) == currency,
+            unindexed(session, Order.ordered_at) < until,
             OrderLine.product_id.is_not(None),
         )
     )
