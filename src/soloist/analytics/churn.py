@@ -45,6 +45,7 @@ from .churn_models import (
     CLASSIFIERS,
     classification_quality,
     explain_predictions,
+    learning_sample,
     make_classifier,
     one_line,
     one_thread,
@@ -118,11 +119,7 @@ LEARN_FROM_AT_MOST = 100_000
 
 
 def _at_most(X: pd.DataFrame, y: pd.Series, seed: int) -> tuple[pd.DataFrame, pd.Series]:
-    if len(X) <= LEARN_FROM_AT_MOST:
-        return X, y
-    rng = np.random.default_rng(seed)
-    picked = np.sort(rng.choice(len(X), size=LEARN_FROM_AT_MOST, replace=False))
-    return X.iloc[picked], y.iloc[picked]
+    return learning_sample(X, y, LEARN_FROM_AT_MOST, seed)
 
 
 def _base_rate_result(

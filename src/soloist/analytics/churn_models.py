@@ -195,6 +195,20 @@ def cross_validate_classifiers(
     return results
 
 
+def learning_sample(
+    X: pd.DataFrame, y: pd.Series, limit: int, seed: int
+) -> tuple[pd.DataFrame, pd.Series]:
+    """At most ``limit`` of the rows of ``X`` and ``y`` to learn from: a seeded random sample,
+    in their order (all of them when there are no more). The customers are independent
+    draws, so a model learns the same effects from the sample; beyond it only the fit's time
+    grows."""
+    if len(X) <= limit:
+        return X, y
+    rng = np.random.default_rng(seed)
+    picked = np.sort(rng.choice(len(X), size=limit, replace=False))
+    return X.iloc[picked], y.iloc[picked]
+
+
 def one_line(exc: BaseException, limit: int = 160) -> str:
     """An error's message on one line, cut at its first clause when long.
 
