@@ -41,7 +41,7 @@ __all__ = ["REGRESSORS", "compare_clv_models", "days_to_next_purchase", "regress
 REGRESSORS = ("linear", "decision_tree", "gradient_boosting")
 #: Customers a regression of the CLV comparison learns from, at most (a seeded random sample,
 #: as the churn classifiers do): every customer is still checked on the holdout. On all of a
-#: million customers the three regressions took 26 s.
+#: million customers the comparison took 26 s.
 LEARN_FROM_AT_MOST = 100_000
 
 
