@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -106,3 +107,24 @@ def insert_rows(
         session, actor, f"{table}.bulk_added", table, None, {"count": len(rows), "note": note}
     )
     return ids
+
+
+def insert_made_rows(
+    session: Session,
+    model: type[DeclarativeBase],
+    rows: Iterable[dict[str, Any]],
+    actor: str,
+    note: str,
+    *,
+    chunk: int = 20_000,
+) -> int:
+    """:func:`insert_rows` of rows made one at a time (a generator), ``chunk`` of them at a
+    time, with one audit entry per chunk; how many were inserted. Only a chunk's rows are
+    held at once: a million score rows made first, each a dict with its reasons, took
+    gigabytes."""
+    count = 0
+    made = iter(rows)
+    while part := list(islice(made, chunk)):
+        insert_rows(session, model, part, actor, note)
+        count += len(part)
+    return count

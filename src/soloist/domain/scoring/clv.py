@@ -30,7 +30,7 @@ from soloist.analytics import (
     rfm_summary,
 )
 from soloist.domain._progress import Progress, no_progress
-from soloist.domain.audit import insert_rows, record_audit
+from soloist.domain.audit import insert_made_rows, record_audit
 from soloist.domain.currencies import (
     Rates,
     converted_amounts,
@@ -63,7 +63,6 @@ from soloist.storage.bulk import (
 from soloist.storage.models import CustomerScore, ModelRun, Order, Subscription
 from soloist.storage.planner import refresh_statistics, unindexed
 
-SCORE_CHUNK = 20_000
 NO_CHURN_SIGN_P_ALIVE = 0.99
 HOLDOUT_LAYOUT = (
     "calibration/holdout by calendar time (Fader, Hardie & Lee 2005): every customer first seen "
@@ -317,27 +316,20 @@ def analyze_workspace(
     session.add(run)
     session.flush()
     per_unit = minor_units_per_unit(currency)
-    with collection_paused():  # a million rows held at once: no collector walking them
-        rows = [
-            {
-                "model_run_id": run.id,
-                "customer_id": int(cid),
-                "p_alive": float(p_alive[i]) if np.isfinite(p_alive[i]) else None,
-                "expected_purchases_90d": float(expected_90[i]),
-                "clv_12m_minor": round(clv[i] * per_unit),
-                "spend_estimate_minor": round(spend[i] * per_unit),
-                "reasons": {},
-            }
-            for i, cid in enumerate(summary.index)
-        ]
-        for start in range(0, len(rows), SCORE_CHUNK):
-            insert_rows(
-                session,
-                CustomerScore,
-                rows[start : start + SCORE_CHUNK],
-                actor,
-                f"clv run {run.id}",
-            )
+    rows = (
+        {
+            "model_run_id": run.id,
+            "customer_id": int(cid),
+            "p_alive": float(p_alive[i]) if np.isfinite(p_alive[i]) else None,
+            "expected_purchases_90d": float(expected_90[i]),
+            "clv_12m_minor": round(clv[i] * per_unit),
+            "spend_estimate_minor": round(spend[i] * per_unit),
+            "reasons": {},
+        }
+        for i, cid in enumerate(summary.index)
+    )
+    with collection_paused():  # rows made by the thousand: no collector walking them
+        insert_made_rows(session, CustomerScore, rows, actor, f"clv run {run.id}")
     refresh_statistics(session)  # a run's scores: statistics for the planner
     pooled = comparison.chosen == POOLED
     pooled_note = (

@@ -9,7 +9,7 @@ and tickets; scores RFM and (optionally) clusters customers; and stores one ``mo
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -27,7 +27,7 @@ from soloist.analytics.segmentation import (
     segment_transitions,
 )
 from soloist.domain._progress import Progress, no_progress
-from soloist.domain.audit import insert_rows, record_audit
+from soloist.domain.audit import insert_made_rows, record_audit
 from soloist.domain.currencies import Rates
 from soloist.domain.scoring.clv import load_paid_orders
 from soloist.domain.scoring.dates import checked_end_date, end_of_day
@@ -237,13 +237,10 @@ def _store_members(
         else:
             segment = found
         segment.description = description
-        rows = [
+        members = (
             {"segment_id": segment.id, "customer_id": c, "model_run_id": run_id} for c in customers
-        ]
-        for start in range(0, len(rows), CHUNK):
-            insert_rows(
-                session, SegmentMember, rows[start : start + CHUNK], actor, f"{kind} {name}"
-            )
+        )
+        insert_made_rows(session, SegmentMember, members, actor, f"{kind} {name}", chunk=CHUNK)
 
 
 def segment_customers(
@@ -355,7 +352,7 @@ def segment_customers(
     return run
 
 
-@collection_paused()  # a million rows held at once: no collector walking them
+@collection_paused()  # a million rows made and written: no collector walking them
 def _store_scores(
     session: Session,
     run_id: int,
@@ -367,37 +364,34 @@ def _store_scores(
     """The run's score row of every customer (segment, cluster, their reasons), then the RFM
     segments' members."""
     cluster_of = clusters.labels.to_dict() if clusters is not None else {}
-    rows = []
-    # Column by column: iterrows() over a hundred thousand customers took seconds.
-    for cid, segment, code, recency, frequency, monetary in zip(
-        rfm.index,
-        rfm["segment"],
-        rfm["rfm_code"],
-        rfm["recency_days"],
-        rfm["frequency"],
-        rfm["monetary"],
-        strict=True,
-    ):
-        why = {"segment": [_segment_reason(code, recency, frequency, monetary)]}
-        cluster = None
-        if clusters is not None:
-            cluster = int(cluster_of[cid])
-            description = clusters.descriptions.get(cluster, "")
-            if description:
-                why["cluster"] = [Reason(feature="cluster", text=description, value=cluster)]
-        rows.append(
-            {
+
+    def rows() -> Iterator[dict[str, Any]]:
+        # Column by column: iterrows() over a hundred thousand customers took seconds.
+        for cid, segment, code, recency, frequency, monetary in zip(
+            rfm.index,
+            rfm["segment"],
+            rfm["rfm_code"],
+            rfm["recency_days"],
+            rfm["frequency"],
+            rfm["monetary"],
+            strict=True,
+        ):
+            why = {"segment": [_segment_reason(code, recency, frequency, monetary)]}
+            cluster = None
+            if clusters is not None:
+                cluster = int(cluster_of[cid])
+                description = clusters.descriptions.get(cluster, "")
+                if description:
+                    why["cluster"] = [Reason(feature="cluster", text=description, value=cluster)]
+            yield {
                 "model_run_id": run_id,
                 "customer_id": int(cid),
                 "segment": str(segment),
                 "cluster": cluster,
                 "reasons": stored_reasons(why),
             }
-        )
-    for start in range(0, len(rows), CHUNK):
-        insert_rows(
-            session, CustomerScore, rows[start : start + CHUNK], actor, f"segments {run_id}"
-        )
+
+    insert_made_rows(session, CustomerScore, rows(), actor, f"segments {run_id}", chunk=CHUNK)
     report("storing segments", 3, 4)
     by_segment = rfm.groupby("segment").groups
     _store_members(
