@@ -17,11 +17,12 @@ from soloist.storage.bulk import (
     BULK_REINDEX_ROWS,
     bulk_insert,
     collection_paused,
+    core_insert,
     insert_returning_ids,
     read_in_parts,
 )
 from soloist.storage.database import Database
-from soloist.storage.models import Customer, Order, OrderLine
+from soloist.storage.models import Customer, CustomerScore, ModelRun, Order, OrderLine
 
 WHEN = dt.datetime(2025, 3, 1, 10, 30, tzinfo=dt.UTC)
 LINE_COLUMNS = ("order_id", "line_no", "sku", "quantity", "unit_price_minor", "amount_minor")
@@ -319,3 +320,49 @@ def test_reading_in_parts_converts_every_row_once_and_an_empty_read_once(
     assert [len(part) for part in parts] == [5, 5, 5, 5, 3]
     assert [row for part in parts for row in part] == whole
     assert empty == [[(), ()]]
+
+
+def test_values_that_do_not_repeat_and_json_values_come_back_as_they_went_in(
+    database: Database,
+) -> None:
+    """Scores (distinct floats), repeated texts and a JSON column's per-row dicts beside the
+    column default's one dict: each value is processed once where values repeat and straight
+    through where they do not, and every row reads back as written."""
+    now = dt.datetime(2026, 1, 2, tzinfo=dt.UTC)
+    with database.session() as session:
+        core_insert(
+            session, Customer,
+            [{"name": f"C{i}", "status": "active", "custom_fields": {}, "created_at": now,
+              "updated_at": now} for i in range(3000)],
+        )  # fmt: skip
+        runs = [ModelRun(kind=kind, params={}, metrics={}) for kind in ("clv", "segments")]
+        session.add_all(runs)
+        session.flush()
+        ids = list(session.scalars(select(Customer.id).order_by(Customer.id)))
+        risks = [i / 3001 + 1e-9 * (i % 7) for i in range(3000)]
+        core_insert(
+            session, CustomerScore,
+            [{"model_run_id": runs[0].id, "customer_id": cid, "churn_risk": risk}
+             for cid, risk in zip(ids, risks, strict=True)],
+        )  # fmt: skip
+        core_insert(
+            session, CustomerScore,
+            [{"model_run_id": runs[1].id, "customer_id": cid, "segment": f"s{i % 3}",
+              "reasons": {"segment": [{"text": f"reason {i}", "value": i}]}}
+             for i, cid in enumerate(ids)],
+        )  # fmt: skip
+    with database.read_session() as session:
+        first = session.execute(
+            select(CustomerScore.churn_risk, CustomerScore.reasons)
+            .where(CustomerScore.model_run_id == runs[0].id)
+            .order_by(CustomerScore.customer_id)
+        ).all()
+        second = session.execute(
+            select(CustomerScore.segment, CustomerScore.reasons)
+            .where(CustomerScore.model_run_id == runs[1].id)
+            .order_by(CustomerScore.customer_id)
+        ).all()
+    assert [row.churn_risk for row in first] == risks
+    assert all(row.reasons == {} for row in first)
+    assert [row.segment for row in second] == [f"s{i % 3}" for i in range(3000)]
+    assert [row.reasons["segment"][0]["value"] for row in second] == list(range(3000))

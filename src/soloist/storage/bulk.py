@@ -364,22 +364,37 @@ def _randomised(column_type: Any, dialect: Dialect) -> Encrypt | None:
 
 
 def _processed_column(values: Sequence[Any], processor: Any, secret: Encrypt | None) -> list[Any]:
-    """``values`` through their column's bind processor: each distinct value once, except in
-    encrypted columns, where every value gets its own nonce (and unhashable values, such as a
-    JSON column's dicts, are processed one by one)."""
+    """``values`` through their column's bind processor: each distinct value once (order times,
+    statuses and currencies repeat), except in encrypted columns, where every value gets its
+    own nonce. Values that do not repeat (scores, a JSON column's dicts, which cannot be
+    looked up) go straight through once the first :data:`_LOOKUP_TRIAL` show it: looking each
+    one up first cost more than processing it (100,000 CLV scores: 1.4 s of a 2.0 s insert)."""
     if secret is not None:
         return secret(values)
     done: dict[Any, Any] = {}
-    converted = []
-    for value in values:
+    same: dict[int, Any] = {}  # unhashable values by identity: a column default's one object
+    converted: list[Any] = []
+    repeats = 0
+    for count, value in enumerate(values):
+        if count == _LOOKUP_TRIAL and repeats * 4 < count:
+            converted.extend(map(processor, values[count:]))
+            break
         try:
             converted.append(done[value])
-        except (KeyError, TypeError):
-            result = processor(value)
-            with contextlib.suppress(TypeError):
-                done[value] = result
-            converted.append(result)
+            repeats += 1
+        except KeyError:
+            converted.append(done.setdefault(value, processor(value)))
+        except TypeError:
+            if id(value) in same:
+                repeats += 1
+            else:
+                same[id(value)] = processor(value)
+            converted.append(same[id(value)])
     return converted
+
+
+#: values of a column :func:`_processed_column` looks up before it judges whether they repeat
+_LOOKUP_TRIAL = 1000
 
 
 def _processed_frame(

@@ -316,17 +316,25 @@ def analyze_workspace(
     session.add(run)
     session.flush()
     per_unit = minor_units_per_unit(currency)
+    # Whole columns as Python values first (indexing NumPy arrays a value at a time cost more
+    # than the insert); no reasons (the column's default, one {} for every row).
     rows = (
         {
             "model_run_id": run.id,
-            "customer_id": int(cid),
-            "p_alive": float(p_alive[i]) if np.isfinite(p_alive[i]) else None,
-            "expected_purchases_90d": float(expected_90[i]),
-            "clv_12m_minor": round(clv[i] * per_unit),
-            "spend_estimate_minor": round(spend[i] * per_unit),
-            "reasons": {},
+            "customer_id": cid,
+            "p_alive": alive if math.isfinite(alive) else None,
+            "expected_purchases_90d": expected,
+            "clv_12m_minor": round(value * per_unit),
+            "spend_estimate_minor": round(estimate * per_unit),
         }
-        for i, cid in enumerate(summary.index)
+        for cid, alive, expected, value, estimate in zip(
+            summary.index.to_numpy(dtype=np.int64).tolist(),
+            np.asarray(p_alive, dtype=np.float64).tolist(),
+            np.asarray(expected_90, dtype=np.float64).tolist(),
+            np.asarray(clv, dtype=np.float64).tolist(),
+            np.asarray(spend, dtype=np.float64).tolist(),
+            strict=True,
+        )
     )
     with collection_paused():  # rows made by the thousand: no collector walking them
         insert_made_rows(session, CustomerScore, rows, actor, f"clv run {run.id}")
