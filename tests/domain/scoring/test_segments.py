@@ -143,3 +143,45 @@ def test_category_shares_are_each_customers_spend_by_category(database: Database
     assert (shares.to_numpy() - wanted.to_numpy()).max() < 1e-9
     assert (wanted.to_numpy() - shares.to_numpy()).max() < 1e-9
     assert not [c for c in behaviour.columns if c == "share_None"]
+
+
+def test_a_later_run_moves_only_the_customers_whose_segment_changed(database: Database) -> None:
+    """The members of the RFM segments are exactly each customer's segment in the newest run;
+    those who stayed keep the run that put them there, those who moved carry the new one."""
+    _demo(database, 300)
+
+    def members() -> dict[int, tuple[str, int | None]]:
+        with database.read_session() as session:
+            rows = session.execute(
+                select(SegmentMember.customer_id, Segment.name, SegmentMember.model_run_id)
+                .join(Segment, Segment.id == SegmentMember.segment_id)
+                .where(Segment.kind == "rfm")
+            ).all()
+        assert len(rows) == len({row.customer_id for row in rows})  # one segment each
+        return {row.customer_id: (row.name, row.model_run_id) for row in rows}
+
+    def scored(run_id: int) -> dict[int, str]:
+        with database.read_session() as session:
+            rows = session.execute(
+                select(CustomerScore.customer_id, CustomerScore.segment).where(
+                    CustomerScore.model_run_id == run_id
+                )
+            ).all()
+        return {row.customer_id: str(row.segment) for row in rows}
+
+    with database.session() as session:
+        first = segment_customers(session, "USD", "test", observation_end=dt.date(2026, 3, 31))
+        first_id = first.id
+    before = members()
+    assert {cid: name for cid, (name, _) in before.items()} == scored(first_id)
+    with database.session() as session:
+        second_id = segment_customers(session, "USD", "test", observation_end=END).id
+    after = members()
+    segments = scored(second_id)
+    assert {cid: name for cid, (name, _) in after.items()} == segments
+    stayed = [cid for cid in before if segments.get(cid) == before[cid][0]]
+    moved = [cid for cid in segments if cid not in stayed]
+    assert stayed
+    assert moved  # three months later, some customers are in another segment
+    assert all(after[cid][1] == first_id for cid in stayed)
+    assert all(after[cid][1] == second_id for cid in moved)

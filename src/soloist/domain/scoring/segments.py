@@ -36,7 +36,7 @@ from soloist.domain.scoring.scores import current_runs
 from soloist.domain.scoring.subscription_clv import renewal_payments
 from soloist.errors import UsageError, ValidationError
 from soloist.money import minor_to_decimal
-from soloist.storage.bulk import collection_paused, int_column, read_in_parts
+from soloist.storage.bulk import among, chunks, collection_paused, int_column, read_in_parts
 from soloist.storage.models import (
     CustomerScore,
     ModelRun,
@@ -217,11 +217,19 @@ def _clv_by_customer(session: Session, currency: str) -> pd.Series | None:
 def _store_members(
     session: Session, kind: str, groups: dict[str, tuple[str, list[int]]], run_id: int, actor: str
 ) -> None:
-    """Replace the members of every segment of ``kind`` (creating segments as needed)."""
+    """Bring the members of every segment of ``kind`` to ``groups`` (creating segments as
+    needed). Only the customers who joined or left a segment are written: a run on much the
+    same data moves few of them, and deleting and inserting every member again (two million
+    at a million customers) was a large part of storing a run. A member keeps the run that
+    put them there (``model_run_id``)."""
     existing = {s.name: s for s in session.scalars(select(Segment).where(Segment.kind == kind))}
-    if existing:
-        ids = [s.id for s in existing.values()]
-        session.execute(delete(SegmentMember).where(SegmentMember.segment_id.in_(ids)))
+    held: dict[int, set[int]] = {segment.id: set() for segment in existing.values()}
+    if held:
+        members = select(SegmentMember.segment_id, SegmentMember.customer_id).where(
+            SegmentMember.segment_id.in_(list(held))
+        )
+        for segment_id, customer_id in session.execute(members):
+            held[segment_id].add(customer_id)
     for segment in existing.values():
         if segment.name not in groups:
             segment.description = "(no customers in the latest run)"
@@ -237,10 +245,27 @@ def _store_members(
         else:
             segment = found
         segment.description = description
-        members = (
-            {"segment_id": segment.id, "customer_id": c, "model_run_id": run_id} for c in customers
+        before = held.pop(segment.id, set())
+        staying = before.intersection(customers)
+        _remove_members(session, segment.id, before - staying)
+        joining = (
+            {"segment_id": segment.id, "customer_id": c, "model_run_id": run_id}
+            for c in customers
+            if c not in staying
         )
-        insert_made_rows(session, SegmentMember, members, actor, f"{kind} {name}", chunk=CHUNK)
+        insert_made_rows(session, SegmentMember, joining, actor, f"{kind} {name}", chunk=CHUNK)
+    for segment_id, leaving in held.items():  # segments the run left empty
+        _remove_members(session, segment_id, leaving)
+
+
+def _remove_members(session: Session, segment_id: int, customers: set[int]) -> None:
+    for part in chunks(sorted(customers)):
+        session.execute(
+            delete(SegmentMember).where(
+                SegmentMember.segment_id == segment_id,
+                among(session, SegmentMember.customer_id, part),
+            )
+        )
 
 
 def segment_customers(
