@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -70,3 +71,21 @@ def sample_holdout_summary(cdnow_sample: pd.DataFrame) -> pd.DataFrame:
 def quiet_fixture() -> object:
     """The :func:`quiet` context manager, for tests that call lifetimes."""
     return quiet
+
+
+def counting_fits(make: Callable[..., Any], seen: list[int]) -> Callable[..., Any]:
+    """``make`` (a model factory), its models noting in ``seen`` how many rows each fit
+    learns from."""
+
+    def made(*args: Any, **kwargs: Any) -> Any:
+        model = make(*args, **kwargs)
+        fit = model.fit
+
+        def counted(matrix: Any, target: Any) -> Any:
+            seen.append(len(matrix))
+            return fit(matrix, target)
+
+        model.fit = counted
+        return model
+
+    return made

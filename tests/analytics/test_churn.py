@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from tests.analytics.conftest import counting_fits
 
 from soloist.analytics.churn import score_churn
 from soloist.analytics.churn_models import (
@@ -193,20 +194,7 @@ def test_classifiers_learning_from_a_sample_judge_the_holdout_as_well(
 
     whole = score_churn(_cdnow(), "1998-06-30", horizon_days=90, amount_col="dollar_value")
     seen: list[int] = []
-    original = churn.make_classifier
-
-    def recording(name: str, random_state: int = 0) -> object:
-        model = original(name, random_state)
-        fit = model.fit
-
-        def counted(m: np.ndarray, y: np.ndarray) -> object:
-            seen.append(len(m))
-            return fit(m, y)
-
-        model.fit = counted
-        return model
-
-    monkeypatch.setattr(churn, "make_classifier", recording)
+    monkeypatch.setattr(churn, "make_classifier", counting_fits(churn.make_classifier, seen))
     monkeypatch.setattr(churn, "LEARN_FROM_AT_MOST", 6_000)
     sampled = score_churn(_cdnow(), "1998-06-30", horizon_days=90, amount_col="dollar_value")
     assert seen

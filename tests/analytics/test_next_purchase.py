@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from tests.analytics.conftest import counting_fits
 
 from soloist.analytics.bg_nbd import BetaGeoModel
 from soloist.analytics.next_purchase import (
@@ -67,20 +68,8 @@ def test_regressions_learning_from_a_sample_judge_the_holdout_as_well(
     frame["date"] = pd.to_datetime(frame["date"], format="%Y%m%d")
     whole = compare_clv_models(frame, "1998-06-30", horizon_days=90, amount_col="dollar_value")
     seen: list[int] = []
-    original = next_purchase._make_regressor
-
-    def recording(name: str, seed: int) -> object:
-        model = original(name, seed)
-        fit = model.fit
-
-        def counted(m: np.ndarray, y: np.ndarray) -> object:
-            seen.append(len(m))
-            return fit(m, y)
-
-        model.fit = counted
-        return model
-
-    monkeypatch.setattr(next_purchase, "_make_regressor", recording)
+    regressors = counting_fits(next_purchase._make_regressor, seen)
+    monkeypatch.setattr(next_purchase, "_make_regressor", regressors)
     monkeypatch.setattr(next_purchase, "LEARN_FROM_AT_MOST", 6_000)
     sampled = compare_clv_models(frame, "1998-06-30", horizon_days=90, amount_col="dollar_value")
     assert seen == [6_000, 6_000, 6_000]
