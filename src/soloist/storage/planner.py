@@ -1,4 +1,4 @@
-"""The query planner's statistics.
+"""The query planner's statistics, and conditions it should not answer from an index.
 
 SQLite keeps none until ``ANALYZE`` runs, and without them it guesses: at 100,000 customers it
 chose the customers' status index (every active customer) over a name search's few matches,
@@ -69,8 +69,8 @@ def unindexed(bind: Session | Connection, column: InstrumentedAttribute[Any]) ->
     (and, in a join, each joined row's too) at a random place in the file. Scanning the table
     in its own order reads each page once. The server databases' planners weigh that
     themselves."""
-    connection = bind.connection() if isinstance(bind, Session) else bind
-    if connection.dialect.name != "sqlite":
+    dialect = bind.get_bind().dialect if isinstance(bind, Session) else bind.dialect
+    if dialect.name != "sqlite":
         return column
     table = column.class_.__table__.name
     return literal_column(f"+{table}.{column.key}", column.type)
