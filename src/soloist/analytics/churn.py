@@ -118,10 +118,6 @@ MIN_CLASS = 5  # churners and stayers each window needs for a model to learn fro
 LEARN_FROM_AT_MOST = 100_000
 
 
-def _at_most(X: pd.DataFrame, y: pd.Series, seed: int) -> tuple[pd.DataFrame, pd.Series]:
-    return learning_sample(X, y, LEARN_FROM_AT_MOST, seed)
-
-
 def _base_rate_result(
     y_train: pd.Series,
     y_test: pd.Series,
@@ -459,7 +455,7 @@ def score_churn(
         medians = np.append(medians, np.nan)
     medians = np.where(np.isnan(medians), 0.0, medians)
     comparison: dict[str, dict[str, Any]] = {}
-    learn_from = _at_most(X_train, y_train, random_state)
+    learn_from = learning_sample(X_train, y_train, LEARN_FROM_AT_MOST, random_state)
     for name in (*models, *BASELINES):
         if name in BASELINES and bg is None:
             failed[name] = str(bg_failure)
@@ -485,7 +481,7 @@ def score_churn(
     for chosen in ranked:
         try:
             final = _Scorer(chosen, columns, medians, random_state, horizon_days).fit(
-                *_at_most(X_test, y_test, random_state), bg_test
+                *learning_sample(X_test, y_test, LEARN_FROM_AT_MOST, random_state), bg_test
             )
             break
         except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:

@@ -31,7 +31,7 @@ from soloist.analytics.errors import AnalyticsError
 from soloist.analytics.next_purchase import compare_clv_models
 from soloist.analytics.subscription_churn import score_subscription_churn
 from soloist.domain._progress import Progress, no_progress
-from soloist.domain.audit import insert_rows, record_audit
+from soloist.domain.audit import insert_made_rows, record_audit
 from soloist.domain.currencies import Rates
 from soloist.domain.scoring.dates import end_of_day
 from soloist.domain.scoring.reasons import FEEDBACK_FEATURE, Reason, stored_form, stored_reasons
@@ -279,17 +279,15 @@ def score_churn_risk(
     # Made, given their feedback reason and written a chunk at a time: a million customers'
     # rows with their reasons, all held at once, took gigabytes.
     with_feedback = _feedback_reasons(reader, end)
-    with collection_paused():  # rows and risks of a million customers: no collector walking them
-        risks: list[float] = []
-        chunk: list[dict[str, Any]] = []
+    risks: list[float] = []
+
+    def rows() -> Iterator[dict[str, Any]]:
         for row in _score_rows(run.id, churn, sub):
-            chunk.append(with_feedback(row))
             risks.append(row["churn_risk"])
-            if len(chunk) == CHUNK:
-                insert_rows(session, CustomerScore, chunk, actor, f"churn {run.id}")
-                chunk = []
-        if chunk:
-            insert_rows(session, CustomerScore, chunk, actor, f"churn {run.id}")
+            yield with_feedback(row)
+
+    with collection_paused():  # rows and risks of a million customers: no collector walking them
+        insert_made_rows(session, CustomerScore, rows(), actor, f"churn {run.id}", chunk=CHUNK)
     refresh_statistics(session)  # a run's scores: statistics for the planner
     risk = np.array(risks, dtype=np.float64)
     summary: dict[str, Any] = (
