@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
+import pytest
+from sqlalchemy.orm import Session
 from tests.real_data import labelled_sentences
 
+from soloist.domain.caches import clear_derived_caches
 from soloist.domain.feedback import add_review, record_survey_response
 from soloist.domain.feedback_text import (
+    Scorer,
     analyze_feedback,
     distinctive_keywords,
     score_texts,
     workspace_scorer,
 )
 from soloist.storage.database import Database
+from soloist.storage.models import ModelRun
 
 NOW = dt.datetime(2026, 11, 20, tzinfo=dt.UTC)
 
@@ -77,3 +83,88 @@ def test_a_trained_model_takes_over_when_it_beats_the_rules(database: Database) 
     assert scorer.trained_accuracy is not None
     expected = "trained" if scorer.trained_accuracy > scorer.rules_accuracy else "rules"
     assert scorer.method == expected
+
+
+def _rated_waimai(session: Session, each: int, skip: int = 0) -> None:
+    texts, labels = labelled_sentences("waimai")
+    positives = [t for t, y in zip(texts, labels, strict=True) if y == 1][skip : skip + each]
+    negatives = [t for t, y in zip(texts, labels, strict=True) if y == 0][skip : skip + each]
+    for text in positives:
+        add_review(session, 5, "test", body=text)
+    for text in negatives:
+        add_review(session, 1, "test", body=text)
+
+
+def _churn_run_recording(session: Session, scorer: Scorer) -> None:
+    """A finished churn run that scored with ``scorer``, as score_churn_risk records it."""
+    session.add(
+        ModelRun(
+            kind="churn",
+            status="succeeded",
+            finished_at=dt.datetime.now(dt.UTC),
+            metrics={"sentiment": scorer.record()},
+        )
+    )
+
+
+def _recorded_and_taken_again(
+    database: Database, monkeypatch: pytest.MonkeyPatch, probe: list[str]
+) -> tuple[Scorer, Scorer, list[int]]:
+    """The scorer chosen (cross-validated) and recorded by a churn run, then the one a process
+    starting afresh (caches cleared) takes, with the times it chose again meanwhile."""
+    import soloist.analytics as analytics
+
+    with database.read_session() as session:
+        first = workspace_scorer(session)
+    assert first.trained_accuracy is not None  # cross-validated on the labelled reviews
+    with database.session() as session:
+        _churn_run_recording(session, first)
+    choices: list[int] = []
+    real_choice = analytics.choose_sentiment
+    monkeypatch.setattr(
+        analytics, "choose_sentiment", lambda *a, **k: choices.append(1) or real_choice(*a, **k)
+    )
+    clear_derived_caches()
+    with database.read_session() as session:
+        again = workspace_scorer(session)
+    assert np.allclose(again.score(probe), first.score(probe), atol=1e-12)
+    return first, again, choices
+
+
+def test_a_new_process_takes_the_trained_choice_a_churn_run_recorded_until_reviews_grow(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """600 rated waimai reviews, where the trained model wins: a process that starts afresh at
+    the same count of reviews fits it again without cross-validating and scores exactly
+    alike; 5 % more reviews and the choice is made again."""
+    with database.session() as session:
+        _rated_waimai(session, 300)
+    probe = ["味道很好，送得也快", "太难吃了，再也不点了", "还行吧"]
+    first, again, choices = _recorded_and_taken_again(database, monkeypatch, probe)
+    assert first.method == "trained"
+    assert again.record() == first.record()
+    assert choices == []
+    with database.session() as session:
+        _rated_waimai(session, 15, skip=300)  # 630 reviews: a step of 5 % further
+    clear_derived_caches()
+    with database.read_session() as session:
+        grown = workspace_scorer(session)
+    assert choices == [1]
+    assert grown.labelled == 630
+    assert grown.reviews_version != first.reviews_version
+
+
+def test_a_recorded_choice_of_the_rules_scores_with_the_rules_without_choosing_again(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """300 rated waimai reviews, where the rules win."""
+    import soloist.analytics as analytics
+
+    with database.session() as session:
+        _rated_waimai(session, 150)
+    probe = ["味道很好，送得也快", "太难吃了，再也不点了"]
+    first, again, choices = _recorded_and_taken_again(database, monkeypatch, probe)
+    assert first.method == "rules"
+    assert again.record() == first.record()
+    assert choices == []
+    assert np.array_equal(again.score(probe), analytics.sentiment(probe))

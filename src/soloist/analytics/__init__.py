@@ -76,6 +76,7 @@ if TYPE_CHECKING:
         choose_sentiment,
         sentiment,
         text_language,
+        train_sentiment,
     )
     from .validation import calibration_holdout_table, cumulative_repeat_purchases
 
@@ -97,6 +98,7 @@ _MODULE_OF = {
     "choose_sentiment": "text_sentiment",
     "sentiment": "text_sentiment",
     "text_language": "text_sentiment",
+    "train_sentiment": "text_sentiment",
     "ProportionComparison": "experiments",
     "RFM_SEGMENTS": "segmentation",
     "SendTimeModel": "send_time",
@@ -213,6 +215,7 @@ __all__ = [
     "sequential_boundaries",
     "sequential_power",
     "text_language",
+    "train_sentiment",
     "transaction_features",
 ]
 

@@ -348,13 +348,29 @@ def choose_sentiment(
         ).mean()
     )
     if trained_accuracy > rules_accuracy:
-        learned, learned_y = list(texts), y
-        if y.size > learned_from_at_most:
-            learned, _, learned_y, _ = train_test_split(
-                learned, y, train_size=learned_from_at_most, stratify=y, random_state=0
-            )
-        model = TrainedSentiment().fit(learned, learned_y.tolist())
+        model, learned = train_sentiment(texts, y, learned_from_at_most=learned_from_at_most)
         return SentimentChoice(
-            "trained", rules_accuracy, trained_accuracy, int(y.size), model, len(learned)
+            "trained", rules_accuracy, trained_accuracy, int(y.size), model, learned
         )
     return SentimentChoice("rules", rules_accuracy, trained_accuracy, int(y.size), None)
+
+
+def train_sentiment(
+    texts: Sequence[str],
+    labels: Sequence[int] | np.ndarray,
+    *,
+    learned_from_at_most: int = LEARNED_FROM_AT_MOST,
+) -> tuple[TrainedSentiment, int]:
+    """The trained model :func:`choose_sentiment` keeps when it wins, fitted on ``texts`` (or on
+    the same seeded sample of ``learned_from_at_most`` of them, stratified by label) without
+    the cross-validation: for a choice already made on these texts. Returns the model and the
+    number of texts it learned from."""
+    y = _labels(texts, list(labels))
+    learned, learned_y = list(texts), y
+    if y.size > learned_from_at_most:
+        from sklearn.model_selection import train_test_split
+
+        learned, _, learned_y, _ = train_test_split(
+            learned, y, train_size=learned_from_at_most, stratify=y, random_state=0
+        )
+    return TrainedSentiment().fit(learned, learned_y.tolist()), len(learned)

@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import select
 
 from soloist.demo.business import build_demo
+from soloist.domain.feedback_text import reviews_version, workspace_scorer
 from soloist.domain.scoring.churn import score_churn_risk
 from soloist.domain.scoring.live import rescore_churn_risk
 from soloist.domain.scoring.scores import scores_of_customer
@@ -30,6 +31,9 @@ def test_churn_run_stores_comparison_scores_and_reasons(database: Database) -> N
     assert best["roc_auc"] > 0.7  # the demo's Pareto/NBD buying process is learnable
     assert metrics["clv_comparison"]["chosen"] in metrics["clv_comparison"]["comparison"]
     assert "csat" in metrics["satisfaction_drivers"]
+    with database.read_session() as session:  # the feedback scorer it read the texts with
+        assert metrics["sentiment"] == workspace_scorer(session).record()
+        assert metrics["sentiment"]["reviews_version"] == reviews_version(session)
     with database.session() as session:
         rows = session.scalars(select(CustomerScore).where(CustomerScore.model_run_id == run_id))
         rows = list(rows)

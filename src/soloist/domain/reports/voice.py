@@ -32,6 +32,12 @@ over really said same she should since some still such than that the their them 
 these they this those through too under until very was way well were what when where which while
 who why will with would you your yet isn didn doesn won can couldn wasn"""
 STOPWORDS = frozenset(_STOP_TEXT.split())
+#: Chinese words too common to be a keyword (jieba's segments), simplified and traditional.
+_ZH_STOP_TEXT = """我们 你们 他们 一个 这个 那个 没有 就是 还是 但是 什么 怎么 可以 因为 所以 已经
+这样 那么 这么 还有 的话 时候 一下 一次 东西 感觉 觉得 真的 非常 比较 有点 一個
+這個 那個 沒有 什麼 怎麼 兩個 還是 因為 已經 這樣 那麼 這麼 還有 時候 東西 覺得
+比較 有點 自己 而且"""
+ZH_STOPWORDS = frozenset(_ZH_STOP_TEXT.split())
 CJK_STOP = frozenset(
     {"我们", "你们", "他们", "一个", "这个", "那个", "没有", "就是", "还是", "但是"}
 )

@@ -290,6 +290,8 @@ def score_churn_risk(
         insert_made_rows(session, CustomerScore, rows(), actor, f"churn {run.id}", chunk=CHUNK)
     refresh_statistics(session)  # a run's scores: statistics for the planner
     risk = np.array(risks, dtype=np.float64)
+    from soloist.domain.feedback_text import workspace_scorer
+
     summary: dict[str, Any] = (
         churn.summary()
         if churn is not None
@@ -306,6 +308,9 @@ def score_churn_risk(
         "clv_comparison": clv,
         "subscription": subscription_summary,
         "satisfaction_drivers": drivers,
+        # The feedback scorer the reasons and drivers read the texts with: the next process
+        # takes it from here instead of cross-validating again (soloist.domain.feedback_text).
+        "sentiment": workspace_scorer(reader).record(),
     }
     run.status = "succeeded"
     run.finished_at = dt.datetime.now(dt.UTC)
