@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from tests.analytics.conftest import counting_fits
 
+from soloist.analytics import AnalyticsError
 from soloist.analytics.bg_nbd import BetaGeoModel
 from soloist.analytics.next_purchase import (
     compare_clv_models,
@@ -35,6 +36,12 @@ def test_regression_quality_figures() -> None:
     assert quality["rmse"] == pytest.approx(np.sqrt(50 / 4))
     assert quality["total_error_percent"] == pytest.approx(0.0)
     assert quality["top20_capture"] == pytest.approx(0.75)
+
+
+def test_regression_quality_refuses_predictions_that_are_not_numbers() -> None:
+    """A model left undefined (NaN, infinite) is named a failure, not ranked on NaN figures."""
+    with pytest.raises(AnalyticsError, match="2 of 4 predictions are not finite"):
+        regression_quality([0, 0, 10, 30], [0, np.nan, 10, np.inf])
 
 
 @pytest.mark.slow

@@ -75,9 +75,16 @@ def _make_regressor(name: str, seed: int) -> Any:
 
 
 def regression_quality(actual: Any, predicted: Any) -> dict[str, float | None]:
-    """RMSE, MAE, Spearman correlation, error of the total (%), top-20 % capture."""
+    """RMSE, MAE, Spearman correlation, error of the total (%), top-20 % capture.
+
+    A prediction that is not a finite number (a model whose fit left a mean spend undefined)
+    raises :class:`AnalyticsError` naming how many: figures of NaN would rank first or last by
+    chance, and a server database refuses them in JSON."""
     y = np.asarray(actual, dtype=np.float64)
     p = np.asarray(predicted, dtype=np.float64)
+    if not np.isfinite(p).all():
+        bad = int((~np.isfinite(p)).sum())
+        raise AnalyticsError(f"{bad:,} of {p.size:,} predictions are not finite numbers")
     top = np.argsort(-p, kind="stable")[: max(1, int(np.ceil(0.2 * y.size)))]
     total = float(y.sum())
     rho = stats.spearmanr(y, p).statistic if np.std(y) > 0 and np.std(p) > 0 else None
