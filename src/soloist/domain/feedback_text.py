@@ -7,8 +7,8 @@ them, but only if its 5-fold accuracy beats the rules' on the same reviews. The 
 in memory and made again in the background when the reviews have grown by 5 %. A churn run
 records the choice it scored with (its metrics' ``sentiment``), so that a new process (the next
 ``soloist analyze``, the web app after a restart) takes it from there while the reviews have not
-grown by 5 % since, instead of cross-validating again: 7.7 s for the 100,000-customer demo's
-20,000 compared reviews (a trained choice is fitted again, without the cross-validation).
+grown by 5 % since, instead of cross-validating again: 3.4-7.7 s for the 100,000-customer
+demo's 20,000 compared reviews (a trained choice is fitted again, without the cross-validation).
 
 Keywords: the words said most often in a set of texts (each counted once per text): English
 words of three letters or more without the common ones, Chinese words as jieba segments them
