@@ -77,9 +77,11 @@ def insert_rows(
     note: str,
     *,
     returning_ids: bool = False,
+    live_table: bool = False,
 ) -> list[int]:
     """Insert ``rows`` into ``model``'s table with one audit entry for the batch; with
-    ``returning_ids`` the new ids, in row order. Rows that all have the same keys go through
+    ``returning_ids`` the new ids, in row order (``live_table``: see
+    :func:`~soloist.storage.bulk.bulk_insert`). Rows that all have the same keys go through
     the driver's bulk path (:func:`~soloist.storage.bulk.core_insert`: 100,000 scores of a
     model run in 1.3 s instead of 2.2 s on SQLite, a ``COPY`` on PostgreSQL)."""
     ids: list[int] = []
@@ -99,7 +101,7 @@ def insert_rows(
             from soloist.storage.bulk import core_insert  # Polars: not at every command's start
 
             session.flush()  # what the session holds goes in first, as the ORM's insert does
-            core_insert(session, model, list(rows))
+            core_insert(session, model, list(rows), live_table=live_table)
         else:
             session.execute(insert(model), list(rows))
     table = str(model.__tablename__)
@@ -121,10 +123,12 @@ def insert_made_rows(
     """:func:`insert_rows` of rows made one at a time (a generator), ``chunk`` of them at a
     time, with one audit entry per chunk; how many were inserted. Only a chunk's rows are
     held at once: a million score rows made first, each a dict with its reasons, took
-    gigabytes."""
+    gigabytes. The table is written as a live one (its indexes and keys kept: see
+    :func:`~soloist.storage.bulk.bulk_insert`): the analyses write their runs this way while
+    their reading transaction is open."""
     count = 0
     made = iter(rows)
     while part := list(islice(made, chunk)):
-        insert_rows(session, model, part, actor, note)
+        insert_rows(session, model, part, actor, note, live_table=True)
         count += len(part)
     return count

@@ -197,10 +197,18 @@ def bulk_insert(
     model: Any,
     names: Sequence[str],
     rows: Sequence[tuple[Any, ...]] | pl.DataFrame,
+    *,
+    live_table: bool = False,
 ) -> None:
     """Insert ``rows`` (tuples of the columns ``names``, or a frame of those columns) through
     the database's bulk path, in the session's transaction: ``executemany`` on SQLite, ``COPY``
     on PostgreSQL, multi-row ``VALUES`` (PyMySQL's executemany) on MariaDB/MySQL.
+
+    A ``live_table`` (an analysis' scores and segment members, written while its own reading
+    transaction and the web app's stay open) keeps its indexes and keys: making them again
+    after the load (:func:`_indexes_rebuilt`) takes locks that wait for every reader, and on
+    PostgreSQL dropping a foreign key locks the table it refers to (``model_runs``) as well,
+    which the analysis' own reader holds: it waited for ever.
 
     Values go through each column type's own bind processing (so encrypted columns are
     encrypted with the workspace keyring, times stored as UTC), and the columns' Python-side
@@ -243,12 +251,13 @@ def bulk_insert(
     target = f"{quote(table.name)} ({', '.join(quote(c.name) for c in columns)})"
     raw = connection.connection.driver_connection
     assert raw is not None
+    rebuilt = 0 if live_table else count  # no rows to rebuild for: the indexes stay
     if dialect.name == "sqlite":
         sql = f"INSERT INTO {target} VALUES ({', '.join('?' * len(columns))})"
-        with _sqlite_cache(raw, count), _indexes_rebuilt(connection, table, count):
+        with _sqlite_cache(raw, count), _indexes_rebuilt(connection, table, rebuilt):
             raw.executemany(sql, values)
     elif dialect.name == "postgresql" and dialect.driver == "psycopg":
-        with _indexes_rebuilt(connection, table, count), raw.cursor() as cursor:
+        with _indexes_rebuilt(connection, table, rebuilt), raw.cursor() as cursor:
             if processed is not None and _writes_as_csv(processed):
                 _copy_as_csv(cursor, target, processed)
             else:
@@ -455,11 +464,14 @@ def _processed(
     return list(zip(*columns, strict=True))
 
 
-def core_insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
+def core_insert(
+    session: Session, model: Any, rows: list[dict[str, Any]], *, live_table: bool = False
+) -> None:
     """:func:`bulk_insert` of rows given as dicts (all with the same keys)."""
     if rows:
         names = list(rows[0])
-        bulk_insert(session, model, names, [tuple(row[n] for n in names) for row in rows])
+        values = [tuple(row[n] for n in names) for row in rows]
+        bulk_insert(session, model, names, values, live_table=live_table)
 
 
 def insert_returning_ids(session: Session, model: Any, rows: list[dict[str, Any]]) -> list[int]:
