@@ -99,25 +99,18 @@ def _choose_scorer(session: Session, version: int) -> Scorer:
     if not texts:
         return Scorer("rules", None, None, 0, _rules, version)
     recorded = recorded_choice(session, version)
-    if recorded is not None:
+    model: Any = None
+    if recorded is not None and (recorded["method"] == "rules" or len(set(labels)) == 2):
         rules_accuracy, trained_accuracy = recorded["rules_accuracy"], recorded["trained_accuracy"]
-        if recorded["method"] == "rules":
-            return Scorer("rules", rules_accuracy, trained_accuracy, len(texts), _rules, version)
-        if len(set(labels)) == 2:
-            fitted, _ = train_sentiment(texts, labels)
-            return Scorer(
-                "trained", rules_accuracy, trained_accuracy, len(texts), fitted.score, version
-            )
-    choice = choose_sentiment(texts, labels)
-    model = choice.model
-    if choice.method == "trained" and model is not None:
-        return Scorer(
-            "trained", choice.rules_accuracy, choice.trained_accuracy, choice.labelled,
-            model.score, version,
-        )  # fmt: skip
-    return Scorer(
-        "rules", choice.rules_accuracy, choice.trained_accuracy, choice.labelled, _rules, version
-    )
+        if recorded["method"] == "trained":
+            model, _ = train_sentiment(texts, labels)
+    else:
+        choice = choose_sentiment(texts, labels)
+        rules_accuracy, trained_accuracy = choice.rules_accuracy, choice.trained_accuracy
+        model = choice.model if choice.method == "trained" else None
+    if model is None:
+        return Scorer("rules", rules_accuracy, trained_accuracy, len(texts), _rules, version)
+    return Scorer("trained", rules_accuracy, trained_accuracy, len(texts), model.score, version)
 
 
 def recorded_choice(session: Session, version: int) -> dict[str, Any] | None:

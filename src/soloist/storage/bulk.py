@@ -251,13 +251,15 @@ def bulk_insert(
     target = f"{quote(table.name)} ({', '.join(quote(c.name) for c in columns)})"
     raw = connection.connection.driver_connection
     assert raw is not None
-    rebuilt = 0 if live_table else count  # no rows to rebuild for: the indexes stay
+    reindexed = (
+        contextlib.nullcontext() if live_table else _indexes_rebuilt(connection, table, count)
+    )
     if dialect.name == "sqlite":
         sql = f"INSERT INTO {target} VALUES ({', '.join('?' * len(columns))})"
-        with _sqlite_cache(raw, count), _indexes_rebuilt(connection, table, rebuilt):
+        with _sqlite_cache(raw, count), reindexed:
             raw.executemany(sql, values)
     elif dialect.name == "postgresql" and dialect.driver == "psycopg":
-        with _indexes_rebuilt(connection, table, rebuilt), raw.cursor() as cursor:
+        with reindexed, raw.cursor() as cursor:
             if processed is not None and _writes_as_csv(processed):
                 _copy_as_csv(cursor, target, processed)
             else:
